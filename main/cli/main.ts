@@ -1,0 +1,45 @@
+/**
+ * The `triage` command: one binary, one subcommand per job, all thin adapters over the engine.
+ * Exit codes: 0 done, 2 a coded error (printed as JSON on stderr).
+ */
+import { TriageError } from '../errors/index.js';
+import { DECODE_HELP, runDecode } from './commands/decode.js';
+import { reportError } from './output.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  decode: { run: runDecode, help: DECODE_HELP },
+};
+
+export const HELP = `triage: chest X-ray triage engine
+
+Commands:
+${Object.values(COMMANDS)
+  .map((command) => command.help.split('\n')[0])
+  .map((line) => `  ${line}`)
+  .join('\n')}
+
+Run "triage COMMAND --help" for one command's options.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new TriageError('USAGE', `Unknown command "${name}".\n\n${HELP}`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`${command.help}\n`);
+      return 0;
+    }
+    return await command.run(rest);
+  } catch (error) {
+    // parseArgs throws TypeErrors with a code for unknown or malformed options.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      return reportError(new TriageError('USAGE', `${(error as Error).message}\n\n${command?.help ?? HELP}`));
+    }
+    return reportError(error);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Every failure a user can meet is a TriageError with a stable code: the CLI prints it as
+ * `{"error": {code, message, file}}`, the app shows the message, tests assert the code.
+ * Messages say what went wrong and what to do; they never carry patient names or IDs.
+ */
+
+export const ERROR_CODES = {
+  // Input files
+  FILE_NOT_FOUND: 'The file does not exist or cannot be opened.',
+  UNREADABLE: 'The file exists but cannot be read (permissions, a directory, a device).',
+  NOT_DICOM: 'The file is not DICOM, PNG or JPEG.',
+  TRUNCATED: 'The file ends before the data it announces.',
+  MALFORMED: 'The file is structurally corrupt (impossible element lengths or values).',
+  UNSUPPORTED_TRANSFER_SYNTAX: 'The pixel data is encoded in a transfer syntax this build cannot decode.',
+  NO_PIXEL_DATA: 'The DICOM object is an image type but carries no pixel data.',
+  NOT_AN_IMAGE: 'The DICOM object is not an image (for example a structured report).',
+  INVALID_ATTRIBUTE: 'An attribute has a value that is missing, impossible or inconsistent.',
+  TOO_LARGE: 'The image is larger than a radiograph can plausibly be.',
+  DECODE_FAILED: 'The codec could not decode the pixel data.',
+  // Command line and output
+  USAGE: 'The command line is incomplete or wrong.',
+  OUTPUT_FAILED: 'An output file could not be written.',
+  INTERNAL: 'An unexpected internal failure; the details are in the log.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class TriageError extends Error {
+  readonly code: ErrorCode;
+  readonly file: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { file?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TriageError';
+    this.code = code;
+    this.file = options.file;
+  }
+
+  /** The same error attributed to a file (errors are raised deep down, where the path is unknown). */
+  withFile(file: string): TriageError {
+    return this.file === file ? this : new TriageError(this.code, this.message, { file, cause: this.cause });
+  }
+}
+
+export interface ErrorJson {
+  error: { code: ErrorCode; message: string; file: string | null };
+}
+
+/** Turns anything thrown into a coded error; unexpected throws become INTERNAL, never a stack trace. */
+export function toTriageError(thrown: unknown, file?: string): TriageError {
+  if (thrown instanceof TriageError) return file ? thrown.withFile(file) : thrown;
+  const detail = thrown instanceof Error ? thrown.message : String(thrown);
+  return new TriageError('INTERNAL', `Unexpected failure: ${detail}`, { file, cause: thrown });
+}
+
+export function errorJson(error: TriageError): ErrorJson {
+  return { error: { code: error.code, message: error.message, file: error.file ?? null } };
+}

@@ -1,0 +1,106 @@
+/**
+ * Reading the size a JPEG-family or JPEG 2000 codestream declares, before decoding it. A decoder
+ * allocates what the codestream says, so a corrupt or hostile header is caught here against the
+ * DICOM attributes instead of inside the codec. This reads headers only; the codecs decode.
+ */
+import { TriageError } from '../../errors/index.js';
+import type { PixelDescription } from '../dicom/attributes.js';
+
+export interface CodestreamHeader {
+  width: number;
+  height: number;
+  components: number;
+  precision: number;
+}
+
+const SOF_MARKERS = new Set([
+  0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf,
+  0xf7, // SOF55, JPEG-LS
+]);
+
+function malformed(what: string): never {
+  throw new TriageError('MALFORMED', `The compressed frame is corrupt: ${what}.`);
+}
+
+/** JPEG, JPEG lossless and JPEG-LS: walk the markers to the start of frame. */
+export function readJpegHeader(bytes: Uint8Array): CodestreamHeader {
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) malformed('no JPEG start-of-image marker');
+  let offset = 2;
+  while (offset + 4 <= bytes.length) {
+    if (bytes[offset] !== 0xff) malformed(`expected a marker at byte ${offset}`);
+    const marker = bytes[offset + 1];
+    if (marker === 0xff) {
+      offset += 1; // fill byte
+      continue;
+    }
+    const length = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    if (SOF_MARKERS.has(marker)) {
+      if (offset + 10 > bytes.length) break;
+      return {
+        precision: bytes[offset + 4],
+        height: (bytes[offset + 5] << 8) | bytes[offset + 6],
+        width: (bytes[offset + 7] << 8) | bytes[offset + 8],
+        components: bytes[offset + 9],
+      };
+    }
+    if (length < 2) malformed(`marker segment of length ${length}`);
+    offset += 2 + length;
+  }
+  throw new TriageError('TRUNCATED', 'The compressed frame ends before its start-of-frame header.');
+}
+
+function readUint32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
+}
+
+/** JPEG 2000 and HTJ2K: the SIZ segment right after SOC (inside a jp2c box for JP2 files). */
+export function readJ2kHeader(bytes: Uint8Array): CodestreamHeader {
+  let offset = 0;
+  if (bytes[0] === 0x00 && bytes[4] === 0x6a && bytes[5] === 0x50) {
+    // JP2 file format: walk the boxes to the contiguous codestream box.
+    offset = -1;
+    for (let box = 0; box + 8 <= bytes.length; ) {
+      const length = readUint32(bytes, box);
+      const type = String.fromCharCode(bytes[box + 4], bytes[box + 5], bytes[box + 6], bytes[box + 7]);
+      if (type === 'jp2c') {
+        offset = box + 8;
+        break;
+      }
+      if (length < 8) break;
+      box += length;
+    }
+    if (offset < 0) malformed('no codestream box in the JP2 file');
+  }
+  if (bytes[offset] !== 0xff || bytes[offset + 1] !== 0x4f || bytes[offset + 2] !== 0xff || bytes[offset + 3] !== 0x51) {
+    malformed('no JPEG 2000 SOC and SIZ markers');
+  }
+  const siz = offset + 4;
+  if (siz + 40 > bytes.length) throw new TriageError('TRUNCATED', 'The JPEG 2000 frame ends inside its SIZ header.');
+  const xsiz = readUint32(bytes, siz + 4);
+  const ysiz = readUint32(bytes, siz + 8);
+  const xosiz = readUint32(bytes, siz + 12);
+  const yosiz = readUint32(bytes, siz + 16);
+  const components = (bytes[siz + 36] << 8) | bytes[siz + 37];
+  if (xosiz >= xsiz || yosiz >= ysiz) malformed('image offset beyond image size in SIZ');
+  return { width: xsiz - xosiz, height: ysiz - yosiz, components, precision: (bytes[siz + 38] & 0x7f) + 1 };
+}
+
+/** The codestream must describe the image the DICOM attributes describe. */
+export function checkAgainstAttributes(header: CodestreamHeader, description: PixelDescription): void {
+  const heightKnown = header.height !== 0; // JPEG allows the height to come later (DNL)
+  if (header.width !== description.columns || (heightKnown && header.height !== description.rows)) {
+    throw new TriageError(
+      'INVALID_ATTRIBUTE',
+      `The compressed frame is ${header.width} x ${header.height} but Columns x Rows say ${description.columns} x ${description.rows}.`,
+    );
+  }
+  if (header.components !== description.samplesPerPixel) {
+    throw new TriageError(
+      'INVALID_ATTRIBUTE',
+      `The compressed frame has ${header.components} components but Samples per Pixel is ${description.samplesPerPixel}.`,
+    );
+  }
+  if (header.precision > 16 || header.precision < 2) {
+    throw new TriageError('INVALID_ATTRIBUTE', `The compressed frame has a sample precision of ${header.precision} bits.`);
+  }
+}

@@ -1,0 +1,28 @@
+/** JPEG lossless (process 14, any selection value) with jpeg-lossless-decoder-js. */
+import { Decoder } from 'jpeg-lossless-decoder-js';
+import { TriageError } from '../../errors/index.js';
+import { checkAgainstAttributes, readJpegHeader } from './codestream.js';
+import type { DecodedFrame, FrameRequest } from './types.js';
+
+export function decodeJpegLossless({ bytes, description }: FrameRequest): DecodedFrame {
+  const header = readJpegHeader(bytes);
+  checkAgainstAttributes(header, description);
+  const bytesPerSample = header.precision > 8 ? 2 : 1;
+  const decoded = new Decoder().decode(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, bytesPerSample);
+  const expected = description.rows * description.columns * description.samplesPerPixel;
+  const samples =
+    bytesPerSample === 2
+      ? new Uint16Array(decoded.buffer, decoded.byteOffset, decoded.byteLength >> 1)
+      : new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+  if (samples.length < expected) {
+    throw new TriageError('TRUNCATED', `The JPEG lossless frame decoded to ${samples.length} of ${expected} samples.`);
+  }
+  return {
+    rows: description.rows,
+    columns: description.columns,
+    samples: samples.subarray(0, expected),
+    planar: false,
+    convertedToRgb: false,
+    level: 0,
+  };
+}

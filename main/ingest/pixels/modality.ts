@@ -1,0 +1,97 @@
+/**
+ * From a codec's raw sample words to modality values: bits outside Bits Stored removed, the sign
+ * extended for signed data, Rescale Slope and Intercept applied, colour reduced to luminance, and
+ * Pixel Padding marked. Every codec's output goes through this one function, so the semantics
+ * cannot differ between transfer syntaxes.
+ */
+import { TriageError } from '../../errors/index.js';
+import type { PixelDescription } from '../dicom/attributes.js';
+import type { DecodedFrame, Samples } from '../codecs/types.js';
+
+export interface ModalityImage {
+  rows: number;
+  columns: number;
+  pixels: Float32Array;
+  padding: Uint8Array | null;
+  range: { min: number; max: number };
+}
+
+/** Rec. 601 luma weights, as DICOM's YBR_FULL defines Y. */
+export const LUMA = { r: 0.299, g: 0.587, b: 0.114 } as const;
+
+/** Reads a sample word as an unsigned bit pattern of the allocated width. */
+function unsignedWord(samples: Samples, index: number, bitsAllocated: number): number {
+  const value = samples[index];
+  if (bitsAllocated === 32) return value >>> 0;
+  return value & (bitsAllocated === 8 ? 0xff : 0xffff);
+}
+
+/** A function from a raw word to the stored value that Bits Stored, High Bit and the sign define. */
+export function storedValueReader(description: PixelDescription): (word: number) => number {
+  const shift = description.highBit + 1 - description.bitsStored;
+  const bits = description.bitsStored;
+  if (bits === 32) return description.signed ? (word) => word | 0 : (word) => word >>> 0;
+  const mask = 2 ** bits - 1;
+  if (!description.signed) return (word) => (word >>> shift) & mask;
+  const signShift = 32 - bits;
+  return (word) => ((((word >>> shift) & mask) << signShift) >> signShift);
+}
+
+export function toModality(frame: DecodedFrame, description: PixelDescription): ModalityImage {
+  const count = frame.rows * frame.columns;
+  const spp = description.samplesPerPixel;
+  if (frame.samples.length < count * spp) {
+    throw new TriageError(
+      'DECODE_FAILED',
+      `The decoder produced ${frame.samples.length} samples; ${frame.columns} x ${frame.rows} x ${spp} were expected.`,
+    );
+  }
+  const stored = storedValueReader(description);
+  const { rescaleSlope: slope, rescaleIntercept: intercept } = description;
+  const pixels = new Float32Array(count);
+  const padding = description.padding && spp === 1 ? new Uint8Array(count) : null;
+  let min = Infinity;
+  let max = -Infinity;
+  let padded = 0;
+
+  if (spp === 1) {
+    const { from, to } = description.padding ?? { from: 1, to: 0 };
+    const bits = frame.samples instanceof Uint8Array || frame.samples instanceof Int8Array ? 8 : description.bitsAllocated;
+    for (let i = 0; i < count; i++) {
+      const value = stored(unsignedWord(frame.samples, i, bits));
+      const modality = value * slope + intercept;
+      pixels[i] = modality;
+      if (padding && value >= from && value <= to) {
+        padding[i] = 1;
+        padded++;
+        continue;
+      }
+      if (modality < min) min = modality;
+      if (modality > max) max = modality;
+    }
+  } else {
+    // Colour: luminance. YBR data not converted by the codec already carries luma in Y.
+    const lumaIsFirst =
+      !frame.convertedToRgb && (description.photometric === 'YBR_FULL' || description.photometric === 'YBR_FULL_422');
+    const step = frame.planar ? 1 : 3;
+    const plane = frame.planar ? count : 1;
+    const bits = frame.samples instanceof Uint8Array ? 8 : description.bitsAllocated;
+    for (let i = 0; i < count; i++) {
+      const base = i * step;
+      const first = stored(unsignedWord(frame.samples, base, bits));
+      const luminance = lumaIsFirst
+        ? first
+        : LUMA.r * first +
+          LUMA.g * stored(unsignedWord(frame.samples, base + plane, bits)) +
+          LUMA.b * stored(unsignedWord(frame.samples, base + 2 * plane, bits));
+      const modality = luminance * slope + intercept;
+      pixels[i] = modality;
+      if (modality < min) min = modality;
+      if (modality > max) max = modality;
+    }
+  }
+  if (padded === count) {
+    throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
+  }
+  return { rows: frame.rows, columns: frame.columns, pixels, padding: padded > 0 ? padding : null, range: { min, max } };
+}

@@ -1,0 +1,62 @@
+/**
+ * Independent tools the conformance tests compare against (dcmtk, gdcm, netpbm). A missing tool
+ * fails the test with the package to install: a comparison that silently skips proves nothing.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const PACKAGE_OF: Record<string, string> = {
+  dcmdjpeg: 'dcmtk',
+  dcmcjpeg: 'dcmtk',
+  dcmdump: 'dcmtk',
+  dcm2pnm: 'dcmtk',
+  dcmconv: 'dcmtk',
+  img2dcm: 'dcmtk',
+  gdcmconv: 'libgdcm-tools',
+  gdcmimg: 'libgdcm-tools',
+  pngtopnm: 'netpbm',
+  dciodvfy: 'dicom3tools',
+};
+
+export function tool(name: string, args: string[], options: { cwd?: string } = {}): string {
+  const probe = spawnSync('sh', ['-c', `command -v ${name}`]);
+  if (probe.status !== 0) {
+    throw new Error(`${name} is not installed: apt-get install ${PACKAGE_OF[name] ?? name} (.ci/run installs it).`);
+  }
+  return execFileSync(name, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 }).toString('latin1');
+}
+
+export function scratchDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Binary PGM (P5) as netpbm writes it: the independent reference for a PNG's grey values. */
+export function readPgm(path: string): { width: number; height: number; maxval: number; values: Uint16Array } {
+  const bytes = readFileSync(path);
+  const header: string[] = [];
+  let offset = 0;
+  while (header.length < 4) {
+    while (/\s/.test(String.fromCharCode(bytes[offset]))) offset++;
+    if (bytes[offset] === 0x23) {
+      while (bytes[offset] !== 0x0a) offset++;
+      continue;
+    }
+    let token = '';
+    while (!/\s/.test(String.fromCharCode(bytes[offset]))) token += String.fromCharCode(bytes[offset++]);
+    header.push(token);
+  }
+  offset++; // the single whitespace after maxval
+  if (header[0] !== 'P5') throw new Error(`${path} is not a binary PGM`);
+  const [width, height, maxval] = header.slice(1).map(Number);
+  const values = new Uint16Array(width * height);
+  for (let i = 0; i < values.length; i++) {
+    values[i] = maxval > 255 ? (bytes[offset + 2 * i] << 8) | bytes[offset + 2 * i + 1] : bytes[offset + i];
+  }
+  return { width, height, maxval, values };
+}
+
+export const SHARED = new URL('../../../shared/', import.meta.url).pathname;
+export const SAMPLES_DIR = join(SHARED, 'data', 'cxr-samples', 'png');
