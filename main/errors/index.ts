@@ -17,6 +17,12 @@ export const ERROR_CODES = {
   INVALID_ATTRIBUTE: 'An attribute has a value that is missing, impossible or inconsistent.',
   TOO_LARGE: 'The image is larger than a radiograph can plausibly be.',
   DECODE_FAILED: 'The codec could not decode the pixel data.',
+  // Model packs and inference
+  PACK_NOT_FOUND: 'No model pack (ensemble.json) at the given folder.',
+  INVALID_PACK: 'A model pack file is missing or does not match the pack format.',
+  HASH_MISMATCH: 'An ONNX file does not match the SHA-256 its manifest records.',
+  PROVIDER_UNAVAILABLE: 'The requested execution provider cannot run on this machine.',
+  INFERENCE_FAILED: 'The ONNX runtime failed while running a model.',
   // Command line and output
   USAGE: 'The command line is incomplete or wrong.',
   OUTPUT_FAILED: 'An output file could not be written.',

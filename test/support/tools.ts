@@ -12,6 +12,7 @@ const PACKAGE_OF: Record<string, string> = {
   dcmcjpeg: 'dcmtk',
   dcmdump: 'dcmtk',
   dcm2pnm: 'dcmtk',
+  dcmj2pnm: 'dcmtk',
   dcmconv: 'dcmtk',
   img2dcm: 'dcmtk',
   gdcmconv: 'libgdcm-tools',

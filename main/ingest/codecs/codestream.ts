@@ -53,24 +53,24 @@ function readUint32(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
 }
 
+/** Where the codestream starts: 0, or inside the jp2c box of a JP2 file; -1 when JP2 has none. */
+function j2kCodestreamOffset(bytes: Uint8Array): number {
+  if (!(bytes[0] === 0x00 && bytes[4] === 0x6a && bytes[5] === 0x50)) return 0;
+  // JP2 file format: walk the boxes to the contiguous codestream box.
+  for (let box = 0; box + 8 <= bytes.length; ) {
+    const length = readUint32(bytes, box);
+    const type = String.fromCharCode(bytes[box + 4], bytes[box + 5], bytes[box + 6], bytes[box + 7]);
+    if (type === 'jp2c') return box + 8;
+    if (length < 8) break;
+    box += length;
+  }
+  return -1;
+}
+
 /** JPEG 2000 and HTJ2K: the SIZ segment right after SOC (inside a jp2c box for JP2 files). */
 export function readJ2kHeader(bytes: Uint8Array): CodestreamHeader {
-  let offset = 0;
-  if (bytes[0] === 0x00 && bytes[4] === 0x6a && bytes[5] === 0x50) {
-    // JP2 file format: walk the boxes to the contiguous codestream box.
-    offset = -1;
-    for (let box = 0; box + 8 <= bytes.length; ) {
-      const length = readUint32(bytes, box);
-      const type = String.fromCharCode(bytes[box + 4], bytes[box + 5], bytes[box + 6], bytes[box + 7]);
-      if (type === 'jp2c') {
-        offset = box + 8;
-        break;
-      }
-      if (length < 8) break;
-      box += length;
-    }
-    if (offset < 0) malformed('no codestream box in the JP2 file');
-  }
+  const offset = j2kCodestreamOffset(bytes);
+  if (offset < 0) malformed('no codestream box in the JP2 file');
   if (bytes[offset] !== 0xff || bytes[offset + 1] !== 0x4f || bytes[offset + 2] !== 0xff || bytes[offset + 3] !== 0x51) {
     malformed('no JPEG 2000 SOC and SIZ markers');
   }
@@ -83,6 +83,37 @@ export function readJ2kHeader(bytes: Uint8Array): CodestreamHeader {
   const components = (bytes[siz + 36] << 8) | bytes[siz + 37];
   if (xosiz >= xsiz || yosiz >= ysiz) malformed('image offset beyond image size in SIZ');
   return { width: xsiz - xosiz, height: ysiz - yosiz, components, precision: (bytes[siz + 38] & 0x7f) + 1 };
+}
+
+/**
+ * The number of wavelet decompositions the main header declares (COD, or a COC with fewer), so
+ * that a decoder whose header reading does not report it (OpenJPEG's WASM wrapper fills it in only
+ * after a full decode) can still be asked for a lower resolution. 0 when it cannot be read, which
+ * means a full-resolution decode.
+ */
+export function readJ2kDecompositions(bytes: Uint8Array): number {
+  const start = j2kCodestreamOffset(bytes);
+  if (start < 0 || bytes[start] !== 0xff || bytes[start + 1] !== 0x4f) return 0;
+  const components = start + 42 <= bytes.length ? (bytes[start + 40] << 8) | bytes[start + 41] : 0;
+  let decompositions = -1;
+  let offset = start + 2;
+  // Main header marker segments, up to the first tile-part (SOT).
+  while (offset + 4 <= bytes.length && bytes[offset] === 0xff && bytes[offset + 1] !== 0x90) {
+    const marker = bytes[offset + 1];
+    const length = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    if (length < 2 || offset + 2 + length > bytes.length) return 0;
+    if (marker === 0x52 && length >= 12) {
+      // COD: Lcod, Scod, SGcod (progression, layers x2, MCT), then SPcod's decomposition levels.
+      const levels = bytes[offset + 9];
+      decompositions = decompositions < 0 ? levels : Math.min(decompositions, levels);
+    } else if (marker === 0x53) {
+      // COC: Lcoc, Ccoc (1 byte, 2 when there are 257 components or more), Scoc, SPcoc's levels.
+      const at = offset + 4 + (components < 257 ? 1 : 2) + 1;
+      if (at < offset + 2 + length) decompositions = decompositions < 0 ? bytes[at] : Math.min(decompositions, bytes[at]);
+    }
+    offset += 2 + length;
+  }
+  return Math.max(0, decompositions);
 }
 
 /** The codestream must describe the image the DICOM attributes describe. */

@@ -2,7 +2,7 @@
 import factory from '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs';
 import { checkAgainstAttributes, readJpegHeader } from './codestream.js';
 import type { DecodedFrame, FrameRequest } from './types.js';
-import { copySamples, lazyModule, QUIET_EMSCRIPTEN, withModule } from './wasm-module.js';
+import { copySamples, lazyModule, quietEmscripten, withModule } from './wasm-module.js';
 
 interface JpegDecoder {
   getEncodedBuffer(length: number): Uint8Array;
@@ -15,7 +15,7 @@ interface LibJpegTurbo {
   JPEGDecoder: new () => JpegDecoder;
 }
 
-const codec = lazyModule(() => (factory as unknown as (options: object) => Promise<LibJpegTurbo>)(QUIET_EMSCRIPTEN));
+const codec = lazyModule(() => (factory as unknown as (options: object) => Promise<LibJpegTurbo>)(quietEmscripten()));
 
 /** libjpeg-turbo decodes 8-bit JPEG from a buffer; also used for plain .jpg files. */
 export async function decodeJpeg8(bytes: Uint8Array): Promise<{ width: number; height: number; components: number; samples: Uint8Array }> {

@@ -1,5 +1,9 @@
-/** JPEG lossless (process 14, any selection value) with jpeg-lossless-decoder-js. */
-import { Decoder } from 'jpeg-lossless-decoder-js';
+/**
+ * JPEG lossless (process 14, any selection value) with Cornerstone's maintained fork of
+ * jpeg-lossless-decoder-js: the original (2.1.2) returns 0 for the last sample of frames that end
+ * in a flat run, as dcmtk writes them; the fork decodes them exactly (a test keeps it so).
+ */
+import { Decoder } from '@cornerstonejs/jpeg-lossless-decoder-js';
 import { TriageError } from '../../errors/index.js';
 import { checkAgainstAttributes, readJpegHeader } from './codestream.js';
 import type { DecodedFrame, FrameRequest } from './types.js';

@@ -2,7 +2,7 @@
 import factory from '@cornerstonejs/codec-charls/decodewasmjs';
 import { checkAgainstAttributes, readJpegHeader } from './codestream.js';
 import type { DecodedFrame, FrameRequest } from './types.js';
-import { copySamples, lazyModule, QUIET_EMSCRIPTEN, withModule } from './wasm-module.js';
+import { copySamples, lazyModule, quietEmscripten, withModule } from './wasm-module.js';
 
 interface JpegLSDecoder {
   getEncodedBuffer(length: number): Uint8Array;
@@ -16,7 +16,7 @@ interface CharLS {
   JpegLSDecoder: new () => JpegLSDecoder;
 }
 
-const codec = lazyModule(() => (factory as unknown as (options: object) => Promise<CharLS>)(QUIET_EMSCRIPTEN));
+const codec = lazyModule(() => (factory as unknown as (options: object) => Promise<CharLS>)(quietEmscripten()));
 
 export async function decodeJpegLs({ bytes, description }: FrameRequest): Promise<DecodedFrame> {
   checkAgainstAttributes(readJpegHeader(bytes), description);

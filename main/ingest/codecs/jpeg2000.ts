@@ -5,9 +5,9 @@
  */
 import openJpegFactory from '@cornerstonejs/codec-openjpeg/decodewasmjs';
 import openJphFactory from '@cornerstonejs/codec-openjph/wasmjs';
-import { checkAgainstAttributes, readJ2kHeader } from './codestream.js';
+import { checkAgainstAttributes, readJ2kDecompositions, readJ2kHeader } from './codestream.js';
 import type { DecodedFrame, FrameRequest } from './types.js';
-import { copySamples, lazyModule, QUIET_EMSCRIPTEN, withModule } from './wasm-module.js';
+import { copySamples, lazyModule, quietEmscripten, withModule } from './wasm-module.js';
 
 interface FrameInfo {
   width: number;
@@ -32,8 +32,8 @@ interface J2kModule {
   HTJ2KDecoder?: new () => J2kDecoder;
 }
 
-const openJpeg = lazyModule(() => (openJpegFactory as unknown as (options: object) => Promise<J2kModule>)(QUIET_EMSCRIPTEN));
-const openJph = lazyModule(() => (openJphFactory as unknown as (options: object) => Promise<J2kModule>)(QUIET_EMSCRIPTEN));
+const openJpeg = lazyModule(() => (openJpegFactory as unknown as (options: object) => Promise<J2kModule>)(quietEmscripten()));
+const openJph = lazyModule(() => (openJphFactory as unknown as (options: object) => Promise<J2kModule>)(quietEmscripten()));
 
 /** The highest level whose shorter side still keeps minShortSide pixels (0 when none is given). */
 export function chooseLevel(rows: number, columns: number, decompositions: number, minShortSide?: number): number {
@@ -61,7 +61,10 @@ function decodeWith(module: J2kModule, request: FrameRequest): DecodedFrame {
   try {
     decoder.getEncodedBuffer(bytes.length).set(bytes);
     decoder.readHeader();
-    const level = chooseLevel(description.rows, description.columns, decoder.getNumDecompositions(), request.minShortSide);
+    // OpenJPEG's wrapper has an empty readHeader(): its getNumDecompositions() means nothing before
+    // decode(), so the count comes from the codestream's own COD segment (OpenJPH's is read).
+    const decompositions = module.J2KDecoder ? readJ2kDecompositions(bytes) : decoder.getNumDecompositions();
+    const level = chooseLevel(description.rows, description.columns, decompositions, request.minShortSide);
     if (level > 0) decoder.decodeSubResolution(level, 0);
     else decoder.decode();
     const info = decoder.getFrameInfo();

@@ -16,8 +16,3 @@ declare module '@cornerstonejs/codec-openjph/wasmjs' {
   const factory: (options?: object) => Promise<unknown>;
   export default factory;
 }
-declare module 'jpeg-lossless-decoder-js' {
-  export class Decoder {
-    decode(buffer: ArrayBuffer, offset: number, length: number, numBytes: number): Uint8Array | Uint16Array;
-  }
-}

@@ -1,6 +1,8 @@
 /** Uncompressed pixel data: little or big endian words of 8, 16 or 32 bits. */
 import type { DecodedFrame, FrameRequest, Samples } from './types.js';
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export function decodeNative({ bytes, description, bigEndian }: FrameRequest): DecodedFrame {
   const count = description.rows * description.columns * description.samplesPerPixel;
   let samples: Samples;
@@ -10,7 +12,10 @@ export function decodeNative({ bytes, description, bigEndian }: FrameRequest): D
     // Copy to an aligned buffer; DataView reads honour the byte order whatever the host's.
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const littleEndian = !bigEndian;
-    if (description.bitsAllocated === 16) {
+    if (description.bitsAllocated === 16 && littleEndian && HOST_LITTLE_ENDIAN) {
+      // Same byte order as the host: one copy, no per-sample reads.
+      samples = new Uint16Array(bytes.slice(0, count * 2).buffer);
+    } else if (description.bitsAllocated === 16) {
       const words = new Uint16Array(count);
       for (let i = 0; i < count; i++) words[i] = view.getUint16(i * 2, littleEndian);
       samples = words;

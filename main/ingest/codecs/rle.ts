@@ -17,7 +17,7 @@ interface RleImageFrame {
   pixelRepresentation: number;
   pixelData?: Samples;
 }
-type DecodeRle = (frame: RleImageFrame, pixelData: Uint8Array) => RleImageFrame;
+type DecodeRle = (frame: RleImageFrame, pixelData: Uint8Array) => Promise<RleImageFrame>;
 
 const codec = lazyModule(async () => {
   const module = (await import(pathToFileURL(loaderCodecPath('shared/decoders/decodeRLE.js')).href)) as { default: DecodeRle };
@@ -45,8 +45,8 @@ function checkRleHeader(bytes: Uint8Array, expectedSegments: number): void {
 
 export async function decodeRle({ bytes, description }: FrameRequest): Promise<DecodedFrame> {
   checkRleHeader(bytes, (description.bitsAllocated / 8) * description.samplesPerPixel);
-  return withModule(codec, (decode) => {
-    const frame = decode(
+  const frame = await withModule(codec, (decode) =>
+    decode(
       {
         rows: description.rows,
         columns: description.columns,
@@ -58,16 +58,16 @@ export async function decodeRle({ bytes, description }: FrameRequest): Promise<D
       },
       // A copy, so the decoder's views over the buffer cannot reach past this frame.
       bytes.slice(),
-    );
-    if (!frame.pixelData) throw new TriageError('DECODE_FAILED', 'The RLE decoder produced no pixels.');
-    return {
-      rows: description.rows,
-      columns: description.columns,
-      samples: frame.pixelData,
-      // The loader keeps planes apart only when Planar Configuration says so (8-bit colour).
-      planar: description.samplesPerPixel === 3 && description.planarConfiguration === 1,
-      convertedToRgb: false,
-      level: 0,
-    };
-  });
+    ),
+  );
+  if (!frame.pixelData) throw new TriageError('DECODE_FAILED', 'The RLE decoder produced no pixels.');
+  return {
+    rows: description.rows,
+    columns: description.columns,
+    samples: frame.pixelData,
+    // The loader keeps planes apart only when Planar Configuration says so (8-bit colour).
+    planar: description.samplesPerPixel === 3 && description.planarConfiguration === 1,
+    convertedToRgb: false,
+    level: 0,
+  };
 }

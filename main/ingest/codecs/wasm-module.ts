@@ -25,16 +25,19 @@ export function lazyModule<M>(factory: () => Promise<M>): LazyModule<M> {
 }
 
 /**
- * Emscripten options for every codec module: OpenJPEG prints progress to stdout, which would mix
- * into the CLI's JSON, so the modules' console output is dropped.
+ * Emscripten options for a codec module: OpenJPEG prints progress to stdout, which would mix into
+ * the CLI's JSON, so the modules' console output is dropped. A new object each time: Emscripten
+ * uses it as the module itself, and two codecs sharing one collide on their bindings.
  */
-export const QUIET_EMSCRIPTEN = { print: (): void => {}, printErr: (): void => {} } as const;
+export function quietEmscripten(): { print: () => void; printErr: () => void } {
+  return { print: () => {}, printErr: () => {} };
+}
 
 /** Runs a decode against a module, resetting the module if the decode throws. */
-export async function withModule<M, T>(module: LazyModule<M>, decode: (instance: M) => T): Promise<T> {
+export async function withModule<M, T>(module: LazyModule<M>, decode: (instance: M) => T | Promise<T>): Promise<T> {
   const instance = await module.get();
   try {
-    return decode(instance);
+    return await decode(instance);
   } catch (error) {
     module.reset();
     throw error;

@@ -194,10 +194,20 @@ function text(dataSet: DataSet, tag: string): string | null {
   return value === undefined || value === '' ? null : value;
 }
 
+/**
+ * The value at `index` of a multi-valued string attribute, or undefined. dicom-parser's own
+ * accessors throw when the attribute holds fewer values than the index asks for.
+ */
+export function numberAt(dataSet: DataSet, tag: string, index: number): number | undefined {
+  const count = dataSet.numStringValues(tag);
+  if (count === undefined || count <= index) return undefined;
+  return dataSet.floatString(tag, index);
+}
+
 function spacing(dataSet: DataSet): [number, number] | null {
   for (const tag of [TAG.pixelSpacing, TAG.imagerPixelSpacing]) {
-    const row = dataSet.floatString(tag, 0);
-    const column = dataSet.floatString(tag, 1);
+    const row = numberAt(dataSet, tag, 0);
+    const column = numberAt(dataSet, tag, 1);
     if (row !== undefined && column !== undefined && row > 0 && column > 0 && Number.isFinite(row + column)) {
       return [row, column];
     }

@@ -41,6 +41,8 @@ export function looksLikeRawDataSet(bytes: Uint8Array): boolean {
 
 function parserMessage(thrown: unknown): string {
   if (typeof thrown === 'string') return thrown;
+  // parseDicom wraps its failures as {exception, dataSet} (the data set read so far).
+  if (typeof thrown === 'object' && thrown !== null && 'exception' in thrown) return parserMessage(thrown.exception);
   if (thrown instanceof Error) return thrown.message;
   return String(thrown);
 }

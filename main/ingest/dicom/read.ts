@@ -31,7 +31,17 @@ function checkIsImage(dataSet: DataSet): void {
 }
 
 export async function readDicom(file: string, bytes: Uint8Array, options: DecodeOptions = {}): Promise<Radiograph> {
-  const dataSet = parseDataSet(bytes);
+  try {
+    return await readParsed(file, parseDataSet(bytes), options);
+  } catch (error) {
+    if (error instanceof TriageError) throw error;
+    // dicom-parser's accessors throw plain strings and TypeErrors on damaged attribute values.
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new TriageError('MALFORMED', `An attribute of the DICOM file cannot be read (${detail}).`, { cause: error });
+  }
+}
+
+async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions): Promise<Radiograph> {
   checkIsImage(dataSet);
   const element = pixelDataElement(dataSet);
   const uid = (dataSet.string(TAG.transferSyntaxUID) ?? '1.2.840.10008.1.2').replace(/\0/g, '').trim();

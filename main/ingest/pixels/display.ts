@@ -18,8 +18,8 @@ export function renderDisplay(radiograph: Radiograph, window: DisplayWindow = ra
   for (let i = 0; i < out.length; i++) {
     if (padding && padding[i]) continue; // stays 0: black
     const level = useLut ? lutWindow8(pixels[i], voiLut) : linearWindow(pixels[i], window);
-    const rounded = Math.round(level);
-    out[i] = invert ? 255 - rounded : rounded;
+    // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
+    out[i] = Math.min(255, Math.floor(invert ? 255 - level : level));
   }
   return { rows, columns, pixels: out };
 }

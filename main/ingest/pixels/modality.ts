@@ -54,7 +54,22 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
   let max = -Infinity;
   let padded = 0;
 
-  if (spp === 1) {
+  if (spp === 1 && !description.padding && description.bitsStored < 32 && frame.samples.BYTES_PER_ELEMENT <= 2) {
+    // The common case, written out without per-pixel calls: it runs on every pixel of every image.
+    const shift = description.highBit + 1 - description.bitsStored;
+    const mask = 2 ** description.bitsStored - 1;
+    const signShift = description.signed ? 32 - description.bitsStored : 0;
+    const wordMask = frame.samples.BYTES_PER_ELEMENT === 1 ? 0xff : 0xffff;
+    const samples = frame.samples;
+    for (let i = 0; i < count; i++) {
+      const word = (samples[i] & wordMask) >>> shift;
+      const value = signShift ? ((word & mask) << signShift) >> signShift : word & mask;
+      const modality = value * slope + intercept;
+      pixels[i] = modality;
+      if (modality < min) min = modality;
+      if (modality > max) max = modality;
+    }
+  } else if (spp === 1) {
     const { from, to } = description.padding ?? { from: 1, to: 0 };
     const bits = frame.samples instanceof Uint8Array || frame.samples instanceof Int8Array ? 8 : description.bitsAllocated;
     for (let i = 0; i < count; i++) {

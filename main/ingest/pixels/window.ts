@@ -3,14 +3,14 @@
  * the VOI LUT Sequence, else an automatic window from the histogram of the non-padding pixels.
  * The linear window follows PS3.3 C.11.2.1.2.1 exactly, so a value renders as dcmtk renders it.
  */
-import { TAG } from '../dicom/attributes.js';
+import { numberAt, TAG } from '../dicom/attributes.js';
 import type { DataSet } from '../dicom/parse.js';
 import type { DisplayWindow, VoiLut } from '../radiograph.js';
 
 /** The first Window Center/Width pair, or null when absent or unusable (width below 1). */
 export function readDicomWindow(dataSet: DataSet): DisplayWindow | null {
-  const center = dataSet.floatString(TAG.windowCenter, 0);
-  const width = dataSet.floatString(TAG.windowWidth, 0);
+  const center = numberAt(dataSet, TAG.windowCenter, 0);
+  const width = numberAt(dataSet, TAG.windowWidth, 0);
   if (center === undefined || width === undefined || !Number.isFinite(center) || !Number.isFinite(width) || width < 1) {
     return null;
   }
@@ -53,10 +53,16 @@ export function automaticWindow(pixels: Float32Array, padding: Uint8Array | null
   const histogram = new Uint32Array(bins);
   const scale = (bins - 1) / (max - min);
   let total = 0;
-  for (let i = 0; i < pixels.length; i++) {
-    if (padding && padding[i]) continue;
-    histogram[Math.round((pixels[i] - min) * scale)]++;
-    total++;
+  // (x + 0.5) | 0 rounds the non-negative bin positions like Math.round, at a third of the cost.
+  if (padding) {
+    for (let i = 0; i < pixels.length; i++) {
+      if (padding[i]) continue;
+      histogram[((pixels[i] - min) * scale + 0.5) | 0]++;
+      total++;
+    }
+  } else {
+    for (let i = 0; i < pixels.length; i++) histogram[((pixels[i] - min) * scale + 0.5) | 0]++;
+    total = pixels.length;
   }
   const quantile = (q: number): number => {
     const target = q * total;
