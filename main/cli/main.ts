@@ -3,11 +3,13 @@
  * Exit codes: 0 done, 2 a coded error (printed as JSON on stderr).
  */
 import { TriageError } from '../errors/index.js';
+import { ANALYZE_HELP, runAnalyze } from './commands/analyze.js';
 import { DECODE_HELP, runDecode } from './commands/decode.js';
 import { reportError } from './output.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   decode: { run: runDecode, help: DECODE_HELP },
+  analyze: { run: runAnalyze, help: ANALYZE_HELP },
 };
 
 export const HELP = `triage: chest X-ray triage engine

@@ -23,6 +23,12 @@ export const ERROR_CODES = {
   HASH_MISMATCH: 'An ONNX file does not match the SHA-256 its manifest records.',
   PROVIDER_UNAVAILABLE: 'The requested execution provider cannot run on this machine.',
   INFERENCE_FAILED: 'The ONNX runtime failed while running a model.',
+  // The PadChest taxonomy
+  TAXONOMY_NOT_FOUND: 'The bundled PadChest taxonomy file is missing; reinstall the application.',
+  INVALID_TAXONOMY: 'The PadChest taxonomy file is malformed.',
+  TAXONOMY_CYCLE: 'The PadChest taxonomy has a cycle; it must be a DAG.',
+  UNKNOWN_TERM: 'A term is not in the PadChest taxonomy.',
+  AMBIGUOUS_TERM: 'A term is in more than one PadChest tree; name the tree.',
   // Command line and output
   USAGE: 'The command line is incomplete or wrong.',
   OUTPUT_FAILED: 'An output file could not be written.',

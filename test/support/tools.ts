@@ -10,6 +10,7 @@ import { join } from 'node:path';
 const PACKAGE_OF: Record<string, string> = {
   dcmdjpeg: 'dcmtk',
   dcmcjpeg: 'dcmtk',
+  dump2dcm: 'dcmtk',
   dcmdump: 'dcmtk',
   dcm2pnm: 'dcmtk',
   dcmj2pnm: 'dcmtk',

@@ -1,0 +1,112 @@
+/**
+ * The ensemble stage: each member's probabilities calibrated at its operating points, one vote
+ * per member per finding, and the voting rule that decides. A finding's evidence lists every
+ * member that covers it, so a radiologist sees "2 of 3 models" and each model's value.
+ */
+import type { LabelSpec, MemberManifest, VotingRule } from '../packs/manifest.js';
+
+/**
+ * TorchXRayVision's calibration: a piecewise-linear map that sends the operating point to 0.5,
+ * [0, t] onto [0, 0.5] and [t, 1] onto [0.5, 1], so that "positive" is the same test (>= 0.5)
+ * for every label and every model.
+ */
+export function calibrate(probability: number, operatingPoint: number): number {
+  if (probability < operatingPoint) return probability / (2 * operatingPoint);
+  return 1 - (1 - probability) / (2 * (1 - operatingPoint));
+}
+
+export function sigmoid(logit: number): number {
+  return 1 / (1 + Math.exp(-logit));
+}
+
+/** One member's calibrated probability per trained label (untrained heads are left out). */
+export interface MemberScores {
+  memberId: string;
+  version: string;
+  /** key: `${tree}:${term}` */
+  calibrated: Map<string, number>;
+  /** label index in the model's outputs, per key (for its heatmap). */
+  labelIndex: Map<string, number>;
+}
+
+export function findingKey(label: Pick<LabelSpec, 'term' | 'tree'>): string {
+  return `${label.tree}:${label.term}`;
+}
+
+/** Scores [labels] for one image from one member -> calibrated scores by finding. */
+export function memberScores(manifest: MemberManifest, scores: ArrayLike<number>, kind: 'logits' | 'probabilities'): MemberScores {
+  const calibrated = new Map<string, number>();
+  const labelIndex = new Map<string, number>();
+  manifest.labels.forEach((label, index) => {
+    if (!label.trained || label.operatingPoint === null) return;
+    const raw = scores[index];
+    const probability = kind === 'logits' ? sigmoid(raw) : raw;
+    const value = calibrate(probability, label.operatingPoint);
+    const key = findingKey(label);
+    // Two outputs of one model mapped to one finding: the stronger speaks for the model.
+    if (!calibrated.has(key) || value > calibrated.get(key)!) {
+      calibrated.set(key, value);
+      labelIndex.set(key, index);
+    }
+  });
+  return { memberId: manifest.id, version: manifest.version, calibrated, labelIndex };
+}
+
+export interface Vote {
+  term: string;
+  tree: 'finding' | 'diagnosis';
+  positive: boolean;
+  votes: { positive: number; total: number };
+  probability: { mean: number; min: number; max: number };
+  perModel: Record<string, number>;
+  /** Members whose vote was positive: their heatmaps make the ensemble's. */
+  positiveMembers: string[];
+}
+
+export function decide(rule: VotingRule, positive: number, total: number, mean: number): boolean {
+  switch (rule.kind) {
+    case 'majority':
+      return positive * 2 > total;
+    case 'any':
+      return positive > 0;
+    case 'all':
+      return positive === total;
+    case 'soft-mean':
+      return mean >= rule.threshold;
+  }
+}
+
+/** The vote on every finding that at least one member covers, in a stable order. */
+export function vote(members: MemberScores[], rule: VotingRule): Vote[] {
+  const keys = [...new Set(members.flatMap((member) => [...member.calibrated.keys()]))].sort();
+  return keys.map((key) => {
+    const separator = key.indexOf(':');
+    const tree = key.slice(0, separator) as Vote['tree'];
+    const term = key.slice(separator + 1);
+    const perModel: Record<string, number> = {};
+    const positiveMembers: string[] = [];
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const member of members) {
+      const value = member.calibrated.get(key);
+      if (value === undefined) continue;
+      perModel[member.memberId] = value;
+      sum += value;
+      min = Math.min(min, value);
+      max = Math.max(max, value);
+      if (value >= 0.5) positiveMembers.push(member.memberId);
+    }
+    const total = Object.keys(perModel).length;
+    const mean = sum / total;
+    return {
+      term,
+      tree,
+      positive: decide(rule, positiveMembers.length, total, mean),
+      votes: { positive: positiveMembers.length, total },
+      probability: { mean, min, max },
+      perModel,
+      positiveMembers,
+    };
+  });
+}

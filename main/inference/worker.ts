@@ -1,0 +1,93 @@
+/**
+ * The inference worker: holds the ONNX sessions and runs them. `session.run` and
+ * `InferenceSession.create` are synchronous native calls that block their thread, so they live
+ * here and never on the caller's thread (the CLI's event loop, Electron's main process).
+ */
+import ort from 'onnxruntime-node';
+import { parentPort } from 'node:worker_threads';
+import type { ProviderAttempt, SessionSpec, TensorData, WorkerRequest, WorkerResponse } from './protocol.js';
+import { candidates, unavailableReason } from './providers.js';
+import type { Provider } from './providers.js';
+
+const port = parentPort!;
+// Failed provider probes are reported through the service's log with their reason; onnxruntime's
+// own console output would only repeat them without structure.
+ort.env.logLevel = 'fatal';
+const sessions = new Map<string, { session: ort.InferenceSession; spec: SessionSpec }>();
+
+function reply(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+async function createAll(specs: SessionSpec[], provider: Provider, threads: number): Promise<void> {
+  for (const spec of specs) {
+    const session = await ort.InferenceSession.create(spec.onnxPath, {
+      executionProviders: [provider],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 4,
+    });
+    const missing = [spec.inputName, ...spec.outputNames].filter(
+      (name) => !session.inputNames.includes(name) && !session.outputNames.includes(name),
+    );
+    if (missing.length > 0) {
+      throw new Error(`${spec.memberId}: the ONNX graph has no tensor named ${missing.join(', ')} (its manifest names it)`);
+    }
+    sessions.set(spec.memberId, { session, spec });
+  }
+}
+
+async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<void> {
+  const attempts: ProviderAttempt[] = [];
+  for (const provider of candidates(request.choice)) {
+    const unavailable = unavailableReason(provider);
+    if (unavailable) {
+      attempts.push({ provider, reason: unavailable });
+      continue;
+    }
+    try {
+      await createAll(request.sessions, provider, request.threads);
+      reply({ type: 'loaded', provider, attempts });
+      return;
+    } catch (error) {
+      for (const { session } of sessions.values()) await session.release().catch(() => undefined);
+      sessions.clear();
+      attempts.push({ provider, reason: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+    }
+  }
+  reply({ type: 'load-failed', attempts });
+}
+
+async function run(request: Extract<WorkerRequest, { type: 'run' }>): Promise<void> {
+  const entry = sessions.get(request.memberId);
+  if (!entry) {
+    reply({ type: 'run-failed', id: request.id, message: `no session for member ${request.memberId}` });
+    return;
+  }
+  try {
+    const feeds = { [entry.spec.inputName]: new ort.Tensor('float32', request.input.data, request.input.dims) };
+    const started = performance.now();
+    const results = await entry.session.run(feeds, entry.spec.outputNames);
+    const runMs = performance.now() - started;
+    const outputs: Record<string, TensorData> = {};
+    const transfer: ArrayBuffer[] = [];
+    for (const name of entry.spec.outputNames) {
+      const tensor = results[name];
+      const data = tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>);
+      outputs[name] = { data, dims: [...tensor.dims] };
+      transfer.push(data.buffer as ArrayBuffer);
+    }
+    reply({ type: 'result', id: request.id, outputs, runMs }, transfer);
+  } catch (error) {
+    reply({ type: 'run-failed', id: request.id, message: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+port.on('message', (request: WorkerRequest) => {
+  if (request.type === 'load') void load(request);
+  else if (request.type === 'run') void run(request);
+  else if (request.type === 'close') {
+    void Promise.all([...sessions.values()].map(({ session }) => session.release())).finally(() => port.close());
+  }
+});

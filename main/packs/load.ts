@@ -1,0 +1,110 @@
+/**
+ * Loading a model pack from disk: every file validated against the pack format, every ONNX file's
+ * SHA-256 checked against its manifest, every label's PadChest term checked against the taxonomy.
+ * A pack that fails any check is refused whole: a radiologist must never see findings from a
+ * model whose file or metadata is not the one that was validated.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { z } from 'zod';
+import { TriageError } from '../errors/index.js';
+import { describeIssues, ENSEMBLE_FILE, EnsembleManifest, MANIFEST_FILE, MemberManifest } from './manifest.js';
+
+export interface Member {
+  manifest: MemberManifest;
+  /** The member's folder. */
+  dir: string;
+  onnxPath: string;
+}
+
+export interface ModelPack {
+  dir: string;
+  ensemble: EnsembleManifest;
+  members: Member[];
+}
+
+/** Checks a label's term exists in the PadChest taxonomy; supplied by the taxonomy stage. */
+export type TermCheck = (term: string, tree: 'finding' | 'diagnosis') => boolean;
+
+async function readJson<S extends z.ZodType>(path: string, schema: S, what: string): Promise<z.infer<S>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new TriageError('INVALID_PACK', `${what} ${path} is missing or unreadable.`, { file: path });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new TriageError('INVALID_PACK', `${what} ${path} is not valid JSON (${(error as Error).message}).`, { file: path });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new TriageError('INVALID_PACK', `${what} ${path} is invalid: ${describeIssues(parsed.error)}.`, { file: path });
+  }
+  return parsed.data;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export async function loadMember(dir: string, checkTerm?: TermCheck): Promise<Member> {
+  const manifestPath = join(dir, MANIFEST_FILE);
+  const manifest = await readJson(manifestPath, MemberManifest, 'Model manifest');
+  const onnxPath = join(dir, manifest.onnx.file);
+  try {
+    await stat(onnxPath);
+  } catch {
+    throw new TriageError('INVALID_PACK', `The ONNX file ${onnxPath} named by ${manifestPath} (onnx.file) is missing.`, { file: onnxPath });
+  }
+  const actual = await sha256File(onnxPath);
+  if (actual !== manifest.onnx.sha256) {
+    throw new TriageError(
+      'HASH_MISMATCH',
+      `${onnxPath} has SHA-256 ${actual} but its manifest (onnx.sha256) records ${manifest.onnx.sha256}: the model file was changed or damaged; reinstall the pack.`,
+      { file: onnxPath },
+    );
+  }
+  if (checkTerm) {
+    manifest.labels.forEach((label, index) => {
+      if (!checkTerm(label.term, label.tree)) {
+        throw new TriageError(
+          'INVALID_PACK',
+          `${manifestPath} labels[${index}].term: "${label.term}" is not a PadChest ${label.tree} term.`,
+          { file: manifestPath },
+        );
+      }
+    });
+  }
+  return { manifest, dir, onnxPath };
+}
+
+export async function loadPack(dir: string, checkTerm?: TermCheck): Promise<ModelPack> {
+  const packDir = resolve(dir);
+  const ensemblePath = join(packDir, ENSEMBLE_FILE);
+  try {
+    await stat(ensemblePath);
+  } catch {
+    throw new TriageError('PACK_NOT_FOUND', `No model pack at ${packDir}: ${ENSEMBLE_FILE} is missing. Point --models at a pack folder.`, {
+      file: packDir,
+    });
+  }
+  const ensemble = await readJson(ensemblePath, EnsembleManifest, 'Ensemble file');
+  const members = await Promise.all(ensemble.members.map((member) => loadMember(join(packDir, member), checkTerm)));
+  members.forEach((member, index) => {
+    if (member.manifest.id !== ensemble.members[index]) {
+      throw new TriageError(
+        'INVALID_PACK',
+        `${ensemblePath} members[${index}] is "${ensemble.members[index]}" but that folder's manifest id is "${member.manifest.id}".`,
+        { file: ensemblePath },
+      );
+    }
+  });
+  return { dir: packDir, ensemble, members };
+}

@@ -1,0 +1,159 @@
+/**
+ * The engine end to end on real ONNX models (test/fixtures/models, made by make-models.py):
+ * votes, roll-up in the PadChest DAG, CAM heatmaps registered through crop and resize, the
+ * occlusion fallback, the input gate, provider choice and provenance.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { decode } from 'fast-png';
+import { readFileSync } from 'node:fs';
+import { Engine } from '../../main/engine/index.js';
+import type { Analysis } from '../../main/engine/index.js';
+import { peak } from '../../main/explain/heatmap.js';
+import { DICOM_FIXTURES } from '../support/fixtures.js';
+import { writeDiskPng } from '../support/images.js';
+import { scratchDir } from '../support/tools.js';
+
+const MODELS = new URL('../fixtures/models/', import.meta.url).pathname;
+const scratch = scratchDir('engine');
+after(() => scratch.remove());
+
+// A 400 x 300 image: the centred square crop is x 50..350, shrunk 300 -> 64 (4.6875 px per input
+// pixel). The disk sits where the model input has it at row 16.5, column 44.5.
+const SCALE = 300 / 64;
+const DISK = { x: 50 + 44.5 * SCALE, y: 16.5 * SCALE, radius: 6 * SCALE };
+const diskFile = join(scratch.path, 'disk.png');
+const greyFile = join(scratch.path, 'grey.png');
+
+async function analyzeAll(engine: Engine, files: string[], heatmapsDir?: string): Promise<Analysis[]> {
+  const out: Analysis[] = [];
+  for await (const analysis of engine.analyze(files, { heatmapsDir })) out.push(analysis);
+  return out;
+}
+
+before(() => {
+  writeDiskPng(diskFile, 400, 300, DISK);
+  writeDiskPng(greyFile, 400, 300, { x: 0, y: 0, radius: 0, background: 128 });
+});
+
+describe('CAM ensemble (3 members)', () => {
+  let engine: Engine;
+  before(async () => {
+    engine = await Engine.create({ models: join(MODELS, 'cam-pack'), provider: 'cpu', threads: 1 });
+  });
+  after(() => engine.close());
+
+  test('a bright nodule-like disk: 3 of 3 vote nodule; parents rolled up; provenance complete', async () => {
+    const [analysis] = await analyzeAll(engine, [diskFile]);
+    const { result } = analysis;
+    assert.equal(result.status, 'ok');
+    assert.equal(result.executionProvider, 'cpu');
+    assert.deepEqual(result.models.map((m) => [m.id, m.version]), [['alpha', '1.0.0'], ['beta', '1.1.0'], ['gamma', '0.9.0']]);
+    assert.ok(result.models.every((m) => /^[0-9a-f]{64}$/.test(m.sha256) && Object.keys(m.operatingPoints).length > 0));
+    assert.equal(result.models[2].operatingPoints.Cardiomegaly, undefined, 'the untrained head has no operating point');
+    assert.equal(result.notForClinicalUse, true);
+    const nodule = result.findings.find((f) => f.term === 'nodule')!;
+    assert.equal(nodule.positive, true);
+    assert.equal(nodule.direct, true);
+    assert.deepEqual(nodule.votes, { positive: 3, total: 3 });
+    assert.deepEqual(Object.keys(nodule.perModel).sort(), ['alpha', 'beta', 'gamma']);
+    assert.ok(nodule.probability!.min >= 0.5 && nodule.probability!.max <= 1);
+    assert.ok(nodule.cui && /^C\d{7}$/.test(nodule.cui));
+    assert.deepEqual(nodule.paths, [['radiological finding', 'nodule']]);
+    const root = result.findings.find((f) => f.term === 'radiological finding')!;
+    assert.equal(root.positive, true, 'the root finding is positive because nodule is');
+    assert.equal(root.direct, false);
+    assert.ok(root.supportedBy.includes('nodule'));
+    assert.equal(result.findings[0].positive, true, 'positive findings come first');
+    for (const finding of result.findings.filter((f) => f.positive)) {
+      for (const path of finding.paths) {
+        for (const ancestor of path.slice(0, -1)) {
+          const node = result.findings.find((f) => f.term === ancestor && f.tree === finding.tree);
+          assert.ok(node?.positive, `${ancestor} above positive ${finding.term} is positive`);
+        }
+      }
+    }
+  });
+
+  test('partial coverage: the untrained head does not vote', async () => {
+    const [{ result }] = await analyzeAll(engine, [diskFile]);
+    const cardiomegaly = result.findings.find((f) => f.term === 'cardiomegaly')!;
+    assert.equal(cardiomegaly.votes.total, 2);
+    assert.deepEqual(Object.keys(cardiomegaly.perModel).sort(), ['alpha', 'beta']);
+    assert.equal(cardiomegaly.positive, false);
+  });
+
+  test('the heatmap peaks at the disk in original image coordinates (crop and resize undone)', async () => {
+    const dir = join(scratch.path, 'heatmaps');
+    const [analysis] = await analyzeAll(engine, [diskFile], dir);
+    const maps = analysis.heatmaps.get('nodule')!;
+    assert.ok(maps, 'a heatmap for the positive finding');
+    assert.deepEqual(Object.keys(maps.perModel).sort(), ['alpha', 'beta', 'gamma']);
+    for (const [id, map] of [['ensemble', maps.ensemble], ...Object.entries(maps.perModel)] as const) {
+      const hottest = peak(map);
+      const distance = Math.hypot(hottest.x - DISK.x, hottest.y - DISK.y);
+      // Within one CAM cell (8 x 8 grid over 300 px: 37.5 px).
+      assert.ok(distance < 300 / 8, `${id}: peak at (${hottest.x.toFixed(0)}, ${hottest.y.toFixed(0)}), disk at (${DISK.x.toFixed(0)}, ${DISK.y.toFixed(0)})`);
+      assert.equal(map.imageColumns, 400);
+      assert.equal(map.imageRows, 300);
+    }
+    // Outside the crop (x < 50 or x >= 350) the models saw nothing.
+    const edge = maps.ensemble.data[Math.floor(150 / maps.ensemble.scale) * maps.ensemble.columns + 0];
+    assert.equal(edge, 0);
+    const path = analysis.result.heatmaps!.nodule;
+    assert.ok(existsSync(path));
+    const png = decode(readFileSync(path));
+    assert.deepEqual([png.width, png.height, png.channels], [400, 300, 4], 'overlay at the original size, RGBA');
+    const alphaAt = (x: number, y: number) => png.data[(Math.floor(y) * 400 + Math.floor(x)) * 4 + 3];
+    assert.ok(alphaAt(DISK.x, DISK.y) > alphaAt(20, 280), 'opaque over the finding, clear far away');
+  });
+
+  test('a uniform grey image: nothing positive, no heatmaps', async () => {
+    const [{ result, heatmaps }] = await analyzeAll(engine, [greyFile]);
+    assert.equal(result.status, 'ok');
+    assert.ok(result.findings.length > 0);
+    assert.ok(result.findings.every((f) => !f.positive));
+    assert.equal(heatmaps.size, 0);
+  });
+
+  test('batches keep each image its own result', async () => {
+    const results = (await analyzeAll(engine, [greyFile, diskFile, greyFile])).map((a) => a.result);
+    assert.deepEqual(results.map((r) => r.findings.some((f) => f.term === 'nodule' && f.positive)), [false, true, false]);
+  });
+
+  test('the gate rejects lateral, non-chest and non-image DICOMs with a reason; broken files are errors', async () => {
+    const files = ['lateral.dcm', 'non-chest.dcm', 'sr.dcm', 'ct-no-pixels.dcm', 'truncated.dcm', 'explicit-le.dcm'].map((f) => join(DICOM_FIXTURES, f));
+    const results = (await analyzeAll(engine, files)).map((a) => a.result);
+    assert.equal(results[0].status, 'rejected');
+    assert.match(results[0].reason!, /lateral/);
+    assert.equal(results[1].status, 'rejected');
+    assert.match(results[1].reason!, /body part HAND/);
+    assert.equal(results[2].status, 'rejected');
+    assert.match(results[2].reason!, /not an image/);
+    assert.equal(results[3].status, 'rejected');
+    assert.equal(results[4].status, 'error');
+    assert.equal(results[4].error!.code, 'TRUNCATED');
+    assert.equal(results[5].status, 'ok', 'a frontal chest DX passes the gate');
+    assert.ok(results[5].sopInstanceUID);
+    for (const r of results.slice(0, 5)) assert.deepEqual(r.findings, []);
+  });
+});
+
+describe('occlusion fallback (a member without a CAM output)', () => {
+  test('the occlusion map peaks at the disk', async () => {
+    const engine = await Engine.create({ models: join(MODELS, 'occlusion-pack'), provider: 'cpu', threads: 1 });
+    try {
+      const [analysis] = await analyzeAll(engine, [diskFile]);
+      const nodule = analysis.result.findings.find((f) => f.term === 'nodule')!;
+      assert.deepEqual(nodule.votes, { positive: 1, total: 1 });
+      const map = analysis.heatmaps.get('nodule')!.perModel.delta;
+      const hottest = peak(map);
+      const distance = Math.hypot(hottest.x - DISK.x, hottest.y - DISK.y);
+      assert.ok(distance < 300 / 8 * 1.5, `occlusion peak at (${hottest.x.toFixed(0)}, ${hottest.y.toFixed(0)}), ${distance.toFixed(0)} px from the disk`);
+    } finally {
+      await engine.close();
+    }
+  });
+});
