@@ -198,7 +198,8 @@ export class Engine {
       };
     }
     const preprocessStarted = performance.now();
-    const inputs = this.pack.members.map((member) => preprocess(radiograph, member.manifest.input));
+    const planes = new Map();
+    const inputs = this.pack.members.map((member) => preprocess(radiograph, member.manifest.input, planes));
     return {
       slot,
       file,

@@ -25,8 +25,19 @@ export interface ModelInput {
   geometry: InputGeometry;
 }
 
+export interface SourcePlane {
+  values: Float32Array;
+  maxValue: number;
+}
+
+/**
+ * Planes already made for this radiograph, by source: members that read the same plane (the
+ * display rendering, usually) share one instead of each rendering it again.
+ */
+export type PlaneCache = Map<InputSpec['source'], SourcePlane>;
+
 /** The grey plane the model sees, with the maximum value its normalisation divides by. */
-function sourcePlane(radiograph: Radiograph, source: InputSpec['source']): { values: Float32Array; maxValue: number } {
+function sourcePlane(radiograph: Radiograph, source: InputSpec['source']): SourcePlane {
   if (source === 'display') {
     const display = renderDisplay(radiograph);
     return { values: Float32Array.from(display.pixels), maxValue: 255 };
@@ -132,9 +143,10 @@ export function cropRegion(rows: number, columns: number, crop: InputSpec['crop'
   return { x: Math.floor((columns - side) / 2), y: Math.floor((rows - side) / 2), width: side, height: side };
 }
 
-export function preprocess(radiograph: Radiograph, spec: InputSpec): ModelInput {
+export function preprocess(radiograph: Radiograph, spec: InputSpec, planes: PlaneCache = new Map()): ModelInput {
   const { rows, columns } = radiograph;
-  const { values, maxValue } = sourcePlane(radiograph, spec.source);
+  if (!planes.has(spec.source)) planes.set(spec.source, sourcePlane(radiograph, spec.source));
+  const { values, maxValue } = planes.get(spec.source)!;
   const region = cropRegion(rows, columns, spec.crop);
   const resized =
     spec.resize === 'area'

@@ -64,6 +64,11 @@ class DenseNetCam(nn.Module):
             # Random weights are homogeneous in the input scale: on [-1024, 1024] inputs the logits would
             # be in the hundreds (probabilities all 0 or 1). Scale the first layer so they stay near +-2.
             net.features.conv0.weight /= 1024.0
+            # Classifier biases just below each operating point, so that, as with a real model on
+            # a typical worklist, an image has a finding or two positive rather than all eighteen
+            # (the explain stage's work grows with the positives).
+            thresholds = torch.tensor([t for _, _, _, t in LABELS])
+            net.classifier.bias.copy_(torch.log(thresholds / (1 - thresholds)) - 0.7)
         self.features = net.features
         self.classifier = net.classifier
 

@@ -17,6 +17,7 @@ export function isPng(bytes: Uint8Array): boolean {
 
 /** Reduces interleaved samples to grey: alpha dropped, colour to Rec. 601 luminance. */
 export function toGrey(data: ArrayLike<number>, width: number, height: number, channels: number): Float32Array {
+  if (channels === 1) return Float32Array.from(data);
   const values = new Float32Array(width * height);
   const colour = channels >= 3;
   for (let i = 0, s = 0; i < values.length; i++, s += channels) {
