@@ -5,11 +5,13 @@
 import { TriageError } from '../errors/index.js';
 import { ANALYZE_HELP, runAnalyze } from './commands/analyze.js';
 import { DECODE_HELP, runDecode } from './commands/decode.js';
+import { runSelftest, SELFTEST_HELP } from './commands/selftest.js';
 import { reportError } from './output.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   decode: { run: runDecode, help: DECODE_HELP },
   analyze: { run: runAnalyze, help: ANALYZE_HELP },
+  selftest: { run: runSelftest, help: SELFTEST_HELP },
 };
 
 export const HELP = `triage: chest X-ray triage engine

@@ -1,0 +1,206 @@
+/**
+ * `triage selftest [--ep ...] [--models DIR]... [--samples DIR] [--json]`: what hospital IT runs
+ * after installing on a workstation. Every installed pack runs the bundled phantoms on the chosen
+ * provider and on the CPU; results must agree within a stated tolerance, and must equal the
+ * results recorded for the pack when it was built (selftest.json in the pack), if it has them.
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Engine } from '../../engine/index.js';
+import type { AnalysisResult } from '../../engine/index.js';
+import { toTriageError } from '../../errors/index.js';
+import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
+import { resourcePath } from '../../resources/index.js';
+import { printJson } from '../output.js';
+import { usage } from '../usage.js';
+
+/** Calibrated probabilities from another provider may differ by float rounding, not more. */
+export const TOLERANCE = 1e-3;
+export const SELFTEST_FILE = 'selftest.json';
+
+export const SELFTEST_HELP = `triage selftest [--ep auto|${PROVIDERS.join('|')}] [--models DIR]... [--samples DIR] [--json]
+
+  Runs the bundled phantoms through every installed model pack on the chosen provider and on the
+  CPU, and prints a pass/fail table. Checks: the pack loads (manifests, SHA-256 of every model);
+  calibrated probabilities agree with the CPU within ${TOLERANCE} and positive calls are identical;
+  the positive findings equal those recorded when the pack was built (${SELFTEST_FILE}).
+  Exit code 0 when every check passes, 1 when one fails.
+  --models DIR   a pack to test (repeatable); default: every pack under models/packs
+  --samples DIR  the images to run; default: the bundled phantoms (models/samples/phantoms)`;
+
+/** What a pack records of its own results on the bundled samples (by file name), on the CPU. */
+export interface RecordedResults {
+  pack: { id: string; version: string };
+  samples: Record<string, { positives: string[]; perModel: Record<string, Record<string, number>> }>;
+}
+
+export interface PackReport {
+  pack: string;
+  provider: string;
+  images: number;
+  checks: Array<{ name: string; passed: boolean; detail: string }>;
+  passed: boolean;
+  imagesPerSecond: { chosen: number; cpu: number };
+}
+
+function sampleFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => /\.(dcm|png|jpe?g)$/i.test(name))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+function installedPacks(): string[] {
+  const root = resourcePath('models', 'packs');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(root, entry.name, 'ensemble.json')))
+    .map((entry) => join(root, entry.name));
+}
+
+async function run(
+  pack: string,
+  provider: string,
+  files: string[],
+): Promise<{ results: AnalysisResult[]; provider: string; seconds: number; fallbacks: string[] }> {
+  const engine = await Engine.create({ models: pack, provider: provider as never });
+  try {
+    const started = performance.now();
+    const results: AnalysisResult[] = [];
+    for await (const { result } of engine.analyze(files)) results.push(result);
+    const fallbacks = engine.providerAttempts.map((a) => `${a.provider} (${a.reason})`);
+    return { results, provider: engine.provider, seconds: (performance.now() - started) / 1000, fallbacks };
+  } finally {
+    await engine.close();
+  }
+}
+
+function positives(result: AnalysisResult): string[] {
+  return result.findings.filter((f) => f.positive && f.direct).map((f) => `${f.tree}:${f.term}`).sort();
+}
+
+/** Largest difference between two runs' calibrated probabilities, over images, findings, members. */
+export function maxDifference(a: AnalysisResult[], b: AnalysisResult[]): number {
+  let max = 0;
+  a.forEach((result, i) => {
+    for (const finding of result.findings) {
+      const other = b[i].findings.find((f) => f.term === finding.term && f.tree === finding.tree);
+      for (const [member, value] of Object.entries(finding.perModel)) {
+        const otherValue = other?.perModel[member];
+        max = Math.max(max, otherValue === undefined ? Infinity : Math.abs(value - otherValue));
+      }
+    }
+  });
+  return max;
+}
+
+export async function selftestPack(pack: string, choice: string, files: string[]): Promise<PackReport> {
+  const checks: PackReport['checks'] = [];
+  let chosen: Awaited<ReturnType<typeof run>>;
+  try {
+    chosen = await run(pack, choice, files);
+  } catch (error) {
+    const coded = toTriageError(error);
+    return {
+      pack,
+      provider: choice,
+      images: 0,
+      checks: [{ name: 'loads and runs', passed: false, detail: `${coded.code}: ${coded.message}` }],
+      passed: false,
+      imagesPerSecond: { chosen: 0, cpu: 0 },
+    };
+  }
+  checks.push({
+    name: 'loads and runs',
+    passed: true,
+    detail: `${chosen.results.length} images on ${chosen.provider}${chosen.fallbacks.length ? `; not available: ${chosen.fallbacks.join('; ')}` : ''}`,
+  });
+  const failed = chosen.results.filter((r) => r.status !== 'ok');
+  checks.push({
+    name: 'every sample analysed',
+    passed: failed.length === 0,
+    detail: failed.length === 0 ? 'all ok' : failed.map((r) => `${r.file}: ${r.status} ${r.reason ?? ''}`).join('; '),
+  });
+
+  const cpu = chosen.provider === 'cpu' ? chosen : await run(pack, 'cpu', files);
+  const difference = maxDifference(chosen.results, cpu.results);
+  const sameCalls = chosen.results.every((r, i) => positives(r).join() === positives(cpu.results[i]).join());
+  checks.push({
+    name: 'agrees with the CPU provider',
+    passed: difference <= TOLERANCE && sameCalls,
+    detail:
+      chosen.provider === 'cpu'
+        ? 'ran on the CPU itself'
+        : `max |difference| ${difference.toExponential(2)} (tolerance ${TOLERANCE}); positive calls ${sameCalls ? 'identical' : 'differ'}`,
+  });
+
+  const recordedPath = join(pack, SELFTEST_FILE);
+  if (existsSync(recordedPath)) {
+    const recorded = JSON.parse(readFileSync(recordedPath, 'utf8')) as RecordedResults;
+    const mismatches: string[] = [];
+    let compared = 0;
+    for (const result of chosen.results) {
+      const name = result.file.split(/[\\/]/).pop()!;
+      const expected = recorded.samples[name];
+      if (!expected) continue;
+      compared++;
+      if (positives(result).join() !== [...expected.positives].sort().join()) {
+        mismatches.push(`${name}: got [${positives(result).join(', ')}], recorded [${expected.positives.join(', ')}]`);
+      }
+    }
+    checks.push({
+      name: 'findings as recorded at build time',
+      passed: mismatches.length === 0 && compared > 0,
+      detail: compared === 0 ? 'no recorded sample matched' : mismatches.length === 0 ? `${compared} of ${compared} images identical` : mismatches.join('; '),
+    });
+  }
+  return {
+    pack,
+    provider: chosen.provider,
+    images: files.length,
+    checks,
+    passed: checks.every((c) => c.passed),
+    imagesPerSecond: { chosen: files.length / chosen.seconds, cpu: files.length / cpu.seconds },
+  };
+}
+
+function table(reports: PackReport[]): string {
+  const lines = ['pack                          provider  check                                  result  detail'];
+  for (const report of reports) {
+    for (const check of report.checks) {
+      lines.push(
+        `${report.pack.split(/[\\/]/).pop()!.padEnd(30)}${report.provider.padEnd(10)}${check.name.padEnd(39)}${(check.passed ? 'PASS' : 'FAIL').padEnd(8)}${check.detail}`,
+      );
+    }
+    lines.push(
+      `${''.padEnd(40)}speed: ${report.imagesPerSecond.chosen.toFixed(1)} images/s on ${report.provider}, ${report.imagesPerSecond.cpu.toFixed(1)} on the CPU`,
+    );
+  }
+  const passed = reports.every((r) => r.passed);
+  lines.push(passed ? `SELFTEST PASSED (${reports.length} pack${reports.length === 1 ? '' : 's'})` : 'SELFTEST FAILED');
+  return lines.join('\n');
+}
+
+export async function runSelftest(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ep: { type: 'string', default: 'auto' },
+      models: { type: 'string', multiple: true },
+      samples: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!isProviderChoice(values.ep!)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${values.ep}".`);
+  const packs = values.models ?? installedPacks();
+  if (packs.length === 0) usage('No model pack is installed under models/packs; name one with --models DIR.');
+  const samplesDir = values.samples ?? resourcePath('models', 'samples', 'phantoms');
+  const files = existsSync(samplesDir) ? sampleFiles(samplesDir) : [];
+  if (files.length === 0) usage(`No sample images in ${samplesDir}; name a folder with --samples DIR.`);
+  const reports: PackReport[] = [];
+  for (const pack of packs) reports.push(await selftestPack(pack, values.ep!, files));
+  if (values.json) printJson({ passed: reports.every((r) => r.passed), tolerance: TOLERANCE, reports });
+  else process.stdout.write(`${table(reports)}\n`);
+  return reports.every((r) => r.passed) ? 0 : 1;
+}
