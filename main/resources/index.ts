@@ -1,8 +1,8 @@
 /**
- * Where bundled resources (model packs, the taxonomy) live: under the project folder in a
- * checkout or an npm install (found by walking up to package.json, which works from main/ under
- * tsx and from dist/main/ alike), or wherever TRIAGE_RESOURCES points (the packaged app sets it to
- * its resources folder).
+ * Where bundled resources (model packs, the taxonomy, the sample phantoms) live: wherever
+ * TRIAGE_RESOURCES points; in an installed app, Electron's resources folder (electron-builder
+ * copies models/ there, outside app.asar); otherwise under the project folder, found by walking
+ * up to package.json (works from main/ under tsx and from dist/main/ alike).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,5 +23,8 @@ export function projectRoot(): string {
 }
 
 export function resourcePath(...parts: string[]): string {
-  return join(process.env.TRIAGE_RESOURCES ?? projectRoot(), ...parts);
+  if (process.env.TRIAGE_RESOURCES) return join(process.env.TRIAGE_RESOURCES, ...parts);
+  const electronResources = (process as { resourcesPath?: string }).resourcesPath;
+  if (electronResources && existsSync(join(electronResources, ...parts))) return join(electronResources, ...parts);
+  return join(projectRoot(), ...parts);
 }

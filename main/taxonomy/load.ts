@@ -3,38 +3,18 @@
  * and cached, and synchronous access lets the pack loader's TermCheck and the ensemble call it
  * without threading a promise through.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { resourcePath } from '../resources/index.js';
 import { TaxonomyError } from './errors.js';
 import { parseTaxonomy } from './parse.js';
 import type { Taxonomy } from './types.js';
 
-/** Relative to the package root (development, tests) or Electron's resources folder (installed). */
+/** Relative to the resources folder (the project folder, or the installed app's resources). */
 export const TAXONOMY_FILE = join('models', 'taxonomy', 'padchest', 'trees_code.txt');
 
-/** The folder holding package.json above this module: works from main/ (tsx) and dist/main/ (built). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
-}
-
-/**
- * The bundled tree file. In an installed app package.json sits inside app.asar while
- * electron-builder copies models/ to the resources folder, so that is tried second.
- */
 export function defaultTaxonomyPath(): string {
-  const inPackage = join(packageRoot(), TAXONOMY_FILE);
-  const resources = (process as { resourcesPath?: string }).resourcesPath;
-  if (!existsSync(inPackage) && resources !== undefined && existsSync(join(resources, TAXONOMY_FILE))) {
-    return join(resources, TAXONOMY_FILE);
-  }
-  return inPackage;
+  return resourcePath(TAXONOMY_FILE);
 }
 
 const cache = new Map<string, Taxonomy>();
