@@ -55,6 +55,8 @@ export interface Analysis {
   heatmaps: Map<string, FindingHeatmaps>;
 }
 
+type RunOutputs = Array<{ outputs: Record<string, TensorData>; runMs: number }>;
+
 interface Prepared {
   /** Position in the batch: the same file may be listed twice. */
   slot: number;
@@ -151,7 +153,9 @@ export class Engine {
    */
   async *analyze(files: string[], options: AnalyzeOptions = {}): AsyncGenerator<Analysis> {
     if (options.heatmapsDir) await mkdir(options.heatmapsDir, { recursive: true });
-    let inFlight: { batch: string[]; early: Map<number, Analysis>; analysed: Promise<Map<number, Analysis>> } | null = null;
+    // The worker always has the next batch queued: batch k+1 is decoded while k runs, and k's
+    // votes and heatmaps are computed while k+1 runs.
+    let previous: { batch: string[]; early: Map<number, Analysis>; prepared: Prepared[]; runs: Promise<RunOutputs> } | null = null;
     for (let start = 0; ; start += this.batchSize) {
       const batch = files.slice(start, start + this.batchSize);
       const prepared: Prepared[] = [];
@@ -161,15 +165,16 @@ export class Engine {
         if ('result' in outcome) early.set(slot, outcome);
         else prepared.push(outcome);
       }
-      if (inFlight) {
-        const analysed = await inFlight.analysed;
-        for (const slot of inFlight.batch.keys()) yield inFlight.early.get(slot) ?? analysed.get(slot)!;
+      const finished = previous && previous.prepared.length > 0 ? await previous.runs : null;
+      const runs = prepared.length > 0 ? this.runBatch(prepared) : Promise.resolve([] as RunOutputs);
+      // A failure surfaces when this batch's results are awaited, not as an unhandled rejection.
+      runs.catch(() => undefined);
+      if (previous) {
+        const analysed = finished ? await this.finish(previous.prepared, finished, options) : new Map<number, Analysis>();
+        for (const slot of previous.batch.keys()) yield previous.early.get(slot) ?? analysed.get(slot)!;
       }
       if (batch.length === 0) return;
-      const analysed = prepared.length > 0 ? this.infer(prepared, options) : Promise.resolve(new Map<number, Analysis>());
-      // A failure surfaces when this batch's results are awaited, not as an unhandled rejection.
-      analysed.catch(() => undefined);
-      inFlight = { batch, early, analysed };
+      previous = { batch, early, prepared, runs };
     }
   }
 
@@ -218,17 +223,21 @@ export class Engine {
     });
   }
 
-  private async infer(prepared: Prepared[], options: AnalyzeOptions): Promise<Map<number, Analysis>> {
-    const members = this.pack.members;
-    // One batched run per member; each output row belongs to one image.
-    const perMember = await Promise.all(
-      members.map(async (member, m) => {
+  /** One batched run per member; each output row belongs to one image. */
+  private runBatch(prepared: Prepared[]): Promise<RunOutputs> {
+    return Promise.all(
+      this.pack.members.map(async (member, m) => {
         const size = prepared[0].inputs[m].data.length;
         const batch = new Float32Array(size * prepared.length);
         prepared.forEach((image, i) => batch.set(image.inputs[m].data, i * size));
         return this.run(m, batch, prepared.length);
       }),
     );
+  }
+
+  /** Votes, findings and heatmaps of a batch whose models have run. */
+  private async finish(prepared: Prepared[], perMember: RunOutputs, options: AnalyzeOptions): Promise<Map<number, Analysis>> {
+    const members = this.pack.members;
     const inferenceMs = perMember.reduce((sum, run) => sum + run.runMs, 0) / prepared.length;
 
     const analyses = new Map<number, Analysis>();

@@ -68,7 +68,8 @@ class DenseNetCam(nn.Module):
             # a typical worklist, an image has a finding or two positive rather than all eighteen
             # (the explain stage's work grows with the positives).
             thresholds = torch.tensor([t for _, _, _, t in LABELS])
-            net.classifier.bias.copy_(torch.log(thresholds / (1 - thresholds)) - 0.7)
+            offsets = torch.tensor([0.3 if name in ("Cardiomegaly", "Effusion") else -0.7 for name, _, _, _ in LABELS])
+            net.classifier.bias.copy_(torch.log(thresholds / (1 - thresholds)) + offsets)
         self.features = net.features
         self.classifier = net.classifier
 
