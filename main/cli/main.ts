@@ -5,12 +5,14 @@
 import { TriageError } from '../errors/index.js';
 import { ANALYZE_HELP, runAnalyze } from './commands/analyze.js';
 import { DECODE_HELP, runDecode } from './commands/decode.js';
+import { PHANTOM_COMMAND } from './commands/phantom.js';
 import { runSelftest, SELFTEST_HELP } from './commands/selftest.js';
 import { reportError } from './output.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   decode: { run: runDecode, help: DECODE_HELP },
   analyze: { run: runAnalyze, help: ANALYZE_HELP },
+  phantom: PHANTOM_COMMAND,
   selftest: { run: runSelftest, help: SELFTEST_HELP },
 };
 

@@ -1,0 +1,18 @@
+/**
+ * Synthetic frontal chest radiograph phantoms with ground truth, deterministic from a seed:
+ * `generatePhantom(seed, index, options)` for one image in memory, `writePhantomSet` for a folder
+ * of DICOM or PNG files with masks, labels.csv and phantoms.json.
+ */
+export { generatePhantom, studyOf, phantomName, DEFAULT_SIZE, MIN_SIZE, MAX_SIZE } from './generate.js';
+export type { Phantom, PhantomOptions, FindingRecord, StudyInfo, VoiLutTable } from './generate.js';
+export { Frame } from './acquisition.js';
+export type { Acquisition, PhantomFormat, Photometric, WindowKind } from './acquisition.js';
+export { encodePhantomDicom, phantomDataSet, DX_FOR_PRESENTATION } from './dicom.js';
+export { encodePhantom, encodePhantomPng, encodeMaskPng, imageFileName, maskPath, writePhantom } from './files.js';
+export type { PhantomEntry } from './files.js';
+export { writePhantomSet, labelsCsv, PHANTOM_SET_VERSION } from './dataset.js';
+export type { PhantomSetOptions, PhantomSetSummary } from './dataset.js';
+export { PHANTOM_TERMS, LABEL_COLUMNS, PREVALENCE, termSlug, isPhantomTerm } from './terms.js';
+export type { PhantomTerm, LabelColumn } from './terms.js';
+export { encodeDataSet, encodePart10, fileMetaElements, DicomWriteError, EXPLICIT_VR_LITTLE_ENDIAN } from './dicom-writer.js';
+export type { DicomElement, VR, FileMetaOptions } from './dicom-writer.js';
