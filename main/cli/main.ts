@@ -6,7 +6,9 @@ import { TriageError } from '../errors/index.js';
 import { ANALYZE_HELP, runAnalyze } from './commands/analyze.js';
 import { DECODE_HELP, runDecode } from './commands/decode.js';
 import { PHANTOM_COMMAND } from './commands/phantom.js';
+import { runScan, SCAN_HELP } from './commands/scan.js';
 import { runSelftest, SELFTEST_HELP } from './commands/selftest.js';
+import { runWorklist, WORKLIST_HELP } from './commands/worklist.js';
 import { reportError } from './output.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
@@ -14,6 +16,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   analyze: { run: runAnalyze, help: ANALYZE_HELP },
   phantom: PHANTOM_COMMAND,
   selftest: { run: runSelftest, help: SELFTEST_HELP },
+  scan: { run: runScan, help: SCAN_HELP },
+  worklist: { run: runWorklist, help: WORKLIST_HELP },
 };
 
 export const HELP = `triage: chest X-ray triage engine

@@ -17,6 +17,9 @@ export const ERROR_CODES = {
   INVALID_ATTRIBUTE: 'An attribute has a value that is missing, impossible or inconsistent.',
   TOO_LARGE: 'The image is larger than a radiograph can plausibly be.',
   DECODE_FAILED: 'The codec could not decode the pixel data.',
+  // Folder scans
+  SYMLINK_LOOP: 'A symbolic link leads back into a folder that contains it; the loop is not followed.',
+  INVALID_DICOMDIR: 'A DICOMDIR cannot be read, or references a file outside its folder.',
   // Model packs and inference
   PACK_NOT_FOUND: 'No model pack (ensemble.json) at the given folder.',
   INVALID_PACK: 'A model pack file is missing or does not match the pack format.',
@@ -29,6 +32,11 @@ export const ERROR_CODES = {
   TAXONOMY_CYCLE: 'The PadChest taxonomy has a cycle; it must be a DAG.',
   UNKNOWN_TERM: 'A term is not in the PadChest taxonomy.',
   AMBIGUOUS_TERM: 'A term is in more than one PadChest tree; name the tree.',
+  // Triage rules and the results database
+  INVALID_RULES: 'A triage rules file is missing, not JSON, or does not match the rules format.',
+  DATABASE_FAILED: 'The results database cannot be opened, read or written.',
+  DATABASE_LOCKED: 'Another process holds the results database and did not release it in time.',
+  DATABASE_TOO_NEW: 'The results database was written by a newer version of this application.',
   // Command line and output
   USAGE: 'The command line is incomplete or wrong.',
   OUTPUT_FAILED: 'An output file could not be written.',

@@ -1,0 +1,191 @@
+/**
+ * `triage scan PATH... [--watch] [--db FILE] [--out FILE] [--format ndjson|csv|json] [--heatmaps DIR]
+ *  [--ep NAME] [--models DIR] [--concurrency N] [--batch N] [--rules FILE]`
+ */
+import { stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { Engine } from '../../engine/index.js';
+import { TriageError } from '../../errors/index.js';
+import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
+import { DEFAULT_PACK } from '../../packs/default.js';
+import { EXPORT_FORMATS, exportResults, formatFor, isExportFormat } from '../../scan/export.js';
+import { Scanner } from '../../scan/index.js';
+import type { Progress, ScanSummary } from '../../scan/index.js';
+import { defaultDatabasePath, ResultStore } from '../../store/index.js';
+import { defaultRules, loadRules, PRIORITIES } from '../../triage/index.js';
+import { printJson } from '../output.js';
+import { positiveInteger, usage } from '../usage.js';
+
+export const EXIT_INTERRUPTED = 130;
+
+export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE] [--format ndjson|csv|json] [--heatmaps DIR] [--ep NAME] [--models DIR] [--concurrency N]
+
+  Analyses every radiograph under the paths (folders recursively; DICOM recognised by content,
+  PNG and JPEG too; DICOMDIRs followed) into the results database, then prints a summary as one
+  JSON object. Resumable: a file already analysed with the same content and the same model pack
+  is skipped; a new pack version analyses it again. Duplicates (same content or SOP Instance UID)
+  are recorded, not analysed twice. Unreadable files, symbolic-link loops and broken files are
+  recorded as coded errors; they never stop the scan. Ctrl-C stops after the current batch,
+  keeping everything done (exit code 130).
+  Progress goes to stderr: a bar on a terminal, else NDJSON lines
+  {"progress": {"done", "total", "rate", "etaSeconds"}} (total null until counted).
+  --watch            keep watching the paths; analyse files copied in later once their size has
+                     stopped changing (see --poll and --settle); Ctrl-C ends it
+  --db FILE          results database (default: ${defaultDatabasePath()})
+  --out FILE         export this scan's results (analysed, duplicate and unchanged files) to FILE
+  --format NAME      ${EXPORT_FORMATS.join(', ')} (default: from --out's extension, else ndjson)
+  --rules FILE       triage rules (JSON); default: pneumothorax critical, mass and nodule urgent
+  --models DIR       model pack folder; default: the bundled pack (${DEFAULT_PACK})
+  --ep NAME          execution provider: auto or ${PROVIDERS.join(', ')}
+  --heatmaps DIR     write one PNG overlay per positive finding
+  --concurrency N    files read and hashed in parallel ahead of the engine (default 2)
+  --batch N          images per inference batch (default 8)
+  --poll MS          watch: how often the paths are listed (default 1000)
+  --settle MS        watch: how long a file must stay unchanged before it is read (default 2000)`;
+
+function duration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--:--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+/** Progress on stderr: a redrawn bar on a terminal, NDJSON events for programs (the desktop app). */
+function progressReporter(tty: boolean): { update(progress: Progress): void; end(): void } {
+  let last = -Infinity;
+  let latest: Progress | null = null;
+  const draw = (progress: Progress) => {
+    if (tty) {
+      const width = 30;
+      const fraction = progress.total ? Math.min(1, progress.done / progress.total) : 0;
+      const bar = progress.total ? `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '-')}] ${String(Math.floor(fraction * 100)).padStart(3)}% ` : '';
+      const count = progress.total ? `${progress.done}/${progress.total}` : `${progress.done} files`;
+      process.stderr.write(`\r\x1b[K${bar}${count}  ${progress.rate.toFixed(1)} files/s  ETA ${duration(progress.etaSeconds)}`);
+    } else {
+      const { done, total, rate, etaSeconds } = progress;
+      process.stderr.write(`${JSON.stringify({ progress: { done, total, rate, etaSeconds } })}\n`);
+    }
+  };
+  // At most one line per interval; the latest state is always drawn in the end (a trailing
+  // timer), so a reader never waits on a stale count while the scan idles (watch mode).
+  const interval = tty ? 100 : 500;
+  let trailing: NodeJS.Timeout | null = null;
+  let drawn: Progress | null = null;
+  const flush = () => {
+    trailing = null;
+    if (latest && latest !== drawn) {
+      last = performance.now();
+      drawn = latest;
+      draw(latest);
+    }
+  };
+  return {
+    update(progress) {
+      latest = progress;
+      const wait = last + interval - performance.now();
+      if (wait <= 0) flush();
+      else if (!trailing) trailing = setTimeout(flush, wait).unref();
+    },
+    end() {
+      if (trailing) clearTimeout(trailing);
+      flush();
+      if (tty && latest) process.stderr.write('\n');
+    },
+  };
+}
+
+function humanSummary(summary: ScanSummary): string {
+  const priorities = PRIORITIES.map((p) => `${p} ${summary.priorities[p]}`).join(', ');
+  const studies = PRIORITIES.map((p) => `${p} ${summary.studies[p]}`).join(', ');
+  return [
+    `Scan ${summary.outcome}: ${summary.files} files in ${duration(summary.seconds)} (${summary.imagesPerSecond} images/s analysed on ${summary.provider}, pack ${summary.pack.id} ${summary.pack.version})`,
+    `  analysed ${summary.analysed} (ok ${summary.ok}, rejected ${summary.rejected}, errors ${summary.errors}); unchanged ${summary.unchanged}; duplicates ${summary.duplicates}; skipped ${summary.skipped}`,
+    `  images by priority: ${priorities}`,
+    `  worklist studies: ${studies}`,
+    `  database: ${summary.database}`,
+  ].join('\n');
+}
+
+export async function runScan(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      watch: { type: 'boolean', default: false },
+      db: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      heatmaps: { type: 'string' },
+      ep: { type: 'string', default: 'auto' },
+      models: { type: 'string' },
+      concurrency: { type: 'string' },
+      batch: { type: 'string' },
+      rules: { type: 'string' },
+      poll: { type: 'string' },
+      settle: { type: 'string' },
+    },
+  });
+  if (positionals.length === 0) usage(`scan needs at least one PATH.\n\n${SCAN_HELP}`);
+  const provider = values.ep!;
+  if (!isProviderChoice(provider)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${provider}".`);
+  if (values.format !== undefined && !isExportFormat(values.format)) usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${values.format}".`);
+  if (values.format !== undefined && values.out === undefined) usage('--format needs --out FILE.');
+  const concurrency = values.concurrency === undefined ? 2 : positiveInteger(values.concurrency, '--concurrency');
+  const batchSize = values.batch === undefined ? 8 : positiveInteger(values.batch, '--batch');
+  const watch = values.watch
+    ? {
+        pollMs: values.poll === undefined ? 1000 : positiveInteger(values.poll, '--poll'),
+        settleMs: values.settle === undefined ? 2000 : positiveInteger(values.settle, '--settle'),
+      }
+    : null;
+  // A path that does not exist is a typo, not a result: refuse before starting.
+  for (const path of positionals) {
+    try {
+      await stat(path);
+    } catch {
+      throw new TriageError('FILE_NOT_FOUND', `The path ${path} does not exist.`, { file: path });
+    }
+  }
+  const rules = values.rules === undefined ? defaultRules() : loadRules(values.rules);
+  const store = ResultStore.open(values.db ?? defaultDatabasePath());
+  let engine: Engine | undefined;
+  const controller = new AbortController();
+  const interrupt = () => {
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: stop now
+    controller.abort();
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  const reporter = progressReporter(process.stderr.isTTY === true);
+  try {
+    engine = await Engine.create({ models: values.models ?? DEFAULT_PACK, provider, batchSize });
+    const scanner = new Scanner({
+      roots: positionals,
+      engine,
+      store,
+      rules,
+      heatmapsDir: values.heatmaps,
+      concurrency,
+      batchSize,
+      watch,
+      signal: controller.signal,
+      onProgress: (progress) => reporter.update(progress),
+    });
+    const summary = await scanner.run();
+    reporter.end();
+    if (values.out !== undefined) {
+      const format = values.format && isExportFormat(values.format) ? values.format : formatFor(values.out);
+      await exportResults(store.scanResults(summary.scanId), values.out, format);
+    }
+    if (process.stderr.isTTY) process.stderr.write(`${humanSummary(summary)}\n`);
+    printJson({ summary });
+    return summary.outcome === 'interrupted' ? EXIT_INTERRUPTED : 0;
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    await engine?.close();
+    store.close();
+  }
+}

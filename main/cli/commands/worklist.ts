@@ -1,0 +1,63 @@
+/** `triage worklist [--db FILE] [--json]`: the studies in the results store, most urgent first. */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { defaultDatabasePath, ResultStore } from '../../store/index.js';
+import type { WorklistStudy } from '../../store/index.js';
+import { printJson } from '../output.js';
+import { usage } from '../usage.js';
+
+export const WORKLIST_HELP = `triage worklist [--db FILE] [--json]
+
+  Prints the studies in the results database, most urgent first (critical, urgent, abnormal,
+  needs review, normal; equal priorities oldest first), each with its images and their positive
+  findings. A study's priority is its most urgent image's and never falls.
+  --db FILE   results database (default: ${defaultDatabasePath()})
+  --json      one JSON array: [{study, studyInstanceUID, priority, firstSeenAt, updatedAt,
+              images: [{file, sopInstanceUID, status, priority, reason,
+                        findings: [{term, tree, votes: {positive, total}, probability}]}]}]`;
+
+function percent(value: number | null): string {
+  return value === null ? '' : ` ${Math.round(value * 100)}%`;
+}
+
+function render(studies: WorklistStudy[]): string {
+  if (studies.length === 0) return 'The worklist is empty: no studies have been scanned into this database.\n';
+  const width = Math.max(...studies.map((s) => s.priority.length));
+  const lines: string[] = [];
+  for (const study of studies) {
+    lines.push(`${study.priority.toUpperCase().padEnd(width)}  ${study.studyInstanceUID ?? '(no study UID)'}  ${study.images.length} image${study.images.length === 1 ? '' : 's'}`);
+    for (const image of study.images) {
+      const what =
+        image.status === 'ok'
+          ? image.findings.length > 0
+            ? image.findings.map((f) => `${f.term} (${f.votes.positive}/${f.votes.total}${percent(f.probability)})`).join(', ')
+            : 'no positive finding'
+          : `${image.status}: ${image.reason ?? ''}`;
+      lines.push(`${' '.repeat(width)}  - ${image.file}: ${what}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runWorklist(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { db: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  if (positionals.length > 0) usage(`worklist takes no arguments, only options.\n\n${WORKLIST_HELP}`);
+  const path = values.db ?? defaultDatabasePath();
+  let studies: WorklistStudy[] = [];
+  // Reading an empty worklist creates nothing.
+  if (existsSync(path)) {
+    const store = ResultStore.open(path);
+    try {
+      studies = store.worklist();
+    } finally {
+      store.close();
+    }
+  }
+  if (values.json) printJson(studies);
+  else process.stdout.write(render(studies));
+  return 0;
+}

@@ -1,0 +1,139 @@
+/**
+ * Exports of stored results: NDJSON (one result per line), JSON (one array) and CSV (one row per
+ * image, RFC 4180 quoting, positive findings in one cell). Every record carries its provenance:
+ * pack id, version and fingerprint, each model's id, version, ONNX SHA-256 and operating points,
+ * the provider, and the file's SHA-256. Written to a temporary file and renamed, so an export is
+ * never seen half-written.
+ */
+import { open, rename, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { TriageError } from '../errors/index.js';
+import type { StoredResult } from '../store/index.js';
+
+export const EXPORT_FORMATS = ['ndjson', 'csv', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export function isExportFormat(value: string): value is ExportFormat {
+  return (EXPORT_FORMATS as readonly string[]).includes(value);
+}
+
+/** The format a file name suggests (.csv, .json); NDJSON otherwise. */
+export function formatFor(path: string): ExportFormat {
+  const extension = extname(path).toLowerCase();
+  if (extension === '.csv') return 'csv';
+  if (extension === '.json') return 'json';
+  return 'ndjson';
+}
+
+/** One exported result: the stored result without the database's internal ids. */
+export type ExportRecord = Omit<StoredResult, 'id' | 'scanId'>;
+
+export function exportRecord(result: StoredResult): ExportRecord {
+  const { id: _id, scanId: _scanId, ...record } = result;
+  return record;
+}
+
+export const CSV_COLUMNS = [
+  'file',
+  'sha256',
+  'status',
+  'priority',
+  'reason',
+  'error_code',
+  'duplicate_of',
+  'sop_instance_uid',
+  'study_instance_uid',
+  'format',
+  'provider',
+  'pack_id',
+  'pack_version',
+  'pack_fingerprint',
+  'models',
+  'positive_findings',
+  'not_for_clinical_use',
+  'decode_ms',
+  'preprocess_ms',
+  'inference_ms',
+  'explain_ms',
+  'scanned_at',
+] as const;
+
+export function csvCell(value: string | number | boolean | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** One CSV row; `models` is JSON (ids, versions, ONNX SHA-256, operating points). */
+export function csvRow(r: StoredResult): string {
+  const positives = r.findings
+    .filter((f) => f.positive)
+    .map((f) => `${f.term} (${f.votes.positive}/${f.votes.total}${f.probability ? `, ${f.probability.mean}` : ''})`)
+    .join('; ');
+  const cells: Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null> = {
+    file: r.file,
+    sha256: r.sha256,
+    status: r.status,
+    priority: r.priority,
+    reason: r.reason,
+    error_code: r.error?.code ?? null,
+    duplicate_of: r.duplicateOf,
+    sop_instance_uid: r.sopInstanceUID,
+    study_instance_uid: r.studyInstanceUID,
+    format: r.format,
+    provider: r.executionProvider,
+    pack_id: r.pack.id,
+    pack_version: r.pack.version,
+    pack_fingerprint: r.pack.fingerprint,
+    models: JSON.stringify(r.models),
+    positive_findings: positives,
+    not_for_clinical_use: r.notForClinicalUse,
+    decode_ms: r.timings?.decodeMs ?? null,
+    preprocess_ms: r.timings?.preprocessMs ?? null,
+    inference_ms: r.timings?.inferenceMs ?? null,
+    explain_ms: r.timings?.explainMs ?? null,
+    scanned_at: r.scannedAt,
+  };
+  return CSV_COLUMNS.map((column) => csvCell(cells[column])).join(',');
+}
+
+/** Writes the results to `path` in `format`; returns how many were written. */
+export async function exportResults(results: Iterable<StoredResult>, path: string, format: ExportFormat): Promise<number> {
+  const temporary = `${path}.${process.pid}.partial`;
+  const failed = (error: unknown) =>
+    new TriageError('OUTPUT_FAILED', `Cannot write the export ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, { file: path });
+  let handle: FileHandle;
+  try {
+    handle = await open(temporary, 'w');
+  } catch (error) {
+    throw failed(error);
+  }
+  let buffer = '';
+  const write = async (text: string, flush = false) => {
+    buffer += text;
+    if (buffer.length >= 1 << 16 || flush) {
+      await handle.write(buffer);
+      buffer = '';
+    }
+  };
+  let count = 0;
+  try {
+    if (format === 'csv') await write(`${CSV_COLUMNS.join(',')}\r\n`);
+    if (format === 'json') await write('[');
+    for (const result of results) {
+      if (format === 'csv') await write(`${csvRow(result)}\r\n`);
+      else if (format === 'json') await write(`${count === 0 ? '\n' : ',\n'}${JSON.stringify(exportRecord(result))}`);
+      else await write(`${JSON.stringify(exportRecord(result))}\n`);
+      count++;
+    }
+    await write(format === 'json' ? '\n]\n' : '', true);
+    await handle.close();
+    await rename(temporary, path);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temporary, { force: true });
+    throw error instanceof TriageError ? error : failed(error);
+  }
+  return count;
+}

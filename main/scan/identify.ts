@@ -1,0 +1,58 @@
+/**
+ * What the scan needs to know about a file before deciding to analyse it: its content hash, its
+ * format by content (the ingest's sniffing of the first bytes), and for DICOM the SOP and Study
+ * Instance UIDs (to recognise a duplicate before analysis) and whether it is a DICOMDIR.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { TriageError } from '../errors/index.js';
+import { parseDataSet } from '../ingest/dicom/parse.js';
+import { MAX_FILE_BYTES, sniffFormat } from '../ingest/index.js';
+import type { SourceFormat } from '../ingest/index.js';
+import { isDicomdir } from './dicomdir.js';
+
+export interface Identified {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+  /** null: not DICOM, PNG or JPEG by content. */
+  format: SourceFormat | null;
+  dicomdir: boolean;
+  sopInstanceUID: string | null;
+  studyInstanceUID: string | null;
+}
+
+const uid = (value: string | undefined) => value?.replace(/\0/g, '').trim() || null;
+
+/** Reads a file once: hash, sniff, header. Failures to read are coded errors (thrown). */
+export async function identify(path: string, stats: { size: number; mtimeMs: number }): Promise<Identified> {
+  if (stats.size > MAX_FILE_BYTES) {
+    throw new TriageError('TOO_LARGE', `The file is ${stats.size} bytes; radiographs are far smaller.`, { file: path });
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TriageError('FILE_NOT_FOUND', 'The file disappeared before it could be read.', { file: path });
+    throw new TriageError('UNREADABLE', `The file cannot be read (${code ?? (error as Error).message}); check its permissions.`, { file: path });
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const format = sniffFormat(view);
+  let sopInstanceUID: string | null = null;
+  let studyInstanceUID: string | null = null;
+  let dicomdir = false;
+  if (format === 'dicom') {
+    try {
+      const dataSet = parseDataSet(view);
+      dicomdir = isDicomdir(dataSet);
+      sopInstanceUID = uid(dataSet.string('x00080018'));
+      studyInstanceUID = uid(dataSet.string('x0020000d'));
+    } catch {
+      // A broken file: the engine reports it with its coded error.
+    }
+  }
+  return { path, size: bytes.byteLength, mtimeMs: stats.mtimeMs, sha256, format, dicomdir, sopInstanceUID, studyInstanceUID };
+}

@@ -1,0 +1,134 @@
+/**
+ * The results database's schema, as code: migration N takes a database at version N - 1 to N, in
+ * one transaction with the `schema_version` row it adds. A database newer than this build is
+ * refused (DATABASE_TOO_NEW) rather than misread.
+ *
+ * Tables:
+ *   packs         one row per pack fingerprint: pack id, version, rule, demo flag
+ *   pack_models   the members behind a fingerprint: model id, version, ONNX SHA-256, operating points
+ *   scans         one row per `triage scan` run: roots, provider, fingerprint, start/end, summary
+ *   studies       Study Instance UID (or `file:PATH` for an image without one) and its priority,
+ *                 which only ever rises
+ *   images        the current result for each path: content SHA-256, UIDs, status, reason or coded
+ *                 error, duplicate_of, provider, pack fingerprint (the result's provenance), priority,
+ *                 timings, when it was scanned and by which scan
+ *   findings      every finding of an image (term, tree, CUI, positive, direct, votes, probability
+ *                 mean/min/max, per-model JSON, supported-by JSON, paths JSON)
+ *   feedback      a reader's verdict on an image or one of its findings (agree or disagree, a note)
+ */
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'images, studies, findings, model provenance, scans, feedback',
+    sql: `
+      CREATE TABLE packs (
+        fingerprint TEXT PRIMARY KEY,
+        pack_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        demo INTEGER NOT NULL,
+        not_for_clinical_use INTEGER NOT NULL
+      );
+      CREATE TABLE pack_models (
+        fingerprint TEXT NOT NULL REFERENCES packs(fingerprint),
+        position INTEGER NOT NULL,
+        model_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        onnx_sha256 TEXT NOT NULL,
+        operating_points TEXT NOT NULL,
+        PRIMARY KEY (fingerprint, position)
+      );
+      CREATE TABLE scans (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        roots TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        pack_fingerprint TEXT NOT NULL REFERENCES packs(fingerprint),
+        rules_fingerprint TEXT NOT NULL,
+        outcome TEXT,
+        summary TEXT
+      );
+      CREATE TABLE studies (
+        key TEXT PRIMARY KEY,
+        study_instance_uid TEXT,
+        priority TEXT NOT NULL,
+        priority_rank INTEGER NOT NULL,
+        first_seen_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE images (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        sha256 TEXT,
+        size INTEGER,
+        format TEXT,
+        sop_instance_uid TEXT,
+        study_instance_uid TEXT,
+        study_key TEXT NOT NULL REFERENCES studies(key),
+        status TEXT NOT NULL CHECK (status IN ('ok', 'rejected', 'error', 'duplicate')),
+        reason TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        duplicate_of INTEGER REFERENCES images(id) ON DELETE SET NULL,
+        provider TEXT NOT NULL,
+        pack_fingerprint TEXT NOT NULL REFERENCES packs(fingerprint),
+        rules_fingerprint TEXT NOT NULL,
+        priority TEXT,
+        priority_rank INTEGER,
+        not_for_clinical_use INTEGER NOT NULL,
+        notes TEXT NOT NULL DEFAULT '[]',
+        heatmaps TEXT,
+        decode_ms REAL,
+        preprocess_ms REAL,
+        inference_ms REAL,
+        explain_ms REAL,
+        scanned_at TEXT NOT NULL,
+        scan_id INTEGER REFERENCES scans(id),
+        seen_scan_id INTEGER REFERENCES scans(id)
+      );
+      CREATE INDEX images_sha256 ON images(sha256);
+      CREATE INDEX images_sop ON images(sop_instance_uid);
+      CREATE INDEX images_study ON images(study_key);
+      CREATE INDEX images_seen_scan ON images(seen_scan_id);
+      CREATE TABLE findings (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        term TEXT NOT NULL,
+        tree TEXT NOT NULL,
+        cui TEXT,
+        positive INTEGER NOT NULL,
+        direct INTEGER NOT NULL,
+        votes_positive INTEGER NOT NULL,
+        votes_total INTEGER NOT NULL,
+        probability_mean REAL,
+        probability_min REAL,
+        probability_max REAL,
+        per_model TEXT NOT NULL,
+        supported_by TEXT NOT NULL,
+        paths TEXT NOT NULL,
+        PRIMARY KEY (image_id, position)
+      );
+      CREATE INDEX findings_term ON findings(term, tree) WHERE positive = 1;
+      CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        term TEXT,
+        tree TEXT,
+        verdict TEXT NOT NULL CHECK (verdict IN ('agree', 'disagree')),
+        note TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX feedback_image ON feedback(image_id);
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
