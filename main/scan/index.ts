@@ -90,6 +90,8 @@ export interface ScanSummary {
   studies: Record<Priority, number>;
   provider: string;
   pack: { id: string; version: string; fingerprint: string };
+  /** A demonstration pack (or a model marked so): its results are not for clinical use. */
+  notForClinicalUse: boolean;
   seconds: number;
   imagesPerSecond: number;
 }
@@ -194,6 +196,7 @@ export class Scanner {
       studies: this.options.store.studyCounts(),
       provider: this.options.engine.provider,
       pack: { id: this.provenance.pack.id, version: this.provenance.pack.version, fingerprint: this.fingerprint },
+      notForClinicalUse: this.provenance.notForClinicalUse,
       seconds: Math.round(seconds * 1000) / 1000,
       imagesPerSecond: seconds > 0 ? Math.round((this.counts.analysed / seconds) * 100) / 100 : 0,
     };

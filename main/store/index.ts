@@ -120,6 +120,8 @@ export interface WorklistImage {
   status: StoredStatus;
   priority: Priority | null;
   reason: string | null;
+  /** The pack behind the result is a demonstration pack or a model says not for clinical use. */
+  notForClinicalUse: boolean;
   findings: Array<{ term: string; tree: string; votes: { positive: number; total: number }; probability: number | null }>;
 }
 
@@ -500,7 +502,7 @@ export class ResultStore {
   worklist(): WorklistStudy[] {
     const studies = this.db.all('SELECT key, study_instance_uid, priority, first_seen_at, updated_at FROM studies ORDER BY priority_rank, first_seen_at, key');
     const images = this.db.all(
-      `SELECT id, path, sop_instance_uid, status, priority, reason, study_key FROM images
+      `SELECT id, path, sop_instance_uid, status, priority, reason, study_key, not_for_clinical_use FROM images
        WHERE status <> 'duplicate' ORDER BY study_key, priority_rank, path`,
     );
     const positives = this.db.all(
@@ -527,6 +529,7 @@ export class ResultStore {
         status: image.status as StoredStatus,
         priority: (image.priority as Priority | null) ?? null,
         reason: (image.reason as string | null) ?? null,
+        notForClinicalUse: image.not_for_clinical_use === 1,
         findings: findingsOf.get(Number(image.id)) ?? [],
       });
       imagesOf.set(String(image.study_key), list);

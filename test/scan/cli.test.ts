@@ -249,8 +249,9 @@ describe('progress, exports and the worklist', () => {
     assert.deepEqual(study.images.map((i) => i.status).sort(), ['ok', 'rejected']);
     assert.ok(study.images.every((i) => typeof i.sopInstanceUID === 'string'));
 
+    assert.ok(studies.every((s) => s.images.every((i) => (i as { notForClinicalUse?: boolean }).notForClinicalUse === true)), 'the test pack is a demo pack');
     const text = triage(['worklist', '--db', database]);
-    assert.match(text.stdout, /^URGENT/);
+    assert.match(text.stdout, /^NOT FOR CLINICAL USE: .*\n\nURGENT/);
     const none = join(dir, 'none.sqlite');
     assert.deepEqual(JSON.parse(triage(['worklist', '--db', none, '--json']).stdout), []);
     assert.ok(!existsSync(none), 'reading an empty worklist creates nothing');

@@ -13,8 +13,12 @@ export const WORKLIST_HELP = `triage worklist [--db FILE] [--json]
   findings. A study's priority is its most urgent image's and never falls.
   --db FILE   results database (default: ${defaultDatabasePath()})
   --json      one JSON array: [{study, studyInstanceUID, priority, firstSeenAt, updatedAt,
-              images: [{file, sopInstanceUID, status, priority, reason,
-                        findings: [{term, tree, votes: {positive, total}, probability}]}]}]`;
+              images: [{file, sopInstanceUID, status, priority, reason, notForClinicalUse,
+                        findings: [{term, tree, votes: {positive, total}, probability}]}]}]
+  Results from a demonstration pack are headed NOT FOR CLINICAL USE.`;
+
+export const NOT_FOR_CLINICAL_USE =
+  'NOT FOR CLINICAL USE: these results come from a demonstration model pack (or a model marked not for clinical use).';
 
 function percent(value: number | null): string {
   return value === null ? '' : ` ${Math.round(value * 100)}%`;
@@ -24,6 +28,7 @@ function render(studies: WorklistStudy[]): string {
   if (studies.length === 0) return 'The worklist is empty: no studies have been scanned into this database.\n';
   const width = Math.max(...studies.map((s) => s.priority.length));
   const lines: string[] = [];
+  if (studies.some((s) => s.images.some((i) => i.notForClinicalUse))) lines.push(NOT_FOR_CLINICAL_USE, '');
   for (const study of studies) {
     lines.push(`${study.priority.toUpperCase().padEnd(width)}  ${study.studyInstanceUID ?? '(no study UID)'}  ${study.images.length} image${study.images.length === 1 ? '' : 's'}`);
     for (const image of study.images) {
