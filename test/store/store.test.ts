@@ -159,6 +159,7 @@ describe('studies and the worklist', () => {
       status: 'ok',
       priority: 'urgent',
       reason: null,
+      notForClinicalUse: true,
       findings: [{ term: 'nodule', tree: 'finding', votes: { positive: 2, total: 2 }, probability: 0.9 }],
     });
     assert.deepEqual(list[0].images[0].findings.map((f) => f.term), ['pneumothorax', 'nodule']);
