@@ -61,18 +61,8 @@ export interface FileIdentity {
   size: number | null;
 }
 
-export interface StoredFinding {
-  term: string;
-  tree: Finding['tree'];
-  cui: string | null;
-  positive: boolean;
-  direct: boolean;
-  votes: { positive: number; total: number };
-  probability: { mean: number; min: number; max: number } | null;
-  perModel: Record<string, number>;
-  supportedBy: string[];
-  paths: string[][];
-}
+/** A finding reads back exactly as the engine reported it. */
+export type StoredFinding = Finding;
 
 export type StoredStatus = 'ok' | 'rejected' | 'error' | 'duplicate';
 
