@@ -6,18 +6,32 @@
 # usage: models/training/build-demo-pack.sh [WORK_DIR]
 #
 # Generated datasets go to WORK_DIR (default: a new temporary folder, removed at the end unless
-# KEEP_WORK=1), never into git. Environment: PYTHON (default /usr/bin/python3: Debian's torch 1.13,
-# torchvision 0.14, onnx 1.12), BUDGET_MINUTES (training time for all members, default 25),
-# THREADS (default 2), PHANTOM_OPTIONS (extra options for `triage phantom`, default none),
-# PHANTOM_SIZE (--size of the phantoms, default the generator's).
-# Runtime on a 2-core CPU: about 45 minutes (see models/packs/demo/README.md).
+# KEEP_WORK=1), never into git. Environment:
+#   PYTHON          Python with torch and onnx (default /usr/bin/python3: Debian's torch 1.13, onnx 1.12;
+#                   torch 2.x with CUDA works too)
+#   DEVICE          auto (default: CUDA when torch sees a GPU, else the CPU), cpu or cuda
+#   THREADS         CPU threads for torch (default: all cores)
+#   JOBS            data preparation processes at once (default: cores / 2, at least 1)
+#   MEMBER_JOBS     members trained at once, each in its own process (default 3 on a GPU, 1 on the CPU)
+#   STEPS           which steps to run, of "prepare train evaluate" (default all three)
+#   SPLITS          which splits to prepare (default "validation train test"; training reads the first two)
+#   BUDGET_MINUTES  default none: every member trains its fixed epochs (reproducible); set, train.py
+#                   shortens the plans to fit that many minutes per member from the measured epochs
+#   PHANTOM_OPTIONS extra options for `triage phantom`; PHANTOM_SIZE its --size (default the generator's)
+# The committed pack was trained on one GPU (models/packs/demo/README.md gives the machine and times);
+# on a 2-core CPU the same script takes hours.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PACK="$ROOT/models/packs/demo"
 PYTHON=${PYTHON:-/usr/bin/python3}
-BUDGET_MINUTES=${BUDGET_MINUTES:-25}
-THREADS=${THREADS:-2}
+CORES=$(nproc)
+DEVICE=${DEVICE:-auto}
+THREADS=${THREADS:-$CORES}
+JOBS=${JOBS:-$(( CORES / 2 > 1 ? CORES / 2 : 1 ))}
+STEPS=${STEPS:-prepare train evaluate}
+BUDGET_OPTION=()
+[[ -n "${BUDGET_MINUTES:-}" ]] && BUDGET_OPTION=(--budget-minutes "$BUDGET_MINUTES")
 read -r -a EXTRA <<< "${PHANTOM_OPTIONS:-}"
 SIZE_OPTION=()
 [[ -n "${PHANTOM_SIZE:-}" ]] && SIZE_OPTION=(--size "$PHANTOM_SIZE")
@@ -33,33 +47,74 @@ case "$WORK/" in "$ROOT"/*) echo "WORK_DIR must be outside the repository" >&2; 
 cd "$ROOT"
 started=$(date +%s)
 stamp() { echo "== $(( $(date +%s) - started )) s: $*"; }
+wants() { [[ " $STEPS " == *" $1 "* ]]; }
+config() { node -e "const c = require('./models/training/config.json'); console.log($1)"; }
 
-stamp "build (tsc) -> dist/"
-npm run build --silent
+if [[ ! -f dist/main/cli/main.js || "${BUILD:-1}" == 1 ]] && command -v npm >/dev/null; then
+  stamp "build (tsc) -> dist/"
+  npm run build --silent
+fi
 
-# 1. Phantoms and tensors: train (seed 1001), validation (seed 2002), held-out test (seed 3003);
-#    counts and seeds come from models/training/config.json. The generator uses every core itself.
-stamp "generate and preprocess the phantoms in $WORK"
-for split in validation train test; do
-  node --import tsx models/training/prepare-dataset.ts --out "$WORK" --split "$split" "${SIZE_OPTION[@]}" -- "${EXTRA[@]}" \
-    > "$WORK/prepare-$split.log" 2>&1 || { cat "$WORK/prepare-$split.log" >&2; exit 1; }
-  tail -n 1 "$WORK/prepare-$split.log"
-done
+# 1. Phantoms and tensors, counts and seeds from models/training/config.json: validation, the
+#    train shards and the held-out test split, JOBS at a time (each generator process also uses
+#    several cores). The compiled script runs wherever Node does, tsx or not.
+if wants prepare; then
+  stamp "generate and preprocess the phantoms in $WORK ($JOBS at a time)"
+  parts=()
+  for split in ${SPLITS:-validation train test}; do
+    shards=$(config "c.splits['$split'].shards ?? 1")
+    if [[ "$shards" == 1 ]]; then parts+=("$split:"); else for k in $(seq 0 $(( shards - 1 ))); do parts+=("$split:$k"); done; fi
+  done
+  prepare() {
+    local split=${1%%:*} shard=${1#*:} name=${1%%:*}
+    local shard_option=()
+    [[ -n "$shard" ]] && { shard_option=(--shard "$shard"); name="$split-$shard"; }
+    node dist/models/training/prepare-dataset.js --out "$WORK" --split "$split" "${shard_option[@]}" "${SIZE_OPTION[@]}" \
+      -- --jobs 2 "${EXTRA[@]}" > "$WORK/prepare-$name.log" 2>&1 || { cat "$WORK/prepare-$name.log" >&2; return 1; }
+    tail -n 1 "$WORK/prepare-$name.log"
+  }
+  pids=()
+  for part in "${parts[@]}"; do
+    while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n; done
+    prepare "$part" & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+fi
 
-# 2. Train, choose operating points on validation, export ONNX and manifests.
-stamp "train ($BUDGET_MINUTES min budget, $THREADS threads)"
-rm -rf "$PACK"
-mkdir -p "$PACK"
-"$PYTHON" models/training/train.py --data "$WORK" --pack "$PACK" --budget-minutes "$BUDGET_MINUTES" --threads "$THREADS" \
-  2>&1 | tee "$WORK/training.log"
-grep -v '^\[[a-z]*\]   [0-9]* steps in' "$WORK/training.log" > "$PACK/training.log"
+# 2. Train (each member its own process: MEMBER_JOBS at a time), choose operating points on
+#    validation, export ONNX and manifests; then the ensemble's record.
+if wants train; then
+  members=(resnet densenet mobilenet)
+  if [[ -z "${MEMBER_JOBS:-}" ]]; then
+    MEMBER_JOBS=1
+    "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && [[ "$DEVICE" != cpu ]] && MEMBER_JOBS=3
+  fi
+  member_threads=$(( THREADS / MEMBER_JOBS > 1 ? THREADS / MEMBER_JOBS : 1 ))
+  stamp "train ${members[*]} ($MEMBER_JOBS at a time, device $DEVICE, $member_threads CPU threads each${BUDGET_MINUTES:+, budget $BUDGET_MINUTES min})"
+  rm -rf "$PACK"
+  mkdir -p "$PACK"
+  pids=()
+  for member in "${members[@]}"; do
+    while (( $(jobs -rp | wc -l) >= MEMBER_JOBS )); do wait -n; done
+    "$PYTHON" models/training/train.py --data "$WORK" --pack "$PACK" --members "$member" --stage members \
+      --device "$DEVICE" --threads "$member_threads" "${BUDGET_OPTION[@]}" ${TRAIN_OPTIONS:-} > "$WORK/training-$member.log" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || { cat "$WORK"/training-*.log >&2; exit 1; }; done
+  "$PYTHON" models/training/train.py --data "$WORK" --pack "$PACK" --members "$(IFS=,; echo "${members[*]}")" --stage assemble \
+    > "$WORK/training-ensemble.log" 2>&1 || { cat "$WORK/training-ensemble.log" >&2; exit 1; }
+  # The kept log: what each member printed (without the step timings), then the ensemble's line.
+  for log in "${members[@]/#/$WORK/training-}" "$WORK/training-ensemble"; do grep -v '^\[[a-z]*\]   [0-9]* steps in' "$log.log"; done \
+    | tee "$PACK/training.log"
+  for onnx in "$PACK"/*/model.onnx; do
+    size=$(stat -c %s "$onnx")
+    (( size <= 10 * 1024 * 1024 )) || { echo "$onnx is $size bytes, over 10 MB" >&2; exit 1; }
+  done
+fi
 
 # 3. Evaluate on the held-out test phantoms with the product's Engine; fills the cards and README.
-stamp "evaluate on the held-out test split"
-node --import tsx models/training/evaluate.ts --data "$WORK/test" --pack "$PACK" --threads "$THREADS"
-
-for onnx in "$PACK"/*/model.onnx; do
-  size=$(stat -c %s "$onnx")
-  (( size <= 10 * 1024 * 1024 )) || { echo "$onnx is $size bytes, over 10 MB" >&2; exit 1; }
-done
+if wants evaluate; then
+  stamp "evaluate on the held-out test split"
+  node dist/models/training/evaluate.js --data "$WORK/test" --pack "$PACK" --threads "$THREADS"
+fi
 stamp "done: $PACK"

@@ -322,6 +322,9 @@ type Evaluation = {
 
 interface TrainingReport {
   threads: number;
+  /** Where the members trained: a GPU's name, or "cpu" (older reports: absent, the CPU). */
+  device?: string;
+  torch?: string;
   totalSeconds: number;
   data: Record<string, { seed: number; count: number }>;
   members: Record<
@@ -416,7 +419,9 @@ function readme(packDir: string, evaluation: Evaluation, memberIds: string[], te
       const v = training.ensembleValidation;
       lines.push(`| ensemble | ${terms.map((term) => fmt(v.perLabelAuc[term])).join(' | ')} | ${fmt(v.meanAuc)} | ${fmt(v.microF1)} |`);
     }
-    lines.push('', `Training of all three members took ${(training.totalSeconds / 60).toFixed(1)} min on ${training.threads} CPU threads.`, '');
+    const trainedOn = !training.device || training.device === 'cpu' ? `${training.threads} CPU threads` : training.device;
+    const minutes = memberIds.map((id) => `${id} ${(training.members[id].trainSeconds / 60).toFixed(1)} min`).join(', ');
+    lines.push('', `Training (each member in its own process): ${minutes}, on ${trainedOn}${training.torch ? ` with torch ${training.torch}` : ''}.`, '');
   }
   const row = (name: string, s: Scores) =>
     `| ${name} | ${terms.map((term) => fmt(s.auc[term])).join(' | ')} | ${fmt(s.meanAuc)} | ${fmt(s.microF1.f1)} | ${fmt(s.hierarchicalF1.f1)} | ${fmt(s.pointingGame.rate)} (${s.pointingGame.total}) |`;

@@ -3,11 +3,12 @@
  * DICOM, so training sees exactly what the product sees), then each image read and preprocessed by
  * the product's own ingest and preprocess stages with the members' input spec.
  *
- * usage: node --import tsx models/training/prepare-dataset.ts --out DIR --split NAME
+ * usage: node --import tsx models/training/prepare-dataset.ts --out DIR --split NAME [--shard K]
  *          [--count N] [--seed S] [--size PX] [--force] [-- EXTRA PHANTOM OPTIONS]
  *
  * NAME is a split of config.json (train, validation, test); --count and --seed default to its
- * values. Writes:
+ * values. A sharded split (config `shards`) is prepared one shard a run (`--shard K`, seed + K,
+ * count / shards images), so that shards run in parallel; NAME below is then NAME-K. Writes:
  *   DIR/NAME/            the phantom generator's output (DICOM images, labels.csv, masks/, phantoms.json)
  *   DIR/NAME.x.f32       float32 little endian, N x channels x height x width, the model input
  *   DIR/NAME.y.f32       float32 little endian, N x 7, the labels in config.json's output order
@@ -35,8 +36,17 @@ import { cropRegion, preprocess } from '../../main/preprocess/index.js';
 /** The members' final feature stride: the CAM grid is the input side / 8. */
 export const FEATURE_STRIDE = 8;
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-export const ROOT = resolve(HERE, '..', '..');
+/** The project root: the nearest folder above this file with a package.json (from the sources or from dist/). */
+function projectRoot(): string {
+  let folder = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(folder, 'package.json'))) {
+    const parent = dirname(folder);
+    if (parent === folder) throw new Error('prepare-dataset: no package.json above this script');
+    folder = parent;
+  }
+  return folder;
+}
+export const ROOT = projectRoot();
 
 export interface LabelConfig {
   name: string;
@@ -47,11 +57,34 @@ export interface LabelConfig {
 export interface TrainingConfig {
   input: InputSpec;
   labels: LabelConfig[];
-  splits: Record<string, { seed: number; count: number; use: string }>;
+  /** A split of `shards` shards has `count` images in all: shard k is `count / shards` phantoms of seed `seed + k`. */
+  splits: Record<string, { seed: number; count: number; shards?: number; use: string }>;
+}
+
+/** What one run of this script prepares: a whole split, or one shard of a sharded split. */
+export interface SplitPart {
+  /** The file prefix: the split's name, or NAME-K for shard K. */
+  name: string;
+  seed: number;
+  count: number;
+}
+
+export function splitPart(config: TrainingConfig, split: string, shard: number | null): SplitPart {
+  const entry = config.splits[split];
+  const shards = entry.shards ?? 1;
+  if (shards === 1) {
+    if (shard !== null && shard !== 0) throw new Error(`the split "${split}" has no shards`);
+    return { name: split, seed: entry.seed, count: entry.count };
+  }
+  if (shard === null || !Number.isInteger(shard) || shard < 0 || shard >= shards) {
+    throw new Error(`the split "${split}" has ${shards} shards: give --shard 0 to ${shards - 1}`);
+  }
+  if (entry.count % shards !== 0) throw new Error(`config.json: ${split}.count is not a multiple of its shards`);
+  return { name: `${split}-${shard}`, seed: entry.seed + shard, count: entry.count / shards };
 }
 
 export function loadConfig(): TrainingConfig {
-  const raw = JSON.parse(readFileSync(join(HERE, 'config.json'), 'utf8')) as TrainingConfig;
+  const raw = JSON.parse(readFileSync(join(ROOT, 'models', 'training', 'config.json'), 'utf8')) as TrainingConfig;
   return { ...raw, input: InputSpec.parse(raw.input) };
 }
 
@@ -120,21 +153,22 @@ async function main(): Promise<void> {
       count: { type: 'string' },
       seed: { type: 'string' },
       size: { type: 'string' },
+      shard: { type: 'string' },
       force: { type: 'boolean', default: false },
     },
     allowPositionals: true,
   });
   const config = loadConfig();
   if (!values.out || !values.split || !(values.split in config.splits)) {
-    throw new Error(`usage: prepare-dataset.ts --out DIR --split ${Object.keys(config.splits).join('|')} [--count N] [--seed S] [--size PX] [--force] [-- PHANTOM OPTIONS]`);
+    throw new Error(`usage: prepare-dataset.ts --out DIR --split ${Object.keys(config.splits).join('|')} [--shard K] [--count N] [--seed S] [--size PX] [--force] [-- PHANTOM OPTIONS]`);
   }
+  const part = splitPart(config, values.split, values.shard === undefined ? null : Number(values.shard));
   if (endianness() !== 'LE') throw new Error('This script writes the machine order of float32 and expects a little-endian machine.');
-  const split = config.splits[values.split];
-  const count = values.count ? Number(values.count) : split.count;
-  const seed = values.seed ? Number(values.seed) : split.seed;
+  const count = values.count ? Number(values.count) : part.count;
+  const seed = values.seed ? Number(values.seed) : part.seed;
   const size = values.size ? Number(values.size) : null;
   const out = resolve(values.out);
-  const raw = join(out, values.split);
+  const raw = join(out, part.name);
 
   let generator: string[] | null = null;
   if (values.force || !existsSync(join(raw, 'phantoms.json'))) {
@@ -150,7 +184,7 @@ async function main(): Promise<void> {
 
   const spec = config.input;
   const started = performance.now();
-  const xStream = createWriteStream(join(out, `${values.split}.x.f32`));
+  const xStream = createWriteStream(join(out, `${part.name}.x.f32`));
   const grid = spec.width / FEATURE_STRIDE;
   const masks = new Uint8Array(files.length * terms.length * grid * grid);
   const shortSide = Math.max(spec.height, spec.width);
@@ -169,21 +203,22 @@ async function main(): Promise<void> {
       const maskFile = join(raw, 'masks', term.replace(/ /g, '-'), `${basename(file, extname(file))}.png`);
       masks.set(maskCoverage(readFileSync(maskFile), spec.crop, grid), (index * terms.length + k) * grid * grid);
     }
-    if ((index + 1) % 500 === 0) console.log(`  ${values.split}: ${index + 1}/${files.length} preprocessed`);
+    if ((index + 1) % 500 === 0) console.log(`  ${part.name}: ${index + 1}/${files.length} preprocessed`);
   }
   xStream.end();
   await once(xStream, 'finish');
   const y = Float32Array.from(labels.flat());
-  writeFileSync(join(out, `${values.split}.y.f32`), Buffer.from(y.buffer));
-  writeFileSync(join(out, `${values.split}.m.u8`), masks);
-  writeFileSync(join(out, `${values.split}.files.txt`), `${files.join('\n')}\n`);
+  writeFileSync(join(out, `${part.name}.y.f32`), Buffer.from(y.buffer));
+  writeFileSync(join(out, `${part.name}.m.u8`), masks);
+  writeFileSync(join(out, `${part.name}.files.txt`), `${files.join('\n')}\n`);
   const prevalence = Object.fromEntries(terms.map((term, t) => [term, labels.reduce((sum, row) => sum + row[t], 0) / labels.length]));
   const phantomsJson = join(raw, 'phantoms.json');
   writeFileSync(
-    join(out, `${values.split}.json`),
+    join(out, `${part.name}.json`),
     `${JSON.stringify(
       {
         split: values.split,
+        part: part.name,
         seed,
         count,
         generator: generator ? `triage ${generator.join(' ')}` : 'reused',
@@ -202,7 +237,7 @@ async function main(): Promise<void> {
   );
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `${values.split}: ${count} images preprocessed in ${seconds.toFixed(1)} s (${((1000 * seconds) / count).toFixed(1)} ms each); prevalence ${Object.entries(prevalence)
+    `${part.name}: ${count} images preprocessed in ${seconds.toFixed(1)} s (${((1000 * seconds) / count).toFixed(1)} ms each); prevalence ${Object.entries(prevalence)
       .map(([term, p]) => `${term} ${(100 * p).toFixed(1)}%`)
       .join(', ')}`,
   );

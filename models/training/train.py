@@ -1,17 +1,19 @@
 """Trains the demonstration pack's three members on phantoms and exports them as a model pack.
 
-usage: /usr/bin/python3 models/training/train.py --data DIR --pack models/packs/demo
-         [--budget-minutes 25] [--threads 2] [--epochs N] [--members resnet,densenet,mobilenet]
+usage: python3 models/training/train.py --data DIR --pack models/packs/demo [--device auto|cpu|cuda]
+         [--threads N] [--epochs N] [--batch 64] [--budget-minutes M] [--members resnet,densenet,mobilenet]
+         [--stage all|members|assemble]
 
-DIR holds what prepare-dataset.ts wrote for the splits `train` and `validation` (NAME.x.f32,
-NAME.y.f32, NAME.json). The held-out `test` split is never read here.
+DIR holds what prepare-dataset.ts wrote for `validation` and `train` (train.* or the shards
+train-K.*: NAME.x.f32, NAME.y.f32, NAME.m.u8, NAME.json). The held-out `test` split is never read here.
 
-Debian's Python (torch 1.13, torchvision 0.14, onnx 1.12), CPU only. Three small members of
-different architectures, each with its own seed and its own bootstrap sample of the training set:
+Runs with Debian's Python (torch 1.13, onnx 1.12) on the CPU, or torch 2.x on a CUDA GPU (the
+committed pack: see its training.json). Three members of different architectures, each with its own
+seed and its own bootstrap sample of the training set:
 
-  resnet     ResNet-style: residual basic blocks (the last two dilated), features 64 x 28 x 28
-  densenet   DenseNet-style: two dense blocks (growth 12 and 16) with a transition, features 28 x 28
-  mobilenet  MobileNet-style: depthwise-separable convolutions (MobileNet v1 blocks), features 28 x 28
+  resnet     ResNet-style: residual basic blocks (the last two dilated), features 96 x 28 x 28
+  densenet   DenseNet-style: two dense blocks (growth 16 and 24) with a transition, features 192 x 28 x 28
+  mobilenet  MobileNet-style: depthwise-separable convolutions (MobileNet v1 blocks), features 160 x 28 x 28
 
 Each ends ReLU(features) -> global average pool -> linear, the final feature stride is 8 (a 28 x 28
 CAM on a 224 x 224 input), and the graph computes the class activation map in the project's
@@ -23,14 +25,16 @@ that only guides the features: a 1x1 convolution on the same features, used in t
 exported, learns each finding's ground-truth mask on the 28 x 28 grid (the share of each cell the
 phantom's mask covers, NAME.m.u8; BCE with positive cells weighted 10; --aux-weight 0 turns it
 off). The exported CAM is still the classifier's own (its weights on the features), not this head;
-a second auxiliary term (--loc-weight, default 0.1) asks that CAM to point at the finding: for each
+a second auxiliary term (--loc-weight, default 0.2) asks that CAM to point at the finding: for each
 present finding, -log of the share of softmax(CAM over the cells) on the cells its mask touches
 (shift-invariant, so it leaves the logit, the CAM's mean, to the classification loss).
 AdamW, a short warm-up then cosine decay, bfloat16 autocast (weights stay float32), light
 augmentation (small affine jitter, contrast/brightness, noise; no flips: the heart is on the left).
-Each member has a planned number of epochs (sized on a 2-core CPU); the measured epochs shorten the
-plan when it would overrun the member's share of the time budget. The epoch with the best
-validation mean AUC is kept (early stopping, patience 5 epochs). Operating points: per label, the
+Each member trains a fixed number of epochs (40; early stopping keeps the epoch with the best
+validation mean AUC, patience 8), batch 64, so that the pack does not depend on the machine or its
+load; --budget-minutes M instead shortens the plans to fit M minutes per member from the measured
+epochs (then the result depends on the machine). On a GPU, runs differ in the last bits (cuDNN picks
+its algorithms), not in substance. Operating points: per label, the
 threshold maximising Youden's J on the validation split (TorchXRayVision's op_threshs), placed half
 way (in logit space) between the last validation score called positive and the next one below it.
 
@@ -39,6 +43,7 @@ filled; evaluate.ts adds the held-out test metrics) and PACK/training.json (what
 """
 import argparse
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -53,17 +58,17 @@ from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPSET = 13
-PATIENCE = 5
+PATIENCE = 8
 MIN_EPOCHS = 4
 WARMUP_STEPS = 40
 AUX_POS_WEIGHT = torch.tensor(10.0)
 
 MEMBERS = {
-    # id: (class name, seed, learning rate, epochs: sized on a 2-core CPU for a 25-minute budget,
-    #      channels-last memory format: faster for the depthwise convolutions)
-    "resnet": ("ResNetSmall", 11, 2e-3, 16, False),
-    "densenet": ("DenseNetSmall", 22, 3e-3, 20, False),
-    "mobilenet": ("MobileNetSmall", 33, 3e-3, 24, True),
+    # id: (class name, seed, learning rate, epochs, channels-last memory format on the CPU: faster for
+    #      the depthwise convolutions; on a GPU every member runs channels-last)
+    "resnet": ("ResNetSmall", 11, 2e-3, 40, False),
+    "densenet": ("DenseNetSmall", 22, 3e-3, 40, False),
+    "mobilenet": ("MobileNetSmall", 33, 3e-3, 40, True),
 }
 
 
@@ -97,16 +102,16 @@ class BasicBlock(nn.Module):
 
 class ResNetSmall(nn.Module):
     description = (
-        "ResNet-style: stem 3x3/2 (16) and 3x3/2 (32), a basic block at 56x56 (32), a strided basic block "
-        "to 28x28 (64) and two basic blocks dilated 2 and 4 (64); residual connections throughout"
+        "ResNet-style: stem 3x3/2 (24) and 3x3/2 (48), two basic blocks at 56x56 (48), a strided basic block "
+        "to 28x28 (96) and two basic blocks dilated 2 and 4 (96); residual connections throughout"
     )
 
     def __init__(self):
         super().__init__()
-        self.stem = nn.Sequential(conv_bn_relu(1, 16, 3, 2), conv_bn_relu(16, 32, 3, 2))
-        self.stage1 = BasicBlock(32, 32)
-        self.stage2 = nn.Sequential(BasicBlock(32, 64, 2), BasicBlock(64, 64, dilation=2), BasicBlock(64, 64, dilation=4))
-        self.channels = 64
+        self.stem = nn.Sequential(conv_bn_relu(1, 24, 3, 2), conv_bn_relu(24, 48, 3, 2))
+        self.stage1 = nn.Sequential(BasicBlock(48, 48), BasicBlock(48, 48))
+        self.stage2 = nn.Sequential(BasicBlock(48, 96, 2), BasicBlock(96, 96, dilation=2), BasicBlock(96, 96, dilation=4))
+        self.channels = 96
 
     def forward(self, x):
         return self.stage2(self.stage1(self.stem(x)))
@@ -127,15 +132,15 @@ class DenseLayer(nn.Module):
 
 class DenseNetSmall(nn.Module):
     description = (
-        "DenseNet-style: stem 3x3/2 (16) and 3x3/2 (24), dense block of 3 layers (growth 12) at 56x56, "
+        "DenseNet-style: stem 3x3/2 (16) and 3x3/2 (32), dense block of 4 layers (growth 16) at 56x56, "
         "transition (BN-ReLU-1x1 conv halving the channels, 2x2 average pool) to 28x28, dense block of "
-        "4 layers (growth 16, dilations 1, 2, 4, 1), final BN-ReLU"
+        "6 layers (growth 24, dilations 1, 2, 4, 1, 2, 4), final BN-ReLU"
     )
 
-    def __init__(self, growth1=12, layers1=3, growth2=16, layers2=4):
+    def __init__(self, growth1=16, layers1=4, growth2=24, layers2=6):
         super().__init__()
-        self.stem = nn.Sequential(conv_bn_relu(1, 16, 3, 2), conv_bn_relu(16, 24, 3, 2))
-        channels = 24
+        self.stem = nn.Sequential(conv_bn_relu(1, 16, 3, 2), conv_bn_relu(16, 32, 3, 2))
+        channels = 32
         block1 = []
         for _ in range(layers1):
             block1.append(DenseLayer(channels, growth1))
@@ -146,7 +151,7 @@ class DenseNetSmall(nn.Module):
         channels = half
         block2 = []
         for i in range(layers2):
-            block2.append(DenseLayer(channels, growth2, dilation=(1, 2, 4, 1)[i % 4]))
+            block2.append(DenseLayer(channels, growth2, dilation=(1, 2, 4, 1, 2, 4)[i % 6]))
             channels += growth2
         self.block2 = nn.Sequential(*block2)
         self.norm = nn.BatchNorm2d(channels)
@@ -170,22 +175,23 @@ class DepthwiseSeparable(nn.Module):
 
 class MobileNetSmall(nn.Module):
     description = (
-        "MobileNet-style: stem 3x3/2 (16), depthwise-separable blocks 16->32 /2, 32->32, 32->64 /2, "
-        "64->64 (dilated 2), 64->64 (dilated 4), 64->96"
+        "MobileNet-style: stem 3x3/2 (24), depthwise-separable blocks 24->48 /2, 48->48, 48->96 /2, "
+        "96->96 (dilated 2), 96->96 (dilated 4), 96->128, 128->160 (dilated 2)"
     )
 
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(
-            conv_bn_relu(1, 16, 3, 2),
-            DepthwiseSeparable(16, 32, 2),
-            DepthwiseSeparable(32, 32),
-            DepthwiseSeparable(32, 64, 2),
-            DepthwiseSeparable(64, 64, dilation=2),
-            DepthwiseSeparable(64, 64, dilation=4),
-            DepthwiseSeparable(64, 96),
+            conv_bn_relu(1, 24, 3, 2),
+            DepthwiseSeparable(24, 48, 2),
+            DepthwiseSeparable(48, 48),
+            DepthwiseSeparable(48, 96, 2),
+            DepthwiseSeparable(96, 96, dilation=2),
+            DepthwiseSeparable(96, 96, dilation=4),
+            DepthwiseSeparable(96, 128),
+            DepthwiseSeparable(128, 160, dilation=2),
         )
-        self.channels = 96
+        self.channels = 160
 
     def forward(self, x):
         return self.body(x)
@@ -306,6 +312,25 @@ def load_split(data_dir, name, labels):
     return torch.from_numpy(x.reshape(n, c, h, w)), torch.from_numpy(y.reshape(n, len(labels))), masks, meta
 
 
+def load_training_split(data_dir, labels):
+    """The train split: train.* or, when prepared in shards, every train-K.* (concatenated in K order)."""
+    if os.path.exists(os.path.join(data_dir, "train.json")):
+        return load_split(data_dir, "train", labels)
+    shards = sorted((int(name[len("train-"):-len(".json")]) for name in os.listdir(data_dir)
+                     if name.startswith("train-") and name.endswith(".json")))
+    if not shards:
+        raise SystemExit(f"{data_dir}: no train.json nor train-K.json (run prepare-dataset.ts first)")
+    parts = [load_split(data_dir, f"train-{k}", labels) for k in shards]
+    masks = None if any(p[2] is None for p in parts) else torch.cat([p[2] for p in parts])
+    meta = {
+        "seed": [p[3]["seed"] for p in parts], "count": sum(p[3]["count"] for p in parts),
+        "generator": [p[3]["generator"] for p in parts], "shards": len(parts),
+        "prevalence": {t: sum(p[3]["prevalence"][t] * p[3]["count"] for p in parts) / sum(p[3]["count"] for p in parts)
+                       for t in parts[0][3]["prevalence"]},
+    }
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), masks, meta
+
+
 def augment(x, generator, masks=None):
     """Light, label-preserving jitter on a batch in the [-1024, 1024] scale: rotation +-4 degrees,
     scale +-5 %, shift +-3 % of the side, contrast x0.9-1.1, brightness +-48 (about 6 grey levels),
@@ -314,7 +339,7 @@ def augment(x, generator, masks=None):
     n = x.shape[0]
 
     def uniform(low, high):
-        return low + (high - low) * torch.rand(n, generator=generator)
+        return low + (high - low) * torch.rand(n, generator=generator, device=x.device)
 
     angle = uniform(-4, 4) * math.pi / 180
     scale = uniform(0.95, 1.05)
@@ -325,7 +350,7 @@ def augment(x, generator, masks=None):
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     contrast = uniform(0.9, 1.1).view(n, 1, 1, 1)
     brightness = uniform(-48, 48).view(n, 1, 1, 1)
-    noise = uniform(0, 16).view(n, 1, 1, 1) * torch.randn(x.shape, generator=generator)
+    noise = uniform(0, 16).view(n, 1, 1, 1) * torch.randn(x.shape, generator=generator, device=x.device)
     x = (x * contrast + brightness + noise).clamp(-1024, 1024)
     if masks is None:
         return x, None
@@ -334,17 +359,20 @@ def augment(x, generator, masks=None):
 
 
 def predict_logits(model, x, batch=64, with_peaks=False):
-    """float64 logits [N, labels]; with_peaks: also each CAM's argmax cell (flat index) [N, labels]."""
+    """float64 logits [N, labels] (float32 arithmetic, on the model's device); with_peaks: also each
+    CAM's argmax cell (flat index) [N, labels]."""
     model.eval()
+    device = next(model.parameters()).device
     out, peaks = [], []
     with torch.no_grad():
         for start in range(0, len(x), batch):
+            chunk = x[start:start + batch].to(device)
             if with_peaks:
-                logits, cam = model(x[start:start + batch])
-                peaks.append(cam.flatten(2).argmax(-1))
+                logits, cam = model(chunk)
+                peaks.append(cam.flatten(2).argmax(-1).cpu())
             else:
-                logits = model.logits(x[start:start + batch])
-            out.append(logits)
+                logits = model.logits(chunk)
+            out.append(logits.float().cpu())
     logits = torch.cat(out).numpy().astype(np.float64)
     return (logits, torch.cat(peaks).numpy()) if with_peaks else logits
 
@@ -380,12 +408,16 @@ def validation_metrics(y, logits, terms, thresholds=None):
 
 
 def train_member(member_id, x_train, y_train, m_train, x_val, y_val, m_val, terms, budget_s, epochs, batch_size, aux_weight,
-                 loc_weight, bf16):
+                 loc_weight, bf16, device):
+    """x_train, y_train, m_train and x_val on `device`; y_val and m_val on the CPU."""
     class_name, seed, lr, _, channels_last = MEMBERS[member_id]
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    memory_format = torch.channels_last if channels_last or device.type == "cuda" else torch.contiguous_format
     torch.manual_seed(seed)
+    # Bootstrap and batch order from a CPU generator (the same on every machine); augmentation draws
+    # on the training device.
     generator = torch.Generator().manual_seed(seed)
-    model = CamModel(globals()[class_name](), len(terms)).to(memory_format=memory_format)
+    augmenter = torch.Generator(device=device).manual_seed(seed)
+    model = CamModel(globals()[class_name](), len(terms)).to(device=device, memory_format=memory_format)
     parameters = sum(p.numel() for name, p in model.named_parameters() if not name.startswith("aux."))
     use_aux = aux_weight > 0 and m_train is not None
     use_loc = loc_weight > 0 and m_train is not None
@@ -395,7 +427,7 @@ def train_member(member_id, x_train, y_train, m_train, x_val, y_val, m_val, term
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps_per_epoch = math.ceil(len(bootstrap) / batch_size)
     print(f"[{member_id}] {class_name}: {parameters} parameters, seed {seed}, bootstrap sample {len(bootstrap)} "
-          f"({unique} distinct images), budget {budget_s:.0f} s, auxiliary mask loss {aux_weight if use_aux else 0}, "
+          f"({unique} distinct images), {epochs} epochs{'' if budget_s is None else f' at most, budget {budget_s:.0f} s'}, auxiliary mask loss {aux_weight if use_aux else 0}, "
           f"CAM localisation loss {loc_weight if use_loc else 0}", flush=True)
 
     history = []
@@ -408,7 +440,7 @@ def train_member(member_id, x_train, y_train, m_train, x_val, y_val, m_val, term
         epoch_started = time.time()
         model.train()
         order = bootstrap[torch.randperm(len(bootstrap), generator=generator)]
-        total_loss = 0.0
+        total_loss = torch.zeros((), device=device)  # summed on the device: no sync every step
         for step in range(steps_per_epoch):
             if epoch == 0:
                 rate = lr * min(1.0, (step + 1) / WARMUP_STEPS)  # warm-up
@@ -417,10 +449,11 @@ def train_member(member_id, x_train, y_train, m_train, x_val, y_val, m_val, term
                 rate = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
             for group in optimizer.param_groups:
                 group["lr"] = rate
-            index = order[step * batch_size:(step + 1) * batch_size]
-            x, masks = augment(x_train[index], generator, m_train[index].float() / 255.0 if use_aux or use_loc else None)
-            # bfloat16 autocast: about 1.8 times faster on a CPU with AVX512-BF16; weights stay float32.
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            index = order[step * batch_size:(step + 1) * batch_size].to(device)
+            x, masks = augment(x_train[index], augmenter, m_train[index].float() / 255.0 if use_aux or use_loc else None)
+            # bfloat16 autocast: about 1.8 times faster on a CPU with AVX512-BF16, and the GPU's fast
+            # path; weights stay float32.
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 logits, aux, cam = model.training_outputs(x.contiguous(memory_format=memory_format))
             loss = F.binary_cross_entropy_with_logits(logits.float(), y_train[index])
             if use_aux:
@@ -430,9 +463,10 @@ def train_member(member_id, x_train, y_train, m_train, x_val, y_val, m_val, term
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total_loss += float(loss) * len(index)
+            total_loss += loss.detach() * len(index)
             if epoch == 0 and step in (9, 49):
                 print(f"[{member_id}]   {step + 1} steps in {time.time() - epoch_started:.1f} s", flush=True)
+        total_loss = float(total_loss)
         logits, peaks = predict_logits(model, x_val, with_peaks=True)
         val_loss = float(F.binary_cross_entropy_with_logits(torch.from_numpy(logits), y_val.double()))
         metrics = validation_metrics(y_val.numpy(), logits, terms)
@@ -441,12 +475,14 @@ def train_member(member_id, x_train, y_train, m_train, x_val, y_val, m_val, term
         durations.append(seconds)
         # Fit the plan to the budget, from the measured epochs (the first one sizes the run; a slower
         # machine, or other work on it, shortens the plan; the cosine schedule follows the plan).
-        remaining = budget_s - (time.time() - started)
-        fits = epoch + 1 + int(remaining // (sum(durations) / len(durations)))
-        if fits < planned:
-            planned = max(epoch + 1, min(planned, fits), min(planned, MIN_EPOCHS))
+        if budget_s is not None:
+            remaining = budget_s - (time.time() - started)
+            fits = epoch + 1 + int(remaining // (sum(durations) / len(durations)))
+            if fits < planned:
+                planned = max(epoch + 1, min(planned, fits), min(planned, MIN_EPOCHS))
         if epoch == 0:
-            print(f"[{member_id}] first epoch took {seconds:.1f} s: planning {planned} epochs", flush=True)
+            print(f"[{member_id}] first epoch took {seconds:.1f} s: {planned} epochs planned, about "
+                  f"{planned * seconds / 60:.1f} min", flush=True)
         history.append({"epoch": epoch + 1, "trainLoss": total_loss / len(bootstrap), "valLoss": val_loss,
                         "valMeanAuc": metrics["meanAuc"], "valCellPointing": pointing, "seconds": round(seconds, 1)})
         print(f"[{member_id}] epoch {epoch + 1}/{planned}: train loss {total_loss / len(bootstrap):.4f}, val loss {val_loss:.4f}, "
@@ -462,7 +498,7 @@ def train_member(member_id, x_train, y_train, m_train, x_val, y_val, m_val, term
             break
         epoch += 1
     model.load_state_dict(best["state"])
-    model = model.to(memory_format=torch.contiguous_format).eval()
+    model = model.to(device="cpu", memory_format=torch.contiguous_format).eval()
     training = {
         "architecture": class_name,
         "parameters": parameters,
@@ -470,6 +506,7 @@ def train_member(member_id, x_train, y_train, m_train, x_val, y_val, m_val, term
         "learningRate": lr,
         "batchSize": batch_size,
         "bfloat16Autocast": bf16,
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         "auxiliaryMaskLoss": aux_weight if use_aux else 0,
         "camLocalisationLoss": loc_weight if use_loc else 0,
         "bootstrap": {"size": len(bootstrap), "distinct": unique},
@@ -488,10 +525,12 @@ def export(model, path, size):
         logits, cam = model(x)
     gap_error = float((cam.mean((2, 3)) - logits).abs().max())
     assert gap_error < 1e-3, f"mean(cam) differs from the logits by {gap_error}"
+    # The TorchScript exporter (torch 1.13 has only it; torch 2.x would default to the dynamo one).
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(
         model, x, path, input_names=["input"], output_names=["scores", "cam"],
         dynamic_axes={"input": {0: "batch"}, "scores": {0: "batch"}, "cam": {0: "batch"}},
-        opset_version=OPSET, do_constant_folding=True,
+        opset_version=OPSET, do_constant_folding=True, **legacy,
     )
     onnx.checker.check_model(path)
     with open(path, "rb") as f:
@@ -509,18 +548,28 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", required=True)
     parser.add_argument("--pack", required=True)
-    parser.add_argument("--budget-minutes", type=float, default=25.0, help="all members together")
+    parser.add_argument("--budget-minutes", type=float, default=None,
+                        help="time budget for all members together (default: none, the fixed epochs)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per member (default: each member's own)")
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--no-bf16", action="store_true", help="train in float32 (default: bfloat16 autocast)")
-    parser.add_argument("--loc-weight", type=float, default=0.1,
+    parser.add_argument("--loc-weight", type=float, default=0.2,
                         help="weight of the CAM localisation loss (0: none)")
     parser.add_argument("--aux-weight", type=float, default=1.0,
                         help="weight of the auxiliary mask loss (0: classification loss only)")
     parser.add_argument("--members", default=",".join(MEMBERS))
+    parser.add_argument("--device", default="auto", help="auto (CUDA when torch sees a GPU, else CPU), cpu or cuda")
+    parser.add_argument("--stage", choices=("all", "members", "assemble"), default="all",
+                        help="members: train and export --members only (each records itself in DATA/trained-ID.json, so "
+                             "that members can train in parallel processes); assemble: the ensemble from those records; "
+                             "all: both")
     args = parser.parse_args()
     run_started = time.time()
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if args.device == "auto" else args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     torch.use_deterministic_algorithms(False)
@@ -530,20 +579,26 @@ def main():
     labels = config["labels"]
     terms = [label["term"] for label in labels]
     spec = config["input"]
-    x_train, y_train, m_train, train_meta = load_split(args.data, "train", labels)
+    members = args.members.split(",")
+    if args.stage == "assemble":
+        assemble(args.data, args.pack, members, terms, run_started)
+        return
+    x_train, y_train, m_train, train_meta = load_training_split(args.data, labels)
     x_val, y_val, m_val, val_meta = load_split(args.data, "validation", labels)
+    where = f"{args.threads} CPU threads" if device.type == "cpu" else torch.cuda.get_device_name(device)
     print(f"train {tuple(x_train.shape)} (seed {train_meta['seed']}), validation {tuple(x_val.shape)} (seed {val_meta['seed']}); "
-          f"torch {torch.__version__}, {args.threads} threads", flush=True)
+          f"torch {torch.__version__}, {where}", flush=True)
     for name, y in (("train", y_train), ("validation", y_val)):
         print(f"  {name} prevalence: " + ", ".join(f"{t} {100 * float(p):.1f}%" for t, p in zip(terms, y.mean(0))), flush=True)
-
-    members = args.members.split(",")
+    x_train, y_train = x_train.to(device), y_train.to(device)
+    m_train = None if m_train is None else m_train.to(device)
+    x_val_device = x_val.to(device)
     os.makedirs(args.pack, exist_ok=True)
-    budget = args.budget_minutes * 60
+    budget = None if args.budget_minutes is None else args.budget_minutes * 60
     report = {
         "command": " ".join(["train.py"] + sys.argv[1:]),
         "torch": torch.__version__, "onnx": onnx.__version__, "python": sys.version.split()[0],
-        "threads": args.threads, "budgetMinutes": args.budget_minutes,
+        "threads": args.threads, "device": where, "budgetMinutes": args.budget_minutes,
         "data": {"train": {k: train_meta[k] for k in ("seed", "count", "generator", "prevalence")},
                  "validation": {k: val_meta[k] for k in ("seed", "count", "generator", "prevalence")}},
         "members": {},
@@ -551,10 +606,10 @@ def main():
     val_logits = {}
     thresholds = {}
     for index, member_id in enumerate(members):
-        remaining = budget - (time.time() - run_started)
-        model, training = train_member(member_id, x_train, y_train, m_train, x_val, y_val, m_val, terms,
-                                       remaining / (len(members) - index), args.epochs or MEMBERS[member_id][3], args.batch,
-                                       args.aux_weight, args.loc_weight, not args.no_bf16)
+        remaining = None if budget is None else (budget - (time.time() - run_started)) / (len(members) - index)
+        model, training = train_member(member_id, x_train, y_train, m_train, x_val_device, y_val, m_val, terms,
+                                       remaining, args.epochs or MEMBERS[member_id][3], args.batch,
+                                       args.aux_weight, args.loc_weight, not args.no_bf16, device)
         logits = predict_logits(model, x_val)
         youden = [youden_threshold(y_val[:, k].numpy(), logits[:, k]) for k in range(len(terms))]
         thresholds[member_id] = [t for _, t, _, _ in youden]
@@ -606,6 +661,11 @@ def main():
         }
         write_json(os.path.join(member_dir, "manifest.json"), manifest)
         report["members"][member_id] = {**training, "operatingPoints": dict(zip(terms, operating_points)), "validation": metrics}
+        write_json(os.path.join(args.data, f"trained-{member_id}.json"), {
+            "report": {k: v for k, v in report.items() if k != "members"}, "member": report["members"][member_id],
+            "thresholds": thresholds[member_id], "validationLogits": logits.tolist(),
+            "validationLabels": y_val.numpy().astype(int).tolist(),
+        })
         print(f"[{member_id}] best epoch {training['bestEpoch']}/{training['epochsRun']}, {training['trainSeconds']:.0f} s; "
               f"model.onnx {size_bytes / 1e6:.2f} MB (cam {cam_shape}, |mean(cam) - logit| {gap_error:.1e})", flush=True)
         print(f"[{member_id}] validation: mean AUC {metrics['meanAuc']:.4f}, micro-F1 {metrics['microF1']:.4f} at the operating points", flush=True)
@@ -614,8 +674,29 @@ def main():
             print(f"    {term:18s} AUC {entry['auc']:.4f}  sens {entry['sensitivity']:.3f}  spec {entry['specificity']:.3f}  "
                   f"op {manifest['labels'][terms.index(term)]['operatingPoint']:.4f}", flush=True)
 
+    seconds = time.time() - run_started
+    print(f"training and export of {', '.join(members)} took {seconds / 60:.1f} min", flush=True)
+    if args.stage == "all":
+        assemble(args.data, args.pack, members, terms, run_started)
+
+
+def assemble(data_dir, pack_dir, members, terms, run_started):
+    """The pack's ensemble.json and training.json from the members' records (DATA/trained-ID.json),
+    with the majority vote's validation figures beside each member's."""
+    records = {}
+    for member_id in members:
+        path = os.path.join(data_dir, f"trained-{member_id}.json")
+        if not os.path.exists(path):
+            raise SystemExit(f"{path} is missing: train that member first (--stage members --members {member_id})")
+        with open(path) as f:
+            records[member_id] = json.load(f)
+    first = records[members[0]]
+    report = {**first["report"], "members": {m: records[m]["member"] for m in members}}
+    report["command"] = " + ".join(records[m]["report"]["command"] for m in members) + " + assemble"
     if len(members) > 1:
-        y = y_val.numpy().astype(bool)
+        y = np.asarray(first["validationLabels"]).astype(bool)
+        val_logits = {m: np.asarray(records[m]["validationLogits"], dtype=np.float64) for m in members}
+        thresholds = {m: records[m]["thresholds"] for m in members}
         votes = sum((val_logits[m] >= np.asarray(thresholds[m])[None, :]).astype(int) for m in members)
         majority = votes * 2 > len(members)
         f1, tp, fp, fn = micro_f1(y, majority)
@@ -631,7 +712,7 @@ def main():
         print(f"[ensemble] validation: majority-vote micro-F1 {f1:.4f}, mean AUC (mean calibrated probability) "
               f"{report['ensembleValidation']['meanAuc']:.4f}; members: "
               + ", ".join(f"{m} {report['members'][m]['validation']['microF1']:.4f}" for m in members), flush=True)
-        write_json(os.path.join(args.pack, "ensemble.json"), {
+        write_json(os.path.join(pack_dir, "ensemble.json"), {
             "schemaVersion": 1,
             "id": "demo",
             "name": "Demonstration ensemble trained on synthetic phantoms (not for clinical use)",
@@ -641,8 +722,7 @@ def main():
             "demo": True,
         })
     report["totalSeconds"] = round(time.time() - run_started, 1)
-    write_json(os.path.join(args.pack, "training.json"), report)
-    print(f"training and export took {report['totalSeconds'] / 60:.1f} min in all", flush=True)
+    write_json(os.path.join(pack_dir, "training.json"), report)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,86 @@
+/**
+ * The bundled demonstration pack (models/packs/demo, built by models/training/build-demo-pack.sh):
+ * it loads, says everywhere that it is not for clinical use, matches the training configuration,
+ * keeps its ONNX files small, carries its evaluation, and runs on phantoms through the Engine.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Engine } from '../../main/engine/index.js';
+import { loadPack } from '../../main/packs/load.js';
+import { DEFAULT_PACK } from '../../main/packs/default.js';
+import { writePhantomSet } from '../../main/phantom/index.js';
+import { loadTaxonomy } from '../../main/taxonomy/index.js';
+import { scratchDir } from '../support/tools.js';
+
+const PACK = new URL('../../models/packs/demo/', import.meta.url).pathname;
+const CONFIG = JSON.parse(readFileSync(new URL('../../models/training/config.json', import.meta.url), 'utf8'));
+const TERMS = CONFIG.labels.map((label: { term: string }) => label.term);
+const scratch = scratchDir('demo-pack');
+after(() => scratch.remove());
+
+test('the demo pack is the default pack and loads: three members, majority vote, demo', async () => {
+  assert.equal(join(DEFAULT_PACK, '/'), PACK);
+  const taxonomy = loadTaxonomy();
+  const pack = await loadPack(PACK, (term, tree) => taxonomy.has(term, tree));
+  assert.deepEqual(pack.members.map((m) => m.manifest.id), ['resnet', 'densenet', 'mobilenet']);
+  assert.deepEqual(pack.ensemble.rule, { kind: 'majority' });
+  assert.equal(pack.ensemble.demo, true);
+  assert.match(pack.ensemble.name, /not for clinical use/i);
+  for (const { manifest, onnxPath } of pack.members) {
+    assert.ok(statSync(onnxPath).size <= 10 * 1024 * 1024, `${onnxPath} is over 10 MB`);
+    assert.deepEqual(manifest.input, CONFIG.input);
+    assert.deepEqual(manifest.labels.map((label) => label.term), TERMS);
+    for (const label of manifest.labels) {
+      assert.equal(label.tree, 'finding');
+      assert.equal(label.trained, true);
+      assert.ok(label.operatingPoint !== null && label.operatingPoint > 0 && label.operatingPoint < 1);
+    }
+    assert.deepEqual(manifest.outputs, { scores: { name: 'scores', kind: 'logits' }, cam: { name: 'cam' } });
+    assert.equal(manifest.card.notForClinicalUse, true);
+    assert.equal(manifest.card.intendedUse, 'Demonstration of the workstation on synthetic phantoms. Not for clinical use.');
+    assert.ok(manifest.card.limitations);
+    const metrics = manifest.card.metrics as { validation?: { meanAuc: number }; test?: { meanAuc: number; microF1: number } };
+    assert.ok(metrics.validation && metrics.test, 'the card carries validation and held-out test metrics');
+  }
+});
+
+test('the evaluation and the README agree with the cards', () => {
+  const evaluation = JSON.parse(readFileSync(join(PACK, 'evaluation.json'), 'utf8'));
+  const readme = readFileSync(join(PACK, 'README.md'), 'utf8');
+  assert.match(readme, /Not for clinical use/);
+  for (const id of ['resnet', 'densenet', 'mobilenet']) {
+    const manifest = JSON.parse(readFileSync(join(PACK, id, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.card.metrics.test.microF1, evaluation.members[id].microF1.f1);
+    assert.ok(readme.includes(`| ${id} |`));
+  }
+  assert.equal(evaluation.comparison.ensembleBeatsBestMember, evaluation.ensemble.microF1.f1 > evaluation.comparison.bestMemberMicroF1);
+});
+
+test('the Engine runs the demo pack on phantoms: every finding voted on by three members, heatmaps on the image', async () => {
+  const dir = join(scratch.path, 'phantoms');
+  await writePhantomSet({ out: dir, count: 3, seed: 3003, format: 'dicom', jobs: 1 });
+  const engine = await Engine.create({ models: PACK, provider: 'cpu', threads: 1 });
+  try {
+    const files = ['phantom-00000.dcm', 'phantom-00001.dcm', 'phantom-00002.dcm'].map((name) => join(dir, name));
+    for await (const { result, radiograph, heatmaps } of engine.analyze(files)) {
+      assert.equal(result.status, 'ok', result.reason);
+      assert.equal(result.notForClinicalUse, true);
+      assert.equal(result.pack.demo, true);
+      for (const term of TERMS) {
+        const finding = result.findings.find((f) => f.term === term && f.tree === 'finding');
+        assert.ok(finding, term);
+        assert.equal(finding.votes.total, 3);
+        assert.equal(finding.positive, finding.votes.positive >= 2);
+      }
+      for (const [term, maps] of heatmaps) {
+        assert.ok(TERMS.includes(term));
+        assert.equal(maps.ensemble.imageRows, radiograph!.rows);
+        assert.equal(maps.ensemble.imageColumns, radiograph!.columns);
+      }
+    }
+  } finally {
+    await engine.close();
+  }
+});
