@@ -141,8 +141,15 @@ async function main(): Promise<void> {
     batchSize: 16,
   });
   const memberIds = engine.pack.members.map((member) => member.manifest.id);
-  const perMember = Object.fromEntries(memberIds.map((id) => [id, { probability: [] as number[][], called: [] as boolean[][], pointing: newPointing(terms) }]));
-  const ensemble = { probability: [] as number[][], called: [] as boolean[][], pointing: newPointing(terms) };
+  // A head shipped untrained never votes (the product masks it): its finding is never called by
+  // that member, and a finding no member covers is never called at all (its positives are misses)
+  // and has no probability, so no AUC.
+  const trainedTerms = Object.fromEntries(
+    engine.pack.members.map((member) => [member.manifest.id, new Set(member.manifest.labels.filter((l) => l.trained && l.tree === 'finding').map((l) => l.term))]),
+  );
+  const covered = new Set(terms.filter((term) => memberIds.some((id) => trainedTerms[id].has(term))));
+  const perMember = Object.fromEntries(memberIds.map((id) => [id, { probability: [] as Array<Array<number | null>>, called: [] as boolean[][], pointing: newPointing(terms) }]));
+  const ensemble = { probability: [] as Array<Array<number | null>>, called: [] as boolean[][], pointing: newPointing(terms) };
   let rolledUpMismatches = 0;
   const started = performance.now();
   let index = 0;
@@ -152,23 +159,27 @@ async function main(): Promise<void> {
     const byTerm = new Map(result.findings.filter((f) => f.tree === 'finding').map((f) => [f.term, f]));
     const findings = terms.map((term) => {
       const finding = byTerm.get(term);
+      if (!covered.has(term)) {
+        if (finding) throw new Error(`${file}: the result votes on "${term}", which no member has trained`);
+        return null;
+      }
       if (!finding || !finding.probability) throw new Error(`${file}: the result has no vote on "${term}"`);
       return finding;
     });
-    ensemble.probability.push(findings.map((f) => f.probability!.mean));
-    ensemble.called.push(findings.map((f) => f.positive));
+    ensemble.probability.push(findings.map((f) => f?.probability?.mean ?? null));
+    ensemble.called.push(findings.map((f) => f?.positive ?? false));
     for (const id of memberIds) {
-      perMember[id].probability.push(findings.map((f) => f.perModel[id]));
-      perMember[id].called.push(findings.map((f) => f.perModel[id] >= 0.5));
+      perMember[id].probability.push(findings.map((f) => (f && trainedTerms[id].has(f.term) ? f.perModel[id] : null)));
+      perMember[id].called.push(findings.map((f) => (f && trainedTerms[id].has(f.term) ? f.perModel[id] >= 0.5 : false)));
     }
     // The product's own roll-up must be what hierarchical F1 assumes: positives plus ancestors.
-    const expected = new Set(terms.filter((_, k) => findings[k].positive).flatMap((term) => [term, ...ancestors(term)]));
+    const expected = new Set(terms.filter((_, k) => findings[k]?.positive).flatMap((term) => [term, ...ancestors(term)]));
     const reported = new Set(result.findings.filter((f) => f.tree === 'finding' && f.positive).map((f) => f.term));
     if (expected.size !== reported.size || [...expected].some((term) => !reported.has(term))) rolledUpMismatches++;
 
     // Pointing game on the ensemble-positive, truly present findings.
     terms.forEach((term, k) => {
-      if (!findings[k].positive || !truth[index][k]) return;
+      if (!findings[k]?.positive || !truth[index][k]) return;
       const maps = heatmaps.get(term);
       const path = maskPath(dataDir, term, file);
       if (!maps || !path) throw new Error(`${file}: no ${maps ? 'mask' : 'heatmap'} for the true positive "${term}"`);
@@ -197,8 +208,12 @@ async function main(): Promise<void> {
   await engine.close();
 
   const truthTerms = truth.map((row) => terms.filter((_, k) => row[k]));
-  const score = (probability: number[][], called: boolean[][], pointing: Pointing): Scores => {
-    const aucs = Object.fromEntries(terms.map((term, k) => [term, auc(truth.map((row) => row[k]), probability.map((row) => row[k]))]));
+  const score = (probability: Array<Array<number | null>>, called: boolean[][], pointing: Pointing): Scores => {
+    const aucOf = (k: number) => {
+      const values = probability.map((row) => row[k]);
+      return values.every((value): value is number => value !== null) ? auc(truth.map((row) => row[k]), values) : null;
+    };
+    const aucs = Object.fromEntries(terms.map((term, k) => [term, aucOf(k)]));
     const defined = Object.values(aucs).filter((value): value is number => value !== null);
     return {
       auc: aucs,
@@ -241,11 +256,13 @@ async function main(): Promise<void> {
     engine: { provider, seconds: Math.round(seconds * 10) / 10, imagesPerSecond: files.length / seconds },
     method: {
       auc: "Mann-Whitney with mid-ranks on the calibrated probabilities the product reports (members: perModel; ensemble: the mean), 4 decimals",
-      microF1: 'over the 7 findings and every image; members positive at calibrated >= 0.5 (their operating point), the ensemble by its majority vote',
+      microF1: 'over the 7 findings and every image; members positive at calibrated >= 0.5 (their operating point), the ensemble by its majority vote; heads shipped untrained never vote, and the positives of a finding that no member covers count as missed',
       hierarchicalF1: "true and predicted finding sets extended with their ancestors in the PadChest finding tree (the root 'radiological finding' included), micro precision/recall over the extended sets",
       pointingGame:
         'ensemble-positive findings that are truly present: hit when the peak of the ensemble heatmap (original image pixels) lies inside the ground-truth mask, no tolerance; rateWithinCell: within one CAM cell (crop side / 28) of the mask. Members: their own maps, on the ensemble-positive true findings they voted for.',
     },
+    untrained: Object.fromEntries(memberIds.map((id) => [id, terms.filter((term) => !trainedTerms[id].has(term))])),
+    uncovered: terms.filter((term) => !covered.has(term)),
     members: memberScores,
     ensemble: ensembleScores,
     comparison: {
@@ -313,6 +330,7 @@ async function main(): Promise<void> {
 }
 
 type Evaluation = {
+  uncovered: string[];
   members: Record<string, Scores>;
   ensemble: Scores;
   comparison: { bestMember: string; ensembleBeatsBestMember: boolean; errors: { madeByOneMemberOnly: number; madeByTwoOrMoreMembers: number } };
@@ -338,26 +356,43 @@ interface TrainingReport {
       epochsRun: number;
       bestEpoch: number;
       trainSeconds: number;
+      /** micro-F1 with the heads shipped untrained masked, as the product runs the member. */
+      validationShippedMicroF1?: number;
       validation: { meanAuc: number; microF1: number; perLabel: Record<string, { auc: number | null }> };
     }
   >;
   ensembleValidation?: { microF1: number; meanAuc: number; perLabelAuc: Record<string, number | null> };
 }
 
-/** Findings the ensemble barely learned, and what they cost in false positives. */
-function limitations(evaluation: Evaluation, terms: string[]): string[] {
-  const weak = terms.filter((term) => (evaluation.ensemble.auc[term] ?? 0) < 0.7);
-  if (weak.length === 0) return [];
-  const fp = (list: string[]) => list.reduce((sum, term) => sum + evaluation.ensemble.perFinding[term].fp, 0);
-  return [
-    '## Limitations',
-    '',
-    `Barely learned (held-out ensemble AUC below 0.7): ${weak.map((term) => `${term} (${fmt(evaluation.ensemble.auc[term])})`).join(', ')}.`,
-    'On a near-chance output the Youden operating point is close to arbitrary, so these calls are close to random:',
-    `they account for ${fp(weak)} of the ensemble's ${evaluation.ensemble.microF1.fp} false positives, and their true positives are`,
-    'mostly lucky calls whose heatmaps point elsewhere (pointing game above). See models/training/README.md.',
-    '',
-  ];
+/** Findings the pack does not detect (heads shipped untrained) or barely learned. */
+function limitations(evaluation: Evaluation, terms: string[], training: TrainingReport | null): string[] {
+  const uncovered = evaluation.uncovered;
+  const weak = terms.filter((term) => !uncovered.includes(term) && (evaluation.ensemble.auc[term] ?? 0) < 0.7);
+  if (weak.length === 0 && uncovered.length === 0) return [];
+  const lines = ['## Limitations', ''];
+  if (uncovered.length > 0) {
+    const validation = (term: string) =>
+      Object.entries(training?.members ?? {})
+        .map(([id, member]) => `${id} ${fmt(member.validation.perLabel[term]?.auc ?? null)}`)
+        .join(', ');
+    lines.push(
+      `**Not detected: ${uncovered.join(', ')}.** No member learned it: validation AUC ${uncovered.map((term) => `${term}: ${validation(term)}`).join('; ')},`,
+      'below the 0.6 that a head needs to ship trained. Those heads are masked (they never vote, as TorchXRayVision masks',
+      'the heads it could not train), so the pack never reports these findings, and their true cases count as missed',
+      `in every micro-F1 above (${uncovered.map((term) => `${term}: ${evaluation.ensemble.perFinding[term].fn} images`).join(', ')}). See models/training/README.md.`,
+      '',
+    );
+  }
+  if (weak.length > 0) {
+    const fp = weak.reduce((sum, term) => sum + evaluation.ensemble.perFinding[term].fp, 0);
+    lines.push(
+      `Barely learned (held-out ensemble AUC below 0.7): ${weak.map((term) => `${term} (${fmt(evaluation.ensemble.auc[term])})`).join(', ')}.`,
+      'On a near-chance output the Youden operating point is close to arbitrary, so these calls are close to random:',
+      `they account for ${fp} of the ensemble's ${evaluation.ensemble.microF1.fp} false positives.`,
+      '',
+    );
+  }
+  return lines;
 }
 
 function readme(packDir: string, evaluation: Evaluation, memberIds: string[], terms: string[]): string {
@@ -406,13 +441,14 @@ function readme(packDir: string, evaluation: Evaluation, memberIds: string[], te
     lines.push(
       '## Validation (printed by train.py)',
       '',
-      'The validation split also chose the operating points, so its F1 is optimistic.',
+      'The validation split also chose the operating points and which heads ship trained, so its F1 is optimistic.',
+      'AUC of every head as trained; micro-F1 with the untrained heads masked, as the product runs them.',
       '',
       `| model | ${terms.join(' | ')} | mean AUC | micro-F1 |`,
       `|---|${terms.map(() => '---|').join('')}---|---|`,
       ...memberIds.map((id) => {
         const v = training.members[id].validation;
-        return `| ${id} | ${terms.map((term) => fmt(v.perLabel[term]?.auc)).join(' | ')} | ${fmt(v.meanAuc)} | ${fmt(v.microF1)} |`;
+        return `| ${id} | ${terms.map((term) => fmt(v.perLabel[term]?.auc)).join(' | ')} | ${fmt(v.meanAuc)} | ${fmt(training.members[id].validationShippedMicroF1 ?? v.microF1)} |`;
       }),
     );
     if (training.ensembleValidation) {
@@ -453,7 +489,7 @@ function readme(packDir: string, evaluation: Evaluation, memberIds: string[], te
     `Of all the members' wrong decisions, ${comparison.errors.madeByOneMemberOnly} were made by one member alone (a majority can correct`,
     `those) and ${comparison.errors.madeByTwoOrMoreMembers} by two or more at once (a majority cannot).`,
     '',
-    ...limitations(evaluation, terms),
+    ...limitations(evaluation, terms, training),
     `Evaluation: ${evaluation.data.images} images in ${evaluation.engine.seconds} s on ${evaluation.engine.provider}. Full figures: \`evaluation.json\`; training log: \`training.json\` and \`training.log\`.`,
     '',
   );

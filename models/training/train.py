@@ -62,6 +62,10 @@ PATIENCE = 8
 MIN_EPOCHS = 4
 WARMUP_STEPS = 40
 AUX_POS_WEIGHT = torch.tensor(10.0)
+# A head whose validation AUC stays below this ships untrained (masked: it never votes), as
+# TorchXRayVision ships the heads it could not train: a near-chance output would only add random
+# calls (a random "nodule" makes a study urgent). Decided on validation, never on the test split.
+MIN_TRAINED_AUC = 0.6
 
 MEMBERS = {
     # id: (class name, seed, learning rate, epochs, channels-last memory format on the CPU: faster for
@@ -538,6 +542,27 @@ def export(model, path, size):
     return digest, list(cam.shape[2:]), gap_error
 
 
+def trained_heads(validation, terms):
+    """Per label: whether the head ships trained (validation AUC at least MIN_TRAINED_AUC)."""
+    return [validation["perLabel"][term]["auc"] is not None and validation["perLabel"][term]["auc"] >= MIN_TRAINED_AUC
+            for term in terms]
+
+
+def manifest_labels(labels, operating_points, trained):
+    return [{"name": label["name"], "term": label["term"], "tree": label["tree"],
+             "operatingPoint": op if ok else None, "trained": ok}
+            for label, op, ok in zip(labels, operating_points, trained)]
+
+
+def untrained_note(labels, validation, trained):
+    masked = [f"{label['name'].lower()} (validation AUC {validation['perLabel'][label['term']]['auc']:.2f})"
+              for label, ok in zip(labels, trained) if not ok]
+    if not masked:
+        return ""
+    return (f" Heads shipped untrained (masked, they never vote) because their validation AUC stayed below "
+            f"{MIN_TRAINED_AUC}: {', '.join(masked)}.")
+
+
 def write_json(path, value):
     with open(path, "w") as f:
         json.dump(value, f, indent=2)
@@ -618,6 +643,7 @@ def main():
         for k, term in enumerate(terms):
             metrics["perLabel"][term]["youdenJ"] = youden[k][0]
         operating_points = [min(1 - 1e-6, max(1e-6, float(sigmoid(t)))) for t in thresholds[member_id]]
+        trained = trained_heads(metrics, terms)
 
         member_dir = os.path.join(args.pack, member_id)
         os.makedirs(member_dir, exist_ok=True)
@@ -636,8 +662,7 @@ def main():
             "onnx": {"file": "model.onnx", "sha256": digest},
             "input": spec,
             "outputs": {"scores": {"name": "scores", "kind": "logits"}, "cam": {"name": "cam"}},
-            "labels": [{"name": label["name"], "term": label["term"], "tree": label["tree"],
-                        "operatingPoint": op, "trained": True} for label, op in zip(labels, operating_points)],
+            "labels": manifest_labels(labels, operating_points, trained),
             "card": {
                 "intendedUse": "Demonstration of the workstation on synthetic phantoms. Not for clinical use.",
                 "trainingData": (
@@ -655,7 +680,7 @@ def main():
                     "Trained and tested only on synthetic phantoms with seven simulated findings; it has never seen a real "
                     "radiograph and its outputs on one are meaningless. Operating points maximise Youden's J on synthetic "
                     "validation data. A small network (stride-8 features) for demonstration: heatmaps are coarse (28 x 28 "
-                    "cells over the centre square)."
+                    "cells over the centre square)." + untrained_note(labels, metrics, trained)
                 ),
             },
         }
@@ -697,21 +722,36 @@ def assemble(data_dir, pack_dir, members, terms, run_started):
         y = np.asarray(first["validationLabels"]).astype(bool)
         val_logits = {m: np.asarray(records[m]["validationLogits"], dtype=np.float64) for m in members}
         thresholds = {m: records[m]["thresholds"] for m in members}
-        votes = sum((val_logits[m] >= np.asarray(thresholds[m])[None, :]).astype(int) for m in members)
-        majority = votes * 2 > len(members)
+        # As the product votes: untrained heads never vote; a finding is positive when a strict
+        # majority of the members that cover it call it; one that no member covers is never called.
+        trained = {m: np.asarray(trained_heads(records[m]["member"]["validation"], terms))[None, :] for m in members}
+        votes = sum(((val_logits[m] >= np.asarray(thresholds[m])[None, :]) & trained[m]).astype(int) for m in members)
+        covering = sum(trained[m].astype(int) for m in members)
+        majority = (votes * 2 > covering) & (covering > 0)
         f1, tp, fp, fn = micro_f1(y, majority)
         # Mean calibrated probability, as the product reports it (the operating point maps to 0.5).
         def calibrated(m):
             p = sigmoid(val_logits[m])
             t = sigmoid(np.asarray(thresholds[m]))[None, :]
             return np.where(p < t, p / (2 * t), 1 - (1 - p) / (2 * (1 - t)))
-        mean_probability = sum(calibrated(m) for m in members) / len(members)
-        aucs = {term: auc(y[:, k], mean_probability[:, k]) for k, term in enumerate(terms)}
+        # The mean over the members that cover each label (none: no probability, no AUC).
+        total = sum(np.where(trained[m], calibrated(m), 0.0) for m in members)
+        mean_probability = np.where(covering > 0, total / np.maximum(covering, 1), np.nan)
+        aucs = {term: (auc(y[:, k], mean_probability[:, k]) if covering[0, k] > 0 else None) for k, term in enumerate(terms)}
+        # Each member's micro-F1 with its untrained heads masked, as the product runs it.
+        for m in members:
+            called = (val_logits[m] >= np.asarray(thresholds[m])[None, :]) & trained[m]
+            report["members"][m]["validationShippedMicroF1"] = micro_f1(y, called)[0]
         report["ensembleValidation"] = {"microF1": f1, "tp": tp, "fp": fp, "fn": fn, "perLabelAuc": aucs,
-                                        "meanAuc": float(np.mean(list(aucs.values())))}
+                                        "meanAuc": float(np.mean([a for a in aucs.values() if a is not None])),
+                                        "untrained": [t for k, t in enumerate(terms) if covering[0, k] == 0],
+                                        "minTrainedAuc": MIN_TRAINED_AUC}
+        masked = report["ensembleValidation"]["untrained"]
         print(f"[ensemble] validation: majority-vote micro-F1 {f1:.4f}, mean AUC (mean calibrated probability) "
               f"{report['ensembleValidation']['meanAuc']:.4f}; members: "
-              + ", ".join(f"{m} {report['members'][m]['validation']['microF1']:.4f}" for m in members), flush=True)
+              + ", ".join(f"{m} {report['members'][m]['validationShippedMicroF1']:.4f}" for m in members)
+              + (f" (heads below validation AUC {MIN_TRAINED_AUC} masked; no member covers {', '.join(masked)}: its "
+                 f"positives count as missed)" if masked else ""), flush=True)
         write_json(os.path.join(pack_dir, "ensemble.json"), {
             "schemaVersion": 1,
             "id": "demo",
