@@ -129,7 +129,8 @@ describe('serving files', () => {
     assert.equal(wasm.headers.get('content-type'), 'application/wasm');
     assert.deepEqual(new Uint8Array(await wasm.arrayBuffer()), new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
     // WebAssembly.compileStreaming accepts exactly this response.
-    await WebAssembly.compileStreaming(get('app://triage/assets/codec.wasm'));
+    const wasmApi = (globalThis as unknown as { WebAssembly: { compileStreaming(source: Promise<Response>): Promise<unknown> } }).WebAssembly;
+    await wasmApi.compileStreaming(get('app://triage/assets/codec.wasm'));
   });
 
   test('a symbolic link inside the folder that stays inside is served', async () => {
