@@ -177,7 +177,8 @@ export class FindingsPanel {
   private isOpen(node: TreeNode): boolean {
     if (this.expanded.has(node.id)) return true;
     if (this.collapsed.has(node.id)) return false;
-    return node.positiveWithin;
+    // With nothing positive, the reader sees every finding's value at once.
+    return node.positiveWithin || !(this.image?.findings.some((f) => f.positive) ?? false);
   }
 
   private node(node: TreeNode, depth: number, parent: HTMLElement, verdicts: Map<string, FeedbackData>): void {
@@ -221,8 +222,15 @@ export class FindingsPanel {
         ? h('button', { type: 'button', class: 'twisty', 'aria-label': open ? `Collapse ${node.term}` : `Expand ${node.term}`, on: { click: toggle } }, open ? '▾' : '▸')
         : h('span', { class: 'twisty-space' }),
       h('span', { class: `dot${finding?.positive ? ' on' : ''}`, 'aria-hidden': 'true' }),
-      h('span', { class: 'term', title: finding?.cui ? `UMLS ${finding.cui}` : undefined }, termLabel(node.term)),
-      finding ? this.figures(finding) : h('span', { class: 'figures muted' }, ''),
+      h(
+        'span',
+        { class: 'node-main' },
+        h('span', { class: 'term', title: finding?.cui ? `${termLabel(node.term)} (UMLS ${finding.cui})` : termLabel(node.term) }, termLabel(node.term)),
+        finding ? this.figures(finding) : null,
+      ),
+      finding?.probability
+        ? h('span', { class: 'probability', title: 'Calibrated probability: 50% is the operating point' }, percent(finding.probability.mean))
+        : h('span', { class: 'probability' }),
       finding && finding.direct && finding.votes.total > 0 ? this.verdictButtons(finding, verdict) : h('span', { class: 'verdicts' }),
     );
     parent.appendChild(row);
@@ -235,10 +243,12 @@ export class FindingsPanel {
     }
   }
 
+  /** The line under the term: votes (or what a rolled-up parent stands for) and the probability bar. */
   private figures(finding: FindingData): HTMLElement {
     const probability = finding.probability;
-    const bar = h('span', { class: 'bar', 'aria-hidden': 'true' });
+    let bar: HTMLElement | null = null;
     if (probability) {
+      bar = h('span', { class: 'bar', 'aria-hidden': 'true', title: 'Mean of the models (fill), their range (line), the operating point (tick)' });
       const fill = h('span', { class: `bar-fill${finding.positive ? ' positive' : ''}` });
       fill.style.width = `${Math.round(Math.min(1, Math.max(0, probability.mean)) * 100)}%`;
       const range = h('span', { class: 'bar-range' });
@@ -248,12 +258,11 @@ export class FindingsPanel {
     }
     return h(
       'span',
-      { class: 'figures' },
+      { class: 'node-sub' },
       finding.direct
         ? h('span', { class: 'votes', title: 'Models voting positive of the models that cover this finding' }, `${finding.votes.positive} of ${finding.votes.total} models`)
-        : h('span', { class: 'votes muted', title: 'Positive because a finding below it is' }, `via ${finding.supportedBy.map(termLabel).join(', ')}`),
-      probability ? h('span', { class: 'probability', title: 'Calibrated probability: 50% is the operating point' }, percent(probability.mean)) : null,
-      probability ? bar : null,
+        : h('span', { class: 'votes', title: 'Positive because a finding below it is' }, `via ${finding.supportedBy.map(termLabel).join(', ')}`),
+      bar,
     );
   }
 

@@ -186,7 +186,7 @@ export class Viewer {
       { class: 'heatmap-controls' },
       this.heatmapToggle,
       this.modelSelect,
-      h('label', { class: 'opacity-label' }, 'Opacity', this.opacityInput),
+      h('label', { class: 'opacity-label', title: 'Heatmap opacity' }, this.opacityInput),
       this.colourScale(),
     );
     this.toolbar = this.buildToolbar();
@@ -394,7 +394,7 @@ export class Viewer {
 
   private updateHeatmapControls(): void {
     this.heatmapToggle.setAttribute('aria-pressed', String(this.heatmapVisible));
-    const choices: Array<[string, string]> = [['', this.members.length > 0 ? `Ensemble (${this.members.length} model${this.members.length === 1 ? '' : 's'})` : 'Ensemble'], ...this.members.map((m): [string, string] => [m, m])];
+    const choices: Array<[string, string]> = [['', this.members.length > 0 ? `Ensemble (${this.members.length})` : 'Ensemble'], ...this.members.map((m): [string, string] => [m, m])];
     replace(this.modelSelect, ...choices.map(([value, label]) => h('option', { value, selected: (this.heatmapModel ?? '') === value }, label)));
     this.modelSelect.value = this.heatmapModel ?? '';
     this.heatmapControls.classList.toggle('inactive', this.heatmap === null);

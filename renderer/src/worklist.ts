@@ -6,38 +6,10 @@
  */
 import type { PriorityName, ScanProgressData, WorklistStudyData } from '../../main/app/api/contract.js';
 import { h, replace } from './dom.js';
+import { filterStudies, ORDER, PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
 import { duration, shortPath, shortUid, termLabel } from './format.js';
 
-export const PRIORITY_LABELS: Record<PriorityName, string> = {
-  critical: 'Critical',
-  urgent: 'Urgent',
-  abnormal: 'Abnormal',
-  'needs review': 'Needs review',
-  normal: 'Normal',
-};
-const ORDER: PriorityName[] = ['critical', 'urgent', 'abnormal', 'needs review', 'normal'];
-
-export function priorityClass(priority: PriorityName | null): string {
-  return `priority-${(priority ?? 'none').replace(' ', '-')}`;
-}
-
-/** Studies matching a priority filter and a free-text query (every word must match somewhere). */
-export function filterStudies(studies: WorklistStudyData[], priority: PriorityName | null, query: string): WorklistStudyData[] {
-  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-  return studies.filter((study) => {
-    if (priority && study.priority !== priority) return false;
-    if (words.length === 0) return true;
-    const haystack = [
-      study.study,
-      study.studyInstanceUID ?? '',
-      PRIORITY_LABELS[study.priority],
-      ...study.images.flatMap((image) => [image.file, image.name, image.status, image.reason ?? '', ...image.findings.map((f) => f.term)]),
-    ]
-      .join(' ')
-      .toLowerCase();
-    return words.every((word) => haystack.includes(word));
-  });
-}
+export { filterStudies, PRIORITY_LABELS, priorityClass };
 
 function statusLabel(study: WorklistStudyData): { text: string; kind: string } {
   const errors = study.images.filter((i) => i.status === 'error').length;
