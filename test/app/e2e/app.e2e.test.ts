@@ -221,7 +221,7 @@ describe('the reading workstation', () => {
     if (status.notForClinicalUse) assert.match((await banner.textContent()) ?? '', /NOT FOR CLINICAL USE/);
   });
 
-  test('a selected study shows its radiograph on the canvas as the engine decodes it', async () => {
+  test('a selected study shows its radiograph on the canvas as the engine decodes it', async (t) => {
     await page.locator(`[role="option"][data-study="${target.study}"]`).click();
     await waitForViewer(target.file, `${target.term}|ensemble`);
     // The image alone first: heatmap off (keyboard H).
@@ -251,6 +251,7 @@ describe('the reading workstation', () => {
     const p99 = differences[Math.floor(differences.length * 0.99)];
     assert.ok(grey, 'a radiograph alone is grey');
     assert.ok(mean < 1 && p99 <= 2, `canvas matches the engine's display rendering (mean ${mean.toFixed(3)}, 99th percentile ${p99})`);
+    t.diagnostic(`${radiograph.photometric} ${radiograph.window.source}: ${differences.length} samples, mean |canvas - engine| ${mean.toFixed(3)} levels, 99th percentile ${p99}, max ${differences[differences.length - 1]}`);
     // And the smoothed default view is the same image.
     await page.evaluate(() => {
       const element = document.getElementById('viewport')!;
@@ -260,7 +261,7 @@ describe('the reading workstation', () => {
     });
   });
 
-  test('the heatmap of the selected positive finding appears where the models’ evidence peaks, through zoom and pan', async () => {
+  test('the heatmap of the selected positive finding appears where the models’ evidence peaks, through zoom and pan', async (t) => {
     await page.keyboard.press('h');
     await waitForViewer(target.file, `${target.term}|ensemble`);
     const heatmap: HeatmapDataType = await backend.handlers['heatmap.get']({ file: target.file, term: target.term, tree: target.tree, model: null });
@@ -272,7 +273,9 @@ describe('the reading workstation', () => {
       const found = colourPeak(await canvasSamples(2));
       assert.ok(found.coloured > 100, `${label}: the overlay is visible (${found.coloured} coloured samples)`);
       const distance = Math.hypot(found.x - peakX, found.y - peakY);
-      assert.ok(distance < tolerance, `${label}: overlay peak at (${found.x.toFixed(1)}, ${found.y.toFixed(1)}), the models' at (${peakX.toFixed(1)}, ${peakY.toFixed(1)}): ${distance.toFixed(1)} px apart`);
+      const message = `${label}: overlay peak at (${found.x.toFixed(1)}, ${found.y.toFixed(1)}), the models' at (${peakX.toFixed(1)}, ${peakY.toFixed(1)}): ${distance.toFixed(1)} px apart`;
+      assert.ok(distance < tolerance, message);
+      t.diagnostic(message);
     };
     await check('fitted');
     await shot('viewer-heatmap');
@@ -372,6 +375,7 @@ describe('the reading workstation', () => {
     assert.equal(await page.getByRole('button', { name: `Accept ${target.term}` }).first().getAttribute('aria-pressed'), 'true');
     assert.match((await page.locator('.verdict-note.agree').textContent()) ?? '', /Accepted by you at/);
     assert.match((await page.locator(`[role="option"][data-study="${target.study}"] .reviewed`).textContent()) ?? '', /1/);
+    await shot('findings-accepted', '#findings');
     // Read back from the database file itself, by a second connection.
     await new Promise((resolve) => setTimeout(resolve, 300)); // the backend's connection releases its lock when idle
     const store = ResultStore.open(database);
