@@ -140,6 +140,11 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     const shown = window;
     shown.once('ready-to-show', () => shown.show());
     shown.webContents.on('render-process-gone', (_event, details) => log('error', 'renderer-gone', { reason: details.reason }));
+    // A page that failed to load still shows (its error), rather than leaving no window at all.
+    shown.webContents.on('did-fail-load', (_event, code, description) => {
+      log('error', 'renderer-load-failed', { code, description });
+      shown.show();
+    });
     shown.on('closed', () => {
       if (window === shown) window = null;
     });

@@ -250,6 +250,10 @@ describe('the window', () => {
     window.emit('ready-to-show');
     assert.equal(window.shown, true);
     assert.ok(JSON.stringify(menu).includes('editMenu') && !JSON.stringify(menu).includes('toggleDevTools'));
+    // A failed load shows the window anyway (with the error), so the app never starts invisible.
+    window.shown = false;
+    window.webContents.emit('did-fail-load', new FakeEvent(), -6, 'ERR_FILE_NOT_FOUND');
+    assert.equal(window.shown, true);
   });
 
   test('navigation away, redirects, frame navigation, new windows and <webview> are refused', () => {
