@@ -106,8 +106,13 @@ describe('the engine process relays the real API', () => {
     const opened = value<{ paths: string[] }>(await h.link.request('dialog.open', { kind: 'folder' }));
     assert.deepEqual(h.chosen, ['folder']);
     assert.deepEqual(opened.paths, [reading]);
-    const end = await new Promise<ApiEventPayload<'scan.progress'>>((resolve) => {
+    const deadline = Date.now() + 60_000;
+    const end = await new Promise<ApiEventPayload<'scan.progress'>>((resolve, reject) => {
       const poll = setInterval(() => {
+        if (Date.now() > deadline) {
+          clearInterval(poll);
+          reject(new Error('the scan did not end within a minute'));
+        }
         const last = [...h.events].reverse().find((e) => e.event === 'scan.progress')?.payload as ApiEventPayload<'scan.progress'> | undefined;
         if (last && !last.running && last.last) {
           clearInterval(poll);

@@ -328,12 +328,14 @@ describe('IPC to the engine process', () => {
     assert.equal(dialogCalls[0][0], window);
     assert.deepEqual(dialogCalls[0][1].properties, ['openDirectory']);
     const deadline = Date.now() + 60_000;
-    while (!window.webContents.sent.some(([channel, payload]) => channel === 'triage:event:scan.progress' && !(payload as { running: boolean }).running && (payload as { last: unknown }).last)) {
+    // The end of the scan, and the worklist refresh (debounced, so it may come after the end).
+    const ended = () => window.webContents.sent.some(([channel, payload]) => channel === 'triage:event:scan.progress' && !(payload as { running: boolean }).running && (payload as { last: unknown }).last);
+    const refreshed = () => window.webContents.sent.some(([channel]) => channel === 'triage:event:worklist.changed');
+    while (!ended() || !refreshed()) {
       assert.ok(Date.now() < deadline, 'the scan ends');
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    const channels = new Set(window.webContents.sent.map(([channel]) => channel));
-    assert.ok(channels.has('triage:event:scan.progress') && channels.has('triage:event:worklist.changed'));
+    assert.ok(window.webContents.sent.every(([channel]) => channel === 'triage:event:scan.progress' || channel === 'triage:event:worklist.changed'));
     const worklist = await invoke('worklist.list', ours(), {});
     assert.equal(worklist.value.studies.length, 1);
   });
