@@ -188,7 +188,12 @@ class App {
   private async updateHeatmap(): Promise<void> {
     const token = ++this.heatmapToken;
     const image = this.image;
-    const finding = this.findings.selectedFinding();
+    let finding = this.findings.selectedFinding();
+    // A parent positive by roll-up shows where its first supporting finding is.
+    if (image && finding && finding.positive && !finding.direct) {
+      const parent = finding;
+      finding = image.findings.find((f) => f.tree === parent.tree && parent.supportedBy.includes(f.term) && hasHeatmap(f)) ?? parent;
+    }
     if (!image || !finding || !hasHeatmap(finding) || !image.heatmaps) {
       this.viewer.setHeatmapMembers([]);
       this.viewer.setHeatmap(null);
@@ -199,7 +204,8 @@ class App {
       this.viewer.setHeatmap(null);
       return;
     }
-    const data = await this.run(() => invoke('heatmap.get', { file: image.file, term: finding.term, tree: finding.tree, model: this.viewer.heatmapModel }));
+    const shown = finding;
+    const data = await this.run(() => invoke('heatmap.get', { file: image.file, term: shown.term, tree: shown.tree, model: this.viewer.heatmapModel }));
     if (token !== this.heatmapToken) return;
     this.viewer.setHeatmap(data ?? null);
   }

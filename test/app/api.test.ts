@@ -6,6 +6,7 @@
  * feedback are what the engine and the store say.
  */
 import assert from 'node:assert/strict';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API } from '../../main/app/api/contract.js';
@@ -210,6 +211,20 @@ describe('a folder scan through the API', () => {
     const withdrawn = await call('feedback.set', { file: image.file, term, tree: 'finding', verdict: null });
     assert.deepEqual(withdrawn.feedback, []);
     assert.equal((await refused('feedback.set', { file: image.file, term: 'fracture', tree: 'finding', verdict: 'agree' })).code, 'INVALID_REQUEST');
+  });
+
+  test('a file gone since its scan: pixels and heatmaps fail with the coded reason', async () => {
+    // The last positive image: no earlier test asked for its heatmap (the handlers cache a few analyses).
+    const image = worklist.studies.flatMap((s) => s.images).reverse().find((i) => i.findings.length > 0)!;
+    const moved = `${image.file}.moved`;
+    renameSync(image.file, moved);
+    try {
+      assert.equal((await refused('image.render', { file: image.file })).code, 'FILE_NOT_FOUND');
+      const error = await refused('heatmap.get', { file: image.file, term: image.findings[0].term, tree: image.findings[0].tree, model: null });
+      assert.equal(error.code, 'FILE_NOT_FOUND');
+    } finally {
+      renameSync(moved, image.file);
+    }
   });
 
   test('a cancelled dialog scans nothing; cancelling with nothing running says so', async () => {

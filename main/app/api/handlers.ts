@@ -387,6 +387,11 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
         throw new TriageError('INVALID_REQUEST', `"${term}" is not a positive model finding of this image; only those have heatmaps.`, { file });
       }
       const analysis = await analysisOf(file);
+      if (analysis.result.status !== 'ok') {
+        analyses.delete(file);
+        const error = analysis.result.error;
+        throw new TriageError(error?.code ?? 'INVALID_REQUEST', `The image cannot be analysed again for its heatmap: ${error?.message ?? analysis.result.reason ?? analysis.result.status}`, { file });
+      }
       const maps = analysis.heatmaps.get(term);
       if (!maps) {
         // The stored result said positive, the engine now says not: the file changed since its scan.

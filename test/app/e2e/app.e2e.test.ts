@@ -264,6 +264,12 @@ describe('the reading workstation', () => {
   test('the heatmap of the selected positive finding appears where the models’ evidence peaks, through zoom and pan', async (t) => {
     await page.keyboard.press('h');
     await waitForViewer(target.file, `${target.term}|ensemble`);
+    // Selecting a negative finding clears the overlay; selecting the positive one brings it back.
+    await page.locator('[role="treeitem"][data-positive="false"]').first().click();
+    await waitForViewer(target.file, null);
+    assert.equal(colourPeak(await canvasSamples(4)).coloured, 0, 'no overlay for a negative finding');
+    await page.locator(`[role="treeitem"][data-key="${target.tree}:${target.term}"]`).first().click();
+    await waitForViewer(target.file, `${target.term}|ensemble`);
     const heatmap: HeatmapDataType = await backend.handlers['heatmap.get']({ file: target.file, term: target.term, tree: target.tree, model: null });
     const rendered = await backend.handlers['image.render']({ file: target.file });
     const peakX = heatmap.peak.x * (rendered.columns / heatmap.imageColumns);
