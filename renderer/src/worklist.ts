@@ -223,12 +223,7 @@ export class WorklistPanel {
       h(
         'div',
         { class: 'study-main' },
-        h(
-          'div',
-          { class: 'study-title' },
-          h('span', { class: 'study-name' }, first.name),
-          study.images.length > 1 ? h('span', { class: 'muted' }, ` +${study.images.length - 1}`) : null,
-        ),
+        h('div', { class: 'study-title', title: study.images.map((i) => i.file).join('\n') }, first.name),
         h(
           'div',
           { class: 'study-sub' },
