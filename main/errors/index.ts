@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   DATABASE_FAILED: 'The results database cannot be opened, read or written.',
   DATABASE_LOCKED: 'Another process holds the results database and did not release it in time.',
   DATABASE_TOO_NEW: 'The results database was written by a newer version of this application.',
+  // The desktop app: requests from the window to the engine
+  INVALID_REQUEST: 'A request from the app window does not match the API contract; it was refused.',
+  FORBIDDEN_SENDER: 'A request came from a frame that is not the application window; it was refused.',
+  ENGINE_STOPPED: 'The analysis engine process stopped; it is restarted for the next request.',
   // Command line and output
   USAGE: 'The command line is incomplete or wrong.',
   OUTPUT_FAILED: 'An output file could not be written.',

@@ -131,14 +131,33 @@ export interface ScanStart {
   rulesFingerprint: string;
 }
 
+export type Verdict = 'agree' | 'disagree';
+
 export interface Feedback {
   id: number;
   file: string;
   term: string | null;
   tree: string | null;
-  verdict: 'agree' | 'disagree';
+  /** 'withdrawn' takes back the reader's earlier verdict on the same finding. */
+  verdict: Verdict | 'withdrawn';
   note: string | null;
   createdAt: string;
+}
+
+/** A reader's current verdict on one finding of an image: the latest, unless withdrawn. */
+export interface CurrentVerdict {
+  term: string;
+  tree: string;
+  verdict: Verdict;
+  createdAt: string;
+}
+
+/** A study and every (non-duplicate) image's full result, most urgent image first. */
+export interface StoredStudy {
+  study: string;
+  studyInstanceUID: string | null;
+  priority: Priority;
+  results: StoredResult[];
 }
 
 const now = () => new Date().toISOString();
@@ -544,7 +563,20 @@ export class ResultStore {
     return counts;
   }
 
-  addFeedback(input: { file: string; term?: string; tree?: string; verdict: 'agree' | 'disagree'; note?: string }): number {
+  /** One study by its key, or undefined. Duplicates are left out, as in the worklist. */
+  study(key: string): StoredStudy | undefined {
+    const row = this.db.get('SELECT key, study_instance_uid, priority FROM studies WHERE key = ?', [key]);
+    if (!row) return undefined;
+    const ids = this.db.all<{ id: number }>(`SELECT id FROM images WHERE study_key = ? AND status <> 'duplicate' ORDER BY priority_rank, path`, [key]);
+    return {
+      study: String(row.key),
+      studyInstanceUID: (row.study_instance_uid as string | null) ?? null,
+      priority: row.priority as Priority,
+      results: ids.map(({ id }) => this.result(Number(id))!),
+    };
+  }
+
+  addFeedback(input: { file: string; term?: string; tree?: string; verdict: Verdict | 'withdrawn'; note?: string }): number {
     const image = this.lookup(input.file);
     if (!image) throw new TriageError('FILE_NOT_FOUND', `No stored result for ${input.file}; scan it first.`, { file: input.file });
     return this.db.run('INSERT INTO feedback (image_id, term, tree, verdict, note, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
@@ -565,10 +597,35 @@ export class ResultStore {
         file: String(r.path),
         term: (r.term as string | null) ?? null,
         tree: (r.tree as string | null) ?? null,
-        verdict: r.verdict as 'agree' | 'disagree',
+        verdict: r.verdict as Feedback['verdict'],
         note: (r.note as string | null) ?? null,
         createdAt: String(r.created_at),
       }));
+  }
+
+  /** The reader's current verdict on each finding of an image (latest row per finding, withdrawn ones left out). */
+  currentVerdicts(file: string): CurrentVerdict[] {
+    return this.db
+      .all(
+        `SELECT f.term, f.tree, f.verdict, f.created_at FROM feedback f JOIN images i ON i.id = f.image_id
+         WHERE i.path = ? AND f.term IS NOT NULL AND f.id = (
+           SELECT max(g.id) FROM feedback g WHERE g.image_id = f.image_id AND g.term = f.term AND g.tree IS f.tree)
+         ORDER BY f.id`,
+        [file],
+      )
+      .filter((r) => r.verdict !== 'withdrawn')
+      .map((r) => ({ term: String(r.term), tree: String(r.tree), verdict: r.verdict as Verdict, createdAt: String(r.created_at) }));
+  }
+
+  /** How many findings carry a current verdict, per study key (for the worklist's "reviewed" column). */
+  reviewedCounts(): Map<string, number> {
+    const rows = this.db.all(
+      `SELECT i.study_key, count(*) AS n FROM feedback f JOIN images i ON i.id = f.image_id
+       WHERE f.term IS NOT NULL AND f.verdict <> 'withdrawn' AND f.id = (
+         SELECT max(g.id) FROM feedback g WHERE g.image_id = f.image_id AND g.term = f.term AND g.tree IS f.tree)
+       GROUP BY i.study_key`,
+    );
+    return new Map(rows.map((r) => [String(r.study_key), Number(r.n)]));
   }
 }
 

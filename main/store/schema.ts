@@ -14,7 +14,9 @@
  *                 timings, when it was scanned and by which scan
  *   findings      every finding of an image (term, tree, CUI, positive, direct, votes, probability
  *                 mean/min/max, per-model JSON, supported-by JSON, paths JSON)
- *   feedback      a reader's verdict on an image or one of its findings (agree or disagree, a note)
+ *   feedback      a reader's verdicts on an image or one of its findings (agree, disagree, or
+ *                 withdrawn since schema 2), with the time: an append-only log, so the history of
+ *                 a reader's decisions is kept; the current verdict on a finding is its latest row
  */
 
 export interface Migration {
@@ -127,6 +129,27 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at TEXT NOT NULL
       );
       CREATE INDEX feedback_image ON feedback(image_id);
+    `,
+  },
+  {
+    version: 2,
+    description: 'feedback: a verdict can be withdrawn; index for the latest verdict per finding',
+    // SQLite cannot alter a CHECK constraint: the table is rebuilt with its rows and ids.
+    sql: `
+      CREATE TABLE feedback_v2 (
+        id INTEGER PRIMARY KEY,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        term TEXT,
+        tree TEXT,
+        verdict TEXT NOT NULL CHECK (verdict IN ('agree', 'disagree', 'withdrawn')),
+        note TEXT,
+        created_at TEXT NOT NULL
+      );
+      INSERT INTO feedback_v2 (id, image_id, term, tree, verdict, note, created_at)
+        SELECT id, image_id, term, tree, verdict, note, created_at FROM feedback;
+      DROP TABLE feedback;
+      ALTER TABLE feedback_v2 RENAME TO feedback;
+      CREATE INDEX feedback_image ON feedback(image_id, term, tree, id);
     `,
   },
 ];

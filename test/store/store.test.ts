@@ -13,6 +13,7 @@ import sqlite from 'node-sqlite3-wasm';
 import { TriageError } from '../../main/errors/index.js';
 import { defaultDataDir, packFingerprint, ResultStore, SCHEMA_VERSION } from '../../main/store/index.js';
 import { recoverStaleLock } from '../../main/store/lock.js';
+import { MIGRATIONS } from '../../main/store/schema.js';
 import { scratchDir } from '../support/tools.js';
 import { finding, MODELS, result } from './results.js';
 
@@ -197,6 +198,69 @@ describe('studies and the worklist', () => {
     store.addFeedback({ file: '/f/1.dcm', term: 'nodule', tree: 'finding', verdict: 'disagree', note: 'nipple shadow' });
     assert.deepEqual(store.feedbackFor('/f/1.dcm').map((f) => [f.term, f.verdict, f.note]), [['nodule', 'disagree', 'nipple shadow']]);
     assert.throws(() => store.addFeedback({ file: '/f/none.dcm', verdict: 'agree' }), (error: TriageError) => error.code === 'FILE_NOT_FOUND');
+    store.close();
+  });
+
+  test('the current verdict per finding is the latest; a withdrawn one is gone; studies count them', () => {
+    const path = freshDb();
+    const store = ResultStore.open(path);
+    write(store, '/g/1.dcm', { positives: ['nodule'], studyInstanceUID: '9.1' });
+    write(store, '/g/2.dcm', { positives: ['nodule'], studyInstanceUID: '9.1' });
+    store.addFeedback({ file: '/g/1.dcm', term: 'nodule', tree: 'finding', verdict: 'agree' });
+    store.addFeedback({ file: '/g/1.dcm', term: 'nodule', tree: 'finding', verdict: 'disagree' });
+    store.addFeedback({ file: '/g/1.dcm', term: 'cardiomegaly', tree: 'finding', verdict: 'agree' });
+    store.addFeedback({ file: '/g/2.dcm', term: 'nodule', tree: 'finding', verdict: 'agree' });
+    store.addFeedback({ file: '/g/2.dcm', term: 'nodule', tree: 'finding', verdict: 'withdrawn' });
+    assert.deepEqual(
+      store.currentVerdicts('/g/1.dcm').map((v) => [v.term, v.verdict]),
+      [['nodule', 'disagree'], ['cardiomegaly', 'agree']],
+    );
+    assert.deepEqual(store.currentVerdicts('/g/2.dcm'), []);
+    assert.deepEqual([...store.reviewedCounts()], [['9.1', 2]]);
+    // The log keeps every decision, in order.
+    assert.deepEqual(store.feedbackFor('/g/2.dcm').map((f) => f.verdict), ['agree', 'withdrawn']);
+    store.close();
+    // And it survives reopening.
+    const again = ResultStore.open(path);
+    assert.equal(again.currentVerdicts('/g/1.dcm').find((v) => v.term === 'nodule')?.verdict, 'disagree');
+    again.close();
+  });
+
+  test('a study reads back with every image, most urgent first, duplicates left out', () => {
+    const store = ResultStore.open(freshDb());
+    write(store, '/s/b.dcm', { positives: [], studyInstanceUID: '7.7', priority: 'normal' });
+    write(store, '/s/a.dcm', { positives: ['nodule'], studyInstanceUID: '7.7', priority: 'urgent' });
+    const study = store.study('7.7')!;
+    assert.equal(study.priority, 'urgent');
+    assert.deepEqual(study.results.map((r) => r.file), ['/s/a.dcm', '/s/b.dcm']);
+    assert.equal(study.results[0].findings[0].term, 'nodule');
+    assert.equal(store.study('no such study'), undefined);
+    store.close();
+  });
+
+  test('schema 1 feedback is migrated with its rows and ids', () => {
+    const path = freshDb();
+    mkdirSync(join(path, '..'), { recursive: true });
+    const raw = new sqlite.Database(path);
+    raw.all('PRAGMA locking_mode = EXCLUSIVE');
+    raw.all('PRAGMA journal_mode = WAL');
+    raw.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    raw.exec(MIGRATIONS[0].sql);
+    raw.run("INSERT INTO schema_version VALUES (1, 'v1', '2026-01-01')");
+    raw.run("INSERT INTO packs VALUES ('fp', 'p', '1', 'majority', 1, 1)");
+    raw.run("INSERT INTO studies VALUES ('file:/m/1.dcm', NULL, 'normal', 4, '2026-01-01', '2026-01-01')");
+    raw.run("INSERT INTO images (id, path, study_key, status, provider, pack_fingerprint, rules_fingerprint, not_for_clinical_use, scanned_at) VALUES (5, '/m/1.dcm', 'file:/m/1.dcm', 'ok', 'cpu', 'fp', 'r', 1, '2026-01-01')");
+    raw.run("INSERT INTO feedback VALUES (3, 5, 'nodule', 'finding', 'agree', 'seen', '2026-01-02T00:00:00.000Z')");
+    assert.throws(() => raw.run("INSERT INTO feedback VALUES (4, 5, 'nodule', 'finding', 'withdrawn', NULL, '2026-01-03')"), /CHECK/);
+    raw.close();
+    const store = ResultStore.open(path);
+    assert.equal(store.schemaVersion(), 2);
+    assert.deepEqual(store.feedbackFor('/m/1.dcm'), [
+      { id: 3, file: '/m/1.dcm', term: 'nodule', tree: 'finding', verdict: 'agree', note: 'seen', createdAt: '2026-01-02T00:00:00.000Z' },
+    ]);
+    store.addFeedback({ file: '/m/1.dcm', term: 'nodule', tree: 'finding', verdict: 'withdrawn' });
+    assert.deepEqual(store.currentVerdicts('/m/1.dcm'), []);
+    assert.deepEqual(store.integrityCheck(), ['ok']);
     store.close();
   });
 });

@@ -1,0 +1,59 @@
+/**
+ * The app's engine side in one call: the model pack's engine, the results database and the API
+ * handlers over them. The Electron shell starts this in its engine process; the end-to-end tests
+ * start it in the test process. Closing stops a running scan after its batch (nothing is lost),
+ * then the engine's worker and the database.
+ */
+import { Engine } from '../../engine/index.js';
+import type { ProviderChoice } from '../../inference/providers.js';
+import { DEFAULT_PACK } from '../../packs/default.js';
+import { defaultDatabasePath, ResultStore } from '../../store/index.js';
+import { defaultRules, loadRules } from '../../triage/index.js';
+import type { ApiChannel, ApiEmit, ApiHandlers } from './contract.js';
+import { dispatch } from './dispatch.js';
+import type { AnyEnvelope } from './dispatch.js';
+import { createApiHandlers } from './handlers.js';
+
+export interface BackendOptions {
+  /** Model pack folder (default: the bundled demonstration pack). */
+  packDir?: string;
+  /** Results database (default: results.sqlite in the user's data folder). */
+  databasePath?: string;
+  /** Triage rules file (default: the product's rules). */
+  rulesFile?: string;
+  provider?: ProviderChoice;
+  threads?: number;
+  emit: ApiEmit;
+  chooseFiles: (kind: 'files' | 'folder') => Promise<string[]>;
+}
+
+export interface Backend {
+  handlers: ApiHandlers;
+  engine: Engine;
+  /** Validates and runs one request; always resolves to an envelope. */
+  invoke(channel: ApiChannel | string, request: unknown): Promise<AnyEnvelope>;
+  close(): Promise<void>;
+}
+
+export async function openBackend(options: BackendOptions): Promise<Backend> {
+  const rules = options.rulesFile ? loadRules(options.rulesFile) : defaultRules();
+  const store = ResultStore.open(options.databasePath ?? defaultDatabasePath());
+  let engine: Engine;
+  try {
+    engine = await Engine.create({ models: options.packDir ?? DEFAULT_PACK, provider: options.provider ?? 'auto', threads: options.threads });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const handlers = createApiHandlers({ engine, store, rules, emit: options.emit, chooseFiles: options.chooseFiles });
+  return {
+    handlers,
+    engine,
+    invoke: (channel, request) => dispatch(handlers, channel, request),
+    async close() {
+      await handlers.close();
+      await engine.close();
+      store.close();
+    },
+  };
+}

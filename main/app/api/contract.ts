@@ -1,0 +1,355 @@
+/**
+ * The desktop app's API: the one list of what the renderer may ask of the main side, and what the
+ * main side pushes to it. Electron's preload exposes exactly `window.triage: TriageApi`; the main
+ * process validates every request against the schemas here before a handler sees it; the end-to-end
+ * tests bridge the same API into a Chromium page. The renderer imports types only (`import type`),
+ * so zod never ships to it and it never imports engine code.
+ *
+ * Every payload is structured-clonable (plain objects, arrays, strings, numbers, booleans, null,
+ * ArrayBuffer), so handlers can run in a utility process or worker and answer through
+ * postMessage or IPC unchanged. Pixels travel as ArrayBuffers, never as JSON arrays.
+ *
+ * Failures cross the boundary as `{ ok: false, error: { code, message } }` envelopes (see
+ * ApiEnvelope): Electron's invoke() flattens thrown errors into a string and loses the code, and a
+ * user must see the coded message, never a stack trace.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+/** Absolute POSIX (`/...`) or Windows (`C:\...`, `\\server\share`) path, no NUL, bounded. */
+export function isAbsolutePath(path: string): boolean {
+  return /^(\/|[A-Za-z]:[\\/]|\\\\[^\\])/.test(path);
+}
+
+export const FilePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((path) => !path.includes('\0'), 'a path cannot contain a NUL character')
+  .refine(isAbsolutePath, 'must be an absolute path');
+
+/** A PadChest term as the taxonomy spells it. */
+export const Term = z.string().min(1).max(200);
+export const Tree = z.enum(['finding', 'diagnosis']);
+/** Most urgent first: the worklist's order. Mirrors main/triage PRIORITIES. */
+export const PRIORITY_ORDER = ['critical', 'urgent', 'abnormal', 'needs review', 'normal'] as const;
+export const Priority = z.enum(PRIORITY_ORDER);
+export const Provider = z.enum(['cpu', 'webgpu', 'cuda', 'dml', 'coreml']);
+export const ImageStatus = z.enum(['ok', 'rejected', 'error', 'duplicate']);
+export const Verdict = z.enum(['agree', 'disagree']);
+
+const Empty = z.object({}).strict();
+const Count = z.number().int().nonnegative();
+const Probability = z.object({ mean: z.number(), min: z.number(), max: z.number() });
+const Votes = z.object({ positive: Count, total: Count });
+export const ApiErrorPayload = z.object({ code: z.string(), message: z.string() });
+
+/** A finding as the engine reports it (main/engine/result.ts Finding). */
+export const Finding = z.object({
+  term: z.string(),
+  cui: z.string().nullable(),
+  tree: Tree,
+  positive: z.boolean(),
+  /** False for a parent made positive by roll-up from a model finding below it. */
+  direct: z.boolean(),
+  votes: Votes,
+  /** Calibrated: 0.5 is the operating point. Null for rolled-up parents no model covers. */
+  probability: Probability.nullable(),
+  perModel: z.record(z.string(), z.number()),
+  supportedBy: z.array(z.string()),
+  /** Paths from a taxonomy root to the term (the tree the findings panel draws). */
+  paths: z.array(z.array(z.string())),
+});
+
+export const ModelProvenance = z.object({
+  id: z.string(),
+  version: z.string(),
+  sha256: z.string(),
+  operatingPoints: z.record(z.string(), z.number()),
+});
+
+/** The current verdict of the reader on one finding, and when it was given. */
+export const FeedbackEntry = z.object({
+  term: z.string(),
+  tree: Tree,
+  verdict: Verdict,
+  at: z.string(),
+});
+
+export const ScanProgress = z.object({
+  running: z.boolean(),
+  /** The roots of the scan running (or the last one). */
+  roots: z.array(z.string()),
+  /** Roots waiting for the running scan to end. */
+  queued: z.array(z.array(z.string())),
+  done: Count,
+  /** Null until the files have been counted. */
+  total: Count.nullable(),
+  rate: z.number(),
+  etaSeconds: z.number().nullable(),
+  analysed: Count,
+  /** The last scan's end: counts, or the error that stopped it. */
+  last: z
+    .object({
+      outcome: z.enum(['completed', 'interrupted', 'failed']),
+      files: Count,
+      analysed: Count,
+      errors: Count,
+      rejected: Count,
+      seconds: z.number(),
+      error: ApiErrorPayload.nullable(),
+    })
+    .nullable(),
+});
+
+export const PackInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  rule: z.string(),
+  demo: z.boolean(),
+  notForClinicalUse: z.boolean(),
+  members: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      version: z.string(),
+      architecture: z.string(),
+      sha256: z.string(),
+      notForClinicalUse: z.boolean(),
+    }),
+  ),
+});
+
+export const StatusInfo = z.object({
+  /** The execution provider the engine runs on. */
+  provider: Provider,
+  /** GPU for every provider but the CPU one. */
+  device: z.enum(['GPU', 'CPU']),
+  /** Providers tried before the one in use, with why each could not be used. */
+  providerAttempts: z.array(z.object({ provider: Provider, reason: z.string() })),
+  pack: PackInfo,
+  /** True whenever a demonstration pack (or a model marked so) is loaded: the banner shows. */
+  notForClinicalUse: z.boolean(),
+  database: z.string(),
+  taxonomy: z.string(),
+  scan: ScanProgress,
+});
+
+export const WorklistImage = z.object({
+  file: z.string(),
+  /** The file's name, for display. */
+  name: z.string(),
+  sopInstanceUID: z.string().nullable(),
+  status: ImageStatus,
+  priority: Priority.nullable(),
+  reason: z.string().nullable(),
+  notForClinicalUse: z.boolean(),
+  /** The positive findings the models called directly. */
+  findings: z.array(z.object({ term: z.string(), tree: z.string(), votes: Votes, probability: z.number().nullable() })),
+});
+
+export const WorklistStudy = z.object({
+  /** The study's key: its Study Instance UID, or `file:PATH` for an image without one. */
+  study: z.string(),
+  studyInstanceUID: z.string().nullable(),
+  priority: Priority,
+  firstSeenAt: z.string(),
+  updatedAt: z.string(),
+  notForClinicalUse: z.boolean(),
+  /** Findings the reader has accepted or rejected, over the study's images. */
+  reviewed: Count,
+  images: z.array(WorklistImage),
+});
+
+export const ImageResult = z.object({
+  file: z.string(),
+  name: z.string(),
+  status: ImageStatus,
+  /** Why the gate rejected it, or what broke; null when ok. */
+  reason: z.string().nullable(),
+  error: ApiErrorPayload.nullable(),
+  duplicateOf: z.string().nullable(),
+  sopInstanceUID: z.string().nullable(),
+  priority: Priority.nullable(),
+  executionProvider: Provider,
+  pack: z.object({ id: z.string(), version: z.string(), rule: z.string(), demo: z.boolean(), fingerprint: z.string() }),
+  models: z.array(ModelProvenance),
+  notForClinicalUse: z.boolean(),
+  notes: z.array(z.string()),
+  /** Positive first, then by probability (the engine's order). */
+  findings: z.array(Finding),
+  feedback: z.array(FeedbackEntry),
+  /** Heatmaps can be computed: the result came from the pack loaded now. */
+  heatmaps: z.boolean(),
+  scannedAt: z.string(),
+});
+
+export const StudyDetail = z.object({
+  study: z.string(),
+  studyInstanceUID: z.string().nullable(),
+  priority: Priority,
+  images: z.array(ImageResult),
+});
+
+/**
+ * A decoded radiograph for the viewer: stored values (integers; modality = stored * slope +
+ * intercept) with the display window the file asks for. Pixel Padding is replaced by a value
+ * outside the image's range on the dark side, so it renders black under any sensible window.
+ */
+export const RenderedImage = z.object({
+  file: z.string(),
+  rows: z.number().int().positive(),
+  columns: z.number().int().positive(),
+  /** rows x columns stored values, row-major, little-endian, of `pixelType`. */
+  pixels: z.instanceof(ArrayBuffer),
+  pixelType: z.enum(['uint16', 'int16', 'int32']),
+  slope: z.number(),
+  intercept: z.number(),
+  /** Smallest and largest stored value in `pixels` (padding included). */
+  minStored: z.number().int(),
+  maxStored: z.number().int(),
+  /** Smallest and largest modality value of the image itself (padding excluded): a full-range window. */
+  modalityRange: z.object({ min: z.number(), max: z.number() }),
+  window: z.object({ center: z.number(), width: z.number(), source: z.enum(['dicom-window', 'voi-lut', 'automatic', 'bit-depth']) }),
+  /** The file's VOI LUT (modality values from firstMapped -> entries), when it has one. */
+  voiLut: z.object({ firstMapped: z.number().int(), bitsPerEntry: z.number().int(), data: z.instanceof(ArrayBuffer) }).nullable(),
+  /** MONOCHROME1: low values are bright. */
+  invert: z.boolean(),
+  photometric: z.string(),
+  bitsStored: z.number().int(),
+  /** Row then column spacing in mm, when known. */
+  pixelSpacing: z.tuple([z.number(), z.number()]).nullable(),
+  format: z.enum(['dicom', 'png', 'jpeg']),
+  transferSyntax: z.string().nullable(),
+  modality: z.string().nullable(),
+  viewPosition: z.string().nullable(),
+  decodeMs: z.number(),
+});
+
+/**
+ * A heatmap registered to the radiograph: cell (r, c) covers image pixels [c*scale, (c+1)*scale)
+ * x [r*scale, (r+1)*scale) of an image `imageRows` x `imageColumns` (the engine may decode a
+ * reduced resolution level: scale to the rendered image by its size ratio). Values 0..1.
+ */
+export const HeatmapData = z.object({
+  file: z.string(),
+  term: z.string(),
+  tree: Tree,
+  /** null: the ensemble's map (mean over the members that voted positive). */
+  model: z.string().nullable(),
+  /** The members whose maps are available (those that voted positive). */
+  members: z.array(z.string()),
+  rows: z.number().int().positive(),
+  columns: z.number().int().positive(),
+  scale: z.number().positive(),
+  imageRows: z.number().int().positive(),
+  imageColumns: z.number().int().positive(),
+  /** Float32 little-endian, rows x columns. */
+  data: z.instanceof(ArrayBuffer),
+  /** The hottest point, in the heatmap's image pixels. */
+  peak: z.object({ x: z.number(), y: z.number(), value: z.number() }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Channels: renderer -> main, request and response
+
+export const API = {
+  /** Provider, pack, database, and the scan in progress: the status bar. */
+  'status.get': { request: Empty, response: StatusInfo },
+  /** The worklist, most urgent first (filtering and search happen in the renderer). */
+  'worklist.list': {
+    request: Empty,
+    response: z.object({ studies: z.array(WorklistStudy), counts: z.record(Priority, Count) }),
+  },
+  /** One study with every image's full result, findings and the reader's feedback. */
+  'study.get': { request: z.object({ study: z.string().min(1).max(4200) }).strict(), response: StudyDetail },
+  /** Decoded pixels of one image in the store (never an arbitrary file). */
+  'image.render': { request: z.object({ file: FilePath }).strict(), response: RenderedImage },
+  /** The heatmap of one positive finding: the ensemble's or one member's. */
+  'heatmap.get': {
+    request: z.object({ file: FilePath, term: Term, tree: Tree, model: z.string().min(1).max(200).nullable() }).strict(),
+    response: HeatmapData,
+  },
+  /** Accept (agree), reject (disagree) or withdraw (null) the reader's verdict on a finding. */
+  'feedback.set': {
+    request: z.object({ file: FilePath, term: Term, tree: Tree, verdict: Verdict.nullable() }).strict(),
+    response: z.object({ feedback: z.array(FeedbackEntry) }),
+  },
+  /** Scan files or folders (dropped on the window) into the worklist; queued behind a running scan. */
+  'scan.start': {
+    request: z.object({ paths: z.array(FilePath).min(1).max(256) }).strict(),
+    response: z.object({ accepted: z.array(z.string()), scan: ScanProgress }),
+  },
+  /** Stop the running scan after its current batch (everything done is kept); drops the queue. */
+  'scan.cancel': { request: Empty, response: z.object({ cancelled: z.boolean(), scan: ScanProgress }) },
+  /** The system's open dialog (files or a folder); what the user picks is scanned. */
+  'dialog.open': {
+    request: z.object({ kind: z.enum(['files', 'folder']) }).strict(),
+    response: z.object({ paths: z.array(z.string()), scan: ScanProgress }),
+  },
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Events: main -> renderer
+
+export const API_EVENTS = {
+  /** A scan's progress (throttled), its start and its end. */
+  'scan.progress': ScanProgress,
+  /** New or changed results are in the store: fetch the worklist again. */
+  'worklist.changed': z.object({ studies: Count }),
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+export type ApiChannel = keyof typeof API;
+export type ApiRequest<C extends ApiChannel> = z.input<(typeof API)[C]['request']>;
+export type ApiResponse<C extends ApiChannel> = z.output<(typeof API)[C]['response']>;
+export type ApiEvent = keyof typeof API_EVENTS;
+export type ApiEventPayload<E extends ApiEvent> = z.output<(typeof API_EVENTS)[E]>;
+export type ApiError = z.output<typeof ApiErrorPayload>;
+
+export type FindingData = z.output<typeof Finding>;
+export type FeedbackData = z.output<typeof FeedbackEntry>;
+export type ScanProgressData = z.output<typeof ScanProgress>;
+export type StatusData = z.output<typeof StatusInfo>;
+export type WorklistStudyData = z.output<typeof WorklistStudy>;
+export type WorklistImageData = z.output<typeof WorklistImage>;
+export type ImageResultData = z.output<typeof ImageResult>;
+export type StudyData = z.output<typeof StudyDetail>;
+export type RenderedImageData = z.output<typeof RenderedImage>;
+export type HeatmapDataType = z.output<typeof HeatmapData>;
+export type PriorityName = (typeof PRIORITY_ORDER)[number];
+
+/** What crosses IPC for one invoke: the response, or a coded error (never a stack trace). */
+export type ApiEnvelope<C extends ApiChannel> = { ok: true; value: ApiResponse<C> } | { ok: false; error: ApiError };
+
+/** The object the preload exposes as `window.triage`. */
+export interface TriageApi {
+  /** Rejects with an Error carrying `code` (a main/errors code, or INVALID_REQUEST) on failure. */
+  invoke<C extends ApiChannel>(channel: C, request: ApiRequest<C>): Promise<ApiResponse<C>>;
+  /** Subscribes to a push event; returns the unsubscribe function. */
+  on<E extends ApiEvent>(event: E, listener: (payload: ApiEventPayload<E>) => void): () => void;
+  /**
+   * The file system path of a File dropped on the window (Electron's webUtils.getPathForFile in the
+   * preload; '' when it has none). The only way a path reaches the renderer besides the dialog.
+   */
+  pathForFile(file: File): string;
+}
+
+/** The main side: one async function per channel (plain Node, no Electron). */
+export type ApiHandlers = { [C in ApiChannel]: (request: z.output<(typeof API)[C]['request']>) => Promise<ApiResponse<C>> };
+
+/** How handlers push events (Electron: webContents.send; tests: the page bridge). */
+export type ApiEmit = <E extends ApiEvent>(event: E, payload: ApiEventPayload<E>) => void;
+
+export function isApiChannel(value: unknown): value is ApiChannel {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(API, value);
+}
+
+export function isApiEvent(value: unknown): value is ApiEvent {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(API_EVENTS, value);
+}

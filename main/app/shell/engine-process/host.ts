@@ -1,0 +1,80 @@
+/**
+ * The engine process's side: receives the settings, opens the backend (engine, store, API
+ * handlers), answers each request through the contract's `dispatch` (validated a second time,
+ * errors coded), forwards the handlers' push events, and asks the main process to show the open
+ * dialog when a handler needs one. Requests that arrive while the backend opens wait for it; if
+ * opening fails (no pack, a locked database), every request gets that coded error.
+ */
+import { toTriageError } from '../../../errors/index.js';
+import type { ApiEmit } from '../../api/contract.js';
+import type { IpcReply } from '../ipc.js';
+import type { ChooseKind, EngineSettings, FromEngine, MessageEnd, ToEngine } from './messages.js';
+import { isToEngine } from './messages.js';
+
+/** What the host needs of the backend (main/app/api/backend.ts openBackend). */
+export interface HostedBackend {
+  invoke(channel: string, request: unknown): Promise<IpcReply>;
+  close(): Promise<void>;
+}
+
+export type OpenBackend = (settings: EngineSettings, emit: ApiEmit, chooseFiles: (kind: ChooseKind) => Promise<string[]>) => Promise<HostedBackend>;
+
+type Opened = { backend: HostedBackend } | { failed: IpcReply & { ok: false } };
+
+export function serveEngine(end: MessageEnd<FromEngine, ToEngine>, open: OpenBackend, exit: () => void): void {
+  let opened: Promise<Opened> | null = null;
+  let nextChoice = 1;
+  const choices = new Map<number, (paths: string[]) => void>();
+
+  const emit: ApiEmit = (event, payload) => end.post({ kind: 'event', event, payload });
+  const chooseFiles = (choose: ChooseKind) =>
+    new Promise<string[]>((resolve) => {
+      const id = nextChoice++;
+      choices.set(id, resolve);
+      end.post({ kind: 'choose', id, choose });
+    });
+
+  end.onMessage(async (message) => {
+    if (!isToEngine(message)) return;
+    switch (message.kind) {
+      case 'init': {
+        if (opened) return;
+        opened = open(message.settings, emit, chooseFiles).then(
+          (backend): Opened => {
+            end.post({ kind: 'ready' });
+            return { backend };
+          },
+          (thrown): Opened => {
+            const error = toTriageError(thrown);
+            const failed = { ok: false as const, error: { code: error.code, message: error.message } };
+            end.post({ kind: 'init-failed', error: failed.error });
+            return { failed };
+          },
+        );
+        return;
+      }
+      case 'request': {
+        const ready: Opened = opened
+          ? await opened
+          : { failed: { ok: false, error: { code: 'ENGINE_STOPPED', message: 'The engine process was not initialised.' } } };
+        const reply = 'failed' in ready ? ready.failed : await ready.backend.invoke(message.channel, message.request);
+        end.post({ kind: 'reply', id: message.id, reply });
+        return;
+      }
+      case 'chosen': {
+        const resolve = choices.get(message.id);
+        choices.delete(message.id);
+        // Only absolute-path strings come back into the handlers (the dialog's own answer).
+        resolve?.(Array.isArray(message.paths) ? message.paths.filter((p) => typeof p === 'string') : []);
+        return;
+      }
+      case 'shutdown': {
+        const ready = opened ? await opened : null;
+        if (ready && 'backend' in ready) await ready.backend.close().catch(() => undefined);
+        end.post({ kind: 'closed' });
+        exit();
+        return;
+      }
+    }
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * The main side of the window's API, as pure decisions: who may call (the app's own main frame in
+ * our window, nothing else), what may be sent (every payload parsed by the contract's schema), and
+ * what comes back (a reply envelope with a coded error, never a stack). `install.ts` registers
+ * one `ipcMain.handle` per contract channel with `handleInvoke`; the preload unwraps the envelope.
+ */
+import type { ZodType } from 'zod';
+import { TriageError, toTriageError } from '../../errors/index.js';
+import { describeIssues } from '../../packs/manifest.js';
+import type { ApiError } from '../api/contract.js';
+import { isAppUrl } from './origin.js';
+
+export { invokeChannel, eventChannel } from './channels.js';
+
+/** What crosses IPC back to the preload: a value, or a coded error (code and message only). */
+export type IpcReply<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+export function replyError(thrown: unknown): IpcReply<never> {
+  const error = toTriageError(thrown);
+  return { ok: false, error: { code: error.code, message: error.message } };
+}
+
+/** The parts of Electron's IpcMainInvokeEvent the checks read (WebFrameMain and WebContents). */
+export interface FrameLike {
+  readonly url: string;
+  readonly parent: unknown;
+}
+export interface InvokeEventLike {
+  readonly sender: { readonly id: number };
+  readonly senderFrame: FrameLike | null;
+}
+
+/**
+ * The sender must be our window's WebContents, its main frame (no subframe: the CSP allows none,
+ * and a frame that got in anyway must not reach the engine), showing the app origin. The frame
+ * is null when it navigated or was destroyed before the message arrived: refused as well.
+ */
+export function checkSender(event: InvokeEventLike, windowContentsId: number | null): TriageError | null {
+  const frame = event.senderFrame;
+  if (frame === null || frame === undefined) return new TriageError('FORBIDDEN_SENDER', 'The request came from a frame that no longer exists.');
+  if (windowContentsId === null || event.sender.id !== windowContentsId) {
+    return new TriageError('FORBIDDEN_SENDER', 'The request came from a window other than the application window.');
+  }
+  if (frame.parent !== null) return new TriageError('FORBIDDEN_SENDER', 'The request came from a subframe, not the application page.');
+  if (!isAppUrl(frame.url)) return new TriageError('FORBIDDEN_SENDER', 'The request came from a page outside the application.');
+  return null;
+}
+
+export type RequestSchemas = Readonly<Record<string, { readonly request: ZodType }>>;
+
+/** Parses a payload with the channel's request schema; an unknown channel or a mismatch is INVALID_REQUEST. */
+export function validateRequest(schemas: RequestSchemas, channel: string, payload: unknown): { ok: true; request: unknown } | { ok: false; error: TriageError } {
+  if (!Object.hasOwn(schemas, channel)) {
+    return { ok: false, error: new TriageError('INVALID_REQUEST', `Unknown API channel ${JSON.stringify(channel).slice(0, 80)}.`) };
+  }
+  const parsed = schemas[channel].request.safeParse(payload);
+  // The same wording as the engine side's dispatch; the payload itself is never echoed.
+  if (!parsed.success) return { ok: false, error: new TriageError('INVALID_REQUEST', `Invalid ${channel} request: ${describeIssues(parsed.error)}.`) };
+  return { ok: true, request: parsed.data };
+}
+
+export interface InvokeContext {
+  schemas: RequestSchemas;
+  /** The id of our window's WebContents (null before the window exists or after it closed). */
+  windowContentsId: () => number | null;
+  /** Runs a validated request (relayed to the engine process); resolves to its envelope. */
+  run: (channel: string, request: unknown) => Promise<IpcReply>;
+  /** Refusals are logged (channel and code only) so that an attack attempt leaves a trace. */
+  onRefused?: (channel: string, error: TriageError) => void;
+}
+
+/** One invoke from the window, checked, validated and run; always resolves to a reply envelope. */
+export async function handleInvoke(context: InvokeContext, channel: string, event: InvokeEventLike, payload: unknown): Promise<IpcReply> {
+  const refused = checkSender(event, context.windowContentsId());
+  if (refused) {
+    context.onRefused?.(channel, refused);
+    return replyError(refused);
+  }
+  const validated = validateRequest(context.schemas, channel, payload);
+  if (!validated.ok) {
+    context.onRefused?.(channel, validated.error);
+    return replyError(validated.error);
+  }
+  try {
+    return await context.run(channel, validated.request);
+  } catch (thrown) {
+    return replyError(thrown);
+  }
+}

@@ -1,0 +1,43 @@
+/** How numbers, times and names read in the UI. */
+
+export function percent(probability: number | null | undefined): string {
+  if (probability === null || probability === undefined) return '–';
+  return `${Math.round(probability * 100)}%`;
+}
+
+export function fixed(value: number, digits = 2): string {
+  return value.toFixed(digits);
+}
+
+export function duration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '–:––';
+  const s = Math.max(0, Math.round(seconds));
+  const m = Math.floor(s / 60);
+  const h = Math.floor(m / 60);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m % 60)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+export function timeOfDay(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const sameDay = date.toDateString() === new Date().toDateString();
+  const time = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return sameDay ? time : `${date.toLocaleDateString()} ${time}`;
+}
+
+/** A PadChest term with its first letter capitalised, as a label. */
+export function termLabel(term: string): string {
+  return term.charAt(0).toUpperCase() + term.slice(1);
+}
+
+/** The last segments of a long path, for a tooltip-free glance. */
+export function shortPath(path: string, segments = 2): string {
+  const parts = path.split(/[\\/]/).filter(Boolean);
+  return parts.length <= segments ? path : `…/${parts.slice(-segments).join('/')}`;
+}
+
+/** A UID shortened to its tail: enough to tell studies apart. */
+export function shortUid(uid: string): string {
+  return uid.length > 18 ? `…${uid.slice(-12)}` : uid;
+}

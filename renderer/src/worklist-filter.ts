@@ -1,0 +1,34 @@
+/** The worklist's priorities and its filter: no DOM here, so Node tests import it as it is. */
+import type { PriorityName, WorklistStudyData } from '../../main/app/api/contract.js';
+
+export const PRIORITY_LABELS: Record<PriorityName, string> = {
+  critical: 'Critical',
+  urgent: 'Urgent',
+  abnormal: 'Abnormal',
+  'needs review': 'Needs review',
+  normal: 'Normal',
+};
+export const ORDER: PriorityName[] = ['critical', 'urgent', 'abnormal', 'needs review', 'normal'];
+
+export function priorityClass(priority: PriorityName | null): string {
+  return `priority-${(priority ?? 'none').replace(' ', '-')}`;
+}
+
+/** Studies matching a priority filter and a free-text query (every word must match somewhere). */
+export function filterStudies(studies: WorklistStudyData[], priority: PriorityName | null, query: string): WorklistStudyData[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  return studies.filter((study) => {
+    if (priority && study.priority !== priority) return false;
+    if (words.length === 0) return true;
+    const haystack = [
+      study.study,
+      study.studyInstanceUID ?? '',
+      PRIORITY_LABELS[study.priority],
+      ...study.images.flatMap((image) => [image.file, image.name, image.status, image.reason ?? '', ...image.findings.map((f) => f.term)]),
+    ]
+      .join(' ')
+      .toLowerCase();
+    return words.every((word) => haystack.includes(word));
+  });
+}
+

@@ -1,0 +1,495 @@
+/**
+ * End to end: the built renderer in Chromium, its window.triage bridged to the real engine, the
+ * real model pack and real phantom DICOMs, served with the app's CSP. A reader opens a folder and
+ * sees the worklist in priority order; selects a study and sees the radiograph on the canvas
+ * (pixels checked against the engine's own decoding); sees the heatmap of a positive finding where
+ * the models' evidence peaks, registered through zoom and pan; changes window/level by dragging;
+ * accepts a finding and finds the verdict again after a reload (read back from SQLite); drops a
+ * file to scan it. No request leaves the page's origin and no CSP violation happens. Screenshots
+ * of the main views go to test-results/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { openBackend } from '../../../main/app/api/backend.js';
+import type { Backend } from '../../../main/app/api/backend.js';
+import type { ApiResponse, HeatmapDataType } from '../../../main/app/api/contract.js';
+import { readRadiograph, renderDisplay } from '../../../main/ingest/index.js';
+import { encodePhantomDicom, generatePhantom } from '../../../main/phantom/index.js';
+import { ResultStore } from '../../../main/store/index.js';
+import { priorityRank } from '../../../main/triage/index.js';
+import { scratchDir } from '../../support/tools.js';
+import { appPack, makeReadingFolder } from '../fixtures.js';
+import { bridgeApi, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
+
+// Globals of the page, for the callbacks Playwright runs in Chromium (this program has no DOM lib).
+declare const document: any;
+declare const window: any;
+declare const cornerstone: any;
+declare const DataTransfer: any;
+declare const DragEvent: any;
+declare const Event: any;
+declare const btoa: any;
+declare const MutationObserver: any;
+declare const requestAnimationFrame: any;
+type HTMLElement = any;
+
+const root = new URL('../../../', import.meta.url).pathname;
+const SCREENSHOTS = join(root, 'test-results', 'screenshots');
+const scratch = scratchDir('app-e2e');
+const folder = makeReadingFolder(join(scratch.path, 'reading'));
+const dropFolder = join(scratch.path, 'dropped');
+const database = join(scratch.path, 'results.sqlite');
+
+let backend: Backend;
+let browser: Browser;
+let page: Page;
+let server: { origin: string; close(): Promise<void> };
+const requests: string[] = [];
+const consoleErrors: string[] = [];
+
+/** Canvas pixels with, for each sample, the image pixel cornerstone maps it to. */
+interface Samples {
+  width: number;
+  height: number;
+  /** Per sample: canvas x, y, image x, y (fractional), r, g, b. */
+  points: number[][];
+}
+
+/** Two animation frames: cornerstone draws what changed on the next one. */
+async function settle(): Promise<void> {
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+}
+
+async function canvasSamples(step: number): Promise<Samples> {
+  await settle();
+  // In the page: the canvas's RGB at every `step` pixels, and cornerstone's canvas-to-image
+  // mapping (affine: three points define it), so the per-sample work happens here.
+  const raw = await page.evaluate((stride) => {
+    const element = document.getElementById('viewport')!;
+    const canvas = element.querySelector('canvas')!;
+    const { width, height } = canvas;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, width, height).data;
+    const rgb: number[] = [];
+    for (let y = 0; y < height; y += stride) {
+      for (let x = 0; x < width; x += stride) {
+        const o = (y * width + x) * 4;
+        rgb.push(data[o], data[o + 1], data[o + 2]);
+      }
+    }
+    let text = '';
+    for (let i = 0; i < rgb.length; i += 8192) text += String.fromCharCode(...rgb.slice(i, i + 8192));
+    const origin = cornerstone.canvasToPixel(element, { x: 0, y: 0 });
+    const right = cornerstone.canvasToPixel(element, { x: 1, y: 0 });
+    const down = cornerstone.canvasToPixel(element, { x: 0, y: 1 });
+    return { width, height, rgb: btoa(text), origin, right, down };
+  }, step);
+  const rgb = Buffer.from(raw.rgb, 'base64');
+  const { origin, right, down } = raw;
+  const points: number[][] = [];
+  let k = 0;
+  for (let y = 0; y < raw.height; y += step) {
+    for (let x = 0; x < raw.width; x += step) {
+      const cx = x + 0.5;
+      const cy = y + 0.5;
+      const px = origin.x + (right.x - origin.x) * cx + (down.x - origin.x) * cy;
+      const py = origin.y + (right.y - origin.y) * cx + (down.y - origin.y) * cy;
+      points.push([x, y, px, py, rgb[k], rgb[k + 1], rgb[k + 2]]);
+      k += 3;
+    }
+  }
+  return { width: raw.width, height: raw.height, points };
+}
+
+/** Where the heatmap's colour is strongest on the canvas, in image pixels (a weighted centroid of the most coloured samples). */
+function colourPeak(samples: Samples): { x: number; y: number; coloured: number } {
+  const scored = samples.points.map((p) => ({ x: p[2], y: p[3], c: Math.max(p[4], p[5], p[6]) - Math.min(p[4], p[5], p[6]) }));
+  const coloured = scored.filter((s) => s.c > 12);
+  if (coloured.length === 0) return { x: NaN, y: NaN, coloured: 0 };
+  const top = [...coloured].sort((a, b) => b.c - a.c).slice(0, Math.max(5, Math.round(coloured.length * 0.05)));
+  const weight = top.reduce((sum, s) => sum + s.c, 0);
+  return { x: top.reduce((sum, s) => sum + s.x * s.c, 0) / weight, y: top.reduce((sum, s) => sum + s.y * s.c, 0) / weight, coloured: coloured.length };
+}
+
+async function waitForViewer(file: string, heatmap: string | null): Promise<void> {
+  await page.waitForFunction(
+    ([f, hm]) => {
+      const element = document.getElementById('viewport');
+      return element?.dataset.file === f && (hm === null ? (element.dataset.heatmap ?? '') === '' : element.dataset.heatmap === hm);
+    },
+    [file, heatmap] as const,
+  );
+}
+
+async function shot(name: string, selector?: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  if (selector) await page.locator(selector).screenshot({ path });
+  else await page.screenshot({ path });
+}
+
+before(async () => {
+  mkdirSync(dropFolder, { recursive: true });
+  const rendererRoot = join(scratch.path, 'renderer');
+  buildRenderer(rendererRoot);
+  server = await serveRenderer(rendererRoot);
+  backend = await openBackend({
+    packDir: appPack(),
+    databasePath: database,
+    provider: 'cpu',
+    threads: 1,
+    emit: pageEmitter(() => page ?? null),
+    chooseFiles: async () => [folder.dir],
+  });
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1600, height: 960 }, deviceScaleFactor: 1 });
+  page = await context.newPage();
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  await bridgeApi(page, backend, dropFolder);
+  await page.goto(`${server.origin}/index.html`);
+  await page.waitForSelector('body[data-ready="true"]');
+});
+
+after(async () => {
+  await browser?.close();
+  await backend?.close();
+  await server?.close();
+  scratch.remove();
+});
+
+describe('the reading workstation', () => {
+  let worklist: ApiResponse<'worklist.list'>;
+  /** A study whose image has a positive finding most models agree on (MONOCHROME1 preferred). */
+  let target: { study: string; file: string; term: string; tree: 'finding' | 'diagnosis' };
+
+  test('opening a folder scans it with live progress and fills the worklist in priority order', async () => {
+    // Every progress bar the page ever shows is recorded, however short the scan.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __progressSeen: string[] }).__progressSeen = seen;
+      new MutationObserver(() => {
+        const bar = document.querySelector('[role="progressbar"]');
+        if (bar) seen.push(`${bar.getAttribute('aria-valuenow')}/${bar.getAttribute('aria-valuemax')}`);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    assert.equal(await page.locator('.worklist .empty-title').textContent(), 'No studies yet');
+    await page.getByRole('button', { name: 'Open folder…' }).click();
+    await page.waitForSelector('.scan-done.completed');
+    worklist = await backend.handlers['worklist.list']({});
+    await page.waitForFunction((n) => document.querySelectorAll('[role="option"][data-study]').length === n, worklist.studies.length);
+    const seen = await page.evaluate(() => (window as unknown as { __progressSeen: string[] }).__progressSeen);
+    assert.ok(seen.length > 0, 'a progress bar was shown while the scan ran');
+
+    const rows = await page.locator('[role="option"][data-study]').evaluateAll((elements) => elements.map((e) => [(e as HTMLElement).dataset.study!, (e as HTMLElement).dataset.priority!]));
+    assert.deepEqual(
+      rows.map(([study]) => study),
+      worklist.studies.map((s) => s.study),
+      'the rows are the store’s worklist, in its order',
+    );
+    const ranks = rows.map(([, priority]) => priorityRank(priority as never));
+    assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), 'most urgent first');
+    assert.ok(new Set(ranks).size >= 3, `several priorities shown (${[...new Set(rows.map((r) => r[1]))].join(', ')})`);
+    // The rejected lateral and the broken file need review, with their reason.
+    const lateralRow = page.locator('[role="option"]', { hasText: 'lateral.dcm' });
+    assert.equal(await lateralRow.getAttribute('data-priority'), 'needs review');
+    assert.match((await lateralRow.locator('.study-reason').textContent()) ?? '', /lateral/);
+    await shot('worklist');
+
+    const images = worklist.studies.flatMap((s) => s.images.map((image) => ({ study: s.study, image })));
+    const candidates = images.filter(({ image }) => image.findings.some((f) => f.votes.positive >= 2));
+    assert.ok(candidates.length > 0, 'the pack calls a finding on some phantom');
+    const details = await Promise.all(candidates.map(({ image }) => backend.handlers['image.render']({ file: image.file })));
+    const pick = candidates[Math.max(0, details.findIndex((d) => d.invert))];
+    const finding = pick.image.findings.find((f) => f.votes.positive >= 2)!;
+    target = { study: pick.study, file: pick.image.file, term: finding.term, tree: finding.tree as 'finding' };
+  });
+
+  test('the status bar names the provider and the pack; a demo pack shows the banner', async () => {
+    const status = await backend.handlers['status.get']({});
+    assert.equal(await page.locator('[data-provider]').getAttribute('data-provider'), status.provider);
+    assert.match((await page.locator('.statusbar .provider').textContent()) ?? '', /CPU/);
+    assert.equal(await page.locator('[data-pack]').getAttribute('data-pack'), `${status.pack.id}@${status.pack.version}`);
+    for (const member of status.pack.members) assert.match((await page.locator('.statusbar .pack').textContent()) ?? '', new RegExp(`${member.id} ${member.version}`));
+    const banner = page.locator('#banner');
+    assert.equal(await banner.isVisible(), status.notForClinicalUse);
+    if (status.notForClinicalUse) assert.match((await banner.textContent()) ?? '', /NOT FOR CLINICAL USE/);
+  });
+
+  test('a selected study shows its radiograph on the canvas as the engine decodes it', async (t) => {
+    await page.locator(`[role="option"][data-study="${target.study}"]`).click();
+    await waitForViewer(target.file, `${target.term}|ensemble`);
+    // The image alone first: heatmap off (keyboard H).
+    await page.keyboard.press('h');
+    await waitForViewer(target.file, null);
+    await page.evaluate(() => {
+      const element = document.getElementById('viewport')!;
+      const viewport = cornerstone.getViewport(element)!;
+      viewport.pixelReplication = true; // nearest neighbour: each canvas pixel shows one image pixel
+      cornerstone.setViewport(element, viewport);
+    });
+    const radiograph = await readRadiograph(target.file);
+    const expected = renderDisplay(radiograph);
+    const samples = await canvasSamples(3);
+    const differences: number[] = [];
+    let grey = true;
+    for (const [, , px, py, r, g, b] of samples.points) {
+      if (px < 0 || py < 0 || px >= radiograph.columns || py >= radiograph.rows) continue;
+      // Away from pixel edges, where rounding could pick the neighbour.
+      if (Math.abs(px - Math.round(px)) < 0.15 || Math.abs(py - Math.round(py)) < 0.15) continue;
+      differences.push(Math.abs(r - expected.pixels[Math.floor(py) * radiograph.columns + Math.floor(px)]));
+      if (r !== g || g !== b) grey = false;
+    }
+    assert.ok(differences.length > 5000, `enough samples on the image (${differences.length})`);
+    differences.sort((a, b) => a - b);
+    const mean = differences.reduce((a, b) => a + b, 0) / differences.length;
+    const p99 = differences[Math.floor(differences.length * 0.99)];
+    assert.ok(grey, 'a radiograph alone is grey');
+    assert.ok(mean < 1 && p99 <= 2, `canvas matches the engine's display rendering (mean ${mean.toFixed(3)}, 99th percentile ${p99})`);
+    t.diagnostic(`${radiograph.photometric} ${radiograph.window.source}: ${differences.length} samples, mean |canvas - engine| ${mean.toFixed(3)} levels, 99th percentile ${p99}, max ${differences[differences.length - 1]}`);
+    // And the smoothed default view is the same image.
+    await page.evaluate(() => {
+      const element = document.getElementById('viewport')!;
+      const viewport = cornerstone.getViewport(element)!;
+      viewport.pixelReplication = false;
+      cornerstone.setViewport(element, viewport);
+    });
+  });
+
+  test('the heatmap of the selected positive finding appears where the models’ evidence peaks, through zoom and pan', async (t) => {
+    await page.keyboard.press('h');
+    await waitForViewer(target.file, `${target.term}|ensemble`);
+    // Selecting a negative finding clears the overlay; selecting the positive one brings it back.
+    await page.locator('[role="treeitem"][data-positive="false"]').first().click();
+    await waitForViewer(target.file, null);
+    assert.equal(colourPeak(await canvasSamples(4)).coloured, 0, 'no overlay for a negative finding');
+    await page.locator(`[role="treeitem"][data-key="${target.tree}:${target.term}"]`).first().click();
+    await waitForViewer(target.file, `${target.term}|ensemble`);
+    const heatmap: HeatmapDataType = await backend.handlers['heatmap.get']({ file: target.file, term: target.term, tree: target.tree, model: null });
+    const rendered = await backend.handlers['image.render']({ file: target.file });
+    const peakX = heatmap.peak.x * (rendered.columns / heatmap.imageColumns);
+    const peakY = heatmap.peak.y * (rendered.rows / heatmap.imageRows);
+    const tolerance = 0.1 * Math.max(rendered.columns, rendered.rows);
+    const check = async (label: string) => {
+      const found = colourPeak(await canvasSamples(2));
+      assert.ok(found.coloured > 100, `${label}: the overlay is visible (${found.coloured} coloured samples)`);
+      const distance = Math.hypot(found.x - peakX, found.y - peakY);
+      const message = `${label}: overlay peak at (${found.x.toFixed(1)}, ${found.y.toFixed(1)}), the models' at (${peakX.toFixed(1)}, ${peakY.toFixed(1)}): ${distance.toFixed(1)} px apart`;
+      assert.ok(distance < tolerance, message);
+      t.diagnostic(message);
+    };
+    await check('fitted');
+    await shot('viewer-heatmap');
+    // Zoom in twice and pan: the overlay moves with the image.
+    await page.keyboard.press('+');
+    await page.keyboard.press('+');
+    await page.getByRole('button', { name: 'Pan', exact: true }).click();
+    const box = (await page.locator('#viewport').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 - 60, box.y + box.height / 2 + 40, { steps: 5 });
+    await page.mouse.up();
+    const scale = await page.evaluate(() => cornerstone.getViewport(document.getElementById('viewport')!)!.scale);
+    await check(`zoomed (scale ${scale.toFixed(2)}) and panned`);
+    await page.getByRole('button', { name: 'W/L', exact: true }).click();
+    await page.keyboard.press('f');
+    // Opacity 0 hides it; a member's own heatmap can be chosen.
+    const setOpacity = (value: string) =>
+      page.locator('.opacity').evaluate((input, v) => {
+        input.value = v;
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      }, value);
+    await setOpacity('0');
+    assert.equal(colourPeak(await canvasSamples(4)).coloured, 0, 'opacity 0: no colour left');
+    await setOpacity('0.8');
+    assert.ok(colourPeak(await canvasSamples(4)).coloured > 0, 'opacity 0.8: the overlay is back');
+    const member = heatmap.members[0];
+    await page.locator('.heatmap-controls select').selectOption(member);
+    await waitForViewer(target.file, `${target.term}|${member}`);
+    const own = await backend.handlers['heatmap.get']({ file: target.file, term: target.term, tree: target.tree, model: member });
+    const found = colourPeak(await canvasSamples(2));
+    const distance = Math.hypot(found.x - own.peak.x * (rendered.columns / own.imageColumns), found.y - own.peak.y * (rendered.rows / own.imageRows));
+    assert.ok(distance < tolerance, `model ${member}: overlay peak ${distance.toFixed(1)} px from its CAM peak`);
+    await page.locator('.heatmap-controls select').selectOption('');
+    await waitForViewer(target.file, `${target.term}|ensemble`);
+    // Shortcuts act when the focus is not in a form field (a select takes letters itself).
+    await page.locator('#viewport').focus();
+  });
+
+  test('a window/level drag changes the rendering; the file-window preset restores it', async () => {
+    await page.keyboard.press('h'); // heatmap off: compare the radiograph alone
+    await waitForViewer(target.file, null);
+    const before = await canvasSamples(4);
+    const windowBefore = await page.locator('#viewport').getAttribute('data-window');
+    const box = (await page.locator('#viewport').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2 + 60, { steps: 8 });
+    await page.mouse.up();
+    const windowAfter = await page.locator('#viewport').getAttribute('data-window');
+    assert.notEqual(windowAfter, windowBefore);
+    const afterDrag = await canvasSamples(4);
+    const change = (a: Samples, b: Samples) => a.points.reduce((sum, p, i) => sum + Math.abs(p[4] - b.points[i][4]), 0) / a.points.length;
+    assert.ok(change(before, afterDrag) > 5, `the drag changed the pixels (mean change ${change(before, afterDrag).toFixed(1)} levels)`);
+    await page.keyboard.press('1');
+    const restored = await canvasSamples(4);
+    assert.ok(change(before, restored) < 0.5, `preset 1 restores the file's window (mean change ${change(before, restored).toFixed(2)})`);
+    await page.keyboard.press('h');
+    await waitForViewer(target.file, `${target.term}|ensemble`);
+  });
+
+  test('findings: the PadChest tree, positive first, with votes, probability, spread and members', async () => {
+    const study = await backend.handlers['study.get']({ study: target.study });
+    const image = study.images.find((i) => i.file === target.file)!;
+    const finding = image.findings.find((f) => f.term === target.term && f.tree === target.tree)!;
+    const row = page.locator(`[role="treeitem"][data-key="${target.tree}:${target.term}"]`).first();
+    assert.equal(await row.getAttribute('aria-selected'), 'true', 'the most probable positive finding is selected');
+    assert.match((await row.locator('.votes').textContent()) ?? '', new RegExp(`${finding.votes.positive} of ${finding.votes.total} models`));
+    assert.equal((await row.locator('.probability').textContent())?.trim(), `${Math.round(finding.probability!.mean * 100)}%`);
+    const details = page.locator(`[data-details="${target.tree}:${target.term}"]`);
+    assert.match((await details.textContent()) ?? '', /spread/);
+    for (const [id, value] of Object.entries(finding.perModel)) {
+      assert.match((await details.locator('.member', { hasText: id }).textContent()) ?? '', new RegExp(`${Math.round(value * 100)}%`));
+    }
+    // Top-level order: nodes with anything positive inside come first.
+    const top = await page.locator('.tree > [role="group"] > [role="treeitem"]').evaluateAll((rows) => rows.map((r) => r.classList.contains('positive')));
+    const firstNegative = top.indexOf(false);
+    assert.ok(firstNegative === -1 || top.slice(firstNegative).every((p) => !p), 'positive first');
+    // Collapsing a branch hides its children.
+    const parent = page.locator('[role="treeitem"][aria-expanded="true"]').first();
+    const before = await page.locator('[role="treeitem"]').count();
+    await parent.locator('.twisty').click();
+    assert.ok((await page.locator('[role="treeitem"]').count()) < before);
+    await page.locator('[role="treeitem"][aria-expanded="false"]').first().locator('.twisty').click();
+    assert.equal(await page.locator('[role="treeitem"]').count(), before);
+    await shot('findings-tree', '#findings');
+  });
+
+  test('accepting a finding is stored with its time and survives a reload', async () => {
+    const accept = page.getByRole('button', { name: `Accept ${target.term}` }).first();
+    await accept.click();
+    await page.waitForFunction((term) => document.querySelector(`[aria-label="Accept ${term}"]`)?.getAttribute('aria-pressed') === 'true', target.term);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.locator(`[role="option"][data-study="${target.study}"]`).click();
+    await waitForViewer(target.file, `${target.term}|ensemble`);
+    assert.equal(await page.getByRole('button', { name: `Accept ${target.term}` }).first().getAttribute('aria-pressed'), 'true');
+    assert.match((await page.locator('.verdict-note.agree').textContent()) ?? '', /Accepted by you at/);
+    assert.match((await page.locator(`[role="option"][data-study="${target.study}"] .reviewed`).textContent()) ?? '', /1/);
+    await shot('findings-accepted', '#findings');
+    // Read back from the database file itself, by a second connection.
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the backend's connection releases its lock when idle
+    const store = ResultStore.open(database);
+    try {
+      const verdicts = store.currentVerdicts(target.file);
+      assert.deepEqual(verdicts.map((v) => [v.term, v.verdict]), [[target.term, 'agree']]);
+      assert.ok(Math.abs(Date.parse(verdicts[0].createdAt) - Date.now()) < 120_000);
+    } finally {
+      store.close();
+    }
+  });
+
+  test('a rejected image shows why; a study without findings says so clearly', async () => {
+    const lateral = worklist.studies.find((s) => s.images.some((i) => i.file === folder.lateral))!;
+    await page.locator(`[role="option"][data-study="${lateral.study}"]`).click();
+    await page.waitForSelector('.state-card.rejected');
+    assert.match((await page.locator('.state-card.rejected .state-reason').textContent()) ?? '', /lateral/);
+    await shot('rejected');
+    const truncated = worklist.studies.find((s) => s.images.some((i) => i.file === folder.truncated))!;
+    await page.locator(`[role="option"][data-study="${truncated.study}"]`).click();
+    await page.waitForSelector('.state-card.error');
+    const normal = worklist.studies.find((s) => s.priority === 'normal' && s.images.every((i) => i.status === 'ok'));
+    if (normal) {
+      await page.locator(`[role="option"][data-study="${normal.study}"]`).click();
+      await page.waitForSelector('[data-state="no-finding"]');
+      await shot('no-finding');
+    }
+  });
+
+  test('keyboard: next and previous study, heatmap toggle, window presets', async () => {
+    const order = (await page.locator('[role="option"][data-study]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.study!))) as string[];
+    await page.locator(`[role="option"][data-study="${order[0]}"]`).click();
+    await page.locator('#viewport').focus();
+    await page.keyboard.press('j');
+    await page.waitForSelector(`[role="option"][data-study="${order[1]}"][aria-selected="true"]`);
+    await page.keyboard.press('ArrowDown');
+    await page.waitForSelector(`[role="option"][data-study="${order[2]}"][aria-selected="true"]`);
+    await page.keyboard.press('k');
+    await page.waitForSelector(`[role="option"][data-study="${order[1]}"][aria-selected="true"]`);
+    await page.locator(`[role="option"][data-study="${target.study}"]`).click();
+    await waitForViewer(target.file, `${target.term}|ensemble`);
+    await page.keyboard.press('h');
+    await waitForViewer(target.file, null);
+    const fileWindow = await page.locator('#viewport').getAttribute('data-window');
+    await page.keyboard.press('2');
+    await page.waitForFunction((w) => document.getElementById('viewport')?.dataset.window !== w, fileWindow);
+    await page.keyboard.press('1');
+    await page.waitForFunction((w) => document.getElementById('viewport')?.dataset.window === w, fileWindow);
+    await page.keyboard.press('h');
+    await waitForViewer(target.file, `${target.term}|ensemble`);
+  });
+
+  test('search and the priority filter narrow the worklist', async () => {
+    await page.locator('.search').fill('lateral');
+    assert.equal(await page.locator('[role="option"][data-study]').count(), 1);
+    await page.locator('.search').fill('');
+    await page.locator('.chip[data-priority="needs review"]').click();
+    const priorities = await page.locator('[role="option"][data-study]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.priority));
+    assert.ok(priorities.length >= 2 && priorities.every((p) => p === 'needs review'));
+    await page.locator('.chip[data-priority="needs review"]').click();
+    assert.equal(await page.locator('[role="option"][data-study]').count(), worklist.studies.length);
+  });
+
+  test('a file dropped on the window is scanned into the worklist; its padding shows black', async () => {
+    // A phantom of its own (MONOCHROME1 with pixel padding), drawn by the phantom generator.
+    const phantom = generatePhantom(777, 0, { size: 320, photometric: 'MONOCHROME1', padding: true, with: ['nodule'] });
+    writeFileSync(join(dropFolder, 'dropped.dcm'), encodePhantomDicom(phantom));
+    const count = await page.locator('[role="option"][data-study]').count();
+    await page.evaluate(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array([0])], 'dropped.dcm'));
+      document.body.dispatchEvent(new DragEvent('dragenter', { dataTransfer: transfer, bubbles: true }));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction((n) => document.querySelectorAll('[role="option"][data-study]').length === n + 1, count);
+    const row = page.locator('[role="option"]', { hasText: 'dropped.dcm' });
+    await row.click();
+    const file = join(dropFolder, 'dropped.dcm');
+    await page.waitForFunction((f) => document.getElementById('viewport')?.dataset.file === f, file);
+    await page.keyboard.press('h');
+    await page.waitForFunction(() => (document.getElementById('viewport')?.dataset.heatmap ?? '') === '');
+    const radiograph = await readRadiograph(file);
+    assert.ok(radiograph.padding, 'the phantom has padding');
+    const expected = renderDisplay(radiograph);
+    const samples = await canvasSamples(3);
+    let paddingSamples = 0;
+    let paddingBlack = 0;
+    for (const [, , px, py, r] of samples.points) {
+      if (px < 0 || py < 0 || px >= radiograph.columns || py >= radiograph.rows) continue;
+      const i = Math.floor(py) * radiograph.columns + Math.floor(px);
+      if (!radiograph.padding![i]) continue;
+      // Away from the padding's edge, where smoothing blends in the image.
+      const inside = [-2, 2].every((d) => radiograph.padding![Math.min(radiograph.rows - 1, Math.max(0, Math.floor(py) + d)) * radiograph.columns + Math.floor(px)]);
+      if (!inside) continue;
+      paddingSamples++;
+      if (r <= 2 && expected.pixels[i] === 0) paddingBlack++;
+    }
+    assert.ok(paddingSamples > 50, `padding visible on the canvas (${paddingSamples} samples)`);
+    assert.equal(paddingBlack, paddingSamples, 'padding is black, as the engine renders it');
+    await page.keyboard.press('h');
+  });
+
+  test('nothing left the page: every request went to the app’s own origin; no CSP violation, no error', async () => {
+    const foreign = requests.filter((url) => !url.startsWith(`${server.origin}/`));
+    assert.deepEqual(foreign, []);
+    assert.ok(requests.some((url) => url.endsWith('/app.js')));
+    const violations = await page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
+    assert.deepEqual(violations, []);
+    assert.deepEqual(consoleErrors, []);
+  });
+});

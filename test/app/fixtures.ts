@@ -1,0 +1,36 @@
+/**
+ * What the app's tests run on: the real model pack (the bundled demonstration pack when it is in
+ * the tree, else the small real CAM test pack) and a folder the user could open: the bundled chest
+ * phantoms (real DX DICOMs), a lateral view the gate rejects and a truncated file.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+export const PHANTOMS = join(root, 'models', 'samples', 'phantoms');
+export const DICOM_FIXTURES = join(root, 'test', 'fixtures', 'dicom');
+
+/** The demonstration pack once it is in the tree; the CAM test pack until then. */
+export function appPack(): string {
+  const demo = join(root, 'models', 'packs', 'demo');
+  return existsSync(join(demo, 'ensemble.json')) ? demo : join(root, 'test', 'fixtures', 'models', 'cam-pack');
+}
+
+export const PHANTOM_FILES = readdirSync(PHANTOMS).filter((name) => name.endsWith('.dcm')).sort();
+
+/** A reading folder: the phantoms, plus `views/lateral.dcm` (rejected) and `broken/truncated.dcm` (error). */
+export function makeReadingFolder(dir: string): { dir: string; phantoms: string[]; lateral: string; truncated: string } {
+  mkdirSync(dir, { recursive: true });
+  const phantoms = PHANTOM_FILES.map((name) => {
+    copyFileSync(join(PHANTOMS, name), join(dir, name));
+    return join(dir, name);
+  });
+  mkdirSync(join(dir, 'views'), { recursive: true });
+  mkdirSync(join(dir, 'broken'), { recursive: true });
+  const lateral = join(dir, 'views', 'lateral.dcm');
+  const truncated = join(dir, 'broken', 'truncated.dcm');
+  copyFileSync(join(DICOM_FIXTURES, 'lateral.dcm'), lateral);
+  copyFileSync(join(DICOM_FIXTURES, 'truncated.dcm'), truncated);
+  return { dir, phantoms, lateral, truncated };
+}

@@ -1,0 +1,119 @@
+/**
+ * The renderer's pure parts, in Node: the findings forest built from the engine's paths (order,
+ * groups, a term under two parents), the worklist's filter and search, and the heatmap colours
+ * (the same ramp as the engine's PNG overlays). What needs a browser is in e2e/.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { FindingData, WorklistStudyData } from '../../main/app/api/contract.js';
+import { colour as engineColour } from '../../main/explain/overlay.js';
+import { cellRgba, colour, HEATMAP_FLOOR } from '../../renderer/src/colormap.js';
+import { buildTree, flatten, hasHeatmap } from '../../renderer/src/tree.js';
+import { filterStudies } from '../../renderer/src/worklist-filter.js';
+
+function finding(term: string, paths: string[][], options: Partial<FindingData> = {}): FindingData {
+  return {
+    term,
+    cui: null,
+    tree: 'finding',
+    positive: false,
+    direct: true,
+    votes: { positive: 0, total: 3 },
+    probability: { mean: 0.1, min: 0.05, max: 0.2 },
+    perModel: { a: 0.1, b: 0.05, c: 0.2 },
+    supportedBy: [],
+    paths,
+    ...options,
+  };
+}
+
+describe('findings tree', () => {
+  const findings = [
+    finding('nodule', [['radiological finding', 'nodule']], { positive: true, votes: { positive: 3, total: 3 }, probability: { mean: 0.8, min: 0.7, max: 0.9 } }),
+    finding('radiological finding', [['radiological finding']], { positive: true, direct: false, votes: { positive: 0, total: 0 }, probability: null, perModel: {}, supportedBy: ['nodule'] }),
+    finding('cardiomegaly', [['radiological finding', 'cardiomegaly']], { probability: { mean: 0.3, min: 0.2, max: 0.4 } }),
+    finding('pleural effusion', [['radiological finding', 'pleural effusion']], { probability: { mean: 0.05, min: 0.01, max: 0.1 } }),
+    finding('pneumonia', [['differential diagnosis', 'infection', 'pneumonia'], ['differential diagnosis', 'pneumonia']], { tree: 'diagnosis' }),
+  ];
+  const roots = buildTree(findings);
+
+  test('roots per taxonomy tree, positive branches first, then by probability', () => {
+    assert.deepEqual(roots.map((r) => [r.tree, r.term, r.positiveWithin]), [
+      ['finding', 'radiological finding', true],
+      ['diagnosis', 'differential diagnosis', false],
+    ]);
+    assert.deepEqual(roots[0].children.map((c) => c.term), ['nodule', 'cardiomegaly', 'pleural effusion']);
+    assert.equal(roots[0].finding?.supportedBy[0], 'nodule', 'a rolled-up parent carries its finding');
+  });
+
+  test('nodes on the way to a finding are groups; a term under two parents appears under both', () => {
+    const diagnosis = roots[1];
+    assert.equal(diagnosis.finding, null);
+    assert.deepEqual(diagnosis.children.map((c) => c.term).sort(), ['infection', 'pneumonia']);
+    const pneumonias = flatten(roots).filter((n) => n.term === 'pneumonia');
+    assert.equal(pneumonias.length, 2);
+    assert.ok(pneumonias.every((n) => n.finding?.term === 'pneumonia'));
+    assert.equal(new Set(flatten(roots).map((n) => n.id)).size, flatten(roots).length, 'ids are unique');
+  });
+
+  test('only positive model findings have heatmaps', () => {
+    assert.equal(hasHeatmap(findings[0]), true);
+    assert.equal(hasHeatmap(findings[1]), false, 'a rolled-up parent');
+    assert.equal(hasHeatmap(findings[2]), false, 'a negative finding');
+    assert.equal(hasHeatmap(null), false);
+  });
+});
+
+describe('worklist filter', () => {
+  const study = (key: string, priority: WorklistStudyData['priority'], name: string, terms: string[], reason: string | null = null): WorklistStudyData => ({
+    study: key,
+    studyInstanceUID: key.startsWith('file:') ? null : key,
+    priority,
+    firstSeenAt: '2026-01-01',
+    updatedAt: '2026-01-01',
+    notForClinicalUse: true,
+    reviewed: 0,
+    images: [
+      {
+        file: `/data/${name}`,
+        name,
+        sopInstanceUID: null,
+        status: reason ? 'rejected' : 'ok',
+        priority,
+        reason,
+        notForClinicalUse: true,
+        findings: terms.map((term) => ({ term, tree: 'finding', votes: { positive: 2, total: 3 }, probability: 0.7 })),
+      },
+    ],
+  });
+  const studies = [
+    study('1.2.3', 'critical', 'a.dcm', ['pneumothorax']),
+    study('1.2.4', 'urgent', 'b.dcm', ['nodule']),
+    study('file:/data/c.dcm', 'needs review', 'c.dcm', [], 'view position LL is a lateral view'),
+    study('1.2.5', 'normal', 'd.dcm', []),
+  ];
+
+  test('by priority, by words anywhere (file, finding, reason, UID), all words must match', () => {
+    assert.deepEqual(filterStudies(studies, 'urgent', '').map((s) => s.study), ['1.2.4']);
+    assert.deepEqual(filterStudies(studies, null, 'NODULE').map((s) => s.study), ['1.2.4']);
+    assert.deepEqual(filterStudies(studies, null, 'lateral').map((s) => s.study), ['file:/data/c.dcm']);
+    assert.deepEqual(filterStudies(studies, null, '1.2.5').map((s) => s.study), ['1.2.5']);
+    assert.deepEqual(filterStudies(studies, null, 'a.dcm pneumothorax').map((s) => s.study), ['1.2.3']);
+    assert.deepEqual(filterStudies(studies, null, 'a.dcm nodule'), []);
+    assert.deepEqual(filterStudies(studies, null, '  ').length, 4, 'the order is kept');
+  });
+});
+
+describe('heatmap colours', () => {
+  test('the viewer uses the engine overlay’s ramp', () => {
+    for (let v = 0; v <= 1.0001; v += 0.01) assert.deepEqual(colour(v), engineColour(v));
+  });
+
+  test('no colour below the floor; opacity grows with the value', () => {
+    assert.deepEqual(cellRgba(0), [0, 0, 0, 0]);
+    assert.equal(cellRgba(HEATMAP_FLOOR)[3], 0);
+    const alphas = [0.2, 0.4, 0.6, 0.8, 1].map((v) => cellRgba(v)[3]);
+    assert.deepEqual(alphas, [...alphas].sort((a, b) => a - b));
+    assert.ok(alphas[4] > 200);
+  });
+});
