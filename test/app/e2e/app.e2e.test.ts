@@ -3,14 +3,15 @@
  * real model pack and real phantom DICOMs, served with the app's CSP. A reader opens a folder and
  * sees the worklist in priority order; selects a study and sees the radiograph on the canvas
  * (pixels checked against the engine's own decoding); sees the heatmap of a positive finding where
- * the models' evidence peaks, registered through zoom and pan; changes window/level by dragging;
+ * the models' evidence peaks and, for a true positive of the demo pack, on the phantom's
+ * ground-truth mask of the finding, registered through zoom and pan; changes window/level by dragging;
  * accepts a finding and finds the verdict again after a reload (read back from SQLite); drops a
  * file to scan it. No request leaves the page's origin and no CSP violation happens. Screenshots
  * of the main views go to test-results/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { openBackend } from '../../../main/app/api/backend.js';
@@ -20,8 +21,10 @@ import { readRadiograph, renderDisplay } from '../../../main/ingest/index.js';
 import { encodePhantomDicom, generatePhantom } from '../../../main/phantom/index.js';
 import { ResultStore } from '../../../main/store/index.js';
 import { priorityRank } from '../../../main/triage/index.js';
+import { pointInMask } from '../../../models/training/metrics.js';
+import { decodePng } from '../../../main/ingest/raster/png.js';
 import { scratchDir } from '../../support/tools.js';
-import { appPack, makeReadingFolder } from '../fixtures.js';
+import { appPack, makeReadingFolder, PHANTOMS } from '../fixtures.js';
 import { bridgeApi, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
 
 // Globals of the page, for the callbacks Playwright runs in Chromium (this program has no DOM lib).
@@ -166,7 +169,7 @@ after(async () => {
 describe('the reading workstation', () => {
   let worklist: ApiResponse<'worklist.list'>;
   /** A study whose image has a positive finding most models agree on (MONOCHROME1 preferred). */
-  let target: { study: string; file: string; term: string; tree: 'finding' | 'diagnosis' };
+  let target: { study: string; file: string; term: string; tree: 'finding' | 'diagnosis'; mask: string | null };
 
   test('opening a folder scans it with live progress and fills the worklist in priority order', async () => {
     // Every progress bar the page ever shows is recorded, however short the scan.
@@ -202,12 +205,21 @@ describe('the reading workstation', () => {
     await shot('worklist');
 
     const images = worklist.studies.flatMap((s) => s.images.map((image) => ({ study: s.study, image })));
-    const candidates = images.filter(({ image }) => image.findings.some((f) => f.votes.positive >= 2));
+    // The phantoms' ground truth: a mask per present finding. A positive call with a mask (a true
+    // positive) is the best target: its heatmap can be checked against where the finding is.
+    const maskOf = (file: string, term: string) => {
+      const path = join(PHANTOMS, 'masks', term.replace(/ /g, '-'), basename(file).replace(/\.dcm$/, '.png'));
+      return existsSync(path) ? path : null;
+    };
+    const called = (image: (typeof images)[number]['image']) => image.findings.filter((f) => f.votes.positive >= 2);
+    const candidates = images.filter(({ image }) => called(image).length > 0);
     assert.ok(candidates.length > 0, 'the pack calls a finding on some phantom');
     const details = await Promise.all(candidates.map(({ image }) => backend.handlers['image.render']({ file: image.file })));
-    const pick = candidates[Math.max(0, details.findIndex((d) => d.invert))];
-    const finding = pick.image.findings.find((f) => f.votes.positive >= 2)!;
-    target = { study: pick.study, file: pick.image.file, term: finding.term, tree: finding.tree as 'finding' };
+    const truePositive = (i: number) => called(candidates[i].image).some((f) => maskOf(candidates[i].image.file, f.term));
+    const order = candidates.map((_, i) => i).sort((a, b) => Number(truePositive(b)) - Number(truePositive(a)) || Number(details[b].invert) - Number(details[a].invert));
+    const pick = candidates[order[0]];
+    const finding = called(pick.image).find((f) => maskOf(pick.image.file, f.term)) ?? called(pick.image)[0];
+    target = { study: pick.study, file: pick.image.file, term: finding.term, tree: finding.tree as 'finding', mask: maskOf(pick.image.file, finding.term) };
   });
 
   test('the status bar names the provider and the pack; a demo pack shows the banner', async () => {
@@ -282,6 +294,15 @@ describe('the reading workstation', () => {
       const message = `${label}: overlay peak at (${found.x.toFixed(1)}, ${found.y.toFixed(1)}), the models' at (${peakX.toFixed(1)}, ${peakY.toFixed(1)}): ${distance.toFixed(1)} px apart`;
       assert.ok(distance < tolerance, message);
       t.diagnostic(message);
+      if (target.mask) {
+        // Where the finding is: the overlay's peak falls on the phantom's ground-truth mask
+        // (within one CAM cell: the heatmap's own resolution).
+        const png = decodePng(readFileSync(target.mask));
+        const mask = { width: png.width, height: png.height, data: png.values };
+        const cell = (Math.min(rendered.columns, rendered.rows) * 8) / 224;
+        assert.ok(pointInMask(mask, found.x, found.y, rendered.columns, rendered.rows, cell), `${label}: the overlay peak (${found.x.toFixed(1)}, ${found.y.toFixed(1)}) lies outside the ${target.term} mask`);
+        t.diagnostic(`${label}: the overlay peak lies on the ground-truth ${target.term} mask`);
+      }
     };
     await check('fitted');
     await shot('viewer-heatmap');
