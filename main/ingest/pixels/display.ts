@@ -11,15 +11,49 @@ export interface DisplayImage {
   pixels: Uint8Array;
 }
 
-export function renderDisplay(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayImage {
-  const { rows, columns, pixels, padding, invert, voiLut } = radiograph;
-  const out = new Uint8Array(rows * columns);
+/** Writes the display levels of one row's columns [from, to) into `out` (from index 0). */
+export type DisplayRowRenderer = (row: number, from: number, to: number, out: Uint8Array | Float32Array) => void;
+
+/** Integer modality ranges up to this many values get a lookup table instead of per-pixel arithmetic. */
+const MAX_TABLE = 1 << 17;
+
+/**
+ * The display level of every pixel, row by row. Modality values are integers in almost every
+ * radiograph (integral rescale), so the level of each value in the image's range is computed
+ * once into a table; a value that is not an integer (a fractional rescale, colour luminance)
+ * takes the same arithmetic per pixel. Either way a value renders to the same level.
+ */
+export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayRowRenderer {
+  const { columns, pixels, padding, invert, voiLut, range } = radiograph;
   const useLut = voiLut !== null && window.source === 'voi-lut';
-  for (let i = 0; i < out.length; i++) {
-    if (padding && padding[i]) continue; // stays 0: black
-    const level = useLut ? lutWindow8(pixels[i], voiLut) : linearWindow(pixels[i], window);
-    // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
-    out[i] = Math.min(255, Math.floor(invert ? 255 - level : level));
-  }
+  // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
+  const level = (value: number) => {
+    const windowed = useLut ? lutWindow8(value, voiLut) : linearWindow(value, window);
+    return Math.min(255, Math.floor(invert ? 255 - windowed : windowed));
+  };
+  const base = Math.floor(range.min);
+  const size = Math.floor(range.max) - base + 1;
+  const table = Number.isFinite(base) && size > 0 && size <= MAX_TABLE && Math.abs(base) < 2 ** 30 ? new Uint8Array(size) : null;
+  if (table) for (let k = 0; k < size; k++) table[k] = level(base + k);
+  return (row, from, to, out) => {
+    const offset = row * columns;
+    for (let x = from; x < to; x++) {
+      const i = offset + x;
+      if (padding && padding[i]) {
+        out[x - from] = 0; // black
+        continue;
+      }
+      const value = pixels[i];
+      const k = value - base;
+      out[x - from] = table && (value | 0) === value && k >= 0 && k < size ? table[k] : level(value);
+    }
+  };
+}
+
+export function renderDisplay(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayImage {
+  const { rows, columns } = radiograph;
+  const out = new Uint8Array(rows * columns);
+  const render = displayRowRenderer(radiograph, window);
+  for (let row = 0; row < rows; row++) render(row, 0, columns, out.subarray(row * columns, (row + 1) * columns));
   return { rows, columns, pixels: out };
 }
