@@ -1,15 +1,18 @@
 /**
  * The decode pool: worker threads that turn files into model inputs while the engine's thread
- * batches, runs inference (in its own worker), votes, explains and stores. Each worker holds one
- * file at a time, so at most `workers` full-size images are decoded at once however many files
- * are queued; queued files are paths only. Outcomes come back in whatever order the workers
- * finish; the engine puts them back in order.
+ * batches, runs inference (in its own worker), votes, explains and stores; they also draw and
+ * write heatmap overlays. Each worker holds one job at a time, so at most `workers` full-size
+ * images (a decoded file, or an overlay being drawn) are in memory however many files are
+ * queued; queued files are paths only. Outcomes come back in whatever order the workers finish;
+ * the engine puts them back in order.
  *
  * A worker that dies (a codec crashing its thread) fails only the file it held, with a coded
  * error, and is replaced: one broken file never stops a scan.
  */
 import type { Worker } from 'node:worker_threads';
 import { TriageError } from '../errors/index.js';
+import type { ErrorCode } from '../errors/index.js';
+import type { Heatmap } from '../explain/heatmap.js';
 import { log } from '../log/index.js';
 import { sibling, startWorker } from '../threads/index.js';
 import type { DecodeRequest, DecodeResponse } from './decode-worker.js';
@@ -24,11 +27,11 @@ export interface DecodeJob {
 
 export interface DecodePoolStats {
   workers: number;
-  /** Files in the workers now: each is one full-size image in memory. */
+  /** Jobs in the workers now (files, overlays): each is one full-size image in memory. */
   decoding: number;
-  /** Files waiting for a worker (paths only). */
+  /** Jobs waiting for a worker (paths, or small heatmap grids). */
   queued: number;
-  /** The most files ever in the workers at once: never above `workers`. */
+  /** The most jobs ever in the workers at once: never above `workers`. */
   highWaterDecoding: number;
   /** Files prepared since the pool started. */
   prepared: number;
@@ -36,10 +39,13 @@ export interface DecodePoolStats {
   restarts: number;
 }
 
+type Job = { type: 'prepare'; file: string } | { type: 'overlay'; heatmap: Heatmap; path: string };
+
 interface Pending {
   id: number;
-  file: string;
-  resolve: (prepared: PreparedImage) => void;
+  job: Job;
+  /** Settles the job with the worker's response, or with a failure of the pool itself. */
+  settle: (response: DecodeResponse | { type: 'failed'; code: ErrorCode; message: string }) => void;
 }
 
 interface Slot {
@@ -47,7 +53,7 @@ interface Slot {
   job: Pending | null;
 }
 
-function failed(code: TriageError['code'], message: string): PreparedImage {
+function failed(code: ErrorCode, message: string): PreparedImage {
   return { status: 'error', image: null, error: { code, message }, timings: { decodeMs: 0, preprocessMs: 0 } };
 }
 
@@ -126,12 +132,36 @@ export class DecodePool {
     let resolve!: (prepared: PreparedImage) => void;
     const outcome = new Promise<PreparedImage>((done) => (resolve = done));
     const id = this.nextId++;
+    const settle: Pending['settle'] = (response) => {
+      if (response.type === 'prepared') resolve(response.prepared);
+      else if (response.type === 'failed') resolve(failed(response.code, response.message));
+    };
     if (this.closing) resolve(failed('INTERNAL', 'The decode pool is closed.'));
     else {
-      this.queue.push({ id, file, resolve });
+      this.queue.push({ id, job: { type: 'prepare', file }, settle });
       this.dispatch();
     }
     return { id, file, outcome };
+  }
+
+  /**
+   * Draws a heatmap overlay at its image's size and writes it as a PNG. Ahead of every queued
+   * file: the engine waits for it before handing the image's result on.
+   */
+  writeOverlay(heatmap: Heatmap, path: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const settle: Pending['settle'] = (response) => {
+        if (response.type === 'written' && !response.error) resolve();
+        else if (response.type === 'written') reject(new TriageError(response.error!.code, response.error!.message, { file: path }));
+        else if (response.type === 'failed') reject(new TriageError('OUTPUT_FAILED', `Cannot write the heatmap ${path}: ${response.message}`, { file: path }));
+      };
+      if (this.closing) {
+        reject(new TriageError('INTERNAL', 'The decode pool is closed.'));
+        return;
+      }
+      this.queue.unshift({ id: this.nextId++, job: { type: 'overlay', heatmap, path }, settle });
+      this.dispatch();
+    });
   }
 
   /** Drops jobs no worker has started (the engine's consumer went away); started ones finish. */
@@ -142,13 +172,13 @@ export class DecodePool {
       const pending = this.queue[i];
       if (!ids.has(pending.id)) continue;
       this.queue.splice(i, 1);
-      pending.resolve(failed('INTERNAL', 'Cancelled before it was decoded.'));
+      pending.settle({ type: 'failed', code: 'INTERNAL', message: 'Cancelled before it was decoded.' });
     }
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    for (const pending of this.queue.splice(0)) pending.resolve(failed('INTERNAL', 'The decode pool closed before this file was decoded.'));
+    for (const pending of this.queue.splice(0)) pending.settle({ type: 'failed', code: 'INTERNAL', message: 'The decode pool closed before this job ran.' });
     await Promise.all(
       this.slots.splice(0).map(async ({ worker }) => {
         worker.removeAllListeners();
@@ -168,11 +198,11 @@ export class DecodePool {
     const slot: Slot = { worker, job: null };
     this.slots.push(slot);
     worker.on('message', (message: DecodeResponse) => {
-      if (message.type !== 'prepared' || !slot.job || slot.job.id !== message.id) return;
+      if (message.type === 'ready' || !slot.job || slot.job.id !== message.id) return;
       const job = slot.job;
       slot.job = null;
-      this.preparedCount++;
-      job.resolve(message.prepared);
+      if (message.type === 'prepared') this.preparedCount++;
+      job.settle(message);
       this.dispatch();
     });
     const died = (reason: string) => {
@@ -183,8 +213,12 @@ export class DecodePool {
       worker.removeAllListeners();
       void worker.terminate();
       if (slot.job) {
-        log('error', 'decode-worker-died', { reason });
-        slot.job.resolve(failed('DECODE_FAILED', `The decoder stopped while reading this file (${reason}).`));
+        log('error', 'decode-worker-died', { reason, job: slot.job.job.type });
+        slot.job.settle({
+          type: 'failed',
+          code: slot.job.job.type === 'prepare' ? 'DECODE_FAILED' : 'OUTPUT_FAILED',
+          message: slot.job.job.type === 'prepare' ? `The decoder stopped while reading this file (${reason}).` : `the worker drawing it stopped (${reason})`,
+        });
       }
       this.replace();
     };
@@ -204,7 +238,7 @@ export class DecodePool {
         // No worker can start any more (the installation is broken): fail what waits, loudly.
         log('error', 'decode-worker-restart-failed', { reason: error.message });
         if (this.slots.length === 0) {
-          for (const pending of this.queue.splice(0)) pending.resolve(failed('INTERNAL', error.message));
+          for (const pending of this.queue.splice(0)) pending.settle({ type: 'failed', code: 'INTERNAL', message: error.message });
         }
       },
     );
@@ -213,9 +247,13 @@ export class DecodePool {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (slot.job || this.queue.length === 0) continue;
-      const job = this.queue.shift()!;
-      slot.job = job;
-      slot.worker.postMessage({ type: 'prepare', id: job.id, file: job.file } satisfies DecodeRequest);
+      const pending = this.queue.shift()!;
+      slot.job = pending;
+      const { job } = pending;
+      // A heatmap grid is copied, not transferred: the caller keeps it (the analysis returns it).
+      slot.worker.postMessage(
+        (job.type === 'prepare' ? { type: 'prepare', id: pending.id, file: job.file } : { type: 'overlay', id: pending.id, heatmap: job.heatmap, path: job.path }) satisfies DecodeRequest,
+      );
     }
     const decoding = this.slots.filter((slot) => slot.job).length;
     if (decoding > this.highWater) this.highWater = decoding;

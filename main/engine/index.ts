@@ -4,16 +4,14 @@
  * taxonomy -> explain. Its own thread only batches, votes, explains and hands results on; the
  * full-size pixels stay in the decode workers. It knows nothing of Electron.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
-import { TriageError } from '../errors/index.js';
 import { findingKey, memberScores, vote } from '../ensemble/index.js';
 import type { MemberScores, Vote } from '../ensemble/index.js';
 import { meanHeatmap, normalizeMap, registerMap } from '../explain/heatmap.js';
 import type { Heatmap, InputMap } from '../explain/heatmap.js';
 import { DEFAULT_OCCLUSION, occludedBatch, sensitivityMap } from '../explain/occlusion.js';
-import { overlayPng } from '../explain/overlay.js';
 import { InferenceService } from '../inference/service.js';
 import type { TensorData } from '../inference/protocol.js';
 import type { ProviderChoice } from '../inference/providers.js';
@@ -341,6 +339,7 @@ export class Engine {
     const inferenceMs = perMember.reduce((sum, run) => sum + run.runMs, 0) / prepared.length;
 
     const analyses = new Map<number, Analysis>();
+    const overlays: Array<Promise<void>> = [];
     for (const [i, image] of prepared.entries()) {
       const scores = members.map((member, m) => {
         const outputs = perMember[m].outputs;
@@ -361,15 +360,18 @@ export class Engine {
         result.heatmaps = {};
         for (const [term, maps] of heatmaps) {
           const path = join(options.heatmapsDir, heatmapFileName(image.file, term));
-          await writeFile(path, overlayPng(maps.ensemble)).catch((error: NodeJS.ErrnoException) => {
-            throw new TriageError('OUTPUT_FAILED', `Cannot write the heatmap ${path} (${error.code ?? error.message}).`);
-          });
+          // Drawn and written at the image's size by a pool worker, off this thread.
+          overlays.push(this.pool.writeOverlay(maps.ensemble, path));
           result.heatmaps[term] = path;
         }
       }
       result.timings = { ...image.timings, inferenceMs: round(inferenceMs, 2), explainMs: round(performance.now() - explainStarted, 2) };
       analyses.set(image.slot, { result, image: image.image, heatmaps });
     }
+    // Every overlay a result names exists before the result is handed on.
+    const written = await Promise.allSettled(overlays);
+    const failure = written.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
     return analyses;
   }
 

@@ -1,13 +1,19 @@
 /**
  * The decode pool: worker threads that read, decode, gate and preprocess files for the engine.
  * Their model inputs equal those made on the caller's thread, value for value; coded errors and
- * gate rejections cross the thread boundary intact; a worker that dies takes only its file with
- * it; and the engine keeps every worker busy without ever holding more files than its bound.
+ * gate rejections cross the thread boundary intact; overlays are drawn and written by the workers;
+ * a worker that dies takes only its file with it; and the engine keeps every worker busy without
+ * ever holding more files than its bound.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { decode } from 'fast-png';
 import { Engine } from '../../main/engine/index.js';
+import type { TriageError } from '../../main/errors/index.js';
+import { registerMap } from '../../main/explain/heatmap.js';
+import { overlayRgba } from '../../main/explain/overlay.js';
 import { DecodePool } from '../../main/engine/decode-pool.js';
 import { prepareImage } from '../../main/engine/prepare.js';
 import type { PreparePlan } from '../../main/engine/prepare.js';
@@ -74,6 +80,17 @@ describe('the decode pool', () => {
     assert.ok(lateral.image?.metadata.sopInstanceUID, 'a rejected image still names its instance');
     const report = await outcome('sr.dcm');
     assert.equal(report.status, 'rejected', 'not an image: rejected, not an error');
+  });
+
+  test('overlays are drawn and written by a worker; a write that fails is OUTPUT_FAILED', async () => {
+    const grid = Float32Array.from({ length: 16 }, (_, i) => i / 15);
+    const heatmap = registerMap({ rows: 4, columns: 4, data: grid }, { region: { x: 50, y: 0, width: 300, height: 300 }, inputWidth: 64, inputHeight: 64, imageRows: 300, imageColumns: 400 });
+    const path = join(scratch.path, 'overlay.png');
+    await pool.writeOverlay(heatmap, path);
+    const png = decode(readFileSync(path));
+    assert.deepEqual([png.width, png.height, png.channels], [400, 300, 4]);
+    assert.deepEqual(Buffer.from(png.data as Uint8Array), Buffer.from(overlayRgba(heatmap)));
+    await assert.rejects(pool.writeOverlay(heatmap, join(scratch.path, 'no', 'such', 'folder', 'x.png')), (error: TriageError) => error.code === 'OUTPUT_FAILED' && /ENOENT/.test(error.message));
   });
 
   test('cancelled files are never decoded', async () => {
