@@ -35,17 +35,33 @@ export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow
   const size = Math.floor(range.max) - base + 1;
   const table = Number.isFinite(base) && size > 0 && size <= MAX_TABLE && Math.abs(base) < 2 ** 30 ? new Uint8Array(size) : null;
   if (table) for (let k = 0; k < size; k++) table[k] = level(base + k);
+  if (!table) {
+    return (row, from, to, out) => {
+      const offset = row * columns;
+      for (let x = from; x < to; x++) out[x - from] = padding && padding[offset + x] ? 0 : level(pixels[offset + x]);
+    };
+  }
+  // The loops run over every pixel of every image: kept tight, one branch per pixel.
   return (row, from, to, out) => {
-    const offset = row * columns;
-    for (let x = from; x < to; x++) {
-      const i = offset + x;
-      if (padding && padding[i]) {
-        out[x - from] = 0; // black
+    const start = row * columns + from;
+    const n = to - from;
+    if (!padding) {
+      for (let j = 0; j < n; j++) {
+        const value = pixels[start + j];
+        // A whole number within the table: an int32 index (cheap to index by); else the arithmetic.
+        const k = (value - base) | 0;
+        out[j] = k === value - base && k >= 0 && k < size ? table[k] : level(value);
+      }
+      return;
+    }
+    for (let j = 0; j < n; j++) {
+      if (padding[start + j]) {
+        out[j] = 0; // black
         continue;
       }
-      const value = pixels[i];
-      const k = value - base;
-      out[x - from] = table && (value | 0) === value && k >= 0 && k < size ? table[k] : level(value);
+      const value = pixels[start + j];
+      const k = (value - base) | 0;
+      out[j] = k === value - base && k >= 0 && k < size ? table[k] : level(value);
     }
   };
 }
