@@ -100,6 +100,8 @@ export interface ScanSummary {
 }
 
 export interface PipelineSummary {
+  /** The provider's CPU threads, and the decode workers. */
+  threads: number;
   decodeWorkers: number;
   /** The most files in the decode workers at once: each is one full-size image in memory. */
   maxDecoding: number;
@@ -258,6 +260,7 @@ export class Scanner {
     const mean = (sum: number) => (this.timing.images > 0 ? Math.round((sum / this.timing.images) * 10) / 10 : 0);
     const seconds = (ms: number) => Math.round(ms) / 1000;
     return {
+      threads: end.threads,
       decodeWorkers: end.decode.workers,
       maxDecoding: end.decode.highWaterDecoding,
       decodeMs: mean(this.timing.decodeMs),

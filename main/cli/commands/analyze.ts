@@ -1,7 +1,6 @@
 /** `triage analyze FILE... [--models DIR] [--ep auto|cpu|webgpu|cuda|dml|coreml] [--heatmaps DIR] [--batch N] [--concurrency N] [--threads N]` */
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultDecodeWorkers, Engine } from '../../engine/index.js';
+import { defaultDecodeWorkers, defaultThreads, Engine } from '../../engine/index.js';
 import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
 import { DEFAULT_PACK } from '../../packs/default.js';
 import { printJson } from '../output.js';
@@ -16,8 +15,9 @@ export const ANALYZE_HELP = `triage analyze FILE... [--models DIR] [--ep auto|${
   --heatmaps DIR  write one PNG overlay per positive finding (the image's size, RGBA)
   --batch N       images per inference batch (default 8)
   --concurrency N decode workers reading, decoding and preprocessing ahead of inference
-                  (default: cores less one, here ${defaultDecodeWorkers()})
-  --threads N     CPU threads for the execution provider (default: the cores, here ${availableParallelism()})`;
+                  (default, at least 1: with a GPU provider the cores less one, here
+                  ${defaultDecodeWorkers('webgpu', defaultThreads())}; with the CPU provider the cores its threads leave, here ${defaultDecodeWorkers('cpu', defaultThreads())})
+  --threads N     CPU threads for the execution provider (default: half the cores, here ${defaultThreads()})`;
 
 export async function runAnalyze(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

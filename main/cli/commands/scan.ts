@@ -3,9 +3,8 @@
  *  [--ep NAME] [--models DIR] [--concurrency N] [--threads N] [--batch N] [--rules FILE]`
  */
 import { stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultDecodeWorkers, Engine } from '../../engine/index.js';
+import { defaultDecodeWorkers, defaultThreads, Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
 import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
 import { DEFAULT_PACK } from '../../packs/default.js';
@@ -40,8 +39,10 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE]
   --ep NAME          execution provider: auto or ${PROVIDERS.join(', ')}
   --heatmaps DIR     write one PNG overlay per positive finding
   --concurrency N    decode workers: files read, decoded and preprocessed in parallel with
-                     inference, each holding one full-size image (default: cores less one, here ${defaultDecodeWorkers()})
-  --threads N        CPU threads for the execution provider (default: the cores, here ${availableParallelism()})
+                     inference, each holding one full-size image (default, at least 1: with a
+                     GPU provider the cores less one, here ${defaultDecodeWorkers('webgpu', defaultThreads())}; with the CPU
+                     provider the cores its threads leave, here ${defaultDecodeWorkers('cpu', defaultThreads())})
+  --threads N        CPU threads for the execution provider (default: half the cores, here ${defaultThreads()})
   --batch N          images per inference batch (default 8)
   --poll MS          watch: how often the paths are listed (default 1000)
   --settle MS        watch: how long a file must stay unchanged before it is read (default 2000)`;
@@ -136,7 +137,7 @@ export async function runScan(argv: string[]): Promise<number> {
   if (!isProviderChoice(provider)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${provider}".`);
   if (values.format !== undefined && !isExportFormat(values.format)) usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${values.format}".`);
   if (values.format !== undefined && values.out === undefined) usage('--format needs --out FILE.');
-  const decodeWorkers = values.concurrency === undefined ? defaultDecodeWorkers() : positiveInteger(values.concurrency, '--concurrency');
+  const decodeWorkers = values.concurrency === undefined ? undefined : positiveInteger(values.concurrency, '--concurrency');
   const threads = values.threads === undefined ? undefined : positiveInteger(values.threads, '--threads');
   const batchSize = values.batch === undefined ? 8 : positiveInteger(values.batch, '--batch');
   const watch = values.watch
@@ -173,7 +174,7 @@ export async function runScan(argv: string[]): Promise<number> {
       rules,
       heatmapsDir: values.heatmaps,
       // Identification (read and hash) stays a step ahead of the decode workers.
-      concurrency: decodeWorkers + 1,
+      concurrency: engine.stats.decode.workers + 1,
       watch,
       signal: controller.signal,
       onProgress: (progress) => reporter.update(progress),
