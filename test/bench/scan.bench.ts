@@ -17,13 +17,14 @@
  *   what other processes took meanwhile (this machine is shared), with the load average.
  *
  * Layouts: `default` (the command's defaults: on the CPU provider, half the cores to onnxruntime
- * and the rest to decode workers) and `inference-first` (onnxruntime on every core, one decode
- * worker competing with it). The pipeline's bound is the slower of its two stages: the decode
+ * and the rest to decode workers), `inference-first` (onnxruntime on every core, one decode
+ * worker competing with it) and `decode-first` (one onnxruntime thread, a decode worker on every
+ * core: more threads than cores). The pipeline's bound is the slower of its two stages: the decode
  * workers (workers x 1000 / (decode + preprocess ms)) and raw inference; the scan's rate against
  * that bound says how well the stages overlap, whatever the machine gives each.
  *
  *   npm run bench:scan
- *     BENCH_IMAGES=1000 BENCH_ROUNDS=3 BENCH_BATCH=8 BENCH_LAYOUTS=default,inference-first
+ *     BENCH_IMAGES=1000 BENCH_ROUNDS=3 BENCH_BATCH=8 BENCH_LAYOUTS=default,inference-first (or decode-first)
  *     BENCH_DIR=$TMPDIR/cxr-triage-bench-scan (kept: the phantoms and the pack are reused by later runs)
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -70,7 +71,8 @@ function layout(name: string): Layout {
     return { name, threads, workers: defaultDecodeWorkers('cpu', threads), flags: [] };
   }
   if (name === 'inference-first') return { name, threads: CORES, workers: 1, flags: ['--threads', String(CORES), '--concurrency', '1'] };
-  throw new Error(`unknown layout ${name} (default, inference-first)`);
+  if (name === 'decode-first') return { name, threads: 1, workers: CORES, flags: ['--threads', '1', '--concurrency', String(CORES)] };
+  throw new Error(`unknown layout ${name} (default, inference-first, decode-first)`);
 }
 
 /** The phantom set, generated once (~1 s per image per core) and kept in BENCH_DIR. */
