@@ -40,9 +40,9 @@ export function storedValueReader(description: PixelDescription): (word: number)
 /**
  * Grey samples of 8 or 16 bits with Pixel Padding: a sample word has at most 65,536 values, so
  * its modality value and whether it is padding are computed once per word into tables, and each
- * pixel is a lookup (a third faster than the per-pixel stored-value calls, measured). The range is
- * the smallest and largest value of the words that occur outside the padding. Same arithmetic
- * per word as per pixel, so the same values.
+ * pixel is a lookup instead of a call per pixel. The range is the smallest and largest value of
+ * the words that occur outside the padding. Same arithmetic per word as per pixel, so the same
+ * values.
  */
 function lookupModality(frame: DecodedFrame, description: PixelDescription, count: number): ModalityImage {
   const samples = frame.samples;
