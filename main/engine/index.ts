@@ -1,46 +1,51 @@
 /**
  * The engine: one API over every stage, for the CLI, the desktop app and the tests alike.
- * ingest -> gate -> preprocess -> models (worker) -> ensemble -> taxonomy -> explain.
- * It knows nothing of Electron.
+ * ingest -> gate -> preprocess (decode pool workers) -> models (inference worker) -> ensemble ->
+ * taxonomy -> explain. Its own thread only batches, votes, explains and hands results on; the
+ * full-size pixels stay in the decode workers. It knows nothing of Electron.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
-import { TriageError, toTriageError } from '../errors/index.js';
 import { findingKey, memberScores, vote } from '../ensemble/index.js';
 import type { MemberScores, Vote } from '../ensemble/index.js';
 import { meanHeatmap, normalizeMap, registerMap } from '../explain/heatmap.js';
 import type { Heatmap, InputMap } from '../explain/heatmap.js';
 import { DEFAULT_OCCLUSION, occludedBatch, sensitivityMap } from '../explain/occlusion.js';
-import { overlayPng } from '../explain/overlay.js';
-import { gate, REJECTING_ERRORS } from '../gate/index.js';
 import { InferenceService } from '../inference/service.js';
 import type { TensorData } from '../inference/protocol.js';
-import type { ProviderChoice } from '../inference/providers.js';
-import { readRadiograph } from '../ingest/index.js';
-import type { Radiograph } from '../ingest/index.js';
+import type { Provider, ProviderChoice } from '../inference/providers.js';
 import { loadPack } from '../packs/load.js';
 import type { Member, ModelPack } from '../packs/load.js';
-import { preprocess } from '../preprocess/index.js';
 import type { ModelInput } from '../preprocess/index.js';
 import { loadTaxonomy, rollUp } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
+import { DecodePool } from './decode-pool.js';
+import type { DecodeJob, DecodePoolStats } from './decode-pool.js';
+import { Lookahead } from './lookahead.js';
+import type { ImageSummary, PreparedImage } from './prepare.js';
 import type { AnalysisResult, Finding, ModelProvenance, Timings } from './result.js';
 
 export type { AnalysisResult, Finding } from './result.js';
+export type { ImageSummary } from './prepare.js';
 
 export interface EngineOptions {
   /** A pack folder (with ensemble.json). */
   models: string;
   provider?: ProviderChoice;
-  /** Threads for the provider (CPU); defaults to the machine's cores. */
+  /** The provider's CPU threads; default: half the cores (see defaultThreads). */
   threads?: number;
   /** Images per inference batch. */
   batchSize?: number;
+  /** Decode workers (files read, decoded and preprocessed at once); default: see defaultDecodeWorkers. */
+  decodeWorkers?: number;
 }
 
 export interface AnalyzeOptions {
   /** Write a PNG overlay per positive finding (ensemble map) here. */
   heatmapsDir?: string;
+  /** Stop after the batch whose results are being handed out (the files after it are not analysed). */
+  signal?: AbortSignal;
 }
 
 /** Per-image, per-finding heatmaps: the ensemble's and each positive member's. */
@@ -51,8 +56,42 @@ export interface FindingHeatmaps {
 
 export interface Analysis {
   result: AnalysisResult;
-  radiograph: Radiograph | null;
+  /** The radiograph's size, format and metadata (no pixels); null when it could not be read. */
+  image: ImageSummary | null;
   heatmaps: Map<string, FindingHeatmaps>;
+}
+
+/** Where the engine's time goes and how much it holds, since it was created. */
+export interface PipelineStats {
+  /** The provider's CPU threads. */
+  threads: number;
+  decode: DecodePoolStats;
+  /** Files handed to the decode pool and not yet yielded: the most at once, and the bound. */
+  highWaterOutstanding: number;
+  outstandingBound: number;
+  /** The engine's thread waiting for the decode workers, and for the inference worker. */
+  waitingForDecodeMs: number;
+  waitingForInferenceMs: number;
+  /** Votes, findings, heatmaps (and writing overlays) on the engine's thread. */
+  finishingMs: number;
+  images: number;
+}
+
+/**
+ * The provider's CPU threads by default: half the cores. On the CPU provider, inference and
+ * decoding cost about the same per image (a DenseNet-121 and a 10 MB radiograph), so an even
+ * split keeps both stages moving; GPU providers use CPU threads only for what they do not run.
+ */
+export function defaultThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.ceil(cores / 2));
+}
+
+/**
+ * Decode workers by default: with a GPU provider, every core but one (inference needs little
+ * CPU); with the CPU provider, the cores its threads leave. At least one either way.
+ */
+export function defaultDecodeWorkers(provider: Provider, threads: number, cores = availableParallelism()): number {
+  return Math.max(1, provider === 'cpu' ? cores - threads : cores - 1);
 }
 
 type RunOutputs = Array<{ outputs: Record<string, TensorData>; runMs: number }>;
@@ -61,11 +100,22 @@ interface Prepared {
   /** Position in the batch: the same file may be listed twice. */
   slot: number;
   file: string;
-  radiograph: Radiograph;
+  image: ImageSummary;
   inputs: ModelInput[];
   notes: string[];
   timings: Timings;
 }
+
+/** A batch whose models are running: its files in order, the outcomes of those that were not analysed. */
+interface Running {
+  files: string[];
+  early: Map<number, Analysis>;
+  prepared: Prepared[];
+  runs: Promise<RunOutputs>;
+}
+
+/** How long a partial batch waits for more files from a slow source (a watched folder). */
+const LINGER_MS = 100;
 
 function provenance(member: Member): ModelProvenance {
   const operatingPoints: Record<string, number> = {};
@@ -89,22 +139,34 @@ function heatmapFileName(file: string, term: string): string {
 export class Engine {
   readonly pack: ModelPack;
   readonly taxonomy: Taxonomy;
+  /** The provider's CPU threads. */
+  readonly threads: number;
   private readonly inference: InferenceService;
+  private readonly pool: DecodePool;
   private readonly batchSize: number;
-  private readonly shortSide: number;
+  private readonly lookaheadCapacity: number;
+  private readonly counters = { highWaterOutstanding: 0, waitingForDecodeMs: 0, waitingForInferenceMs: 0, finishingMs: 0, images: 0 };
 
-  private constructor(pack: ModelPack, taxonomy: Taxonomy, inference: InferenceService, batchSize: number) {
+  private constructor(pack: ModelPack, taxonomy: Taxonomy, inference: InferenceService, pool: DecodePool, batchSize: number, threads: number) {
     this.pack = pack;
+    this.threads = threads;
     this.taxonomy = taxonomy;
     this.inference = inference;
+    this.pool = pool;
     this.batchSize = batchSize;
-    // Decode only the resolution the largest model input needs (JPEG 2000 and HTJ2K can).
-    this.shortSide = Math.max(...pack.members.map((m) => Math.max(m.manifest.input.height, m.manifest.input.width)));
+    // Enough files queued in the pool to keep every worker busy while a batch runs.
+    this.lookaheadCapacity = 2 * batchSize;
   }
 
   static async create(options: EngineOptions): Promise<Engine> {
     const taxonomy = loadTaxonomy();
     const pack = await loadPack(options.models, (term, tree) => taxonomy.has(term, tree));
+    const plan = {
+      inputs: pack.members.map((member) => member.manifest.input),
+      // Decode only the resolution the largest model input needs (JPEG 2000 and HTJ2K can).
+      shortSide: Math.max(...pack.members.map((m) => Math.max(m.manifest.input.height, m.manifest.input.width))),
+    };
+    const threads = options.threads ?? defaultThreads();
     const inference = await InferenceService.start(
       pack.members.map((member) => ({
         memberId: member.manifest.id,
@@ -113,9 +175,17 @@ export class Engine {
         outputNames: [member.manifest.outputs.scores.name, ...(member.manifest.outputs.cam ? [member.manifest.outputs.cam.name] : [])],
       })),
       options.provider ?? 'auto',
-      options.threads,
+      threads,
     );
-    return new Engine(pack, taxonomy, inference, options.batchSize ?? 8);
+    // The provider decides how many cores decoding gets, so the pool starts once it is known.
+    let pool: DecodePool;
+    try {
+      pool = await DecodePool.start(plan, options.decodeWorkers ?? defaultDecodeWorkers(inference.provider, threads));
+    } catch (error) {
+      await inference.close();
+      throw error;
+    }
+    return new Engine(pack, taxonomy, inference, pool, options.batchSize ?? 8, threads);
   }
 
   get provider() {
@@ -126,8 +196,21 @@ export class Engine {
     return this.inference.attempts;
   }
 
+  get stats(): PipelineStats {
+    return {
+      threads: this.threads,
+      decode: this.pool.stats,
+      highWaterOutstanding: this.counters.highWaterOutstanding,
+      outstandingBound: this.lookaheadCapacity + 2 * this.batchSize,
+      waitingForDecodeMs: round(this.counters.waitingForDecodeMs, 1),
+      waitingForInferenceMs: round(this.counters.waitingForInferenceMs, 1),
+      finishingMs: round(this.counters.finishingMs, 1),
+      images: this.counters.images,
+    };
+  }
+
   async close(): Promise<void> {
-    await this.inference.close();
+    await Promise.all([this.inference.close(), this.pool.close()]);
   }
 
   private base(file: string): AnalysisResult {
@@ -148,71 +231,105 @@ export class Engine {
   }
 
   /**
-   * Analyses files in batches; yields one analysis per file, in order. While the worker runs one
-   * batch, this thread decodes and preprocesses the next, so decoding hides behind inference.
+   * Analyses files in batches; yields one analysis per file, in the order given. The files (a
+   * list, or a stream such as a folder scan's) go to the decode pool ahead of the batch being
+   * run; while the inference worker runs batch k, the pool prepares k+1 and beyond, and this
+   * thread computes the votes and heatmaps of k-1. A partial batch runs when the source pauses,
+   * so a trickle of files (a watched folder) keeps moving. Stopping early (break, return, or
+   * `signal` after a batch) cancels the files not yet decoded.
    */
-  async *analyze(files: string[], options: AnalyzeOptions = {}): AsyncGenerator<Analysis> {
+  async *analyze(files: Iterable<string> | AsyncIterable<string>, options: AnalyzeOptions = {}): AsyncGenerator<Analysis> {
     if (options.heatmapsDir) await mkdir(options.heatmapsDir, { recursive: true });
-    // The worker always has the next batch queued: batch k+1 is decoded while k runs, and k's
-    // votes and heatmaps are computed while k+1 runs.
-    let previous: { batch: string[]; early: Map<number, Analysis>; prepared: Prepared[]; runs: Promise<RunOutputs> } | null = null;
-    for (let start = 0; ; start += this.batchSize) {
-      const batch = files.slice(start, start + this.batchSize);
-      const prepared: Prepared[] = [];
-      const early = new Map<number, Analysis>();
-      for (const [slot, file] of batch.entries()) {
-        const outcome = await this.prepare(file, slot);
-        if ('result' in outcome) early.set(slot, outcome);
-        else prepared.push(outcome);
+    const intake = new Lookahead(files, this.pool, this.lookaheadCapacity);
+    let previous: Running | null = null;
+    try {
+      for (;;) {
+        const jobs: DecodeJob[] = [];
+        while (jobs.length < this.batchSize) {
+          // Wait for the source without limit only when nothing is waiting on it.
+          const job = await intake.next(jobs.length > 0 || previous ? LINGER_MS : Infinity);
+          if (job) {
+            jobs.push(job);
+            continue;
+          }
+          if (jobs.length > 0 || intake.done) break;
+          // The source paused with a batch running: hand its results out rather than hold them.
+          const running: Running = previous!;
+          previous = null;
+          yield* this.complete(running, await this.outputs(running), options, intake);
+          if (options.signal?.aborted) return;
+        }
+        if (jobs.length === 0) {
+          if (previous) yield* this.complete(previous, await this.outputs(previous), options, intake);
+          intake.rethrow();
+          return;
+        }
+        const waitStarted = performance.now();
+        const outcomes = await Promise.all(jobs.map((job) => job.outcome));
+        this.counters.waitingForDecodeMs += performance.now() - waitStarted;
+        const current = this.sort(jobs, outcomes);
+        const finished = previous ? await this.outputs(previous) : null;
+        current.runs = current.prepared.length > 0 ? this.runBatch(current.prepared) : Promise.resolve([] as RunOutputs);
+        // A failure surfaces when this batch's results are awaited, not as an unhandled rejection.
+        current.runs.catch(() => undefined);
+        if (previous) {
+          yield* this.complete(previous, finished!, options, intake);
+          if (options.signal?.aborted) return;
+        }
+        previous = current;
       }
-      const finished = previous && previous.prepared.length > 0 ? await previous.runs : null;
-      const runs = prepared.length > 0 ? this.runBatch(prepared) : Promise.resolve([] as RunOutputs);
-      // A failure surfaces when this batch's results are awaited, not as an unhandled rejection.
-      runs.catch(() => undefined);
-      if (previous) {
-        const analysed = finished ? await this.finish(previous.prepared, finished, options) : new Map<number, Analysis>();
-        for (const slot of previous.batch.keys()) yield previous.early.get(slot) ?? analysed.get(slot)!;
-      }
-      if (batch.length === 0) return;
-      previous = { batch, early, prepared, runs };
+    } finally {
+      intake.stop();
+      this.counters.highWaterOutstanding = Math.max(this.counters.highWaterOutstanding, intake.highWaterOutstanding);
     }
   }
 
-  /** Decode, gate and preprocess one file; a rejection or an error ends it here. */
-  private async prepare(file: string, slot: number): Promise<Prepared | Analysis> {
-    const result = this.base(file);
+  /** The models' outputs of a running batch (the engine's thread waits for the inference worker). */
+  private async outputs(running: Running): Promise<RunOutputs> {
+    if (running.prepared.length === 0) return [];
     const started = performance.now();
-    let radiograph: Radiograph;
-    try {
-      radiograph = await readRadiograph(file, { minShortSide: this.shortSide });
-    } catch (thrown) {
-      const error = toTriageError(thrown, file);
-      result.timings.decodeMs = round(performance.now() - started, 2);
-      if (REJECTING_ERRORS.has(error.code)) return { result: { ...result, status: 'rejected', reason: error.message }, radiograph: null, heatmaps: new Map() };
-      return { result: { ...result, status: 'error', reason: error.message, error: { code: error.code, message: error.message } }, radiograph: null, heatmaps: new Map() };
+    const outputs = await running.runs;
+    this.counters.waitingForInferenceMs += performance.now() - started;
+    return outputs;
+  }
+
+  /** A batch's analyses in order: the finished ones, and those the gate or an error ended early. */
+  private async *complete(running: Running, outputs: RunOutputs, options: AnalyzeOptions, intake: Lookahead): AsyncGenerator<Analysis> {
+    const started = performance.now();
+    const analysed = running.prepared.length > 0 ? await this.finish(running.prepared, outputs, options) : new Map<number, Analysis>();
+    this.counters.finishingMs += performance.now() - started;
+    for (const slot of running.files.keys()) {
+      intake.release(1);
+      this.counters.images++;
+      yield running.early.get(slot) ?? analysed.get(slot)!;
     }
-    const decodeMs = performance.now() - started;
-    result.sopInstanceUID = radiograph.metadata.sopInstanceUID;
-    result.studyInstanceUID = radiograph.metadata.studyInstanceUID;
-    const decision = gate(radiograph);
-    if (!decision.accepted) {
-      return {
-        result: { ...result, status: 'rejected', reason: decision.reason, timings: { ...result.timings, decodeMs: round(decodeMs, 2) } },
-        radiograph,
-        heatmaps: new Map(),
-      };
-    }
-    const preprocessStarted = performance.now();
-    const planes = new Map();
-    const inputs = this.pack.members.map((member) => preprocess(radiograph, member.manifest.input, planes));
-    return {
-      slot,
-      file,
-      radiograph,
-      inputs,
-      notes: decision.notes,
-      timings: { decodeMs: round(decodeMs, 2), preprocessMs: round(performance.now() - preprocessStarted, 2), inferenceMs: 0, explainMs: 0 },
-    };
+  }
+
+  /** Splits prepared files into those for the models and those whose result is already known. */
+  private sort(jobs: DecodeJob[], outcomes: PreparedImage[]): Running {
+    const early = new Map<number, Analysis>();
+    const prepared: Prepared[] = [];
+    outcomes.forEach((outcome, slot) => {
+      const file = jobs[slot].file;
+      const result = this.base(file);
+      const timings = { ...result.timings, ...outcome.timings };
+      if (outcome.image) {
+        result.sopInstanceUID = outcome.image.metadata.sopInstanceUID;
+        result.studyInstanceUID = outcome.image.metadata.studyInstanceUID;
+      }
+      if (outcome.status === 'ok') {
+        prepared.push({ slot, file, image: outcome.image, inputs: outcome.inputs, notes: outcome.notes, timings });
+      } else if (outcome.status === 'rejected') {
+        early.set(slot, { result: { ...result, status: 'rejected', reason: outcome.reason, timings }, image: outcome.image, heatmaps: new Map() });
+      } else {
+        early.set(slot, {
+          result: { ...result, status: 'error', reason: outcome.error.message, error: outcome.error, timings },
+          image: null,
+          heatmaps: new Map(),
+        });
+      }
+    });
+    return { files: jobs.map((job) => job.file), early, prepared, runs: Promise.resolve([]) };
   }
 
   private async run(memberIndex: number, data: Float32Array, count: number): Promise<{ outputs: Record<string, TensorData>; runMs: number }> {
@@ -241,6 +358,7 @@ export class Engine {
     const inferenceMs = perMember.reduce((sum, run) => sum + run.runMs, 0) / prepared.length;
 
     const analyses = new Map<number, Analysis>();
+    const overlays: Array<Promise<void>> = [];
     for (const [i, image] of prepared.entries()) {
       const scores = members.map((member, m) => {
         const outputs = perMember[m].outputs;
@@ -253,23 +371,26 @@ export class Engine {
       const heatmaps = await this.explain(i, image, votes, scores, perMember.map((run) => run.outputs));
       const findings = this.findings(votes);
       const result = this.base(image.file);
-      result.sopInstanceUID = image.radiograph.metadata.sopInstanceUID;
-      result.studyInstanceUID = image.radiograph.metadata.studyInstanceUID;
+      result.sopInstanceUID = image.image.metadata.sopInstanceUID;
+      result.studyInstanceUID = image.image.metadata.studyInstanceUID;
       result.notes = image.notes;
       result.findings = findings;
       if (options.heatmapsDir && heatmaps.size > 0) {
         result.heatmaps = {};
         for (const [term, maps] of heatmaps) {
           const path = join(options.heatmapsDir, heatmapFileName(image.file, term));
-          await writeFile(path, overlayPng(maps.ensemble)).catch((error: NodeJS.ErrnoException) => {
-            throw new TriageError('OUTPUT_FAILED', `Cannot write the heatmap ${path} (${error.code ?? error.message}).`);
-          });
+          // Drawn and written at the image's size by a pool worker, off this thread.
+          overlays.push(this.pool.writeOverlay(maps.ensemble, path));
           result.heatmaps[term] = path;
         }
       }
       result.timings = { ...image.timings, inferenceMs: round(inferenceMs, 2), explainMs: round(performance.now() - explainStarted, 2) };
-      analyses.set(image.slot, { result, radiograph: image.radiograph, heatmaps });
+      analyses.set(image.slot, { result, image: image.image, heatmaps });
     }
+    // Every overlay a result names exists before the result is handed on.
+    const written = await Promise.allSettled(overlays);
+    const failure = written.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
     return analyses;
   }
 

@@ -15,7 +15,8 @@ import type { Radiograph, SourceFormat } from './radiograph.js';
 
 export type { DecodeOptions } from './dicom/read.js';
 export type * from './radiograph.js';
-export { renderDisplay } from './pixels/display.js';
+export { displayRowRenderer, renderDisplay } from './pixels/display.js';
+export type { DisplayRowRenderer } from './pixels/display.js';
 export { encodeGreyPng } from './raster/png.js';
 
 /** No chest radiograph file comes near this; anything larger is refused before it is read. */

@@ -3,7 +3,7 @@
  * manifest says it was trained (source plane, crop, resize, normalisation), plus the geometry that
  * maps the model's input grid back onto the original image, for heatmaps.
  */
-import { renderDisplay } from '../ingest/index.js';
+import { displayRowRenderer } from '../ingest/index.js';
 import type { Radiograph } from '../ingest/index.js';
 import type { InputSpec } from '../packs/manifest.js';
 
@@ -31,79 +31,120 @@ export interface SourcePlane {
 }
 
 /**
- * Planes already made for this radiograph, by source: members that read the same plane (the
- * display rendering, usually) share one instead of each rendering it again.
+ * What is already made for this radiograph, by key: source planes (bilinear resizing reads the
+ * whole plane) and area-resized inputs. Members that read the same plane the same way (the
+ * display rendering at 224 x 224, usually) share the work instead of each doing it again.
  */
-export type PlaneCache = Map<InputSpec['source'], SourcePlane>;
+export type PlaneCache = Map<string, SourcePlane>;
 
-/** The grey plane the model sees, with the maximum value its normalisation divides by. */
-function sourcePlane(radiograph: Radiograph, source: InputSpec['source']): SourcePlane {
-  if (source === 'display') {
-    const display = renderDisplay(radiograph);
-    return { values: Float32Array.from(display.pixels), maxValue: 255 };
-  }
-  // Stored values from the stored bit depth, MONOCHROME1 inverted, as TorchXRayVision reads DICOM.
-  const maxValue = 2 ** radiograph.bitsStored - 1;
-  const { slope, intercept } = radiograph.rescale;
-  const offset = radiograph.signed ? 2 ** (radiograph.bitsStored - 1) : 0;
-  const values = new Float32Array(radiograph.pixels.length);
-  for (let i = 0; i < values.length; i++) {
-    if (radiograph.padding?.[i]) continue;
-    const stored = Math.min(maxValue, Math.max(0, (radiograph.pixels[i] - intercept) / slope + offset));
-    values[i] = radiograph.invert ? maxValue - stored : stored;
-  }
-  return { values, maxValue };
+/** The largest value of a source's plane, which its normalisation divides by. */
+function maxValueOf(radiograph: Radiograph, source: InputSpec['source']): number {
+  return source === 'display' ? 255 : 2 ** radiograph.bitsStored - 1;
 }
 
 /**
- * Area resampling of one axis: each output sample is the mean of the source interval it covers,
- * with partial weights at the interval's ends, so shrinking a radiograph 10-fold does not alias.
+ * Writes one row's source values, columns [from, to), into `out`: the display rendering, or the
+ * stored values from the stored bit depth with MONOCHROME1 inverted, as TorchXRayVision reads DICOM.
  */
-function areaAxis(
-  source: Float32Array,
-  lines: number,
-  sourceLength: number,
-  stride: number,
-  step: number,
-  start: number,
-  length: number,
-  target: number,
-): Float32Array {
-  const out = new Float32Array(lines * target);
+function sourceRows(radiograph: Radiograph, source: InputSpec['source']): (row: number, from: number, to: number, out: Float32Array) => void {
+  if (source === 'display') return displayRowRenderer(radiograph);
+  const maxValue = maxValueOf(radiograph, source);
+  const { slope, intercept } = radiograph.rescale;
+  const offset = radiograph.signed ? 2 ** (radiograph.bitsStored - 1) : 0;
+  const { pixels, padding, invert, columns } = radiograph;
+  return (row, from, to, out) => {
+    for (let x = from; x < to; x++) {
+      const i = row * columns + x;
+      if (padding?.[i]) {
+        out[x - from] = 0;
+        continue;
+      }
+      const stored = Math.min(maxValue, Math.max(0, (pixels[i] - intercept) / slope + offset));
+      out[x - from] = invert ? maxValue - stored : stored;
+    }
+  };
+}
+
+/** The whole grey plane the model sees, with the maximum value its normalisation divides by. */
+function sourcePlane(radiograph: Radiograph, source: InputSpec['source']): SourcePlane {
+  const { rows, columns } = radiograph;
+  const values = new Float32Array(rows * columns);
+  const write = sourceRows(radiograph, source);
+  for (let row = 0; row < rows; row++) write(row, 0, columns, values.subarray(row * columns, (row + 1) * columns));
+  return { values, maxValue: maxValueOf(radiograph, source) };
+}
+
+/**
+ * Area resampling weights along one axis: output sample t is the mean of the source interval
+ * [start + t * scale, start + (t + 1) * scale), each source sample weighted by how much of it the
+ * interval covers, so shrinking a radiograph 10-fold does not alias. Computed once per axis.
+ */
+function areaWeights(sourceLength: number, start: number, length: number, target: number) {
   const scale = length / target;
+  const first = new Int32Array(target);
+  const count = new Int32Array(target);
+  const offsets = new Int32Array(target);
+  const weights: number[] = [];
   for (let t = 0; t < target; t++) {
     const from = start + t * scale;
     const to = from + scale;
-    const first = Math.floor(from);
+    first[t] = Math.floor(from);
     const last = Math.min(sourceLength - 1, Math.ceil(to) - 1);
-    for (let line = 0; line < lines; line++) {
-      let sum = 0;
-      for (let s = first; s <= last; s++) {
-        const weight = Math.min(to, s + 1) - Math.max(from, s);
-        sum += weight * source[line * stride + s * step];
-      }
-      out[line * target + t] = sum / scale;
-    }
+    count[t] = Math.max(0, last - first[t] + 1);
+    offsets[t] = weights.length;
+    for (let s = first[t]; s <= last; s++) weights.push(Math.min(to, s + 1) - Math.max(from, s));
   }
-  return out;
+  return { scale, first, count, offsets, weights: Float64Array.from(weights) };
 }
 
+/**
+ * Area resize of the crop region: horizontally row by row, as each source row is made (so the
+ * full-size source plane never exists), then vertically. Sums run in double precision in source
+ * order and each pass rounds to float32.
+ */
 function resizeArea(
-  plane: Float32Array,
-  columns: number,
+  radiograph: Radiograph,
+  source: InputSpec['source'],
   region: InputGeometry['region'],
   width: number,
   height: number,
-  rows: number,
 ): Float32Array {
-  // Horizontal pass over the region's rows, then vertical.
-  const horizontal = areaAxis(plane.subarray(0), rows, columns, columns, 1, region.x, region.width, width);
-  // horizontal is rows x width; resample its columns over the region's rows.
-  const transposed = new Float32Array(width * rows);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < width; c++) transposed[c * rows + r] = horizontal[r * width + c];
-  const vertical = areaAxis(transposed, width, rows, rows, 1, region.y, region.height, height);
+  const { rows, columns } = radiograph;
+  const xs = areaWeights(columns, region.x, region.width, width);
+  const ys = areaWeights(rows, region.y, region.height, height);
+  // Source rows and columns the weights reach: the crop region.
+  const x0 = xs.first[0];
+  const x1 = xs.first[width - 1] + xs.count[width - 1];
+  const y0 = ys.first[0];
+  const y1 = ys.first[height - 1] + ys.count[height - 1];
+  const write = sourceRows(radiograph, source);
+  const line = new Float32Array(x1 - x0);
+  const horizontal = new Float32Array((y1 - y0) * width);
+  for (let row = y0; row < y1; row++) {
+    write(row, x0, x1, line);
+    const out = (row - y0) * width;
+    for (let t = 0; t < width; t++) {
+      const from = xs.first[t] - x0;
+      const n = xs.count[t];
+      const w = xs.offsets[t];
+      let sum = 0;
+      for (let k = 0; k < n; k++) sum += xs.weights[w + k] * line[from + k];
+      horizontal[out + t] = sum / xs.scale;
+    }
+  }
   const out = new Float32Array(width * height);
-  for (let c = 0; c < width; c++) for (let r = 0; r < height; r++) out[r * width + c] = vertical[c * height + r];
+  const sums = new Float64Array(width);
+  for (let t = 0; t < height; t++) {
+    sums.fill(0);
+    const n = ys.count[t];
+    const w = ys.offsets[t];
+    for (let k = 0; k < n; k++) {
+      const weight = ys.weights[w + k];
+      const from = (ys.first[t] + k - y0) * width;
+      for (let c = 0; c < width; c++) sums[c] += weight * horizontal[from + c];
+    }
+    for (let c = 0; c < width; c++) out[t * width + c] = sums[c] / ys.scale;
+  }
   return out;
 }
 
@@ -145,13 +186,18 @@ export function cropRegion(rows: number, columns: number, crop: InputSpec['crop'
 
 export function preprocess(radiograph: Radiograph, spec: InputSpec, planes: PlaneCache = new Map()): ModelInput {
   const { rows, columns } = radiograph;
-  if (!planes.has(spec.source)) planes.set(spec.source, sourcePlane(radiograph, spec.source));
-  const { values, maxValue } = planes.get(spec.source)!;
   const region = cropRegion(rows, columns, spec.crop);
-  const resized =
-    spec.resize === 'area'
-      ? resizeArea(values, columns, region, spec.width, spec.height, rows)
-      : resizeBilinear(values, columns, rows, region, spec.width, spec.height);
+  const maxValue = maxValueOf(radiograph, spec.source);
+  let resized: Float32Array;
+  if (spec.resize === 'area') {
+    const key = `area:${spec.source}:${spec.crop}:${spec.width}x${spec.height}`;
+    if (!planes.has(key)) planes.set(key, { values: resizeArea(radiograph, spec.source, region, spec.width, spec.height), maxValue });
+    resized = planes.get(key)!.values;
+  } else {
+    const key = `plane:${spec.source}`;
+    if (!planes.has(key)) planes.set(key, sourcePlane(radiograph, spec.source));
+    resized = resizeBilinear(planes.get(key)!.values, columns, rows, region, spec.width, spec.height);
+  }
 
   const plane = spec.width * spec.height;
   const data = new Float32Array(spec.channels * plane);

@@ -1,7 +1,7 @@
 /**
- * Batch triage of folders: walk -> identify (read, hash, sniff; `concurrency` files at a time)
- * -> bounded queue -> skip / de-duplicate -> engine (decode overlapping inference) -> triage ->
- * store (one transaction per image).
+ * Batch triage of folders, one bounded stream: walk -> identify (read, hash, sniff; `concurrency`
+ * files at a time) -> bounded queue -> skip / de-duplicate -> engine (decode pool workers ahead of
+ * batched inference) -> triage -> store (one transaction per image).
  *
  * Resumable: a file whose path, content hash and pack fingerprint match a stored result is not
  * analysed again; every result is committed as it comes, so a scan killed at any point and
@@ -34,17 +34,18 @@ export type { Candidate } from './walk.js';
 
 export interface ScanOptions {
   roots: string[];
-  engine: Pick<Engine, 'analyze' | 'pack' | 'provider'>;
+  engine: Pick<Engine, 'analyze' | 'pack' | 'provider'> & Partial<Pick<Engine, 'stats'>>;
   store: ResultStore;
   rules: TriageRules;
   heatmapsDir?: string;
-  /** Files read and hashed at once, ahead of the engine (default 2). */
+  /**
+   * Files read and hashed at once ahead of the engine (default 2); each holds its file's bytes
+   * until hashed. The engine's decode workers are the engine's own setting.
+   */
   concurrency?: number;
-  /** The engine's batch size: an interrupted scan stops at a batch boundary (default 8). */
-  batchSize?: number;
   /** Keep polling the roots after the first pass. */
   watch?: { pollMs: number; settleMs: number } | null;
-  /** Abort: stop after the current batch, keeping every result written so far. */
+  /** Abort: stop after the engine's current batch, keeping every result written so far. */
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   onFile?: (file: FileOutcome) => void;
@@ -94,6 +95,24 @@ export interface ScanSummary {
   notForClinicalUse: boolean;
   seconds: number;
   imagesPerSecond: number;
+  /** Where the time went (null when the engine does not report it). */
+  pipeline: PipelineSummary | null;
+}
+
+export interface PipelineSummary {
+  /** The provider's CPU threads, and the decode workers. */
+  threads: number;
+  decodeWorkers: number;
+  /** The most files in the decode workers at once: each is one full-size image in memory. */
+  maxDecoding: number;
+  /** Per image the models ran on, mean milliseconds: in the decode workers, and its share of its batch's inference. */
+  decodeMs: number;
+  preprocessMs: number;
+  inferenceMs: number;
+  /** The engine's thread, seconds: waiting for decoded images, waiting for inference, and votes, findings and heatmaps. */
+  waitingForDecodeSeconds: number;
+  waitingForInferenceSeconds: number;
+  finishingSeconds: number;
 }
 
 /** The provenance every result of this engine carries (the engine stamps the same). */
@@ -111,10 +130,30 @@ type Item =
   | { kind: 'file'; identified: Identified; explicit: boolean }
   | { kind: 'error'; path: string; error: TriageError; stats: { size: number; mtimeMs: number } | null };
 
-const CHUNK_BATCHES = 16;
+/** A file handed to the engine, and the copies of it found meanwhile (recorded once it lands). */
+interface InFlight {
+  identified: Identified;
+  copies: Identified[];
+}
 
-/** Identifies candidates `concurrency` at a time, handing them on in walk order. */
-async function produce(candidates: AsyncIterable<Candidate>, queue: BoundedQueue<Item>, concurrency: number): Promise<void> {
+interface Flight {
+  byPath: Map<string, InFlight>;
+  byHash: Map<string, InFlight>;
+  bySop: Map<string, InFlight>;
+  /** Paths met in this pass (a path named twice, e.g. by overlapping roots, is read once). */
+  seen: Set<string>;
+  /** The feed stopped on an interruption with files still queued. */
+  cut: boolean;
+}
+
+/** Identified files waiting for the engine: enough to keep it fed, few enough to stay small. */
+const QUEUE_CAPACITY = 64;
+
+/**
+ * Identifies candidates `concurrency` at a time, handing them on in walk order; true when every
+ * candidate was handed on (false: the queue was closed first).
+ */
+async function produce(candidates: AsyncIterable<Candidate>, queue: BoundedQueue<Item>, concurrency: number): Promise<boolean> {
   const window: Array<Promise<Item>> = [];
   const start = (candidate: Candidate): Promise<Item> => {
     if (candidate.kind === 'error') return Promise.resolve({ kind: 'error', path: candidate.path, error: candidate.error, stats: null });
@@ -127,9 +166,10 @@ async function produce(candidates: AsyncIterable<Candidate>, queue: BoundedQueue
   try {
     for await (const candidate of candidates) {
       window.push(start(candidate));
-      if (window.length >= concurrency && !(await queue.push(await window.shift()!))) return;
+      if (window.length >= concurrency && !(await queue.push(await window.shift()!))) return false;
     }
-    while (window.length > 0) if (!(await queue.push(await window.shift()!))) return;
+    while (window.length > 0) if (!(await queue.push(await window.shift()!))) return false;
+    return true;
   } finally {
     queue.close();
   }
@@ -139,7 +179,7 @@ export class Scanner {
   private readonly options: ScanOptions;
   private readonly provenance: PackProvenance;
   private readonly fingerprint: string;
-  private readonly batchSize: number;
+  private readonly identifyConcurrency: number;
   private scanId = 0;
   private started = 0;
   private total: number | null = null;
@@ -147,13 +187,17 @@ export class Scanner {
   /** Path -> size and mtime when last handed to the pipeline (watch mode compares against it). */
   private readonly known = new Map<string, { size: number; mtimeMs: number }>();
   private readonly counts = { files: 0, analysed: 0, unchanged: 0, duplicates: 0, skipped: 0, ok: 0, rejected: 0, errors: 0 };
+  /** Sums over the images the models ran on, for the pipeline summary. */
+  private readonly timing = { images: 0, decodeMs: 0, preprocessMs: 0, inferenceMs: 0 };
+  private statsAtStart: Engine['stats'] | null = null;
+  private queuedHighWater = 0;
   private readonly priorities = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
 
   constructor(options: ScanOptions) {
     this.options = options;
     this.provenance = packProvenance(options.engine.pack);
     this.fingerprint = packFingerprint(this.provenance);
-    this.batchSize = options.batchSize ?? 8;
+    this.identifyConcurrency = Math.max(1, options.concurrency ?? 2);
   }
 
   private get aborted(): boolean {
@@ -164,6 +208,7 @@ export class Scanner {
     const { store, engine, rules, roots } = this.options;
     this.scanId = store.beginScan({ roots, provider: engine.provider, provenance: this.provenance, rulesFingerprint: rules.fingerprint });
     this.started = performance.now();
+    this.statsAtStart = engine.stats ?? null;
     let outcome: ScanSummary['outcome'] = 'completed';
     try {
       void countFiles(roots).then((count) => (this.total = count), () => undefined);
@@ -184,6 +229,11 @@ export class Scanner {
     return this.scanId;
   }
 
+  /** The most identified files ever waiting for the engine at once, and the bound on them. */
+  get queued(): { highWater: number; capacity: number } {
+    return { highWater: this.queuedHighWater, capacity: QUEUE_CAPACITY };
+  }
+
   private summary(outcome: ScanSummary['outcome']): ScanSummary {
     const seconds = (performance.now() - this.started) / 1000;
     return {
@@ -199,6 +249,26 @@ export class Scanner {
       notForClinicalUse: this.provenance.notForClinicalUse,
       seconds: Math.round(seconds * 1000) / 1000,
       imagesPerSecond: seconds > 0 ? Math.round((this.counts.analysed / seconds) * 100) / 100 : 0,
+      pipeline: this.pipelineSummary(),
+    };
+  }
+
+  private pipelineSummary(): PipelineSummary | null {
+    const end = this.options.engine.stats;
+    const start = this.statsAtStart;
+    if (!end || !start) return null;
+    const mean = (sum: number) => (this.timing.images > 0 ? Math.round((sum / this.timing.images) * 10) / 10 : 0);
+    const seconds = (ms: number) => Math.round(ms) / 1000;
+    return {
+      threads: end.threads,
+      decodeWorkers: end.decode.workers,
+      maxDecoding: end.decode.highWaterDecoding,
+      decodeMs: mean(this.timing.decodeMs),
+      preprocessMs: mean(this.timing.preprocessMs),
+      inferenceMs: mean(this.timing.inferenceMs),
+      waitingForDecodeSeconds: seconds(end.waitingForDecodeMs - start.waitingForDecodeMs),
+      waitingForInferenceSeconds: seconds(end.waitingForInferenceMs - start.waitingForInferenceMs),
+      finishingSeconds: seconds(end.finishingMs - start.finishingMs),
     };
   }
 
@@ -232,26 +302,93 @@ export class Scanner {
     this.progress();
   }
 
-  /** Walk output through identification into chunks for the engine, until done or stopped. */
+  /**
+   * Walk output through identification, the skip and duplicate checks and the engine, as one
+   * stream: every stage bounded (the identification queue, the engine's lookahead, the decode
+   * pool), so a folder of any size holds a bounded number of files in memory.
+   */
   private async pipeline(candidates: AsyncIterable<Candidate>): Promise<void> {
-    const chunkSize = this.batchSize * CHUNK_BATCHES;
-    const queue = new BoundedQueue<Item>(chunkSize * 2);
-    const producing = produce(candidates, queue, Math.max(1, this.options.concurrency ?? 2));
+    const queue = new BoundedQueue<Item>(QUEUE_CAPACITY);
+    const producing = produce(candidates, queue, this.identifyConcurrency);
+    // Ctrl-C: stop identifying and feeding; the engine ends after the batch it is handing out.
+    const abort = () => queue.close();
+    this.options.signal?.addEventListener('abort', abort, { once: true });
+    const flight: Flight = { byPath: new Map(), byHash: new Map(), bySop: new Map(), seen: new Set(), cut: false };
     try {
-      while (!this.stopped) {
-        if (this.aborted) {
-          // Stopped between chunks: whatever is still queued or unwalked waits for the next run.
-          if (!queue.done) this.stopped = true;
-          break;
-        }
-        const chunk = await queue.take(chunkSize, 250);
-        if (chunk.length === 0) break;
-        await this.chunk(chunk);
+      const analyses = this.options.engine.analyze(this.feed(queue, flight), { heatmapsDir: this.options.heatmapsDir, signal: this.options.signal });
+      for await (const analysis of analyses) {
+        const entry = flight.byPath.get(analysis.result.file);
+        this.finished(this.record(analysis.result, entry?.identified ?? null));
+        if (entry) this.landed(entry, flight);
       }
     } finally {
+      this.options.signal?.removeEventListener('abort', abort);
       queue.close();
-      await producing;
+      this.queuedHighWater = Math.max(this.queuedHighWater, queue.highWater);
+      const exhausted = await producing;
+      // Interrupted with work left: files not walked, not fed, or fed and not analysed.
+      if (this.aborted && (flight.cut || !exhausted || !queue.done || flight.byPath.size > 0)) this.stopped = true;
     }
+  }
+
+  /**
+   * The engine's source: each identified file is either recorded at once (an error, not an
+   * image, unchanged, a duplicate of a stored image) or handed to the engine; a copy of a file
+   * still in the engine waits for its original's result.
+   */
+  private async *feed(queue: BoundedQueue<Item>, flight: Flight): AsyncGenerator<string> {
+    const { store } = this.options;
+    for (;;) {
+      const [item] = await queue.take(1, 0);
+      if (this.aborted) {
+        flight.cut = true;
+        return;
+      }
+      if (!item) return;
+      if (item.kind === 'error') {
+        if (item.stats && this.options.watch) this.known.set(item.path, item.stats);
+        this.finished(this.record(this.errorResult(item.path, item.error), null));
+        continue;
+      }
+      const { identified, explicit } = item;
+      if (this.options.watch) this.known.set(identified.path, { size: identified.size, mtimeMs: identified.mtimeMs });
+      if (identified.dicomdir || (identified.format === null && !explicit) || flight.seen.has(identified.path)) {
+        this.finished({ file: identified.path, outcome: 'skipped' });
+        continue;
+      }
+      flight.seen.add(identified.path);
+      const existing = store.lookup(identified.path);
+      if (existing && existing.sha256 === identified.sha256 && existing.packFingerprint === this.fingerprint) {
+        this.finished(this.unchanged(existing));
+        continue;
+      }
+      const pending = flight.byHash.get(identified.sha256) ?? (identified.sopInstanceUID ? flight.bySop.get(identified.sopInstanceUID) : undefined);
+      if (pending) {
+        pending.copies.push(identified);
+        continue;
+      }
+      const original = store.findOriginal(identified.path, identified.sha256, identified.sopInstanceUID);
+      if (original) {
+        this.finished(this.duplicate(identified, original));
+        continue;
+      }
+      const entry: InFlight = { identified, copies: [] };
+      flight.byPath.set(identified.path, entry);
+      flight.byHash.set(identified.sha256, entry);
+      if (identified.sopInstanceUID) flight.bySop.set(identified.sopInstanceUID, entry);
+      yield identified.path;
+    }
+  }
+
+  /** An original's result is stored: the copies that waited for it are recorded as its duplicates. */
+  private landed(entry: InFlight, flight: Flight): void {
+    const { identified } = entry;
+    flight.byPath.delete(identified.path);
+    if (flight.byHash.get(identified.sha256) === entry) flight.byHash.delete(identified.sha256);
+    if (identified.sopInstanceUID && flight.bySop.get(identified.sopInstanceUID) === entry) flight.bySop.delete(identified.sopInstanceUID);
+    const written = this.options.store.lookup(identified.path);
+    if (!written || written.sha256 !== identified.sha256) return;
+    for (const copy of entry.copies) this.finished(this.duplicate(copy, written));
   }
 
   private errorResult(path: string, error: TriageError): AnalysisResult {
@@ -273,6 +410,12 @@ export class Scanner {
   }
 
   private record(result: AnalysisResult, identified: Identified | null): FileOutcome {
+    if (result.status === 'ok') {
+      this.timing.images++;
+      this.timing.decodeMs += result.timings.decodeMs;
+      this.timing.preprocessMs += result.timings.preprocessMs;
+      this.timing.inferenceMs += result.timings.inferenceMs;
+    }
     const priority = this.options.rules.prioritize(result);
     this.options.store.recordResult({
       result,
@@ -311,67 +454,6 @@ export class Scanner {
       scanId: this.scanId,
     });
     return { file: identified.path, outcome: 'duplicate', status: 'duplicate', priority: null };
-  }
-
-  private async chunk(items: Item[]): Promise<void> {
-    const { store, engine } = this.options;
-    const toAnalyse: Identified[] = [];
-    const byHash = new Map<string, Identified>();
-    const bySop = new Map<string, Identified>();
-    const paths = new Set<string>();
-    const deferred: Array<{ identified: Identified; original: Identified }> = [];
-    for (const item of items) {
-      if (item.kind === 'error') {
-        if (item.stats && this.options.watch) this.known.set(item.path, item.stats);
-        this.finished(this.record(this.errorResult(item.path, item.error), null));
-        continue;
-      }
-      const { identified, explicit } = item;
-      if (this.options.watch) this.known.set(identified.path, { size: identified.size, mtimeMs: identified.mtimeMs });
-      if (identified.dicomdir || (identified.format === null && !explicit) || paths.has(identified.path)) {
-        this.finished({ file: identified.path, outcome: 'skipped' });
-        continue;
-      }
-      paths.add(identified.path);
-      const existing = store.lookup(identified.path);
-      if (existing && existing.sha256 === identified.sha256 && existing.packFingerprint === this.fingerprint) {
-        this.finished(this.unchanged(existing));
-        continue;
-      }
-      const pending = byHash.get(identified.sha256) ?? (identified.sopInstanceUID ? bySop.get(identified.sopInstanceUID) : undefined);
-      if (pending) {
-        deferred.push({ identified, original: pending });
-        continue;
-      }
-      const original = store.findOriginal(identified.path, identified.sha256, identified.sopInstanceUID);
-      if (original) {
-        this.finished(this.duplicate(identified, original));
-        continue;
-      }
-      byHash.set(identified.sha256, identified);
-      if (identified.sopInstanceUID) bySop.set(identified.sopInstanceUID, identified);
-      toAnalyse.push(identified);
-    }
-
-    const byPath = new Map(toAnalyse.map((identified) => [identified.path, identified]));
-    let index = 0;
-    for await (const analysis of engine.analyze(toAnalyse.map((i) => i.path), { heatmapsDir: this.options.heatmapsDir })) {
-      this.finished(this.record(analysis.result, byPath.get(analysis.result.file) ?? null));
-      index++;
-      // Interrupted: finish the batch whose results are out, then stop.
-      if (this.aborted && index % this.batchSize === 0) {
-        this.stopped = true;
-        break;
-      }
-    }
-    if (this.aborted && index < toAnalyse.length) this.stopped = true;
-
-    for (const { identified, original } of deferred) {
-      const written = store.lookup(original.path);
-      // The original was not written (the scan was interrupted): the copy waits for the next run.
-      if (!written || written.sha256 !== original.sha256) continue;
-      this.finished(this.duplicate(identified, written));
-    }
   }
 
   /** Polls the roots; a new or changed file goes through the pipeline once it has settled. */

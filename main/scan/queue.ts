@@ -8,8 +8,14 @@ export class BoundedQueue<T> {
   private closed = false;
   private wakeConsumer: (() => void) | null = null;
   private wakeProducer: (() => void) | null = null;
+  private most = 0;
 
   constructor(readonly capacity: number) {}
+
+  /** The most items ever queued at once (never above capacity). */
+  get highWater(): number {
+    return this.most;
+  }
 
   get size(): number {
     return this.items.length;
@@ -26,6 +32,7 @@ export class BoundedQueue<T> {
     }
     if (this.closed) return false;
     this.items.push(item);
+    if (this.items.length > this.most) this.most = this.items.length;
     this.wake('consumer');
     return true;
   }

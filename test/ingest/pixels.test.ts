@@ -57,6 +57,36 @@ test('rescale, padding and range', () => {
   assert.deepEqual(image.range, { min: -95, max: 1947.5 }, 'padding is outside the range');
 });
 
+test('large padded images (table lookup per sample word) give what per-pixel reading gives', () => {
+  const cases: Array<{ samples: Uint16Array | Int16Array | Uint8Array; d: Partial<PixelDescription> }> = [
+    { samples: new Uint16Array(300 * 300), d: { bitsStored: 12, highBit: 11, padding: { from: 0, to: 3 } } },
+    { samples: new Int16Array(300 * 300), d: { bitsStored: 14, highBit: 15, signed: true, rescaleSlope: 0.25, rescaleIntercept: -7, padding: { from: -8192, to: -8000 } } },
+    { samples: new Uint8Array(300 * 300), d: { bitsAllocated: 8, bitsStored: 7, highBit: 6, padding: { from: 120, to: 127 } } },
+  ];
+  for (const [n, { samples, d }] of cases.entries()) {
+    // Every word value, garbage above the stored bits included, in a scrambled order.
+    for (let i = 0; i < samples.length; i++) samples[i] = (i * 40503) & (samples.BYTES_PER_ELEMENT === 1 ? 0xff : 0xffff);
+    const desc = description({ rows: 300, columns: 300, ...d });
+    const image = toModality({ rows: 300, columns: 300, samples, planar: false, convertedToRgb: false, level: 0 }, desc);
+    const read = storedValueReader(desc);
+    const mask = samples.BYTES_PER_ELEMENT === 1 ? 0xff : 0xffff;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < samples.length; i++) {
+      const value = read(samples[i] & mask);
+      const modality = Math.fround(value * desc.rescaleSlope + desc.rescaleIntercept);
+      assert.equal(image.pixels[i], modality, `case ${n}, pixel ${i}`);
+      const padded = value >= desc.padding!.from && value <= desc.padding!.to;
+      assert.equal(image.padding![i], padded ? 1 : 0, `case ${n}, padding at ${i}`);
+      if (!padded) {
+        min = Math.min(min, value * desc.rescaleSlope + desc.rescaleIntercept);
+        max = Math.max(max, value * desc.rescaleSlope + desc.rescaleIntercept);
+      }
+    }
+    assert.deepEqual(image.range, { min, max }, `case ${n}`);
+  }
+});
+
 test('colour reduces to Rec. 601 luminance, interleaved or planar', () => {
   const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]);
   const colour = description({ samplesPerPixel: 3, photometric: 'RGB', bitsAllocated: 8, bitsStored: 8, highBit: 7 });

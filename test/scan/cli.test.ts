@@ -74,7 +74,8 @@ function start(args: string[]): { child: ChildProcess; progress: Progress[]; std
         exited.then(() => {
           throw new Error(`the scan exited before the awaited progress; stderr:\n${err}`);
         }),
-        sleep(ms).then(() => {
+        // Unreferenced: a deadline that is not needed any more must not keep the test process up.
+        sleep(ms, undefined, { ref: false }).then(() => {
           throw new Error(`no such progress within ${ms} ms; stderr:\n${err}`);
         }),
       ]);

@@ -36,7 +36,7 @@ after(() => engine?.close());
 
 async function run(store: ResultStore, roots: string[], options: Partial<ScanOptions> = {}) {
   const files: FileOutcome[] = [];
-  const scanner = new Scanner({ roots, engine, store, rules: defaultRules(), batchSize: 4, onFile: (f) => files.push(f), ...options });
+  const scanner = new Scanner({ roots, engine, store, rules: defaultRules(), onFile: (f) => files.push(f), ...options });
   const summary = await scanner.run();
   return { summary, files, results: [...store.scanResults(summary.scanId)] };
 }
@@ -262,6 +262,39 @@ describe('interruption', () => {
     assert.deepEqual([second.summary.analysed, second.summary.unchanged], [8, 4]);
     assert.equal([...store.allResults()].length, 12);
     store.close();
+  });
+});
+
+describe('bounded memory', () => {
+  test('however many files, the decoded images in flight and the files held stay within their bounds', async () => {
+    const bounded = await Engine.create({ models: CAM_PACK, provider: 'cpu', threads: 1, batchSize: 4, decodeWorkers: 2 });
+    try {
+      const highWaters = [];
+      for (const count of [12, 96]) {
+        const dir = fresh(`bounded-${count}`);
+        writeImages(join(dir, 'in'), count);
+        const store = ResultStore.open(join(dir, 'db.sqlite'));
+        const scanner = new Scanner({ roots: [join(dir, 'in')], engine: bounded, store, rules: defaultRules() });
+        const summary = await scanner.run();
+        assert.equal(summary.analysed, count);
+        assert.equal([...store.scanResults(summary.scanId)].length, count, 'every image stored');
+        const stats = bounded.stats;
+        // Full-size images live only in the decode workers, one each.
+        assert.ok(stats.decode.highWaterDecoding <= 2, `${stats.decode.highWaterDecoding} images decoding at once, 2 workers`);
+        assert.equal(summary.pipeline?.decodeWorkers, 2);
+        assert.equal(summary.pipeline?.maxDecoding, stats.decode.highWaterDecoding);
+        // Prepared model inputs held by the engine, and identified files queued ahead of it.
+        assert.ok(stats.highWaterOutstanding <= stats.outstandingBound, `${stats.highWaterOutstanding} files held by the engine, bound ${stats.outstandingBound}`);
+        assert.ok(scanner.queued.highWater <= scanner.queued.capacity, `${scanner.queued.highWater} identified files queued, bound ${scanner.queued.capacity}`);
+        highWaters.push({ count, held: stats.highWaterOutstanding, queued: scanner.queued.highWater });
+        store.close();
+      }
+      // Eight times the files, the same bounds: 96 files were never all taken in at once.
+      const [, many] = highWaters;
+      assert.ok(many.held + many.queued < many.count, JSON.stringify(highWaters));
+    } finally {
+      await bounded.close();
+    }
   });
 });
 

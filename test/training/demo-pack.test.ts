@@ -78,7 +78,7 @@ test('the Engine runs the demo pack on phantoms: every finding voted on by three
   const engine = await Engine.create({ models: PACK, provider: 'cpu', threads: 1 });
   try {
     const files = ['phantom-00000.dcm', 'phantom-00001.dcm', 'phantom-00002.dcm'].map((name) => join(dir, name));
-    for await (const { result, radiograph, heatmaps } of engine.analyze(files)) {
+    for await (const { result, image, heatmaps } of engine.analyze(files)) {
       assert.equal(result.status, 'ok', result.reason);
       assert.equal(result.notForClinicalUse, true);
       assert.equal(result.pack.demo, true);
@@ -95,8 +95,8 @@ test('the Engine runs the demo pack on phantoms: every finding voted on by three
       }
       for (const [term, maps] of heatmaps) {
         assert.ok(COVERED.includes(term));
-        assert.equal(maps.ensemble.imageRows, radiograph!.rows);
-        assert.equal(maps.ensemble.imageColumns, radiograph!.columns);
+        assert.equal(maps.ensemble.imageRows, image!.rows);
+        assert.equal(maps.ensemble.imageColumns, image!.columns);
       }
     }
   } finally {

@@ -1,10 +1,10 @@
 /**
  * `triage scan PATH... [--watch] [--db FILE] [--out FILE] [--format ndjson|csv|json] [--heatmaps DIR]
- *  [--ep NAME] [--models DIR] [--concurrency N] [--batch N] [--rules FILE]`
+ *  [--ep NAME] [--models DIR] [--concurrency N] [--threads N] [--batch N] [--rules FILE]`
  */
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Engine } from '../../engine/index.js';
+import { defaultDecodeWorkers, defaultThreads, Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
 import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
 import { DEFAULT_PACK } from '../../packs/default.js';
@@ -38,7 +38,11 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE]
   --models DIR       model pack folder; default: the bundled pack (${DEFAULT_PACK})
   --ep NAME          execution provider: auto or ${PROVIDERS.join(', ')}
   --heatmaps DIR     write one PNG overlay per positive finding
-  --concurrency N    files read and hashed in parallel ahead of the engine (default 2)
+  --concurrency N    decode workers: files read, decoded and preprocessed in parallel with
+                     inference, each holding one full-size image (default, at least 1: with a
+                     GPU provider the cores less one, here ${defaultDecodeWorkers('webgpu', defaultThreads())}; with the CPU
+                     provider the cores its threads leave, here ${defaultDecodeWorkers('cpu', defaultThreads())})
+  --threads N        CPU threads for the execution provider (default: half the cores, here ${defaultThreads()})
   --batch N          images per inference batch (default 8)
   --poll MS          watch: how often the paths are listed (default 1000)
   --settle MS        watch: how long a file must stay unchanged before it is read (default 2000)`;
@@ -121,6 +125,7 @@ export async function runScan(argv: string[]): Promise<number> {
       ep: { type: 'string', default: 'auto' },
       models: { type: 'string' },
       concurrency: { type: 'string' },
+      threads: { type: 'string' },
       batch: { type: 'string' },
       rules: { type: 'string' },
       poll: { type: 'string' },
@@ -132,7 +137,8 @@ export async function runScan(argv: string[]): Promise<number> {
   if (!isProviderChoice(provider)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${provider}".`);
   if (values.format !== undefined && !isExportFormat(values.format)) usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${values.format}".`);
   if (values.format !== undefined && values.out === undefined) usage('--format needs --out FILE.');
-  const concurrency = values.concurrency === undefined ? 2 : positiveInteger(values.concurrency, '--concurrency');
+  const decodeWorkers = values.concurrency === undefined ? undefined : positiveInteger(values.concurrency, '--concurrency');
+  const threads = values.threads === undefined ? undefined : positiveInteger(values.threads, '--threads');
   const batchSize = values.batch === undefined ? 8 : positiveInteger(values.batch, '--batch');
   const watch = values.watch
     ? {
@@ -160,15 +166,15 @@ export async function runScan(argv: string[]): Promise<number> {
   process.on('SIGTERM', interrupt);
   const reporter = progressReporter(process.stderr.isTTY === true);
   try {
-    engine = await Engine.create({ models: values.models ?? DEFAULT_PACK, provider, batchSize });
+    engine = await Engine.create({ models: values.models ?? DEFAULT_PACK, provider, batchSize, threads, decodeWorkers });
     const scanner = new Scanner({
       roots: positionals,
       engine,
       store,
       rules,
       heatmapsDir: values.heatmaps,
-      concurrency,
-      batchSize,
+      // Identification (read and hash) stays a step ahead of the decode workers.
+      concurrency: engine.stats.decode.workers + 1,
       watch,
       signal: controller.signal,
       onProgress: (progress) => reporter.update(progress),

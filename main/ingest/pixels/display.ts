@@ -11,15 +11,65 @@ export interface DisplayImage {
   pixels: Uint8Array;
 }
 
-export function renderDisplay(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayImage {
-  const { rows, columns, pixels, padding, invert, voiLut } = radiograph;
-  const out = new Uint8Array(rows * columns);
+/** Writes the display levels of one row's columns [from, to) into `out` (from index 0). */
+export type DisplayRowRenderer = (row: number, from: number, to: number, out: Uint8Array | Float32Array) => void;
+
+/** Integer modality ranges up to this many values get a lookup table instead of per-pixel arithmetic. */
+const MAX_TABLE = 1 << 17;
+
+/**
+ * The display level of every pixel, row by row. Modality values are integers in almost every
+ * radiograph (integral rescale), so the level of each value in the image's range is computed
+ * once into a table; a value that is not an integer (a fractional rescale, colour luminance)
+ * takes the same arithmetic per pixel. Either way a value renders to the same level.
+ */
+export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayRowRenderer {
+  const { columns, pixels, padding, invert, voiLut, range } = radiograph;
   const useLut = voiLut !== null && window.source === 'voi-lut';
-  for (let i = 0; i < out.length; i++) {
-    if (padding && padding[i]) continue; // stays 0: black
-    const level = useLut ? lutWindow8(pixels[i], voiLut) : linearWindow(pixels[i], window);
-    // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
-    out[i] = Math.min(255, Math.floor(invert ? 255 - level : level));
+  // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
+  const level = (value: number) => {
+    const windowed = useLut ? lutWindow8(value, voiLut) : linearWindow(value, window);
+    return Math.min(255, Math.floor(invert ? 255 - windowed : windowed));
+  };
+  const base = Math.floor(range.min);
+  const size = Math.floor(range.max) - base + 1;
+  const table = Number.isFinite(base) && size > 0 && size <= MAX_TABLE && Math.abs(base) < 2 ** 30 ? new Uint8Array(size) : null;
+  if (table) for (let k = 0; k < size; k++) table[k] = level(base + k);
+  if (!table) {
+    return (row, from, to, out) => {
+      const offset = row * columns;
+      for (let x = from; x < to; x++) out[x - from] = padding && padding[offset + x] ? 0 : level(pixels[offset + x]);
+    };
   }
+  // The loops run over every pixel of every image: kept tight, one branch per pixel.
+  return (row, from, to, out) => {
+    const start = row * columns + from;
+    const n = to - from;
+    if (!padding) {
+      for (let j = 0; j < n; j++) {
+        const value = pixels[start + j];
+        // A whole number within the table: an int32 index (cheap to index by); else the arithmetic.
+        const k = (value - base) | 0;
+        out[j] = k === value - base && k >= 0 && k < size ? table[k] : level(value);
+      }
+      return;
+    }
+    for (let j = 0; j < n; j++) {
+      if (padding[start + j]) {
+        out[j] = 0; // black
+        continue;
+      }
+      const value = pixels[start + j];
+      const k = (value - base) | 0;
+      out[j] = k === value - base && k >= 0 && k < size ? table[k] : level(value);
+    }
+  };
+}
+
+export function renderDisplay(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayImage {
+  const { rows, columns } = radiograph;
+  const out = new Uint8Array(rows * columns);
+  const render = displayRowRenderer(radiograph, window);
+  for (let row = 0; row < rows; row++) render(row, 0, columns, out.subarray(row * columns, (row + 1) * columns));
   return { rows, columns, pixels: out };
 }

@@ -37,6 +37,65 @@ export function storedValueReader(description: PixelDescription): (word: number)
   return (word) => ((((word >>> shift) & mask) << signShift) >> signShift);
 }
 
+/**
+ * Grey samples of 8 or 16 bits with Pixel Padding: a sample word has at most 65,536 values, so
+ * its modality value and whether it is padding are computed once per word into tables, and each
+ * pixel is a lookup instead of a call per pixel. The range is the smallest and largest value of
+ * the words that occur outside the padding. Same arithmetic per word as per pixel, so the same
+ * values.
+ */
+function lookupModality(frame: DecodedFrame, description: PixelDescription, count: number): ModalityImage {
+  const samples = frame.samples;
+  const size = samples.BYTES_PER_ELEMENT === 1 ? 256 : 65536;
+  const wordMask = size - 1;
+  const shift = description.highBit + 1 - description.bitsStored;
+  const mask = 2 ** description.bitsStored - 1;
+  const signShift = description.signed ? 32 - description.bitsStored : 0;
+  const { rescaleSlope: slope, rescaleIntercept: intercept } = description;
+  const modality = new Float64Array(size);
+  const isPadding = description.padding ? new Uint8Array(size) : null;
+  const { from, to } = description.padding ?? { from: 1, to: 0 };
+  for (let word = 0; word < size; word++) {
+    const shifted = word >>> shift;
+    const value = signShift ? ((shifted & mask) << signShift) >> signShift : shifted & mask;
+    modality[word] = value * slope + intercept;
+    if (isPadding && value >= from && value <= to) isPadding[word] = 1;
+  }
+  const stored = Float32Array.from(modality);
+  const pixels = new Float32Array(count);
+  const seen = new Uint8Array(size);
+  let padding: Uint8Array | null = null;
+  let padded = 0;
+  if (!isPadding) {
+    for (let i = 0; i < count; i++) {
+      const word = samples[i] & wordMask;
+      pixels[i] = stored[word];
+      seen[word] = 1;
+    }
+  } else {
+    padding = new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+      const word = samples[i] & wordMask;
+      pixels[i] = stored[word];
+      if (isPadding[word]) {
+        padding[i] = 1;
+        padded++;
+      } else seen[word] = 1;
+    }
+  }
+  if (padded === count) {
+    throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  for (let word = 0; word < size; word++) {
+    if (!seen[word]) continue;
+    if (modality[word] < min) min = modality[word];
+    if (modality[word] > max) max = modality[word];
+  }
+  return { rows: frame.rows, columns: frame.columns, pixels, padding: padded > 0 ? padding : null, range: { min, max } };
+}
+
 export function toModality(frame: DecodedFrame, description: PixelDescription): ModalityImage {
   const count = frame.rows * frame.columns;
   const spp = description.samplesPerPixel;
@@ -54,6 +113,17 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
   let max = -Infinity;
   let padded = 0;
 
+  const elementBytes = frame.samples.BYTES_PER_ELEMENT;
+  if (
+    spp === 1 &&
+    description.padding &&
+    description.bitsStored < 32 &&
+    elementBytes <= 2 &&
+    count >= 1 << (8 * elementBytes) &&
+    (elementBytes === 1 || description.bitsAllocated === 16)
+  ) {
+    return lookupModality(frame, description, count);
+  }
   if (spp === 1 && !description.padding && description.bitsStored < 32 && frame.samples.BYTES_PER_ELEMENT <= 2) {
     // The common case, written out without per-pixel calls: it runs on every pixel of every image.
     const shift = description.highBit + 1 - description.bitsStored;

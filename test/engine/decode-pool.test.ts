@@ -1,0 +1,179 @@
+/**
+ * The decode pool: worker threads that read, decode, gate and preprocess files for the engine.
+ * Their model inputs equal those made on the caller's thread, value for value; coded errors and
+ * gate rejections cross the thread boundary intact; overlays are drawn and written by the workers;
+ * a worker that dies takes only its file with it; and the engine keeps every worker busy without
+ * ever holding more files than its bound.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { decode } from 'fast-png';
+import { Engine } from '../../main/engine/index.js';
+import type { TriageError } from '../../main/errors/index.js';
+import { registerMap } from '../../main/explain/heatmap.js';
+import { overlayRgba } from '../../main/explain/overlay.js';
+import { DecodePool } from '../../main/engine/decode-pool.js';
+import { prepareImage } from '../../main/engine/prepare.js';
+import type { PreparePlan } from '../../main/engine/prepare.js';
+import { loadPack } from '../../main/packs/load.js';
+import { DICOM_FIXTURES } from '../support/fixtures.js';
+import { writeDiskPng } from '../support/images.js';
+import { scratchDir } from '../support/tools.js';
+
+const CAM_PACK = new URL('../fixtures/models/cam-pack/', import.meta.url).pathname;
+const scratch = scratchDir('decode-pool');
+after(() => scratch.remove());
+
+let plan: PreparePlan;
+const disk = join(scratch.path, 'disk.png');
+const large = join(scratch.path, 'large.png');
+before(async () => {
+  const pack = await loadPack(CAM_PACK);
+  plan = { inputs: pack.members.map((m) => m.manifest.input), shortSide: 64 };
+  writeDiskPng(disk, 400, 300, { x: 260, y: 80, radius: 28 });
+  // Large enough that its decoding is still under way when its worker is stopped.
+  writeDiskPng(large, 3000, 3000, { x: 1500, y: 1500, radius: 300, background: 40 });
+});
+
+describe('the decode pool', () => {
+  let pool: DecodePool;
+  before(async () => {
+    pool = await DecodePool.start(plan, 2);
+  });
+  after(() => pool.close());
+
+  test('model inputs from a worker equal those made on this thread, value for value', async () => {
+    for (const file of [disk, join(DICOM_FIXTURES, 'explicit-le.dcm'), join(DICOM_FIXTURES, 'monochrome1.dcm'), join(DICOM_FIXTURES, 'j2k-lossless.dcm')]) {
+      const [fromWorker, here] = await Promise.all([pool.prepare(file).outcome, prepareImage(file, plan)]);
+      assert.equal(fromWorker.status, 'ok', file);
+      assert.equal(here.status, 'ok', file);
+      if (fromWorker.status !== 'ok' || here.status !== 'ok') continue;
+      assert.equal(fromWorker.inputs.length, 3, 'one input per member');
+      for (const [m, input] of fromWorker.inputs.entries()) {
+        assert.ok(input.data instanceof Float32Array);
+        assert.equal(input.data.length, 64 * 64);
+        assert.deepEqual(input.data, here.inputs[m].data, `${file}: member ${m}`);
+        assert.deepEqual(input.geometry, here.inputs[m].geometry);
+      }
+      assert.deepEqual(fromWorker.image, here.image);
+      assert.deepEqual(fromWorker.notes, here.notes);
+    }
+    const summary = await pool.prepare(disk).outcome;
+    assert.deepEqual(summary.image && [summary.image.format, summary.image.rows, summary.image.columns], ['png', 300, 400]);
+  });
+
+  test('coded errors and gate rejections cross the thread boundary', async () => {
+    const outcome = (name: string) => pool.prepare(name.startsWith('/') ? name : join(DICOM_FIXTURES, name)).outcome;
+    const truncated = await outcome('truncated.dcm');
+    assert.equal(truncated.status, 'error');
+    assert.equal(truncated.status === 'error' && truncated.error.code, 'TRUNCATED');
+    assert.ok(truncated.status === 'error' && truncated.error.message.length > 10);
+    const missing = await outcome(join(scratch.path, 'no-such-file.dcm'));
+    assert.equal(missing.status === 'error' && missing.error.code, 'FILE_NOT_FOUND');
+    const notDicom = await outcome('not-dicom.bin');
+    assert.equal(notDicom.status === 'error' && notDicom.error.code, 'NOT_DICOM');
+    const lateral = await outcome('lateral.dcm');
+    assert.equal(lateral.status, 'rejected');
+    assert.match(lateral.status === 'rejected' ? lateral.reason : '', /lateral/);
+    assert.ok(lateral.image?.metadata.sopInstanceUID, 'a rejected image still names its instance');
+    const report = await outcome('sr.dcm');
+    assert.equal(report.status, 'rejected', 'not an image: rejected, not an error');
+  });
+
+  test('overlays are drawn and written by a worker; a write that fails is OUTPUT_FAILED', async () => {
+    const grid = Float32Array.from({ length: 16 }, (_, i) => i / 15);
+    const heatmap = registerMap({ rows: 4, columns: 4, data: grid }, { region: { x: 50, y: 0, width: 300, height: 300 }, inputWidth: 64, inputHeight: 64, imageRows: 300, imageColumns: 400 });
+    const path = join(scratch.path, 'overlay.png');
+    await pool.writeOverlay(heatmap, path);
+    const png = decode(readFileSync(path));
+    assert.deepEqual([png.width, png.height, png.channels], [400, 300, 4]);
+    assert.deepEqual(Buffer.from(png.data as Uint8Array), Buffer.from(overlayRgba(heatmap)));
+    await assert.rejects(pool.writeOverlay(heatmap, join(scratch.path, 'no', 'such', 'folder', 'x.png')), (error: TriageError) => error.code === 'OUTPUT_FAILED' && /ENOENT/.test(error.message));
+  });
+
+  test('cancelled files are never decoded', async () => {
+    const own = await DecodePool.start(plan, 1);
+    try {
+      const first = own.prepare(large);
+      const waiting = [own.prepare(disk), own.prepare(disk), own.prepare(disk)];
+      assert.deepEqual([own.stats.decoding, own.stats.queued], [1, 3]);
+      own.cancel(waiting);
+      assert.equal(own.stats.queued, 0);
+      for (const job of waiting) {
+        const outcome = await job.outcome;
+        assert.equal(outcome.status, 'error', 'a cancelled job settles');
+      }
+      assert.equal((await first.outcome).status, 'ok', 'the started one finishes');
+      assert.equal(own.stats.prepared, 1);
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('a worker that dies while it holds a file fails that file alone and is replaced', async () => {
+    const own = await DecodePool.start(plan, 1);
+    try {
+      const job = own.prepare(large);
+      assert.equal(own.stats.decoding, 1);
+      // The thread dies as a codec crashing it would: from outside, mid-file.
+      await (own as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots[0].worker.terminate();
+      const outcome = await job.outcome;
+      assert.equal(outcome.status, 'error');
+      assert.equal(outcome.status === 'error' && outcome.error.code, 'DECODE_FAILED');
+      const next = await own.prepare(disk).outcome;
+      assert.equal(next.status, 'ok', 'the replacement worker prepares the next file');
+      assert.equal(own.stats.restarts, 1);
+      assert.equal(own.stats.workers, 1);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('the engine with a decode pool', () => {
+  test('every worker busy, never more files held than the bound, results in the order given', async () => {
+    const engine = await Engine.create({ models: CAM_PACK, provider: 'cpu', threads: 1, batchSize: 4, decodeWorkers: 2 });
+    try {
+      const grey = join(scratch.path, 'grey.png');
+      writeDiskPng(grey, 400, 300, { x: 0, y: 0, radius: 0, background: 128 });
+      const files = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? disk : i % 3 === 1 ? grey : join(DICOM_FIXTURES, 'truncated.dcm')));
+      const results = [];
+      for await (const { result } of engine.analyze(files)) results.push(result);
+      assert.deepEqual(results.map((r) => r.file), files, 'one result per file, in order');
+      assert.deepEqual(
+        results.map((r) => (r.status === 'ok' ? r.findings.some((f) => f.term === 'nodule' && f.positive) : r.error?.code)),
+        files.map((_, i) => (i % 3 === 0 ? true : i % 3 === 1 ? false : 'TRUNCATED')),
+      );
+      const stats = engine.stats;
+      assert.equal(stats.decode.workers, 2);
+      assert.equal(stats.decode.highWaterDecoding, 2, 'both workers decoded at once, never more');
+      assert.ok(stats.highWaterOutstanding <= stats.outstandingBound, `${stats.highWaterOutstanding} files held, bound ${stats.outstandingBound}`);
+      assert.ok(stats.outstandingBound < files.length, 'the bound is below the number of files: they were not all taken in at once');
+      assert.equal(stats.images, 40);
+      assert.equal(stats.decode.prepared, 40);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('a consumer that stops early leaves nothing queued, and the engine goes on serving', async () => {
+    const engine = await Engine.create({ models: CAM_PACK, provider: 'cpu', threads: 1, batchSize: 2, decodeWorkers: 1 });
+    try {
+      const files = Array.from({ length: 30 }, () => large);
+      let seen = 0;
+      for await (const analysis of engine.analyze(files)) {
+        assert.equal(analysis.result.status, 'ok');
+        if (++seen === 2) break;
+      }
+      assert.equal(engine.stats.decode.queued, 0, 'the files not started were dropped at once');
+      assert.ok(engine.stats.decode.prepared < 10, `${engine.stats.decode.prepared} of ${files.length} prepared`);
+      const again = [];
+      for await (const { result } of engine.analyze([disk, large])) again.push(result.status);
+      assert.deepEqual(again, ['ok', 'ok']);
+    } finally {
+      await engine.close();
+    }
+  });
+});
