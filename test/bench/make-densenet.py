@@ -14,6 +14,7 @@ linear classifier as a 1x1 convolution, bias once per cell), so mean over the 7x
 equals scores[n, k]; the logits come from DenseNet's own path (relu, global average pool, linear).
 """
 import hashlib
+import inspect
 import json
 import os
 import sys
@@ -101,6 +102,8 @@ def main():
         model, x, onnx_path, input_names=["input"], output_names=["scores", "cam"],
         dynamic_axes={"input": {0: "batch"}, "scores": {0: "batch"}, "cam": {0: "batch"}},
         opset_version=OPSET, do_constant_folding=True,
+        # The TorchScript exporter: torch 2.x would default to the dynamo one.
+        **({"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}),
     )
     onnx.checker.check_model(onnx_path)
     with open(onnx_path, "rb") as f:

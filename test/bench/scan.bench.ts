@@ -44,7 +44,12 @@ const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'default,inference-first').split('
 const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'cxr-triage-bench-scan');
 const SIZE = 2500;
 const SEED = 20261127;
-const ROOT = new URL('../../', import.meta.url).pathname;
+/** The project folder (the nearest package.json above: from the sources or from dist/). */
+const ROOT = (() => {
+  let folder = new URL('.', import.meta.url).pathname;
+  while (!existsSync(join(folder, 'package.json'))) folder = join(folder, '..');
+  return folder;
+})();
 const CORES = availableParallelism();
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -240,10 +245,11 @@ async function rawThroughput(files: string[], pack: string, threads: number): Pr
 mkdirSync(WORK, { recursive: true });
 console.log('# Scan benchmark');
 console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${CORES} cores, ${mib(totalmem())} memory; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; ${new Date().toISOString()}; load average ${load()}`);
-execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+// The scan runs the compiled command; BENCH_BUILD=0 uses dist/ as it is (a machine without the dev tools).
+if (process.env.BENCH_BUILD !== '0') execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
 const packDir = join(WORK, 'pack');
 let t = performance.now();
-if (!existsSync(join(packDir, 'ensemble.json'))) execFileSync('/usr/bin/python3', [new URL('./make-densenet.py', import.meta.url).pathname, packDir], { stdio: 'ignore' });
+if (!existsSync(join(packDir, 'ensemble.json'))) execFileSync(process.env.PYTHON ?? '/usr/bin/python3', [join(ROOT, 'test/bench/make-densenet.py'), packDir], { stdio: 'ignore' });
 console.log(`pack: DenseNet-121, 1 x 224 x 224, 18 labels + CAM, random weights (ready in ${fmt((performance.now() - t) / 1000)} s)`);
 t = performance.now();
 const files = await phantoms();
