@@ -26,6 +26,8 @@
  *   npm run bench:scan
  *     BENCH_IMAGES=1000 BENCH_ROUNDS=3 BENCH_BATCH=8 BENCH_LAYOUTS=default,inference-first (or decode-first)
  *     BENCH_DIR=$TMPDIR/cxr-triage-bench-scan (kept: the phantoms and the pack are reused by later runs)
+ *     BENCH_BUILD=0 (use dist/ as built: `node dist/test/bench/scan.bench.js` on a machine without the
+ *     dev tools) PYTHON=/usr/bin/python3 (torch and onnx, to make the DenseNet pack once)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
