@@ -51,7 +51,9 @@ function sourceRows(radiograph: Radiograph, source: InputSpec['source']): (row: 
   const maxValue = maxValueOf(radiograph, source);
   const { slope, intercept } = radiograph.rescale;
   const offset = radiograph.signed ? 2 ** (radiograph.bitsStored - 1) : 0;
-  const { pixels, padding, invert, columns } = radiograph;
+  const { padding, invert, columns, indexed } = radiograph;
+  // An indexed radiograph's value is read through its word table: no float32 copy is made.
+  const pixels = indexed ? null : radiograph.pixels;
   return (row, from, to, out) => {
     for (let x = from; x < to; x++) {
       const i = row * columns + x;
@@ -59,7 +61,8 @@ function sourceRows(radiograph: Radiograph, source: InputSpec['source']): (row: 
         out[x - from] = 0;
         continue;
       }
-      const stored = Math.min(maxValue, Math.max(0, (pixels[i] - intercept) / slope + offset));
+      const value = pixels ? pixels[i] : indexed!.values[indexed!.words[i] & indexed!.wordMask];
+      const stored = Math.min(maxValue, Math.max(0, (value - intercept) / slope + offset));
       out[x - from] = invert ? maxValue - stored : stored;
     }
   };

@@ -8,14 +8,6 @@ import { TriageError } from '../../errors/index.js';
 import type { PixelDescription } from '../dicom/attributes.js';
 import type { DecodedFrame, Samples } from '../codecs/types.js';
 
-export interface ModalityImage {
-  rows: number;
-  columns: number;
-  pixels: Float32Array;
-  padding: Uint8Array | null;
-  range: { min: number; max: number };
-}
-
 /** Rec. 601 luma weights, as DICOM's YBR_FULL defines Y. */
 export const LUMA = { r: 0.299, g: 0.587, b: 0.114 } as const;
 
@@ -38,14 +30,64 @@ export function storedValueReader(description: PixelDescription): (word: number)
 }
 
 /**
- * Grey samples of 8 or 16 bits with Pixel Padding: a sample word has at most 65,536 values, so
- * its modality value and whether it is padding are computed once per word into tables, and each
- * pixel is a lookup instead of a call per pixel. The range is the smallest and largest value of
- * the words that occur outside the padding. Same arithmetic per word as per pixel, so the same
- * values.
+ * Grey samples of 8 or 16 bits, held as the codec's sample words plus each word's modality value:
+ * pixel i is `values[words[i] & wordMask]`. A word has at most 65,536 values, so this costs a
+ * 256 KiB table instead of a float32 copy of the image (4 bytes a pixel, 23 MB for a 2,500 x
+ * 2,300 radiograph), and later stages (display rendering, the automatic window) work per word
+ * rather than per pixel. `values` holds exactly the float32 a per-pixel array would.
  */
-function lookupModality(frame: DecodedFrame, description: PixelDescription, count: number): ModalityImage {
-  const samples = frame.samples;
+export interface IndexedPixels {
+  words: Uint8Array | Int8Array | Uint16Array | Int16Array;
+  wordMask: number;
+  values: Float32Array;
+  /** Pixels in the image (the codec may hand over more words than that). */
+  length: number;
+}
+
+export interface ModalityImage {
+  rows: number;
+  columns: number;
+  /** The modality values as float32; made on first read when `indexed` is set. */
+  readonly pixels: Float32Array;
+  /** The same values indexed by sample word (grey 8 and 16-bit images); else null. */
+  indexed: IndexedPixels | null;
+  padding: Uint8Array | null;
+  range: { min: number; max: number };
+}
+
+/** The per-pixel float32 modality values of an indexed image (for callers that need the array). */
+export function expandIndexed({ words, wordMask, values, length }: IndexedPixels): Float32Array {
+  const pixels = new Float32Array(length);
+  for (let i = 0; i < length; i++) pixels[i] = values[words[i] & wordMask];
+  return pixels;
+}
+
+/**
+ * Gives `target` its `indexed` pixels and a `pixels` property expanded from them on first read
+ * and kept: callers that want the array get it, the stages that read `indexed` never pay for it.
+ * `pixels` is enumerable, so copies and structured clones carry the values like any other field;
+ * `indexed` is not, so a copy (`{ ...radiograph, pixels: other }`) never carries word tables
+ * that disagree with its pixels.
+ */
+export function withIndexedPixels<T extends object>(
+  target: T,
+  indexed: IndexedPixels,
+): T & { readonly pixels: Float32Array; readonly indexed: IndexedPixels } {
+  let expanded: Float32Array | null = null;
+  return Object.defineProperties(target, {
+    indexed: { value: indexed, enumerable: false },
+    pixels: { enumerable: true, get: () => (expanded ??= expandIndexed(indexed)) },
+  }) as T & { readonly pixels: Float32Array; readonly indexed: IndexedPixels };
+}
+
+/**
+ * Grey samples of 8 or 16 bits: each word's modality value, and whether it is padding, computed
+ * once into tables, so each pixel is a lookup instead of arithmetic; the pixels stay as the
+ * codec's words (see IndexedPixels). The range is the smallest and largest value of the words
+ * that occur outside the padding. Same arithmetic per word as per pixel, so the same values.
+ */
+function indexedModality(frame: DecodedFrame, description: PixelDescription, count: number): ModalityImage {
+  const samples = frame.samples as IndexedPixels['words'];
   const size = samples.BYTES_PER_ELEMENT === 1 ? 256 : 65536;
   const wordMask = size - 1;
   const shift = description.highBit + 1 - description.bitsStored;
@@ -61,22 +103,15 @@ function lookupModality(frame: DecodedFrame, description: PixelDescription, coun
     modality[word] = value * slope + intercept;
     if (isPadding && value >= from && value <= to) isPadding[word] = 1;
   }
-  const stored = Float32Array.from(modality);
-  const pixels = new Float32Array(count);
   const seen = new Uint8Array(size);
   let padding: Uint8Array | null = null;
   let padded = 0;
   if (!isPadding) {
-    for (let i = 0; i < count; i++) {
-      const word = samples[i] & wordMask;
-      pixels[i] = stored[word];
-      seen[word] = 1;
-    }
+    for (let i = 0; i < count; i++) seen[samples[i] & wordMask] = 1;
   } else {
     padding = new Uint8Array(count);
     for (let i = 0; i < count; i++) {
       const word = samples[i] & wordMask;
-      pixels[i] = stored[word];
       if (isPadding[word]) {
         padding[i] = 1;
         padded++;
@@ -93,7 +128,8 @@ function lookupModality(frame: DecodedFrame, description: PixelDescription, coun
     if (modality[word] < min) min = modality[word];
     if (modality[word] > max) max = modality[word];
   }
-  return { rows: frame.rows, columns: frame.columns, pixels, padding: padded > 0 ? padding : null, range: { min, max } };
+  const indexed = { words: samples, wordMask, values: Float32Array.from(modality), length: count };
+  return withIndexedPixels({ rows: frame.rows, columns: frame.columns, padding: padded > 0 ? padding : null, range: { min, max } }, indexed);
 }
 
 export function toModality(frame: DecodedFrame, description: PixelDescription): ModalityImage {
@@ -114,15 +150,17 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
   let padded = 0;
 
   const elementBytes = frame.samples.BYTES_PER_ELEMENT;
+  // Words index the tables when their width is the allocated one (a padding test reads the
+  // allocated width) and the image has more pixels than the table has entries.
   if (
     spp === 1 &&
-    description.padding &&
     description.bitsStored < 32 &&
     elementBytes <= 2 &&
+    !(frame.samples instanceof Uint32Array || frame.samples instanceof Int32Array) &&
     count >= 1 << (8 * elementBytes) &&
-    (elementBytes === 1 || description.bitsAllocated === 16)
+    (!description.padding || elementBytes === 1 || description.bitsAllocated === 16)
   ) {
-    return lookupModality(frame, description, count);
+    return indexedModality(frame, description, count);
   }
   if (spp === 1 && !description.padding && description.bitsStored < 32 && frame.samples.BYTES_PER_ELEMENT <= 2) {
     // The common case, written out without per-pixel calls: it runs on every pixel of every image.
@@ -178,5 +216,5 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
   if (padded === count) {
     throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
   }
-  return { rows: frame.rows, columns: frame.columns, pixels, padding: padded > 0 ? padding : null, range: { min, max } };
+  return { rows: frame.rows, columns: frame.columns, pixels, indexed: null, padding: padded > 0 ? padding : null, range: { min, max } };
 }
