@@ -96,8 +96,11 @@ export interface Radiograph {
   invert: boolean;
   window: DisplayWindow;
   voiLut: VoiLut | null;
-  /** 1 where the pixel is Pixel Padding (outside the collimated image), else 0; null when none. */
-  padding: Uint8Array | null;
+  /**
+   * 1 where the pixel is Pixel Padding (outside the collimated image), else 0; null when none.
+   * Made on first read when `indexed` is set (which holds the padding per word).
+   */
+  readonly padding: Uint8Array | null;
   resolution: ResolutionLevel | null;
   metadata: RadiographMetadata;
 }

@@ -51,9 +51,24 @@ function sourceRows(radiograph: Radiograph, source: InputSpec['source']): (row: 
   const maxValue = maxValueOf(radiograph, source);
   const { slope, intercept } = radiograph.rescale;
   const offset = radiograph.signed ? 2 ** (radiograph.bitsStored - 1) : 0;
-  const { padding, invert, columns, indexed } = radiograph;
-  // An indexed radiograph's value is read through its word table: no float32 copy is made.
-  const pixels = indexed ? null : radiograph.pixels;
+  const { invert, columns, indexed } = radiograph;
+  if (indexed) {
+    // Through the word tables: neither the float32 values nor the padding mask is made.
+    const { words, wordMask, values } = indexed;
+    const padding = indexed.padding;
+    return (row, from, to, out) => {
+      for (let x = from; x < to; x++) {
+        const word = words[row * columns + x] & wordMask;
+        if (padding?.[word]) {
+          out[x - from] = 0;
+          continue;
+        }
+        const stored = Math.min(maxValue, Math.max(0, (values[word] - intercept) / slope + offset));
+        out[x - from] = invert ? maxValue - stored : stored;
+      }
+    };
+  }
+  const { pixels, padding } = radiograph;
   return (row, from, to, out) => {
     for (let x = from; x < to; x++) {
       const i = row * columns + x;
@@ -61,7 +76,7 @@ function sourceRows(radiograph: Radiograph, source: InputSpec['source']): (row: 
         out[x - from] = 0;
         continue;
       }
-      const value = pixels ? pixels[i] : indexed!.values[indexed!.words[i] & indexed!.wordMask];
+      const value = pixels[i];
       const stored = Math.min(maxValue, Math.max(0, (value - intercept) / slope + offset));
       out[x - from] = invert ? maxValue - stored : stored;
     }

@@ -97,7 +97,8 @@ test('large grey images stay as sample words: the float32 values, the window and
     assert.equal(image.indexed.words, samples, 'the codec words themselves, not a copy');
     const read = storedValueReader(desc);
     for (let i = 0; i < samples.length; i += 97) assert.equal(image.pixels[i], Math.fround(read(samples[i]) * 0.5 - 3), `pixel ${i}`);
-    assert.deepEqual(automaticWindow(image.indexed, image.padding, image.range), automaticWindow(image.pixels, image.padding, image.range));
+    assert.deepEqual(automaticWindow(image.indexed, null, image.range), automaticWindow(image.pixels, image.padding, image.range));
+    assert.equal(image.padding === null, padding === null, 'a per-pixel mask exactly when some pixel is padding');
     const copy = { ...image };
     assert.equal('indexed' in copy, false, 'a copy (which may swap its pixels) does not carry the word table');
     assert.deepEqual(copy.pixels, image.pixels);

@@ -82,14 +82,14 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
 
   const image = toModality(decoded, description);
   const voiLut = readVoiLut(dataSet, description.signed);
-  const window = readDicomWindow(dataSet) ?? (voiLut ? lutWindow(voiLut) : automaticWindow(image.indexed ?? image.pixels, image.padding, image.range));
+  const window = readDicomWindow(dataSet) ?? (voiLut ? lutWindow(voiLut) : automaticWindow(image.indexed ?? image.pixels, image.indexed ? null : image.padding, image.range));
   const metadata = readMetadata(dataSet, description.numberOfFrames);
   if (decoded.level > 0 && metadata.pixelSpacing) {
     const factor = description.rows / image.rows;
     metadata.pixelSpacing = [metadata.pixelSpacing[0] * factor, metadata.pixelSpacing[1] * (description.columns / image.columns)];
   }
 
-  const radiograph: Omit<Radiograph, 'pixels' | 'indexed'> = {
+  const radiograph: Omit<Radiograph, 'pixels' | 'padding' | 'indexed'> = {
     file,
     format: 'dicom',
     transferSyntax: { uid: syntax.uid, name: syntax.name },
@@ -104,10 +104,9 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
     invert: description.photometric === 'MONOCHROME1',
     window,
     voiLut,
-    padding: image.padding,
     resolution: decoded.level > 0 ? { level: decoded.level, fullRows: description.rows, fullColumns: description.columns } : null,
     metadata,
   };
-  // An indexed image's float32 values are made only if something asks for them.
-  return image.indexed ? withIndexedPixels(radiograph, image.indexed) : { ...radiograph, pixels: image.pixels };
+  // An indexed image's float32 values and padding mask are made only if something asks for them.
+  return image.indexed ? withIndexedPixels(radiograph, image.indexed) : { ...radiograph, pixels: image.pixels, padding: image.padding };
 }

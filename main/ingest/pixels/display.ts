@@ -24,7 +24,8 @@ const MAX_TABLE = 1 << 17;
  * takes the same arithmetic per pixel. Either way a value renders to the same level.
  */
 export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayRowRenderer {
-  const { columns, padding, invert, voiLut, range, indexed } = radiograph;
+  // `padding` and `pixels` are read only where there is no `indexed` (on which they are made when read).
+  const { columns, invert, voiLut, range, indexed } = radiograph;
   const useLut = voiLut !== null && window.source === 'voi-lut';
   // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
   const level = (value: number) => {
@@ -45,15 +46,14 @@ export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow
     // then a lookup from the codec's words (no float32 copy of the image is ever made).
     const { words, wordMask, values } = indexed;
     const levels = new Uint8Array(wordMask + 1);
-    for (let word = 0; word <= wordMask; word++) levels[word] = levelOf(values[word]);
+    for (let word = 0; word <= wordMask; word++) levels[word] = indexed.padding?.[word] ? 0 : levelOf(values[word]);
     return (row, from, to, out) => {
       const start = row * columns + from;
       const n = to - from;
-      if (!padding) for (let j = 0; j < n; j++) out[j] = levels[words[start + j] & wordMask];
-      else for (let j = 0; j < n; j++) out[j] = padding[start + j] ? 0 : levels[words[start + j] & wordMask];
+      for (let j = 0; j < n; j++) out[j] = levels[words[start + j] & wordMask];
     };
   }
-  const { pixels } = radiograph;
+  const { pixels, padding } = radiograph;
   if (!table) {
     return (row, from, to, out) => {
       const offset = row * columns;

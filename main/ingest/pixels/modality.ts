@@ -40,6 +40,8 @@ export interface IndexedPixels {
   words: Uint8Array | Int8Array | Uint16Array | Int16Array;
   wordMask: number;
   values: Float32Array;
+  /** 1 for the words that are Pixel Padding; null when no pixel is padding. */
+  padding: Uint8Array | null;
   /** Pixels in the image (the codec may hand over more words than that). */
   length: number;
 }
@@ -51,7 +53,8 @@ export interface ModalityImage {
   readonly pixels: Float32Array;
   /** The same values indexed by sample word (grey 8 and 16-bit images); else null. */
   indexed: IndexedPixels | null;
-  padding: Uint8Array | null;
+  /** Per pixel, 1 for padding; null when none. Made on first read when `indexed` is set. */
+  readonly padding: Uint8Array | null;
   range: { min: number; max: number };
 }
 
@@ -62,22 +65,31 @@ export function expandIndexed({ words, wordMask, values, length }: IndexedPixels
   return pixels;
 }
 
+/** The per-pixel padding mask of an indexed image, or null when no pixel is padding. */
+export function expandPadding({ words, wordMask, padding, length }: IndexedPixels): Uint8Array | null {
+  if (!padding) return null;
+  const mask = new Uint8Array(length);
+  for (let i = 0; i < length; i++) mask[i] = padding[words[i] & wordMask];
+  return mask;
+}
+
+type WithIndexed<T> = T & { readonly pixels: Float32Array; readonly padding: Uint8Array | null; readonly indexed: IndexedPixels };
+
 /**
- * Gives `target` its `indexed` pixels and a `pixels` property expanded from them on first read
- * and kept: callers that want the array get it, the stages that read `indexed` never pay for it.
- * `pixels` is enumerable, so copies and structured clones carry the values like any other field;
- * `indexed` is not, so a copy (`{ ...radiograph, pixels: other }`) never carries word tables
- * that disagree with its pixels.
+ * Gives `target` its `indexed` pixels, and `pixels` and `padding` properties expanded from them
+ * on first read and kept: callers that want the per-pixel arrays get them, the stages that read
+ * `indexed` never pay for them. Those two are enumerable, so copies and structured clones carry
+ * the values like any other field; `indexed` is not, so a copy (`{ ...radiograph, pixels: other
+ * }`) never carries word tables that disagree with its pixels.
  */
-export function withIndexedPixels<T extends object>(
-  target: T,
-  indexed: IndexedPixels,
-): T & { readonly pixels: Float32Array; readonly indexed: IndexedPixels } {
-  let expanded: Float32Array | null = null;
+export function withIndexedPixels<T extends object>(target: T, indexed: IndexedPixels): WithIndexed<T> {
+  let pixels: Float32Array | null = null;
+  let padding: Uint8Array | null | undefined;
   return Object.defineProperties(target, {
     indexed: { value: indexed, enumerable: false },
-    pixels: { enumerable: true, get: () => (expanded ??= expandIndexed(indexed)) },
-  }) as T & { readonly pixels: Float32Array; readonly indexed: IndexedPixels };
+    pixels: { enumerable: true, get: () => (pixels ??= expandIndexed(indexed)) },
+    padding: { enumerable: true, get: () => (padding === undefined ? (padding = expandPadding(indexed)) : padding) },
+  }) as WithIndexed<T>;
 }
 
 /**
@@ -103,33 +115,23 @@ function indexedModality(frame: DecodedFrame, description: PixelDescription, cou
     modality[word] = value * slope + intercept;
     if (isPadding && value >= from && value <= to) isPadding[word] = 1;
   }
+  // Which words occur; padding is then per word, and no per-pixel mask is made.
   const seen = new Uint8Array(size);
-  let padding: Uint8Array | null = null;
+  for (let i = 0; i < count; i++) seen[samples[i] & wordMask] = 1;
   let padded = 0;
-  if (!isPadding) {
-    for (let i = 0; i < count; i++) seen[samples[i] & wordMask] = 1;
-  } else {
-    padding = new Uint8Array(count);
-    for (let i = 0; i < count; i++) {
-      const word = samples[i] & wordMask;
-      if (isPadding[word]) {
-        padding[i] = 1;
-        padded++;
-      } else seen[word] = 1;
-    }
-  }
+  if (isPadding) for (let i = 0; i < count; i++) padded += isPadding[samples[i] & wordMask];
   if (padded === count) {
     throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
   }
   let min = Infinity;
   let max = -Infinity;
   for (let word = 0; word < size; word++) {
-    if (!seen[word]) continue;
+    if (!seen[word] || isPadding?.[word]) continue;
     if (modality[word] < min) min = modality[word];
     if (modality[word] > max) max = modality[word];
   }
-  const indexed = { words: samples, wordMask, values: Float32Array.from(modality), length: count };
-  return withIndexedPixels({ rows: frame.rows, columns: frame.columns, padding: padded > 0 ? padding : null, range: { min, max } }, indexed);
+  const indexed = { words: samples, wordMask, values: Float32Array.from(modality), padding: padded > 0 ? isPadding : null, length: count };
+  return withIndexedPixels({ rows: frame.rows, columns: frame.columns, range: { min, max } }, indexed);
 }
 
 export function toModality(frame: DecodedFrame, description: PixelDescription): ModalityImage {
@@ -141,6 +143,19 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
       `The decoder produced ${frame.samples.length} samples; ${frame.columns} x ${frame.rows} x ${spp} were expected.`,
     );
   }
+  const elementBytes = frame.samples.BYTES_PER_ELEMENT;
+  // Decided before any per-pixel array is made. Words index the tables when their width is the
+  // allocated one (a padding test reads the allocated width) and the image has more pixels than
+  // the table has entries.
+  if (
+    spp === 1 &&
+    description.bitsStored < 32 &&
+    elementBytes <= 2 &&
+    count >= 1 << (8 * elementBytes) &&
+    (!description.padding || elementBytes === 1 || description.bitsAllocated === 16)
+  ) {
+    return indexedModality(frame, description, count);
+  }
   const stored = storedValueReader(description);
   const { rescaleSlope: slope, rescaleIntercept: intercept } = description;
   const pixels = new Float32Array(count);
@@ -149,19 +164,6 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
   let max = -Infinity;
   let padded = 0;
 
-  const elementBytes = frame.samples.BYTES_PER_ELEMENT;
-  // Words index the tables when their width is the allocated one (a padding test reads the
-  // allocated width) and the image has more pixels than the table has entries.
-  if (
-    spp === 1 &&
-    description.bitsStored < 32 &&
-    elementBytes <= 2 &&
-    !(frame.samples instanceof Uint32Array || frame.samples instanceof Int32Array) &&
-    count >= 1 << (8 * elementBytes) &&
-    (!description.padding || elementBytes === 1 || description.bitsAllocated === 16)
-  ) {
-    return indexedModality(frame, description, count);
-  }
   if (spp === 1 && !description.padding && description.bitsStored < 32 && frame.samples.BYTES_PER_ELEMENT <= 2) {
     // The common case, written out without per-pixel calls: it runs on every pixel of every image.
     const shift = description.highBit + 1 - description.bitsStored;

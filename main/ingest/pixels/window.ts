@@ -46,6 +46,7 @@ export function lutWindow(lut: VoiLut): DisplayWindow {
 /**
  * When the file gives no window: the 0.5th to 99.5th percentile of the non-padding pixels, which
  * ignores collimator edges and burned-in markers that a min-max window would let flatten the lungs.
+ * An indexed image carries its padding per word; `padding` is the per-pixel mask of a float32 one.
  */
 export function automaticWindow(
   pixels: Float32Array | IndexedPixels,
@@ -61,11 +62,12 @@ export function automaticWindow(
   // (x + 0.5) | 0 rounds the non-negative bin positions like Math.round, at a third of the cost.
   if (!(pixels instanceof Float32Array)) {
     // Count the words, then bin each word's value as often as it occurs: the same histogram.
+    // Padding is per word here (the `padding` argument is not read).
     const { words, wordMask, values, length } = pixels;
     const counts = new Uint32Array(wordMask + 1);
-    for (let i = 0; i < length; i++) if (!padding?.[i]) counts[words[i] & wordMask]++;
+    for (let i = 0; i < length; i++) counts[words[i] & wordMask]++;
     for (let word = 0; word <= wordMask; word++) {
-      if (counts[word] === 0) continue;
+      if (counts[word] === 0 || pixels.padding?.[word]) continue;
       histogram[((values[word] - min) * scale + 0.5) | 0] += counts[word];
       total += counts[word];
     }
