@@ -116,7 +116,10 @@ function fromRaster(file: string, format: SourceFormat, raster: RasterImage): Ra
   };
 }
 
-/** Decodes a file's bytes that are already in memory. */
+/**
+ * Decodes a file's bytes that are already in memory. The radiograph may point into them
+ * (uncompressed samples are read where they lie): leave them unchanged while it is in use.
+ */
 export async function decodeRadiograph(file: string, input: Uint8Array, options: DecodeOptions = {}): Promise<Radiograph> {
   // A plain Uint8Array view: a Node Buffer's slice() shares memory, which codecs must not assume.
   const bytes = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
