@@ -11,6 +11,7 @@ import { toTriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { Heatmap } from '../explain/heatmap.js';
 import { overlayPng } from '../explain/overlay.js';
+import { ReadBuffer } from '../ingest/index.js';
 import { prepareImage, transferables } from './prepare.js';
 import type { PreparedImage, PreparePlan } from './prepare.js';
 
@@ -27,12 +28,23 @@ export type DecodeResponse =
 const port = parentPort!;
 const plan = workerData as PreparePlan;
 
+/** Every file this worker prepares is read into this one buffer (see ReadBuffer). */
+const readBuffer = new ReadBuffer();
+let readBufferInUse = false;
+
 async function prepare(id: number, file: string): Promise<void> {
-  const prepared = await prepareImage(file, plan).catch((thrown): PreparedImage => {
-    // prepareImage turns every failure into an outcome; this is for what it cannot foresee.
-    const error = toTriageError(thrown, file);
-    return { status: 'error', image: null, error: { code: error.code, message: error.message }, timings: { decodeMs: 0, preprocessMs: 0 } };
-  });
+  // The pool sends one job at a time; were two ever to overlap, the second reads on its own.
+  const buffer = readBufferInUse ? undefined : readBuffer;
+  if (buffer) readBufferInUse = true;
+  const prepared = await prepareImage(file, plan, buffer)
+    .catch((thrown): PreparedImage => {
+      // prepareImage turns every failure into an outcome; this is for what it cannot foresee.
+      const error = toTriageError(thrown, file);
+      return { status: 'error', image: null, error: { code: error.code, message: error.message }, timings: { decodeMs: 0, preprocessMs: 0 } };
+    })
+    .finally(() => {
+      if (buffer) readBufferInUse = false;
+    });
   port.postMessage({ type: 'prepared', id, prepared } satisfies DecodeResponse, transferables(prepared));
 }
 

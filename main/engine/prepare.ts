@@ -9,7 +9,7 @@ import { toTriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { gate, REJECTING_ERRORS } from '../gate/index.js';
 import { readRadiograph } from '../ingest/index.js';
-import type { Radiograph, RadiographMetadata, SourceFormat } from '../ingest/index.js';
+import type { Radiograph, RadiographMetadata, ReadBuffer, SourceFormat } from '../ingest/index.js';
 import type { InputSpec } from '../packs/manifest.js';
 import { preprocess } from '../preprocess/index.js';
 import type { ModelInput, PlaneCache } from '../preprocess/index.js';
@@ -63,12 +63,15 @@ export function summarize(radiograph: Radiograph): ImageSummary {
   };
 }
 
-/** Never throws: every failure is an outcome with its coded error. */
-export async function prepareImage(file: string, plan: PreparePlan): Promise<PreparedImage> {
+/**
+ * Never throws: every failure is an outcome with its coded error. A decode worker lends its
+ * ReadBuffer (nothing returned points into it: the summary is copied, the inputs are new).
+ */
+export async function prepareImage(file: string, plan: PreparePlan, buffer?: ReadBuffer): Promise<PreparedImage> {
   const started = performance.now();
   let radiograph: Radiograph;
   try {
-    radiograph = await readRadiograph(file, { minShortSide: plan.shortSide });
+    radiograph = await readRadiograph(file, { minShortSide: plan.shortSide }, buffer);
   } catch (thrown) {
     const error = toTriageError(thrown, file);
     const timings = { decodeMs: round(performance.now() - started), preprocessMs: 0 };

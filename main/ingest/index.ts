@@ -2,7 +2,7 @@
  * The ingest stage: a file (DICOM above all, PNG or JPEG too) to a Radiograph. Format is decided by
  * content, never by extension, because archives are full of DICOM files without one.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { TriageError, toTriageError } from '../errors/index.js';
 import { hasPart10Prefix, looksLikeRawDataSet } from './dicom/parse.js';
 import { readDicom } from './dicom/read.js';
@@ -30,14 +30,51 @@ export function sniffFormat(bytes: Uint8Array): SourceFormat | null {
   return null;
 }
 
-async function readBytes(file: string): Promise<Uint8Array> {
+/**
+ * One buffer that a thread reading files one after another (a decode worker) reads each file
+ * into, instead of a new one per file: a scan then allocates no file-sized memory per image,
+ * and no garbage that the collector (which frees external memory late) lets pile up. What is
+ * decoded from it may point into it (uncompressed samples do), so a radiograph read with a
+ * ReadBuffer is valid only until the next read with the same buffer.
+ */
+export class ReadBuffer {
+  /** Files larger than this get their own memory, so one huge file does not stay held. */
+  static readonly MAX_KEPT_BYTES = 64 * 1024 * 1024;
+  private bytes = new Uint8Array(0);
+
+  /** Memory for `size` bytes: this buffer's (grown when needed), or a new one beyond MAX_KEPT_BYTES. */
+  take(size: number): Uint8Array {
+    if (size > ReadBuffer.MAX_KEPT_BYTES) return new Uint8Array(size);
+    // An eighth to spare: files of a scan differ a little in size, and each regrowth is garbage.
+    if (size > this.bytes.length) this.bytes = new Uint8Array(Math.min(ReadBuffer.MAX_KEPT_BYTES, Math.ceil(size * 1.125)));
+    return this.bytes.subarray(0, size);
+  }
+}
+
+async function readWhole(file: string, size: number, buffer: ReadBuffer): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const target = buffer.take(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(target, filled, size - filled, filled);
+      if (bytesRead === 0) break; // the file shrank since stat: what is there is the file
+      filled += bytesRead;
+    }
+    return target.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readBytes(file: string, buffer?: ReadBuffer): Promise<Uint8Array> {
   try {
     const info = await stat(file);
     if (!info.isFile()) throw new TriageError('UNREADABLE', 'The path is not a regular file.', { file });
     if (info.size > MAX_FILE_BYTES) {
       throw new TriageError('TOO_LARGE', `The file is ${info.size} bytes; radiographs are far smaller.`, { file });
     }
-    return await readFile(file);
+    return buffer ? await readWhole(file, info.size, buffer) : await readFile(file);
   } catch (error) {
     if (error instanceof TriageError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -79,7 +116,10 @@ function fromRaster(file: string, format: SourceFormat, raster: RasterImage): Ra
   };
 }
 
-/** Decodes a file's bytes that are already in memory. */
+/**
+ * Decodes a file's bytes that are already in memory. The radiograph may point into them
+ * (uncompressed samples are read where they lie): leave them unchanged while it is in use.
+ */
 export async function decodeRadiograph(file: string, input: Uint8Array, options: DecodeOptions = {}): Promise<Radiograph> {
   // A plain Uint8Array view: a Node Buffer's slice() shares memory, which codecs must not assume.
   const bytes = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
@@ -102,9 +142,12 @@ export async function decodeRadiograph(file: string, input: Uint8Array, options:
   }
 }
 
-/** Reads and decodes one file. Every failure is a TriageError carrying the file's path. */
-export async function readRadiograph(file: string, options: DecodeOptions = {}): Promise<Radiograph> {
-  const bytes = await readBytes(file).catch((error: unknown) => {
+/**
+ * Reads and decodes one file. Every failure is a TriageError carrying the file's path. With a
+ * ReadBuffer the file is read into it, and the radiograph is valid until its next use.
+ */
+export async function readRadiograph(file: string, options: DecodeOptions = {}, buffer?: ReadBuffer): Promise<Radiograph> {
+  const bytes = await readBytes(file, buffer).catch((error: unknown) => {
     throw toTriageError(error, file);
   });
   return decodeRadiograph(file, bytes, options);

@@ -3,6 +3,10 @@
  * need to know about it. Patient names and IDs are never read into this structure.
  */
 
+import type { IndexedPixels } from './pixels/modality.js';
+
+export type { IndexedPixels } from './pixels/modality.js';
+
 export type SourceFormat = 'dicom' | 'png' | 'jpeg';
 
 /** Photometric interpretations the ingest stage accepts; colour ones are reduced to luminance. */
@@ -69,8 +73,17 @@ export interface Radiograph {
   transferSyntax: TransferSyntax | null;
   rows: number;
   columns: number;
-  /** Modality values (stored values masked, sign-extended, rescaled), row-major, rows x columns. */
-  pixels: Float32Array;
+  /**
+   * Modality values (stored values masked, sign-extended, rescaled), row-major, rows x columns.
+   * When `indexed` is set this is made on first read (and kept): the stages that run on every
+   * file read `indexed` instead, so a scan never holds a float32 copy of each image.
+   */
+  readonly pixels: Float32Array;
+  /**
+   * The same values as sample words and a per-word table (grey 8 and 16-bit DICOM); else absent.
+   * Not enumerable where set: a copy of the radiograph with other pixels does not carry it.
+   */
+  readonly indexed?: IndexedPixels | null;
   /** Photometric interpretation as stored; pixels of colour images hold luminance. */
   photometric: Photometric;
   bitsAllocated: number;
@@ -83,8 +96,11 @@ export interface Radiograph {
   invert: boolean;
   window: DisplayWindow;
   voiLut: VoiLut | null;
-  /** 1 where the pixel is Pixel Padding (outside the collimated image), else 0; null when none. */
-  padding: Uint8Array | null;
+  /**
+   * 1 where the pixel is Pixel Padding (outside the collimated image), else 0; null when none.
+   * Made on first read when `indexed` is set (which holds the padding per word).
+   */
+  readonly padding: Uint8Array | null;
   resolution: ResolutionLevel | null;
   metadata: RadiographMetadata;
 }

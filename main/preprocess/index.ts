@@ -51,7 +51,24 @@ function sourceRows(radiograph: Radiograph, source: InputSpec['source']): (row: 
   const maxValue = maxValueOf(radiograph, source);
   const { slope, intercept } = radiograph.rescale;
   const offset = radiograph.signed ? 2 ** (radiograph.bitsStored - 1) : 0;
-  const { pixels, padding, invert, columns } = radiograph;
+  const { invert, columns, indexed } = radiograph;
+  if (indexed) {
+    // Through the word tables: neither the float32 values nor the padding mask is made.
+    const { words, wordMask, values } = indexed;
+    const padding = indexed.padding;
+    return (row, from, to, out) => {
+      for (let x = from; x < to; x++) {
+        const word = words[row * columns + x] & wordMask;
+        if (padding?.[word]) {
+          out[x - from] = 0;
+          continue;
+        }
+        const stored = Math.min(maxValue, Math.max(0, (values[word] - intercept) / slope + offset));
+        out[x - from] = invert ? maxValue - stored : stored;
+      }
+    };
+  }
+  const { pixels, padding } = radiograph;
   return (row, from, to, out) => {
     for (let x = from; x < to; x++) {
       const i = row * columns + x;
@@ -59,7 +76,8 @@ function sourceRows(radiograph: Radiograph, source: InputSpec['source']): (row: 
         out[x - from] = 0;
         continue;
       }
-      const stored = Math.min(maxValue, Math.max(0, (pixels[i] - intercept) / slope + offset));
+      const value = pixels[i];
+      const stored = Math.min(maxValue, Math.max(0, (value - intercept) / slope + offset));
       out[x - from] = invert ? maxValue - stored : stored;
     }
   };
@@ -98,9 +116,11 @@ function areaWeights(sourceLength: number, start: number, length: number, target
 }
 
 /**
- * Area resize of the crop region: horizontally row by row, as each source row is made (so the
- * full-size source plane never exists), then vertically. Sums run in double precision in source
- * order and each pass rounds to float32.
+ * Area resize of the crop region, one source row at a time: each row is made, resized
+ * horizontally (rounded to float32), and added into the double-precision sums of the output rows
+ * it covers, so neither the full-size source plane nor the horizontally resized region (a 2,000 x
+ * 224 float32 array) exists. Each output row adds its source rows in source order, as a separate
+ * vertical pass would; the result rounds to float32.
  */
 function resizeArea(
   radiograph: Radiograph,
@@ -119,32 +139,30 @@ function resizeArea(
   const y1 = ys.first[height - 1] + ys.count[height - 1];
   const write = sourceRows(radiograph, source);
   const line = new Float32Array(x1 - x0);
-  const horizontal = new Float32Array((y1 - y0) * width);
+  const horizontal = new Float32Array(width);
+  const sums = new Float64Array(width * height);
+  let firstOpen = 0; // the first output row whose source rows are not all added yet
   for (let row = y0; row < y1; row++) {
     write(row, x0, x1, line);
-    const out = (row - y0) * width;
     for (let t = 0; t < width; t++) {
       const from = xs.first[t] - x0;
       const n = xs.count[t];
       const w = xs.offsets[t];
       let sum = 0;
       for (let k = 0; k < n; k++) sum += xs.weights[w + k] * line[from + k];
-      horizontal[out + t] = sum / xs.scale;
+      horizontal[t] = sum / xs.scale;
+    }
+    while (firstOpen < height && ys.first[firstOpen] + ys.count[firstOpen] <= row) firstOpen++;
+    for (let t = firstOpen; t < height && ys.first[t] <= row; t++) {
+      const k = row - ys.first[t];
+      if (k >= ys.count[t]) continue;
+      const weight = ys.weights[ys.offsets[t] + k];
+      const at = t * width;
+      for (let c = 0; c < width; c++) sums[at + c] += weight * horizontal[c];
     }
   }
   const out = new Float32Array(width * height);
-  const sums = new Float64Array(width);
-  for (let t = 0; t < height; t++) {
-    sums.fill(0);
-    const n = ys.count[t];
-    const w = ys.offsets[t];
-    for (let k = 0; k < n; k++) {
-      const weight = ys.weights[w + k];
-      const from = (ys.first[t] + k - y0) * width;
-      for (let c = 0; c < width; c++) sums[c] += weight * horizontal[from + c];
-    }
-    for (let c = 0; c < width; c++) out[t * width + c] = sums[c] / ys.scale;
-  }
+  for (let i = 0; i < out.length; i++) out[i] = sums[i] / ys.scale;
   return out;
 }
 

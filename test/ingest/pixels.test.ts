@@ -87,6 +87,24 @@ test('large padded images (table lookup per sample word) give what per-pixel rea
   }
 });
 
+test('large grey images stay as sample words: the float32 values, the window and copies agree', () => {
+  for (const padding of [null, { from: 0, to: 40 }]) {
+    const samples = new Uint16Array(400 * 300);
+    for (let i = 0; i < samples.length; i++) samples[i] = (i * 2654435761) >>> 20; // 12 bits, scrambled
+    const desc = description({ rows: 300, columns: 400, bitsStored: 12, highBit: 11, rescaleSlope: 0.5, rescaleIntercept: -3, padding });
+    const image = toModality({ rows: 300, columns: 400, samples, planar: false, convertedToRgb: false, level: 0 }, desc);
+    assert.ok(image.indexed, 'a 16-bit grey image this large is indexed by word');
+    assert.equal(image.indexed.words, samples, 'the codec words themselves, not a copy');
+    const read = storedValueReader(desc);
+    for (let i = 0; i < samples.length; i += 97) assert.equal(image.pixels[i], Math.fround(read(samples[i]) * 0.5 - 3), `pixel ${i}`);
+    assert.deepEqual(automaticWindow(image.indexed, null, image.range), automaticWindow(image.pixels, image.padding, image.range));
+    assert.equal(image.padding === null, padding === null, 'a per-pixel mask exactly when some pixel is padding');
+    const copy = { ...image };
+    assert.equal('indexed' in copy, false, 'a copy (which may swap its pixels) does not carry the word table');
+    assert.deepEqual(copy.pixels, image.pixels);
+  }
+});
+
 test('colour reduces to Rec. 601 luminance, interleaved or planar', () => {
   const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]);
   const colour = description({ samplesPerPixel: 3, photometric: 'RGB', bitsAllocated: 8, bitsStored: 8, highBit: 7 });

@@ -13,8 +13,13 @@ export function decodeNative({ bytes, description, bigEndian }: FrameRequest): D
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const littleEndian = !bigEndian;
     if (description.bitsAllocated === 16 && littleEndian && HOST_LITTLE_ENDIAN) {
-      // Same byte order as the host: one copy, no per-sample reads.
-      samples = new Uint16Array(bytes.slice(0, count * 2).buffer);
+      // Same byte order as the host: the file's own bytes when they sit on a 2-byte boundary (they
+      // do in a file read whole: DICOM values have even lengths), which saves a copy of the image
+      // (the samples only get read); else one copy, no per-sample reads.
+      samples =
+        bytes.byteOffset % 2 === 0
+          ? new Uint16Array(bytes.buffer, bytes.byteOffset, count)
+          : new Uint16Array(bytes.slice(0, count * 2).buffer);
     } else if (description.bitsAllocated === 16) {
       const words = new Uint16Array(count);
       for (let i = 0; i < count; i++) words[i] = view.getUint16(i * 2, littleEndian);

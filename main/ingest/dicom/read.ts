@@ -2,7 +2,7 @@
 import { TriageError } from '../../errors/index.js';
 import { FRAME_DECODERS } from '../codecs/index.js';
 import type { DecodedFrame } from '../codecs/index.js';
-import { toModality } from '../pixels/modality.js';
+import { toModality, withIndexedPixels } from '../pixels/modality.js';
 import { automaticWindow, lutWindow, readDicomWindow, readVoiLut } from '../pixels/window.js';
 import type { Radiograph } from '../radiograph.js';
 import { readMetadata, readPixelDescription, TAG } from './attributes.js';
@@ -82,20 +82,19 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
 
   const image = toModality(decoded, description);
   const voiLut = readVoiLut(dataSet, description.signed);
-  const window = readDicomWindow(dataSet) ?? (voiLut ? lutWindow(voiLut) : automaticWindow(image.pixels, image.padding, image.range));
+  const window = readDicomWindow(dataSet) ?? (voiLut ? lutWindow(voiLut) : automaticWindow(image.indexed ?? image.pixels, image.indexed ? null : image.padding, image.range));
   const metadata = readMetadata(dataSet, description.numberOfFrames);
   if (decoded.level > 0 && metadata.pixelSpacing) {
     const factor = description.rows / image.rows;
     metadata.pixelSpacing = [metadata.pixelSpacing[0] * factor, metadata.pixelSpacing[1] * (description.columns / image.columns)];
   }
 
-  return {
+  const radiograph: Omit<Radiograph, 'pixels' | 'padding' | 'indexed'> = {
     file,
     format: 'dicom',
     transferSyntax: { uid: syntax.uid, name: syntax.name },
     rows: image.rows,
     columns: image.columns,
-    pixels: image.pixels,
     photometric: description.photometric,
     bitsAllocated: description.bitsAllocated,
     bitsStored: description.bitsStored,
@@ -105,8 +104,9 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
     invert: description.photometric === 'MONOCHROME1',
     window,
     voiLut,
-    padding: image.padding,
     resolution: decoded.level > 0 ? { level: decoded.level, fullRows: description.rows, fullColumns: description.columns } : null,
     metadata,
   };
+  // An indexed image's float32 values and padding mask are made only if something asks for them.
+  return image.indexed ? withIndexedPixels(radiograph, image.indexed) : { ...radiograph, pixels: image.pixels, padding: image.padding };
 }

@@ -24,7 +24,8 @@ const MAX_TABLE = 1 << 17;
  * takes the same arithmetic per pixel. Either way a value renders to the same level.
  */
 export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayRowRenderer {
-  const { columns, pixels, padding, invert, voiLut, range } = radiograph;
+  // `padding` and `pixels` are read only where there is no `indexed` (on which they are made when read).
+  const { columns, invert, voiLut, range, indexed } = radiograph;
   const useLut = voiLut !== null && window.source === 'voi-lut';
   // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
   const level = (value: number) => {
@@ -35,6 +36,24 @@ export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow
   const size = Math.floor(range.max) - base + 1;
   const table = Number.isFinite(base) && size > 0 && size <= MAX_TABLE && Math.abs(base) < 2 ** 30 ? new Uint8Array(size) : null;
   if (table) for (let k = 0; k < size; k++) table[k] = level(base + k);
+  // A whole number within the table: an int32 index (cheap to index by); else the arithmetic.
+  const levelOf = (value: number) => {
+    const k = (value - base) | 0;
+    return table && k === value - base && k >= 0 && k < size ? table[k] : level(value);
+  };
+  if (indexed) {
+    // One level per sample word, the same as each pixel's value would render to; the pixels are
+    // then a lookup from the codec's words (no float32 copy of the image is ever made).
+    const { words, wordMask, values } = indexed;
+    const levels = new Uint8Array(wordMask + 1);
+    for (let word = 0; word <= wordMask; word++) levels[word] = indexed.padding?.[word] ? 0 : levelOf(values[word]);
+    return (row, from, to, out) => {
+      const start = row * columns + from;
+      const n = to - from;
+      for (let j = 0; j < n; j++) out[j] = levels[words[start + j] & wordMask];
+    };
+  }
+  const { pixels, padding } = radiograph;
   if (!table) {
     return (row, from, to, out) => {
       const offset = row * columns;
@@ -48,7 +67,6 @@ export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow
     if (!padding) {
       for (let j = 0; j < n; j++) {
         const value = pixels[start + j];
-        // A whole number within the table: an int32 index (cheap to index by); else the arithmetic.
         const k = (value - base) | 0;
         out[j] = k === value - base && k >= 0 && k < size ? table[k] : level(value);
       }

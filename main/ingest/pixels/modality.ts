@@ -8,14 +8,6 @@ import { TriageError } from '../../errors/index.js';
 import type { PixelDescription } from '../dicom/attributes.js';
 import type { DecodedFrame, Samples } from '../codecs/types.js';
 
-export interface ModalityImage {
-  rows: number;
-  columns: number;
-  pixels: Float32Array;
-  padding: Uint8Array | null;
-  range: { min: number; max: number };
-}
-
 /** Rec. 601 luma weights, as DICOM's YBR_FULL defines Y. */
 export const LUMA = { r: 0.299, g: 0.587, b: 0.114 } as const;
 
@@ -38,14 +30,76 @@ export function storedValueReader(description: PixelDescription): (word: number)
 }
 
 /**
- * Grey samples of 8 or 16 bits with Pixel Padding: a sample word has at most 65,536 values, so
- * its modality value and whether it is padding are computed once per word into tables, and each
- * pixel is a lookup instead of a call per pixel. The range is the smallest and largest value of
- * the words that occur outside the padding. Same arithmetic per word as per pixel, so the same
- * values.
+ * Grey samples of 8 or 16 bits, held as the codec's sample words plus each word's modality value:
+ * pixel i is `values[words[i] & wordMask]`. A word has at most 65,536 values, so this costs a
+ * 256 KiB table instead of a float32 copy of the image (4 bytes a pixel, 23 MB for a 2,500 x
+ * 2,300 radiograph), and later stages (display rendering, the automatic window) work per word
+ * rather than per pixel. `values` holds exactly the float32 a per-pixel array would.
  */
-function lookupModality(frame: DecodedFrame, description: PixelDescription, count: number): ModalityImage {
-  const samples = frame.samples;
+export interface IndexedPixels {
+  words: Uint8Array | Int8Array | Uint16Array | Int16Array;
+  wordMask: number;
+  values: Float32Array;
+  /** 1 for the words that are Pixel Padding; null when no pixel is padding. */
+  padding: Uint8Array | null;
+  /** Pixels in the image (the codec may hand over more words than that). */
+  length: number;
+}
+
+export interface ModalityImage {
+  rows: number;
+  columns: number;
+  /** The modality values as float32; made on first read when `indexed` is set. */
+  readonly pixels: Float32Array;
+  /** The same values indexed by sample word (grey 8 and 16-bit images); else null. */
+  indexed: IndexedPixels | null;
+  /** Per pixel, 1 for padding; null when none. Made on first read when `indexed` is set. */
+  readonly padding: Uint8Array | null;
+  range: { min: number; max: number };
+}
+
+/** The per-pixel float32 modality values of an indexed image (for callers that need the array). */
+export function expandIndexed({ words, wordMask, values, length }: IndexedPixels): Float32Array {
+  const pixels = new Float32Array(length);
+  for (let i = 0; i < length; i++) pixels[i] = values[words[i] & wordMask];
+  return pixels;
+}
+
+/** The per-pixel padding mask of an indexed image, or null when no pixel is padding. */
+export function expandPadding({ words, wordMask, padding, length }: IndexedPixels): Uint8Array | null {
+  if (!padding) return null;
+  const mask = new Uint8Array(length);
+  for (let i = 0; i < length; i++) mask[i] = padding[words[i] & wordMask];
+  return mask;
+}
+
+type WithIndexed<T> = T & { readonly pixels: Float32Array; readonly padding: Uint8Array | null; readonly indexed: IndexedPixels };
+
+/**
+ * Gives `target` its `indexed` pixels, and `pixels` and `padding` properties expanded from them
+ * on first read and kept: callers that want the per-pixel arrays get them, the stages that read
+ * `indexed` never pay for them. Those two are enumerable, so copies and structured clones carry
+ * the values like any other field; `indexed` is not, so a copy (`{ ...radiograph, pixels: other
+ * }`) never carries word tables that disagree with its pixels.
+ */
+export function withIndexedPixels<T extends object>(target: T, indexed: IndexedPixels): WithIndexed<T> {
+  let pixels: Float32Array | null = null;
+  let padding: Uint8Array | null | undefined;
+  return Object.defineProperties(target, {
+    indexed: { value: indexed, enumerable: false },
+    pixels: { enumerable: true, get: () => (pixels ??= expandIndexed(indexed)) },
+    padding: { enumerable: true, get: () => (padding === undefined ? (padding = expandPadding(indexed)) : padding) },
+  }) as WithIndexed<T>;
+}
+
+/**
+ * Grey samples of 8 or 16 bits: each word's modality value, and whether it is padding, computed
+ * once into tables, so each pixel is a lookup instead of arithmetic; the pixels stay as the
+ * codec's words (see IndexedPixels). The range is the smallest and largest value of the words
+ * that occur outside the padding. Same arithmetic per word as per pixel, so the same values.
+ */
+function indexedModality(frame: DecodedFrame, description: PixelDescription, count: number): ModalityImage {
+  const samples = frame.samples as IndexedPixels['words'];
   const size = samples.BYTES_PER_ELEMENT === 1 ? 256 : 65536;
   const wordMask = size - 1;
   const shift = description.highBit + 1 - description.bitsStored;
@@ -61,39 +115,23 @@ function lookupModality(frame: DecodedFrame, description: PixelDescription, coun
     modality[word] = value * slope + intercept;
     if (isPadding && value >= from && value <= to) isPadding[word] = 1;
   }
-  const stored = Float32Array.from(modality);
-  const pixels = new Float32Array(count);
+  // Which words occur; padding is then per word, and no per-pixel mask is made.
   const seen = new Uint8Array(size);
-  let padding: Uint8Array | null = null;
+  for (let i = 0; i < count; i++) seen[samples[i] & wordMask] = 1;
   let padded = 0;
-  if (!isPadding) {
-    for (let i = 0; i < count; i++) {
-      const word = samples[i] & wordMask;
-      pixels[i] = stored[word];
-      seen[word] = 1;
-    }
-  } else {
-    padding = new Uint8Array(count);
-    for (let i = 0; i < count; i++) {
-      const word = samples[i] & wordMask;
-      pixels[i] = stored[word];
-      if (isPadding[word]) {
-        padding[i] = 1;
-        padded++;
-      } else seen[word] = 1;
-    }
-  }
+  if (isPadding) for (let i = 0; i < count; i++) padded += isPadding[samples[i] & wordMask];
   if (padded === count) {
     throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
   }
   let min = Infinity;
   let max = -Infinity;
   for (let word = 0; word < size; word++) {
-    if (!seen[word]) continue;
+    if (!seen[word] || isPadding?.[word]) continue;
     if (modality[word] < min) min = modality[word];
     if (modality[word] > max) max = modality[word];
   }
-  return { rows: frame.rows, columns: frame.columns, pixels, padding: padded > 0 ? padding : null, range: { min, max } };
+  const indexed = { words: samples, wordMask, values: Float32Array.from(modality), padding: padded > 0 ? isPadding : null, length: count };
+  return withIndexedPixels({ rows: frame.rows, columns: frame.columns, range: { min, max } }, indexed);
 }
 
 export function toModality(frame: DecodedFrame, description: PixelDescription): ModalityImage {
@@ -105,6 +143,19 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
       `The decoder produced ${frame.samples.length} samples; ${frame.columns} x ${frame.rows} x ${spp} were expected.`,
     );
   }
+  const elementBytes = frame.samples.BYTES_PER_ELEMENT;
+  // Decided before any per-pixel array is made. Words index the tables when their width is the
+  // allocated one (a padding test reads the allocated width) and the image has more pixels than
+  // the table has entries.
+  if (
+    spp === 1 &&
+    description.bitsStored < 32 &&
+    elementBytes <= 2 &&
+    count >= 1 << (8 * elementBytes) &&
+    (!description.padding || elementBytes === 1 || description.bitsAllocated === 16)
+  ) {
+    return indexedModality(frame, description, count);
+  }
   const stored = storedValueReader(description);
   const { rescaleSlope: slope, rescaleIntercept: intercept } = description;
   const pixels = new Float32Array(count);
@@ -113,17 +164,6 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
   let max = -Infinity;
   let padded = 0;
 
-  const elementBytes = frame.samples.BYTES_PER_ELEMENT;
-  if (
-    spp === 1 &&
-    description.padding &&
-    description.bitsStored < 32 &&
-    elementBytes <= 2 &&
-    count >= 1 << (8 * elementBytes) &&
-    (elementBytes === 1 || description.bitsAllocated === 16)
-  ) {
-    return lookupModality(frame, description, count);
-  }
   if (spp === 1 && !description.padding && description.bitsStored < 32 && frame.samples.BYTES_PER_ELEMENT <= 2) {
     // The common case, written out without per-pixel calls: it runs on every pixel of every image.
     const shift = description.highBit + 1 - description.bitsStored;
@@ -178,5 +218,5 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
   if (padded === count) {
     throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
   }
-  return { rows: frame.rows, columns: frame.columns, pixels, padding: padded > 0 ? padding : null, range: { min, max } };
+  return { rows: frame.rows, columns: frame.columns, pixels, indexed: null, padding: padded > 0 ? padding : null, range: { min, max } };
 }

@@ -6,6 +6,7 @@
 import { numberAt, TAG } from '../dicom/attributes.js';
 import type { DataSet } from '../dicom/parse.js';
 import type { DisplayWindow, VoiLut } from '../radiograph.js';
+import type { IndexedPixels } from './modality.js';
 
 /** The first Window Center/Width pair, or null when absent or unusable (width below 1). */
 export function readDicomWindow(dataSet: DataSet): DisplayWindow | null {
@@ -45,8 +46,13 @@ export function lutWindow(lut: VoiLut): DisplayWindow {
 /**
  * When the file gives no window: the 0.5th to 99.5th percentile of the non-padding pixels, which
  * ignores collimator edges and burned-in markers that a min-max window would let flatten the lungs.
+ * An indexed image carries its padding per word; `padding` is the per-pixel mask of a float32 one.
  */
-export function automaticWindow(pixels: Float32Array, padding: Uint8Array | null, range: { min: number; max: number }): DisplayWindow {
+export function automaticWindow(
+  pixels: Float32Array | IndexedPixels,
+  padding: Uint8Array | null,
+  range: { min: number; max: number },
+): DisplayWindow {
   const { min, max } = range;
   if (!(max > min)) return { center: min, width: 1, source: 'automatic' };
   const bins = 4096;
@@ -54,7 +60,18 @@ export function automaticWindow(pixels: Float32Array, padding: Uint8Array | null
   const scale = (bins - 1) / (max - min);
   let total = 0;
   // (x + 0.5) | 0 rounds the non-negative bin positions like Math.round, at a third of the cost.
-  if (padding) {
+  if (!(pixels instanceof Float32Array)) {
+    // Count the words, then bin each word's value as often as it occurs: the same histogram.
+    // Padding is per word here (the `padding` argument is not read).
+    const { words, wordMask, values, length } = pixels;
+    const counts = new Uint32Array(wordMask + 1);
+    for (let i = 0; i < length; i++) counts[words[i] & wordMask]++;
+    for (let word = 0; word <= wordMask; word++) {
+      if (counts[word] === 0 || pixels.padding?.[word]) continue;
+      histogram[((values[word] - min) * scale + 0.5) | 0] += counts[word];
+      total += counts[word];
+    }
+  } else if (padding) {
     for (let i = 0; i < pixels.length; i++) {
       if (padding[i]) continue;
       histogram[((pixels[i] - min) * scale + 0.5) | 0]++;
