@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FindingData, WorklistStudyData } from '../../main/app/api/contract.js';
-import { colour as engineColour } from '../../main/explain/overlay.js';
+import { colour as engineColour } from '../../main/explain/colormap.js';
 import { cellRgba, colour, HEATMAP_FLOOR } from '../../renderer/src/colormap.js';
 import { buildTree, flatten, hasHeatmap } from '../../renderer/src/tree.js';
 import { filterStudies } from '../../renderer/src/worklist-filter.js';

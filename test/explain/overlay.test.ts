@@ -11,7 +11,8 @@ import { after, describe, test } from 'node:test';
 import { decode } from 'fast-png';
 import { registerMap } from '../../main/explain/heatmap.js';
 import type { Heatmap } from '../../main/explain/heatmap.js';
-import { colour, overlayPng } from '../../main/explain/overlay.js';
+import { colour } from '../../main/explain/colormap.js';
+import { overlayPng } from '../../main/explain/overlay.js';
 import { scratchDir } from '../support/tools.js';
 
 const scratch = scratchDir('overlay');
