@@ -2,7 +2,7 @@
  * Heatmaps as PNG overlays at the original image's size: colour from a perceptual "inferno"-like
  * ramp, opacity growing with the value, so cold regions leave the radiograph visible.
  */
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { colour } from './colormap.js';
 import type { Heatmap } from './heatmap.js';
 
@@ -37,24 +37,14 @@ export function overlayRgba(heatmap: Heatmap): Uint8Array {
   return new Uint8Array(words.buffer);
 }
 
-/** CRC-32 (ISO 3309, as PNG chunks use it). */
-const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c;
-});
-function crc32(bytes: Uint8Array, crc = -1): number {
-  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  return crc;
-}
-
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, data.length);
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
   out.set(data, 8);
-  view.setUint32(8 + data.length, (crc32(out.subarray(4, 8 + data.length)) ^ -1) >>> 0);
+  // PNG's CRC-32 (ISO 3309) over the type and the data: zlib's own (Node 20.15 and later).
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
   return out;
 }
 
