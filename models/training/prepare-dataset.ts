@@ -24,7 +24,7 @@ import { once } from 'node:events';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gate } from '../../main/gate/index.js';
@@ -32,20 +32,12 @@ import { readRadiograph } from '../../main/ingest/index.js';
 import { InputSpec } from '../../main/packs/manifest.js';
 import { decodePng } from '../../main/ingest/raster/png.js';
 import { cropRegion, preprocess } from '../../main/preprocess/index.js';
+import { projectRoot } from '../../main/resources/index.js';
 
 /** The members' final feature stride: the CAM grid is the input side / 8. */
 export const FEATURE_STRIDE = 8;
 
-/** The project root: the nearest folder above this file with a package.json (from the sources or from dist/). */
-function projectRoot(): string {
-  let folder = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(folder, 'package.json'))) {
-    const parent = dirname(folder);
-    if (parent === folder) throw new Error('prepare-dataset: no package.json above this script');
-    folder = parent;
-  }
-  return folder;
-}
+/** The project folder (from the sources or from dist/). */
 export const ROOT = projectRoot();
 
 export interface LabelConfig {

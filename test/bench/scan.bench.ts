@@ -38,6 +38,7 @@ import { defaultDecodeWorkers, defaultThreads } from '../../main/engine/index.js
 import { prepareImage } from '../../main/engine/prepare.js';
 import { loadPack } from '../../main/packs/load.js';
 import { writePhantomSet } from '../../main/phantom/index.js';
+import { projectRoot } from '../../main/resources/index.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -46,12 +47,8 @@ const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'default,inference-first').split('
 const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'cxr-triage-bench-scan');
 const SIZE = 2500;
 const SEED = 20261127;
-/** The project folder (the nearest package.json above: from the sources or from dist/). */
-const ROOT = (() => {
-  let folder = new URL('.', import.meta.url).pathname;
-  while (!existsSync(join(folder, 'package.json'))) folder = join(folder, '..');
-  return folder;
-})();
+/** The project folder (from the sources or from dist/). */
+const ROOT = projectRoot();
 const CORES = availableParallelism();
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
