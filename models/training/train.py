@@ -628,7 +628,6 @@ def main():
                  "validation": {k: val_meta[k] for k in ("seed", "count", "generator", "prevalence")}},
         "members": {},
     }
-    val_logits = {}
     thresholds = {}
     for index, member_id in enumerate(members):
         remaining = None if budget is None else (budget - (time.time() - run_started)) / (len(members) - index)
@@ -638,7 +637,6 @@ def main():
         logits = predict_logits(model, x_val)
         youden = [youden_threshold(y_val[:, k].numpy(), logits[:, k]) for k in range(len(terms))]
         thresholds[member_id] = [t for _, t, _, _ in youden]
-        val_logits[member_id] = logits
         metrics = validation_metrics(y_val.numpy(), logits, terms, thresholds[member_id])
         for k, term in enumerate(terms):
             metrics["perLabel"][term]["youdenJ"] = youden[k][0]
