@@ -692,10 +692,10 @@ def main():
         print(f"[{member_id}] best epoch {training['bestEpoch']}/{training['epochsRun']}, {training['trainSeconds']:.0f} s; "
               f"model.onnx {size_bytes / 1e6:.2f} MB (cam {cam_shape}, |mean(cam) - logit| {gap_error:.1e})", flush=True)
         print(f"[{member_id}] validation: mean AUC {metrics['meanAuc']:.4f}, micro-F1 {metrics['microF1']:.4f} at the operating points", flush=True)
-        for term in terms:
+        for k, term in enumerate(terms):
             entry = metrics["perLabel"][term]
             print(f"    {term:18s} AUC {entry['auc']:.4f}  sens {entry['sensitivity']:.3f}  spec {entry['specificity']:.3f}  "
-                  f"op {manifest['labels'][terms.index(term)]['operatingPoint']:.4f}", flush=True)
+                  f"op {operating_points[k]:.4f}{'' if trained[k] else '  (ships untrained)'}", flush=True)
 
     seconds = time.time() - run_started
     print(f"training and export of {', '.join(members)} took {seconds / 60:.1f} min", flush=True)
