@@ -4,13 +4,12 @@
  * to the same pixels.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readRadiograph } from '../../main/ingest/index.js';
-import { readPgm, SAMPLES_DIR, scratchDir, tool } from '../support/tools.js';
+import { readPgm, sampleNames, SAMPLES_DIR, scratchDir, tool } from '../support/tools.js';
 
-const samples = readdirSync(SAMPLES_DIR).filter((name) => name.endsWith('.png')).sort();
+const samples = sampleNames();
 const scratch = scratchDir('cxr-real');
 after(() => scratch.remove());
 

@@ -7,7 +7,6 @@
  * phantoms, the DICOM fixtures, real radiographs and reduced-resolution decodes.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { decodeRadiograph, readRadiograph, renderDisplay } from '../../main/ingest/index.js';
@@ -18,7 +17,7 @@ import { encodePhantomDicom, generatePhantom } from '../../main/phantom/index.js
 import type { PhantomOptions } from '../../main/phantom/index.js';
 import { cropRegion, preprocess } from '../../main/preprocess/index.js';
 import { DICOM_FIXTURES } from '../support/fixtures.js';
-import { SAMPLES_DIR } from '../support/tools.js';
+import { sampleNames, SAMPLES_DIR } from '../support/tools.js';
 
 // ---- The reference: the whole-plane, per-pixel implementation ----
 
@@ -114,7 +113,7 @@ async function fixtures(): Promise<Array<{ name: string; radiograph: Radiograph 
   }
   // A reduced-resolution decode: a JPEG 2000 level.
   out.push({ name: 'j2k-lossless.dcm at 224', radiograph: await readRadiograph(join(DICOM_FIXTURES, 'j2k-lossless.dcm'), { minShortSide: 224 }) });
-  for (const name of readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.png')).sort().slice(0, 3)) {
+  for (const name of sampleNames().slice(0, 3)) {
     out.push({ name, radiograph: await readRadiograph(join(SAMPLES_DIR, name)) });
   }
   return out;

@@ -3,7 +3,7 @@
  * fails the test with the package to install: a comparison that silently skips proves nothing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -62,3 +62,11 @@ export function readPgm(path: string): { width: number; height: number; maxval: 
 
 export const SHARED = new URL('../../../shared/', import.meta.url).pathname;
 export const SAMPLES_DIR = join(SHARED, 'data', 'cxr-samples', 'png');
+
+/** The real radiographs' PNG names, sorted. The tests need them: fail, naming what is missing. */
+export function sampleNames(): string[] {
+  if (!existsSync(SAMPLES_DIR)) {
+    throw new Error(`${SAMPLES_DIR} is missing: the tests read the 40 real radiographs from ../shared beside the checkout (as CI provides it)`);
+  }
+  return readdirSync(SAMPLES_DIR).filter((name) => name.endsWith('.png')).sort();
+}
