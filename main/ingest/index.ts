@@ -15,7 +15,7 @@ import type { Radiograph, SourceFormat } from './radiograph.js';
 
 export type { DecodeOptions } from './dicom/read.js';
 export type * from './radiograph.js';
-export { displayRowRenderer, renderDisplay } from './pixels/display.js';
+export { displayRowRenderer, displayWordLevels, renderDisplay } from './pixels/display.js';
 export type { DisplayRowRenderer } from './pixels/display.js';
 export { encodeGreyPng } from './raster/png.js';
 

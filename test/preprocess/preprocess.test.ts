@@ -55,9 +55,17 @@ function areaAxis(source: Float32Array, lines: number, sourceLength: number, str
     const to = from + scale;
     const first = Math.floor(from);
     const last = Math.min(sourceLength - 1, Math.ceil(to) - 1);
+    // The first and last samples covered in part, those between wholly: their sum is added
+    // between the two partial terms (the stage's documented order of additions).
+    const weight = (s: number) => Math.min(to, s + 1) - Math.max(from, s);
     for (let line = 0; line < lines; line++) {
-      let sum = 0;
-      for (let s = first; s <= last; s++) sum += (Math.min(to, s + 1) - Math.max(from, s)) * source[line * stride + s];
+      const at = (s: number) => source[line * stride + s];
+      let sum = weight(first) * at(first);
+      if (last > first) {
+        let whole = 0;
+        for (let s = first + 1; s < last; s++) whole += at(s);
+        sum = sum + whole + weight(last) * at(last);
+      }
       out[line * target + t] = sum / scale;
     }
   }

@@ -89,7 +89,7 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
     metadata.pixelSpacing = [metadata.pixelSpacing[0] * factor, metadata.pixelSpacing[1] * (description.columns / image.columns)];
   }
 
-  const radiograph: Omit<Radiograph, 'pixels' | 'padding' | 'indexed'> = {
+  const radiograph: Omit<Radiograph, 'pixels' | 'padding' | 'indexed' | 'range'> = {
     file,
     format: 'dicom',
     transferSyntax: { uid: syntax.uid, name: syntax.name },
@@ -100,7 +100,6 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
     bitsStored: description.bitsStored,
     signed: description.signed,
     rescale: { slope: description.rescaleSlope, intercept: description.rescaleIntercept },
-    range: image.range,
     invert: description.photometric === 'MONOCHROME1',
     window,
     voiLut,
@@ -108,5 +107,7 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
     metadata,
   };
   // An indexed image's float32 values and padding mask are made only if something asks for them.
-  return image.indexed ? withIndexedPixels(radiograph, image.indexed) : { ...radiograph, pixels: image.pixels, padding: image.padding };
+  return image.indexed
+    ? withIndexedPixels(radiograph, image.indexed)
+    : { ...radiograph, pixels: image.pixels, padding: image.padding, range: image.range };
 }

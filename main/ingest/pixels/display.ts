@@ -17,21 +17,26 @@ export type DisplayRowRenderer = (row: number, from: number, to: number, out: Ui
 /** Integer modality ranges up to this many values get a lookup table instead of per-pixel arithmetic. */
 const MAX_TABLE = 1 << 17;
 
-/**
- * The display level of every pixel, row by row. Modality values are integers in almost every
- * radiograph (integral rescale), so the level of each value in the image's range is computed
- * once into a table; a value that is not an integer (a fractional rescale, colour luminance)
- * takes the same arithmetic per pixel. Either way a value renders to the same level.
- */
-export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayRowRenderer {
-  // `padding` and `pixels` are read only where there is no `indexed` (on which they are made when read).
-  const { columns, invert, voiLut, range, indexed } = radiograph;
+/** The display level of a modality value, by the window's arithmetic. */
+function windowLevel(radiograph: Radiograph, window: DisplayWindow): (value: number) => number {
+  const { invert, voiLut } = radiograph;
   const useLut = voiLut !== null && window.source === 'voi-lut';
   // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
-  const level = (value: number) => {
+  return (value: number) => {
     const windowed = useLut ? lutWindow8(value, voiLut) : linearWindow(value, window);
     return Math.min(255, Math.floor(invert ? 255 - windowed : windowed));
   };
+}
+
+/**
+ * The display level of a modality value, through a table over the image's range. Modality values are integers in almost every
+ * radiograph (integral rescale), so the level of each value in the image's range is computed
+ * once into a table; a value that is not an integer (a fractional rescale, colour luminance)
+ * takes the same arithmetic. Either way a value renders to the same level.
+ */
+function levelFunction(radiograph: Radiograph, window: DisplayWindow) {
+  const level = windowLevel(radiograph, window);
+  const { range } = radiograph;
   const base = Math.floor(range.min);
   const size = Math.floor(range.max) - base + 1;
   const table = Number.isFinite(base) && size > 0 && size <= MAX_TABLE && Math.abs(base) < 2 ** 30 ? new Uint8Array(size) : null;
@@ -41,18 +46,41 @@ export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow
     const k = (value - base) | 0;
     return table && k === value - base && k >= 0 && k < size ? table[k] : level(value);
   };
-  if (indexed) {
-    // One level per sample word, the same as each pixel's value would render to; the pixels are
-    // then a lookup from the codec's words (no float32 copy of the image is ever made).
-    const { words, wordMask, values } = indexed;
-    const levels = new Uint8Array(wordMask + 1);
-    for (let word = 0; word <= wordMask; word++) levels[word] = indexed.padding?.[word] ? 0 : levelOf(values[word]);
+  return { level, levelOf, table, base, size };
+}
+
+/**
+ * The display level of every sample word of an indexed radiograph (padding words black): each
+ * pixel's level is then `levels[words[i] & wordMask]`, the same level its value renders to. A
+ * stage that reads the whole image (the preprocess stage's area resize) looks levels up itself
+ * instead of having rows rendered for it. Null when the radiograph is not indexed.
+ */
+export function displayWordLevels(radiograph: Radiograph, window: DisplayWindow = radiograph.window): Uint8Array | null {
+  const { indexed } = radiograph;
+  if (!indexed) return null;
+  // The word table is the lookup table here: one level per word, computed once (the image's
+  // range, a pass over every pixel, is not needed).
+  const level = windowLevel(radiograph, window);
+  const levels = new Uint8Array(indexed.wordMask + 1);
+  for (let word = 0; word <= indexed.wordMask; word++) levels[word] = indexed.padding?.[word] ? 0 : level(indexed.values[word]);
+  return levels;
+}
+
+/** The display level of every pixel, row by row (see levelFunction and displayWordLevels). */
+export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayRowRenderer {
+  // `padding` and `pixels` are read only where there is no `indexed` (on which they are made when read).
+  const { columns, indexed } = radiograph;
+  const levels = displayWordLevels(radiograph, window);
+  if (indexed && levels) {
+    // The pixels are a lookup from the codec's words (no float32 copy of the image is ever made).
+    const { words, wordMask } = indexed;
     return (row, from, to, out) => {
       const start = row * columns + from;
       const n = to - from;
       for (let j = 0; j < n; j++) out[j] = levels[words[start + j] & wordMask];
     };
   }
+  const { level, table, base, size } = levelFunction(radiograph, window);
   const { pixels, padding } = radiograph;
   if (!table) {
     return (row, from, to, out) => {

@@ -40,7 +40,7 @@ export interface IndexedPixels {
   words: Uint8Array | Int8Array | Uint16Array | Int16Array;
   wordMask: number;
   values: Float32Array;
-  /** 1 for the words that are Pixel Padding; null when no pixel is padding. */
+  /** 1 for the words that are Pixel Padding; null when the file defines no padding value. */
   padding: Uint8Array | null;
   /** Pixels in the image (the codec may hand over more words than that). */
   length: number;
@@ -55,7 +55,8 @@ export interface ModalityImage {
   indexed: IndexedPixels | null;
   /** Per pixel, 1 for padding; null when none. Made on first read when `indexed` is set. */
   readonly padding: Uint8Array | null;
-  range: { min: number; max: number };
+  /** Smallest and largest value outside the padding. Made on first read when `indexed` is set. */
+  readonly range: { min: number; max: number };
 }
 
 /** The per-pixel float32 modality values of an indexed image (for callers that need the array). */
@@ -69,26 +70,52 @@ export function expandIndexed({ words, wordMask, values, length }: IndexedPixels
 export function expandPadding({ words, wordMask, padding, length }: IndexedPixels): Uint8Array | null {
   if (!padding) return null;
   const mask = new Uint8Array(length);
-  for (let i = 0; i < length; i++) mask[i] = padding[words[i] & wordMask];
-  return mask;
+  let padded = 0;
+  for (let i = 0; i < length; i++) padded += mask[i] = padding[words[i] & wordMask];
+  return padded > 0 ? mask : null;
 }
 
-type WithIndexed<T> = T & { readonly pixels: Float32Array; readonly padding: Uint8Array | null; readonly indexed: IndexedPixels };
+/**
+ * The smallest and largest modality value of the words that occur outside the padding: one pass
+ * over the pixels (a store each), the rest per word. Only the automatic window and a display
+ * rendering without a word table need it, so an image with a window in its file never pays it.
+ */
+export function indexedRange({ words, wordMask, values, padding, length }: IndexedPixels): { min: number; max: number } {
+  const seen = new Uint8Array(wordMask + 1);
+  for (let i = 0; i < length; i++) seen[words[i] & wordMask] = 1;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let word = 0; word <= wordMask; word++) {
+    if (!seen[word] || padding?.[word]) continue;
+    if (values[word] < min) min = values[word];
+    if (values[word] > max) max = values[word];
+  }
+  return { min, max };
+}
+
+type WithIndexed<T> = T & {
+  readonly pixels: Float32Array;
+  readonly padding: Uint8Array | null;
+  readonly range: { min: number; max: number };
+  readonly indexed: IndexedPixels;
+};
 
 /**
- * Gives `target` its `indexed` pixels, and `pixels` and `padding` properties expanded from them
- * on first read and kept: callers that want the per-pixel arrays get them, the stages that read
- * `indexed` never pay for them. Those two are enumerable, so copies and structured clones carry
- * the values like any other field; `indexed` is not, so a copy (`{ ...radiograph, pixels: other
- * }`) never carries word tables that disagree with its pixels.
+ * Gives `target` its `indexed` pixels, and `pixels`, `padding` and `range` properties made from
+ * them on first read and kept: callers that want the per-pixel arrays get them, the stages that
+ * read `indexed` never pay for them. Those three are enumerable, so copies and structured clones
+ * carry the values like any other field; `indexed` is not, so a copy (`{ ...radiograph, pixels:
+ * other }`) never carries word tables that disagree with its pixels.
  */
 export function withIndexedPixels<T extends object>(target: T, indexed: IndexedPixels): WithIndexed<T> {
   let pixels: Float32Array | null = null;
   let padding: Uint8Array | null | undefined;
+  let range: { min: number; max: number } | null = null;
   return Object.defineProperties(target, {
     indexed: { value: indexed, enumerable: false },
     pixels: { enumerable: true, get: () => (pixels ??= expandIndexed(indexed)) },
     padding: { enumerable: true, get: () => (padding === undefined ? (padding = expandPadding(indexed)) : padding) },
+    range: { enumerable: true, get: () => (range ??= indexedRange(indexed)) },
   }) as WithIndexed<T>;
 }
 
@@ -115,23 +142,15 @@ function indexedModality(frame: DecodedFrame, description: PixelDescription, cou
     modality[word] = value * slope + intercept;
     if (isPadding && value >= from && value <= to) isPadding[word] = 1;
   }
-  // Which words occur; padding is then per word, and no per-pixel mask is made.
-  const seen = new Uint8Array(size);
-  for (let i = 0; i < count; i++) seen[samples[i] & wordMask] = 1;
-  let padded = 0;
-  if (isPadding) for (let i = 0; i < count; i++) padded += isPadding[samples[i] & wordMask];
-  if (padded === count) {
-    throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
+  // Padding is per word, and no per-pixel mask is made. An image is empty when every pixel is
+  // padding: the first pixel that is not ends the search (in the first rows, as a rule).
+  if (isPadding) {
+    let i = 0;
+    while (i < count && isPadding[samples[i] & wordMask]) i++;
+    if (i === count) throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
   }
-  let min = Infinity;
-  let max = -Infinity;
-  for (let word = 0; word < size; word++) {
-    if (!seen[word] || isPadding?.[word]) continue;
-    if (modality[word] < min) min = modality[word];
-    if (modality[word] > max) max = modality[word];
-  }
-  const indexed = { words: samples, wordMask, values: Float32Array.from(modality), padding: padded > 0 ? isPadding : null, length: count };
-  return withIndexedPixels({ rows: frame.rows, columns: frame.columns, range: { min, max } }, indexed);
+  const indexed = { words: samples, wordMask, values: Float32Array.from(modality), padding: isPadding, length: count };
+  return withIndexedPixels({ rows: frame.rows, columns: frame.columns }, indexed);
 }
 
 export function toModality(frame: DecodedFrame, description: PixelDescription): ModalityImage {
