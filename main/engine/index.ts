@@ -44,6 +44,13 @@ export interface EngineOptions {
 export interface AnalyzeOptions {
   /** Write a PNG overlay per positive finding (ensemble map) here. */
   heatmapsDir?: string;
+  /**
+   * Register every positive finding's heatmaps onto the image (`Analysis.heatmaps`; default
+   * true). A caller that keeps only the results, as a scan without `heatmapsDir` does, turns it
+   * off: registering the maps was most of the engine thread's own work per image, and members
+   * without a CAM output pay an occlusion run for them. With `heatmapsDir` they are always made.
+   */
+  heatmaps?: boolean;
   /** Stop after the batch whose results are being handed out (the files after it are not analysed). */
   signal?: AbortSignal;
 }
@@ -368,7 +375,10 @@ export class Engine {
       });
       const votes = vote(scores, this.pack.ensemble.rule);
       const explainStarted = performance.now();
-      const heatmaps = await this.explain(i, image, votes, scores, perMember.map((run) => run.outputs));
+      const heatmaps =
+        options.heatmaps === false && !options.heatmapsDir
+          ? new Map<string, FindingHeatmaps>()
+          : await this.explain(i, image, votes, scores, perMember.map((run) => run.outputs));
       const findings = this.findings(votes);
       const result = this.base(image.file);
       result.sopInstanceUID = image.image.metadata.sopInstanceUID;

@@ -110,6 +110,22 @@ describe('CAM ensemble (3 members)', () => {
     assert.ok(alphaAt(DISK.x, DISK.y) > alphaAt(20, 280), 'opaque over the finding, clear far away');
   });
 
+  test('heatmaps: false (a scan keeping only results) makes no maps and the same results', async () => {
+    const [withMaps] = await analyzeAll(engine, [diskFile]);
+    const withoutMaps: Analysis[] = [];
+    for await (const analysis of engine.analyze([diskFile], { heatmaps: false })) withoutMaps.push(analysis);
+    assert.equal(withMaps.heatmaps.size > 0, true, 'maps by default');
+    assert.equal(withoutMaps[0].heatmaps.size, 0);
+    assert.deepEqual(withoutMaps[0].result.findings, withMaps.result.findings);
+    assert.equal(withoutMaps[0].result.heatmaps, undefined);
+    // A folder for overlays overrides it: what is written is made.
+    const dir = join(scratch.path, 'heatmaps-forced');
+    for await (const analysis of engine.analyze([diskFile], { heatmaps: false, heatmapsDir: dir })) {
+      assert.ok(analysis.heatmaps.get('nodule'));
+      assert.ok(existsSync(analysis.result.heatmaps!.nodule));
+    }
+  });
+
   test('a uniform grey image: nothing positive, no heatmaps', async () => {
     const [{ result, heatmaps }] = await analyzeAll(engine, [greyFile]);
     assert.equal(result.status, 'ok');
