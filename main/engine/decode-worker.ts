@@ -12,6 +12,7 @@ import type { ErrorCode } from '../errors/index.js';
 import type { Heatmap } from '../explain/heatmap.js';
 import { overlayPng } from '../explain/overlay.js';
 import { ReadBuffer } from '../ingest/index.js';
+import { lowerThreadPriority } from '../threads/index.js';
 import { prepareImage, transferables } from './prepare.js';
 import type { PreparedImage, PreparePlan } from './prepare.js';
 
@@ -27,6 +28,8 @@ export type DecodeResponse =
 
 const port = parentPort!;
 const plan = workerData as PreparePlan;
+
+lowerThreadPriority();
 
 /** Every file this worker prepares is read into this one buffer (see ReadBuffer). */
 const readBuffer = new ReadBuffer();

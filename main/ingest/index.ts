@@ -51,7 +51,11 @@ export class ReadBuffer {
   }
 }
 
-async function readWhole(file: string, size: number, buffer: ReadBuffer): Promise<Uint8Array> {
+/**
+ * Reads a file of `size` bytes (as a stat gave it) into `buffer`'s memory; a file that shrank
+ * since is what is there. Errors are the file system's, for the caller to code.
+ */
+export async function readWhole(file: string, size: number, buffer: ReadBuffer): Promise<Uint8Array> {
   const handle = await open(file, 'r');
   try {
     const target = buffer.take(size);

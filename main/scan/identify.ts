@@ -4,11 +4,10 @@
  * Instance UIDs (to recognise a duplicate before analysis) and whether it is a DICOMDIR.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { TriageError } from '../errors/index.js';
 import { parseDataSet } from '../ingest/dicom/parse.js';
-import { MAX_FILE_BYTES, sniffFormat } from '../ingest/index.js';
-import type { SourceFormat } from '../ingest/index.js';
+import { MAX_FILE_BYTES, readWhole, sniffFormat } from '../ingest/index.js';
+import type { ReadBuffer, SourceFormat } from '../ingest/index.js';
 import { isDicomdir } from './dicomdir.js';
 
 export interface Identified {
@@ -25,28 +24,32 @@ export interface Identified {
 
 const uid = (value: string | undefined) => value?.replace(/\0/g, '').trim() || null;
 
-/** Reads a file once: hash, sniff, header. Failures to read are coded errors (thrown). */
-export async function identify(path: string, stats: { size: number; mtimeMs: number }): Promise<Identified> {
+/**
+ * Reads a file once, into `buffer` (lent by the caller: a scan identifies file after file, and a
+ * new file-sized buffer each time was garbage that cost the scan's thread as much as reading):
+ * hash, sniff, header. Nothing returned points into the buffer. Failures to read are coded errors
+ * (thrown).
+ */
+export async function identify(path: string, stats: { size: number; mtimeMs: number }, buffer: ReadBuffer): Promise<Identified> {
   if (stats.size > MAX_FILE_BYTES) {
     throw new TriageError('TOO_LARGE', `The file is ${stats.size} bytes; radiographs are far smaller.`, { file: path });
   }
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await readWhole(path, stats.size, buffer);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new TriageError('FILE_NOT_FOUND', 'The file disappeared before it could be read.', { file: path });
     throw new TriageError('UNREADABLE', `The file cannot be read (${code ?? (error as Error).message}); check its permissions.`, { file: path });
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const format = sniffFormat(view);
+  const format = sniffFormat(bytes);
   let sopInstanceUID: string | null = null;
   let studyInstanceUID: string | null = null;
   let dicomdir = false;
   if (format === 'dicom') {
     try {
-      const dataSet = parseDataSet(view);
+      const dataSet = parseDataSet(bytes);
       dicomdir = isDicomdir(dataSet);
       sopInstanceUID = uid(dataSet.string('x00080018'));
       studyInstanceUID = uid(dataSet.string('x0020000d'));

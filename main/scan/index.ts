@@ -1,6 +1,6 @@
 /**
- * Batch triage of folders, one bounded stream: walk -> identify (read, hash, sniff; `concurrency`
- * files at a time) -> bounded queue -> skip / de-duplicate -> engine (decode pool workers ahead of
+ * Batch triage of folders, one bounded stream: walk -> identify (read, hash, sniff, in a
+ * low-priority thread; see Identifier) -> bounded queue -> skip / de-duplicate -> engine (decode pool workers ahead of
  * batched inference) -> triage -> store (one transaction per image).
  *
  * Resumable: a file whose path, content hash and pack fingerprint match a stored result is not
@@ -23,8 +23,8 @@ import { packFingerprint, ResultStore } from '../store/index.js';
 import type { ImageKey, PackProvenance } from '../store/index.js';
 import { PRIORITIES } from '../triage/index.js';
 import type { Priority, TriageRules } from '../triage/index.js';
-import { identify } from './identify.js';
 import type { Identified } from './identify.js';
+import { Identifier } from './identifier.js';
 import { BoundedQueue } from './queue.js';
 import { countFiles, walk } from './walk.js';
 import type { Candidate } from './walk.js';
@@ -39,10 +39,10 @@ export interface ScanOptions {
   rules: TriageRules;
   heatmapsDir?: string;
   /**
-   * Files read and hashed at once ahead of the engine (default 2); each holds its file's bytes
-   * until hashed. The engine's decode workers are the engine's own setting.
+   * Files asked of the identification thread at once (default 2: it reads them one after another,
+   * the next one always waiting). The engine's decode workers are the engine's own setting.
    */
-  concurrency?: number;
+  identifyAhead?: number;
   /** Keep polling the roots after the first pass. */
   watch?: { pollMs: number; settleMs: number } | null;
   /** Abort: stop after the engine's current batch, keeping every result written so far. */
@@ -150,15 +150,15 @@ interface Flight {
 const QUEUE_CAPACITY = 64;
 
 /**
- * Identifies candidates `concurrency` at a time, handing them on in walk order; true when every
+ * Identifies candidates `ahead` at a time, handing them on in walk order; true when every
  * candidate was handed on (false: the queue was closed first).
  */
-async function produce(candidates: AsyncIterable<Candidate>, queue: BoundedQueue<Item>, concurrency: number): Promise<boolean> {
+async function produce(candidates: AsyncIterable<Candidate>, queue: BoundedQueue<Item>, identifier: Identifier, ahead: number): Promise<boolean> {
   const window: Array<Promise<Item>> = [];
   const start = (candidate: Candidate): Promise<Item> => {
     if (candidate.kind === 'error') return Promise.resolve({ kind: 'error', path: candidate.path, error: candidate.error, stats: null });
     const { path, stats, explicit } = candidate;
-    return identify(path, stats).then(
+    return identifier.identify(path, stats).then(
       (identified): Item => ({ kind: 'file', identified, explicit }),
       (error): Item => ({ kind: 'error', path, error: toTriageError(error, path), stats: { size: stats.size, mtimeMs: stats.mtimeMs } }),
     );
@@ -166,7 +166,7 @@ async function produce(candidates: AsyncIterable<Candidate>, queue: BoundedQueue
   try {
     for await (const candidate of candidates) {
       window.push(start(candidate));
-      if (window.length >= concurrency && !(await queue.push(await window.shift()!))) return false;
+      if (window.length >= ahead && !(await queue.push(await window.shift()!))) return false;
     }
     while (window.length > 0) if (!(await queue.push(await window.shift()!))) return false;
     return true;
@@ -179,7 +179,9 @@ export class Scanner {
   private readonly options: ScanOptions;
   private readonly provenance: PackProvenance;
   private readonly fingerprint: string;
-  private readonly identifyConcurrency: number;
+  private readonly identifyAhead: number;
+  /** Reads and hashes files off this thread (see Identifier); for the length of run(). */
+  private readonly identifier = new Identifier();
   private scanId = 0;
   private started = 0;
   private total: number | null = null;
@@ -197,7 +199,7 @@ export class Scanner {
     this.options = options;
     this.provenance = packProvenance(options.engine.pack);
     this.fingerprint = packFingerprint(this.provenance);
-    this.identifyConcurrency = Math.max(1, options.concurrency ?? 2);
+    this.identifyAhead = Math.max(1, options.identifyAhead ?? 2);
   }
 
   private get aborted(): boolean {
@@ -219,6 +221,8 @@ export class Scanner {
     } catch (error) {
       store.finishScan(this.scanId, 'failed', { error: toTriageError(error).message });
       throw error;
+    } finally {
+      await this.identifier.close();
     }
     const summary = this.summary(outcome);
     store.finishScan(this.scanId, outcome, summary);
@@ -309,13 +313,19 @@ export class Scanner {
    */
   private async pipeline(candidates: AsyncIterable<Candidate>): Promise<void> {
     const queue = new BoundedQueue<Item>(QUEUE_CAPACITY);
-    const producing = produce(candidates, queue, this.identifyConcurrency);
+    const producing = produce(candidates, queue, this.identifier, this.identifyAhead);
     // Ctrl-C: stop identifying and feeding; the engine ends after the batch it is handing out.
     const abort = () => queue.close();
     this.options.signal?.addEventListener('abort', abort, { once: true });
     const flight: Flight = { byPath: new Map(), byHash: new Map(), bySop: new Map(), seen: new Set(), cut: false };
     try {
-      const analyses = this.options.engine.analyze(this.feed(queue, flight), { heatmapsDir: this.options.heatmapsDir, signal: this.options.signal });
+      // The scan keeps results, not maps: heatmaps are made only when written (the app makes an
+      // image's maps again when it is opened).
+      const analyses = this.options.engine.analyze(this.feed(queue, flight), {
+        heatmapsDir: this.options.heatmapsDir,
+        heatmaps: false,
+        signal: this.options.signal,
+      });
       for await (const analysis of analyses) {
         const entry = flight.byPath.get(analysis.result.file);
         this.finished(this.record(analysis.result, entry?.identified ?? null));

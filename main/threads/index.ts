@@ -3,6 +3,8 @@
  * directly. From TypeScript sources (tests, development under tsx) Node 20 does not pass tsx's
  * loader on to workers, so the worker first registers tsx itself, then imports the module.
  */
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { WorkerOptions } from 'node:worker_threads';
 
@@ -15,4 +17,24 @@ export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
   if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/**
+ * Lowers the calling thread's scheduling priority (Linux: per-thread nice, below normal). A
+ * thread that feeds a faster stage's queue (the decode workers feeding CPU inference) then takes
+ * only the CPU time the stage it feeds leaves; when nothing else wants the CPU it runs at full
+ * speed, since priority only decides who runs when threads compete. Elsewhere (Windows and macOS
+ * set priorities per process, not per thread) this does nothing. Returns whether it was lowered.
+ */
+export function lowerThreadPriority(): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    // "<pid>/task/<tid>": the kernel's id of this thread, which setpriority accepts on Linux.
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) return false;
+    setPriority(tid, constants.priority.PRIORITY_BELOW_NORMAL);
+    return true;
+  } catch {
+    return false; // a sandbox without /proc, or a refusal: the thread keeps its priority
+  }
 }

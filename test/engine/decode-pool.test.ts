@@ -20,6 +20,7 @@ import type { PreparePlan } from '../../main/engine/prepare.js';
 import { loadPack } from '../../main/packs/load.js';
 import { DICOM_FIXTURES } from '../support/fixtures.js';
 import { writeDiskPng } from '../support/images.js';
+import { threadNiceValues } from '../support/threads.js';
 import { scratchDir } from '../support/tools.js';
 
 const CAM_PACK = new URL('../fixtures/models/cam-pack/', import.meta.url).pathname;
@@ -43,6 +44,13 @@ describe('the decode pool', () => {
     pool = await DecodePool.start(plan, 2);
   });
   after(() => pool.close());
+
+  test('the workers run below normal priority, this thread at its own (Linux)', { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' }, () => {
+    const nice = threadNiceValues();
+    const lowered = [...nice.values()].filter((value) => value === 10).length;
+    assert.ok(lowered >= 2, `two decode workers at nice 10, found ${lowered}: ${JSON.stringify([...nice])}`);
+    assert.equal(nice.get(process.pid), 0, 'the engine thread keeps normal priority');
+  });
 
   test('model inputs from a worker equal those made on this thread, value for value', async () => {
     for (const file of [disk, join(DICOM_FIXTURES, 'explicit-le.dcm'), join(DICOM_FIXTURES, 'monochrome1.dcm'), join(DICOM_FIXTURES, 'j2k-lossless.dcm')]) {

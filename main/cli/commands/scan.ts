@@ -173,8 +173,6 @@ export async function runScan(argv: string[]): Promise<number> {
       store,
       rules,
       heatmapsDir: values.heatmaps,
-      // Identification (read and hash) stays a step ahead of the decode workers.
-      concurrency: engine.stats.decode.workers + 1,
       watch,
       signal: controller.signal,
       onProgress: (progress) => reporter.update(progress),

@@ -1,0 +1,81 @@
+/**
+ * Identification in its own thread: what the Identifier returns is what `identify` gives on the
+ * caller's thread (the SHA-256 of the file's bytes, format by content, the UIDs); failures keep
+ * their codes and do not stop the next file; the thread runs below normal priority; close() ends it.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TriageError } from '../../main/errors/index.js';
+import { ReadBuffer } from '../../main/ingest/index.js';
+import { identify } from '../../main/scan/identify.js';
+import { Identifier } from '../../main/scan/identifier.js';
+import { threadNiceValues } from '../support/threads.js';
+import { scratchDir } from '../support/tools.js';
+import { DICOM, writeImages } from './fixtures.js';
+
+const scratch = scratchDir('identifier');
+after(() => scratch.remove());
+
+const stats = (path: string) => {
+  const info = statSync(path);
+  return { size: info.size, mtimeMs: info.mtimeMs };
+};
+
+describe('the identification thread', () => {
+  let identifier: Identifier;
+  let pngs: string[];
+  before(() => {
+    identifier = new Identifier();
+    pngs = writeImages(join(scratch.path, 'pngs'), 6);
+  });
+  after(() => identifier.close());
+
+  test('gives what identify gives on this thread: hash of the bytes, format, UIDs', async () => {
+    for (const file of [join(DICOM, 'explicit-le.dcm'), join(DICOM, 'deflated-le.dcm'), pngs[0]]) {
+      const [there, here] = await Promise.all([identifier.identify(file, stats(file)), identify(file, stats(file), new ReadBuffer())]);
+      assert.deepEqual(there, here, file);
+      assert.equal(there.sha256, createHash('sha256').update(readFileSync(file)).digest('hex'));
+    }
+    const dicom = await identifier.identify(join(DICOM, 'explicit-le.dcm'), stats(join(DICOM, 'explicit-le.dcm')));
+    assert.equal(dicom.format, 'dicom');
+    assert.match(dicom.sopInstanceUID ?? '', /^[0-9.]+$/);
+  });
+
+  test('many files asked at once each get their own answer', async () => {
+    const files = [...pngs, ...pngs.slice().reverse()];
+    const answers = await Promise.all(files.map((file) => identifier.identify(file, stats(file))));
+    for (const [i, answer] of answers.entries()) {
+      assert.equal(answer.path, files[i]);
+      assert.equal(answer.sha256, createHash('sha256').update(readFileSync(files[i])).digest('hex'));
+    }
+  });
+
+  test('a missing file is its coded error, and the next file is identified', async () => {
+    const missing = join(scratch.path, 'gone.dcm');
+    await assert.rejects(identifier.identify(missing, { size: 10, mtimeMs: 0 }), (error: TriageError) => {
+      assert.ok(error instanceof TriageError);
+      assert.equal(error.code, 'FILE_NOT_FOUND');
+      assert.equal(error.file, missing);
+      return true;
+    });
+    assert.equal((await identifier.identify(pngs[1], stats(pngs[1]))).format, 'png');
+  });
+
+  test('the thread runs below normal priority (Linux)', { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' }, () => {
+    const nice = threadNiceValues();
+    assert.ok([...nice.values()].includes(10), `a thread at nice 10: ${JSON.stringify([...nice])}`);
+    assert.equal(nice.get(process.pid), 0);
+  });
+
+  test('after close(), asking is a coded error and no thread is left', async () => {
+    const closing = new Identifier();
+    await closing.identify(pngs[2], stats(pngs[2]));
+    const before = threadNiceValues().size;
+    await closing.close();
+    await assert.rejects(closing.identify(pngs[2], stats(pngs[2])), (error: TriageError) => error.code === 'INTERNAL');
+    assert.ok(threadNiceValues().size < before, 'the worker thread ended');
+  });
+});
