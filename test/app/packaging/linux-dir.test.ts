@@ -99,7 +99,7 @@ describe('Linux directory build (x64)', () => {
     const { out, entries } = builds.x64!;
     assert.ok(existsSync(join(out, 'cxr-triage')), 'executable named after linux.executableName');
     const main = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).main as string;
-    for (const entry of [main, 'dist/main/app/shell/preload.cjs', 'dist/main/app/shell/engine-process/entry.js', 'dist/main/app/api/backend.js', 'dist/main/engine/index.js', 'dist/main/inference/worker.js']) {
+    for (const entry of [main, 'dist/main/app/shell/preload.cjs', 'dist/main/app/shell/engine-process/entry.js', 'dist/main/app/api/backend.js', 'dist/main/engine/index.js', 'dist/main/inference/worker.js', 'dist/main/engine/decode-worker.js', 'dist/main/scan/identify-worker.js']) {
       assert.ok(entries.includes(`/${entry}`), `app.asar lacks ${entry}`);
     }
     const renderer = files(join(root, 'dist', 'renderer')).map((f) => relative(root, f).split(sep).join('/')).filter((f) => !f.endsWith('.map'));
