@@ -17,7 +17,9 @@ import type { Browser, Page } from 'playwright-core';
 import { openBackend } from '../../../main/app/api/backend.js';
 import type { Backend } from '../../../main/app/api/backend.js';
 import type { ApiResponse, HeatmapDataType } from '../../../main/app/api/contract.js';
+import { colour as engineColour } from '../../../main/explain/colormap.js';
 import { readRadiograph, renderDisplay } from '../../../main/ingest/index.js';
+import { HEATMAP_FLOOR } from '../../../renderer/src/colormap.js';
 import { encodePhantomDicom, generatePhantom } from '../../../main/phantom/index.js';
 import { ResultStore } from '../../../main/store/index.js';
 import { priorityRank } from '../../../main/triage/index.js';
@@ -306,6 +308,18 @@ describe('the reading workstation', () => {
     };
     await check('fitted');
     await shot('viewer-heatmap');
+    // The colour scale beside the heatmap, as Chromium drew it: the engine's ramp (the one behind
+    // the PNG overlays) from the viewer's floor to the peak, column by column.
+    const drawnScale = await page.evaluate(() => {
+      const canvas = document.querySelector('canvas.colour-scale');
+      const { data, width } = canvas.getContext('2d')!.getImageData(0, 5, canvas.width, 1);
+      return { width: width as number, rgba: Array.from(data as ArrayLike<number>) };
+    });
+    assert.equal(drawnScale.width, 120);
+    for (let x = 0; x < drawnScale.width; x++) {
+      const expected = engineColour(HEATMAP_FLOOR + ((1 - HEATMAP_FLOOR) * x) / (drawnScale.width - 1));
+      assert.deepEqual(drawnScale.rgba.slice(x * 4, x * 4 + 4), [...expected, 255], `colour scale column ${x}`);
+    }
     // Zoom in twice and pan: the overlay moves with the image.
     await page.keyboard.press('+');
     await page.keyboard.press('+');
