@@ -27,9 +27,13 @@ export const CSP_DIRECTIVES: ReadonlyArray<readonly [string, ...string[]]> = [
 
 export const CONTENT_SECURITY_POLICY = CSP_DIRECTIVES.map((d) => d.join(' ')).join('; ');
 
-/** Features no part of the viewer uses; denied to the page even before the permission handler. */
+/**
+ * Features no part of the viewer uses; denied to the page even before the permission handler.
+ * Only features Chromium's Permissions-Policy knows (it warns about others and ignores them: Web
+ * Bluetooth, for one, is not a policy feature; the permission handler refuses it like all else).
+ */
 const PERMISSIONS_POLICY = [
-  'camera', 'microphone', 'geolocation', 'usb', 'serial', 'hid', 'bluetooth', 'midi', 'payment',
+  'camera', 'microphone', 'geolocation', 'usb', 'serial', 'hid', 'midi', 'payment',
   'display-capture', 'clipboard-read', 'screen-wake-lock', 'publickey-credentials-get',
 ].map((feature) => `${feature}=()`).join(', ');
 
