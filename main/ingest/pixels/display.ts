@@ -20,12 +20,15 @@ const MAX_TABLE = 1 << 17;
 /** The display level of a modality value, by the window's arithmetic. */
 function windowLevel(radiograph: Radiograph, window: DisplayWindow): (value: number) => number {
   const { invert, voiLut } = radiograph;
-  const useLut = voiLut !== null && window.source === 'voi-lut';
   // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
-  return (value: number) => {
-    const windowed = useLut ? lutWindow8(value, voiLut) : linearWindow(value, window);
-    return Math.min(255, Math.floor(invert ? 255 - windowed : windowed));
-  };
+  const quantise = (windowed: number) => Math.min(255, Math.floor(invert ? 255 - windowed : windowed));
+  if (voiLut !== null && window.source === 'voi-lut') {
+    // The level of each LUT entry once (as lutWindow8 computes it); a value then picks its entry.
+    const entryLevels = Uint8Array.from(voiLut.data, (_, index) => quantise(lutWindow8(voiLut.firstMapped + index, voiLut)));
+    const last = voiLut.data.length - 1;
+    return (value: number) => entryLevels[Math.min(last, Math.max(0, Math.round(value) - voiLut.firstMapped))];
+  }
+  return (value: number) => quantise(linearWindow(value, window));
 }
 
 /**
