@@ -17,6 +17,7 @@ import { fork, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { extractAll, listPackage, statFile } from '@electron/asar';
 import { FuseV1Options, getCurrentFuseWire } from '@electron/fuses';
@@ -235,6 +236,35 @@ describe('Linux directory build (x64)', () => {
     const without = await status(null);
     assert.equal(without.ok, false);
     assert.equal(!without.ok && without.error.code, 'TAXONOMY_NOT_FOUND');
+  });
+
+  test('the installed app checks itself: --selftest runs the packaged packs on the packaged phantoms', () => {
+    const extracted = join(scratch.path, 'extracted-selftest');
+    extractAll(builds.x64!.asar, extracted);
+    // What main.ts does under Electron, where process.resourcesPath is the build's resources folder.
+    const runner = join(scratch.path, 'selftest-runner.mjs');
+    writeFileSync(
+      runner,
+      `process.resourcesPath = process.argv[2];
+const { runInstalledSelftest, selftestArgs } = await import(process.argv[3]);
+process.exitCode = await runInstalledSelftest(selftestArgs(process.argv.slice(4)));
+`,
+    );
+    const selftestModule = pathToFileURL(join(extracted, 'dist', 'main', 'app', 'shell', 'selftest.js')).href;
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [runner, builds.x64!.resources, selftestModule, '--selftest', ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, TRIAGE_LOG: 'silent', TRIAGE_RESOURCES: '' },
+        timeout: 120_000,
+      });
+    const passed = run('--ep', 'cpu');
+    assert.equal(passed.status, 0, passed.stdout + passed.stderr);
+    assert.match(passed.stdout, /^demo +cpu +findings as recorded at build time +PASS +\d+ of \d+ images identical$/m);
+    assert.match(passed.stdout, /SELFTEST PASSED \(1 pack\)/);
+    // A coded usage error, not a stack: exit code 2, JSON on stderr.
+    const refused = run('--ep', 'warp-drive');
+    assert.equal(refused.status, 2);
+    assert.equal(JSON.parse(refused.stderr.trim().split('\n').pop()!).error.code, 'USAGE');
   });
 });
 
