@@ -52,12 +52,16 @@ export class ReadBuffer {
 }
 
 /**
- * Reads a file of `size` bytes (as a stat gave it) into `buffer`'s memory; a file that shrank
- * since is what is there. Errors are the file system's, for the caller to code.
+ * Reads a file into `buffer`'s memory: `size` bytes (as a stat gave it), or with `size` null as
+ * many as the open file has (a file still growing is read as it is now, not as an earlier stat
+ * saw it). A file that shrank since is what is there. Errors are the file system's, for the
+ * caller to code.
  */
-export async function readWhole(file: string, size: number, buffer: ReadBuffer): Promise<Uint8Array> {
+export async function readWhole(file: string, size: number | null, buffer: ReadBuffer): Promise<Uint8Array> {
   const handle = await open(file, 'r');
   try {
+    size ??= (await handle.stat()).size;
+    if (size > MAX_FILE_BYTES) throw new TriageError('TOO_LARGE', `The file is ${size} bytes; radiographs are far smaller.`, { file });
     const target = buffer.take(size);
     let filled = 0;
     while (filled < size) {

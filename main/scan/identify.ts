@@ -36,8 +36,10 @@ export async function identify(path: string, stats: { size: number; mtimeMs: num
   }
   let bytes: Uint8Array;
   try {
-    bytes = await readWhole(path, stats.size, buffer);
+    // The size of the file as it is now: one still being written is hashed as far as it goes.
+    bytes = await readWhole(path, null, buffer);
   } catch (error) {
+    if (error instanceof TriageError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new TriageError('FILE_NOT_FOUND', 'The file disappeared before it could be read.', { file: path });
     throw new TriageError('UNREADABLE', `The file cannot be read (${code ?? (error as Error).message}); check its permissions.`, { file: path });

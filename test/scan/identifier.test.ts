@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TriageError } from '../../main/errors/index.js';
@@ -51,6 +51,16 @@ describe('the identification thread', () => {
       assert.equal(answer.path, files[i]);
       assert.equal(answer.sha256, createHash('sha256').update(readFileSync(files[i])).digest('hex'));
     }
+  });
+
+  test('a file that grew since the walk saw it is hashed as it is now, whole', async () => {
+    const growing = join(scratch.path, 'growing.png');
+    writeFileSync(growing, readFileSync(pngs[3]).subarray(0, 100));
+    const seen = stats(growing);
+    appendFileSync(growing, readFileSync(pngs[3]).subarray(100));
+    const identified = await identifier.identify(growing, seen);
+    assert.equal(identified.size, readFileSync(pngs[3]).length);
+    assert.equal(identified.sha256, createHash('sha256').update(readFileSync(pngs[3])).digest('hex'));
   });
 
   test('a missing file is its coded error, and the next file is identified', async () => {
