@@ -14,7 +14,7 @@ import { TriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { Heatmap } from '../explain/heatmap.js';
 import { log } from '../log/index.js';
-import { sibling, startWorker } from '../threads/index.js';
+import { sibling, startWorker, stopWorker } from '../threads/index.js';
 import type { DecodeRequest, DecodeResponse } from './decode-worker.js';
 import type { PreparedImage, PreparePlan } from './prepare.js';
 
@@ -180,16 +180,9 @@ export class DecodePool {
     this.closing = true;
     for (const pending of this.queue.splice(0)) pending.settle({ type: 'failed', code: 'INTERNAL', message: 'The decode pool closed before this job ran.' });
     await Promise.all(
-      this.slots.splice(0).map(async ({ worker }) => {
+      this.slots.splice(0).map(({ worker }) => {
         worker.removeAllListeners();
-        worker.postMessage({ type: 'close' } satisfies DecodeRequest);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 5000);
-          worker.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+        return stopWorker(worker, { type: 'close' } satisfies DecodeRequest);
       }),
     );
   }

@@ -220,13 +220,14 @@ export class Engine {
     await Promise.all([this.inference.close(), this.pool.close()]);
   }
 
-  private base(file: string): AnalysisResult {
+  /** A result for `file` with this engine's provenance, and the image's UIDs when it was read. */
+  private base(file: string, image: ImageSummary | null = null): AnalysisResult {
     const { ensemble } = this.pack;
     return {
       file,
       status: 'ok',
-      sopInstanceUID: null,
-      studyInstanceUID: null,
+      sopInstanceUID: image?.metadata.sopInstanceUID ?? null,
+      studyInstanceUID: image?.metadata.studyInstanceUID ?? null,
       executionProvider: this.inference.provider,
       pack: { id: ensemble.id, version: ensemble.version, rule: ensemble.rule.kind, demo: ensemble.demo },
       models: this.pack.members.map(provenance),
@@ -318,12 +319,8 @@ export class Engine {
     const prepared: Prepared[] = [];
     outcomes.forEach((outcome, slot) => {
       const file = jobs[slot].file;
-      const result = this.base(file);
+      const result = this.base(file, outcome.image);
       const timings = { ...result.timings, ...outcome.timings };
-      if (outcome.image) {
-        result.sopInstanceUID = outcome.image.metadata.sopInstanceUID;
-        result.studyInstanceUID = outcome.image.metadata.studyInstanceUID;
-      }
       if (outcome.status === 'ok') {
         prepared.push({ slot, file, image: outcome.image, inputs: outcome.inputs, notes: outcome.notes, timings });
       } else if (outcome.status === 'rejected') {
@@ -380,9 +377,7 @@ export class Engine {
           ? new Map<string, FindingHeatmaps>()
           : await this.explain(i, image, votes, scores, perMember.map((run) => run.outputs));
       const findings = this.findings(votes);
-      const result = this.base(image.file);
-      result.sopInstanceUID = image.image.metadata.sopInstanceUID;
-      result.studyInstanceUID = image.image.metadata.studyInstanceUID;
+      const result = this.base(image.file, image.image);
       result.notes = image.notes;
       result.findings = findings;
       if (options.heatmapsDir && heatmaps.size > 0) {

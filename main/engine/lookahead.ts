@@ -16,14 +16,13 @@ export class Lookahead {
   /** Handed to the pool and not yet released by the consumer (yielded). */
   private outstanding = 0;
   private highWater = 0;
-  readonly pumping: Promise<void>;
 
   constructor(
     source: Iterable<string> | AsyncIterable<string>,
     private readonly pool: DecodePool,
     readonly capacity: number,
   ) {
-    this.pumping = this.pump(source);
+    void this.pump(source); // never rejects: a failure of the source is kept for rethrow()
   }
 
   /** The most files handed to the pool and not yet released at once. */
@@ -61,7 +60,7 @@ export class Lookahead {
   }
 
   /** The next job if one is waiting now. */
-  shift(): DecodeJob | undefined {
+  private shift(): DecodeJob | undefined {
     const job = this.jobs.shift();
     if (job) {
       const wake = this.wakePump;

@@ -238,12 +238,7 @@ function horizontalResizer(
     };
   }
   // Any other source: the row rendered (or looked up) into a line, then the same sums in floats.
-  const write: (row: number, from: number, to: number, out: Float32Array) => void = wordValues
-    ? (row, from, to, out) => {
-        const { words, wordMask } = radiograph.indexed!;
-        for (let x = from; x < to; x++) out[x - from] = wordValues[words[row * columns + x] & wordMask];
-      }
-    : sourceRows(radiograph, source);
+  const write = sourceRows(radiograph, source);
   const line = new Float32Array(x1 - x0);
   return (row) => {
     write(row, x0, x1, line);

@@ -10,13 +10,12 @@ import type { Worker } from 'node:worker_threads';
 import { TriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { log } from '../log/index.js';
-import { sibling, startWorker } from '../threads/index.js';
+import { sibling, startWorker, stopWorker } from '../threads/index.js';
 import type { Identified } from './identify.js';
 
 export type IdentifyRequest = { type: 'identify'; id: number; path: string; stats: { size: number; mtimeMs: number } } | { type: 'close' };
 
 export type IdentifyResponse =
-  | { type: 'ready' }
   | { type: 'identified'; id: number; identified: Identified }
   | { type: 'failed'; id: number; code: ErrorCode; message: string };
 
@@ -47,22 +46,13 @@ export class Identifier {
     this.closed = true;
     const worker = this.worker;
     this.worker = null;
-    if (!worker) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 5000);
-      worker.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      worker.postMessage({ type: 'close' } satisfies IdentifyRequest);
-    });
+    if (worker) await stopWorker(worker, { type: 'close' } satisfies IdentifyRequest);
   }
 
   private started(): Worker {
     if (this.worker) return this.worker;
     const worker = startWorker(sibling('./identify-worker', import.meta.url));
     worker.on('message', (response: IdentifyResponse) => {
-      if (response.type === 'ready') return;
       const pending = this.pending.get(response.id);
       if (!pending) return;
       this.pending.delete(response.id);

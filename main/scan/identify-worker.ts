@@ -32,5 +32,3 @@ port.on('message', (request: IdentifyRequest) => {
     port.postMessage(response);
   });
 });
-
-port.postMessage({ type: 'ready' } satisfies IdentifyResponse);

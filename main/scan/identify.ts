@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { TriageError } from '../errors/index.js';
 import { parseDataSet } from '../ingest/dicom/parse.js';
-import { MAX_FILE_BYTES, readWhole, sniffFormat } from '../ingest/index.js';
+import { readWhole, sniffFormat } from '../ingest/index.js';
 import type { ReadBuffer, SourceFormat } from '../ingest/index.js';
 import { isDicomdir } from './dicomdir.js';
 
@@ -31,12 +31,10 @@ const uid = (value: string | undefined) => value?.replace(/\0/g, '').trim() || n
  * (thrown).
  */
 export async function identify(path: string, stats: { size: number; mtimeMs: number }, buffer: ReadBuffer): Promise<Identified> {
-  if (stats.size > MAX_FILE_BYTES) {
-    throw new TriageError('TOO_LARGE', `The file is ${stats.size} bytes; radiographs are far smaller.`, { file: path });
-  }
   let bytes: Uint8Array;
   try {
-    // The size of the file as it is now: one still being written is hashed as far as it goes.
+    // The size of the file as it is now (one still being written is hashed as far as it goes);
+    // one too large to be a radiograph is refused (TOO_LARGE) before it is read.
     bytes = await readWhole(path, null, buffer);
   } catch (error) {
     if (error instanceof TriageError) throw error;

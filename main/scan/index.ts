@@ -1,7 +1,7 @@
 /**
  * Batch triage of folders, one bounded stream: walk -> identify (read, hash, sniff, in a
- * low-priority thread; see Identifier) -> bounded queue -> skip / de-duplicate -> engine (decode pool workers ahead of
- * batched inference) -> triage -> store (one transaction per image).
+ * low-priority thread; see Identifier) -> bounded queue -> skip / de-duplicate -> engine (decode
+ * pool workers ahead of batched inference) -> triage -> store (one transaction per image).
  *
  * Resumable: a file whose path, content hash and pack fingerprint match a stored result is not
  * analysed again; every result is committed as it comes, so a scan killed at any point and

@@ -20,6 +20,21 @@ export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
 }
 
 /**
+ * Asks a worker to finish (`closeMessage`: it ends its port after the work it holds) and resolves
+ * once it has exited; a worker that has not exited after `graceMs` is terminated.
+ */
+export function stopWorker(worker: Worker, closeMessage: unknown, graceMs = 5000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => void worker.terminate().then(() => resolve()), graceMs);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.postMessage(closeMessage);
+  });
+}
+
+/**
  * Lowers the calling thread's scheduling priority (Linux: per-thread nice, below normal). A
  * thread that feeds a faster stage's queue (the decode workers feeding CPU inference) then takes
  * only the CPU time the stage it feeds leaves; when nothing else wants the CPU it runs at full

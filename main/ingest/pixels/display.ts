@@ -32,10 +32,10 @@ function windowLevel(radiograph: Radiograph, window: DisplayWindow): (value: num
 }
 
 /**
- * The display level of a modality value, through a table over the image's range. Modality values are integers in almost every
- * radiograph (integral rescale), so the level of each value in the image's range is computed
- * once into a table; a value that is not an integer (a fractional rescale, colour luminance)
- * takes the same arithmetic. Either way a value renders to the same level.
+ * The display levels of the image's range as a table. Modality values are integers in almost
+ * every radiograph (integral rescale), so the level of each value in the range is computed once;
+ * a value that is not an integer (a fractional rescale, colour luminance) takes the arithmetic,
+ * `level`. Either way a value renders to the same level.
  */
 function levelFunction(radiograph: Radiograph, window: DisplayWindow) {
   const level = windowLevel(radiograph, window);
@@ -44,12 +44,7 @@ function levelFunction(radiograph: Radiograph, window: DisplayWindow) {
   const size = Math.floor(range.max) - base + 1;
   const table = Number.isFinite(base) && size > 0 && size <= MAX_TABLE && Math.abs(base) < 2 ** 30 ? new Uint8Array(size) : null;
   if (table) for (let k = 0; k < size; k++) table[k] = level(base + k);
-  // A whole number within the table: an int32 index (cheap to index by); else the arithmetic.
-  const levelOf = (value: number) => {
-    const k = (value - base) | 0;
-    return table && k === value - base && k >= 0 && k < size ? table[k] : level(value);
-  };
-  return { level, levelOf, table, base, size };
+  return { level, table, base, size };
 }
 
 /**
@@ -72,11 +67,11 @@ export function displayWordLevels(radiograph: Radiograph, window: DisplayWindow 
 /** The display level of every pixel, row by row (see levelFunction and displayWordLevels). */
 export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayRowRenderer {
   // `padding` and `pixels` are read only where there is no `indexed` (on which they are made when read).
-  const { columns, indexed } = radiograph;
+  const { columns } = radiograph;
   const levels = displayWordLevels(radiograph, window);
-  if (indexed && levels) {
+  if (levels) {
     // The pixels are a lookup from the codec's words (no float32 copy of the image is ever made).
-    const { words, wordMask } = indexed;
+    const { words, wordMask } = radiograph.indexed!;
     return (row, from, to, out) => {
       const start = row * columns + from;
       const n = to - from;
