@@ -55,6 +55,21 @@ if [[ ! -f dist/main/cli/main.js || "${BUILD:-1}" == 1 ]] && command -v npm >/de
   npm run build --silent
 fi
 
+# Runs `command item` for every item, at most `limit` at a time, and fails when any run failed,
+# after all have ended. Each command prints its own log when it fails. (`wait -n` only paces the
+# loop: under set -e its failure would end the script before any log is shown; `wait PID` still
+# gives each run's status afterwards.)
+throttled() {
+  local limit=$1 command=$2 pids=() failed=0
+  shift 2
+  for item in "$@"; do
+    while (( $(jobs -rp | wc -l) >= limit )); do wait -n || true; done
+    "$command" "$item" & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  return "$failed"
+}
+
 # 1. Phantoms and tensors, counts and seeds from models/training/config.json: validation, the
 #    train shards and the held-out test split, JOBS at a time (each generator process also uses
 #    several cores). The compiled script runs wherever Node does, tsx or not.
@@ -73,12 +88,7 @@ if wants prepare; then
       -- --jobs 2 "${EXTRA[@]}" > "$WORK/prepare-$name.log" 2>&1 || { cat "$WORK/prepare-$name.log" >&2; return 1; }
     tail -n 1 "$WORK/prepare-$name.log"
   }
-  pids=()
-  for part in "${parts[@]}"; do
-    while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n; done
-    prepare "$part" & pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid"; done
+  throttled "$JOBS" prepare "${parts[@]}"
 fi
 
 # 2. Train (each member its own process: MEMBER_JOBS at a time), choose operating points on
@@ -93,14 +103,12 @@ if wants train; then
   stamp "train ${members[*]} ($MEMBER_JOBS at a time, device $DEVICE, $member_threads CPU threads each${BUDGET_MINUTES:+, budget $BUDGET_MINUTES min})"
   rm -rf "$PACK"
   mkdir -p "$PACK"
-  pids=()
-  for member in "${members[@]}"; do
-    while (( $(jobs -rp | wc -l) >= MEMBER_JOBS )); do wait -n; done
-    "$PYTHON" models/training/train.py --data "$WORK" --pack "$PACK" --members "$member" --stage members \
-      --device "$DEVICE" --threads "$member_threads" "${BUDGET_OPTION[@]}" ${TRAIN_OPTIONS:-} > "$WORK/training-$member.log" 2>&1 &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid" || { cat "$WORK"/training-*.log >&2; exit 1; }; done
+  train_member() {
+    "$PYTHON" models/training/train.py --data "$WORK" --pack "$PACK" --members "$1" --stage members \
+      --device "$DEVICE" --threads "$member_threads" "${BUDGET_OPTION[@]}" ${TRAIN_OPTIONS:-} > "$WORK/training-$1.log" 2>&1 \
+      || { cat "$WORK/training-$1.log" >&2; return 1; }
+  }
+  throttled "$MEMBER_JOBS" train_member "${members[@]}"
   "$PYTHON" models/training/train.py --data "$WORK" --pack "$PACK" --members "$(IFS=,; echo "${members[*]}")" --stage assemble \
     > "$WORK/training-ensemble.log" 2>&1 || { cat "$WORK/training-ensemble.log" >&2; exit 1; }
   # The kept log: what each member printed (without the step timings), then the ensemble's line.
