@@ -361,7 +361,8 @@ interface TrainingReport {
       validation: { meanAuc: number; microF1: number; perLabel: Record<string, { auc: number | null }> };
     }
   >;
-  ensembleValidation?: { microF1: number; meanAuc: number; perLabelAuc: Record<string, number | null> };
+  /** minTrainedAuc: train.py's rule, the validation AUC a head needs to ship trained. */
+  ensembleValidation?: { microF1: number; meanAuc: number; perLabelAuc: Record<string, number | null>; minTrainedAuc?: number };
 }
 
 /** Findings the pack does not detect (heads shipped untrained) or barely learned. */
@@ -377,7 +378,7 @@ function limitations(evaluation: Evaluation, terms: string[], training: Training
         .join(', ');
     lines.push(
       `**Not detected: ${uncovered.join(', ')}.** No member learned it: validation AUC ${uncovered.map((term) => `${term}: ${validation(term)}`).join('; ')},`,
-      'below the 0.6 that a head needs to ship trained. Those heads are masked (they never vote, as TorchXRayVision masks',
+      `below the ${training?.ensembleValidation?.minTrainedAuc ?? 0.6} that a head needs to ship trained. Those heads are masked (they never vote, as TorchXRayVision masks`,
       'the heads it could not train), so the pack never reports these findings, and their true cases count as missed',
       `in every micro-F1 above (${uncovered.map((term) => `${term}: ${evaluation.ensemble.perFinding[term].fn} images`).join(', ')}). See models/training/README.md.`,
       '',

@@ -628,7 +628,6 @@ def main():
                  "validation": {k: val_meta[k] for k in ("seed", "count", "generator", "prevalence")}},
         "members": {},
     }
-    thresholds = {}
     for index, member_id in enumerate(members):
         remaining = None if budget is None else (budget - (time.time() - run_started)) / (len(members) - index)
         model, training = train_member(member_id, x_train, y_train, m_train, x_val_device, y_val, m_val, terms,
@@ -636,11 +635,11 @@ def main():
                                        args.aux_weight, args.loc_weight, not args.no_bf16, device)
         logits = predict_logits(model, x_val)
         youden = [youden_threshold(y_val[:, k].numpy(), logits[:, k]) for k in range(len(terms))]
-        thresholds[member_id] = [t for _, t, _, _ in youden]
-        metrics = validation_metrics(y_val.numpy(), logits, terms, thresholds[member_id])
+        thresholds = [t for _, t, _, _ in youden]
+        metrics = validation_metrics(y_val.numpy(), logits, terms, thresholds)
         for k, term in enumerate(terms):
             metrics["perLabel"][term]["youdenJ"] = youden[k][0]
-        operating_points = [min(1 - 1e-6, max(1e-6, float(sigmoid(t)))) for t in thresholds[member_id]]
+        operating_points = [min(1 - 1e-6, max(1e-6, float(sigmoid(t)))) for t in thresholds]
         trained = trained_heads(metrics, terms)
 
         member_dir = os.path.join(args.pack, member_id)
@@ -686,7 +685,7 @@ def main():
         report["members"][member_id] = {**training, "operatingPoints": dict(zip(terms, operating_points)), "validation": metrics}
         write_json(os.path.join(args.data, f"trained-{member_id}.json"), {
             "report": {k: v for k, v in report.items() if k != "members"}, "member": report["members"][member_id],
-            "thresholds": thresholds[member_id], "validationLogits": logits.tolist(),
+            "thresholds": thresholds, "validationLogits": logits.tolist(),
             "validationLabels": y_val.numpy().astype(int).tolist(),
         })
         print(f"[{member_id}] best epoch {training['bestEpoch']}/{training['epochsRun']}, {training['trainSeconds']:.0f} s; "
