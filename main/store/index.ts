@@ -608,12 +608,9 @@ export class ResultStore {
     return this.db
       .all(
         `SELECT f.term, f.tree, f.verdict, f.created_at FROM feedback f JOIN images i ON i.id = f.image_id
-         WHERE i.path = ? AND f.term IS NOT NULL AND f.id = (
-           SELECT max(g.id) FROM feedback g WHERE g.image_id = f.image_id AND g.term = f.term AND g.tree IS f.tree)
-         ORDER BY f.id`,
+         WHERE i.path = ? AND ${CURRENT_VERDICT} ORDER BY f.id`,
         [file],
       )
-      .filter((r) => r.verdict !== 'withdrawn')
       .map((r) => ({ term: String(r.term), tree: String(r.tree), verdict: r.verdict as Verdict, createdAt: String(r.created_at) }));
   }
 
@@ -621,13 +618,18 @@ export class ResultStore {
   reviewedCounts(): Map<string, number> {
     const rows = this.db.all(
       `SELECT i.study_key, count(*) AS n FROM feedback f JOIN images i ON i.id = f.image_id
-       WHERE f.term IS NOT NULL AND f.verdict <> 'withdrawn' AND f.id = (
-         SELECT max(g.id) FROM feedback g WHERE g.image_id = f.image_id AND g.term = f.term AND g.tree IS f.tree)
-       GROUP BY i.study_key`,
+       WHERE ${CURRENT_VERDICT} GROUP BY i.study_key`,
     );
     return new Map(rows.map((r) => [String(r.study_key), Number(r.n)]));
   }
 }
+
+/**
+ * A feedback row `f` that is a finding's current verdict: the latest row for that finding of that
+ * image, and not a withdrawal.
+ */
+const CURRENT_VERDICT = `f.term IS NOT NULL AND f.verdict <> 'withdrawn' AND f.id = (
+  SELECT max(g.id) FROM feedback g WHERE g.image_id = f.image_id AND g.term = f.term AND g.tree IS f.tree)`;
 
 function toKey(row: Row): ImageKey {
   return {
