@@ -17,7 +17,7 @@ export type { DecodeOptions } from './dicom/read.js';
 export type * from './radiograph.js';
 export { displayRowRenderer, displayWordLevels, renderDisplay } from './pixels/display.js';
 export type { DisplayRowRenderer } from './pixels/display.js';
-export { encodeGreyPng } from './raster/png.js';
+export { encodeGreyPng, encodeRgbaPng } from './raster/png.js';
 
 /** No chest radiograph file comes near this; anything larger is refused before it is read. */
 export const MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024 - 1;

@@ -4,7 +4,6 @@
  * Node's zlib must be a valid PNG to independent decoders (fast-png, netpbm's pngtopam).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,7 +12,7 @@ import { registerMap } from '../../main/explain/heatmap.js';
 import type { Heatmap } from '../../main/explain/heatmap.js';
 import { colour } from '../../main/explain/colormap.js';
 import { overlayPng } from '../../main/explain/overlay.js';
-import { scratchDir } from '../support/tools.js';
+import { scratchDir, tool } from '../support/tools.js';
 
 const scratch = scratchDir('overlay');
 after(() => scratch.remove());
@@ -60,7 +59,7 @@ describe('heatmap overlays', () => {
     const heatmap = heatmapFor(123, 77, 4);
     const path = join(scratch.path, 'overlay.png');
     writeFileSync(path, overlayPng(heatmap));
-    const pam = execFileSync('pngtopam', ['-alphapam', path]);
+    const pam = Buffer.from(tool('pngtopam', ['-alphapam', path]), 'latin1');
     const header = pam.subarray(0, pam.indexOf('ENDHDR\n') + 7).toString();
     assert.match(header, /WIDTH 77\nHEIGHT 123\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA/);
     assert.ok(pam.subarray(header.length).equals(Buffer.from(referenceRgba(heatmap))), 'netpbm decodes the reference pixels');

@@ -19,6 +19,7 @@ const PACKAGE_OF: Record<string, string> = {
   gdcmconv: 'libgdcm-tools',
   gdcmimg: 'libgdcm-tools',
   pngtopnm: 'netpbm',
+  pngtopam: 'netpbm',
   dciodvfy: 'dicom3tools',
 };
 
