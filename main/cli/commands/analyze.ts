@@ -1,10 +1,10 @@
 /** `triage analyze FILE... [--models DIR] [--ep auto|cpu|webgpu|cuda|dml|coreml] [--heatmaps DIR] [--batch N] [--concurrency N] [--threads N]` */
 import { parseArgs } from 'node:util';
-import { defaultDecodeWorkers, defaultThreads, Engine } from '../../engine/index.js';
+import { Engine } from '../../engine/index.js';
 import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
 import { DEFAULT_PACK } from '../../packs/default.js';
 import { printJson } from '../output.js';
-import { positiveInteger, usage } from '../usage.js';
+import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
 
 export const ANALYZE_HELP = `triage analyze FILE... [--models DIR] [--ep auto|${PROVIDERS.join('|')}] [--heatmaps DIR] [--batch N] [--concurrency N] [--threads N]
 
@@ -14,10 +14,7 @@ export const ANALYZE_HELP = `triage analyze FILE... [--models DIR] [--ep auto|${
   --ep NAME       execution provider; auto tries the GPU providers, then falls back to the CPU
   --heatmaps DIR  write one PNG overlay per positive finding (the image's size, RGBA)
   --batch N       images per inference batch (default 8)
-  --concurrency N decode workers reading, decoding and preprocessing ahead of inference
-                  (default, at least 1: with a GPU provider the cores less one, here
-                  ${defaultDecodeWorkers('webgpu', defaultThreads())}; with the CPU provider the cores its threads leave, here ${defaultDecodeWorkers('cpu', defaultThreads())})
-  --threads N     CPU threads for the execution provider (default: half the cores, here ${defaultThreads()})`;
+${threadOptionsHelp(18)}`;
 
 export async function runAnalyze(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { defaultDecodeWorkers, defaultThreads, Engine } from '../../engine/index.js';
+import { Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
 import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
 import { DEFAULT_PACK } from '../../packs/default.js';
@@ -14,7 +14,7 @@ import type { Progress, ScanSummary } from '../../scan/index.js';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
 import { defaultRules, loadRules, PRIORITIES } from '../../triage/index.js';
 import { printJson } from '../output.js';
-import { positiveInteger, usage } from '../usage.js';
+import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
 
 export const EXIT_INTERRUPTED = 130;
 
@@ -38,11 +38,7 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE]
   --models DIR       model pack folder; default: the bundled pack (${DEFAULT_PACK})
   --ep NAME          execution provider: auto or ${PROVIDERS.join(', ')}
   --heatmaps DIR     write one PNG overlay per positive finding
-  --concurrency N    decode workers: files read, decoded and preprocessed in parallel with
-                     inference, each holding one full-size image (default, at least 1: with a
-                     GPU provider the cores less one, here ${defaultDecodeWorkers('webgpu', defaultThreads())}; with the CPU
-                     provider the cores its threads leave, here ${defaultDecodeWorkers('cpu', defaultThreads())})
-  --threads N        CPU threads for the execution provider (default: half the cores, here ${defaultThreads()})
+${threadOptionsHelp(21)}
   --batch N          images per inference batch (default 8)
   --poll MS          watch: how often the paths are listed (default 1000)
   --settle MS        watch: how long a file must stay unchanged before it is read (default 2000)`;
