@@ -118,7 +118,7 @@ describe('Linux directory build (x64)', () => {
       assert.ok(!/\.d\.[cm]?ts$/.test(entry) && !entry.endsWith('.ts'), entry);
       assert.ok(!entry.startsWith('/dist/test/') && !entry.startsWith('/dist/models/') && !entry.startsWith('/test/') && !entry.startsWith('/main/'), entry);
     }
-    for (const absent of ['/dist/main/app/shell/bundle-preload.js', '/dist/main/app/shell/preload.js', '/node_modules/electron', '/node_modules/electron-builder', '/node_modules/esbuild', '/node_modules/typescript', '/node_modules/playwright-core', '/node_modules/tsx']) {
+    for (const absent of ['/dist/main/app/shell/bundle-preload.js', '/dist/main/app/shell/preload.js', '/node_modules/electron', '/node_modules/electron-builder', '/node_modules/esbuild', '/node_modules/typescript', '/node_modules/playwright-core', '/node_modules/tsx', '/node_modules/cornerstone-core']) {
       assert.ok(!entries.includes(absent), `${absent} is packaged`);
     }
     // The production dependencies the engine loads are there.
