@@ -8,9 +8,9 @@
 import type { FeedbackData, FindingData, ImageResultData } from '../../main/app/api/contract.js';
 import { h, replace } from './dom.js';
 import { percent, termLabel, timeOfDay } from './format.js';
-import { buildTree, findingKey, flatten, hasHeatmap } from './tree.js';
+import { buildTree, findingKey, hasHeatmap } from './tree.js';
 import type { TreeNode } from './tree.js';
-import { PRIORITY_LABELS, priorityClass } from './worklist.js';
+import { PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
 
 export interface FindingsCallbacks {
   /** A finding was selected (its heatmap is shown when it has one). */
@@ -23,6 +23,8 @@ const TREE_NAMES: Record<FindingData['tree'], string> = { finding: 'Radiological
 
 export class FindingsPanel {
   private image: ImageResultData | null = null;
+  /** The image's findings as a forest: built once per show(), not on every render. */
+  private roots: TreeNode[] = [];
   private selected: string | null = null;
   private readonly expanded = new Set<string>();
   private readonly collapsed = new Set<string>();
@@ -39,14 +41,6 @@ export class FindingsPanel {
     this.show(null);
   }
 
-  get current(): ImageResultData | null {
-    return this.image;
-  }
-
-  get selectedKey(): string | null {
-    return this.selected;
-  }
-
   /** The selected finding's data, when it is a finding the engine reported. */
   selectedFinding(): FindingData | null {
     if (!this.image || !this.selected) return null;
@@ -56,6 +50,7 @@ export class FindingsPanel {
   show(image: ImageResultData | null, keepSelection = false): void {
     const sameImage = image !== null && this.image?.file === image.file;
     this.image = image;
+    this.roots = image ? buildTree(image.findings) : [];
     if (!sameImage || !keepSelection) {
       this.expanded.clear();
       this.collapsed.clear();
@@ -155,10 +150,9 @@ export class FindingsPanel {
   }
 
   private tree(image: ImageResultData): HTMLElement {
-    const roots = buildTree(image.findings);
     const verdicts = new Map(image.feedback.map((f) => [findingKey(f), f]));
     const byTree = new Map<FindingData['tree'], TreeNode[]>();
-    for (const root of roots) byTree.set(root.tree, [...(byTree.get(root.tree) ?? []), root]);
+    for (const root of this.roots) byTree.set(root.tree, [...(byTree.get(root.tree) ?? []), root]);
     const container = h('div', { class: 'tree', role: 'tree', 'aria-label': 'Findings in the PadChest hierarchy' });
     const order: FindingData['tree'][] = ['finding', 'diagnosis'];
     for (const tree of order) {
@@ -354,10 +348,5 @@ export class FindingsPanel {
       ),
       h('div', { class: 'muted file-path' }, image.file),
     );
-  }
-
-  /** Nodes in display order (tests and keyboard navigation). */
-  static order(findings: FindingData[]): string[] {
-    return flatten(buildTree(findings)).map((n) => n.term);
   }
 }

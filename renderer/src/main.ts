@@ -200,6 +200,7 @@ class App {
       return;
     }
     this.viewer.setHeatmapMembers(Object.entries(finding.perModel).filter(([, p]) => p >= 0.5).map(([id]) => id));
+    // Hidden: the selection changed, so the loaded heatmap is stale; showing it again fetches this one.
     if (!this.viewer.heatmapVisible) {
       this.viewer.setHeatmap(null);
       return;

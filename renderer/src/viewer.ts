@@ -94,7 +94,9 @@ function autoWindow(data: RenderedImageData): { center: number; width: number } 
   return { center: (low + high) / 2, width: Math.max(1, high - low) };
 }
 
-const loadedImages = new Map<string, RenderedImageData>();
+// Keyed by the image the loader returns: the data goes with it, whether show() keeps it or a
+// newer selection makes it stale.
+const imageData = new WeakMap<cornerstone.Image, RenderedImageData>();
 let loaderRegistered = false;
 
 /** cornerstone image ids for radiographs in the store: `triage:<encoded path>`. */
@@ -105,14 +107,15 @@ function registerLoader(): void {
     promise: (async () => {
       const file = decodeURIComponent(imageId.slice('triage:'.length));
       const data = await invoke('image.render', { file });
-      loadedImages.set(imageId, data);
-      return cornerstoneImage(imageId, data);
+      const image = cornerstoneImage(imageId, data);
+      imageData.set(image, data);
+      return image;
     })(),
   }));
 }
 
 export interface ViewerCallbacks {
-  /** The heatmap was switched on or off, or its model changed (the app fetches it). */
+  /** The heatmap was switched on with none loaded, or its model changed (the app fetches it). */
   heatmapChanged(): void;
 }
 
@@ -132,6 +135,8 @@ export class Viewer {
   private loaded: Loaded | null = null;
   private loading = 0;
   private heatmap: { data: HeatmapDataType; canvas: HTMLCanvasElement } | null = null;
+  /** The heatmap the bottom-right corner names (null: none), so a render rewrites it only on a change. */
+  private cornerHeatmap: HeatmapDataType | null = null;
   private tool: Tool = 'window';
   private drag: { x: number; y: number; mode: Tool } | null = null;
   heatmapVisible = true;
@@ -315,10 +320,10 @@ export class Viewer {
     try {
       const image = await cornerstone.loadImage(imageId);
       if (token !== this.loading) return;
-      const data = loadedImages.get(imageId)!;
-      loadedImages.delete(imageId);
+      const data = imageData.get(image)!;
       this.loaded = { file, data, image };
       this.element.dataset.file = file;
+      this.fillImageCorners(data);
       cornerstone.displayImage(this.element, image, cornerstone.getDefaultViewportForImage(this.element, image));
       cornerstone.fitToWindow(this.element);
       this.showMessage(null);
@@ -338,6 +343,7 @@ export class Viewer {
     const canvas = this.element.querySelector('canvas');
     if (canvas) canvas.getContext('2d')?.clearRect(0, 0, canvas.width, canvas.height);
     for (const corner of [this.cornerTopLeft, this.cornerTopRight, this.cornerBottomLeft, this.cornerBottomRight]) replace(corner);
+    this.cornerHeatmap = null;
   }
 
   private showMessage(text: string | null, error = false): void {
@@ -377,10 +383,11 @@ export class Viewer {
     this.redraw();
   }
 
+  /** Hiding keeps the heatmap, so showing it again needs no fetch; the app fetches only when none is loaded. */
   toggleHeatmap(): void {
     this.heatmapVisible = !this.heatmapVisible;
     this.updateHeatmapControls();
-    this.callbacks.heatmapChanged();
+    if (this.heatmapVisible && this.heatmap === null) this.callbacks.heatmapChanged();
     this.redraw();
   }
 
@@ -397,7 +404,8 @@ export class Viewer {
     const choices: Array<[string, string]> = [['', this.members.length > 0 ? `Ensemble (${this.members.length})` : 'Ensemble'], ...this.members.map((m): [string, string] => [m, m])];
     replace(this.modelSelect, ...choices.map(([value, label]) => h('option', { value, selected: (this.heatmapModel ?? '') === value }, label)));
     this.modelSelect.value = this.heatmapModel ?? '';
-    this.heatmapControls.classList.toggle('inactive', this.heatmap === null);
+    // Dimmed while nothing is drawn, hidden or not loaded alike.
+    this.heatmapControls.classList.toggle('inactive', this.heatmap === null || !this.heatmapVisible);
   }
 
   private redraw(): void {
@@ -544,10 +552,8 @@ export class Viewer {
     this.updateCorners(viewport, showHeatmap ? heatmap.data : null);
   }
 
-  private updateCorners(viewport: cornerstone.Viewport, heatmap: HeatmapDataType | null): void {
-    const loaded = this.loaded;
-    if (!loaded) return;
-    const { data } = loaded;
+  /** The corners that describe the image itself: filled once per image shown. */
+  private fillImageCorners(data: RenderedImageData): void {
     replace(
       this.cornerTopLeft,
       h('div', { class: 'corner-strong' }, data.file.split(/[\\/]/).pop() ?? data.file),
@@ -559,11 +565,19 @@ export class Viewer {
       h('div', null, data.transferSyntax ?? data.format.toUpperCase()),
       data.pixelSpacing ? h('div', null, `${fixed(data.pixelSpacing[1], 3)} × ${fixed(data.pixelSpacing[0], 3)} mm`) : null,
     );
+  }
+
+  /** The corners that follow the view: W/L and zoom on every render, the heatmap's name when it changes. */
+  private updateCorners(viewport: cornerstone.Viewport, heatmap: HeatmapDataType | null): void {
+    const loaded = this.loaded;
+    if (!loaded) return;
     replace(
       this.cornerBottomLeft,
       h('div', null, viewport.voiLUT ? 'VOI LUT (file)' : `W ${fixed(viewport.voi.windowWidth, 0)}  L ${fixed(viewport.voi.windowCenter, 0)}`),
-      h('div', null, `Zoom ${Math.round(viewport.scale * 100)}%${viewport.invert !== data.invert ? ' · inverted' : ''}`),
+      h('div', null, `Zoom ${Math.round(viewport.scale * 100)}%${viewport.invert !== loaded.data.invert ? ' · inverted' : ''}`),
     );
+    if (heatmap === this.cornerHeatmap) return;
+    this.cornerHeatmap = heatmap;
     replace(
       this.cornerBottomRight,
       heatmap

@@ -9,8 +9,6 @@ import { h, replace } from './dom.js';
 import { filterStudies, ORDER, PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
 import { duration, shortPath, shortUid, termLabel } from './format.js';
 
-export { filterStudies, PRIORITY_LABELS, priorityClass };
-
 function statusLabel(study: WorklistStudyData): { text: string; kind: string } {
   const errors = study.images.filter((i) => i.status === 'error').length;
   const rejected = study.images.filter((i) => i.status === 'rejected').length;

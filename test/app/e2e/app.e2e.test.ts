@@ -129,6 +129,23 @@ async function waitForViewer(file: string, heatmap: string | null): Promise<void
   );
 }
 
+/** How many times the page called `channel` while `action` ran (the backend's handler, wrapped). */
+async function callsDuring(channel: 'heatmap.get', action: () => Promise<void>): Promise<number> {
+  const handlers = backend.handlers;
+  const original = handlers[channel];
+  let calls = 0;
+  handlers[channel] = (request) => {
+    calls++;
+    return original(request);
+  };
+  try {
+    await action();
+  } finally {
+    handlers[channel] = original;
+  }
+  return calls;
+}
+
 async function shot(name: string, selector?: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
@@ -363,6 +380,13 @@ describe('the reading workstation', () => {
     await waitForViewer(target.file, null);
     const before = await canvasSamples(4);
     const windowBefore = await page.locator('#viewport').getAttribute('data-window');
+    // The corners: the image's own (filled once per image) and the view's (W/L, zoom, heatmap).
+    const corner = async (where: string) => (await page.locator(`.corner.${where}`).textContent()) ?? '';
+    assert.ok((await corner('top-left')).includes(basename(target.file)), 'the file is named top left');
+    assert.match(await corner('top-right'), /\d+ × \d+, \d+-bit/);
+    assert.equal(await corner('bottom-right'), '', 'no heatmap named while it is hidden');
+    assert.match((await page.locator('.heatmap-controls').getAttribute('class')) ?? '', /inactive/, 'hidden: the heatmap controls are dimmed');
+    const levelBefore = await corner('bottom-left');
     const box = (await page.locator('#viewport').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.down();
@@ -373,11 +397,13 @@ describe('the reading workstation', () => {
     const afterDrag = await canvasSamples(4);
     const change = (a: Samples, b: Samples) => a.points.reduce((sum, p, i) => sum + Math.abs(p[4] - b.points[i][4]), 0) / a.points.length;
     assert.ok(change(before, afterDrag) > 5, `the drag changed the pixels (mean change ${change(before, afterDrag).toFixed(1)} levels)`);
+    assert.notEqual(await corner('bottom-left'), levelBefore, 'the W/L corner follows the drag');
     await page.keyboard.press('1');
     const restored = await canvasSamples(4);
     assert.ok(change(before, restored) < 0.5, `preset 1 restores the file's window (mean change ${change(before, restored).toFixed(2)})`);
     await page.keyboard.press('h');
     await waitForViewer(target.file, `${target.term}|ensemble`);
+    assert.match(await corner('bottom-right'), /^Heatmap: .*ensemble of \d+$/, 'the heatmap shown is named bottom right');
   });
 
   test('findings: the PadChest tree, positive first, with votes, probability, spread and members', async () => {
@@ -441,11 +467,10 @@ describe('the reading workstation', () => {
     await page.locator(`[role="option"][data-study="${truncated.study}"]`).click();
     await page.waitForSelector('.state-card.error');
     const normal = worklist.studies.find((s) => s.priority === 'normal' && s.images.every((i) => i.status === 'ok'));
-    if (normal) {
-      await page.locator(`[role="option"][data-study="${normal.study}"]`).click();
-      await page.waitForSelector('[data-state="no-finding"]');
-      await shot('no-finding');
-    }
+    assert.ok(normal, 'the reading folder has a normal study whose images were all analysed');
+    await page.locator(`[role="option"][data-study="${normal.study}"]`).click();
+    await page.waitForSelector('[data-state="no-finding"]');
+    await shot('no-finding');
   });
 
   test('keyboard: next and previous study, heatmap toggle, window presets', async () => {
@@ -460,15 +485,29 @@ describe('the reading workstation', () => {
     await page.waitForSelector(`[role="option"][data-study="${order[1]}"][aria-selected="true"]`);
     await page.locator(`[role="option"][data-study="${target.study}"]`).click();
     await waitForViewer(target.file, `${target.term}|ensemble`);
+    // Hiding keeps the heatmap: showing it again draws it without fetching it again.
+    const refetched = await callsDuring('heatmap.get', async () => {
+      await page.keyboard.press('h');
+      await waitForViewer(target.file, null);
+      const fileWindow = await page.locator('#viewport').getAttribute('data-window');
+      await page.keyboard.press('2');
+      await page.waitForFunction((w) => document.getElementById('viewport')?.dataset.window !== w, fileWindow);
+      await page.keyboard.press('1');
+      await page.waitForFunction((w) => document.getElementById('viewport')?.dataset.window === w, fileWindow);
+      await page.keyboard.press('h');
+      await waitForViewer(target.file, `${target.term}|ensemble`);
+    });
+    assert.equal(refetched, 0, 'the heatmap shown again is the one loaded');
+    // A selection changed while hidden drops the loaded heatmap: showing fetches the selected one.
     await page.keyboard.press('h');
     await waitForViewer(target.file, null);
-    const fileWindow = await page.locator('#viewport').getAttribute('data-window');
-    await page.keyboard.press('2');
-    await page.waitForFunction((w) => document.getElementById('viewport')?.dataset.window !== w, fileWindow);
-    await page.keyboard.press('1');
-    await page.waitForFunction((w) => document.getElementById('viewport')?.dataset.window === w, fileWindow);
-    await page.keyboard.press('h');
-    await waitForViewer(target.file, `${target.term}|ensemble`);
+    await page.locator('[role="treeitem"][data-positive="false"]').first().click();
+    await page.locator(`[role="treeitem"][data-key="${target.tree}:${target.term}"]`).first().click();
+    const fetched = await callsDuring('heatmap.get', async () => {
+      await page.keyboard.press('h');
+      await waitForViewer(target.file, `${target.term}|ensemble`);
+    });
+    assert.equal(fetched, 1, 'none loaded: showing fetches it once');
   });
 
   test('search and the priority filter narrow the worklist', async () => {
