@@ -2,8 +2,11 @@
  * Execution providers. onnxruntime-node does not fall back by itself (a provider that fails to
  * initialise throws), so `auto` tries the platform's GPU providers one at a time and ends on CPU.
  */
-export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
-export type Provider = (typeof PROVIDERS)[number];
+import { PROVIDERS } from './provider-names.js';
+import type { Provider } from './provider-names.js';
+
+export { PROVIDERS } from './provider-names.js';
+export type { Provider } from './provider-names.js';
 export type ProviderChoice = Provider | 'auto';
 
 export function isProviderChoice(value: string): value is ProviderChoice {

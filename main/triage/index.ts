@@ -26,10 +26,12 @@ import { TriageError } from '../errors/index.js';
 import { describeIssues } from '../packs/manifest.js';
 import { loadTaxonomy } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
+import { PRIORITIES } from './priorities.js';
+import type { Priority } from './priorities.js';
 
-/** Most urgent first: the worklist's order. */
-export const PRIORITIES = ['critical', 'urgent', 'abnormal', 'needs review', 'normal'] as const;
-export type Priority = (typeof PRIORITIES)[number];
+// Most urgent first: the worklist's order (in its own module, which the renderer reads too).
+export { PRIORITIES } from './priorities.js';
+export type { Priority } from './priorities.js';
 
 /** 0 for critical ... 4 for normal: smaller is more urgent. */
 export function priorityRank(priority: Priority): number {

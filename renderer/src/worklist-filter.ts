@@ -1,5 +1,6 @@
 /** The worklist's priorities and its filter: no DOM here, so Node tests import it as it is. */
 import type { PriorityName, WorklistStudyData } from '../../main/app/api/contract.js';
+import { PRIORITIES } from '../../main/triage/priorities.js';
 
 export const PRIORITY_LABELS: Record<PriorityName, string> = {
   critical: 'Critical',
@@ -8,7 +9,7 @@ export const PRIORITY_LABELS: Record<PriorityName, string> = {
   'needs review': 'Needs review',
   normal: 'Normal',
 };
-export const ORDER: PriorityName[] = ['critical', 'urgent', 'abnormal', 'needs review', 'normal'];
+export const ORDER: readonly PriorityName[] = PRIORITIES;
 
 export function priorityClass(priority: PriorityName | null): string {
   return `priority-${(priority ?? 'none').replace(' ', '-')}`;

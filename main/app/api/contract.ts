@@ -14,6 +14,8 @@
  * user must see the coded message, never a stack trace.
  */
 import { z } from 'zod';
+import { PROVIDERS } from '../../inference/provider-names.js';
+import { PRIORITIES } from '../../triage/priorities.js';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -33,10 +35,10 @@ export const FilePath = z
 /** A PadChest term as the taxonomy spells it. */
 export const Term = z.string().min(1).max(200);
 export const Tree = z.enum(['finding', 'diagnosis']);
-/** Most urgent first: the worklist's order. Mirrors main/triage PRIORITIES. */
-export const PRIORITY_ORDER = ['critical', 'urgent', 'abnormal', 'needs review', 'normal'] as const;
+/** Most urgent first: the worklist's order. */
+export const PRIORITY_ORDER = PRIORITIES;
 export const Priority = z.enum(PRIORITY_ORDER);
-export const Provider = z.enum(['cpu', 'webgpu', 'cuda', 'dml', 'coreml']);
+export const Provider = z.enum(PROVIDERS);
 export const ImageStatus = z.enum(['ok', 'rejected', 'error', 'duplicate']);
 export const Verdict = z.enum(['agree', 'disagree']);
 
