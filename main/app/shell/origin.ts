@@ -8,18 +8,16 @@ export const APP_HOST = 'triage';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const ENTRY_URL = `${APP_ORIGIN}/index.html`;
 
-/** True only for a well-formed URL on exactly our origin (scheme and host; no user info, no port). */
+/** True only for a URL on exactly our origin (scheme and host; no user info, no port). */
+export function isAppOrigin(url: URL): boolean {
+  return url.protocol === `${APP_SCHEME}:` && url.host === APP_HOST && url.username === '' && url.password === '';
+}
+
+/** True only for a well-formed URL on exactly our origin (see isAppOrigin). */
 export function isAppUrl(url: string): boolean {
-  let parsed: URL;
   try {
-    parsed = new URL(url);
+    return isAppOrigin(new URL(url));
   } catch {
     return false;
   }
-  return (
-    parsed.protocol === `${APP_SCHEME}:` &&
-    parsed.host === APP_HOST &&
-    parsed.username === '' &&
-    parsed.password === ''
-  );
 }

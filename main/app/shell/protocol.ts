@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import nodePath from 'node:path';
 import { securityHeaders } from './csp.js';
-import { APP_HOST, APP_SCHEME } from './origin.js';
+import { APP_HOST, APP_SCHEME, isAppOrigin } from './origin.js';
 
 /**
  * How the scheme is registered before the app is ready: `standard` gives it an origin (so 'self'
@@ -66,9 +66,7 @@ export function resolveAssetPath(requestUrl: string, root: string, pathApi: Path
   } catch {
     return { ok: false, status: 400, reason: 'not a URL' };
   }
-  if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST || url.username || url.password) {
-    return { ok: false, status: 404, reason: 'not the app origin' };
-  }
+  if (!isAppOrigin(url)) return { ok: false, status: 404, reason: 'not the app origin' };
   const rawSegments = url.pathname === '/' || url.pathname === '' ? ['index.html'] : url.pathname.slice(1).split('/');
   const segments: string[] = [];
   for (const raw of rawSegments) {
@@ -85,8 +83,8 @@ export function resolveAssetPath(requestUrl: string, root: string, pathApi: Path
     segments.push(segment);
   }
   const path = pathApi.join(root, ...segments);
-  const relative = pathApi.relative(root, path);
-  if (relative === '' || relative.startsWith('..') || pathApi.isAbsolute(relative)) {
+  // The folder itself is not a file it serves.
+  if (pathApi.relative(root, path) === '' || !isInside(root, path, pathApi)) {
     return { ok: false, status: 403, reason: 'outside the app folder' };
   }
   const mime = MIME_TYPES[pathApi.extname(path).toLowerCase()];
