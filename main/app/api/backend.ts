@@ -8,7 +8,7 @@ import { Engine } from '../../engine/index.js';
 import type { ProviderChoice } from '../../inference/providers.js';
 import { DEFAULT_PACK } from '../../packs/default.js';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
-import { defaultRules, loadRules } from '../../triage/index.js';
+import { defaultRules } from '../../triage/index.js';
 import type { ApiChannel, ApiEmit, ApiHandlers } from './contract.js';
 import { dispatch } from './dispatch.js';
 import type { AnyEnvelope } from './dispatch.js';
@@ -19,8 +19,6 @@ export interface BackendOptions {
   packDir?: string;
   /** Results database (default: results.sqlite in the user's data folder). */
   databasePath?: string;
-  /** Triage rules file (default: the product's rules). */
-  rulesFile?: string;
   provider?: ProviderChoice;
   threads?: number;
   emit: ApiEmit;
@@ -29,14 +27,14 @@ export interface BackendOptions {
 
 export interface Backend {
   handlers: ApiHandlers;
-  engine: Engine;
   /** Validates and runs one request; always resolves to an envelope. */
   invoke(channel: ApiChannel | string, request: unknown): Promise<AnyEnvelope>;
   close(): Promise<void>;
 }
 
 export async function openBackend(options: BackendOptions): Promise<Backend> {
-  const rules = options.rulesFile ? loadRules(options.rulesFile) : defaultRules();
+  // The product's rules, compiled before anything is opened (they read the bundled taxonomy).
+  const rules = defaultRules();
   const store = ResultStore.open(options.databasePath ?? defaultDatabasePath());
   let engine: Engine;
   try {
@@ -48,7 +46,6 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   const handlers = createApiHandlers({ engine, store, rules, emit: options.emit, chooseFiles: options.chooseFiles });
   return {
     handlers,
-    engine,
     invoke: (channel, request) => dispatch(handlers, channel, request),
     async close() {
       await handlers.close();

@@ -10,6 +10,14 @@ export interface CodedError {
   message: string;
 }
 
+/**
+ * The refusal of a channel the contract does not have, worded alike by the preload, the main
+ * process and the engine process (at most 80 characters of the name, quoted).
+ */
+export function unknownChannel(channel: unknown): string {
+  return `Unknown API channel ${JSON.stringify(String(channel)).slice(0, 80)}.`;
+}
+
 /** The Error the preload's invoke() rejects with. */
 export function toApiCallError(error: CodedError): Error {
   const thrown = new Error(`${error.code}: ${error.message}`);

@@ -12,18 +12,17 @@ import type { Engine, Analysis } from '../../engine/index.js';
 import { TriageError, toTriageError } from '../../errors/index.js';
 import { readRadiograph } from '../../ingest/index.js';
 import type { Radiograph } from '../../ingest/index.js';
+import type { IndexedPixels } from '../../ingest/pixels/modality.js';
 import { log } from '../../log/index.js';
 import { peak } from '../../explain/heatmap.js';
 import { Scanner, packProvenance } from '../../scan/index.js';
 import type { Progress, ScanSummary } from '../../scan/index.js';
 import { packFingerprint } from '../../store/index.js';
 import type { ResultStore, StoredResult } from '../../store/index.js';
-import { defaultRules } from '../../triage/index.js';
 import type { TriageRules } from '../../triage/index.js';
 import type {
   ApiEmit,
   ApiHandlers,
-  ApiResponse,
   FeedbackData,
   ImageResultData,
   RenderedImageData,
@@ -33,8 +32,8 @@ import type {
 export interface ApiDeps {
   engine: Engine;
   store: ResultStore;
-  /** Triage rules for scans (default: the product's). */
-  rules?: TriageRules;
+  /** Triage rules for scans. */
+  rules: TriageRules;
   /** Pushes an event to the window. */
   emit: ApiEmit;
   /**
@@ -42,11 +41,12 @@ export interface ApiDeps {
    * dialog.showOpenDialog in the app; a fixed choice in tests.
    */
   chooseFiles: (kind: 'files' | 'folder') => Promise<string[]>;
-  /** Images whose analysis (for heatmaps) stays cached (default 6). */
-  heatmapCacheSize?: number;
-  /** Minimum interval between progress events, ms (default 200). */
-  progressIntervalMs?: number;
 }
+
+/** Images whose analysis (for heatmaps) stays cached. */
+const HEATMAP_CACHE_SIZE = 6;
+/** Minimum interval between progress events, ms. */
+const PROGRESS_INTERVAL_MS = 200;
 
 /** The file name of a path, on either platform's separators. */
 export function fileName(path: string): string {
@@ -65,49 +65,77 @@ function requireStored(store: ResultStore, file: string): StoredResult {
  * Stored values for the viewer: modality values back through the rescale (exact integers for
  * every DICOM; PNG and JPEG have slope 1), padding replaced by a value beyond the image's range on
  * the side that renders black (below for MONOCHROME2, above for MONOCHROME1, which is inverted).
+ *
+ * The stored range comes from the radiograph's modality range, with no pass of its own: float32
+ * rounding, the subtraction, the division and Math.round are each monotonic, so the smallest and
+ * largest stored values are those of the range's ends (swapped for a negative slope). The output
+ * array is then chosen before the one pass that fills it. An indexed radiograph (grey 8 and 16-bit
+ * DICOM) is read through its sample words and a per-word table of stored values, so neither its
+ * float32 pixels nor its per-pixel padding mask are made.
  */
 export function storedPixels(radiograph: Radiograph): Pick<RenderedImageData, 'pixels' | 'pixelType' | 'slope' | 'intercept' | 'minStored' | 'maxStored' | 'modalityRange'> {
-  const { pixels, padding, invert } = radiograph;
+  const { invert, range } = radiograph;
+  const indexed = radiograph.indexed ?? null;
   const slope = radiograph.rescale.slope || 1;
   const intercept = radiograph.rescale.intercept;
-  const stored = new Int32Array(pixels.length);
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < pixels.length; i++) {
-    const value = Math.round((pixels[i] - intercept) / slope);
-    stored[i] = value;
-    if (padding && padding[i]) continue;
-    if (value < min) min = value;
-    if (value > max) max = value;
-  }
+  const toStored = (value: number) => Math.round((value - intercept) / slope);
+  // The pixels hold float32 values; the range of a non-indexed DICOM was taken before that rounding.
+  const low = toStored(Math.fround(range.min));
+  const high = toStored(Math.fround(range.max));
+  let min = slope > 0 ? low : high;
+  let max = slope > 0 ? high : low;
   if (!Number.isFinite(min)) {
     min = 0; // an image that is padding only: black everywhere
     max = 0;
   }
+  // Whether any pixel is padding (an indexed image's file may define a padding value it never uses).
+  const padded = indexed ? hasPaddingPixel(indexed) : radiograph.padding !== null;
   let minStored = min;
   let maxStored = max;
-  if (padding) {
+  let black = 0;
+  if (padded) {
     const gap = Math.max(1, max - min) + 1;
-    const black = invert ? max + gap : min - gap;
-    for (let i = 0; i < stored.length; i++) if (padding[i]) stored[i] = black;
+    black = invert ? max + gap : min - gap;
     minStored = Math.min(min, black);
     maxStored = Math.max(max, black);
   }
   const modality = (value: number) => value * slope + intercept;
   const modalityRange = { min: Math.min(modality(min), modality(max)), max: Math.max(modality(min), modality(max)) };
-  let out: Uint16Array | Int16Array | Int32Array;
+  let Stored: Uint16ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor;
   let pixelType: RenderedImageData['pixelType'];
   if (minStored >= 0 && maxStored <= 0xffff) {
-    out = Uint16Array.from(stored);
+    Stored = Uint16Array;
     pixelType = 'uint16';
   } else if (minStored >= -0x8000 && maxStored <= 0x7fff) {
-    out = Int16Array.from(stored);
+    Stored = Int16Array;
     pixelType = 'int16';
   } else {
-    out = stored;
+    Stored = Int32Array;
     pixelType = 'int32';
   }
+  let out: Uint16Array | Int16Array | Int32Array;
+  if (indexed) {
+    const { words, wordMask, values, padding, length } = indexed;
+    // Every word that occurs outside the padding has its stored value in [min, max], so the table's
+    // type holds it; padding words hold black.
+    const table = new Stored(wordMask + 1);
+    for (let word = 0; word <= wordMask; word++) table[word] = padded && padding![word] ? black : toStored(values[word]);
+    out = new Stored(length);
+    for (let i = 0; i < length; i++) out[i] = table[words[i] & wordMask];
+  } else {
+    const { pixels, padding } = radiograph;
+    out = new Stored(pixels.length);
+    if (padding) for (let i = 0; i < pixels.length; i++) out[i] = padding[i] ? black : toStored(pixels[i]);
+    else for (let i = 0; i < pixels.length; i++) out[i] = toStored(pixels[i]);
+  }
   return { pixels: out.buffer as ArrayBuffer, pixelType, slope, intercept, minStored, maxStored, modalityRange };
+}
+
+/** Whether a pixel of an indexed image is padding: stops at the first (in the first rows, as a rule). */
+function hasPaddingPixel({ words, wordMask, padding, length }: IndexedPixels): boolean {
+  if (!padding) return false;
+  for (let i = 0; i < length; i++) if (padding[words[i] & wordMask]) return true;
+  return false;
 }
 
 /** A Float32Array's values in an ArrayBuffer of their own (a view may share a larger buffer). */
@@ -120,17 +148,15 @@ interface ScanJob {
 }
 
 export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promise<void> } {
-  const { engine, store, emit } = deps;
-  const rules = deps.rules ?? defaultRules();
+  const { engine, store, rules, emit } = deps;
   const provenance = packProvenance(engine.pack);
   const fingerprint = packFingerprint(provenance);
-  const progressInterval = deps.progressIntervalMs ?? 200;
-  const cacheSize = deps.heatmapCacheSize ?? 6;
 
   // ---- scans: one at a time, later requests queued behind it
   const queue: ScanJob[] = [];
-  let running: { roots: string[]; controller: AbortController; done: Promise<void> } | null = null;
+  let running: { controller: AbortController; done: Promise<void> } | null = null;
   let progress: Progress = { done: 0, total: null, rate: 0, etaSeconds: null, analysed: 0 };
+  /** The running scan's roots, or the last scan's when none runs. */
   let lastRoots: string[] = [];
   let last: ScanProgressData['last'] = null;
   let lastProgressAt = 0;
@@ -139,7 +165,7 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
 
   const scanState = (): ScanProgressData => ({
     running: running !== null,
-    roots: running?.roots ?? lastRoots,
+    roots: lastRoots,
     queued: queue.map((job) => job.roots),
     done: progress.done,
     total: progress.total,
@@ -155,19 +181,21 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
       clearTimeout(progressTimer);
       progressTimer = null;
     }
-    if (force || now - lastProgressAt >= progressInterval) {
+    if (force || now - lastProgressAt >= PROGRESS_INTERVAL_MS) {
       lastProgressAt = now;
       emit('scan.progress', scanState());
     } else {
       // The latest state always goes out, a little later: the window never shows a stale count.
-      progressTimer = setTimeout(() => emitProgress(true), progressInterval - (now - lastProgressAt));
+      progressTimer = setTimeout(() => emitProgress(true), PROGRESS_INTERVAL_MS - (now - lastProgressAt));
     }
   };
 
   const worklistChanged = (now = false) => {
     const send = () => {
       worklistTimer = null;
-      emit('worklist.changed', { studies: store.worklist().length });
+      // The worklist's studies (those with an image that is not a duplicate), counted in one query.
+      const counts = Object.values(store.studyCounts());
+      emit('worklist.changed', { studies: counts.reduce((sum, n) => sum + n, 0) });
     };
     if (now) {
       if (worklistTimer) clearTimeout(worklistTimer);
@@ -224,7 +252,7 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
         };
       },
     );
-    running = { roots: job.roots, controller, done };
+    running = { controller, done };
     emitProgress(true);
     void done.then(() => {
       running = null;
@@ -267,7 +295,7 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
     })();
     pending.catch(() => analyses.delete(file));
     analyses.set(file, pending);
-    while (analyses.size > cacheSize) analyses.delete(analyses.keys().next().value!);
+    while (analyses.size > HEATMAP_CACHE_SIZE) analyses.delete(analyses.keys().next().value!);
     return pending;
   };
 
@@ -464,6 +492,3 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
     },
   };
 }
-
-/** Convenience for the type of one handler's answer. */
-export type HandlerResponse<C extends keyof ApiHandlers> = ApiResponse<C>;

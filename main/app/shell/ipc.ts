@@ -4,20 +4,22 @@
  * what comes back (a reply envelope with a coded error, never a stack). `install.ts` registers
  * one `ipcMain.handle` per contract channel with `handleInvoke`; the preload unwraps the envelope.
  */
-import type { ZodType } from 'zod';
-import { TriageError, toTriageError } from '../../errors/index.js';
-import { describeIssues } from '../../packs/manifest.js';
+import { TriageError } from '../../errors/index.js';
 import type { ApiError } from '../api/contract.js';
+import { errorEnvelope, validateRequest } from '../api/dispatch.js';
+import type { RequestSchemas } from '../api/dispatch.js';
 import { isAppUrl } from './origin.js';
 
 export { invokeChannel, eventChannel } from './channels.js';
+/** Validation is the engine side's own (`dispatch` runs it again there), so the wording is one. */
+export { validateRequest };
+export type { RequestSchemas };
 
 /** What crosses IPC back to the preload: a value, or a coded error (code and message only). */
 export type IpcReply<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiError };
 
 export function replyError(thrown: unknown): IpcReply<never> {
-  const error = toTriageError(thrown);
-  return { ok: false, error: { code: error.code, message: error.message } };
+  return errorEnvelope(thrown);
 }
 
 /** The parts of Electron's IpcMainInvokeEvent the checks read (WebFrameMain and WebContents). */
@@ -44,19 +46,6 @@ export function checkSender(event: InvokeEventLike, windowContentsId: number | n
   if (frame.parent !== null) return new TriageError('FORBIDDEN_SENDER', 'The request came from a subframe, not the application page.');
   if (!isAppUrl(frame.url)) return new TriageError('FORBIDDEN_SENDER', 'The request came from a page outside the application.');
   return null;
-}
-
-export type RequestSchemas = Readonly<Record<string, { readonly request: ZodType }>>;
-
-/** Parses a payload with the channel's request schema; an unknown channel or a mismatch is INVALID_REQUEST. */
-export function validateRequest(schemas: RequestSchemas, channel: string, payload: unknown): { ok: true; request: unknown } | { ok: false; error: TriageError } {
-  if (!Object.hasOwn(schemas, channel)) {
-    return { ok: false, error: new TriageError('INVALID_REQUEST', `Unknown API channel ${JSON.stringify(channel).slice(0, 80)}.`) };
-  }
-  const parsed = schemas[channel].request.safeParse(payload);
-  // The same wording as the engine side's dispatch; the payload itself is never echoed.
-  if (!parsed.success) return { ok: false, error: new TriageError('INVALID_REQUEST', `Invalid ${channel} request: ${describeIssues(parsed.error)}.`) };
-  return { ok: true, request: parsed.data };
 }
 
 export interface InvokeContext {

@@ -7,7 +7,7 @@
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { IpcRendererEvent } from 'electron';
-import { toApiCallError, unwrapEnvelope } from '../api/errors.js';
+import { toApiCallError, unknownChannel, unwrapEnvelope } from '../api/errors.js';
 import type { TriageApi } from '../api/contract.js';
 import { eventChannel, invokeChannel } from './channels.js';
 
@@ -20,7 +20,7 @@ const events = new Set<string>(TRIAGE_EVENTS);
 const api: TriageApi = {
   invoke(channel, request) {
     if (typeof channel !== 'string' || !channels.has(channel)) {
-      return Promise.reject(toApiCallError({ code: 'INVALID_REQUEST', message: `Unknown API channel ${JSON.stringify(String(channel)).slice(0, 80)}.` }));
+      return Promise.reject(toApiCallError({ code: 'INVALID_REQUEST', message: unknownChannel(channel) }));
     }
     return ipcRenderer.invoke(invokeChannel(channel), request).then(unwrapEnvelope) as never;
   },

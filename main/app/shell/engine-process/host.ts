@@ -5,8 +5,8 @@
  * dialog when a handler needs one. Requests that arrive while the backend opens wait for it; if
  * opening fails (no pack, a locked database), every request gets that coded error.
  */
-import { toTriageError } from '../../../errors/index.js';
 import type { ApiEmit } from '../../api/contract.js';
+import { errorEnvelope } from '../../api/dispatch.js';
 import type { IpcReply } from '../ipc.js';
 import type { ChooseKind, EngineSettings, FromEngine, MessageEnd, ToEngine } from './messages.js';
 import { isToEngine } from './messages.js';
@@ -45,8 +45,7 @@ export function serveEngine(end: MessageEnd<FromEngine, ToEngine>, open: OpenBac
             return { backend };
           },
           (thrown): Opened => {
-            const error = toTriageError(thrown);
-            const failed = { ok: false as const, error: { code: error.code, message: error.message } };
+            const failed = errorEnvelope(thrown);
             end.post({ kind: 'init-failed', error: failed.error });
             return { failed };
           },
