@@ -1,5 +1,5 @@
 // Runs every test/**/*.test.ts with Node's own test runner, TypeScript loaded by tsx.
-// Node 20's --test does not expand globs or pick up .ts files by itself, hence this small launcher.
+// Node's --test picks up no .ts file by itself (Node 22 without type stripping), hence this launcher.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
