@@ -1,34 +1,23 @@
 /**
- * Independent tools the conformance tests compare against (dcmtk, gdcm, netpbm). A missing tool
- * fails the test with the package to install: a comparison that silently skips proves nothing.
+ * Running the independent tools the conformance tests compare against (dcmtk, gdcm, netpbm, ...).
+ * A missing tool fails the test with the command that installs it (reference-tools.ts): a
+ * comparison that silently skips proves nothing.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireProgram } from './reference-tools.js';
 
-const PACKAGE_OF: Record<string, string> = {
-  dcmdjpeg: 'dcmtk',
-  dcmcjpeg: 'dcmtk',
-  dump2dcm: 'dcmtk',
-  dcmdump: 'dcmtk',
-  dcm2pnm: 'dcmtk',
-  dcmj2pnm: 'dcmtk',
-  dcmconv: 'dcmtk',
-  img2dcm: 'dcmtk',
-  gdcmconv: 'libgdcm-tools',
-  gdcmimg: 'libgdcm-tools',
-  pngtopnm: 'netpbm',
-  pngtopam: 'netpbm',
-  dciodvfy: 'dicom3tools',
-};
+/** Runs a reference tool; its standard output as bytes. */
+export function toolBytes(name: string, args: string[], options: { cwd?: string } = {}): Buffer {
+  const path = requireProgram(name);
+  return execFileSync(path, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+}
 
+/** Runs a reference tool; its standard output as latin1 text. */
 export function tool(name: string, args: string[], options: { cwd?: string } = {}): string {
-  const probe = spawnSync('sh', ['-c', `command -v ${name}`]);
-  if (probe.status !== 0) {
-    throw new Error(`${name} is not installed: apt-get install ${PACKAGE_OF[name] ?? name} (.ci/run installs it).`);
-  }
-  return execFileSync(name, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 }).toString('latin1');
+  return toolBytes(name, args, options).toString('latin1');
 }
 
 export function scratchDir(prefix: string): { path: string; remove(): void } {

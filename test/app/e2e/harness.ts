@@ -17,6 +17,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Backend } from '../../../main/app/api/backend.js';
 import { APP_ORIGIN } from '../../../main/app/shell/origin.js';
 import { serveAsset } from '../../../main/app/shell/protocol.js';
+import { requireChromium } from '../../support/reference-tools.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 
@@ -47,10 +48,10 @@ export async function serveRenderer(rendererRoot: string): Promise<{ origin: str
   };
 }
 
-/** Debian's Chromium, kept off the network (platform-notes: the background-networking flags). */
+/** Debian's Chromium (or CHROMIUM_PATH's), kept off the network (the background-networking flags). */
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: requireChromium(),
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }

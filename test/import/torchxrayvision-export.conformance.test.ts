@@ -19,10 +19,9 @@ import { after, test } from 'node:test';
 import { loadPack } from '../../main/packs/load.js';
 import type { MemberManifest } from '../../main/packs/manifest.js';
 import { loadTaxonomy } from '../../main/taxonomy/index.js';
+import { aptCommand, missingPythonModules, PYTHON, REFERENCE_PYTHON_MODULES } from '../support/reference-tools.js';
 import { scratchDir } from '../support/tools.js';
 
-const PYTHON = '/usr/bin/python3';
-const DEBIAN_PACKAGES = 'python3-torch python3-torchvision python3-onnx python3-numpy';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const IMPORT_DIR = join(ROOT, 'models', 'import');
 const EXPORTER = join(IMPORT_DIR, 'export_torchxrayvision.py');
@@ -59,12 +58,11 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = PYTHON_EN
 
 /** Debian's Python must have what the exporter imports: fail (not skip) and name the packages. */
 function requireTorch(): void {
-  const probe = run(PYTHON, ['-c', 'import numpy, torch, torchvision, onnx']);
-  if (probe.error || probe.status !== 0) {
-    assert.fail(
-      `${PYTHON} cannot import numpy, torch, torchvision and onnx, which the TorchXRayVision exporter needs: ` +
-        `apt-get install ${DEBIAN_PACKAGES}\n${probe.error?.message ?? probe.stderr}`,
-    );
+  const modules = Object.keys(REFERENCE_PYTHON_MODULES);
+  const missing = missingPythonModules(modules, (code) => run(PYTHON, ['-c', code]).status === 0);
+  if (missing.length > 0) {
+    const packages = missing.map((module) => REFERENCE_PYTHON_MODULES[module].package);
+    assert.fail(`${PYTHON} cannot import ${missing.join(', ')}, which the TorchXRayVision exporter needs: ${aptCommand(packages)} (or npm run test:tools).`);
   }
 }
 

@@ -4,10 +4,11 @@
  * to the same pixels.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readRadiograph } from '../../main/ingest/index.js';
-import { readPgm, sampleNames, SAMPLES_DIR, scratchDir, tool } from '../support/tools.js';
+import { readPgm, sampleNames, SAMPLES_DIR, scratchDir, tool, toolBytes } from '../support/tools.js';
 
 const samples = sampleNames();
 const scratch = scratchDir('cxr-real');
@@ -26,7 +27,7 @@ test('all 40 real radiographs load with their PNG dimensions and netpbm-identica
   for (const name of samples) {
     const file = join(SAMPLES_DIR, name);
     const pgm = join(scratch.path, `${name}.pgm`);
-    tool('sh', ['-c', `pngtopnm "${file}" > "${pgm}"`]);
+    writeFileSync(pgm, toolBytes('pngtopnm', [file]));
     const reference = readPgm(pgm);
     const radiograph = await readRadiograph(file);
     assert.equal(radiograph.format, 'png');
@@ -42,7 +43,7 @@ test('DICOM wrappings of real radiographs (gdcmimg, then gdcm JPEG 2000 and dcmt
   for (const name of samples.slice(0, 6)) {
     const file = join(SAMPLES_DIR, name);
     const base = join(scratch.path, name.replace('.png', ''));
-    tool('sh', ['-c', `pngtopnm "${file}" > "${base}.pgm"`]);
+    writeFileSync(`${base}.pgm`, toolBytes('pngtopnm', [file]));
     const reference = readPgm(`${base}.pgm`);
     tool('gdcmimg', [`${base}.pgm`, `${base}.dcm`]);
     tool('gdcmconv', ['--j2k', `${base}.dcm`, `${base}-j2k.dcm`]);

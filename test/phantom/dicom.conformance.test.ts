@@ -17,6 +17,7 @@ import {
   imageFileName,
 } from '../../main/phantom/index.js';
 import type { DicomElement, Phantom, PhantomOptions } from '../../main/phantom/index.js';
+import { requireProgram } from '../support/reference-tools.js';
 import { scratchDir } from '../support/tools.js';
 
 const scratch = scratchDir('phantom-dicom');
@@ -24,9 +25,7 @@ after(() => scratch.remove());
 
 /** dciodvfy's report (it writes to stderr). A missing tool fails the test: a check that silently skips proves nothing. */
 function dciodvfy(file: string): string[] {
-  const probe = spawnSync('sh', ['-c', 'command -v dciodvfy']);
-  if (probe.status !== 0) throw new Error('dciodvfy is not installed: apt-get install dicom3tools (.ci/run installs it).');
-  const result = spawnSync('dciodvfy', [file], { encoding: 'latin1' });
+  const result = spawnSync(requireProgram('dciodvfy'), [file], { encoding: 'latin1' });
   return `${result.stdout}${result.stderr}`.split('\n').filter((line) => line.trim() !== '');
 }
 
