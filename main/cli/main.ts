@@ -7,7 +7,7 @@ import { ANALYZE_HELP, runAnalyze } from './commands/analyze.js';
 import { DECODE_HELP, runDecode } from './commands/decode.js';
 import { PHANTOM_COMMAND } from './commands/phantom.js';
 import { runScan, SCAN_HELP } from './commands/scan.js';
-import { runSelftest, SELFTEST_HELP } from './commands/selftest.js';
+import { runSelftest, SELFTEST_HELP } from '../selftest/index.js';
 import { runWorklist, WORKLIST_HELP } from './commands/worklist.js';
 import { reportError } from './output.js';
 

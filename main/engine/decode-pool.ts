@@ -12,7 +12,7 @@
 import type { Worker } from 'node:worker_threads';
 import { TriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import type { Heatmap } from '../explain/heatmap.js';
+import type { Heatmap } from '../explain/index.js';
 import { log } from '../log/index.js';
 import { sibling, startWorker, stopWorker } from '../threads/index.js';
 import type { DecodeRequest, DecodeResponse } from './decode-worker.js';

@@ -9,14 +9,13 @@ import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { findingKey, memberScores, vote } from '../ensemble/index.js';
 import type { MemberScores, Vote } from '../ensemble/index.js';
-import { meanHeatmap, normalizeMap, registerMap } from '../explain/heatmap.js';
-import type { Heatmap, InputMap } from '../explain/heatmap.js';
-import { DEFAULT_OCCLUSION, occludedBatch, sensitivityMap } from '../explain/occlusion.js';
-import { InferenceService } from '../inference/service.js';
-import type { TensorData } from '../inference/protocol.js';
-import type { Provider, ProviderChoice } from '../inference/providers.js';
-import { loadPack } from '../packs/load.js';
-import type { Member, ModelPack } from '../packs/load.js';
+import { meanHeatmap, normalizeMap, registerMap, DEFAULT_OCCLUSION, occludedBatch, sensitivityMap } from '../explain/index.js';
+import type { Heatmap, InputMap } from '../explain/index.js';
+import { InferenceService } from '../inference/index.js';
+import type { TensorData, ProviderChoice } from '../inference/index.js';
+import type { Provider } from '../common/index.js';
+import { loadPack } from '../packs/index.js';
+import type { Member, ModelPack } from '../packs/index.js';
 import type { ModelInput } from '../preprocess/index.js';
 import { loadTaxonomy, rollUp } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
@@ -24,9 +23,10 @@ import { DecodePool } from './decode-pool.js';
 import type { DecodeJob, DecodePoolStats } from './decode-pool.js';
 import { Lookahead } from './lookahead.js';
 import type { ImageSummary, PreparedImage } from './prepare.js';
-import type { AnalysisResult, Finding, ModelProvenance, Timings } from './result.js';
+import type { Finding, ModelProvenance } from '../domain/index.js';
+import type { AnalysisResult, Timings } from './result.js';
 
-export type { AnalysisResult, Finding } from './result.js';
+export type { AnalysisResult, Timings } from './result.js';
 export type { ImageSummary } from './prepare.js';
 
 export interface EngineOptions {

@@ -10,7 +10,7 @@ import type { ErrorCode } from '../errors/index.js';
 import { gate, REJECTING_ERRORS } from '../gate/index.js';
 import { readRadiograph } from '../ingest/index.js';
 import type { Radiograph, RadiographMetadata, ReadBuffer, SourceFormat } from '../ingest/index.js';
-import type { InputSpec } from '../packs/manifest.js';
+import type { InputSpec } from '../packs/index.js';
 import { preprocess } from '../preprocess/index.js';
 import type { ModelInput, PlaneCache } from '../preprocess/index.js';
 

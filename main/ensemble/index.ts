@@ -3,7 +3,7 @@
  * per member per finding, and the voting rule that decides. A finding's evidence lists every
  * member that covers it, so a radiologist sees "2 of 3 models" and each model's value.
  */
-import type { LabelSpec, MemberManifest, VotingRule } from '../packs/manifest.js';
+import type { LabelSpec, MemberManifest, VotingRule } from '../packs/index.js';
 
 /**
  * TorchXRayVision's calibration: a piecewise-linear map that sends the operating point to 0.5,

@@ -80,3 +80,4 @@ export function toTriageError(thrown: unknown, file?: string): TriageError {
 export function errorJson(error: TriageError): ErrorJson {
   return { error: { code: error.code, message: error.message, file: error.file ?? null } };
 }
+export { describeIssues } from './issues.js';

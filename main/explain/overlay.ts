@@ -3,7 +3,7 @@
  * ramp, opacity growing with the value, so cold regions leave the radiograph visible.
  */
 import { encodeRgbaPng } from '../ingest/index.js';
-import { colour } from './colormap.js';
+import { colour } from '../common/index.js';
 import type { Heatmap } from './heatmap.js';
 
 /** RGBA overlay, imageColumns x imageRows, nearest heatmap cell per image pixel. */

@@ -1,5 +1,6 @@
 /** Typed messages between the engine and its inference worker. */
-import type { Provider, ProviderChoice } from './providers.js';
+import type { Provider } from '../common/index.js';
+import type { ProviderChoice } from './providers.js';
 
 export interface SessionSpec {
   memberId: string;

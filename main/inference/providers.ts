@@ -2,11 +2,9 @@
  * Execution providers. onnxruntime-node does not fall back by itself (a provider that fails to
  * initialise throws), so `auto` tries the platform's GPU providers one at a time and ends on CPU.
  */
-import { PROVIDERS } from './provider-names.js';
-import type { Provider } from './provider-names.js';
+import { PROVIDERS } from '../common/index.js';
+import type { Provider } from '../common/index.js';
 
-export { PROVIDERS } from './provider-names.js';
-export type { Provider } from './provider-names.js';
 export type ProviderChoice = Provider | 'auto';
 
 export function isProviderChoice(value: string): value is ProviderChoice {

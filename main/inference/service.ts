@@ -7,7 +7,8 @@ import type { Worker } from 'node:worker_threads';
 import { TriageError } from '../errors/index.js';
 import { log } from '../log/index.js';
 import type { ProviderAttempt, SessionSpec, TensorData, WorkerRequest, WorkerResponse } from './protocol.js';
-import type { Provider, ProviderChoice } from './providers.js';
+import type { Provider } from '../common/index.js';
+import type { ProviderChoice } from './providers.js';
 import { sibling, startWorker } from '../threads/index.js';
 
 export interface RunResult {

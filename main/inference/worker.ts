@@ -7,7 +7,7 @@ import ort from 'onnxruntime-node';
 import { parentPort } from 'node:worker_threads';
 import type { ProviderAttempt, SessionSpec, TensorData, WorkerRequest, WorkerResponse } from './protocol.js';
 import { candidates, unavailableReason } from './providers.js';
-import type { Provider } from './providers.js';
+import type { Provider } from '../common/index.js';
 
 const port = parentPort!;
 // Failed provider probes are reported through the service's log with their reason; onnxruntime's

@@ -17,7 +17,12 @@ export type { DecodeOptions } from './dicom/read.js';
 export type * from './radiograph.js';
 export { displayRowRenderer, displayWordLevels, renderDisplay } from './pixels/display.js';
 export type { DisplayRowRenderer } from './pixels/display.js';
-export { encodeGreyPng, encodeRgbaPng } from './raster/png.js';
+export { decodePng, encodeGreyPng, encodeRgbaPng } from './raster/png.js';
+export type { RasterImage } from './raster/png.js';
+export { parseDataSet } from './dicom/parse.js';
+export { storedPixels } from './pixels/stored.js';
+export type { StoredPixels } from './pixels/stored.js';
+export type { DataSet } from './dicom/parse.js';
 
 /** No chest radiograph file comes near this; anything larger is refused before it is read. */
 export const MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024 - 1;

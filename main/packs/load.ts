@@ -9,8 +9,9 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
-import { TriageError } from '../errors/index.js';
-import { describeIssues, ENSEMBLE_FILE, EnsembleManifest, MANIFEST_FILE, MemberManifest } from './manifest.js';
+import { TriageError, describeIssues } from '../errors/index.js';
+import { ENSEMBLE_FILE, EnsembleManifestSchema, MANIFEST_FILE, MemberManifestSchema } from './manifest.js';
+import type { EnsembleManifest, MemberManifest } from './manifest.js';
 
 export interface Member {
   manifest: MemberManifest;
@@ -56,7 +57,7 @@ export async function sha256File(path: string): Promise<string> {
 
 export async function loadMember(dir: string, checkTerm?: TermCheck): Promise<Member> {
   const manifestPath = join(dir, MANIFEST_FILE);
-  const manifest = await readJson(manifestPath, MemberManifest, 'Model manifest');
+  const manifest = await readJson(manifestPath, MemberManifestSchema, 'Model manifest');
   const onnxPath = join(dir, manifest.onnx.file);
   try {
     await stat(onnxPath);
@@ -95,7 +96,7 @@ export async function loadPack(dir: string, checkTerm?: TermCheck): Promise<Mode
       file: packDir,
     });
   }
-  const ensemble = await readJson(ensemblePath, EnsembleManifest, 'Ensemble file');
+  const ensemble = await readJson(ensemblePath, EnsembleManifestSchema, 'Ensemble file');
   const members = await Promise.all(ensemble.members.map((member) => loadMember(join(packDir, member), checkTerm)));
   members.forEach((member, index) => {
     if (member.manifest.id !== ensemble.members[index]) {

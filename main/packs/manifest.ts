@@ -20,7 +20,7 @@ const id = z
  * TorchXRayVision's normalisation: (2 * x / maxval - 1) * 1024, maxval from the stored bit depth
  * (255 for 8-bit images). Or ImageNet-style mean/std on values scaled to [0, 1].
  */
-export const Normalization = z.discriminatedUnion('kind', [
+export const NormalizationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('xrv'), range: z.number().positive().default(1024) }).strict(),
   z
     .object({
@@ -31,7 +31,7 @@ export const Normalization = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
-export const InputSpec = z
+export const InputSpecSchema = z
   .object({
     /** Name of the graph input. */
     name: z.string().min(1),
@@ -48,11 +48,11 @@ export const InputSpec = z
     crop: z.enum(['center-square', 'stretch']),
     /** area: average every source pixel a target pixel covers (no aliasing when shrinking). */
     resize: z.enum(['area', 'bilinear']),
-    normalization: Normalization,
+    normalization: NormalizationSchema,
   })
   .strict();
 
-export const OutputSpec = z
+export const OutputSpecSchema = z
   .object({
     /** Scores, shape [batch, labels]. */
     scores: z.object({ name: z.string().min(1), kind: z.enum(['logits', 'probabilities']) }).strict(),
@@ -64,7 +64,7 @@ export const OutputSpec = z
   })
   .strict();
 
-export const LabelSpec = z
+export const LabelSpecSchema = z
   .object({
     /** The model's own name for the output. */
     name: z.string().min(1),
@@ -85,7 +85,7 @@ export const LabelSpec = z
     path: ['operatingPoint'],
   });
 
-export const ModelCard = z
+export const ModelCardSchema = z
   .object({
     intendedUse: z.string().min(1),
     trainingData: z.string().min(1),
@@ -97,7 +97,7 @@ export const ModelCard = z
   })
   .strict();
 
-export const MemberManifest = z
+export const MemberManifestSchema = z
   .object({
     schemaVersion: z.literal(1),
     id,
@@ -105,10 +105,10 @@ export const MemberManifest = z
     version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version such as 1.0.0'),
     architecture: z.string().min(1),
     onnx: z.object({ file: z.string().regex(/^[^/\\]+\.onnx$/, 'an .onnx file name inside the member folder'), sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits') }).strict(),
-    input: InputSpec,
-    outputs: OutputSpec,
-    labels: z.array(LabelSpec).min(1),
-    card: ModelCard,
+    input: InputSpecSchema,
+    outputs: OutputSpecSchema,
+    labels: z.array(LabelSpecSchema).min(1),
+    card: ModelCardSchema,
   })
   .strict()
   .superRefine((manifest, context) => {
@@ -125,7 +125,7 @@ export const MemberManifest = z
     }
   });
 
-export const VotingRule = z.discriminatedUnion('kind', [
+export const VotingRuleSchema = z.discriminatedUnion('kind', [
   /** Positive when strictly more than half of the members that cover the finding vote positive. */
   z.object({ kind: z.literal('majority') }).strict(),
   z.object({ kind: z.literal('any') }).strict(),
@@ -134,7 +134,7 @@ export const VotingRule = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('soft-mean'), threshold: z.number().gt(0).lt(1) }).strict(),
 ]);
 
-export const EnsembleManifest = z
+export const EnsembleManifestSchema = z
   .object({
     schemaVersion: z.literal(1),
     id,
@@ -142,7 +142,7 @@ export const EnsembleManifest = z
     version: z.string().min(1),
     /** Member folder names, relative to the pack folder. */
     members: z.array(id).min(1),
-    rule: VotingRule,
+    rule: VotingRuleSchema,
     /** A demonstration pack: every output it produces says "not for clinical use". */
     demo: z.boolean(),
   })
@@ -152,23 +152,11 @@ export const EnsembleManifest = z
     path: ['members'],
   });
 
-export type Normalization = z.infer<typeof Normalization>;
-export type InputSpec = z.infer<typeof InputSpec>;
-export type OutputSpec = z.infer<typeof OutputSpec>;
-export type LabelSpec = z.infer<typeof LabelSpec>;
-export type ModelCard = z.infer<typeof ModelCard>;
-export type MemberManifest = z.infer<typeof MemberManifest>;
-export type VotingRule = z.infer<typeof VotingRule>;
-export type EnsembleManifest = z.infer<typeof EnsembleManifest>;
-
-/** "labels[3].operatingPoint: a trained label needs an operating point" */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path
-        .map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`))
-        .join('');
-      return `${path || '(top level)'}: ${issue.message}`;
-    })
-    .join('; ');
-}
+export type Normalization = z.infer<typeof NormalizationSchema>;
+export type InputSpec = z.infer<typeof InputSpecSchema>;
+export type OutputSpec = z.infer<typeof OutputSpecSchema>;
+export type LabelSpec = z.infer<typeof LabelSpecSchema>;
+export type ModelCard = z.infer<typeof ModelCardSchema>;
+export type MemberManifest = z.infer<typeof MemberManifestSchema>;
+export type VotingRule = z.infer<typeof VotingRuleSchema>;
+export type EnsembleManifest = z.infer<typeof EnsembleManifestSchema>;

@@ -5,7 +5,7 @@
  */
 import { displayRowRenderer, displayWordLevels } from '../ingest/index.js';
 import type { Radiograph } from '../ingest/index.js';
-import type { InputSpec } from '../packs/manifest.js';
+import type { InputSpec } from '../packs/index.js';
 
 /** Where the model input sits on the original (full resolution) image. */
 export interface InputGeometry {

@@ -8,8 +8,8 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TriageError, toTriageError } from '../errors/index.js';
-import { parseDataSet } from '../ingest/dicom/parse.js';
-import type { DataSet } from '../ingest/dicom/parse.js';
+import { parseDataSet } from '../ingest/index.js';
+import type { DataSet } from '../ingest/index.js';
 
 export const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 const DIRECTORY_RECORD_SEQUENCE = 'x00041220';

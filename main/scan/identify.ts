@@ -5,8 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { TriageError } from '../errors/index.js';
-import { parseDataSet } from '../ingest/dicom/parse.js';
-import { readWhole, sniffFormat } from '../ingest/index.js';
+import { parseDataSet, readWhole, sniffFormat } from '../ingest/index.js';
 import type { ReadBuffer, SourceFormat } from '../ingest/index.js';
 import { isDicomdir } from './dicomdir.js';
 

@@ -13,16 +13,14 @@
  * `settleMs` (a file still being copied is not read half-written).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Engine } from '../engine/index.js';
-import type { AnalysisResult } from '../engine/result.js';
+import type { Engine, AnalysisResult } from '../engine/index.js';
 import { toTriageError } from '../errors/index.js';
 import type { TriageError } from '../errors/index.js';
-import type { Member } from '../packs/load.js';
-import type { ModelPack } from '../packs/load.js';
-import { packFingerprint, ResultStore } from '../store/index.js';
-import type { ImageKey, PackProvenance } from '../store/index.js';
-import { PRIORITIES } from '../triage/index.js';
-import type { Priority, TriageRules } from '../triage/index.js';
+import { packFingerprint, packProvenance } from '../store/index.js';
+import type { ResultStore, ImageKey, PackProvenance } from '../store/index.js';
+import { PRIORITIES } from '../common/index.js';
+import type { Priority } from '../common/index.js';
+import type { TriageRules } from '../triage/index.js';
 import type { Identified } from './identify.js';
 import { Identifier } from './identifier.js';
 import { BoundedQueue } from './queue.js';
@@ -31,6 +29,8 @@ import type { Candidate } from './walk.js';
 
 export { walk, countFiles } from './walk.js';
 export type { Candidate } from './walk.js';
+export { CSV_COLUMNS, csvCell, EXPORT_FORMATS, exportRecord, exportResults, formatFor, isExportFormat } from './export.js';
+export type { ExportFormat, ExportRecord } from './export.js';
 
 export interface ScanOptions {
   roots: string[];
@@ -116,16 +116,6 @@ export interface PipelineSummary {
 }
 
 /** The provenance every result of this engine carries (the engine stamps the same). */
-export function packProvenance(pack: ModelPack): PackProvenance {
-  const operatingPoints = (member: Member) =>
-    Object.fromEntries(member.manifest.labels.filter((l) => l.trained && l.operatingPoint !== null).map((l) => [l.name, l.operatingPoint as number]));
-  return {
-    pack: { id: pack.ensemble.id, version: pack.ensemble.version, rule: pack.ensemble.rule.kind, demo: pack.ensemble.demo },
-    models: pack.members.map((m) => ({ id: m.manifest.id, version: m.manifest.version, sha256: m.manifest.onnx.sha256, operatingPoints: operatingPoints(m) })),
-    notForClinicalUse: pack.ensemble.demo || pack.members.some((m) => m.manifest.card.notForClinicalUse),
-  };
-}
-
 type Item =
   | { kind: 'file'; identified: Identified; explicit: boolean }
   | { kind: 'error'; path: string; error: TriageError; stats: { size: number; mtimeMs: number } | null };

@@ -21,17 +21,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { AnalysisResult } from '../engine/result.js';
-import { TriageError } from '../errors/index.js';
-import { describeIssues } from '../packs/manifest.js';
+import type { AnalysisResult } from '../engine/index.js';
+import { describeIssues, TriageError } from '../errors/index.js';
 import { loadTaxonomy } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
-import { PRIORITIES } from './priorities.js';
-import type { Priority } from './priorities.js';
+import { PRIORITIES } from '../common/index.js';
+import type { Priority } from '../common/index.js';
 
-// Most urgent first: the worklist's order (in its own module, which the renderer reads too).
-export { PRIORITIES } from './priorities.js';
-export type { Priority } from './priorities.js';
 
 /** 0 for critical ... 4 for normal: smaller is more urgent. */
 export function priorityRank(priority: Priority): number {

@@ -26,9 +26,10 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../main/engine/index.js';
-import { peak } from '../../main/explain/heatmap.js';
-import { decodePng } from '../../main/ingest/raster/png.js';
-import { ENSEMBLE_FILE, MANIFEST_FILE, MemberManifest } from '../../main/packs/manifest.js';
+import { peak } from '../../main/explain/index.js';
+import { decodePng } from '../../main/ingest/index.js';
+import { ENSEMBLE_FILE, MANIFEST_FILE, MemberManifestSchema } from '../../main/packs/index.js';
+import type { MemberManifest } from '../../main/packs/index.js';
 import { loadTaxonomy } from '../../main/taxonomy/index.js';
 import { auc, hierarchicalF1, microF1, pointInMask } from './metrics.js';
 import type { F1, Mask } from './metrics.js';
@@ -322,7 +323,7 @@ async function main(): Promise<void> {
         ensemblePointingGame: evaluation.ensemble.pointingGame.rate,
       },
     };
-    MemberManifest.parse(manifest);
+    MemberManifestSchema.parse(manifest);
     writeFileSync(path, `${JSON.stringify(manifest, null, 2)}\n`);
   }
   writeFileSync(join(packDir, 'README.md'), readme(packDir, evaluation, memberIds, terms));

@@ -28,9 +28,9 @@ import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gate } from '../../main/gate/index.js';
-import { readRadiograph } from '../../main/ingest/index.js';
-import { InputSpec } from '../../main/packs/manifest.js';
-import { decodePng } from '../../main/ingest/raster/png.js';
+import { InputSpecSchema } from '../../main/packs/index.js';
+import type { InputSpec } from '../../main/packs/index.js';
+import { decodePng, readRadiograph } from '../../main/ingest/index.js';
 import { cropRegion, preprocess } from '../../main/preprocess/index.js';
 import { projectRoot } from '../../main/resources/index.js';
 
@@ -77,7 +77,7 @@ export function splitPart(config: TrainingConfig, split: string, shard: number |
 
 export function loadConfig(): TrainingConfig {
   const raw = JSON.parse(readFileSync(join(ROOT, 'models', 'training', 'config.json'), 'utf8')) as TrainingConfig;
-  return { ...raw, input: InputSpec.parse(raw.input) };
+  return { ...raw, input: InputSpecSchema.parse(raw.input) };
 }
 
 /** labels.csv: a header `file,<term>,...`, then one row per image with 0/1 per term. */

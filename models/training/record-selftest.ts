@@ -6,8 +6,8 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../main/engine/index.js';
-import type { RecordedResults } from '../../main/cli/commands/selftest.js';
-import { SELFTEST_FILE } from '../../main/cli/commands/selftest.js';
+import { SELFTEST_FILE } from '../../main/selftest/index.js';
+import type { RecordedResults } from '../../main/selftest/index.js';
 import { resourcePath } from '../../main/resources/index.js';
 
 const pack = process.argv[2];

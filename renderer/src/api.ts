@@ -3,8 +3,8 @@
  * end-to-end tests, by the page bridge). Types come from the contract; no engine code is imported.
  */
 import type { ApiChannel, ApiEvent, ApiEventPayload, ApiRequest, ApiResponse, TriageApi } from '../../main/app/api/contract.js';
-import { parseApiCallError } from '../../main/app/api/errors.js';
-import type { CodedError } from '../../main/app/api/errors.js';
+import { parseApiCallError } from '../../main/common/index.js';
+import type { CodedError } from '../../main/common/index.js';
 
 declare global {
   interface Window {

@@ -3,7 +3,7 @@
  * PNG overlays), so a heatmap looks the same in the viewer and in exported files; opacity rises
  * with the value so weak evidence leaves the radiograph visible.
  */
-import { colour } from '../../main/explain/colormap.js';
+import { colour } from '../../main/common/index.js';
 
 export { colour };
 

@@ -1,22 +1,23 @@
 /** The worklist's priorities and its filter: no DOM here, so Node tests import it as it is. */
-import type { PriorityName, WorklistStudyData } from '../../main/app/api/contract.js';
-import { PRIORITIES } from '../../main/triage/priorities.js';
+import type { WorklistStudyData } from '../../main/app/api/contract.js';
+import { PRIORITIES } from '../../main/common/index.js';
+import type { Priority } from '../../main/common/index.js';
 
-export const PRIORITY_LABELS: Record<PriorityName, string> = {
+export const PRIORITY_LABELS: Record<Priority, string> = {
   critical: 'Critical',
   urgent: 'Urgent',
   abnormal: 'Abnormal',
   'needs review': 'Needs review',
   normal: 'Normal',
 };
-export const ORDER: readonly PriorityName[] = PRIORITIES;
+export const ORDER: readonly Priority[] = PRIORITIES;
 
-export function priorityClass(priority: PriorityName | null): string {
+export function priorityClass(priority: Priority | null): string {
   return `priority-${(priority ?? 'none').replace(' ', '-')}`;
 }
 
 /** Studies matching a priority filter and a free-text query (every word must match somewhere). */
-export function filterStudies(studies: WorklistStudyData[], priority: PriorityName | null, query: string): WorklistStudyData[] {
+export function filterStudies(studies: WorklistStudyData[], priority: Priority | null, query: string): WorklistStudyData[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   return studies.filter((study) => {
     if (priority && study.priority !== priority) return false;

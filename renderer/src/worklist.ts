@@ -4,7 +4,8 @@
  * over file names, study UIDs, findings and reasons; the live progress of a running scan; buttons
  * to open files or a folder.
  */
-import type { PriorityName, ScanProgressData, WorklistStudyData } from '../../main/app/api/contract.js';
+import type { ScanProgressData, WorklistStudyData } from '../../main/app/api/contract.js';
+import type { Priority } from '../../main/common/index.js';
 import { h, replace } from './dom.js';
 import { filterStudies, ORDER, PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
 import { duration, shortPath, shortUid, termLabel } from './format.js';
@@ -26,7 +27,7 @@ export interface WorklistCallbacks {
 export class WorklistPanel {
   private studies: WorklistStudyData[] = [];
   private counts: Record<string, number> = {};
-  private filter: PriorityName | null = null;
+  private filter: Priority | null = null;
   private query = '';
   private selected: string | null = null;
   private readonly list: HTMLElement;
@@ -153,7 +154,7 @@ export class WorklistPanel {
 
   private renderChips(): void {
     const total = Object.values(this.counts).reduce((a, b) => a + b, 0);
-    const chip = (priority: PriorityName | null, label: string, count: number) =>
+    const chip = (priority: Priority | null, label: string, count: number) =>
       h(
         'button',
         {

@@ -13,12 +13,12 @@ import { API } from '../../main/app/api/contract.js';
 import type { ApiChannel, ApiEvent, ApiEventPayload, ApiResponse } from '../../main/app/api/contract.js';
 import { openBackend } from '../../main/app/api/backend.js';
 import type { Backend } from '../../main/app/api/backend.js';
-import { storedPixels } from '../../main/app/api/handlers.js';
+import { storedPixels, readRadiograph, renderDisplay } from '../../main/ingest/index.js';
 import { Engine } from '../../main/engine/index.js';
 import { peak } from '../../main/explain/heatmap.js';
-import { readRadiograph, renderDisplay } from '../../main/ingest/index.js';
 import { linearWindow } from '../../main/ingest/pixels/window.js';
-import { PRIORITIES, priorityRank } from '../../main/triage/index.js';
+import { PRIORITIES } from '../../main/common/index.js';
+import { priorityRank } from '../../main/triage/index.js';
 import { scratchDir } from '../support/tools.js';
 import { appPack, DICOM_FIXTURES, makeReadingFolder } from './fixtures.js';
 

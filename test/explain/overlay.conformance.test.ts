@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { decode } from 'fast-png';
 import { registerMap } from '../../main/explain/heatmap.js';
 import type { Heatmap } from '../../main/explain/heatmap.js';
-import { colour } from '../../main/explain/colormap.js';
+import { colour } from '../../main/common/index.js';
 import { overlayPng } from '../../main/explain/overlay.js';
 import { scratchDir, tool } from '../support/tools.js';
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { loadPack } from '../../main/packs/load.js';
+import { loadPack } from '../../main/packs/index.js';
+import type { MemberManifest } from '../../main/packs/index.js';
 import { scratchDir } from '../support/tools.js';
 
 const CAM_PACK = new URL('../fixtures/models/cam-pack/', import.meta.url).pathname;
@@ -11,8 +12,8 @@ const scratch = scratchDir('packs');
 after(() => scratch.remove());
 let copies = 0;
 
-/** A copy of the fixture pack with one member's manifest edited. */
-function packWith(edit: (manifest: Record<string, any>) => void, member = 'alpha'): string {
+/** A copy of the fixture pack with one member's manifest edited (Object.assign writes invalid shapes). */
+function packWith(edit: (manifest: MemberManifest) => void, member = 'alpha'): string {
   const dir = join(scratch.path, `pack-${copies++}`);
   cpSync(CAM_PACK, dir, { recursive: true });
   const path = join(dir, member, 'manifest.json');
@@ -23,7 +24,7 @@ function packWith(edit: (manifest: Record<string, any>) => void, member = 'alpha
 }
 
 async function rejects(dir: string, code: string, message: RegExp): Promise<void> {
-  await assert.rejects(loadPack(dir), (error: any) => {
+  await assert.rejects(loadPack(dir), (error: { code?: string; message: string }) => {
     assert.equal(error.code, code, error.message);
     assert.match(error.message, message);
     return true;
@@ -37,13 +38,13 @@ test('the fixture pack loads with its members in order', async () => {
 });
 
 test('manifest errors name the field', async () => {
-  await rejects(packWith((m) => delete m.version), 'INVALID_PACK', /version/);
-  await rejects(packWith((m) => (m.input.height = 'tall')), 'INVALID_PACK', /input\.height/);
+  await rejects(packWith((m) => Reflect.deleteProperty(m, 'version')), 'INVALID_PACK', /version/);
+  await rejects(packWith((m) => Object.assign(m.input, { height: 'tall' })), 'INVALID_PACK', /input\.height/);
   await rejects(packWith((m) => (m.labels[0].operatingPoint = 1.5)), 'INVALID_PACK', /labels\[0\]\.operatingPoint/);
   await rejects(packWith((m) => (m.labels[1].operatingPoint = null)), 'INVALID_PACK', /labels\[1\]\.operatingPoint: a trained label needs an operating point/);
-  await rejects(packWith((m) => (m.input.normalization = { kind: 'zscore' })), 'INVALID_PACK', /input\.normalization/);
-  await rejects(packWith((m) => (m.card.notForClinicalUse = 'yes')), 'INVALID_PACK', /card\.notForClinicalUse/);
-  await rejects(packWith((m) => (m.surprise = true)), 'INVALID_PACK', /surprise/);
+  await rejects(packWith((m) => Object.assign(m.input, { normalization: { kind: 'zscore' } })), 'INVALID_PACK', /input\.normalization/);
+  await rejects(packWith((m) => Object.assign(m.card, { notForClinicalUse: 'yes' })), 'INVALID_PACK', /card\.notForClinicalUse/);
+  await rejects(packWith((m) => Object.assign(m, { surprise: true })), 'INVALID_PACK', /surprise/);
   await rejects(packWith((m) => (m.onnx.sha256 = 'abc')), 'INVALID_PACK', /onnx\.sha256/);
 });
 
@@ -65,6 +66,6 @@ test('labels must map to PadChest terms when a term check is given', async () =>
   const dir = packWith((m) => (m.labels[0].term = 'nodulee'));
   await assert.rejects(
     loadPack(dir, (term) => term !== 'nodulee'),
-    (error: any) => error.code === 'INVALID_PACK' && /labels\[0\]\.term: "nodulee"/.test(error.message),
+    (error: { code?: string; message: string }) => error.code === 'INVALID_PACK' && /labels\[0\]\.term: "nodulee"/.test(error.message),
   );
 });

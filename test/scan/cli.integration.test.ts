@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { ResultStore } from '../../main/store/index.js';
-import { PRIORITIES } from '../../main/triage/index.js';
+import { PRIORITIES } from '../../main/common/index.js';
 import { triage } from '../support/cli.js';
 import { scratchDir } from '../support/tools.js';
 import { csvRecords } from './csv.js';

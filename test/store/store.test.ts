@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sqlite from 'node-sqlite3-wasm';
-import { TriageError } from '../../main/errors/index.js';
+import type { TriageError } from '../../main/errors/index.js';
 import { defaultDataDir, packFingerprint, ResultStore, SCHEMA_VERSION } from '../../main/store/index.js';
 import { recoverStaleLock } from '../../main/store/lock.js';
 import { MIGRATIONS } from '../../main/store/schema.js';

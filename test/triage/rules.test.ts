@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { TriageError } from '../../main/errors/index.js';
-import { compileRules, DEFAULT_RULES, defaultRules, higherPriority, loadRules, PRIORITIES, priorityRank } from '../../main/triage/index.js';
+import { PRIORITIES } from '../../main/common/index.js';
+import { compileRules, DEFAULT_RULES, defaultRules, higherPriority, loadRules, priorityRank } from '../../main/triage/index.js';
 import { scratchDir } from '../support/tools.js';
 import { finding, result } from '../store/results.js';
 

@@ -5,8 +5,8 @@
  * then the engine's worker and the database.
  */
 import { Engine } from '../../engine/index.js';
-import type { ProviderChoice } from '../../inference/providers.js';
-import { DEFAULT_PACK } from '../../packs/default.js';
+import type { ProviderChoice } from '../../inference/index.js';
+import { DEFAULT_PACK } from '../../packs/index.js';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
 import { defaultRules } from '../../triage/index.js';
 import type { ApiChannel, ApiEmit, ApiHandlers } from './contract.js';

@@ -14,11 +14,21 @@
  * user must see the coded message, never a stack trace.
  */
 import { z } from 'zod';
-import { PROVIDERS } from '../../inference/provider-names.js';
-import { PRIORITIES } from '../../triage/priorities.js';
+import {
+  CurrentVerdictSchema,
+  FindingSchema,
+  ImageStatusSchema,
+  ModelProvenanceSchema,
+  PrioritySchema,
+  ProviderSchema,
+  TreeSchema,
+  VerdictSchema,
+  WorklistImageSchema,
+  WorklistStudySchema,
+} from '../../domain/index.js';
 
 // ---------------------------------------------------------------------------------------------
-// Building blocks
+// Building blocks (the domain's values are main/domain's schemas)
 
 /** Absolute POSIX (`/...`) or Windows (`C:\...`, `\\server\share`) path, no NUL, bounded. */
 export function isAbsolutePath(path: string): boolean {
@@ -33,52 +43,10 @@ export const FilePath = z
   .refine(isAbsolutePath, 'must be an absolute path');
 
 /** A PadChest term as the taxonomy spells it. */
-export const Term = z.string().min(1).max(200);
-export const Tree = z.enum(['finding', 'diagnosis']);
-/** Most urgent first: the worklist's order. */
-export const PRIORITY_ORDER = PRIORITIES;
-export const Priority = z.enum(PRIORITY_ORDER);
-export const Provider = z.enum(PROVIDERS);
-export const ImageStatus = z.enum(['ok', 'rejected', 'error', 'duplicate']);
-export const Verdict = z.enum(['agree', 'disagree']);
-
+const Term = z.string().min(1).max(200);
 const Empty = z.object({}).strict();
 const Count = z.number().int().nonnegative();
-const Probability = z.object({ mean: z.number(), min: z.number(), max: z.number() });
-const Votes = z.object({ positive: Count, total: Count });
 export const ApiErrorPayload = z.object({ code: z.string(), message: z.string() });
-
-/** A finding as the engine reports it (main/engine/result.ts Finding). */
-export const Finding = z.object({
-  term: z.string(),
-  cui: z.string().nullable(),
-  tree: Tree,
-  positive: z.boolean(),
-  /** False for a parent made positive by roll-up from a model finding below it. */
-  direct: z.boolean(),
-  votes: Votes,
-  /** Calibrated: 0.5 is the operating point. Null for rolled-up parents no model covers. */
-  probability: Probability.nullable(),
-  perModel: z.record(z.string(), z.number()),
-  supportedBy: z.array(z.string()),
-  /** Paths from a taxonomy root to the term (the tree the findings panel draws). */
-  paths: z.array(z.array(z.string())),
-});
-
-export const ModelProvenance = z.object({
-  id: z.string(),
-  version: z.string(),
-  sha256: z.string(),
-  operatingPoints: z.record(z.string(), z.number()),
-});
-
-/** The current verdict of the reader on one finding, and when it was given. */
-export const FeedbackEntry = z.object({
-  term: z.string(),
-  tree: Tree,
-  verdict: Verdict,
-  at: z.string(),
-});
 
 export const ScanProgress = z.object({
   running: z.boolean(),
@@ -127,11 +95,11 @@ export const PackInfo = z.object({
 
 export const StatusInfo = z.object({
   /** The execution provider the engine runs on. */
-  provider: Provider,
+  provider: ProviderSchema,
   /** GPU for every provider but the CPU one. */
   device: z.enum(['GPU', 'CPU']),
   /** Providers tried before the one in use, with why each could not be used. */
-  providerAttempts: z.array(z.object({ provider: Provider, reason: z.string() })),
+  providerAttempts: z.array(z.object({ provider: ProviderSchema, reason: z.string() })),
   pack: PackInfo,
   /** True whenever a demonstration pack (or a model marked so) is loaded: the banner shows. */
   notForClinicalUse: z.boolean(),
@@ -140,26 +108,12 @@ export const StatusInfo = z.object({
   scan: ScanProgress,
 });
 
-export const WorklistImage = z.object({
-  file: z.string(),
+export const WorklistImage = WorklistImageSchema.extend({
   /** The file's name, for display. */
   name: z.string(),
-  sopInstanceUID: z.string().nullable(),
-  status: ImageStatus,
-  priority: Priority.nullable(),
-  reason: z.string().nullable(),
-  notForClinicalUse: z.boolean(),
-  /** The positive findings the models called directly. */
-  findings: z.array(z.object({ term: z.string(), tree: z.string(), votes: Votes, probability: z.number().nullable() })),
 });
 
-export const WorklistStudy = z.object({
-  /** The study's key: its Study Instance UID, or `file:PATH` for an image without one. */
-  study: z.string(),
-  studyInstanceUID: z.string().nullable(),
-  priority: Priority,
-  firstSeenAt: z.string(),
-  updatedAt: z.string(),
+export const WorklistStudy = WorklistStudySchema.extend({
   notForClinicalUse: z.boolean(),
   /** Findings the reader has accepted or rejected, over the study's images. */
   reviewed: Count,
@@ -169,21 +123,21 @@ export const WorklistStudy = z.object({
 export const ImageResult = z.object({
   file: z.string(),
   name: z.string(),
-  status: ImageStatus,
+  status: ImageStatusSchema,
   /** Why the gate rejected it, or what broke; null when ok. */
   reason: z.string().nullable(),
   error: ApiErrorPayload.nullable(),
   duplicateOf: z.string().nullable(),
   sopInstanceUID: z.string().nullable(),
-  priority: Priority.nullable(),
-  executionProvider: Provider,
+  priority: PrioritySchema.nullable(),
+  executionProvider: ProviderSchema,
   pack: z.object({ id: z.string(), version: z.string(), rule: z.string(), demo: z.boolean(), fingerprint: z.string() }),
-  models: z.array(ModelProvenance),
+  models: z.array(ModelProvenanceSchema),
   notForClinicalUse: z.boolean(),
   notes: z.array(z.string()),
   /** Positive first, then by probability (the engine's order). */
-  findings: z.array(Finding),
-  feedback: z.array(FeedbackEntry),
+  findings: z.array(FindingSchema),
+  feedback: z.array(CurrentVerdictSchema),
   /** Heatmaps can be computed: the result came from the pack loaded now. */
   heatmaps: z.boolean(),
   scannedAt: z.string(),
@@ -192,7 +146,7 @@ export const ImageResult = z.object({
 export const StudyDetail = z.object({
   study: z.string(),
   studyInstanceUID: z.string().nullable(),
-  priority: Priority,
+  priority: PrioritySchema,
   images: z.array(ImageResult),
 });
 
@@ -239,7 +193,7 @@ export const RenderedImage = z.object({
 export const HeatmapData = z.object({
   file: z.string(),
   term: z.string(),
-  tree: Tree,
+  tree: TreeSchema,
   /** null: the ensemble's map (mean over the members that voted positive). */
   model: z.string().nullable(),
   /** The members whose maps are available (those that voted positive). */
@@ -264,7 +218,7 @@ export const API = {
   /** The worklist, most urgent first (filtering and search happen in the renderer). */
   'worklist.list': {
     request: Empty,
-    response: z.object({ studies: z.array(WorklistStudy), counts: z.record(Priority, Count) }),
+    response: z.object({ studies: z.array(WorklistStudy), counts: z.record(PrioritySchema, Count) }),
   },
   /** One study with every image's full result, findings and the reader's feedback. */
   'study.get': { request: z.object({ study: z.string().min(1).max(4200) }).strict(), response: StudyDetail },
@@ -272,13 +226,13 @@ export const API = {
   'image.render': { request: z.object({ file: FilePath }).strict(), response: RenderedImage },
   /** The heatmap of one positive finding: the ensemble's or one member's. */
   'heatmap.get': {
-    request: z.object({ file: FilePath, term: Term, tree: Tree, model: z.string().min(1).max(200).nullable() }).strict(),
+    request: z.object({ file: FilePath, term: Term, tree: TreeSchema, model: z.string().min(1).max(200).nullable() }).strict(),
     response: HeatmapData,
   },
   /** Accept (agree), reject (disagree) or withdraw (null) the reader's verdict on a finding. */
   'feedback.set': {
-    request: z.object({ file: FilePath, term: Term, tree: Tree, verdict: Verdict.nullable() }).strict(),
-    response: z.object({ feedback: z.array(FeedbackEntry) }),
+    request: z.object({ file: FilePath, term: Term, tree: TreeSchema, verdict: VerdictSchema.nullable() }).strict(),
+    response: z.object({ feedback: z.array(CurrentVerdictSchema) }),
   },
   /** Scan files or folders (dropped on the window) into the worklist; queued behind a running scan. */
   'scan.start': {
@@ -314,8 +268,8 @@ export type ApiEvent = keyof typeof API_EVENTS;
 export type ApiEventPayload<E extends ApiEvent> = z.output<(typeof API_EVENTS)[E]>;
 export type ApiError = z.output<typeof ApiErrorPayload>;
 
-export type FindingData = z.output<typeof Finding>;
-export type FeedbackData = z.output<typeof FeedbackEntry>;
+export type FindingData = z.output<typeof FindingSchema>;
+export type FeedbackData = z.output<typeof CurrentVerdictSchema>;
 export type ScanProgressData = z.output<typeof ScanProgress>;
 export type StatusData = z.output<typeof StatusInfo>;
 export type WorklistStudyData = z.output<typeof WorklistStudy>;
@@ -324,10 +278,12 @@ export type ImageResultData = z.output<typeof ImageResult>;
 export type StudyData = z.output<typeof StudyDetail>;
 export type RenderedImageData = z.output<typeof RenderedImage>;
 export type HeatmapDataType = z.output<typeof HeatmapData>;
-export type PriorityName = (typeof PRIORITY_ORDER)[number];
 
-/** What crosses IPC for one invoke: the response, or a coded error (never a stack trace). */
-export type ApiEnvelope<C extends ApiChannel> = { ok: true; value: ApiResponse<C> } | { ok: false; error: ApiError };
+/** What crosses a process boundary for one request: a value, or a coded error (never a stack trace). */
+export type Envelope<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+/** The envelope of one channel's answer. */
+export type ApiEnvelope<C extends ApiChannel> = Envelope<ApiResponse<C>>;
 
 /** The object the preload exposes as `window.triage`. */
 export interface TriageApi {

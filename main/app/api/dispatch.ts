@@ -8,11 +8,10 @@
  */
 import type { ZodType } from 'zod';
 import { log } from '../../log/index.js';
-import { describeIssues } from '../../packs/manifest.js';
-import { TriageError, toTriageError } from '../../errors/index.js';
+import { describeIssues, TriageError, toTriageError } from '../../errors/index.js';
 import { API } from './contract.js';
 import type { ApiChannel, ApiEnvelope, ApiError, ApiHandlers } from './contract.js';
-import { unknownChannel } from './errors.js';
+import { unknownChannel } from '../../common/index.js';
 
 export type AnyEnvelope = ApiEnvelope<ApiChannel>;
 

@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { API, API_EVENTS } from '../api/contract.js';
 
-export const PRELOAD_SOURCE = fileURLToPath(new URL('./preload.ts', import.meta.url));
+export const PRELOAD_SOURCE = fileURLToPath(new URL('../preload/preload.ts', import.meta.url));
 
 export async function bundlePreload(outfile: string): Promise<void> {
   await build({
@@ -28,6 +28,6 @@ export async function bundlePreload(outfile: string): Promise<void> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const outfile = process.argv[2] ?? fileURLToPath(new URL('../../../dist/main/app/shell/preload.cjs', import.meta.url));
+  const outfile = process.argv[2] ?? fileURLToPath(new URL('../../../dist/main/app/preload/preload.cjs', import.meta.url));
   await bundlePreload(outfile);
 }

@@ -13,9 +13,9 @@ import { CONTENT_SECURITY_POLICY } from './csp.js';
 import { allowNavigation, allowRequest, permissionCheckDecision, permissionRequestDecision, windowOpenDecision } from './guards.js';
 import { eventChannel, handleInvoke, invokeChannel } from './ipc.js';
 import type { InvokeContext } from './ipc.js';
-import { EngineLink } from './engine-process/link.js';
-import type { EngineChild } from './engine-process/link.js';
-import type { ChooseKind, EngineSettings } from './engine-process/messages.js';
+import { EngineLink } from './engine-link.js';
+import type { EngineChild } from './engine-link.js';
+import type { ChooseKind, EngineSettings } from '../engine-process/messages.js';
 import { menuTemplate } from './menu.js';
 import { ENTRY_URL, APP_SCHEME } from './origin.js';
 import { SCHEME_PRIVILEGES, serveAsset } from './protocol.js';
@@ -28,7 +28,7 @@ export interface ShellConfig {
   rendererRoot: string;
   /** The bundled CommonJS preload. */
   preload: string;
-  /** The engine process's entry module (engine-process/entry.js). */
+  /** The engine process's entry module (main/app/engine-process/entry.js). */
   engineEntry: string;
   devTools: boolean;
   settings: EngineSettings;

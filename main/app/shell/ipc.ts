@@ -5,20 +5,17 @@
  * one `ipcMain.handle` per contract channel with `handleInvoke`; the preload unwraps the envelope.
  */
 import { TriageError } from '../../errors/index.js';
-import type { ApiError } from '../api/contract.js';
+import type { Envelope } from '../api/contract.js';
 import { errorEnvelope, validateRequest } from '../api/dispatch.js';
 import type { RequestSchemas } from '../api/dispatch.js';
 import { isAppUrl } from './origin.js';
 
-export { invokeChannel, eventChannel } from './channels.js';
+export { invokeChannel, eventChannel } from '../../common/index.js';
 /** Validation is the engine side's own (`dispatch` runs it again there), so the wording is one. */
 export { validateRequest };
 export type { RequestSchemas };
 
-/** What crosses IPC back to the preload: a value, or a coded error (code and message only). */
-export type IpcReply<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiError };
-
-export function replyError(thrown: unknown): IpcReply<never> {
+export function replyError(thrown: unknown): Envelope<never> {
   return errorEnvelope(thrown);
 }
 
@@ -53,13 +50,13 @@ export interface InvokeContext {
   /** The id of our window's WebContents (null before the window exists or after it closed). */
   windowContentsId: () => number | null;
   /** Runs a validated request (relayed to the engine process); resolves to its envelope. */
-  run: (channel: string, request: unknown) => Promise<IpcReply>;
+  run: (channel: string, request: unknown) => Promise<Envelope>;
   /** Refusals are logged (channel and code only) so that an attack attempt leaves a trace. */
   onRefused?: (channel: string, error: TriageError) => void;
 }
 
 /** One invoke from the window, checked, validated and run; always resolves to a reply envelope. */
-export async function handleInvoke(context: InvokeContext, channel: string, event: InvokeEventLike, payload: unknown): Promise<IpcReply> {
+export async function handleInvoke(context: InvokeContext, channel: string, event: InvokeEventLike, payload: unknown): Promise<Envelope> {
   const refused = checkSender(event, context.windowContentsId());
   if (refused) {
     context.onRefused?.(channel, refused);

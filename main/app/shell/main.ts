@@ -1,7 +1,8 @@
 /**
  * The desktop app's main process (package.json "main"; `npm start` runs it under Electron).
  * Everything it does is in install.ts; this file only gathers the paths and options. With
- * --selftest it opens no window and runs the installation check instead (selftest.ts).
+ * --selftest it opens no window and runs the installation check instead (selftest.ts, which loads
+ * the engine then). Start-up loads the shell alone: the engine runs in its own process.
  */
 import * as electron from 'electron';
 import { join } from 'node:path';
@@ -21,8 +22,8 @@ if (selftest) {
   installShell(electron, {
     // app.getAppPath(): the project folder under `npm start`, app.asar when installed.
     rendererRoot: join(app.getAppPath(), 'dist', 'renderer'),
-    preload: join(here, 'preload.cjs'),
-    engineEntry: join(here, 'engine-process', 'entry.js'),
+    preload: join(here, '..', 'preload', 'preload.cjs'),
+    engineEntry: join(here, '..', 'engine-process', 'entry.js'),
     devTools: !app.isPackaged,
     settings: {
       // Installed: model packs and the taxonomy are extra resources next to app.asar.

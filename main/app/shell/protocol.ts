@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import nodePath from 'node:path';
 import { securityHeaders } from './csp.js';
-import { APP_HOST, APP_SCHEME, isAppOrigin } from './origin.js';
+import { APP_SCHEME, isAppOrigin } from './origin.js';
 
 /**
  * How the scheme is registered before the app is ready: `standard` gives it an origin (so 'self'
@@ -49,8 +49,19 @@ export type AssetResolution =
 
 type PathApi = Pick<typeof nodePath, 'join' | 'relative' | 'isAbsolute' | 'extname' | 'sep'>;
 
-// Control characters (NUL included), slashes of either kind, and ':' (a Windows drive or stream).
-const FORBIDDEN_IN_SEGMENT = /[\u0000-\u001f\u007f/\\:]/;
+/** A C0 control character (NUL included) or DEL. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/** Control characters, slashes of either kind, and ':' (a Windows drive or stream). */
+function forbiddenInSegment(segment: string): boolean {
+  return hasControlCharacter(segment) || /[/\\:]/.test(segment);
+}
 
 /**
  * Maps a request URL to a file path under `root`, or says why not. Pure: no file system access
@@ -59,7 +70,7 @@ const FORBIDDEN_IN_SEGMENT = /[\u0000-\u001f\u007f/\\:]/;
 export function resolveAssetPath(requestUrl: string, root: string, pathApi: PathApi = nodePath): AssetResolution {
   // Backslashes and raw control characters are refused before URL parsing, which would turn a
   // backslash into a slash or strip the control characters.
-  if (/[\\\u0000-\u001f\u007f]/.test(requestUrl)) return { ok: false, status: 400, reason: 'backslash or control character in the URL' };
+  if (requestUrl.includes('\\') || hasControlCharacter(requestUrl)) return { ok: false, status: 400, reason: 'backslash or control character in the URL' };
   let url: URL;
   try {
     url = new URL(requestUrl);
@@ -78,7 +89,7 @@ export function resolveAssetPath(requestUrl: string, root: string, pathApi: Path
     }
     if (segment === '') return { ok: false, status: 400, reason: 'empty path segment' };
     if (segment === '.' || segment === '..') return { ok: false, status: 400, reason: 'dot segment' };
-    if (FORBIDDEN_IN_SEGMENT.test(segment)) return { ok: false, status: 400, reason: 'slash, colon or control character in a segment' };
+    if (forbiddenInSegment(segment)) return { ok: false, status: 400, reason: 'slash, colon or control character in a segment' };
     if (segment.startsWith('.')) return { ok: false, status: 404, reason: 'hidden file' };
     segments.push(segment);
   }
@@ -122,10 +133,11 @@ export async function serveAsset(request: { url: string; method: string }, root:
     return refusal(404, 'not found');
   }
   if (!isInside(realRoot, realFile)) return refusal(403, 'outside the app folder');
-  let body: Buffer;
+  let body: Uint8Array<ArrayBuffer>;
   try {
     if (!(await fs.stat(realFile)).isFile()) return refusal(404, 'not a file');
-    body = await fs.readFile(realFile);
+    const data = await fs.readFile(realFile);
+    body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } catch {
     return refusal(404, 'not found');
   }

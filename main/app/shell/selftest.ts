@@ -1,12 +1,12 @@
 /**
- * `cxr-triage --selftest [--ep NAME] [--models DIR]... [--samples DIR] [--json]`: the installed
- * app checks itself as `triage selftest` does (every installed pack on the bundled phantoms, on
- * the chosen provider and on the CPU, against the results recorded at build time), with no
- * window. Hospital IT needs this on the workstation the app was installed on, and the installed
- * executable cannot run the `triage` command (its runAsNode fuse is off). Same options, same
- * report on stdout, same exit codes (0 passed, 1 a check failed, 2 a coded error).
+ * `cxr-triage --selftest [--ep NAME] [--models DIR]... [--samples DIR] [--json]`: the installed app
+ * checks itself as `triage selftest` does (main/selftest), with no window. Hospital IT needs this
+ * on the workstation the app was installed on, and the installed executable cannot run the
+ * `triage` command (its runAsNode fuse is off). Same options, same report on stdout, same exit
+ * codes (0 passed, 1 a check failed, 2 a coded error as JSON on stderr). The self-test and the
+ * engine are loaded only when asked for: a window's start-up never loads them.
  */
-import { main as triage } from '../../cli/main.js';
+import { errorJson, toTriageError } from '../../errors/index.js';
 
 export const SELFTEST_FLAG = '--selftest';
 
@@ -17,6 +17,12 @@ export function selftestArgs(argv: readonly string[]): string[] | null {
 }
 
 /** Runs the selftest; resolves to the exit code (the caller exits with it). */
-export function runInstalledSelftest(args: string[]): Promise<number> {
-  return triage(['selftest', ...args]);
+export async function runInstalledSelftest(args: string[]): Promise<number> {
+  try {
+    const { runSelftest } = await import('../../selftest/index.js');
+    return await runSelftest(args);
+  } catch (thrown) {
+    process.stderr.write(`${JSON.stringify(errorJson(toTriageError(thrown)))}\n`);
+    return 2;
+  }
 }

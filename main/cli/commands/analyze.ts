@@ -1,8 +1,9 @@
 /** `triage analyze FILE... [--models DIR] [--ep auto|cpu|webgpu|cuda|dml|coreml] [--heatmaps DIR] [--batch N] [--concurrency N] [--threads N]` */
 import { parseArgs } from 'node:util';
 import { Engine } from '../../engine/index.js';
-import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
-import { DEFAULT_PACK } from '../../packs/default.js';
+import { PROVIDERS } from '../../common/index.js';
+import { isProviderChoice } from '../../inference/index.js';
+import { DEFAULT_PACK } from '../../packs/index.js';
 import { printJson } from '../output.js';
 import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
 

@@ -6,13 +6,13 @@ import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
-import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
-import { DEFAULT_PACK } from '../../packs/default.js';
-import { EXPORT_FORMATS, exportResults, formatFor, isExportFormat } from '../../scan/export.js';
-import { Scanner } from '../../scan/index.js';
+import { PROVIDERS, PRIORITIES } from '../../common/index.js';
+import { isProviderChoice } from '../../inference/index.js';
+import { DEFAULT_PACK } from '../../packs/index.js';
+import { EXPORT_FORMATS, exportResults, formatFor, isExportFormat, Scanner } from '../../scan/index.js';
 import type { Progress, ScanSummary } from '../../scan/index.js';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
-import { defaultRules, loadRules, PRIORITIES } from '../../triage/index.js';
+import { defaultRules, loadRules } from '../../triage/index.js';
 import { printJson } from '../output.js';
 import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
 

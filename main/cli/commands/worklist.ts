@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
-import type { WorklistStudy } from '../../store/index.js';
+import type { WorklistStudy } from '../../domain/index.js';
 import { printJson } from '../output.js';
 import { usage } from '../usage.js';
 

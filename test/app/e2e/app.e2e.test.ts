@@ -17,7 +17,7 @@ import type { Browser, Page } from 'playwright-core';
 import { openBackend } from '../../../main/app/api/backend.js';
 import type { Backend } from '../../../main/app/api/backend.js';
 import type { ApiResponse, HeatmapDataType } from '../../../main/app/api/contract.js';
-import { colour as engineColour } from '../../../main/explain/colormap.js';
+import { colour as engineColour } from '../../../main/common/index.js';
 import { readRadiograph, renderDisplay } from '../../../main/ingest/index.js';
 import { HEATMAP_FLOOR } from '../../../renderer/src/colormap.js';
 import { encodePhantomDicom, generatePhantom } from '../../../main/phantom/index.js';
@@ -29,17 +29,6 @@ import { scratchDir } from '../../support/tools.js';
 import { appPack, makeReadingFolder, PHANTOMS } from '../fixtures.js';
 import { bridgeApi, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
 
-// Globals of the page, for the callbacks Playwright runs in Chromium (this program has no DOM lib).
-declare const document: any;
-declare const window: any;
-declare const cornerstone: any;
-declare const DataTransfer: any;
-declare const DragEvent: any;
-declare const Event: any;
-declare const btoa: any;
-declare const MutationObserver: any;
-declare const requestAnimationFrame: any;
-type HTMLElement = any;
 
 const root = new URL('../../../', import.meta.url).pathname;
 const SCREENSHOTS = join(root, 'test-results', 'screenshots');
@@ -330,9 +319,9 @@ describe('the reading workstation', () => {
     // The colour scale beside the heatmap, as Chromium drew it: the engine's ramp (the one behind
     // the PNG overlays) from the viewer's floor to the peak, column by column.
     const drawnScale = await page.evaluate(() => {
-      const canvas = document.querySelector('canvas.colour-scale');
+      const canvas = document.querySelector<HTMLCanvasElement>('canvas.colour-scale')!;
       const { data, width } = canvas.getContext('2d')!.getImageData(0, 5, canvas.width, 1);
-      return { width: width as number, rgba: Array.from(data as ArrayLike<number>) };
+      return { width, rgba: Array.from(data) };
     });
     assert.equal(drawnScale.width, 120);
     for (let x = 0; x < drawnScale.width; x++) {
@@ -354,7 +343,7 @@ describe('the reading workstation', () => {
     await page.keyboard.press('f');
     // Opacity 0 hides it; a member's own heatmap can be chosen.
     const setOpacity = (value: string) =>
-      page.locator('.opacity').evaluate((input, v) => {
+      page.locator('.opacity').evaluate((input: HTMLInputElement, v) => {
         input.value = v;
         input.dispatchEvent(new Event('input', { bubbles: true }));
       }, value);
@@ -451,7 +440,7 @@ describe('the reading workstation', () => {
     try {
       const verdicts = store.currentVerdicts(target.file);
       assert.deepEqual(verdicts.map((v) => [v.term, v.verdict]), [[target.term, 'agree']]);
-      assert.ok(Math.abs(Date.parse(verdicts[0].createdAt) - Date.now()) < 120_000);
+      assert.ok(Math.abs(Date.parse(verdicts[0].at) - Date.now()) < 120_000);
     } finally {
       store.close();
     }

@@ -22,7 +22,7 @@ import { after, before, describe, test } from 'node:test';
 import { extractAll, listPackage, statFile } from '@electron/asar';
 import { FuseV1Options, getCurrentFuseWire } from '@electron/fuses';
 import { parse } from 'yaml';
-import { EngineLink } from '../../../main/app/shell/engine-process/link.js';
+import { EngineLink } from '../../../main/app/shell/engine-link.js';
 import { scratchDir } from '../../support/tools.js';
 import { appPack } from '../fixtures.js';
 
@@ -88,7 +88,7 @@ const builds: Partial<Record<Build['arch'], Build>> = {};
 
 before(() => {
   // What `npm run build` (run by `npm test` first) makes; packaging without it would prove nothing.
-  for (const built of ['dist/main/app/shell/main.js', 'dist/main/app/shell/preload.cjs', 'dist/renderer/index.html', 'dist/renderer/app.js']) {
+  for (const built of ['dist/main/app/shell/main.js', 'dist/main/app/preload/preload.cjs', 'dist/renderer/index.html', 'dist/renderer/app.js']) {
     assert.ok(existsSync(join(root, built)), `${built} is missing: run npm run build (npm test does) before this test`);
   }
   builds.x64 = packageLinuxDir('x64');
@@ -100,7 +100,7 @@ describe('Linux directory build (x64)', () => {
     const { out, entries } = builds.x64!;
     assert.ok(existsSync(join(out, 'cxr-triage')), 'executable named after linux.executableName');
     const main = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).main as string;
-    for (const entry of [main, 'dist/main/app/shell/preload.cjs', 'dist/main/app/shell/engine-process/entry.js', 'dist/main/app/api/backend.js', 'dist/main/engine/index.js', 'dist/main/inference/worker.js', 'dist/main/engine/decode-worker.js', 'dist/main/scan/identify-worker.js']) {
+    for (const entry of [main, 'dist/main/app/preload/preload.cjs', 'dist/main/app/engine-process/entry.js', 'dist/main/app/api/backend.js', 'dist/main/engine/index.js', 'dist/main/inference/worker.js', 'dist/main/engine/decode-worker.js', 'dist/main/scan/identify-worker.js']) {
       assert.ok(entries.includes(`/${entry}`), `app.asar lacks ${entry}`);
     }
     const renderer = files(join(root, 'dist', 'renderer')).map((f) => relative(root, f).split(sep).join('/')).filter((f) => !f.endsWith('.map'));
@@ -118,7 +118,7 @@ describe('Linux directory build (x64)', () => {
       assert.ok(!/\.d\.[cm]?ts$/.test(entry) && !entry.endsWith('.ts'), entry);
       assert.ok(!entry.startsWith('/dist/test/') && !entry.startsWith('/dist/models/') && !entry.startsWith('/test/') && !entry.startsWith('/main/'), entry);
     }
-    for (const absent of ['/dist/main/app/shell/bundle-preload.js', '/dist/main/app/shell/preload.js', '/node_modules/electron', '/node_modules/electron-builder', '/node_modules/esbuild', '/node_modules/typescript', '/node_modules/playwright-core', '/node_modules/tsx', '/node_modules/cornerstone-core']) {
+    for (const absent of ['/dist/main/app/shell/bundle-preload.js', '/dist/main/app/preload/preload.js', '/node_modules/electron', '/node_modules/electron-builder', '/node_modules/esbuild', '/node_modules/typescript', '/node_modules/playwright-core', '/node_modules/tsx', '/node_modules/cornerstone-core']) {
       assert.ok(!entries.includes(absent), `${absent} is packaged`);
     }
     // The production dependencies the engine loads are there.
@@ -204,7 +204,7 @@ describe('Linux directory build (x64)', () => {
     assert.ok(statSync(join(extracted, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1')).size > 1e6);
     // The archive has no models/: the taxonomy can only come from the resources folder.
     assert.ok(!existsSync(join(extracted, 'models')));
-    const entry = join(extracted, 'dist', 'main', 'app', 'shell', 'engine-process', 'entry.js');
+    const entry = join(extracted, 'dist', 'main', 'app', 'engine-process', 'entry.js');
     const status = async (resources: string | null) => {
       const link = new EngineLink({
         spawn: () => {

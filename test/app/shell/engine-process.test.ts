@@ -14,15 +14,14 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { API, API_EVENTS } from '../../../main/app/api/contract.js';
-import type { ApiEventPayload } from '../../../main/app/api/contract.js';
-import { EngineLink } from '../../../main/app/shell/engine-process/link.js';
-import type { EngineChild } from '../../../main/app/shell/engine-process/link.js';
-import type { ChooseKind, EngineSettings } from '../../../main/app/shell/engine-process/messages.js';
-import type { IpcReply } from '../../../main/app/shell/ipc.js';
+import type { ApiEventPayload, Envelope } from '../../../main/app/api/contract.js';
+import { EngineLink } from '../../../main/app/shell/engine-link.js';
+import type { EngineChild } from '../../../main/app/shell/engine-link.js';
+import type { ChooseKind, EngineSettings } from '../../../main/app/engine-process/messages.js';
 import { scratchDir } from '../../support/tools.js';
 import { appPack, PHANTOMS, PHANTOM_FILES } from '../fixtures.js';
 
-const ENTRY = fileURLToPath(new URL('../../../main/app/shell/engine-process/entry.ts', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../../main/app/engine-process/entry.ts', import.meta.url));
 const scratch = scratchDir('app-engine-process');
 after(() => scratch.remove());
 
@@ -71,7 +70,7 @@ function harness(settings: EngineSettings, choose: string[] = []): Harness {
   return { link, children, events, chosen, exits };
 }
 
-function value<T = unknown>(reply: IpcReply): T {
+function value<T = unknown>(reply: Envelope): T {
   assert.ok(reply.ok, reply.ok ? '' : `${reply.error.code}: ${reply.error.message}`);
   return (reply as { ok: true; value: T }).value;
 }

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { API } from '../../../main/app/api/contract.js';
+import type { ApiChannel, ApiResponse } from '../../../main/app/api/contract.js';
 import { CONTENT_SECURITY_POLICY } from '../../../main/app/shell/csp.js';
 import { installShell } from '../../../main/app/shell/install.js';
 import type { Shell, ShellElectron } from '../../../main/app/shell/install.js';
@@ -27,7 +28,7 @@ import { scratchDir } from '../../support/tools.js';
 import { appPack, PHANTOMS, PHANTOM_FILES } from '../fixtures.js';
 
 const SHELL_DIR = fileURLToPath(new URL('../../../main/app/shell/', import.meta.url));
-const ENTRY = join(SHELL_DIR, 'engine-process', 'entry.ts');
+const ENTRY = join(SHELL_DIR, '..', 'engine-process', 'entry.ts');
 const scratch = scratchDir('app-install');
 after(() => scratch.remove());
 
@@ -163,12 +164,14 @@ const electron = {
 let shell: Shell;
 let window: FakeWindow;
 const ours = () => ({ sender: { id: window.webContents.id }, senderFrame: { url: 'app://triage/index.html', parent: null } });
-const invoke = (channel: string, event: unknown, payload: unknown) => ipcHandlers.get(`triage:invoke:${channel}`)!(event, payload) as Promise<{ ok: boolean; value?: any; error?: { code: string } }>;
+/** One invoke through the registered IPC handler; the reply's value typed by the channel. */
+const invoke = <C extends ApiChannel>(channel: C, event: unknown, payload: unknown) =>
+  ipcHandlers.get(`triage:invoke:${channel}`)!(event, payload) as Promise<{ ok: boolean; value?: ApiResponse<C>; error?: { code: string } }>;
 
 before(async () => {
   const installed = installShell(electron as unknown as ShellElectron, {
     rendererRoot,
-    preload: '/app/dist/main/app/shell/preload.cjs',
+    preload: '/app/dist/main/app/preload/preload.cjs',
     engineEntry: ENTRY,
     devTools: false,
     settings: { resources: null, packDir: appPack(), database: join(scratch.path, 'results.sqlite'), provider: 'cpu' },
@@ -244,7 +247,7 @@ describe('the session', () => {
 describe('the window', () => {
   test('one window with the secure options, loading the app origin, shown when ready', () => {
     assert.equal(windows.length, 1);
-    assert.deepEqual(window.options, windowOptions({ preload: '/app/dist/main/app/shell/preload.cjs', devTools: false }));
+    assert.deepEqual(window.options, windowOptions({ preload: '/app/dist/main/app/preload/preload.cjs', devTools: false }));
     assert.equal(window.loaded, 'app://triage/index.html');
     assert.equal(window.shown, false);
     window.emit('ready-to-show');
@@ -315,7 +318,7 @@ describe('IPC to the engine process', () => {
   test('a valid request runs in the engine process, not in main', async () => {
     const reply = await invoke('status.get', ours(), {});
     assert.equal(reply.ok, true, JSON.stringify(reply.error));
-    assert.equal(reply.value.provider, 'cpu');
+    assert.equal(reply.value?.provider, 'cpu');
     assert.deepEqual(calls.filter((c) => c.startsWith('utilityProcess.fork')), ['utilityProcess.fork:CXR Triage engine']);
     assert.equal(engineChildren.length, 1);
   });
@@ -323,7 +326,7 @@ describe('IPC to the engine process', () => {
   test('the open dialog belongs to the window; scan progress is pushed to it', async () => {
     const opened = await invoke('dialog.open', ours(), { kind: 'folder' });
     assert.equal(opened.ok, true);
-    assert.deepEqual(opened.value.paths, [reading]);
+    assert.deepEqual(opened.value?.paths, [reading]);
     assert.equal(dialogCalls.length, 1);
     assert.equal(dialogCalls[0][0], window);
     assert.deepEqual(dialogCalls[0][1].properties, ['openDirectory']);
@@ -337,7 +340,7 @@ describe('IPC to the engine process', () => {
     }
     assert.ok(window.webContents.sent.every(([channel]) => channel === 'triage:event:scan.progress' || channel === 'triage:event:worklist.changed'));
     const worklist = await invoke('worklist.list', ours(), {});
-    assert.equal(worklist.value.studies.length, 1);
+    assert.equal(worklist.value?.studies.length, 1);
   });
 
   test('quitting closes the engine process (and with it the database) first', async () => {

@@ -10,7 +10,8 @@ import { describe, test } from 'node:test';
 import { API } from '../../../main/app/api/contract.js';
 import { TriageError } from '../../../main/errors/index.js';
 import { checkSender, eventChannel, handleInvoke, invokeChannel, replyError, validateRequest } from '../../../main/app/shell/ipc.js';
-import type { InvokeContext, InvokeEventLike, IpcReply } from '../../../main/app/shell/ipc.js';
+import type { Envelope } from '../../../main/app/api/contract.js';
+import type { InvokeContext, InvokeEventLike } from '../../../main/app/shell/ipc.js';
 
 const WINDOW_ID = 7;
 const mainFrame = { url: 'app://triage/index.html', parent: null };
@@ -23,7 +24,7 @@ function context(run: InvokeContext['run']): InvokeContext & { refused: string[]
 
 function engineRecorder() {
   const calls: Array<[string, unknown]> = [];
-  const run = async (channel: string, request: unknown): Promise<IpcReply> => {
+  const run = async (channel: string, request: unknown): Promise<Envelope> => {
     calls.push([channel, request]);
     return { ok: true, value: { echoed: channel } };
   };

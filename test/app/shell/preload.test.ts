@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import vm from 'node:vm';
 import { API, API_EVENTS } from '../../../main/app/api/contract.js';
 import type { TriageApi } from '../../../main/app/api/contract.js';
-import { parseApiCallError } from '../../../main/app/api/errors.js';
+import { parseApiCallError } from '../../../main/common/index.js';
 import { bundlePreload } from '../../../main/app/shell/bundle-preload.js';
 import { scratchDir } from '../../support/tools.js';
 

@@ -4,8 +4,7 @@
  * request, sends it here, and passes the envelope back. Every message is structured-clonable
  * (pixels travel as ArrayBuffers).
  */
-import type { ApiError } from '../../api/contract.js';
-import type { IpcReply } from '../ipc.js';
+import type { ApiError, Envelope } from '../api/contract.js';
 
 /** What the engine process needs to know from the main process (null: the product's default). */
 export interface EngineSettings {
@@ -30,7 +29,7 @@ export type ToEngine =
 export type FromEngine =
   | { kind: 'ready' }
   | { kind: 'init-failed'; error: ApiError }
-  | { kind: 'reply'; id: number; reply: IpcReply }
+  | { kind: 'reply'; id: number; reply: Envelope }
   | { kind: 'event'; event: string; payload: unknown }
   /** The open dialog belongs to the window, so the main process shows it and answers 'chosen'. */
   | { kind: 'choose'; id: number; choose: ChooseKind }

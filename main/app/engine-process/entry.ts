@@ -4,9 +4,9 @@
  * results store and the scanner, so nothing heavy runs on Electron's main thread, and a crash
  * here takes no window down.
  */
-import { isProviderChoice } from '../../../inference/providers.js';
-import type { ProviderChoice } from '../../../inference/providers.js';
-import { TriageError } from '../../../errors/index.js';
+import { isProviderChoice } from '../../inference/index.js';
+import type { ProviderChoice } from '../../inference/index.js';
+import { TriageError } from '../../errors/index.js';
 import { serveEngine } from './host.js';
 import type { FromEngine, MessageEnd, ToEngine } from './messages.js';
 
@@ -43,7 +43,7 @@ serveEngine(
       if (!isProviderChoice(settings.provider)) throw new TriageError('USAGE', `Unknown execution provider "${settings.provider}".`);
       provider = settings.provider;
     }
-    const { openBackend } = await import('../../api/backend.js');
+    const { openBackend } = await import('../api/backend.js');
     return openBackend({
       packDir: settings.packDir ?? undefined,
       databasePath: settings.database ?? undefined,

@@ -1,7 +1,6 @@
 /**
- * The heatmap colour ramp, shared by the engine's PNG overlays and the desktop viewer (a plain
- * module with no Node imports, so the renderer's bundle can use it): a heatmap looks the same on
- * screen and in exported files. Dark purple (weak) to pale yellow (strong), inferno-like.
+ * The heatmap colour ramp, shared by the engine's PNG overlays and the desktop viewer: a heatmap
+ * looks the same on screen and in exported files. Dark purple (weak) to pale yellow (strong), inferno-like.
  */
 
 /** Colour stops (value, r, g, b). */

@@ -4,9 +4,9 @@
  * process for the next request when one dies (its pending requests end with ENGINE_STOPPED,
  * nothing hangs). Electron's utilityProcess in the app; a forked Node process in tests.
  */
-import type { IpcReply } from '../ipc.js';
-import type { ChooseKind, EngineSettings, FromEngine, ToEngine } from './messages.js';
-import { isFromEngine } from './messages.js';
+import type { Envelope } from '../api/contract.js';
+import type { ChooseKind, EngineSettings, FromEngine, ToEngine } from '../engine-process/messages.js';
+import { isFromEngine } from '../engine-process/messages.js';
 
 /** A running engine process, whatever started it. */
 export interface EngineChild {
@@ -28,7 +28,7 @@ export interface EngineLinkOptions {
   closeTimeoutMs?: number;
 }
 
-const stopped = (detail: string): IpcReply => ({
+const stopped = (detail: string): Envelope => ({
   ok: false,
   error: { code: 'ENGINE_STOPPED', message: `The analysis engine process stopped (${detail}); it is restarted for the next request.` },
 });
@@ -36,18 +36,18 @@ const stopped = (detail: string): IpcReply => ({
 export class EngineLink {
   private child: EngineChild | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, (reply: IpcReply) => void>();
+  private readonly pending = new Map<number, (reply: Envelope) => void>();
   private closing: Promise<void> | null = null;
   private onClosed: (() => void) | null = null;
 
   constructor(private readonly options: EngineLinkOptions) {}
 
   /** Relays one validated request; always resolves to an envelope. */
-  request(channel: string, request: unknown): Promise<IpcReply> {
+  request(channel: string, request: unknown): Promise<Envelope> {
     if (this.closing) return Promise.resolve(stopped('the application is closing'));
     const child = this.ensureChild();
     const id = this.nextId++;
-    return new Promise<IpcReply>((resolve) => {
+    return new Promise<Envelope>((resolve) => {
       this.pending.set(id, resolve);
       try {
         child.post({ kind: 'request', id, channel, request });

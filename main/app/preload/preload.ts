@@ -1,15 +1,14 @@
 /**
  * The preload: exposes exactly `window.triage` (TriageApi) to the page, and nothing of Electron.
  * Sandboxed preloads cannot require local files, so this is bundled into one CommonJS file by
- * `bundle-preload.ts`, which writes the contract's channel and event names in at build time
+ * `main/app/shell/bundle-preload.ts`, which writes the contract's channel and event names in at build time
  * (TRIAGE_CHANNELS, TRIAGE_EVENTS): the preload refuses any other name before it reaches IPC,
  * and carries no zod (the main process validates every payload).
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { IpcRendererEvent } from 'electron';
-import { toApiCallError, unknownChannel, unwrapEnvelope } from '../api/errors.js';
+import { eventChannel, invokeChannel, toApiCallError, unknownChannel, unwrapEnvelope } from '../../common/index.js';
 import type { TriageApi } from '../api/contract.js';
-import { eventChannel, invokeChannel } from './channels.js';
 
 declare const TRIAGE_CHANNELS: readonly string[];
 declare const TRIAGE_EVENTS: readonly string[];

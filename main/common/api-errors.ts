@@ -1,8 +1,7 @@
 /**
  * Coded API errors across process and context boundaries. Electron's contextBridge copies an
  * Error's message only (custom properties such as `code` are lost), so the code travels inside the
- * message as "CODE: message" and is parsed back on the renderer's side. No zod here: the preload
- * and the renderer bundle this file.
+ * message as "CODE: message" and is parsed back on the renderer's side.
  */
 
 export interface CodedError {

@@ -1,19 +1,23 @@
 /**
- * `triage selftest [--ep ...] [--models DIR]... [--samples DIR] [--json]`: what hospital IT runs
- * after installing on a workstation. Every installed pack runs the bundled phantoms on the chosen
- * provider and on the CPU; results must agree within a stated tolerance, and must equal the
- * results recorded for the pack when it was built (selftest.json in the pack), if it has them.
+ * The installation check that hospital IT runs on a workstation: `triage selftest`, and the
+ * installed app's `--selftest` (which cannot run the CLI). Every installed pack runs the bundled
+ * phantoms on the chosen provider and on the CPU; results must agree within a stated tolerance,
+ * and must equal the results recorded for the pack when it was built (selftest.json in the pack),
+ * if it has them. Options, report and exit codes are the same wherever it runs.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Engine } from '../../engine/index.js';
-import type { AnalysisResult } from '../../engine/index.js';
-import { toTriageError } from '../../errors/index.js';
-import { isProviderChoice, PROVIDERS } from '../../inference/providers.js';
-import { resourcePath } from '../../resources/index.js';
-import { printJson } from '../output.js';
-import { usage } from '../usage.js';
+import { PROVIDERS } from '../common/index.js';
+import { Engine } from '../engine/index.js';
+import type { AnalysisResult } from '../engine/index.js';
+import { toTriageError, TriageError } from '../errors/index.js';
+import { isProviderChoice } from '../inference/index.js';
+import { resourcePath } from '../resources/index.js';
+
+function usage(message: string): never {
+  throw new TriageError('USAGE', message);
+}
 
 /** Calibrated probabilities from another provider may differ by float rounding, not more. */
 export const TOLERANCE = 1e-3;
@@ -182,6 +186,11 @@ function table(reports: PackReport[]): string {
   return lines.join('\n');
 }
 
+/**
+ * Parses the options, runs every pack and prints the report (a table, or one JSON object with
+ * --json) on stdout. Resolves to the exit code: 0 passed, 1 a check failed. Option errors throw
+ * USAGE errors (the caller prints coded errors and exits 2).
+ */
 export async function runSelftest(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -200,7 +209,7 @@ export async function runSelftest(argv: string[]): Promise<number> {
   if (files.length === 0) usage(`No sample images in ${samplesDir}; name a folder with --samples DIR.`);
   const reports: PackReport[] = [];
   for (const pack of packs) reports.push(await selftestPack(pack, values.ep!, files));
-  if (values.json) printJson({ passed: reports.every((r) => r.passed), tolerance: TOLERANCE, reports });
+  if (values.json) process.stdout.write(`${JSON.stringify({ passed: reports.every((r) => r.passed), tolerance: TOLERANCE, reports })}\n`);
   else process.stdout.write(`${table(reports)}\n`);
   return reports.every((r) => r.passed) ? 0 : 1;
 }

@@ -5,21 +5,20 @@
  * dialog when a handler needs one. Requests that arrive while the backend opens wait for it; if
  * opening fails (no pack, a locked database), every request gets that coded error.
  */
-import type { ApiEmit } from '../../api/contract.js';
-import { errorEnvelope } from '../../api/dispatch.js';
-import type { IpcReply } from '../ipc.js';
+import type { ApiEmit, Envelope } from '../api/contract.js';
+import { errorEnvelope } from '../api/dispatch.js';
 import type { ChooseKind, EngineSettings, FromEngine, MessageEnd, ToEngine } from './messages.js';
 import { isToEngine } from './messages.js';
 
 /** What the host needs of the backend (main/app/api/backend.ts openBackend). */
 export interface HostedBackend {
-  invoke(channel: string, request: unknown): Promise<IpcReply>;
+  invoke(channel: string, request: unknown): Promise<Envelope>;
   close(): Promise<void>;
 }
 
 export type OpenBackend = (settings: EngineSettings, emit: ApiEmit, chooseFiles: (kind: ChooseKind) => Promise<string[]>) => Promise<HostedBackend>;
 
-type Opened = { backend: HostedBackend } | { failed: IpcReply & { ok: false } };
+type Opened = { backend: HostedBackend } | { failed: Envelope & { ok: false } };
 
 export function serveEngine(end: MessageEnd<FromEngine, ToEngine>, open: OpenBackend, exit: () => void): void {
   let opened: Promise<Opened> | null = null;

@@ -1,0 +1,166 @@
+/**
+ * The app's folder scans: one at a time, later requests queued behind the running one,
+ * progress pushed to the window at most every PROGRESS_INTERVAL_MS, the latest state
+ * always sent. A scan that fails ends with its coded error in `last`; the queue goes on.
+ */
+import { stat } from 'node:fs/promises';
+import type { Engine } from '../../engine/index.js';
+import { TriageError, toTriageError } from '../../errors/index.js';
+import { log } from '../../log/index.js';
+import { Scanner } from '../../scan/index.js';
+import type { Progress, ScanSummary } from '../../scan/index.js';
+import type { ResultStore } from '../../store/index.js';
+import type { TriageRules } from '../../triage/index.js';
+import type { ScanProgressData } from './contract.js';
+import { fileName } from './file-name.js';
+
+/** Minimum interval between progress events, ms. */
+export const PROGRESS_INTERVAL_MS = 200;
+
+export interface ScanQueueOptions {
+  engine: Engine;
+  store: ResultStore;
+  rules: TriageRules;
+  /** Called with the scan's state whenever it should reach the window (throttled here). */
+  onProgress: (state: ScanProgressData) => void;
+  /** A file's result landed in the store (`now`: the scan ended, send at once). */
+  onResults: (now: boolean) => void;
+  progressIntervalMs?: number;
+}
+
+const idle = (): Progress => ({ done: 0, total: null, rate: 0, etaSeconds: null, analysed: 0 });
+
+export class ScanQueue {
+  private readonly waiting: string[][] = [];
+  private running: { controller: AbortController; done: Promise<void> } | null = null;
+  private progress: Progress = idle();
+  /** The running scan's roots, or the last scan's when none runs. */
+  private roots: string[] = [];
+  private last: ScanProgressData['last'] = null;
+  private lastProgressAt = 0;
+  private progressTimer: NodeJS.Timeout | null = null;
+  private readonly interval: number;
+
+  constructor(private readonly options: ScanQueueOptions) {
+    this.interval = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+  }
+
+  /** What the window shows of scans: the running one's progress, the queue, the last one's end. */
+  state(): ScanProgressData {
+    return {
+      running: this.running !== null,
+      roots: this.roots,
+      queued: this.waiting.map((roots) => roots),
+      done: this.progress.done,
+      total: this.progress.total,
+      rate: this.progress.rate,
+      etaSeconds: this.progress.etaSeconds,
+      analysed: this.progress.analysed,
+      last: this.last,
+    };
+  }
+
+  /**
+   * Queues a scan of these paths (each must exist now: a mistake to report, not a result to
+   * store) and starts it when nothing runs. Resolves to the roots accepted.
+   */
+  async start(paths: string[]): Promise<string[]> {
+    for (const path of paths) {
+      try {
+        await stat(path);
+      } catch {
+        throw new TriageError('FILE_NOT_FOUND', `${fileName(path)} does not exist or cannot be opened.`, { file: path });
+      }
+    }
+    const roots = [...new Set(paths)];
+    this.waiting.push(roots);
+    if (!this.running) this.runNext();
+    else this.emitProgress(true);
+    return roots;
+  }
+
+  /** Stops the running scan after its batch (everything done is kept) and drops the queue. */
+  cancel(): boolean {
+    const cancelled = this.running !== null || this.waiting.length > 0;
+    this.waiting.length = 0;
+    this.running?.controller.abort();
+    this.emitProgress(true);
+    return cancelled;
+  }
+
+  /** Cancels, then waits for the running scan to stop; no event is sent afterwards. */
+  async close(): Promise<void> {
+    this.waiting.length = 0;
+    const current = this.running;
+    current?.controller.abort();
+    await current?.done;
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    this.progressTimer = null;
+  }
+
+  private emitProgress(force = false): void {
+    const now = performance.now();
+    if (this.progressTimer) {
+      clearTimeout(this.progressTimer);
+      this.progressTimer = null;
+    }
+    if (force || now - this.lastProgressAt >= this.interval) {
+      this.lastProgressAt = now;
+      this.options.onProgress(this.state());
+    } else {
+      // The latest state always goes out, a little later: the window never shows a stale count.
+      this.progressTimer = setTimeout(() => this.emitProgress(true), this.interval - (now - this.lastProgressAt));
+    }
+  }
+
+  private runNext(): void {
+    const roots = this.waiting.shift();
+    if (!roots) return;
+    const { engine, store, rules } = this.options;
+    const controller = new AbortController();
+    this.progress = idle();
+    this.roots = roots;
+    const scanner = new Scanner({
+      roots,
+      engine,
+      store,
+      rules,
+      signal: controller.signal,
+      onProgress: (next) => {
+        this.progress = next;
+        this.emitProgress();
+      },
+      onFile: (file) => {
+        if (file.outcome !== 'skipped') this.options.onResults(false);
+      },
+    });
+    const started = performance.now();
+    const done = scanner.run().then(
+      (summary: ScanSummary) => {
+        const { outcome, files, analysed, errors, rejected, seconds } = summary;
+        this.last = { outcome, files, analysed, errors, rejected, seconds, error: null };
+      },
+      (thrown: unknown) => {
+        const error = toTriageError(thrown);
+        log('error', 'app-scan-failed', { code: error.code, message: error.message });
+        this.last = {
+          outcome: 'failed',
+          files: this.progress.done,
+          analysed: this.progress.analysed,
+          errors: 0,
+          rejected: 0,
+          seconds: Math.round(performance.now() - started) / 1000,
+          error: { code: error.code, message: error.message },
+        };
+      },
+    );
+    this.running = { controller, done };
+    this.emitProgress(true);
+    void done.then(() => {
+      this.running = null;
+      this.emitProgress(true);
+      this.options.onResults(true);
+      this.runNext();
+    });
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Model packs: the format (manifest.ts, validated with zod, errors naming the field), loading with
+ * every ONNX file's SHA-256 checked (load.ts), and the bundled demonstration pack's place.
+ */
+export { DEFAULT_PACK } from './default.js';
+export { loadMember, loadPack, sha256File } from './load.js';
+export type { Member, ModelPack, TermCheck } from './load.js';
+export {
+  ENSEMBLE_FILE,
+  EnsembleManifestSchema,
+  InputSpecSchema,
+  LabelSpecSchema,
+  MANIFEST_FILE,
+  MemberManifestSchema,
+  ModelCardSchema,
+  NormalizationSchema,
+  OutputSpecSchema,
+  VotingRuleSchema,
+} from './manifest.js';
+export type {
+  EnsembleManifest,
+  InputSpec,
+  LabelSpec,
+  MemberManifest,
+  ModelCard,
+  Normalization,
+  OutputSpec,
+  VotingRule,
+} from './manifest.js';

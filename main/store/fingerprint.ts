@@ -1,0 +1,39 @@
+/**
+ * A pack's identity for the store: the provenance every result carries (pack, models, hashes,
+ * operating points) and its fingerprint, which decides whether a stored result is still valid.
+ */
+import { createHash } from 'node:crypto';
+import type { ModelProvenance } from '../domain/index.js';
+import type { Member, ModelPack } from '../packs/index.js';
+
+/** What decides whether a stored result is still valid: the pack and every model's identity. */
+export interface PackProvenance {
+  pack: { id: string; version: string; rule: string; demo: boolean };
+  models: ModelProvenance[];
+  notForClinicalUse: boolean;
+}
+
+/** The provenance of a loaded pack: each member's trained labels' operating points. */
+export function packProvenance(pack: ModelPack): PackProvenance {
+  const operatingPoints = (member: Member) =>
+    Object.fromEntries(member.manifest.labels.filter((l) => l.trained && l.operatingPoint !== null).map((l) => [l.name, l.operatingPoint as number]));
+  return {
+    pack: { id: pack.ensemble.id, version: pack.ensemble.version, rule: pack.ensemble.rule.kind, demo: pack.ensemble.demo },
+    models: pack.members.map((m) => ({ id: m.manifest.id, version: m.manifest.version, sha256: m.manifest.onnx.sha256, operatingPoints: operatingPoints(m) })),
+    notForClinicalUse: pack.ensemble.demo || pack.members.some((m) => m.manifest.card.notForClinicalUse),
+  };
+}
+
+/** SHA-256 of the pack's id, version, rule and each member's id, version, ONNX hash and operating points. */
+export function packFingerprint(provenance: Pick<PackProvenance, 'pack' | 'models'>): string {
+  const canonical = {
+    pack: { id: provenance.pack.id, version: provenance.pack.version, rule: provenance.pack.rule, demo: provenance.pack.demo },
+    models: provenance.models.map((m) => ({
+      id: m.id,
+      version: m.version,
+      sha256: m.sha256,
+      operatingPoints: Object.fromEntries(Object.entries(m.operatingPoints).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    })),
+  };
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}

@@ -1,0 +1,242 @@
+/**
+ * The results store's read path: lookups for the scan, whole results for exports and the app, the
+ * worklist in order of urgency, and the reader's verdicts. Nothing here writes.
+ */
+import { PRIORITIES } from '../common/index.js';
+import type { ImageStatus, Priority, Provider, Tree, Verdict } from '../common/index.js';
+import type { CurrentVerdict, Finding, ModelProvenance, WorklistImage, WorklistStudy } from '../domain/index.js';
+import type { ErrorCode } from '../errors/index.js';
+import type { Row, Sqlite } from './sqlite.js';
+import type { Feedback, ImageKey, StoredResult, StoredStudy } from './types.js';
+
+/** A JSON column's value, or the fallback when it is null. */
+export const parseJson = <T>(value: unknown, fallback: T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : fallback);
+
+export class ResultReader {
+  protected constructor(protected readonly db: Sqlite) {}
+
+  /** The stored result for a path, if any. */
+  lookup(path: string): ImageKey | undefined {
+    const row = this.db.get('SELECT id, path, sha256, pack_fingerprint, rules_fingerprint, status FROM images WHERE path = ?', [path]);
+    return row && toKey(row);
+  }
+
+  /** An analysed (not duplicate) image at another path with the same content or SOP Instance UID. */
+  findOriginal(path: string, sha256: string | null, sopInstanceUID: string | null): ImageKey | undefined {
+    const columns = 'id, path, sha256, pack_fingerprint, rules_fingerprint, status';
+    if (sha256) {
+      const row = this.db.get(`SELECT ${columns} FROM images WHERE sha256 = ? AND path <> ? AND status <> 'duplicate' ORDER BY id LIMIT 1`, [sha256, path]);
+      if (row) return toKey(row);
+    }
+    if (sopInstanceUID) {
+      const row = this.db.get(`SELECT ${columns} FROM images WHERE sop_instance_uid = ? AND path <> ? AND status <> 'duplicate' ORDER BY id LIMIT 1`, [sopInstanceUID, path]);
+      if (row) return toKey(row);
+    }
+    return undefined;
+  }
+
+  /** Every result this scan covered (analysed, duplicate, or unchanged and skipped), in path order. */
+  *scanResults(scanId: number): Generator<StoredResult> {
+    // Pages of ids, so an export of a huge scan never holds every row at once.
+    let after = '';
+    for (;;) {
+      const page = this.db.all<{ id: number; path: string }>('SELECT id, path FROM images WHERE seen_scan_id = ? AND path > ? ORDER BY path LIMIT 256', [scanId, after]);
+      if (page.length === 0) return;
+      for (const { id } of page) yield this.result(Number(id))!;
+      after = page[page.length - 1].path;
+    }
+  }
+
+  /** Every stored result, in path order. */
+  *allResults(): Generator<StoredResult> {
+    let after = '';
+    for (;;) {
+      const page = this.db.all<{ id: number; path: string }>('SELECT id, path FROM images WHERE path > ? ORDER BY path LIMIT 256', [after]);
+      if (page.length === 0) return;
+      for (const { id } of page) yield this.result(Number(id))!;
+      after = page[page.length - 1].path;
+    }
+  }
+
+  result(id: number): StoredResult | undefined {
+    const row = this.db.get(
+      `SELECT i.*, p.pack_id, p.version AS pack_version, p.rule, p.demo, d.path AS duplicate_path
+       FROM images i JOIN packs p ON p.fingerprint = i.pack_fingerprint LEFT JOIN images d ON d.id = i.duplicate_of
+       WHERE i.id = ?`,
+      [id],
+    );
+    if (!row) return undefined;
+    const models = this.db
+      .all('SELECT model_id, version, onnx_sha256, operating_points FROM pack_models WHERE fingerprint = ? ORDER BY position', [row.pack_fingerprint])
+      .map((m): ModelProvenance => ({ id: String(m.model_id), version: String(m.version), sha256: String(m.onnx_sha256), operatingPoints: parseJson(m.operating_points, {}) }));
+    const findings = this.db.all('SELECT * FROM findings WHERE image_id = ? ORDER BY position', [id]).map(
+      (f): Finding => ({
+        term: String(f.term),
+        tree: f.tree as Tree,
+        cui: (f.cui as string | null) ?? null,
+        positive: f.positive === 1,
+        direct: f.direct === 1,
+        votes: { positive: Number(f.votes_positive), total: Number(f.votes_total) },
+        probability: f.probability_mean === null ? null : { mean: Number(f.probability_mean), min: Number(f.probability_min), max: Number(f.probability_max) },
+        perModel: parseJson(f.per_model, {}),
+        supportedBy: parseJson(f.supported_by, []),
+        paths: parseJson(f.paths, []),
+      }),
+    );
+    const timed = row.decode_ms !== null;
+    return {
+      id,
+      file: String(row.path),
+      sha256: (row.sha256 as string | null) ?? null,
+      size: row.size === null ? null : Number(row.size),
+      format: (row.format as string | null) ?? null,
+      status: row.status as ImageStatus,
+      reason: (row.reason as string | null) ?? null,
+      error: row.error_code ? { code: row.error_code as ErrorCode, message: String(row.error_message) } : null,
+      duplicateOf: (row.duplicate_path as string | null) ?? null,
+      sopInstanceUID: (row.sop_instance_uid as string | null) ?? null,
+      studyInstanceUID: (row.study_instance_uid as string | null) ?? null,
+      study: String(row.study_key),
+      priority: (row.priority as Priority | null) ?? null,
+      executionProvider: row.provider as Provider,
+      pack: { id: String(row.pack_id), version: String(row.pack_version), rule: String(row.rule), demo: row.demo === 1, fingerprint: String(row.pack_fingerprint) },
+      models,
+      notForClinicalUse: row.not_for_clinical_use === 1,
+      rulesFingerprint: String(row.rules_fingerprint),
+      notes: parseJson(row.notes, []),
+      findings,
+      heatmaps: parseJson(row.heatmaps, null),
+      timings: timed
+        ? { decodeMs: Number(row.decode_ms), preprocessMs: Number(row.preprocess_ms), inferenceMs: Number(row.inference_ms), explainMs: Number(row.explain_ms) }
+        : null,
+      scannedAt: String(row.scanned_at),
+      scanId: row.scan_id === null ? null : Number(row.scan_id),
+    };
+  }
+
+  /**
+   * Studies most urgent first; equal priorities oldest first (first come, first read). Each image
+   * lists the positive findings the models called (the parents they roll up to are implied).
+   * Duplicates are left out: the original stands for them.
+   */
+  worklist(): WorklistStudy[] {
+    const studies = this.db.all('SELECT key, study_instance_uid, priority, first_seen_at, updated_at FROM studies ORDER BY priority_rank, first_seen_at, key');
+    const images = this.db.all(
+      `SELECT id, path, sop_instance_uid, status, priority, reason, study_key, not_for_clinical_use FROM images
+       WHERE status <> 'duplicate' ORDER BY study_key, priority_rank, path`,
+    );
+    const positives = this.db.all(
+      `SELECT f.image_id, f.term, f.tree, f.votes_positive, f.votes_total, f.probability_mean FROM findings f
+       JOIN images i ON i.id = f.image_id WHERE f.positive = 1 AND f.direct = 1 AND i.status = 'ok' ORDER BY f.image_id, f.position`,
+    );
+    const findingsOf = new Map<number, WorklistImage['findings']>();
+    for (const f of positives) {
+      const list = findingsOf.get(Number(f.image_id)) ?? [];
+      list.push({
+        term: String(f.term),
+        tree: f.tree as Tree,
+        votes: { positive: Number(f.votes_positive), total: Number(f.votes_total) },
+        probability: f.probability_mean === null ? null : Number(f.probability_mean),
+      });
+      findingsOf.set(Number(f.image_id), list);
+    }
+    const imagesOf = new Map<string, WorklistImage[]>();
+    for (const image of images) {
+      const list = imagesOf.get(String(image.study_key)) ?? [];
+      list.push({
+        file: String(image.path),
+        sopInstanceUID: (image.sop_instance_uid as string | null) ?? null,
+        status: image.status as ImageStatus,
+        priority: (image.priority as Priority | null) ?? null,
+        reason: (image.reason as string | null) ?? null,
+        notForClinicalUse: image.not_for_clinical_use === 1,
+        findings: findingsOf.get(Number(image.id)) ?? [],
+      });
+      imagesOf.set(String(image.study_key), list);
+    }
+    return studies
+      .map((s) => ({
+        study: String(s.key),
+        studyInstanceUID: (s.study_instance_uid as string | null) ?? null,
+        priority: s.priority as Priority,
+        firstSeenAt: String(s.first_seen_at),
+        updatedAt: String(s.updated_at),
+        images: imagesOf.get(String(s.key)) ?? [],
+      }))
+      .filter((s) => s.images.length > 0);
+  }
+
+  /** Counts by priority over the worklist's studies. */
+  studyCounts(): Record<Priority, number> {
+    const counts = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
+    const rows = this.db.all(`SELECT priority, count(*) AS n FROM studies s WHERE EXISTS (SELECT 1 FROM images i WHERE i.study_key = s.key AND i.status <> 'duplicate') GROUP BY priority`);
+    for (const row of rows) counts[row.priority as Priority] = Number(row.n);
+    return counts;
+  }
+
+  /** One study by its key, or undefined. Duplicates are left out, as in the worklist. */
+  study(key: string): StoredStudy | undefined {
+    const row = this.db.get('SELECT key, study_instance_uid, priority FROM studies WHERE key = ?', [key]);
+    if (!row) return undefined;
+    const ids = this.db.all<{ id: number }>(`SELECT id FROM images WHERE study_key = ? AND status <> 'duplicate' ORDER BY priority_rank, path`, [key]);
+    return {
+      study: String(row.key),
+      studyInstanceUID: (row.study_instance_uid as string | null) ?? null,
+      priority: row.priority as Priority,
+      results: ids.map(({ id }) => this.result(Number(id))!),
+    };
+  }
+
+  feedbackFor(file: string): Feedback[] {
+    return this.db
+      .all('SELECT f.id, i.path, f.term, f.tree, f.verdict, f.note, f.created_at FROM feedback f JOIN images i ON i.id = f.image_id WHERE i.path = ? ORDER BY f.id', [file])
+      .map((r) => ({
+        id: Number(r.id),
+        file: String(r.path),
+        term: (r.term as string | null) ?? null,
+        tree: (r.tree as string | null) ?? null,
+        verdict: r.verdict as Feedback['verdict'],
+        note: (r.note as string | null) ?? null,
+        createdAt: String(r.created_at),
+      }));
+  }
+
+  /** The reader's current verdict on each finding of an image (latest row per finding, withdrawn ones left out). */
+  currentVerdicts(file: string): CurrentVerdict[] {
+    return this.db
+      .all(
+        `SELECT f.term, f.tree, f.verdict, f.created_at FROM feedback f JOIN images i ON i.id = f.image_id
+         WHERE i.path = ? AND ${CURRENT_VERDICT} ORDER BY f.id`,
+        [file],
+      )
+      .map((r) => ({ term: String(r.term), tree: r.tree as Tree, verdict: r.verdict as Verdict, at: String(r.created_at) }));
+  }
+
+  /** How many findings carry a current verdict, per study key (for the worklist's "reviewed" column). */
+  reviewedCounts(): Map<string, number> {
+    const rows = this.db.all(
+      `SELECT i.study_key, count(*) AS n FROM feedback f JOIN images i ON i.id = f.image_id
+       WHERE ${CURRENT_VERDICT} GROUP BY i.study_key`,
+    );
+    return new Map(rows.map((r) => [String(r.study_key), Number(r.n)]));
+  }
+}
+
+/**
+ * A feedback row `f` that is a finding's current verdict: the latest row for that finding of that
+ * image, and not a withdrawal.
+ */
+const CURRENT_VERDICT = `f.term IS NOT NULL AND f.verdict <> 'withdrawn' AND f.id = (
+  SELECT max(g.id) FROM feedback g WHERE g.image_id = f.image_id AND g.term = f.term AND g.tree IS f.tree)`;
+
+function toKey(row: Row): ImageKey {
+  return {
+    id: Number(row.id),
+    path: String(row.path),
+    sha256: (row.sha256 as string | null) ?? null,
+    packFingerprint: String(row.pack_fingerprint),
+    rulesFingerprint: String(row.rules_fingerprint),
+    status: row.status as ImageStatus,
+  };
+}
+

@@ -1,0 +1,76 @@
+/** The values the results store reads and writes. */
+import type { ImageStatus, Priority, Provider, Verdict } from '../common/index.js';
+import type { Finding, ModelProvenance } from '../domain/index.js';
+import type { ErrorCode } from '../errors/index.js';
+import type { PackProvenance } from './fingerprint.js';
+
+/** An image's identity on disk, as the scan saw it. */
+export interface FileIdentity {
+  path: string;
+  sha256: string | null;
+  size: number | null;
+}
+
+/** One stored result, as exports and the app read it back. */
+export interface StoredResult {
+  id: number;
+  file: string;
+  sha256: string | null;
+  size: number | null;
+  format: string | null;
+  status: ImageStatus;
+  reason: string | null;
+  error: { code: ErrorCode; message: string } | null;
+  duplicateOf: string | null;
+  sopInstanceUID: string | null;
+  studyInstanceUID: string | null;
+  study: string;
+  priority: Priority | null;
+  executionProvider: Provider;
+  pack: PackProvenance['pack'] & { fingerprint: string };
+  models: ModelProvenance[];
+  notForClinicalUse: boolean;
+  rulesFingerprint: string;
+  notes: string[];
+  findings: Finding[];
+  heatmaps: Record<string, string> | null;
+  timings: { decodeMs: number; preprocessMs: number; inferenceMs: number; explainMs: number } | null;
+  scannedAt: string;
+  scanId: number | null;
+}
+
+/** The row the scan consults to skip or de-duplicate a file. */
+export interface ImageKey {
+  id: number;
+  path: string;
+  sha256: string | null;
+  packFingerprint: string;
+  rulesFingerprint: string;
+  status: ImageStatus;
+}
+
+export interface ScanStart {
+  roots: string[];
+  provider: Provider;
+  provenance: PackProvenance;
+  rulesFingerprint: string;
+}
+
+export interface Feedback {
+  id: number;
+  file: string;
+  term: string | null;
+  tree: string | null;
+  /** 'withdrawn' takes back the reader's earlier verdict on the same finding. */
+  verdict: Verdict | 'withdrawn';
+  note: string | null;
+  createdAt: string;
+}
+
+/** A study and every (non-duplicate) image's full result, most urgent image first. */
+export interface StoredStudy {
+  study: string;
+  studyInstanceUID: string | null;
+  priority: Priority;
+  results: StoredResult[];
+}

@@ -1,0 +1,236 @@
+/**
+ * The results store's write path. Every analysed image is written in one transaction with its
+ * findings and its study's priority, so a scan killed at any moment leaves whole results or none.
+ */
+import type { Priority, Provider, Verdict } from '../common/index.js';
+import type { AnalysisResult } from '../engine/index.js';
+import { TriageError } from '../errors/index.js';
+import { priorityRank } from '../triage/index.js';
+import { packFingerprint } from './fingerprint.js';
+import type { PackProvenance } from './fingerprint.js';
+import { ResultReader } from './reads.js';
+import type { FileIdentity, ImageKey, ScanStart } from './types.js';
+
+const now = () => new Date().toISOString();
+const json = (value: unknown) => JSON.stringify(value);
+
+/** The study an image belongs to: its Study Instance UID, else the image alone. */
+export function studyKey(studyInstanceUID: string | null, path: string): string {
+  return studyInstanceUID ? studyInstanceUID : `file:${path}`;
+}
+
+export class ResultWriter extends ResultReader {
+  private ensurePack(provenance: PackProvenance): string {
+    const fingerprint = packFingerprint(provenance);
+    const { pack } = provenance;
+    const inserted = this.db.run(
+      'INSERT INTO packs (fingerprint, pack_id, version, rule, demo, not_for_clinical_use) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING',
+      [fingerprint, pack.id, pack.version, pack.rule, pack.demo ? 1 : 0, provenance.notForClinicalUse ? 1 : 0],
+    );
+    if (inserted.changes > 0) {
+      provenance.models.forEach((model, position) =>
+        this.db.run('INSERT INTO pack_models (fingerprint, position, model_id, version, onnx_sha256, operating_points) VALUES (?, ?, ?, ?, ?, ?)', [
+          fingerprint,
+          position,
+          model.id,
+          model.version,
+          model.sha256,
+          json(model.operatingPoints),
+        ]),
+      );
+    }
+    return fingerprint;
+  }
+
+  beginScan(start: ScanStart): number {
+    return this.db.transaction(() => {
+      const fingerprint = this.ensurePack(start.provenance);
+      return this.db.run('INSERT INTO scans (started_at, roots, provider, pack_fingerprint, rules_fingerprint) VALUES (?, ?, ?, ?, ?)', [
+        now(),
+        json(start.roots),
+        start.provider,
+        fingerprint,
+        start.rulesFingerprint,
+      ]).lastInsertRowid;
+    });
+  }
+
+  finishScan(scanId: number, outcome: 'completed' | 'interrupted' | 'failed', summary: unknown): void {
+    this.db.run('UPDATE scans SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?', [now(), outcome, json(summary), scanId]);
+  }
+
+  /** Marks an unchanged, skipped image as covered by this scan (for its export). */
+  markSeen(imageId: number, scanId: number): void {
+    this.db.run('UPDATE images SET seen_scan_id = ? WHERE id = ?', [scanId, imageId]);
+  }
+
+  /** Re-applies new rules to a stored image (same pack, new rules): its priority and its study's. */
+  reprioritize(imageId: number, priority: Priority, rulesFingerprint: string, scanId: number): void {
+    this.db.transaction(() => {
+      this.db.run('UPDATE images SET priority = ?, priority_rank = ?, rules_fingerprint = ?, seen_scan_id = ? WHERE id = ?', [
+        priority,
+        priorityRank(priority),
+        rulesFingerprint,
+        scanId,
+        imageId,
+      ]);
+      const row = this.db.get<{ study_key: string; study_instance_uid: string | null }>('SELECT study_key, study_instance_uid FROM images WHERE id = ?', [imageId]);
+      if (row) this.raiseStudy(row.study_key, row.study_instance_uid, priority);
+    });
+  }
+
+  /** A study's priority only ever rises: a later, less urgent image never lowers it. */
+  private raiseStudy(key: string, studyInstanceUID: string | null, priority: Priority): void {
+    const at = now();
+    this.db.run(
+      `INSERT INTO studies (key, study_instance_uid, priority, priority_rank, first_seen_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET
+         priority = CASE WHEN excluded.priority_rank < studies.priority_rank THEN excluded.priority ELSE studies.priority END,
+         priority_rank = min(excluded.priority_rank, studies.priority_rank),
+         updated_at = excluded.updated_at`,
+      [key, studyInstanceUID, priority, priorityRank(priority), at, at],
+    );
+  }
+
+  /**
+   * Writes one analysed image: the image row (replacing an earlier result for the same path), all
+   * its findings, its pack's provenance and its study's priority, in one transaction.
+   */
+  recordResult(input: { result: AnalysisResult; file: FileIdentity; format: string | null; priority: Priority; rulesFingerprint: string; scanId: number | null }): number {
+    const { result, file, priority } = input;
+    return this.db.transaction(() => {
+      const fingerprint = this.ensurePack(result);
+      const key = studyKey(result.studyInstanceUID, file.path);
+      this.raiseStudy(key, result.studyInstanceUID, priority);
+      const id = this.upsertImage({
+        path: file.path,
+        sha256: file.sha256,
+        size: file.size,
+        format: input.format,
+        sop_instance_uid: result.sopInstanceUID,
+        study_instance_uid: result.studyInstanceUID,
+        study_key: key,
+        status: result.status,
+        reason: result.reason ?? null,
+        error_code: result.error?.code ?? null,
+        error_message: result.error?.message ?? null,
+        duplicate_of: null,
+        provider: result.executionProvider,
+        pack_fingerprint: fingerprint,
+        rules_fingerprint: input.rulesFingerprint,
+        priority,
+        priority_rank: priorityRank(priority),
+        not_for_clinical_use: result.notForClinicalUse ? 1 : 0,
+        notes: json(result.notes),
+        heatmaps: result.heatmaps ? json(result.heatmaps) : null,
+        decode_ms: result.timings.decodeMs,
+        preprocess_ms: result.timings.preprocessMs,
+        inference_ms: result.timings.inferenceMs,
+        explain_ms: result.timings.explainMs,
+        scanned_at: now(),
+        scan_id: input.scanId,
+        seen_scan_id: input.scanId,
+      });
+      this.db.run('DELETE FROM findings WHERE image_id = ?', [id]);
+      result.findings.forEach((f, position) =>
+        this.db.run(
+          `INSERT INTO findings (image_id, position, term, tree, cui, positive, direct, votes_positive, votes_total,
+             probability_mean, probability_min, probability_max, per_model, supported_by, paths)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            id,
+            position,
+            f.term,
+            f.tree,
+            f.cui,
+            f.positive ? 1 : 0,
+            f.direct ? 1 : 0,
+            f.votes.positive,
+            f.votes.total,
+            f.probability?.mean ?? null,
+            f.probability?.min ?? null,
+            f.probability?.max ?? null,
+            json(f.perModel),
+            json(f.supportedBy),
+            json(f.paths),
+          ],
+        ),
+      );
+      return id;
+    });
+  }
+
+  /** Writes a file recognised as a duplicate of an analysed one (not analysed again). */
+  recordDuplicate(input: {
+    file: FileIdentity;
+    format: string | null;
+    sopInstanceUID: string | null;
+    studyInstanceUID: string | null;
+    original: ImageKey;
+    provider: Provider;
+    provenance: PackProvenance;
+    rulesFingerprint: string;
+    scanId: number | null;
+  }): number {
+    return this.db.transaction(() => {
+      const fingerprint = this.ensurePack(input.provenance);
+      const original = this.db.get<{ study_key: string }>('SELECT study_key FROM images WHERE id = ?', [input.original.id]);
+      const key = original?.study_key ?? studyKey(input.studyInstanceUID, input.file.path);
+      const id = this.upsertImage({
+        path: input.file.path,
+        sha256: input.file.sha256,
+        size: input.file.size,
+        format: input.format,
+        sop_instance_uid: input.sopInstanceUID,
+        study_instance_uid: input.studyInstanceUID,
+        study_key: key,
+        status: 'duplicate',
+        reason: `The same image as ${input.original.path} (${input.original.sha256 === input.file.sha256 ? 'identical content' : 'same SOP Instance UID'}); not analysed again.`,
+        error_code: null,
+        error_message: null,
+        duplicate_of: input.original.id,
+        provider: input.provider,
+        pack_fingerprint: fingerprint,
+        rules_fingerprint: input.rulesFingerprint,
+        priority: null,
+        priority_rank: null,
+        not_for_clinical_use: input.provenance.notForClinicalUse ? 1 : 0,
+        notes: '[]',
+        heatmaps: null,
+        decode_ms: null,
+        preprocess_ms: null,
+        inference_ms: null,
+        explain_ms: null,
+        scanned_at: now(),
+        scan_id: input.scanId,
+        seen_scan_id: input.scanId,
+      });
+      this.db.run('DELETE FROM findings WHERE image_id = ?', [id]);
+      return id;
+    });
+  }
+
+  private upsertImage(row: Record<string, string | number | null>): number {
+    const columns = Object.keys(row);
+    const updates = columns.filter((c) => c !== 'path').map((c) => `${c} = excluded.${c}`);
+    const result = this.db.get<{ id: number }>(
+      `INSERT INTO images (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
+       ON CONFLICT (path) DO UPDATE SET ${updates.join(', ')} RETURNING id`,
+      columns.map((c) => row[c]),
+    );
+    return Number(result!.id);
+  }
+
+  addFeedback(input: { file: string; term?: string; tree?: string; verdict: Verdict | 'withdrawn'; note?: string }): number {
+    const image = this.lookup(input.file);
+    if (!image) throw new TriageError('FILE_NOT_FOUND', `No stored result for ${input.file}; scan it first.`, { file: input.file });
+    return this.db.run('INSERT INTO feedback (image_id, term, tree, verdict, note, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      image.id,
+      input.term ?? null,
+      input.tree ?? null,
+      input.verdict,
+      input.note ?? null,
+      now(),
+    ]).lastInsertRowid;
+  }
+}
