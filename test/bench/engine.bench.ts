@@ -7,7 +7,7 @@
  *   npm run bench:engine            BENCH_ROUNDS=3, BENCH_BATCH=8, BENCH_REPEAT=5 (passes over the 40 images)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';

@@ -4,11 +4,10 @@
  * occlusion fallback, the input gate, provider choice and provenance.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode } from 'fast-png';
-import { readFileSync } from 'node:fs';
 import { Engine } from '../../main/engine/index.js';
 import type { Analysis } from '../../main/engine/index.js';
 import { peak } from '../../main/explain/heatmap.js';

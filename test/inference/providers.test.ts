@@ -47,7 +47,7 @@ test('auto on a machine without a GPU falls back to the CPU and logs why', async
 });
 
 test('an explicitly requested provider that cannot run is a coded error', async () => {
-  await assert.rejects(InferenceService.start([SESSION], 'webgpu', 1), (error: any) => {
+  await assert.rejects(InferenceService.start([SESSION], 'webgpu', 1), (error: { code?: string; message: string }) => {
     assert.equal(error.code, 'PROVIDER_UNAVAILABLE');
     assert.match(error.message, /webgpu/);
     assert.match(error.message, /--ep auto/);

@@ -17,12 +17,16 @@ import { scratchDir } from '../support/tools.js';
 const PACK = new URL('../../models/packs/demo/', import.meta.url).pathname;
 const CONFIG = JSON.parse(readFileSync(new URL('../../models/training/config.json', import.meta.url), 'utf8'));
 const TERMS: string[] = CONFIG.labels.map((label: { term: string }) => label.term);
+/** What training.json records of each member (the part these tests read). */
+interface MemberTraining {
+  validation: { perLabel: Record<string, { auc: number }> };
+}
 const TRAINING = JSON.parse(readFileSync(new URL('../../models/packs/demo/training.json', import.meta.url), 'utf8'));
 /** train.py's rule, as it recorded it: a head ships trained when its validation AUC is at least this. */
 const MIN_TRAINED_AUC: number = TRAINING.ensembleValidation.minTrainedAuc;
 /** The findings at least one member ships trained: the ones the pack votes on. */
 const COVERED = TERMS.filter((term) =>
-  Object.values(TRAINING.members).some((member: any) => member.validation.perLabel[term].auc >= MIN_TRAINED_AUC),
+  Object.values(TRAINING.members as Record<string, MemberTraining>).some((member) => member.validation.perLabel[term].auc >= MIN_TRAINED_AUC),
 );
 const scratch = scratchDir('demo-pack');
 after(() => scratch.remove());
