@@ -23,7 +23,8 @@ function pythonProbe(code: string): boolean {
 
 function missingPackages(): string[] {
   const packages = new Set<string>();
-  for (const [program, { package: name }] of Object.entries(REFERENCE_PROGRAMS)) if (!which(program)) packages.add(name);
+  for (const [program, { package: name }] of Object.entries(REFERENCE_PROGRAMS))
+    if (!which(program)) packages.add(name);
   for (const module of missingPythonModules(Object.keys(REFERENCE_PYTHON_MODULES), pythonProbe)) {
     packages.add(REFERENCE_PYTHON_MODULES[module].package);
   }
@@ -37,7 +38,10 @@ function missingPackages(): string[] {
 
 function run(command: string, args: string[]): void {
   console.log(`$ ${command} ${args.join(' ')}`);
-  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const result = spawnSync(command, args, {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (result.status !== 0) {
     console.error(`${command} failed (${result.error?.message ?? `exit ${result.status}`}).`);
     process.exit(1);

@@ -75,17 +75,25 @@ export function refusal(fromPath, target, { typeOnly, dynamic }) {
   if (target.kind === 'package') {
     const name = target.name;
     const isElectron = name === 'electron' || name.startsWith('electron/');
-    if (from.zone === 'common') return typeOnly ? null : `main/common/ imports nothing (it is bundled into the renderer and the preload): not "${name}"`;
-    if (from.zone === 'renderer') return typeOnly ? null : `the renderer imports no package (cornerstone-core is a script tag): not "${name}"`;
-    if (from.zone === 'preload') return isElectron || typeOnly ? null : `the preload imports only electron: not "${name}"`;
-    if (isElectron && from.zone !== 'shell') return `only the Electron shell (main/app/shell) imports electron; ${fromPath} runs without it`;
+    if (from.zone === 'common')
+      return typeOnly
+        ? null
+        : `main/common/ imports nothing (it is bundled into the renderer and the preload): not "${name}"`;
+    if (from.zone === 'renderer')
+      return typeOnly ? null : `the renderer imports no package (cornerstone-core is a script tag): not "${name}"`;
+    if (from.zone === 'preload')
+      return isElectron || typeOnly ? null : `the preload imports only electron: not "${name}"`;
+    if (isElectron && from.zone !== 'shell')
+      return `only the Electron shell (main/app/shell) imports electron; ${fromPath} runs without it`;
     return null;
   }
 
   const to = target.path;
   const toZone = zoneOf(to);
-  if (from.zone === 'common') return toZone.zone === 'common' ? null : `main/common/ imports nothing outside itself: not ${to}`;
-  if (toZone.zone === 'common' && from.zone !== 'common' && !isStageIndex(to)) return `main/common/ is used through its index.ts, not ${to}`;
+  if (from.zone === 'common')
+    return toZone.zone === 'common' ? null : `main/common/ imports nothing outside itself: not ${to}`;
+  if (toZone.zone === 'common' && from.zone !== 'common' && !isStageIndex(to))
+    return `main/common/ is used through its index.ts, not ${to}`;
 
   if (from.zone === 'renderer' || from.zone === 'preload') {
     const own = from.zone === 'renderer' ? to.startsWith('renderer/src/') : to.startsWith('main/app/preload/');
@@ -106,12 +114,15 @@ export function refusal(fromPath, target, { typeOnly, dynamic }) {
   }
 
   // Stages, adapters and scripts.
-  if (toZone.zone === 'shell' || toZone.zone === 'app-other') return `only the shell's own files import the shell: not ${to}`;
-  if (toZone.zone === 'cli' && from.zone !== 'cli') return `nothing imports the CLI (an adapter over the engine): not ${to}`;
+  if (toZone.zone === 'shell' || toZone.zone === 'app-other')
+    return `only the shell's own files import the shell: not ${to}`;
+  if (toZone.zone === 'cli' && from.zone !== 'cli')
+    return `nothing imports the CLI (an adapter over the engine): not ${to}`;
   if ((toZone.zone === 'api' || toZone.zone === 'engine-process') && from.zone === 'stage') {
     return `the engine's stages never import the app: not ${to}`;
   }
-  if (toZone.zone === 'engine-process' && from.zone !== 'engine-process') return `the engine process is started, not imported: not ${to}`;
+  if (toZone.zone === 'engine-process' && from.zone !== 'engine-process')
+    return `the engine process is started, not imported: not ${to}`;
   if (toZone.zone === 'stage') {
     if (from.zone === 'stage' && from.stage === toZone.stage) return null;
     if (!isStageIndex(to)) return `main/${toZone.stage}/ is used through its index.ts, not ${to}`;
@@ -122,7 +133,9 @@ export function refusal(fromPath, target, { typeOnly, dynamic }) {
 /** The project path a relative specifier names, the `.js` of an import standing for the `.ts` source. */
 function resolveRelative(fromFile, specifier) {
   const absolute = resolve(dirname(fromFile), specifier);
-  return projectPath(absolute).replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mjs');
+  return projectPath(absolute)
+    .replace(/\.js$/, '.ts')
+    .replace(/\.mjs$/, '.mjs');
 }
 
 function targetOf(fromFile, specifier) {
@@ -148,7 +161,11 @@ export default {
       if (target.kind === 'builtin') {
         const zone = zoneOf(fromPath).zone;
         if (zone === 'common' || zone === 'renderer' || zone === 'preload') {
-          context.report({ node, messageId: 'refused', data: { reason: `the ${zone} runs where Node's modules may not exist: not ${source.value}` } });
+          context.report({
+            node,
+            messageId: 'refused',
+            data: { reason: `the ${zone} runs where Node's modules may not exist: not ${source.value}` },
+          });
         }
         return;
       }
@@ -157,7 +174,9 @@ export default {
     };
     return {
       ImportDeclaration(node) {
-        const typeOnly = node.importKind === 'type' || (node.specifiers.length > 0 && node.specifiers.every((s) => s.importKind === 'type'));
+        const typeOnly =
+          node.importKind === 'type' ||
+          (node.specifiers.length > 0 && node.specifiers.every((s) => s.importKind === 'type'));
         check(node, node.source, { typeOnly, dynamic: false });
       },
       ExportNamedDeclaration(node) {

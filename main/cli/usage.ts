@@ -18,7 +18,9 @@ export function positiveInteger(text: string, flag: string): number {
  */
 export function threadOptionsHelp(column: number): string {
   const option = (flag: string, lines: string[]) =>
-    [`  ${flag.padEnd(column - 2)}${lines[0]}`, ...lines.slice(1).map((line) => `${' '.repeat(column)}${line}`)].join('\n');
+    [`  ${flag.padEnd(column - 2)}${lines[0]}`, ...lines.slice(1).map((line) => `${' '.repeat(column)}${line}`)].join(
+      '\n',
+    );
   return [
     option('--concurrency N', [
       'decode workers: files read, decoded and preprocessed in parallel',
@@ -26,6 +28,8 @@ export function threadOptionsHelp(column: number): string {
       `with a GPU provider the cores less one, here ${defaultDecodeWorkers('webgpu', defaultThreads())}; with the CPU`,
       `provider the cores its threads leave, here ${defaultDecodeWorkers('cpu', defaultThreads())})`,
     ]),
-    option('--threads N', [`CPU threads for the execution provider (default: half the cores, here ${defaultThreads()})`]),
+    option('--threads N', [
+      `CPU threads for the execution provider (default: half the cores, here ${defaultThreads()})`,
+    ]),
   ].join('\n');
 }

@@ -104,7 +104,8 @@ export class DecodePool {
   }
 
   static async start(plan: PreparePlan, workers: number): Promise<DecodePool> {
-    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`decode workers must be a whole number >= 1, not ${workers}`);
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new RangeError(`decode workers must be a whole number >= 1, not ${workers}`);
     const pool = new DecodePool(plan);
     const started = await Promise.allSettled(Array.from({ length: workers }, () => spawn(plan)));
     for (const outcome of started) if (outcome.status === 'fulfilled') pool.adopt(outcome.value);
@@ -152,8 +153,12 @@ export class DecodePool {
     return new Promise<void>((resolve, reject) => {
       const settle: Pending['settle'] = (response) => {
         if (response.type === 'written' && !response.error) resolve();
-        else if (response.type === 'written') reject(new TriageError(response.error!.code, response.error!.message, { file: path }));
-        else if (response.type === 'failed') reject(new TriageError('OUTPUT_FAILED', `Cannot write the heatmap ${path}: ${response.message}`, { file: path }));
+        else if (response.type === 'written')
+          reject(new TriageError(response.error!.code, response.error!.message, { file: path }));
+        else if (response.type === 'failed')
+          reject(
+            new TriageError('OUTPUT_FAILED', `Cannot write the heatmap ${path}: ${response.message}`, { file: path }),
+          );
       };
       if (this.closing) {
         reject(new TriageError('INTERNAL', 'The decode pool is closed.'));
@@ -178,7 +183,8 @@ export class DecodePool {
 
   async close(): Promise<void> {
     this.closing = true;
-    for (const pending of this.queue.splice(0)) pending.settle({ type: 'failed', code: 'INTERNAL', message: 'The decode pool closed before this job ran.' });
+    for (const pending of this.queue.splice(0))
+      pending.settle({ type: 'failed', code: 'INTERNAL', message: 'The decode pool closed before this job ran.' });
     await Promise.all(
       this.slots.splice(0).map(({ worker }) => {
         worker.removeAllListeners();
@@ -210,7 +216,10 @@ export class DecodePool {
         slot.job.settle({
           type: 'failed',
           code: slot.job.job.type === 'prepare' ? 'DECODE_FAILED' : 'OUTPUT_FAILED',
-          message: slot.job.job.type === 'prepare' ? `The decoder stopped while reading this file (${reason}).` : `the worker drawing it stopped (${reason})`,
+          message:
+            slot.job.job.type === 'prepare'
+              ? `The decoder stopped while reading this file (${reason}).`
+              : `the worker drawing it stopped (${reason})`,
         });
       }
       this.replace();
@@ -231,7 +240,8 @@ export class DecodePool {
         // No worker can start any more (the installation is broken): fail what waits, loudly.
         log('error', 'decode-worker-restart-failed', { reason: error.message });
         if (this.slots.length === 0) {
-          for (const pending of this.queue.splice(0)) pending.settle({ type: 'failed', code: 'INTERNAL', message: error.message });
+          for (const pending of this.queue.splice(0))
+            pending.settle({ type: 'failed', code: 'INTERNAL', message: error.message });
         }
       },
     );
@@ -245,7 +255,9 @@ export class DecodePool {
       const { job } = pending;
       // A heatmap grid is copied, not transferred: the caller keeps it (the analysis returns it).
       slot.worker.postMessage(
-        (job.type === 'prepare' ? { type: 'prepare', id: pending.id, file: job.file } : { type: 'overlay', id: pending.id, heatmap: job.heatmap, path: job.path }) satisfies DecodeRequest,
+        (job.type === 'prepare'
+          ? { type: 'prepare', id: pending.id, file: job.file }
+          : { type: 'overlay', id: pending.id, heatmap: job.heatmap, path: job.path }) satisfies DecodeRequest,
       );
     }
     const decoding = this.slots.filter((slot) => slot.job).length;

@@ -43,7 +43,12 @@ async function prepare(id: number, file: string): Promise<void> {
     .catch((thrown): PreparedImage => {
       // prepareImage turns every failure into an outcome; this is for what it cannot foresee.
       const error = toTriageError(thrown, file);
-      return { status: 'error', image: null, error: { code: error.code, message: error.message }, timings: { decodeMs: 0, preprocessMs: 0 } };
+      return {
+        status: 'error',
+        image: null,
+        error: { code: error.code, message: error.message },
+        timings: { decodeMs: 0, preprocessMs: 0 },
+      };
     })
     .finally(() => {
       if (buffer) readBufferInUse = false;

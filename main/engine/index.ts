@@ -9,7 +9,14 @@ import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { findingKey, memberScores, vote } from '../ensemble/index.js';
 import type { MemberScores, Vote } from '../ensemble/index.js';
-import { meanHeatmap, normalizeMap, registerMap, DEFAULT_OCCLUSION, occludedBatch, sensitivityMap } from '../explain/index.js';
+import {
+  meanHeatmap,
+  normalizeMap,
+  registerMap,
+  DEFAULT_OCCLUSION,
+  occludedBatch,
+  sensitivityMap,
+} from '../explain/index.js';
 import type { Heatmap, InputMap } from '../explain/index.js';
 import { InferenceService } from '../inference/index.js';
 import type { TensorData, ProviderChoice } from '../inference/index.js';
@@ -129,7 +136,12 @@ function provenance(member: Member): ModelProvenance {
   for (const label of member.manifest.labels) {
     if (label.trained && label.operatingPoint !== null) operatingPoints[label.name] = label.operatingPoint;
   }
-  return { id: member.manifest.id, version: member.manifest.version, sha256: member.manifest.onnx.sha256, operatingPoints };
+  return {
+    id: member.manifest.id,
+    version: member.manifest.version,
+    sha256: member.manifest.onnx.sha256,
+    operatingPoints,
+  };
 }
 
 function round(value: number, digits = 4): number {
@@ -152,9 +164,22 @@ export class Engine {
   private readonly pool: DecodePool;
   private readonly batchSize: number;
   private readonly lookaheadCapacity: number;
-  private readonly counters = { highWaterOutstanding: 0, waitingForDecodeMs: 0, waitingForInferenceMs: 0, finishingMs: 0, images: 0 };
+  private readonly counters = {
+    highWaterOutstanding: 0,
+    waitingForDecodeMs: 0,
+    waitingForInferenceMs: 0,
+    finishingMs: 0,
+    images: 0,
+  };
 
-  private constructor(pack: ModelPack, taxonomy: Taxonomy, inference: InferenceService, pool: DecodePool, batchSize: number, threads: number) {
+  private constructor(
+    pack: ModelPack,
+    taxonomy: Taxonomy,
+    inference: InferenceService,
+    pool: DecodePool,
+    batchSize: number,
+    threads: number,
+  ) {
     this.pack = pack;
     this.threads = threads;
     this.taxonomy = taxonomy;
@@ -179,7 +204,10 @@ export class Engine {
         memberId: member.manifest.id,
         onnxPath: member.onnxPath,
         inputName: member.manifest.input.name,
-        outputNames: [member.manifest.outputs.scores.name, ...(member.manifest.outputs.cam ? [member.manifest.outputs.cam.name] : [])],
+        outputNames: [
+          member.manifest.outputs.scores.name,
+          ...(member.manifest.outputs.cam ? [member.manifest.outputs.cam.name] : []),
+        ],
       })),
       options.provider ?? 'auto',
       threads,
@@ -246,7 +274,10 @@ export class Engine {
    * so a trickle of files (a watched folder) keeps moving. Stopping early (break, return, or
    * `signal` after a batch) cancels the files not yet decoded.
    */
-  async *analyze(files: Iterable<string> | AsyncIterable<string>, options: AnalyzeOptions = {}): AsyncGenerator<Analysis> {
+  async *analyze(
+    files: Iterable<string> | AsyncIterable<string>,
+    options: AnalyzeOptions = {},
+  ): AsyncGenerator<Analysis> {
     if (options.heatmapsDir) await mkdir(options.heatmapsDir, { recursive: true });
     const intake = new Lookahead(files, this.pool, this.lookaheadCapacity);
     let previous: Running | null = null;
@@ -277,7 +308,8 @@ export class Engine {
         this.counters.waitingForDecodeMs += performance.now() - waitStarted;
         const current = this.sort(jobs, outcomes);
         const finished = previous ? await this.outputs(previous) : null;
-        current.runs = current.prepared.length > 0 ? this.runBatch(current.prepared) : Promise.resolve([] as RunOutputs);
+        current.runs =
+          current.prepared.length > 0 ? this.runBatch(current.prepared) : Promise.resolve([] as RunOutputs);
         // A failure surfaces when this batch's results are awaited, not as an unhandled rejection.
         current.runs.catch(() => undefined);
         if (previous) {
@@ -302,9 +334,15 @@ export class Engine {
   }
 
   /** A batch's analyses in order: the finished ones, and those the gate or an error ended early. */
-  private async *complete(running: Running, outputs: RunOutputs, options: AnalyzeOptions, intake: Lookahead): AsyncGenerator<Analysis> {
+  private async *complete(
+    running: Running,
+    outputs: RunOutputs,
+    options: AnalyzeOptions,
+    intake: Lookahead,
+  ): AsyncGenerator<Analysis> {
     const started = performance.now();
-    const analysed = running.prepared.length > 0 ? await this.finish(running.prepared, outputs, options) : new Map<number, Analysis>();
+    const analysed =
+      running.prepared.length > 0 ? await this.finish(running.prepared, outputs, options) : new Map<number, Analysis>();
     this.counters.finishingMs += performance.now() - started;
     for (const slot of running.files.keys()) {
       intake.release(1);
@@ -324,7 +362,11 @@ export class Engine {
       if (outcome.status === 'ok') {
         prepared.push({ slot, file, image: outcome.image, inputs: outcome.inputs, notes: outcome.notes, timings });
       } else if (outcome.status === 'rejected') {
-        early.set(slot, { result: { ...result, status: 'rejected', reason: outcome.reason, timings }, image: outcome.image, heatmaps: new Map() });
+        early.set(slot, {
+          result: { ...result, status: 'rejected', reason: outcome.reason, timings },
+          image: outcome.image,
+          heatmaps: new Map(),
+        });
       } else {
         early.set(slot, {
           result: { ...result, status: 'error', reason: outcome.error.message, error: outcome.error, timings },
@@ -336,7 +378,11 @@ export class Engine {
     return { files: jobs.map((job) => job.file), early, prepared, runs: Promise.resolve([]) };
   }
 
-  private async run(memberIndex: number, data: Float32Array, count: number): Promise<{ outputs: Record<string, TensorData>; runMs: number }> {
+  private async run(
+    memberIndex: number,
+    data: Float32Array,
+    count: number,
+  ): Promise<{ outputs: Record<string, TensorData>; runMs: number }> {
     const { input } = this.pack.members[memberIndex].manifest;
     return this.inference.run(this.pack.members[memberIndex].manifest.id, {
       data,
@@ -357,7 +403,11 @@ export class Engine {
   }
 
   /** Votes, findings and heatmaps of a batch whose models have run. */
-  private async finish(prepared: Prepared[], perMember: RunOutputs, options: AnalyzeOptions): Promise<Map<number, Analysis>> {
+  private async finish(
+    prepared: Prepared[],
+    perMember: RunOutputs,
+    options: AnalyzeOptions,
+  ): Promise<Map<number, Analysis>> {
     const members = this.pack.members;
     const inferenceMs = perMember.reduce((sum, run) => sum + run.runMs, 0) / prepared.length;
 
@@ -368,14 +418,24 @@ export class Engine {
         const outputs = perMember[m].outputs;
         const scoresTensor = outputs[member.manifest.outputs.scores.name];
         const labels = member.manifest.labels.length;
-        return memberScores(member.manifest, scoresTensor.data.subarray(i * labels, (i + 1) * labels), member.manifest.outputs.scores.kind);
+        return memberScores(
+          member.manifest,
+          scoresTensor.data.subarray(i * labels, (i + 1) * labels),
+          member.manifest.outputs.scores.kind,
+        );
       });
       const votes = vote(scores, this.pack.ensemble.rule);
       const explainStarted = performance.now();
       const heatmaps =
         options.heatmaps === false && !options.heatmapsDir
           ? new Map<string, FindingHeatmaps>()
-          : await this.explain(i, image, votes, scores, perMember.map((run) => run.outputs));
+          : await this.explain(
+              i,
+              image,
+              votes,
+              scores,
+              perMember.map((run) => run.outputs),
+            );
       const findings = this.findings(votes);
       const result = this.base(image.file, image.image);
       result.notes = image.notes;
@@ -389,7 +449,11 @@ export class Engine {
           result.heatmaps[term] = path;
         }
       }
-      result.timings = { ...image.timings, inferenceMs: round(inferenceMs, 2), explainMs: round(performance.now() - explainStarted, 2) };
+      result.timings = {
+        ...image.timings,
+        inferenceMs: round(inferenceMs, 2),
+        explainMs: round(performance.now() - explainStarted, 2),
+      };
       analyses.set(image.slot, { result, image: image.image, heatmaps });
     }
     // Every overlay a result names exists before the result is handed on.
@@ -416,9 +480,15 @@ export class Engine {
         direct: node.direct,
         votes: evidence?.votes ?? { positive: 0, total: 0 },
         probability: evidence
-          ? { mean: round(evidence.probability.mean), min: round(evidence.probability.min), max: round(evidence.probability.max) }
+          ? {
+              mean: round(evidence.probability.mean),
+              min: round(evidence.probability.min),
+              max: round(evidence.probability.max),
+            }
           : null,
-        perModel: evidence ? Object.fromEntries(Object.entries(evidence.perModel).map(([id, p]) => [id, round(p)])) : {},
+        perModel: evidence
+          ? Object.fromEntries(Object.entries(evidence.perModel).map(([id, p]) => [id, round(p)]))
+          : {},
         supportedBy: node.supportedBy,
         paths: node.paths,
       };
@@ -455,13 +525,16 @@ export class Engine {
         if (member.manifest.outputs.cam) {
           const cam = outputs[m][member.manifest.outputs.cam.name];
           const [, labels, rows, columns] = cam.dims;
-          const offset = ((index * labels + labelIndex) * rows) * columns;
+          const offset = (index * labels + labelIndex) * rows * columns;
           map = { rows, columns, data: cam.data.subarray(offset, offset + rows * columns) };
         } else {
           if (!occlusion.has(m)) occlusion.set(m, await this.occlude(m, image.inputs[m].data));
           const probabilities = occlusion.get(m)!;
           const labels = member.manifest.labels.length;
-          const perPatch = Float32Array.from({ length: probabilities.length / labels }, (_, p) => probabilities[p * labels + labelIndex]);
+          const perPatch = Float32Array.from(
+            { length: probabilities.length / labels },
+            (_, p) => probabilities[p * labels + labelIndex],
+          );
           map = sensitivityMap(scores[m].calibrated.get(findingKey(finding))!, perPatch, DEFAULT_OCCLUSION);
         }
         perModel[memberId] = registerMap(normalizeMap(map), geometry);
@@ -482,7 +555,11 @@ export class Engine {
     const labels = member.manifest.labels.length;
     const calibrated = new Float32Array(raw.length);
     for (let p = 0; p < count; p++) {
-      const scores = memberScores(member.manifest, raw.subarray(p * labels, (p + 1) * labels), member.manifest.outputs.scores.kind);
+      const scores = memberScores(
+        member.manifest,
+        raw.subarray(p * labels, (p + 1) * labels),
+        member.manifest.outputs.scores.kind,
+      );
       member.manifest.labels.forEach((label, l) => {
         calibrated[p * labels + l] = scores.calibrated.get(findingKey(label)) ?? 0;
       });

@@ -33,7 +33,8 @@ export class Lookahead {
   private async pump(source: Iterable<string> | AsyncIterable<string>): Promise<void> {
     try {
       for await (const file of source) {
-        while (!this.stopped && this.jobs.length >= this.capacity) await new Promise<void>((resolve) => (this.wakePump = resolve));
+        while (!this.stopped && this.jobs.length >= this.capacity)
+          await new Promise<void>((resolve) => (this.wakePump = resolve));
         if (this.stopped) break;
         this.jobs.push(this.pool.prepare(file));
         this.outstanding++;

@@ -81,16 +81,28 @@ export async function prepareImage(file: string, plan: PreparePlan, buffer?: Rea
   const decodeMs = round(performance.now() - started);
   const image = summarize(radiograph);
   const decision = gate(radiograph);
-  if (!decision.accepted) return { status: 'rejected', image, reason: decision.reason, timings: { decodeMs, preprocessMs: 0 } };
+  if (!decision.accepted)
+    return { status: 'rejected', image, reason: decision.reason, timings: { decodeMs, preprocessMs: 0 } };
   const preprocessStarted = performance.now();
   try {
     // Members that read the same plane (the display rendering, usually) share it.
     const planes: PlaneCache = new Map();
     const inputs = plan.inputs.map((spec) => preprocess(radiograph, spec, planes));
-    return { status: 'ok', image, notes: decision.notes, inputs, timings: { decodeMs, preprocessMs: round(performance.now() - preprocessStarted) } };
+    return {
+      status: 'ok',
+      image,
+      notes: decision.notes,
+      inputs,
+      timings: { decodeMs, preprocessMs: round(performance.now() - preprocessStarted) },
+    };
   } catch (thrown) {
     const error = toTriageError(thrown, file);
-    return { status: 'error', image: null, error: { code: error.code, message: error.message }, timings: { decodeMs, preprocessMs: 0 } };
+    return {
+      status: 'error',
+      image: null,
+      error: { code: error.code, message: error.message },
+      timings: { decodeMs, preprocessMs: 0 },
+    };
   }
 }
 

@@ -34,7 +34,11 @@ export function findingKey(label: Pick<LabelSpec, 'term' | 'tree'>): string {
 }
 
 /** Scores [labels] for one image from one member -> calibrated scores by finding. */
-export function memberScores(manifest: MemberManifest, scores: ArrayLike<number>, kind: 'logits' | 'probabilities'): MemberScores {
+export function memberScores(
+  manifest: MemberManifest,
+  scores: ArrayLike<number>,
+  kind: 'logits' | 'probabilities',
+): MemberScores {
   const calibrated = new Map<string, number>();
   const labelIndex = new Map<string, number>();
   manifest.labels.forEach((label, index) => {

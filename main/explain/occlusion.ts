@@ -28,7 +28,13 @@ export function patchPositions(plan: OcclusionPlan): Array<{ row: number; column
  * The batch of occluded inputs (channels x height x width each), the patch filled with the
  * input's mean so that occlusion removes structure without adding an edge of extreme values.
  */
-export function occludedBatch(input: Float32Array, channels: number, height: number, width: number, plan: OcclusionPlan): Float32Array {
+export function occludedBatch(
+  input: Float32Array,
+  channels: number,
+  height: number,
+  width: number,
+  plan: OcclusionPlan,
+): Float32Array {
   const positions = patchPositions(plan);
   const plane = height * width;
   let mean = 0;

@@ -25,7 +25,10 @@ export const REJECTING_ERRORS: ReadonlySet<ErrorCode> = new Set(['NOT_AN_IMAGE',
 export function gate(radiograph: Radiograph): GateDecision {
   if (radiograph.format !== 'dicom') {
     // PNG and JPEG carry no acquisition metadata; the image is taken as the user's frontal chest.
-    return { accepted: true, notes: [`${radiograph.format.toUpperCase()} file: modality, body part and view not verifiable`] };
+    return {
+      accepted: true,
+      notes: [`${radiograph.format.toUpperCase()} file: modality, body part and view not verifiable`],
+    };
   }
   const m = radiograph.metadata;
   const notes: string[] = [];
@@ -46,7 +49,10 @@ export function gate(radiograph: Radiograph): GateDecision {
   if (bodyPart === null) notes.push('no Body Part Examined attribute');
   const view = m.viewPosition?.toUpperCase().trim() ?? null;
   if (view !== null && LATERAL_VIEWS.has(view)) {
-    return { accepted: false, reason: `view position ${view} is a lateral view; the models read frontal (PA or AP) views` };
+    return {
+      accepted: false,
+      reason: `view position ${view} is a lateral view; the models read frontal (PA or AP) views`,
+    };
   }
   // A frontal view's rows run left-right; a lateral's run anterior-posterior.
   const rowDirection = m.patientOrientation?.[0]?.charAt(0).toUpperCase();

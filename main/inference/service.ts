@@ -20,7 +20,10 @@ export class InferenceService {
   readonly provider: Provider;
   readonly attempts: ProviderAttempt[];
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (result: RunResult) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (result: RunResult) => void; reject: (error: Error) => void }
+  >();
   private nextId = 1;
 
   private constructor(worker: Worker, provider: Provider, attempts: ProviderAttempt[]) {
@@ -32,7 +35,11 @@ export class InferenceService {
     worker.on('exit', (code) => this.failAll(new Error(`the inference worker exited (code ${code})`)));
   }
 
-  static async start(sessions: SessionSpec[], choice: ProviderChoice, threads = availableParallelism()): Promise<InferenceService> {
+  static async start(
+    sessions: SessionSpec[],
+    choice: ProviderChoice,
+    threads = availableParallelism(),
+  ): Promise<InferenceService> {
     const worker = startWorker(sibling('./worker', import.meta.url));
     const loaded = await new Promise<WorkerResponse>((resolve, reject) => {
       worker.once('message', resolve);
@@ -51,7 +58,11 @@ export class InferenceService {
       );
     }
     for (const attempt of loaded.attempts) {
-      log('warn', 'provider-fallback', { tried: attempt.provider, reason: attempt.reason, next: 'trying the next provider' });
+      log('warn', 'provider-fallback', {
+        tried: attempt.provider,
+        reason: attempt.reason,
+        next: 'trying the next provider',
+      });
     }
     log('info', 'provider-selected', { provider: loaded.provider, choice });
     return new InferenceService(worker, loaded.provider, loaded.attempts);
@@ -62,7 +73,9 @@ export class InferenceService {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // The input buffer is transferred, not copied: the caller must not reuse it.
-      this.worker.postMessage({ type: 'run', id, memberId, input } satisfies WorkerRequest, [input.data.buffer as ArrayBuffer]);
+      this.worker.postMessage({ type: 'run', id, memberId, input } satisfies WorkerRequest, [
+        input.data.buffer as ArrayBuffer,
+      ]);
     });
   }
 

@@ -32,7 +32,9 @@ async function createAll(specs: SessionSpec[], provider: Provider, threads: numb
       (name) => !session.inputNames.includes(name) && !session.outputNames.includes(name),
     );
     if (missing.length > 0) {
-      throw new Error(`${spec.memberId}: the ONNX graph has no tensor named ${missing.join(', ')} (its manifest names it)`);
+      throw new Error(
+        `${spec.memberId}: the ONNX graph has no tensor named ${missing.join(', ')} (its manifest names it)`,
+      );
     }
     sessions.set(spec.memberId, { session, spec });
   }
@@ -74,7 +76,8 @@ async function run(request: Extract<WorkerRequest, { type: 'run' }>): Promise<vo
     const transfer: ArrayBuffer[] = [];
     for (const name of entry.spec.outputNames) {
       const tensor = results[name];
-      const data = tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>);
+      const data =
+        tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>);
       outputs[name] = { data, dims: [...tensor.dims] };
       transfer.push(data.buffer as ArrayBuffer);
     }

@@ -51,7 +51,8 @@ export class ReadBuffer {
   take(size: number): Uint8Array {
     if (size > ReadBuffer.MAX_KEPT_BYTES) return new Uint8Array(size);
     // An eighth to spare: files of a scan differ a little in size, and each regrowth is garbage.
-    if (size > this.bytes.length) this.bytes = new Uint8Array(Math.min(ReadBuffer.MAX_KEPT_BYTES, Math.ceil(size * 1.125)));
+    if (size > this.bytes.length)
+      this.bytes = new Uint8Array(Math.min(ReadBuffer.MAX_KEPT_BYTES, Math.ceil(size * 1.125)));
     return this.bytes.subarray(0, size);
   }
 }
@@ -66,7 +67,8 @@ export async function readWhole(file: string, size: number | null, buffer: ReadB
   const handle = await open(file, 'r');
   try {
     size ??= (await handle.stat()).size;
-    if (size > MAX_FILE_BYTES) throw new TriageError('TOO_LARGE', `The file is ${size} bytes; radiographs are far smaller.`, { file });
+    if (size > MAX_FILE_BYTES)
+      throw new TriageError('TOO_LARGE', `The file is ${size} bytes; radiographs are far smaller.`, { file });
     const target = buffer.take(size);
     let filled = 0;
     while (filled < size) {
@@ -94,7 +96,11 @@ async function readBytes(file: string, buffer?: ReadBuffer): Promise<Uint8Array>
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new TriageError('FILE_NOT_FOUND', 'The file does not exist; check the path.', { file });
     }
-    throw new TriageError('UNREADABLE', `The file cannot be read (${code ?? 'unknown error'}); check its permissions.`, { file });
+    throw new TriageError(
+      'UNREADABLE',
+      `The file cannot be read (${code ?? 'unknown error'}); check its permissions.`,
+      { file },
+    );
   }
 }
 
@@ -133,7 +139,11 @@ function fromRaster(file: string, format: SourceFormat, raster: RasterImage): Ra
  * Decodes a file's bytes that are already in memory. The radiograph may point into them
  * (uncompressed samples are read where they lie): leave them unchanged while it is in use.
  */
-export async function decodeRadiograph(file: string, input: Uint8Array, options: DecodeOptions = {}): Promise<Radiograph> {
+export async function decodeRadiograph(
+  file: string,
+  input: Uint8Array,
+  options: DecodeOptions = {},
+): Promise<Radiograph> {
   // A plain Uint8Array view: a Node Buffer's slice() shares memory, which codecs must not assume.
   const bytes = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
   try {
@@ -159,7 +169,11 @@ export async function decodeRadiograph(file: string, input: Uint8Array, options:
  * Reads and decodes one file. Every failure is a TriageError carrying the file's path. With a
  * ReadBuffer the file is read into it, and the radiograph is valid until its next use.
  */
-export async function readRadiograph(file: string, options: DecodeOptions = {}, buffer?: ReadBuffer): Promise<Radiograph> {
+export async function readRadiograph(
+  file: string,
+  options: DecodeOptions = {},
+  buffer?: ReadBuffer,
+): Promise<Radiograph> {
   const bytes = await readBytes(file, buffer).catch((error: unknown) => {
     throw toTriageError(error, file);
   });

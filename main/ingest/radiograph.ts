@@ -11,14 +11,7 @@ export type SourceFormat = 'dicom' | 'png' | 'jpeg';
 
 /** Photometric interpretations the ingest stage accepts; colour ones are reduced to luminance. */
 export type Photometric =
-  | 'MONOCHROME1'
-  | 'MONOCHROME2'
-  | 'RGB'
-  | 'YBR_FULL'
-  | 'YBR_FULL_422'
-  | 'YBR_RCT'
-  | 'YBR_ICT'
-  | 'PALETTE COLOR';
+  'MONOCHROME1' | 'MONOCHROME2' | 'RGB' | 'YBR_FULL' | 'YBR_FULL_422' | 'YBR_RCT' | 'YBR_ICT' | 'PALETTE COLOR';
 
 /** Where the display window came from, so a viewer can say why the image looks as it does. */
 export type WindowSource = 'dicom-window' | 'voi-lut' | 'automatic' | 'bit-depth';

@@ -40,11 +40,15 @@ async function readJson<S extends z.ZodType>(path: string, schema: S, what: stri
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new TriageError('INVALID_PACK', `${what} ${path} is not valid JSON (${(error as Error).message}).`, { file: path });
+    throw new TriageError('INVALID_PACK', `${what} ${path} is not valid JSON (${(error as Error).message}).`, {
+      file: path,
+    });
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new TriageError('INVALID_PACK', `${what} ${path} is invalid: ${describeIssues(parsed.error)}.`, { file: path });
+    throw new TriageError('INVALID_PACK', `${what} ${path} is invalid: ${describeIssues(parsed.error)}.`, {
+      file: path,
+    });
   }
   return parsed.data;
 }
@@ -62,7 +66,11 @@ export async function loadMember(dir: string, checkTerm?: TermCheck): Promise<Me
   try {
     await stat(onnxPath);
   } catch {
-    throw new TriageError('INVALID_PACK', `The ONNX file ${onnxPath} named by ${manifestPath} (onnx.file) is missing.`, { file: onnxPath });
+    throw new TriageError(
+      'INVALID_PACK',
+      `The ONNX file ${onnxPath} named by ${manifestPath} (onnx.file) is missing.`,
+      { file: onnxPath },
+    );
   }
   const actual = await sha256File(onnxPath);
   if (actual !== manifest.onnx.sha256) {
@@ -92,9 +100,13 @@ export async function loadPack(dir: string, checkTerm?: TermCheck): Promise<Mode
   try {
     await stat(ensemblePath);
   } catch {
-    throw new TriageError('PACK_NOT_FOUND', `No model pack at ${packDir}: ${ENSEMBLE_FILE} is missing. Point --models at a pack folder.`, {
-      file: packDir,
-    });
+    throw new TriageError(
+      'PACK_NOT_FOUND',
+      `No model pack at ${packDir}: ${ENSEMBLE_FILE} is missing. Point --models at a pack folder.`,
+      {
+        file: packDir,
+      },
+    );
   }
   const ensemble = await readJson(ensemblePath, EnsembleManifestSchema, 'Ensemble file');
   const members = await Promise.all(ensemble.members.map((member) => loadMember(join(packDir, member), checkTerm)));

@@ -60,7 +60,10 @@ export const OutputSpecSchema = z
      * Class activation maps computed inside the graph, shape [batch, labels, h, w]: the features
      * of the last convolution times the classifier weights, before any pooling.
      */
-    cam: z.object({ name: z.string().min(1) }).strict().nullable(),
+    cam: z
+      .object({ name: z.string().min(1) })
+      .strict()
+      .nullable(),
   })
   .strict();
 
@@ -104,7 +107,12 @@ export const MemberManifestSchema = z
     name: z.string().min(1),
     version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version such as 1.0.0'),
     architecture: z.string().min(1),
-    onnx: z.object({ file: z.string().regex(/^[^/\\]+\.onnx$/, 'an .onnx file name inside the member folder'), sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits') }).strict(),
+    onnx: z
+      .object({
+        file: z.string().regex(/^[^/\\]+\.onnx$/, 'an .onnx file name inside the member folder'),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
+      })
+      .strict(),
     input: InputSpecSchema,
     outputs: OutputSpecSchema,
     labels: z.array(LabelSpecSchema).min(1),
@@ -115,13 +123,24 @@ export const MemberManifestSchema = z
     const seen = new Set<string>();
     manifest.labels.forEach((label, index) => {
       if (seen.has(label.name)) {
-        context.addIssue({ code: 'custom', message: `duplicate label "${label.name}"`, path: ['labels', index, 'name'] });
+        context.addIssue({
+          code: 'custom',
+          message: `duplicate label "${label.name}"`,
+          path: ['labels', index, 'name'],
+        });
       }
       seen.add(label.name);
     });
     const { normalization, channels } = manifest.input;
-    if (normalization.kind === 'mean-std' && (normalization.mean.length !== channels || normalization.std.length !== channels)) {
-      context.addIssue({ code: 'custom', message: `mean and std need ${channels} values, one per channel`, path: ['input', 'normalization'] });
+    if (
+      normalization.kind === 'mean-std' &&
+      (normalization.mean.length !== channels || normalization.std.length !== channels)
+    ) {
+      context.addIssue({
+        code: 'custom',
+        message: `mean and std need ${channels} values, one per channel`,
+        path: ['input', 'normalization'],
+      });
     }
   });
 

@@ -95,7 +95,12 @@ export function sampleAcquisition(rng: Random, anatomy: Anatomy, options: Acquis
   const collimatedDraw = rng.chance(0.55);
   const collimated = options.padding === true || collimatedDraw;
   const edge = (extent: number): number => (collimated ? Math.round(extent * rng.uniform(0.015, 0.1)) : 0);
-  const field = { top: edge(rows), bottom: rows - 1 - edge(rows), left: edge(columns), right: columns - 1 - edge(columns) };
+  const field = {
+    top: edge(rows),
+    bottom: rows - 1 - edge(rows),
+    left: edge(columns),
+    right: columns - 1 - edge(columns),
+  };
   const fieldWidth = field.right - field.left + 1;
   const fieldHeight = field.bottom - field.top + 1;
 
@@ -222,7 +227,12 @@ export class Frame {
   }
 
   /** Pixel bounds (inclusive, clipped) covering a patient-space box; null when outside the image. */
-  box(uMin: number, uMax: number, vMin: number, vMax: number): { x0: number; x1: number; y0: number; y1: number } | null {
+  box(
+    uMin: number,
+    uMax: number,
+    vMin: number,
+    vMax: number,
+  ): { x0: number; x1: number; y0: number; y1: number } | null {
     let xMin = Infinity;
     let xMax = -Infinity;
     let yMin = Infinity;
@@ -249,7 +259,13 @@ export class Frame {
    * Visits every row of a patient-space box: the pixel span [x0, x1], the patient coordinates of
    * its first pixel and that pixel's index. Hot loops iterate the span themselves with dudx, dvdx.
    */
-  scanRows(uMin: number, uMax: number, vMin: number, vMax: number, visit: (x0: number, x1: number, u: number, v: number, i: number) => void): void {
+  scanRows(
+    uMin: number,
+    uMax: number,
+    vMin: number,
+    vMax: number,
+    visit: (x0: number, x1: number, u: number, v: number, i: number) => void,
+  ): void {
     const b = this.box(uMin, uMax, vMin, vMax);
     if (!b) return;
     for (let y = b.y0; y <= b.y1; y++) visit(b.x0, b.x1, this.u(b.x0, y), this.v(b.x0, y), y * this.columns + b.x0);

@@ -244,12 +244,28 @@ export function buildHeart(anatomy: Anatomy, ctr: number): Heart {
   return { u, v, a, b, angle: tilt, displaces };
 }
 
-function curveThrough(sigma: -1 | 1, from: number, to: number, c: [number, number, number, number], rest: Omit<BoneCurve, 'sigma' | 'from' | 'to' | 'c'>): BoneCurve {
+function curveThrough(
+  sigma: -1 | 1,
+  from: number,
+  to: number,
+  c: [number, number, number, number],
+  rest: Omit<BoneCurve, 'sigma' | 'from' | 'to' | 'c'>,
+): BoneCurve {
   return { sigma, from, to, c, ...rest };
 }
 
 /** A vessel tree from a hilum: dichotomous branching with shrinking length and calibre. */
-function growVessels(rng: Random, out: VesselSegment[], sigma: -1 | 1, u: number, v: number, angle: number, length: number, radius: number, depth: number): void {
+function growVessels(
+  rng: Random,
+  out: VesselSegment[],
+  sigma: -1 | 1,
+  u: number,
+  v: number,
+  angle: number,
+  length: number,
+  radius: number,
+  depth: number,
+): void {
   // angle is measured in the (ū, v) plane: 0 points laterally, +pi/2 down.
   const u1 = u + sigma * Math.cos(angle) * length;
   const v1 = v + Math.sin(angle) * length;
@@ -260,11 +276,25 @@ function growVessels(rng: Random, out: VesselSegment[], sigma: -1 | 1, u: number
   const bias = rng.normal(0, 0.12);
   const shrink = rng.uniform(0.72, 0.85);
   growVessels(rng, out, sigma, u1, v1, angle - spread + bias, length * shrink, r1 * rng.uniform(0.68, 0.8), depth - 1);
-  growVessels(rng, out, sigma, u1, v1, angle + spread + bias, length * shrink * rng.uniform(0.8, 1.0), r1 * rng.uniform(0.62, 0.76), depth - 1);
+  growVessels(
+    rng,
+    out,
+    sigma,
+    u1,
+    v1,
+    angle + spread + bias,
+    length * shrink * rng.uniform(0.8, 1.0),
+    r1 * rng.uniform(0.62, 0.76),
+    depth - 1,
+  );
 }
 
 /** Draws a patient. `sex`, `age` and `size` come from the study (the same person in every image of a study). */
-export function sampleAnatomy(rng: Random, person: { sex: 'M' | 'F'; age: number; size: number }, view: 'PA' | 'AP'): Anatomy {
+export function sampleAnatomy(
+  rng: Random,
+  person: { sex: 'M' | 'F'; age: number; size: number },
+  view: 'PA' | 'AP',
+): Anatomy {
   const { sex, age } = person;
   const size = person.size * (sex === 'F' ? 0.95 : 1);
   const inspiration = view === 'AP' ? rng.uniform(0.82, 1.0) : rng.truncatedNormal(0.98, 0.05, 0.86, 1.1);
@@ -386,7 +416,15 @@ export function sampleAnatomy(rng: Random, person: { sex: 'M' | 'F'; age: number
       const c1 = -a1 - 2 * a2 * (from / L);
       const c0 = v0 + a1 * from + (a2 * from * from) / L;
       const h0 = (3.8 + 0.12 * k) * size;
-      ribs.push(curveThrough(sigma, from, wall, [c0, c1, c2, 0], { halfWidth: [h0, h0 * 1.45], bone: ribBone, marrow: 0.72, fadeFrom: 6, fadeTo: 14 }));
+      ribs.push(
+        curveThrough(sigma, from, wall, [c0, c1, c2, 0], {
+          halfWidth: [h0, h0 * 1.45],
+          bone: ribBone,
+          marrow: 0.72,
+          fadeFrom: 6,
+          fadeTo: 14,
+        }),
+      );
       if (k < 9) {
         // The anterior arc starts where the posterior one reaches the wall and runs medially down.
         const vWall = v0 + L * (-a1 + a2);
@@ -398,7 +436,15 @@ export function sampleAnatomy(rng: Random, person: { sex: 'M' | 'F'; age: number
         const d1 = -slope - 2 * bend * wall;
         const d0 = vWall + slope * wall + bend * wall * wall;
         const h = (5.5 + 0.15 * k) * size;
-        ribs.push(curveThrough(sigma, end, wall, [d0, d1, d2, 0], { halfWidth: [h * 1.1, h], bone: ribBone * rng.uniform(0.42, 0.58), marrow: 0.78, fadeFrom: 28, fadeTo: 14 }));
+        ribs.push(
+          curveThrough(sigma, end, wall, [d0, d1, d2, 0], {
+            halfWidth: [h * 1.1, h],
+            bone: ribBone * rng.uniform(0.42, 0.58),
+            marrow: 0.78,
+            fadeFrom: 28,
+            fadeTo: 14,
+          }),
+        );
       }
       v0 += spacing;
     }
@@ -425,13 +471,28 @@ export function sampleAnatomy(rng: Random, person: { sex: 'M' | 'F'; age: number
     const c2 = k2 * a * a + 3 * k3 * a * a * b;
     const c3 = k3 * a * a * a;
     const h = rng.uniform(6, 8.5) * size;
-    clavicles.push(curveThrough(sigma, from, to, [c0, c1, c2, c3], { halfWidth: [h * 1.15, h], bone: rng.uniform(6, 8.5), marrow: 0.65, fadeFrom: 2, fadeTo: 8 }));
+    clavicles.push(
+      curveThrough(sigma, from, to, [c0, c1, c2, c3], {
+        halfWidth: [h * 1.15, h],
+        bone: rng.uniform(6, 8.5),
+        marrow: 0.65,
+        fadeFrom: 2,
+        fadeTo: 8,
+      }),
+    );
   }
 
   const scapulae = ([-1, 1] as const).map((sigma) => {
     const lungSide = sigma < 0 ? right : left;
     const border = lateralEdge(lungSide) - (view === 'AP' ? rng.uniform(25, 55) : rng.uniform(-8, 10));
-    return { sigma, borderU: border, topV: apex + rng.uniform(0, 20), bottomV: apex + H * rng.uniform(0.55, 0.7), slope: rng.uniform(0.05, 0.2), bone: rng.uniform(1.5, 2.6) };
+    return {
+      sigma,
+      borderU: border,
+      topV: apex + rng.uniform(0, 20),
+      bottomV: apex + H * rng.uniform(0.55, 0.7),
+      slope: rng.uniform(0.05, 0.2),
+      bone: rng.uniform(1.5, 2.6),
+    };
   });
   const humeralHeads = ([-1, 1] as const).map((sigma) => ({
     u: sigma * (body.shoulderHalfWidth - rng.uniform(18, 30)),
@@ -451,7 +512,14 @@ export function sampleAnatomy(rng: Random, person: { sex: 'M' | 'F'; age: number
     const vCentre = (domeRight + domeLeft) / 2 - rng.uniform(10, 40);
     for (const sigma of [-1, 1] as const) {
       const lungSide = sigma < 0 ? right : left;
-      breasts.push({ u: sigma * (lungSide.cu + rng.uniform(0, 20)), v: vCentre + rng.normal(0, 4), a, b, angle: 0, thickness });
+      breasts.push({
+        u: sigma * (lungSide.cu + rng.uniform(0, 20)),
+        v: vCentre + rng.normal(0, 4),
+        a,
+        b,
+        angle: 0,
+        thickness,
+      });
     }
   }
   if (rng.chance(0.25)) {
@@ -462,11 +530,25 @@ export function sampleAnatomy(rng: Random, person: { sex: 'M' | 'F'; age: number
       if (!bothSides && sigma !== one) continue;
       const lungSide = sigma < 0 ? right : left;
       const r = rng.uniform(3.5, 6);
-      nipples.push({ u: sigma * (lungSide.cu + rng.uniform(0, 25)), v: v + rng.normal(0, 5), a: r, b: r * rng.uniform(0.8, 1), angle: 0, thickness: rng.uniform(4, 9) });
+      nipples.push({
+        u: sigma * (lungSide.cu + rng.uniform(0, 25)),
+        v: v + rng.normal(0, 5),
+        a: r,
+        b: r * rng.uniform(0.8, 1),
+        angle: 0,
+        thickness: rng.uniform(4, 9),
+      });
     }
   }
   const gastricBubble = rng.chance(0.7)
-    ? { u: left.dome.u + rng.uniform(-15, 20), v: domeLeft + rng.uniform(16, 30), a: rng.uniform(12, 26), b: rng.uniform(8, 16), angle: rng.normal(0, 0.2), thickness: rng.uniform(8, 28) }
+    ? {
+        u: left.dome.u + rng.uniform(-15, 20),
+        v: domeLeft + rng.uniform(16, 30),
+        a: rng.uniform(12, 26),
+        b: rng.uniform(8, 16),
+        angle: rng.normal(0, 0.2),
+        thickness: rng.uniform(8, 28),
+      }
     : null;
 
   const vessels: VesselSegment[] = [];
@@ -479,7 +561,17 @@ export function sampleAnatomy(rng: Random, person: { sex: 'M' | 'F'; age: number
     for (const root of roots) {
       const angle = root + rng.normal(0, 0.12);
       const length = rng.uniform(26, 36) * size;
-      growVessels(rng, vessels, sigma, sigma * (ubarHilum + rng.normal(0, 3)), hilum.v + rng.normal(0, 4), angle, length, rng.uniform(3.2, 4.6) * size, 5);
+      growVessels(
+        rng,
+        vessels,
+        sigma,
+        sigma * (ubarHilum + rng.normal(0, 3)),
+        hilum.v + rng.normal(0, 4),
+        angle,
+        length,
+        rng.uniform(3.2, 4.6) * size,
+        5,
+      );
     }
   }
 

@@ -53,7 +53,11 @@ async function prepare(out: string): Promise<void> {
     for (const term of PHANTOM_TERMS) await mkdir(join(out, 'masks', termSlug(term)), { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new TriageError('OUTPUT_FAILED', `Cannot create the output folder ${out} (${code}); check the path and its permissions.`, { file: out });
+    throw new TriageError(
+      'OUTPUT_FAILED',
+      `Cannot create the output folder ${out} (${code}); check the path and its permissions.`,
+      { file: out },
+    );
   }
 }
 
@@ -62,14 +66,17 @@ async function writeText(path: string, text: string): Promise<void> {
     await writeFile(path, text);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new TriageError('OUTPUT_FAILED', `Cannot write ${path} (${code}); check the folder is writable.`, { file: path });
+    throw new TriageError('OUTPUT_FAILED', `Cannot write ${path} (${code}); check the folder is writable.`, {
+      file: path,
+    });
   }
 }
 
 /** labels.csv: a header, then one row per image in index order. */
 export function labelsCsv(entries: readonly PhantomEntry[]): string {
   const lines = [['file', ...LABEL_COLUMNS].join(',')];
-  for (const entry of entries) lines.push([entry.file, ...LABEL_COLUMNS.map((column) => entry.labels[column])].join(','));
+  for (const entry of entries)
+    lines.push([entry.file, ...LABEL_COLUMNS.map((column) => entry.labels[column])].join(','));
   return `${lines.join('\n')}\n`;
 }
 
@@ -84,7 +91,11 @@ function startWorker(workerData: WorkerJob): Worker {
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
-async function writeInWorkers(job: Omit<WorkerJob, 'first' | 'step'>, jobs: number, onEntry: (entry: PhantomEntry) => void): Promise<void> {
+async function writeInWorkers(
+  job: Omit<WorkerJob, 'first' | 'step'>,
+  jobs: number,
+  onEntry: (entry: PhantomEntry) => void,
+): Promise<void> {
   const workers: Worker[] = [];
   try {
     await Promise.all(
@@ -162,5 +173,16 @@ export async function writePhantomSet(options: PhantomSetOptions): Promise<Phant
     images: entries,
   };
   await writeText(join(out, 'phantoms.json'), `${JSON.stringify(manifest, null, 1)}\n`);
-  return { out, seed, count, format, size, counts, masks, bytes, jobs, elapsedMs: Math.round(performance.now() - started) };
+  return {
+    out,
+    seed,
+    count,
+    format,
+    size,
+    counts,
+    masks,
+    bytes,
+    jobs,
+    elapsedMs: Math.round(performance.now() - started),
+  };
 }

@@ -11,7 +11,8 @@
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
 /** Text VRs (a string, or several joined with a backslash). */
-export type TextVR = 'AE' | 'AS' | 'CS' | 'DA' | 'DS' | 'DT' | 'IS' | 'LO' | 'LT' | 'PN' | 'SH' | 'ST' | 'TM' | 'UC' | 'UI' | 'UR' | 'UT';
+export type TextVR =
+  'AE' | 'AS' | 'CS' | 'DA' | 'DS' | 'DT' | 'IS' | 'LO' | 'LT' | 'PN' | 'SH' | 'ST' | 'TM' | 'UC' | 'UI' | 'UR' | 'UT';
 /** Binary numeric VRs (one number or several). */
 export type NumberVR = 'US' | 'SS' | 'UL' | 'SL' | 'FL' | 'FD' | 'AT';
 /** Binary blob VRs. */
@@ -151,9 +152,13 @@ function checkText(tag: number, vr: TextVR, values: readonly string[]): void {
       throw new DicomWriteError(tag, `a backslash separates values; pass an array instead of "${value}"`);
     }
     if (limit !== null && value.length > limit) {
-      throw new DicomWriteError(tag, `${vr} value "${value}" is ${value.length} characters; at most ${limit} are allowed`);
+      throw new DicomWriteError(
+        tag,
+        `${vr} value "${value}" is ${value.length} characters; at most ${limit} are allowed`,
+      );
     }
-    if (pattern && value !== '' && !pattern.test(value)) throw new DicomWriteError(tag, `"${value}" is not a valid ${vr}`);
+    if (pattern && value !== '' && !pattern.test(value))
+      throw new DicomWriteError(tag, `"${value}" is not a valid ${vr}`);
     if (vr === 'PN' && value.split('=').some((group) => group.length > 64)) {
       throw new DicomWriteError(tag, 'a PN component group is longer than 64 characters');
     }
@@ -250,7 +255,8 @@ function writeHeader(sink: ByteSink, tag: number, vr: VR, length: number): void 
     sink.u16(0);
     sink.u32(length);
   } else {
-    if (length > 0xffff) throw new DicomWriteError(tag, `a ${vr} value of ${length} bytes does not fit a 16-bit length`);
+    if (length > 0xffff)
+      throw new DicomWriteError(tag, `a ${vr} value of ${length} bytes does not fit a 16-bit length`);
     sink.u16(length);
   }
 }
@@ -266,7 +272,7 @@ function sortedElements(elements: readonly DicomElement[]): DicomElement[] {
 function writeElements(sink: ByteSink, elements: readonly DicomElement[]): void {
   for (const element of sortedElements(elements)) {
     const { tag } = element;
-    if ((tag >>> 16) === 0xfffe) throw new DicomWriteError(tag, 'item delimitation tags are written by the serializer');
+    if (tag >>> 16 === 0xfffe) throw new DicomWriteError(tag, 'item delimitation tags are written by the serializer');
     switch (element.vr) {
       case 'SQ': {
         writeHeader(sink, tag, 'SQ', 0);
@@ -322,11 +328,16 @@ function estimate(elements: readonly DicomElement[]): number {
   for (const element of elements) {
     total += 16;
     const value = element.value;
-    if (element.vr === 'SQ') total += (value as readonly (readonly DicomElement[])[]).reduce((sum, item) => sum + 8 + estimate(item), 0);
+    if (element.vr === 'SQ')
+      total += (value as readonly (readonly DicomElement[])[]).reduce((sum, item) => sum + 8 + estimate(item), 0);
     else if (typeof value === 'string') total += value.length + 1;
     else if (typeof value === 'number') total += 8;
     else if (value instanceof Uint8Array || value instanceof Uint16Array) total += value.byteLength + 1;
-    else total += (value as readonly (string | number)[]).reduce<number>((sum, v) => sum + (typeof v === 'string' ? v.length + 1 : 8), 0);
+    else
+      total += (value as readonly (string | number)[]).reduce<number>(
+        (sum, v) => sum + (typeof v === 'string' ? v.length + 1 : 8),
+        0,
+      );
   }
   return total;
 }
@@ -356,8 +367,10 @@ export function fileMetaElements(options: FileMetaOptions): DicomElement[] {
     { tag: 0x00020010, vr: 'UI', value: EXPLICIT_VR_LITTLE_ENDIAN },
     { tag: 0x00020012, vr: 'UI', value: options.implementationClassUID },
   ];
-  if (options.implementationVersionName) elements.push({ tag: 0x00020013, vr: 'SH', value: options.implementationVersionName });
-  if (options.sourceApplicationEntityTitle) elements.push({ tag: 0x00020016, vr: 'AE', value: options.sourceApplicationEntityTitle });
+  if (options.implementationVersionName)
+    elements.push({ tag: 0x00020013, vr: 'SH', value: options.implementationVersionName });
+  if (options.sourceApplicationEntityTitle)
+    elements.push({ tag: 0x00020016, vr: 'AE', value: options.sourceApplicationEntityTitle });
   const body = encodeDataSet(elements);
   return [{ tag: 0x00020000, vr: 'UL', value: body.length }, ...elements];
 }
@@ -369,7 +382,8 @@ export function fileMetaElements(options: FileMetaOptions): DicomElement[] {
  */
 export function encodePart10(dataSet: readonly DicomElement[], meta: FileMetaOptions): Uint8Array {
   const stray = dataSet.find((element) => element.tag >>> 16 === 0x0002);
-  if (stray) throw new DicomWriteError(stray.tag, 'File Meta elements are written from the meta options, not the data set');
+  if (stray)
+    throw new DicomWriteError(stray.tag, 'File Meta elements are written from the meta options, not the data set');
   const metaElements = fileMetaElements(meta);
   const sink = new ByteSink(132 + estimate(metaElements) + estimate(dataSet));
   for (let i = 0; i < 128; i++) sink.u8(0);

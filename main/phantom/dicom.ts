@@ -138,7 +138,11 @@ export function phantomDataSet(phantom: Phantom): DicomElement[] {
       vr: 'SQ',
       value: [
         [
-          { tag: 0x00283002, vr: 'US', value: [lut.data.length === 65536 ? 0 : lut.data.length, lut.firstMapped, lut.bitsPerEntry] },
+          {
+            tag: 0x00283002,
+            vr: 'US',
+            value: [lut.data.length === 65536 ? 0 : lut.data.length, lut.firstMapped, lut.bitsPerEntry],
+          },
           { tag: 0x00283003, vr: 'LO', value: lut.explanation },
           { tag: 0x00283006, vr: 'OW', value: lut.data },
         ],

@@ -39,8 +39,23 @@ export interface PhantomEntry {
     rangeCompression: number;
     gamma: number;
   };
-  patient: { name: string; id: string; sex: 'M' | 'F'; age: number; size: number; inspiration: number; thoracicWidthMm: number };
-  study: { number: number; position: number; size: number; studyInstanceUID: string; seriesInstanceUID: string; sopInstanceUID: string };
+  patient: {
+    name: string;
+    id: string;
+    sex: 'M' | 'F';
+    age: number;
+    size: number;
+    inspiration: number;
+    thoracicWidthMm: number;
+  };
+  study: {
+    number: number;
+    position: number;
+    size: number;
+    studyInstanceUID: string;
+    seriesInstanceUID: string;
+    sopInstanceUID: string;
+  };
   /** Size of the image file, bytes. */
   bytes: number;
 }
@@ -56,7 +71,10 @@ export function encodeMaskPng(mask: Uint8Array, columns: number, rows: number): 
 export function encodePhantomPng(phantom: Phantom): Uint8Array {
   const { columns: width, rows: height } = phantom;
   if (phantom.bitsStored === 8) {
-    return encode({ width, height, data: Uint8Array.from(phantom.stored), depth: 8, channels: 1 }, { zlib: { level: 4 } });
+    return encode(
+      { width, height, data: Uint8Array.from(phantom.stored), depth: 8, channels: 1 },
+      { zlib: { level: 4 } },
+    );
   }
   if (phantom.bitsStored !== 16) throw new RangeError(`PNG phantoms are 8 or 16 bits, not ${phantom.bitsStored}`);
   return encode({ width, height, data: phantom.stored, depth: 16, channels: 1 }, { zlib: { level: 4 } });
@@ -79,7 +97,9 @@ async function write(path: string, bytes: Uint8Array): Promise<void> {
     await writeFile(path, bytes);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new TriageError('OUTPUT_FAILED', `Cannot write ${path} (${code}); check the folder exists and is writable.`, { file: path });
+    throw new TriageError('OUTPUT_FAILED', `Cannot write ${path} (${code}); check the folder exists and is writable.`, {
+      file: path,
+    });
   }
 }
 
@@ -136,7 +156,12 @@ export function entryOf(phantom: Phantom, bytes: number): PhantomEntry {
 }
 
 /** Generates phantom `index` and writes its image and masks under `out` (whose mask folders exist). */
-export async function writePhantom(out: string, seed: number, index: number, options: PhantomOptions): Promise<PhantomEntry> {
+export async function writePhantom(
+  out: string,
+  seed: number,
+  index: number,
+  options: PhantomOptions,
+): Promise<PhantomEntry> {
   const phantom = generatePhantom(seed, index, options);
   const bytes = encodePhantom(phantom);
   await write(join(out, imageFileName(phantom)), bytes);

@@ -4,7 +4,15 @@
  * densities and positions come from skewed distributions: most findings are small or faint and
  * some are close to invisible, as in real practice.
  */
-import { costophrenicAngle, diaphragmV, distanceToOutline, lateralEdge, lungMeasure, medialEdge, SIGMA } from './anatomy.js';
+import {
+  costophrenicAngle,
+  diaphragmV,
+  distanceToOutline,
+  lateralEdge,
+  lungMeasure,
+  medialEdge,
+  SIGMA,
+} from './anatomy.js';
 import type { Anatomy, Lung, Side, VesselSegment } from './anatomy.js';
 import { Random } from './random.js';
 import type { PhantomTerm } from './terms.js';
@@ -86,7 +94,13 @@ export interface FindingParams {
 }
 
 /** A random point inside a lung, at least `inset` mm from its outline and `above` mm above its diaphragm. */
-function pointInLung(rng: Random, lung: Lung, inset: number, above: number, region?: (ubar: number, v: number) => boolean): { ubar: number; v: number } {
+function pointInLung(
+  rng: Random,
+  lung: Lung,
+  inset: number,
+  above: number,
+  region?: (ubar: number, v: number) => boolean,
+): { ubar: number; v: number } {
   const lowU = medialEdge(lung);
   const highU = lateralEdge(lung);
   const topV = lung.cv - lung.top;
@@ -106,7 +120,11 @@ function pointInLung(rng: Random, lung: Lung, inset: number, above: number, regi
 }
 
 function lobes(rng: Random, amplitude: number): Lesion['lobes'] {
-  return [0, 1, 2].map(() => ({ amp: rng.uniform(0, amplitude), freq: rng.int(2, 7), phase: rng.uniform(0, 2 * Math.PI) }));
+  return [0, 1, 2].map(() => ({
+    amp: rng.uniform(0, amplitude),
+    freq: rng.int(2, 7),
+    phase: rng.uniform(0, 2 * Math.PI),
+  }));
 }
 
 function sampleLesion(rng: Random, anatomy: Anatomy, kind: 'nodule' | 'mass'): Lesion {
@@ -118,7 +136,13 @@ function sampleLesion(rng: Random, anatomy: Anatomy, kind: 'nodule' | 'mass'): L
   // Perihilar masses are common; nodules anywhere in the lung.
   const nearHilum = kind === 'mass' && rng.chance(0.3);
   const hilum = anatomy.hila[side];
-  const point = pointInLung(rng, lung, radius * (kind === 'mass' ? 0.35 : 0.6) + 2, radius * 0.6 + 22, nearHilum ? (ubar, v) => Math.hypot(ubar - SIGMA[side] * hilum.u - 25, v - hilum.v) < 45 : undefined);
+  const point = pointInLung(
+    rng,
+    lung,
+    radius * (kind === 'mass' ? 0.35 : 0.6) + 2,
+    radius * 0.6 + 22,
+    nearHilum ? (ubar, v) => Math.hypot(ubar - SIGMA[side] * hilum.u - 25, v - hilum.v) < 45 : undefined,
+  );
   return {
     side,
     u: SIGMA[side] * point.ubar,
@@ -139,7 +163,14 @@ function sampleEffusion(rng: Random): EffusionParams {
   const sides: Side[] = which === 'both' ? ['right', 'left'] : [which];
   const height = { right: rng.skewed(6, 100, 2.3), left: rng.skewed(6, 100, 2.3) };
   const ramp = Math.min(rng.uniform(8, 24), 0.5 * Math.min(height.right, height.left) + 5);
-  return { sides, height, density: rng.uniform(0.55, 1.0), ramp, fall: rng.uniform(8, 30), curve: rng.uniform(1.3, 2.3) };
+  return {
+    sides,
+    height,
+    density: rng.uniform(0.55, 1.0),
+    ramp,
+    fall: rng.uniform(8, 30),
+    curve: rng.uniform(1.3, 2.3),
+  };
 }
 
 function samplePneumothorax(rng: Random): PneumothoraxParams {
@@ -172,7 +203,8 @@ function sampleConsolidation(rng: Random, anatomy: Anatomy): ConsolidationParams
   const medial = lung.cu - lung.medial;
   const point = pointInLung(rng, lung, Math.min(12, extent * 0.3), 6, (ubar, v) => {
     if (zone.endsWith('lower')) return v > diaphragmV(lung, ubar) - 70;
-    if (zone.endsWith('middle')) return ubar < medial + 55 && v > anatomy.hila.right.v + 10 && v > diaphragmV(lung, ubar) - 70;
+    if (zone.endsWith('middle'))
+      return ubar < medial + 55 && v > anatomy.hila.right.v + 10 && v > diaphragmV(lung, ubar) - 70;
     return v < apex + 100;
   });
   const blobCount = rng.int(4, 10);
@@ -190,14 +222,24 @@ function sampleConsolidation(rng: Random, anatomy: Anatomy): ConsolidationParams
   for (let i = 0; i < count; i++) {
     const angle = away + rng.normal(0, 0.35);
     const length = rng.uniform(0.5, 1.1) * extent;
-    const start = { u: sigma * point.ubar - Math.cos(angle) * length * 0.5 + rng.normal(0, 4), v: point.v - Math.sin(angle) * length * 0.5 + rng.normal(0, 4) };
+    const start = {
+      u: sigma * point.ubar - Math.cos(angle) * length * 0.5 + rng.normal(0, 4),
+      v: point.v - Math.sin(angle) * length * 0.5 + rng.normal(0, 4),
+    };
     const r = rng.uniform(1.0, 2.2);
     const mid = { u: start.u + Math.cos(angle) * length * 0.55, v: start.v + Math.sin(angle) * length * 0.55 };
     bronchi.push({ u0: start.u, v0: start.v, u1: mid.u, v1: mid.v, r0: r, r1: r * 0.8 });
     for (const turn of [-1, 1]) {
       const a = angle + turn * rng.uniform(0.25, 0.6);
       const l = length * rng.uniform(0.3, 0.5);
-      bronchi.push({ u0: mid.u, v0: mid.v, u1: mid.u + Math.cos(a) * l, v1: mid.v + Math.sin(a) * l, r0: r * 0.75, r1: r * 0.45 });
+      bronchi.push({
+        u0: mid.u,
+        v0: mid.v,
+        u1: mid.u + Math.cos(a) * l,
+        v1: mid.v + Math.sin(a) * l,
+        r0: r * 0.75,
+        r1: r * 0.45,
+      });
     }
   }
   return {
@@ -236,7 +278,13 @@ function sampleAtelectasis(rng: Random, anatomy: Anatomy): AtelectasisParams {
       kind,
       // A plate is a disc seen edge-on: airless, but only part of the lung's depth deep.
       density: rng.uniform(0.5, 0.95) * rng.uniform(0.15, 0.5),
-      band: { u: sigma * point.ubar, v: point.v, length: rng.uniform(22, 75), halfThickness: rng.uniform(1.2, 4.5), angle: rng.normal(0, 0.18) * sigma },
+      band: {
+        u: sigma * point.ubar,
+        v: point.v,
+        length: rng.uniform(22, 75),
+        halfThickness: rng.uniform(1.2, 4.5),
+        angle: rng.normal(0, 0.18) * sigma,
+      },
       wedge: null,
       diaphragmRise: rng.uniform(0, 8),
       mediastinalShift: 0,

@@ -200,7 +200,11 @@ function finalAnatomy(base: Anatomy, findings: FindingParams, present: ReadonlyS
   return anatomy;
 }
 
-function windowsFor(acquisition: Acquisition, range: [number, number], rng: Random): { center: number; width: number }[] {
+function windowsFor(
+  acquisition: Acquisition,
+  range: [number, number],
+  rng: Random,
+): { center: number; width: number }[] {
   if (acquisition.window !== 'single' && acquisition.window !== 'multiple') return [];
   const [low, high] = range;
   const maxValue = 2 ** acquisition.bitsStored - 1;
@@ -210,7 +214,8 @@ function windowsFor(acquisition: Acquisition, range: [number, number], rng: Rand
   };
   const span = high - low;
   const windows = [make(low + span * rng.uniform(0.42, 0.58), span * rng.uniform(0.75, 1.05))];
-  if (acquisition.window === 'multiple') windows.push(make(low + span * rng.uniform(0.3, 0.45), span * rng.uniform(0.45, 0.65)));
+  if (acquisition.window === 'multiple')
+    windows.push(make(low + span * rng.uniform(0.3, 0.45), span * rng.uniform(0.45, 0.65)));
   return windows;
 }
 
@@ -241,16 +246,23 @@ function voiLutFor(acquisition: Acquisition, range: [number, number], rng: Rando
 }
 
 export function generatePhantom(seed: number, index: number, options: PhantomOptions = {}): Phantom {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative whole number, not ${seed}`);
-  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`index must be a non-negative whole number, not ${index}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new RangeError(`seed must be a non-negative whole number, not ${seed}`);
+  if (!Number.isSafeInteger(index) || index < 0)
+    throw new RangeError(`index must be a non-negative whole number, not ${index}`);
   const format = options.format ?? 'dicom';
   const size = options.size ?? DEFAULT_SIZE;
-  if (!Number.isInteger(size) || size < MIN_SIZE || size > MAX_SIZE) throw new RangeError(`size must be ${MIN_SIZE} to ${MAX_SIZE}, not ${size}`);
+  if (!Number.isInteger(size) || size < MIN_SIZE || size > MAX_SIZE)
+    throw new RangeError(`size must be ${MIN_SIZE} to ${MAX_SIZE}, not ${size}`);
 
   const study = studyInfo(seed, index);
   const viewRng = new Random(seed, index, 'view');
   const view = viewRng.chance(0.8) ? 'PA' : 'AP';
-  const base = sampleAnatomy(new Random(seed, index, 'anatomy'), { sex: study.sex, age: study.age, size: study.bodySize }, view);
+  const base = sampleAnatomy(
+    new Random(seed, index, 'anatomy'),
+    { sex: study.sex, age: study.age, size: study.bodySize },
+    view,
+  );
   const findings = sampleFindings(seed, index, base);
   const acquisition = sampleAcquisition(new Random(seed, index, 'acquisition'), base, {
     format,
@@ -320,7 +332,11 @@ export function generatePhantom(seed: number, index: number, options: PhantomOpt
       date: study.date,
       time: study.time,
     },
-    anatomy: { size: round(anatomy.size, 3), inspiration: round(anatomy.inspiration, 3), thoracicWidthMm: round(anatomy.thoracicWidth, 1) },
+    anatomy: {
+      size: round(anatomy.size, 3),
+      inspiration: round(anatomy.inspiration, 3),
+      thoracicWidthMm: round(anatomy.thoracicWidth, 1),
+    },
   };
 }
 
@@ -367,7 +383,9 @@ function describeFindings(
     switch (term) {
       case 'cardiomegaly': {
         const h = anatomy.heart;
-        record(term, null, null, h.u, h.v, (anatomy.ctr * anatomy.thoracicWidth) / 2, h.displaces, { ctr: round(anatomy.ctr, 4) });
+        record(term, null, null, h.u, h.v, (anatomy.ctr * anatomy.thoracicWidth) / 2, h.displaces, {
+          ctr: round(anatomy.ctr, 4),
+        });
         break;
       }
       case 'pleural effusion': {
@@ -378,24 +396,45 @@ function describeFindings(
         const height = Math.max(...p.sides.map((s) => p.height[s]));
         const details: Record<string, number | string> = { meniscusRampMm: round(p.ramp, 1) };
         for (const s of p.sides) details[`heightMm_${s}`] = round(p.height[s], 1);
-        record(term, side, null, SIGMA[p.sides[0]] * (cp.u - height / 2), cp.v - height / 2, Math.max(height, 8), p.density, details);
+        record(
+          term,
+          side,
+          null,
+          SIGMA[p.sides[0]] * (cp.u - height / 2),
+          cp.v - height / 2,
+          Math.max(height, 8),
+          p.density,
+          details,
+        );
         break;
       }
       case 'pneumothorax': {
         const p = findings[term];
         const lung = anatomy.lungs[p.side];
         const apex = lung.cv - lung.top;
-        record(term, p.side, p.kind, SIGMA[p.side] * (lung.cu + lung.lateral * 0.5), apex + p.extent / 3, p.extent / 2, null, {
-          gapMm: round(p.depth, 1),
-          extentMm: round(p.extent, 1),
-          pleuralLineMm: round(p.line.density, 2),
-        });
+        record(
+          term,
+          p.side,
+          p.kind,
+          SIGMA[p.side] * (lung.cu + lung.lateral * 0.5),
+          apex + p.extent / 3,
+          p.extent / 2,
+          null,
+          {
+            gapMm: round(p.depth, 1),
+            extentMm: round(p.extent, 1),
+            pleuralLineMm: round(p.line.density, 2),
+          },
+        );
         break;
       }
       case 'nodule':
       case 'mass':
         for (const lesion of findings[term].lesions) {
-          record(term, lesion.side, null, lesion.u, lesion.v, lesion.radius, lesion.density, { diameterMm: round(lesion.radius * 2, 1), marginMm: round(lesion.margin, 1) });
+          record(term, lesion.side, null, lesion.u, lesion.v, lesion.radius, lesion.density, {
+            diameterMm: round(lesion.radius * 2, 1),
+            marginMm: round(lesion.margin, 1),
+          });
         }
         break;
       case 'consolidation': {
@@ -417,7 +456,10 @@ function describeFindings(
           v = (vs[0][1] + vs[1][1] + vs[2][1]) / 3;
           radius = Math.max(...vs.map((x) => Math.hypot(x[0] - u, x[1] - v)));
         }
-        record(term, p.side, p.kind, u, v, radius, p.density, { diaphragmRiseMm: round(p.diaphragmRise, 1), mediastinalShiftMm: round(p.mediastinalShift, 1) });
+        record(term, p.side, p.kind, u, v, radius, p.density, {
+          diaphragmRiseMm: round(p.diaphragmRise, 1),
+          mediastinalShiftMm: round(p.mediastinalShift, 1),
+        });
         break;
       }
     }

@@ -5,7 +5,16 @@
  * which the detector blurs and samples with quantum noise, and processing maps to stored values.
  * Findings change the maps inside their own region and write their ground-truth masks there.
  */
-import { curveV, diaphragmAt, diaphragmV, distanceToOutline, ellipseExtent, ellipseR2, lateralEdge, medialEdge } from './anatomy.js';
+import {
+  curveV,
+  diaphragmAt,
+  diaphragmV,
+  distanceToOutline,
+  ellipseExtent,
+  ellipseR2,
+  lateralEdge,
+  medialEdge,
+} from './anatomy.js';
 import type { Anatomy, BoneCurve, Ellipse, Lung, VesselSegment } from './anatomy.js';
 import { Frame } from './acquisition.js';
 import type { Acquisition } from './acquisition.js';
@@ -91,7 +100,8 @@ class PixelNoise {
     const height = Math.ceil(rows / this.cell) + 2;
     this.values = new Float32Array(this.width * height);
     for (let gy = 0; gy < height; gy++) {
-      for (let gx = 0; gx < this.width; gx++) this.values[gy * this.width + gx] = latticeHash(seed, gx, gy) / 65536 - 0.5;
+      for (let gx = 0; gx < this.width; gx++)
+        this.values[gy * this.width + gx] = latticeHash(seed, gx, gy) / 65536 - 0.5;
     }
   }
 
@@ -150,7 +160,11 @@ function blur(data: Float32Array, rows: number, columns: number, sigma: number, 
     line[columns + 3] = line[columns + 4] = line[columns + 5] = data[row + columns - 1];
     for (let x = 0; x < columns; x++) {
       const c = x + 3;
-      scratch[row + x] = w0 * line[c] + w1 * (line[c - 1] + line[c + 1]) + w2 * (line[c - 2] + line[c + 2]) + w3 * (line[c - 3] + line[c + 3]);
+      scratch[row + x] =
+        w0 * line[c] +
+        w1 * (line[c - 1] + line[c + 1]) +
+        w2 * (line[c - 2] + line[c + 2]) +
+        w3 * (line[c - 3] + line[c + 3]);
     }
   }
   const rowAt = (y: number): number => (y < 0 ? 0 : y >= rows ? rows - 1 : y) * columns;
@@ -164,7 +178,10 @@ function blur(data: Float32Array, rows: number, columns: number, sigma: number, 
     const p3 = rowAt(y + 3);
     for (let x = 0; x < columns; x++) {
       data[c + x] =
-        w0 * scratch[c + x] + w1 * (scratch[m1 + x] + scratch[p1 + x]) + w2 * (scratch[m2 + x] + scratch[p2 + x]) + w3 * (scratch[m3 + x] + scratch[p3 + x]);
+        w0 * scratch[c + x] +
+        w1 * (scratch[m1 + x] + scratch[p1 + x]) +
+        w2 * (scratch[m2 + x] + scratch[p2 + x]) +
+        w3 * (scratch[m3 + x] + scratch[p3 + x]);
     }
   }
 }
@@ -236,7 +253,18 @@ function lowPass(data: Float32Array, rows: number, columns: number, factor: numb
 }
 
 /** The lung's air thickness along one row span (the outline and profile of anatomy.ts, inlined). */
-function lungRow(lung: Lung, code: number, air: Float32Array, map: Uint8Array, i: number, count: number, u: number, v: number, du: number, dv: number): void {
+function lungRow(
+  lung: Lung,
+  code: number,
+  air: Float32Array,
+  map: Uint8Array,
+  i: number,
+  count: number,
+  u: number,
+  v: number,
+  du: number,
+  dv: number,
+): void {
   const { sigma, cu, cv, top, bottom, airDepth, lateral, lateralTaper, medial, medialLow } = lung;
   const [m0, m1] = lung.medialBlend;
   const { u: domeU, v: domeV, k } = lung.dome;
@@ -275,7 +303,18 @@ function lungRow(lung: Lung, code: number, air: Float32Array, map: Uint8Array, i
 }
 
 /** A bone curve's thickness along one row span, for ū in [start, end) only. */
-function boneCurveRow(curve: BoneCurve, bone: Float32Array, start: number, end: number, i: number, count: number, u: number, v: number, du: number, dv: number): void {
+function boneCurveRow(
+  curve: BoneCurve,
+  bone: Float32Array,
+  start: number,
+  end: number,
+  i: number,
+  count: number,
+  u: number,
+  v: number,
+  du: number,
+  dv: number,
+): void {
   const { sigma, from, to, fadeFrom, fadeTo, marrow } = curve;
   const [h0, h1] = curve.halfWidth;
   const [c0, c1, c2, c3] = curve.c;
@@ -309,7 +348,21 @@ function boneCurveRow(curve: BoneCurve, bone: Float32Array, start: number, end: 
 }
 
 /** A tube's chord thickness along one row span (see Renderer.tube). */
-function tubeRow(s: VesselSegment, target: Float32Array, scale: number, airReference: number, air: Float32Array, lung: Uint8Array, clear: Float32Array, i: number, count: number, u: number, v: number, du: number, dv: number): void {
+function tubeRow(
+  s: VesselSegment,
+  target: Float32Array,
+  scale: number,
+  airReference: number,
+  air: Float32Array,
+  lung: Uint8Array,
+  clear: Float32Array,
+  i: number,
+  count: number,
+  u: number,
+  v: number,
+  du: number,
+  dv: number,
+): void {
   const su = s.u1 - s.u0;
   const sv = s.v1 - s.v0;
   const length2 = su * su + sv * sv;
@@ -338,7 +391,14 @@ function tubeRow(s: VesselSegment, target: Float32Array, scale: number, airRefer
  * thread): allocating and collecting six full-size float maps per image costs more than drawing.
  */
 const scratch = { f32: [] as Float32Array[], lung: new Uint8Array(0) };
-function scratchMaps(n: number): { soft: Float32Array; air: Float32Array; bone: Float32Array; clear: Float32Array; A: Float32Array; lung: Uint8Array } {
+function scratchMaps(n: number): {
+  soft: Float32Array;
+  air: Float32Array;
+  bone: Float32Array;
+  clear: Float32Array;
+  A: Float32Array;
+  lung: Uint8Array;
+} {
   if (scratch.f32.length === 0 || scratch.f32[0].length < n) {
     scratch.f32 = Array.from({ length: 5 }, () => new Float32Array(n));
     scratch.lung = new Uint8Array(n);
@@ -548,9 +608,15 @@ class Renderer {
   private tube(s: VesselSegment, target: Float32Array, scale: number, airReference = 0): void {
     const { frame, air, lung, clear } = this.m;
     const r = Math.max(s.r0, s.r1);
-    frame.scanRows(Math.min(s.u0, s.u1) - r, Math.max(s.u0, s.u1) + r, Math.min(s.v0, s.v1) - r, Math.max(s.v0, s.v1) + r, (x0, x1, u, v, i) => {
-      tubeRow(s, target, scale, airReference, air, lung, clear, i, x1 - x0 + 1, u, v, frame.dudx, frame.dvdx);
-    });
+    frame.scanRows(
+      Math.min(s.u0, s.u1) - r,
+      Math.max(s.u0, s.u1) + r,
+      Math.min(s.v0, s.v1) - r,
+      Math.max(s.v0, s.v1) + r,
+      (x0, x1, u, v, i) => {
+        tubeRow(s, target, scale, airReference, air, lung, clear, i, x1 - x0 + 1, u, v, frame.dudx, frame.dvdx);
+      },
+    );
   }
 
   private pneumothorax(): void {
@@ -564,34 +630,44 @@ class Renderer {
     const gap = (v: number): number => {
       const below = v - apex;
       if (p.kind === 'apical') return p.depth * (1 - smoothstep(p.extent * 0.25, p.extent, below));
-      return p.depth * (0.55 + 0.45 * (1 - smoothstep(0, p.extent * 0.6, below))) * (1 - smoothstep(p.extent * 0.75, p.extent, below));
+      return (
+        p.depth *
+        (0.55 + 0.45 * (1 - smoothstep(0, p.extent * 0.6, below))) *
+        (1 - smoothstep(p.extent * 0.75, p.extent, below))
+      );
     };
     const inner = medialEdge(lung);
     const outer = lateralEdge(lung);
     const tally = new Float64Array(2); // [sum, count]: typed, so the hot loops do not box doubles
-    frame.scanRows(Math.min(sigma * inner, sigma * outer), Math.max(sigma * inner, sigma * outer), apex, apex + p.extent + 5, (x0, x1, u, v, i) => {
-      for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
-        if (lungMap[i] !== code) continue;
-        const ubar = sigma * u;
-        // Only the apical and lateral pleura: not the mediastinal surface.
-        if (ubar - lung.cu < -0.35 * lung.medial && v - lung.cv > -0.55 * lung.top) continue;
-        const g = gap(v);
-        if (g <= 0.05) continue;
-        const d = distanceToOutline(lung, ubar, v);
-        const line = Math.abs(d - g);
-        if (line < p.line.halfWidth * 2) soft[i] += p.line.density * Math.max(0, 1 - line / (p.line.halfWidth * 2));
-        if (d < g) {
-          const before = air[i];
-          air[i] *= 1 + p.lucency;
-          clear[i] = Math.max(clear[i], smoothstep(g, g - 0.6, d));
-          mask[i] = 1;
-          tally[0] += -(air[i] - before) * MU_SOFT;
-          tally[1]++;
-        } else {
-          air[i] *= 1 - p.collapse * (1 - smoothstep(g, g + 40, d) * 0.5);
+    frame.scanRows(
+      Math.min(sigma * inner, sigma * outer),
+      Math.max(sigma * inner, sigma * outer),
+      apex,
+      apex + p.extent + 5,
+      (x0, x1, u, v, i) => {
+        for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
+          if (lungMap[i] !== code) continue;
+          const ubar = sigma * u;
+          // Only the apical and lateral pleura: not the mediastinal surface.
+          if (ubar - lung.cu < -0.35 * lung.medial && v - lung.cv > -0.55 * lung.top) continue;
+          const g = gap(v);
+          if (g <= 0.05) continue;
+          const d = distanceToOutline(lung, ubar, v);
+          const line = Math.abs(d - g);
+          if (line < p.line.halfWidth * 2) soft[i] += p.line.density * Math.max(0, 1 - line / (p.line.halfWidth * 2));
+          if (d < g) {
+            const before = air[i];
+            air[i] *= 1 + p.lucency;
+            clear[i] = Math.max(clear[i], smoothstep(g, g - 0.6, d));
+            mask[i] = 1;
+            tally[0] += -(air[i] - before) * MU_SOFT;
+            tally[1]++;
+          } else {
+            air[i] *= 1 - p.collapse * (1 - smoothstep(g, g + 40, d) * 0.5);
+          }
         }
-      }
-    });
+      },
+    );
     this.addContrast('pneumothorax', tally[0], tally[1]);
   }
 
@@ -625,21 +701,27 @@ class Renderer {
       const outer = lateralEdge(lung);
       const topV = surface(outer);
       const bottomV = Math.max(diaphragmV(lung, inner), diaphragmV(lung, outer)) + 2;
-      frame.scanRows(Math.min(sigma * inner, sigma * outer), Math.max(sigma * inner, sigma * outer), topV - 2, bottomV, (x0, x1, u, v, i) => {
-      for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
-          if (lungMap[i] !== code) continue;
-          const depth = v - surface(sigma * u);
-          if (depth <= 0) continue;
-          const fraction = p.density * smoothstep(0, p.ramp, depth);
-          const before = air[i];
-          air[i] *= 1 - fraction;
-          if (fraction >= 0.5 * p.density) {
-            mask[i] = 1;
-            tally[0] += (before - air[i]) * MU_SOFT;
-            tally[1]++;
+      frame.scanRows(
+        Math.min(sigma * inner, sigma * outer),
+        Math.max(sigma * inner, sigma * outer),
+        topV - 2,
+        bottomV,
+        (x0, x1, u, v, i) => {
+          for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
+            if (lungMap[i] !== code) continue;
+            const depth = v - surface(sigma * u);
+            if (depth <= 0) continue;
+            const fraction = p.density * smoothstep(0, p.ramp, depth);
+            const before = air[i];
+            air[i] *= 1 - fraction;
+            if (fraction >= 0.5 * p.density) {
+              mask[i] = 1;
+              tally[0] += (before - air[i]) * MU_SOFT;
+              tally[1]++;
+            }
           }
-      }
-    });
+        },
+      );
     }
     this.addContrast('pleural effusion', tally[0], tally[1]);
   }
@@ -674,7 +756,10 @@ class Renderer {
         c *= norm;
         if (c < 0.2) continue;
         const core = smoothstep(0.25, 0.75, c);
-        const patch = 0.55 + 0.45 * latticeNoise(p.patchSeed, u, v, 7) + 0.15 * (latticeNoise(p.patchSeed ^ 0x5bd1e995, u, v, 2.5) - 0.5);
+        const patch =
+          0.55 +
+          0.45 * latticeNoise(p.patchSeed, u, v, 7) +
+          0.15 * (latticeNoise(p.patchSeed ^ 0x5bd1e995, u, v, 2.5) - 0.5);
         let bronchus = 0;
         for (const s of p.bronchi) {
           const d = segmentDistance(s, u, v);
@@ -715,7 +800,7 @@ class Renderer {
       const s = Math.sin(b.angle);
       const reach = b.length / 2 + b.halfThickness;
       frame.scanRows(b.u - reach, b.u + reach, b.v - reach, b.v + reach, (x0, x1, u, v, i) => {
-      for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
+        for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
           if (lungMap[i] !== code) continue;
           const along = (u - b.u) * c + (v - b.v) * s;
           const across = -(u - b.u) * s + (v - b.v) * c;
@@ -726,8 +811,8 @@ class Renderer {
           if (q >= 1.4) continue;
           const profile = 1 - smoothstep(0.7, 1.4, q);
           apply(i, p.density * profile, q < 1);
-      }
-    });
+        }
+      });
     }
     if (p.wedge) {
       const vs = p.wedge.vertices;
@@ -737,25 +822,36 @@ class Renderer {
       const edges = vs.map((a, k) => {
         const b = vs[(k + 1) % 3];
         const length = Math.hypot(b[0] - a[0], b[1] - a[1]);
-        return { a, nu: (-(b[1] - a[1]) / length) * orient, nv: ((b[0] - a[0]) / length) * orient, margin: p.wedge!.margins[k] };
+        return {
+          a,
+          nu: (-(b[1] - a[1]) / length) * orient,
+          nv: ((b[0] - a[0]) / length) * orient,
+          margin: p.wedge!.margins[k],
+        };
       });
       const us = vs.map((x) => x[0]);
       const vv = vs.map((x) => x[1]);
       const pad = Math.max(...p.wedge.margins);
-      frame.scanRows(Math.min(...us) - pad, Math.max(...us) + pad, Math.min(...vv) - pad, Math.max(...vv) + pad, (x0, x1, u, v, i) => {
-      for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
-          if (lungMap[i] !== code) continue;
-          let fraction = p.density;
-          let inside = true;
-          for (const e of edges) {
-            const d = (u - e.a[0]) * e.nu + (v - e.a[1]) * e.nv;
-            if (d < 0) inside = false;
-            fraction *= smoothstep(-e.margin * 0.5, e.margin * 0.5, d);
-            if (fraction <= 0) continue;
+      frame.scanRows(
+        Math.min(...us) - pad,
+        Math.max(...us) + pad,
+        Math.min(...vv) - pad,
+        Math.max(...vv) + pad,
+        (x0, x1, u, v, i) => {
+          for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
+            if (lungMap[i] !== code) continue;
+            let fraction = p.density;
+            let inside = true;
+            for (const e of edges) {
+              const d = (u - e.a[0]) * e.nu + (v - e.a[1]) * e.nv;
+              if (d < 0) inside = false;
+              fraction *= smoothstep(-e.margin * 0.5, e.margin * 0.5, d);
+              if (fraction <= 0) continue;
+            }
+            apply(i, fraction, inside);
           }
-          apply(i, fraction, inside);
-      }
-    });
+        },
+      );
     }
     this.addContrast('atelectasis', tally[0], tally[1]);
   }
@@ -800,16 +896,20 @@ class Renderer {
   private softExtras(): void {
     const { frame, soft, air } = this.m;
     const a = this.anatomy;
-    const addEllipsoid = (e: Ellipse & { thickness: number }, target: Float32Array, condition?: (u: number, v: number) => boolean): void => {
+    const addEllipsoid = (
+      e: Ellipse & { thickness: number },
+      target: Float32Array,
+      condition?: (u: number, v: number) => boolean,
+    ): void => {
       const extent = ellipseExtent(e);
       frame.scanRows(e.u - extent.x, e.u + extent.x, e.v - extent.y, e.v + extent.y, (x0, x1, u, v, i) => {
-      for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
+        for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
           const r2 = ellipseR2(e, u, v);
           if (r2 >= 1) continue;
           if (condition && !condition(u, v)) continue;
           target[i] += e.thickness * Math.sqrt(1 - r2);
-      }
-    });
+        }
+      });
     };
     // Breasts: dense below, fading upwards (an ellipse twice as tall above its centre).
     for (const b of a.breasts) {
@@ -838,9 +938,15 @@ class Renderer {
       const vm = curveV(curve, (start + end) / 2);
       const vMin = Math.min(va, vb, vm) - h * 1.5;
       const vMax = Math.max(va, vb, vm) + h * 1.5;
-      frame.scanRows(Math.min(sigma * start, sigma * end), Math.max(sigma * start, sigma * end), vMin, vMax, (x0, x1, u, v, i) => {
-        boneCurveRow(curve, bone, start, end, i, x1 - x0 + 1, u, v, frame.dudx, frame.dvdx);
-      });
+      frame.scanRows(
+        Math.min(sigma * start, sigma * end),
+        Math.max(sigma * start, sigma * end),
+        vMin,
+        vMax,
+        (x0, x1, u, v, i) => {
+          boneCurveRow(curve, bone, start, end, i, x1 - x0 + 1, u, v, frame.dudx, frame.dvdx);
+        },
+      );
     }
   }
 
@@ -873,26 +979,32 @@ class Renderer {
     for (const clavicle of a.clavicles) this.boneCurve(clavicle);
     for (const s of a.scapulae) {
       const height = s.bottomV - s.topV;
-      frame.scanRows(Math.min(s.sigma * s.borderU, s.sigma * (s.borderU + 90)), Math.max(s.sigma * s.borderU, s.sigma * (s.borderU + 90)), s.topV, s.bottomV, (x0, x1, u, v, i) => {
-      for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
-          const t = (v - s.topV) / height;
-          const border = s.borderU + s.slope * (v - s.topV);
-          const width = 85 * (1 - t) + 4;
-          const x = s.sigma * u - border;
-          if (x < 0 || x > width) continue;
-          let value = s.bone * (0.6 + 0.4 * Math.sqrt(1 - ((2 * x) / width - 1) ** 2));
-          if (x < 3.5) value += s.bone * 1.1 * (1 - x / 3.5);
-          bone[i] += value * smoothstep(0, 0.08, t);
-      }
-    });
+      frame.scanRows(
+        Math.min(s.sigma * s.borderU, s.sigma * (s.borderU + 90)),
+        Math.max(s.sigma * s.borderU, s.sigma * (s.borderU + 90)),
+        s.topV,
+        s.bottomV,
+        (x0, x1, u, v, i) => {
+          for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
+            const t = (v - s.topV) / height;
+            const border = s.borderU + s.slope * (v - s.topV);
+            const width = 85 * (1 - t) + 4;
+            const x = s.sigma * u - border;
+            if (x < 0 || x > width) continue;
+            let value = s.bone * (0.6 + 0.4 * Math.sqrt(1 - ((2 * x) / width - 1) ** 2));
+            if (x < 3.5) value += s.bone * 1.1 * (1 - x / 3.5);
+            bone[i] += value * smoothstep(0, 0.08, t);
+          }
+        },
+      );
     }
     for (const h of a.humeralHeads) {
       frame.scanRows(h.u - h.a, h.u + h.a, h.v - h.b, h.v + h.b, (x0, x1, u, v, i) => {
-      for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
+        for (let x = x0; x <= x1; x++, i++, u += frame.dudx, v += frame.dvdx) {
           const r2 = ellipseR2(h, u, v);
           if (r2 < 1) bone[i] += h.bone * Math.sqrt(1 - r2);
-      }
-    });
+        }
+      });
     }
   }
 

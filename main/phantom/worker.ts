@@ -32,7 +32,12 @@ async function run(job: WorkerJob): Promise<void> {
     port.postMessage({ kind: 'done' } satisfies WorkerMessage);
   } catch (error) {
     const coded = toTriageError(error);
-    port.postMessage({ kind: 'error', code: coded.code, message: coded.message, file: coded.file ?? null } satisfies WorkerMessage);
+    port.postMessage({
+      kind: 'error',
+      code: coded.code,
+      message: coded.message,
+      file: coded.file ?? null,
+    } satisfies WorkerMessage);
   }
 }
 

@@ -58,7 +58,10 @@ function storedSource(radiograph: Radiograph): (value: number) => number {
 }
 
 /** Writes one row's source values, columns [from, to), into `out`: the display rendering, or the stored values. */
-function sourceRows(radiograph: Radiograph, source: InputSpec['source']): (row: number, from: number, to: number, out: Float32Array) => void {
+function sourceRows(
+  radiograph: Radiograph,
+  source: InputSpec['source'],
+): (row: number, from: number, to: number, out: Float32Array) => void {
   if (source === 'display') return displayRowRenderer(radiograph);
   const valueOf = storedSource(radiograph);
   const { columns } = radiograph;
@@ -93,7 +96,8 @@ function sourceWordValues(radiograph: Radiograph, source: InputSpec['source']): 
   }
   const valueOf = storedSource(radiograph);
   const table = new Float32Array(indexed.wordMask + 1);
-  for (let word = 0; word <= indexed.wordMask; word++) table[word] = indexed.padding?.[word] ? 0 : valueOf(indexed.values[word]);
+  for (let word = 0; word <= indexed.wordMask; word++)
+    table[word] = indexed.padding?.[word] ? 0 : valueOf(indexed.values[word]);
   return table;
 }
 
@@ -129,7 +133,13 @@ interface AreaAxis {
 
 function areaAxis(sourceLength: number, start: number, length: number, target: number): AreaAxis {
   const scale = length / target;
-  const axis = { scale, first: new Int32Array(target), count: new Int32Array(target), head: new Float64Array(target), tail: new Float64Array(target) };
+  const axis = {
+    scale,
+    first: new Int32Array(target),
+    count: new Int32Array(target),
+    head: new Float64Array(target),
+    tail: new Float64Array(target),
+  };
   for (let t = 0; t < target; t++) {
     const from = start + t * scale;
     const to = from + scale;
@@ -146,7 +156,8 @@ function areaAxis(sourceLength: number, start: number, length: number, target: n
 /** The largest magnitude an integer word table may hold for its sums to stay exact in int32. */
 function fitsInt32Sums(values: Float32Array, samplesPerSum: number): boolean {
   const limit = 2 ** 31 / Math.max(1, samplesPerSum);
-  for (let i = 0; i < values.length; i++) if (!Number.isInteger(values[i]) || Math.abs(values[i]) >= limit) return false;
+  for (let i = 0; i < values.length; i++)
+    if (!Number.isInteger(values[i]) || Math.abs(values[i]) >= limit) return false;
   return true;
 }
 
@@ -194,7 +205,8 @@ function resizeArea(
       } else if (k < n - 1) {
         for (let c = 0; c < width; c++) bodies[at + c] += horizontal[c];
       } else {
-        for (let c = 0; c < width; c++) out[at + c] = (heads[at + c] + bodies[at + c] + tail[t] * horizontal[c]) / scale;
+        for (let c = 0; c < width; c++)
+          out[at + c] = (heads[at + c] + bodies[at + c] + tail[t] * horizontal[c]) / scale;
       }
     }
   }
@@ -233,7 +245,8 @@ function horizontalResizer(
         const end = at + n - 1;
         let body = 0;
         for (let i = at + 1; i < end; i++) body += values[words[i] & wordMask];
-        horizontal[t] = (head[t] * values[words[at] & wordMask] + body + tail[t] * values[words[end] & wordMask]) / scale;
+        horizontal[t] =
+          (head[t] * values[words[at] & wordMask] + body + tail[t] * values[words[end] & wordMask]) / scale;
       }
     };
   }
@@ -300,7 +313,8 @@ export function preprocess(radiograph: Radiograph, spec: InputSpec, planes: Plan
   let resized: Float32Array;
   if (spec.resize === 'area') {
     const key = `area:${spec.source}:${spec.crop}:${spec.width}x${spec.height}`;
-    if (!planes.has(key)) planes.set(key, { values: resizeArea(radiograph, spec.source, region, spec.width, spec.height), maxValue });
+    if (!planes.has(key))
+      planes.set(key, { values: resizeArea(radiograph, spec.source, region, spec.width, spec.height), maxValue });
     resized = planes.get(key)!.values;
   } else {
     const key = `plane:${spec.source}`;

@@ -45,9 +45,17 @@ export async function dicomdirReferences(path: string): Promise<{ files: string[
     dataSet = parseDataSet(await readFile(path));
   } catch (error) {
     const coded = toTriageError(error, path);
-    throw new TriageError('INVALID_DICOMDIR', `The DICOMDIR cannot be read: ${coded.message}`, { file: path, cause: error });
+    throw new TriageError('INVALID_DICOMDIR', `The DICOMDIR cannot be read: ${coded.message}`, {
+      file: path,
+      cause: error,
+    });
   }
-  if (!isDicomdir(dataSet)) throw new TriageError('INVALID_DICOMDIR', 'The file named DICOMDIR is not a media directory (Media Storage SOP Class 1.2.840.10008.1.3.10).', { file: path });
+  if (!isDicomdir(dataSet))
+    throw new TriageError(
+      'INVALID_DICOMDIR',
+      'The file named DICOMDIR is not a media directory (Media Storage SOP Class 1.2.840.10008.1.3.10).',
+      { file: path },
+    );
   const folder = dirname(path);
   const seen = new Set<string>();
   const references: string[] = [];

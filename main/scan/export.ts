@@ -99,10 +99,18 @@ export function csvRow(r: StoredResult): string {
 }
 
 /** Writes the results to `path` in `format`; returns how many were written. */
-export async function exportResults(results: Iterable<StoredResult>, path: string, format: ExportFormat): Promise<number> {
+export async function exportResults(
+  results: Iterable<StoredResult>,
+  path: string,
+  format: ExportFormat,
+): Promise<number> {
   const temporary = `${path}.${process.pid}.partial`;
   const failed = (error: unknown) =>
-    new TriageError('OUTPUT_FAILED', `Cannot write the export ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, { file: path });
+    new TriageError(
+      'OUTPUT_FAILED',
+      `Cannot write the export ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+      { file: path },
+    );
   let handle: FileHandle;
   try {
     handle = await open(temporary, 'w');

@@ -13,7 +13,8 @@ import { log } from '../log/index.js';
 import { sibling, startWorker, stopWorker } from '../threads/index.js';
 import type { Identified } from './identify.js';
 
-export type IdentifyRequest = { type: 'identify'; id: number; path: string; stats: { size: number; mtimeMs: number } } | { type: 'close' };
+export type IdentifyRequest =
+  { type: 'identify'; id: number; path: string; stats: { size: number; mtimeMs: number } } | { type: 'close' };
 
 export type IdentifyResponse =
   | { type: 'identified'; id: number; identified: Identified }
@@ -33,7 +34,8 @@ export class Identifier {
 
   /** Reads, hashes and sniffs one file; failures are coded TriageErrors (rejected). */
   identify(path: string, stats: { size: number; mtimeMs: number }): Promise<Identified> {
-    if (this.closed) return Promise.reject(new TriageError('INTERNAL', 'The scan has stopped identifying files.', { file: path }));
+    if (this.closed)
+      return Promise.reject(new TriageError('INTERNAL', 'The scan has stopped identifying files.', { file: path }));
     const id = this.nextId++;
     return new Promise<Identified>((resolve, reject) => {
       this.pending.set(id, { path, resolve, reject });
@@ -68,7 +70,11 @@ export class Identifier {
       log('error', 'identify-worker-died', { reason, files: this.pending.size });
       for (const [id, pending] of this.pending) {
         this.pending.delete(id);
-        pending.reject(new TriageError('UNREADABLE', `The file could not be identified: the reading thread stopped (${reason}).`, { file: pending.path }));
+        pending.reject(
+          new TriageError('UNREADABLE', `The file could not be identified: the reading thread stopped (${reason}).`, {
+            file: pending.path,
+          }),
+        );
       }
     };
     worker.on('error', (error) => died(error.message));

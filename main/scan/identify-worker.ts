@@ -24,7 +24,11 @@ port.on('message', (request: IdentifyRequest) => {
   chain = chain.then(async () => {
     let response: IdentifyResponse;
     try {
-      response = { type: 'identified', id: request.id, identified: await identify(request.path, request.stats, buffer) };
+      response = {
+        type: 'identified',
+        id: request.id,
+        identified: await identify(request.path, request.stats, buffer),
+      };
     } catch (thrown) {
       const error = toTriageError(thrown, request.path);
       response = { type: 'failed', id: request.id, code: error.code, message: error.message };

@@ -29,7 +29,11 @@ const uid = (value: string | undefined) => value?.replace(/\0/g, '').trim() || n
  * hash, sniff, header. Nothing returned points into the buffer. Failures to read are coded errors
  * (thrown).
  */
-export async function identify(path: string, stats: { size: number; mtimeMs: number }, buffer: ReadBuffer): Promise<Identified> {
+export async function identify(
+  path: string,
+  stats: { size: number; mtimeMs: number },
+  buffer: ReadBuffer,
+): Promise<Identified> {
   let bytes: Uint8Array;
   try {
     // The size of the file as it is now (one still being written is hashed as far as it goes);
@@ -38,8 +42,13 @@ export async function identify(path: string, stats: { size: number; mtimeMs: num
   } catch (error) {
     if (error instanceof TriageError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new TriageError('FILE_NOT_FOUND', 'The file disappeared before it could be read.', { file: path });
-    throw new TriageError('UNREADABLE', `The file cannot be read (${code ?? (error as Error).message}); check its permissions.`, { file: path });
+    if (code === 'ENOENT')
+      throw new TriageError('FILE_NOT_FOUND', 'The file disappeared before it could be read.', { file: path });
+    throw new TriageError(
+      'UNREADABLE',
+      `The file cannot be read (${code ?? (error as Error).message}); check its permissions.`,
+      { file: path },
+    );
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const format = sniffFormat(bytes);
@@ -56,5 +65,14 @@ export async function identify(path: string, stats: { size: number; mtimeMs: num
       // A broken file: the engine reports it with its coded error.
     }
   }
-  return { path, size: bytes.byteLength, mtimeMs: stats.mtimeMs, sha256, format, dicomdir, sopInstanceUID, studyInstanceUID };
+  return {
+    path,
+    size: bytes.byteLength,
+    mtimeMs: stats.mtimeMs,
+    sha256,
+    format,
+    dicomdir,
+    sopInstanceUID,
+    studyInstanceUID,
+  };
 }

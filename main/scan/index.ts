@@ -29,7 +29,15 @@ import type { Candidate } from './walk.js';
 
 export { walk, countFiles } from './walk.js';
 export type { Candidate } from './walk.js';
-export { CSV_COLUMNS, csvCell, EXPORT_FORMATS, exportRecord, exportResults, formatFor, isExportFormat } from './export.js';
+export {
+  CSV_COLUMNS,
+  csvCell,
+  EXPORT_FORMATS,
+  exportRecord,
+  exportResults,
+  formatFor,
+  isExportFormat,
+} from './export.js';
 export type { ExportFormat, ExportRecord } from './export.js';
 
 export interface ScanOptions {
@@ -143,14 +151,25 @@ const QUEUE_CAPACITY = 64;
  * Identifies candidates `ahead` at a time, handing them on in walk order; true when every
  * candidate was handed on (false: the queue was closed first).
  */
-async function produce(candidates: AsyncIterable<Candidate>, queue: BoundedQueue<Item>, identifier: Identifier, ahead: number): Promise<boolean> {
+async function produce(
+  candidates: AsyncIterable<Candidate>,
+  queue: BoundedQueue<Item>,
+  identifier: Identifier,
+  ahead: number,
+): Promise<boolean> {
   const window: Array<Promise<Item>> = [];
   const start = (candidate: Candidate): Promise<Item> => {
-    if (candidate.kind === 'error') return Promise.resolve({ kind: 'error', path: candidate.path, error: candidate.error, stats: null });
+    if (candidate.kind === 'error')
+      return Promise.resolve({ kind: 'error', path: candidate.path, error: candidate.error, stats: null });
     const { path, stats, explicit } = candidate;
     return identifier.identify(path, stats).then(
       (identified): Item => ({ kind: 'file', identified, explicit }),
-      (error): Item => ({ kind: 'error', path, error: toTriageError(error, path), stats: { size: stats.size, mtimeMs: stats.mtimeMs } }),
+      (error): Item => ({
+        kind: 'error',
+        path,
+        error: toTriageError(error, path),
+        stats: { size: stats.size, mtimeMs: stats.mtimeMs },
+      }),
     );
   };
   try {
@@ -178,7 +197,16 @@ export class Scanner {
   private stopped = false;
   /** Path -> size and mtime when last handed to the pipeline (watch mode compares against it). */
   private readonly known = new Map<string, { size: number; mtimeMs: number }>();
-  private readonly counts = { files: 0, analysed: 0, unchanged: 0, duplicates: 0, skipped: 0, ok: 0, rejected: 0, errors: 0 };
+  private readonly counts = {
+    files: 0,
+    analysed: 0,
+    unchanged: 0,
+    duplicates: 0,
+    skipped: 0,
+    ok: 0,
+    rejected: 0,
+    errors: 0,
+  };
   /** Sums over the images the models ran on, for the pipeline summary. */
   private readonly timing = { images: 0, decodeMs: 0, preprocessMs: 0, inferenceMs: 0 };
   private statsAtStart: Engine['stats'] | null = null;
@@ -198,12 +226,20 @@ export class Scanner {
 
   async run(): Promise<ScanSummary> {
     const { store, engine, rules, roots } = this.options;
-    this.scanId = store.beginScan({ roots, provider: engine.provider, provenance: this.provenance, rulesFingerprint: rules.fingerprint });
+    this.scanId = store.beginScan({
+      roots,
+      provider: engine.provider,
+      provenance: this.provenance,
+      rulesFingerprint: rules.fingerprint,
+    });
     this.started = performance.now();
     this.statsAtStart = engine.stats ?? null;
     let outcome: ScanSummary['outcome'] = 'completed';
     try {
-      void countFiles(roots).then((count) => (this.total = count), () => undefined);
+      void countFiles(roots).then(
+        (count) => (this.total = count),
+        () => undefined,
+      );
       await this.pipeline(walk(roots));
       if (this.options.watch && !this.stopped) await this.watch(this.options.watch);
       // Watching ends with Ctrl-C: that is its normal end unless work was cut short.
@@ -362,7 +398,9 @@ export class Scanner {
         this.finished(this.unchanged(existing));
         continue;
       }
-      const pending = flight.byHash.get(identified.sha256) ?? (identified.sopInstanceUID ? flight.bySop.get(identified.sopInstanceUID) : undefined);
+      const pending =
+        flight.byHash.get(identified.sha256) ??
+        (identified.sopInstanceUID ? flight.bySop.get(identified.sopInstanceUID) : undefined);
       if (pending) {
         pending.copies.push(identified);
         continue;
@@ -385,7 +423,8 @@ export class Scanner {
     const { identified } = entry;
     flight.byPath.delete(identified.path);
     if (flight.byHash.get(identified.sha256) === entry) flight.byHash.delete(identified.sha256);
-    if (identified.sopInstanceUID && flight.bySop.get(identified.sopInstanceUID) === entry) flight.bySop.delete(identified.sopInstanceUID);
+    if (identified.sopInstanceUID && flight.bySop.get(identified.sopInstanceUID) === entry)
+      flight.bySop.delete(identified.sopInstanceUID);
     const written = this.options.store.lookup(identified.path);
     if (!written || written.sha256 !== identified.sha256) return;
     for (const copy of entry.copies) this.finished(this.duplicate(copy, written));
@@ -425,7 +464,13 @@ export class Scanner {
       rulesFingerprint: this.options.rules.fingerprint,
       scanId: this.scanId,
     });
-    return { file: result.file, outcome: result.status === 'error' && !identified ? 'error' : 'analysed', status: result.status, priority, code: result.error?.code };
+    return {
+      file: result.file,
+      outcome: result.status === 'error' && !identified ? 'error' : 'analysed',
+      status: result.status,
+      priority,
+      code: result.error?.code,
+    };
   }
 
   /** A stored result for the same content and pack: kept, re-graded if the rules changed. */
@@ -433,7 +478,10 @@ export class Scanner {
     const { store, rules } = this.options;
     if (existing.status !== 'duplicate' && existing.rulesFingerprint !== rules.fingerprint) {
       const stored = store.result(existing.id)!;
-      const priority = rules.prioritize({ status: stored.status as AnalysisResult['status'], findings: stored.findings });
+      const priority = rules.prioritize({
+        status: stored.status as AnalysisResult['status'],
+        findings: stored.findings,
+      });
       store.reprioritize(existing.id, priority, rules.fingerprint, this.scanId);
       return { file: existing.path, outcome: 'unchanged', status: existing.status, priority };
     }

@@ -17,9 +17,15 @@ export type Candidate =
 
 function errnoError(path: string, error: unknown, what: string): TriageError {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new TriageError('FILE_NOT_FOUND', `${what} does not exist (a dangling symbolic link?).`, { file: path });
-  if (code === 'ELOOP') return new TriageError('SYMLINK_LOOP', `${what} is a symbolic link that leads back to itself.`, { file: path });
-  return new TriageError('UNREADABLE', `${what} cannot be read (${code ?? (error as Error).message}); check its permissions.`, { file: path });
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return new TriageError('FILE_NOT_FOUND', `${what} does not exist (a dangling symbolic link?).`, { file: path });
+  if (code === 'ELOOP')
+    return new TriageError('SYMLINK_LOOP', `${what} is a symbolic link that leads back to itself.`, { file: path });
+  return new TriageError(
+    'UNREADABLE',
+    `${what} cannot be read (${code ?? (error as Error).message}); check its permissions.`,
+    { file: path },
+  );
 }
 
 const key = (stats: Stats) => `${stats.dev}:${stats.ino}`;
@@ -53,7 +59,15 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
 
   async function* file(path: string, stats: Stats, explicit: boolean): AsyncGenerator<Candidate> {
     if (!stats.isFile()) {
-      yield { kind: 'error', path, error: new TriageError('UNREADABLE', 'The path is not a regular file (a device, a pipe or a socket); it is not read.', { file: path }) };
+      yield {
+        kind: 'error',
+        path,
+        error: new TriageError(
+          'UNREADABLE',
+          'The path is not a regular file (a device, a pipe or a socket); it is not read.',
+          { file: path },
+        ),
+      };
       return;
     }
     yield { kind: 'file', path, explicit, stats };
@@ -63,10 +77,23 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
         const found = await dicomdirReferences(path);
         references = found.files;
         for (const id of found.invalid) {
-          yield { kind: 'error', path: `${path}#${id}`, error: new TriageError('INVALID_DICOMDIR', `The DICOMDIR references "${id}", which is outside its folder; not followed.`, { file: path }) };
+          yield {
+            kind: 'error',
+            path: `${path}#${id}`,
+            error: new TriageError(
+              'INVALID_DICOMDIR',
+              `The DICOMDIR references "${id}", which is outside its folder; not followed.`,
+              { file: path },
+            ),
+          };
         }
       } catch (error) {
-        yield { kind: 'error', path, error: error instanceof TriageError ? error : new TriageError('INVALID_DICOMDIR', String(error), { file: path }) };
+        yield {
+          kind: 'error',
+          path,
+          error:
+            error instanceof TriageError ? error : new TriageError('INVALID_DICOMDIR', String(error), { file: path }),
+        };
         return;
       }
       for (const reference of references) {
@@ -74,7 +101,11 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
         try {
           real = await realpath(reference);
         } catch (error) {
-          yield { kind: 'error', path: reference, error: errnoError(reference, error, `The file referenced by ${path}`) };
+          yield {
+            kind: 'error',
+            path: reference,
+            error: errnoError(reference, error, `The file referenced by ${path}`),
+          };
           continue;
         }
         // A file under a walked folder is found by the walk itself.
@@ -82,7 +113,11 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
         try {
           yield* file(reference, await stat(reference), true);
         } catch (error) {
-          yield { kind: 'error', path: reference, error: errnoError(reference, error, `The file referenced by ${path}`) };
+          yield {
+            kind: 'error',
+            path: reference,
+            error: errnoError(reference, error, `The file referenced by ${path}`),
+          };
         }
       }
     }
@@ -112,7 +147,11 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
           yield {
             kind: 'error',
             path: child,
-            error: new TriageError('SYMLINK_LOOP', `The symbolic link ${basename(child)} leads back to a folder that contains it; not followed.`, { file: child }),
+            error: new TriageError(
+              'SYMLINK_LOOP',
+              `The symbolic link ${basename(child)} leads back to a folder that contains it; not followed.`,
+              { file: child },
+            ),
           };
           continue;
         }

@@ -81,7 +81,10 @@ async function run(
 }
 
 function positives(result: AnalysisResult): string[] {
-  return result.findings.filter((f) => f.positive && f.direct).map((f) => `${f.tree}:${f.term}`).sort();
+  return result.findings
+    .filter((f) => f.positive && f.direct)
+    .map((f) => `${f.tree}:${f.term}`)
+    .sort();
 }
 
 /** Largest difference between two runs' calibrated probabilities, over images, findings, members. */
@@ -156,7 +159,12 @@ export async function selftestPack(pack: string, choice: string, files: string[]
     checks.push({
       name: 'findings as recorded at build time',
       passed: mismatches.length === 0 && compared > 0,
-      detail: compared === 0 ? 'no recorded sample matched' : mismatches.length === 0 ? `${compared} of ${compared} images identical` : mismatches.join('; '),
+      detail:
+        compared === 0
+          ? 'no recorded sample matched'
+          : mismatches.length === 0
+            ? `${compared} of ${compared} images identical`
+            : mismatches.join('; '),
     });
   }
   return {
@@ -209,7 +217,10 @@ export async function runSelftest(argv: string[]): Promise<number> {
   if (files.length === 0) usage(`No sample images in ${samplesDir}; name a folder with --samples DIR.`);
   const reports: PackReport[] = [];
   for (const pack of packs) reports.push(await selftestPack(pack, values.ep!, files));
-  if (values.json) process.stdout.write(`${JSON.stringify({ passed: reports.every((r) => r.passed), tolerance: TOLERANCE, reports })}\n`);
+  if (values.json)
+    process.stdout.write(
+      `${JSON.stringify({ passed: reports.every((r) => r.passed), tolerance: TOLERANCE, reports })}\n`,
+    );
   else process.stdout.write(`${table(reports)}\n`);
   return reports.every((r) => r.passed) ? 0 : 1;
 }

@@ -16,10 +16,24 @@ export interface PackProvenance {
 /** The provenance of a loaded pack: each member's trained labels' operating points. */
 export function packProvenance(pack: ModelPack): PackProvenance {
   const operatingPoints = (member: Member) =>
-    Object.fromEntries(member.manifest.labels.filter((l) => l.trained && l.operatingPoint !== null).map((l) => [l.name, l.operatingPoint as number]));
+    Object.fromEntries(
+      member.manifest.labels
+        .filter((l) => l.trained && l.operatingPoint !== null)
+        .map((l) => [l.name, l.operatingPoint as number]),
+    );
   return {
-    pack: { id: pack.ensemble.id, version: pack.ensemble.version, rule: pack.ensemble.rule.kind, demo: pack.ensemble.demo },
-    models: pack.members.map((m) => ({ id: m.manifest.id, version: m.manifest.version, sha256: m.manifest.onnx.sha256, operatingPoints: operatingPoints(m) })),
+    pack: {
+      id: pack.ensemble.id,
+      version: pack.ensemble.version,
+      rule: pack.ensemble.rule.kind,
+      demo: pack.ensemble.demo,
+    },
+    models: pack.members.map((m) => ({
+      id: m.manifest.id,
+      version: m.manifest.version,
+      sha256: m.manifest.onnx.sha256,
+      operatingPoints: operatingPoints(m),
+    })),
     notForClinicalUse: pack.ensemble.demo || pack.members.some((m) => m.manifest.card.notForClinicalUse),
   };
 }
@@ -27,12 +41,19 @@ export function packProvenance(pack: ModelPack): PackProvenance {
 /** SHA-256 of the pack's id, version, rule and each member's id, version, ONNX hash and operating points. */
 export function packFingerprint(provenance: Pick<PackProvenance, 'pack' | 'models'>): string {
   const canonical = {
-    pack: { id: provenance.pack.id, version: provenance.pack.version, rule: provenance.pack.rule, demo: provenance.pack.demo },
+    pack: {
+      id: provenance.pack.id,
+      version: provenance.pack.version,
+      rule: provenance.pack.rule,
+      demo: provenance.pack.demo,
+    },
     models: provenance.models.map((m) => ({
       id: m.id,
       version: m.version,
       sha256: m.sha256,
-      operatingPoints: Object.fromEntries(Object.entries(m.operatingPoints).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      operatingPoints: Object.fromEntries(
+        Object.entries(m.operatingPoints).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      ),
     })),
   };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');

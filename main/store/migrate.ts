@@ -5,7 +5,9 @@ import type { Sqlite } from './sqlite.js';
 
 /** Brings the database to SCHEMA_VERSION; refuses a database newer than this application. */
 export function migrate(db: Sqlite): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)',
+  );
   const current = Number(db.get<{ v: number | null }>('SELECT max(version) AS v FROM schema_version')?.v ?? 0);
   if (current > SCHEMA_VERSION) {
     throw new TriageError(
@@ -21,7 +23,11 @@ export function migrate(db: Sqlite): void {
       const again = Number(db.get<{ v: number | null }>('SELECT max(version) AS v FROM schema_version')?.v ?? 0);
       if (again >= migration.version) return;
       db.exec(migration.sql);
-      db.run('INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)', [migration.version, migration.description, new Date().toISOString()]);
+      db.run('INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.description,
+        new Date().toISOString(),
+      ]);
     });
   }
 }

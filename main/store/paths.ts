@@ -5,7 +5,11 @@ import { join } from 'node:path';
 export const DATABASE_FILE = 'results.sqlite';
 
 /** The user's data folder for this application, per platform convention. */
-export function defaultDataDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
+export function defaultDataDir(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+  home = homedir(),
+): string {
   if (platform === 'win32') return join(env.APPDATA || join(home, 'AppData', 'Roaming'), 'cxr-triage');
   if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'cxr-triage');
   return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'cxr-triage');

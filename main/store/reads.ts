@@ -10,14 +10,18 @@ import type { Row, Sqlite } from './sqlite.js';
 import type { Feedback, ImageKey, StoredResult, StoredStudy } from './types.js';
 
 /** A JSON column's value, or the fallback when it is null. */
-export const parseJson = <T>(value: unknown, fallback: T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : fallback);
+export const parseJson = <T>(value: unknown, fallback: T): T =>
+  typeof value === 'string' ? (JSON.parse(value) as T) : fallback;
 
 export class ResultReader {
   protected constructor(protected readonly db: Sqlite) {}
 
   /** The stored result for a path, if any. */
   lookup(path: string): ImageKey | undefined {
-    const row = this.db.get('SELECT id, path, sha256, pack_fingerprint, rules_fingerprint, status FROM images WHERE path = ?', [path]);
+    const row = this.db.get(
+      'SELECT id, path, sha256, pack_fingerprint, rules_fingerprint, status FROM images WHERE path = ?',
+      [path],
+    );
     return row && toKey(row);
   }
 
@@ -25,11 +29,17 @@ export class ResultReader {
   findOriginal(path: string, sha256: string | null, sopInstanceUID: string | null): ImageKey | undefined {
     const columns = 'id, path, sha256, pack_fingerprint, rules_fingerprint, status';
     if (sha256) {
-      const row = this.db.get(`SELECT ${columns} FROM images WHERE sha256 = ? AND path <> ? AND status <> 'duplicate' ORDER BY id LIMIT 1`, [sha256, path]);
+      const row = this.db.get(
+        `SELECT ${columns} FROM images WHERE sha256 = ? AND path <> ? AND status <> 'duplicate' ORDER BY id LIMIT 1`,
+        [sha256, path],
+      );
       if (row) return toKey(row);
     }
     if (sopInstanceUID) {
-      const row = this.db.get(`SELECT ${columns} FROM images WHERE sop_instance_uid = ? AND path <> ? AND status <> 'duplicate' ORDER BY id LIMIT 1`, [sopInstanceUID, path]);
+      const row = this.db.get(
+        `SELECT ${columns} FROM images WHERE sop_instance_uid = ? AND path <> ? AND status <> 'duplicate' ORDER BY id LIMIT 1`,
+        [sopInstanceUID, path],
+      );
       if (row) return toKey(row);
     }
     return undefined;
@@ -40,7 +50,10 @@ export class ResultReader {
     // Pages of ids, so an export of a huge scan never holds every row at once.
     let after = '';
     for (;;) {
-      const page = this.db.all<{ id: number; path: string }>('SELECT id, path FROM images WHERE seen_scan_id = ? AND path > ? ORDER BY path LIMIT 256', [scanId, after]);
+      const page = this.db.all<{ id: number; path: string }>(
+        'SELECT id, path FROM images WHERE seen_scan_id = ? AND path > ? ORDER BY path LIMIT 256',
+        [scanId, after],
+      );
       if (page.length === 0) return;
       for (const { id } of page) yield this.result(Number(id))!;
       after = page[page.length - 1].path;
@@ -51,7 +64,10 @@ export class ResultReader {
   *allResults(): Generator<StoredResult> {
     let after = '';
     for (;;) {
-      const page = this.db.all<{ id: number; path: string }>('SELECT id, path FROM images WHERE path > ? ORDER BY path LIMIT 256', [after]);
+      const page = this.db.all<{ id: number; path: string }>(
+        'SELECT id, path FROM images WHERE path > ? ORDER BY path LIMIT 256',
+        [after],
+      );
       if (page.length === 0) return;
       for (const { id } of page) yield this.result(Number(id))!;
       after = page[page.length - 1].path;
@@ -67,22 +83,33 @@ export class ResultReader {
     );
     if (!row) return undefined;
     const models = this.db
-      .all('SELECT model_id, version, onnx_sha256, operating_points FROM pack_models WHERE fingerprint = ? ORDER BY position', [row.pack_fingerprint])
-      .map((m): ModelProvenance => ({ id: String(m.model_id), version: String(m.version), sha256: String(m.onnx_sha256), operatingPoints: parseJson(m.operating_points, {}) }));
-    const findings = this.db.all('SELECT * FROM findings WHERE image_id = ? ORDER BY position', [id]).map(
-      (f): Finding => ({
+      .all(
+        'SELECT model_id, version, onnx_sha256, operating_points FROM pack_models WHERE fingerprint = ? ORDER BY position',
+        [row.pack_fingerprint],
+      )
+      .map((m): ModelProvenance => ({
+        id: String(m.model_id),
+        version: String(m.version),
+        sha256: String(m.onnx_sha256),
+        operatingPoints: parseJson(m.operating_points, {}),
+      }));
+    const findings = this.db
+      .all('SELECT * FROM findings WHERE image_id = ? ORDER BY position', [id])
+      .map((f): Finding => ({
         term: String(f.term),
         tree: f.tree as Tree,
         cui: (f.cui as string | null) ?? null,
         positive: f.positive === 1,
         direct: f.direct === 1,
         votes: { positive: Number(f.votes_positive), total: Number(f.votes_total) },
-        probability: f.probability_mean === null ? null : { mean: Number(f.probability_mean), min: Number(f.probability_min), max: Number(f.probability_max) },
+        probability:
+          f.probability_mean === null
+            ? null
+            : { mean: Number(f.probability_mean), min: Number(f.probability_min), max: Number(f.probability_max) },
         perModel: parseJson(f.per_model, {}),
         supportedBy: parseJson(f.supported_by, []),
         paths: parseJson(f.paths, []),
-      }),
-    );
+      }));
     const timed = row.decode_ms !== null;
     return {
       id,
@@ -99,7 +126,13 @@ export class ResultReader {
       study: String(row.study_key),
       priority: (row.priority as Priority | null) ?? null,
       executionProvider: row.provider as Provider,
-      pack: { id: String(row.pack_id), version: String(row.pack_version), rule: String(row.rule), demo: row.demo === 1, fingerprint: String(row.pack_fingerprint) },
+      pack: {
+        id: String(row.pack_id),
+        version: String(row.pack_version),
+        rule: String(row.rule),
+        demo: row.demo === 1,
+        fingerprint: String(row.pack_fingerprint),
+      },
       models,
       notForClinicalUse: row.not_for_clinical_use === 1,
       rulesFingerprint: String(row.rules_fingerprint),
@@ -107,7 +140,12 @@ export class ResultReader {
       findings,
       heatmaps: parseJson(row.heatmaps, null),
       timings: timed
-        ? { decodeMs: Number(row.decode_ms), preprocessMs: Number(row.preprocess_ms), inferenceMs: Number(row.inference_ms), explainMs: Number(row.explain_ms) }
+        ? {
+            decodeMs: Number(row.decode_ms),
+            preprocessMs: Number(row.preprocess_ms),
+            inferenceMs: Number(row.inference_ms),
+            explainMs: Number(row.explain_ms),
+          }
         : null,
       scannedAt: String(row.scanned_at),
       scanId: row.scan_id === null ? null : Number(row.scan_id),
@@ -120,7 +158,9 @@ export class ResultReader {
    * Duplicates are left out: the original stands for them.
    */
   worklist(): WorklistStudy[] {
-    const studies = this.db.all('SELECT key, study_instance_uid, priority, first_seen_at, updated_at FROM studies ORDER BY priority_rank, first_seen_at, key');
+    const studies = this.db.all(
+      'SELECT key, study_instance_uid, priority, first_seen_at, updated_at FROM studies ORDER BY priority_rank, first_seen_at, key',
+    );
     const images = this.db.all(
       `SELECT id, path, sop_instance_uid, status, priority, reason, study_key, not_for_clinical_use FROM images
        WHERE status <> 'duplicate' ORDER BY study_key, priority_rank, path`,
@@ -169,7 +209,9 @@ export class ResultReader {
   /** Counts by priority over the worklist's studies. */
   studyCounts(): Record<Priority, number> {
     const counts = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
-    const rows = this.db.all(`SELECT priority, count(*) AS n FROM studies s WHERE EXISTS (SELECT 1 FROM images i WHERE i.study_key = s.key AND i.status <> 'duplicate') GROUP BY priority`);
+    const rows = this.db.all(
+      `SELECT priority, count(*) AS n FROM studies s WHERE EXISTS (SELECT 1 FROM images i WHERE i.study_key = s.key AND i.status <> 'duplicate') GROUP BY priority`,
+    );
     for (const row of rows) counts[row.priority as Priority] = Number(row.n);
     return counts;
   }
@@ -178,7 +220,10 @@ export class ResultReader {
   study(key: string): StoredStudy | undefined {
     const row = this.db.get('SELECT key, study_instance_uid, priority FROM studies WHERE key = ?', [key]);
     if (!row) return undefined;
-    const ids = this.db.all<{ id: number }>(`SELECT id FROM images WHERE study_key = ? AND status <> 'duplicate' ORDER BY priority_rank, path`, [key]);
+    const ids = this.db.all<{ id: number }>(
+      `SELECT id FROM images WHERE study_key = ? AND status <> 'duplicate' ORDER BY priority_rank, path`,
+      [key],
+    );
     return {
       study: String(row.key),
       studyInstanceUID: (row.study_instance_uid as string | null) ?? null,
@@ -189,7 +234,10 @@ export class ResultReader {
 
   feedbackFor(file: string): Feedback[] {
     return this.db
-      .all('SELECT f.id, i.path, f.term, f.tree, f.verdict, f.note, f.created_at FROM feedback f JOIN images i ON i.id = f.image_id WHERE i.path = ? ORDER BY f.id', [file])
+      .all(
+        'SELECT f.id, i.path, f.term, f.tree, f.verdict, f.note, f.created_at FROM feedback f JOIN images i ON i.id = f.image_id WHERE i.path = ? ORDER BY f.id',
+        [file],
+      )
       .map((r) => ({
         id: Number(r.id),
         file: String(r.path),
@@ -209,7 +257,12 @@ export class ResultReader {
          WHERE i.path = ? AND ${CURRENT_VERDICT} ORDER BY f.id`,
         [file],
       )
-      .map((r) => ({ term: String(r.term), tree: r.tree as Tree, verdict: r.verdict as Verdict, at: String(r.created_at) }));
+      .map((r) => ({
+        term: String(r.term),
+        tree: r.tree as Tree,
+        verdict: r.verdict as Verdict,
+        at: String(r.created_at),
+      }));
   }
 
   /** How many findings carry a current verdict, per study key (for the worklist's "reviewed" column). */
@@ -239,4 +292,3 @@ function toKey(row: Row): ImageKey {
     status: row.status as ImageStatus,
   };
 }
-

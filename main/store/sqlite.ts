@@ -79,7 +79,11 @@ export class Sqlite {
       mkdirSync(dirname(path), { recursive: true });
       registerOwner(path);
     } catch (error) {
-      throw new TriageError('DATABASE_FAILED', `Cannot create the results database's folder ${dirname(path)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, { file: path });
+      throw new TriageError(
+        'DATABASE_FAILED',
+        `Cannot create the results database's folder ${dirname(path)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+        { file: path },
+      );
     }
     recoverStaleLock(path);
     const connection = new Sqlite(path);
@@ -99,14 +103,19 @@ export class Sqlite {
     try {
       db = new sqlite.Database(this.path);
     } catch (error) {
-      throw new TriageError('DATABASE_FAILED', `Cannot open the results database ${this.path} (${(error as Error).message}).`, { file: this.path, cause: error });
+      throw new TriageError(
+        'DATABASE_FAILED',
+        `Cannot open the results database ${this.path} (${(error as Error).message}).`,
+        { file: this.path, cause: error },
+      );
     }
     try {
       db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       // Exclusive before the first access: the VFS has no shared memory for the WAL index.
       db.all('PRAGMA locking_mode = EXCLUSIVE');
       const mode = db.all('PRAGMA journal_mode = WAL')[0];
-      if (Object.values(mode ?? {})[0] !== 'wal') throw new Error(`the database refused WAL mode (${JSON.stringify(mode)})`);
+      if (Object.values(mode ?? {})[0] !== 'wal')
+        throw new Error(`the database refused WAL mode (${JSON.stringify(mode)})`);
       db.run('PRAGMA synchronous = FULL');
       db.run('PRAGMA foreign_keys = ON');
     } catch (error) {
@@ -177,9 +186,17 @@ export class Sqlite {
           if (this.db && !this.db.inTransaction) this.release();
           if (attempt < 3 && recoverStaleLock(this.path)) continue;
           if (attempt < 1) continue;
-          throw new TriageError('DATABASE_LOCKED', `The results database ${this.path} is in use by another process (waited ${BUSY_TIMEOUT_MS / 1000} s); try again when it has finished.`, { file: this.path, cause: error });
+          throw new TriageError(
+            'DATABASE_LOCKED',
+            `The results database ${this.path} is in use by another process (waited ${BUSY_TIMEOUT_MS / 1000} s); try again when it has finished.`,
+            { file: this.path, cause: error },
+          );
         }
-        throw new TriageError('DATABASE_FAILED', `The results database ${this.path} failed: ${(error as Error).message}.`, { file: this.path, cause: error });
+        throw new TriageError(
+          'DATABASE_FAILED',
+          `The results database ${this.path} failed: ${(error as Error).message}.`,
+          { file: this.path, cause: error },
+        );
       }
     }
   }

@@ -29,14 +29,10 @@ export class ResultWriter extends ResultReader {
     );
     if (inserted.changes > 0) {
       provenance.models.forEach((model, position) =>
-        this.db.run('INSERT INTO pack_models (fingerprint, position, model_id, version, onnx_sha256, operating_points) VALUES (?, ?, ?, ?, ?, ?)', [
-          fingerprint,
-          position,
-          model.id,
-          model.version,
-          model.sha256,
-          json(model.operatingPoints),
-        ]),
+        this.db.run(
+          'INSERT INTO pack_models (fingerprint, position, model_id, version, onnx_sha256, operating_points) VALUES (?, ?, ?, ?, ?, ?)',
+          [fingerprint, position, model.id, model.version, model.sha256, json(model.operatingPoints)],
+        ),
       );
     }
     return fingerprint;
@@ -45,18 +41,20 @@ export class ResultWriter extends ResultReader {
   beginScan(start: ScanStart): number {
     return this.db.transaction(() => {
       const fingerprint = this.ensurePack(start.provenance);
-      return this.db.run('INSERT INTO scans (started_at, roots, provider, pack_fingerprint, rules_fingerprint) VALUES (?, ?, ?, ?, ?)', [
-        now(),
-        json(start.roots),
-        start.provider,
-        fingerprint,
-        start.rulesFingerprint,
-      ]).lastInsertRowid;
+      return this.db.run(
+        'INSERT INTO scans (started_at, roots, provider, pack_fingerprint, rules_fingerprint) VALUES (?, ?, ?, ?, ?)',
+        [now(), json(start.roots), start.provider, fingerprint, start.rulesFingerprint],
+      ).lastInsertRowid;
     });
   }
 
   finishScan(scanId: number, outcome: 'completed' | 'interrupted' | 'failed', summary: unknown): void {
-    this.db.run('UPDATE scans SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?', [now(), outcome, json(summary), scanId]);
+    this.db.run('UPDATE scans SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?', [
+      now(),
+      outcome,
+      json(summary),
+      scanId,
+    ]);
   }
 
   /** Marks an unchanged, skipped image as covered by this scan (for its export). */
@@ -67,14 +65,14 @@ export class ResultWriter extends ResultReader {
   /** Re-applies new rules to a stored image (same pack, new rules): its priority and its study's. */
   reprioritize(imageId: number, priority: Priority, rulesFingerprint: string, scanId: number): void {
     this.db.transaction(() => {
-      this.db.run('UPDATE images SET priority = ?, priority_rank = ?, rules_fingerprint = ?, seen_scan_id = ? WHERE id = ?', [
-        priority,
-        priorityRank(priority),
-        rulesFingerprint,
-        scanId,
-        imageId,
-      ]);
-      const row = this.db.get<{ study_key: string; study_instance_uid: string | null }>('SELECT study_key, study_instance_uid FROM images WHERE id = ?', [imageId]);
+      this.db.run(
+        'UPDATE images SET priority = ?, priority_rank = ?, rules_fingerprint = ?, seen_scan_id = ? WHERE id = ?',
+        [priority, priorityRank(priority), rulesFingerprint, scanId, imageId],
+      );
+      const row = this.db.get<{ study_key: string; study_instance_uid: string | null }>(
+        'SELECT study_key, study_instance_uid FROM images WHERE id = ?',
+        [imageId],
+      );
       if (row) this.raiseStudy(row.study_key, row.study_instance_uid, priority);
     });
   }
@@ -96,7 +94,14 @@ export class ResultWriter extends ResultReader {
    * Writes one analysed image: the image row (replacing an earlier result for the same path), all
    * its findings, its pack's provenance and its study's priority, in one transaction.
    */
-  recordResult(input: { result: AnalysisResult; file: FileIdentity; format: string | null; priority: Priority; rulesFingerprint: string; scanId: number | null }): number {
+  recordResult(input: {
+    result: AnalysisResult;
+    file: FileIdentity;
+    format: string | null;
+    priority: Priority;
+    rulesFingerprint: string;
+    scanId: number | null;
+  }): number {
     const { result, file, priority } = input;
     return this.db.transaction(() => {
       const fingerprint = this.ensurePack(result);
@@ -174,7 +179,9 @@ export class ResultWriter extends ResultReader {
   }): number {
     return this.db.transaction(() => {
       const fingerprint = this.ensurePack(input.provenance);
-      const original = this.db.get<{ study_key: string }>('SELECT study_key FROM images WHERE id = ?', [input.original.id]);
+      const original = this.db.get<{ study_key: string }>('SELECT study_key FROM images WHERE id = ?', [
+        input.original.id,
+      ]);
       const key = original?.study_key ?? studyKey(input.studyInstanceUID, input.file.path);
       const id = this.upsertImage({
         path: input.file.path,
@@ -221,16 +228,21 @@ export class ResultWriter extends ResultReader {
     return Number(result!.id);
   }
 
-  addFeedback(input: { file: string; term?: string; tree?: string; verdict: Verdict | 'withdrawn'; note?: string }): number {
+  addFeedback(input: {
+    file: string;
+    term?: string;
+    tree?: string;
+    verdict: Verdict | 'withdrawn';
+    note?: string;
+  }): number {
     const image = this.lookup(input.file);
-    if (!image) throw new TriageError('FILE_NOT_FOUND', `No stored result for ${input.file}; scan it first.`, { file: input.file });
-    return this.db.run('INSERT INTO feedback (image_id, term, tree, verdict, note, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-      image.id,
-      input.term ?? null,
-      input.tree ?? null,
-      input.verdict,
-      input.note ?? null,
-      now(),
-    ]).lastInsertRowid;
+    if (!image)
+      throw new TriageError('FILE_NOT_FOUND', `No stored result for ${input.file}; scan it first.`, {
+        file: input.file,
+      });
+    return this.db.run(
+      'INSERT INTO feedback (image_id, term, tree, verdict, note, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [image.id, input.term ?? null, input.tree ?? null, input.verdict, input.note ?? null, now()],
+    ).lastInsertRowid;
   }
 }

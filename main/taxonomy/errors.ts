@@ -7,11 +7,7 @@ import type { TaxonomyTree } from './types.js';
  * one, so the message can say what was probably meant.
  */
 export type TaxonomyErrorCode =
-  | 'TAXONOMY_NOT_FOUND'
-  | 'INVALID_TAXONOMY'
-  | 'TAXONOMY_CYCLE'
-  | 'UNKNOWN_TERM'
-  | 'AMBIGUOUS_TERM';
+  'TAXONOMY_NOT_FOUND' | 'INVALID_TAXONOMY' | 'TAXONOMY_CYCLE' | 'UNKNOWN_TERM' | 'AMBIGUOUS_TERM';
 
 export interface TermLocation {
   term: string;

@@ -28,7 +28,9 @@ export function loadTaxonomy(path?: string): Taxonomy {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new TaxonomyError('TAXONOMY_NOT_FOUND', `The PadChest taxonomy ${file} is missing or unreadable.`, { cause: error });
+    throw new TaxonomyError('TAXONOMY_NOT_FOUND', `The PadChest taxonomy ${file} is missing or unreadable.`, {
+      cause: error,
+    });
   }
   const taxonomy = parseTaxonomy(text, file);
   cache.set(file, taxonomy);

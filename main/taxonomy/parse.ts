@@ -123,7 +123,9 @@ export function parseTaxonomy(text: string, source = '<string>'): Taxonomy {
   checkAcyclic(source, drafts);
   for (const draft of ordered) {
     if (draft.isRoot && draft.parents.length > 0) {
-      fail(`the root "${draft.term}" also appears as a child of "${drafts.get(draft.tree)!.get(draft.parents[0])!.term}".`);
+      fail(
+        `the root "${draft.term}" also appears as a child of "${drafts.get(draft.tree)!.get(draft.parents[0])!.term}".`,
+      );
     }
   }
 

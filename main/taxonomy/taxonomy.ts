@@ -32,14 +32,16 @@ function editDistance(a: string, b: string): number {
 export type NodeSpec = TaxonomyNode;
 
 export function buildTaxonomy(source: string, specs: readonly NodeSpec[]): Taxonomy {
-  const all: readonly TaxonomyNode[] = Object.freeze(specs.map((spec) =>
-    Object.freeze({
-      ...spec,
-      altCuis: Object.freeze([...spec.altCuis]),
-      parents: Object.freeze([...spec.parents]),
-      children: Object.freeze([...spec.children]),
-    }),
-  ));
+  const all: readonly TaxonomyNode[] = Object.freeze(
+    specs.map((spec) =>
+      Object.freeze({
+        ...spec,
+        altCuis: Object.freeze([...spec.altCuis]),
+        parents: Object.freeze([...spec.parents]),
+        children: Object.freeze([...spec.children]),
+      }),
+    ),
+  );
   const order = new Map<TaxonomyNode, number>(all.map((node, index) => [node, index]));
   const byKey = new Map<string, TaxonomyNode>(all.map((node) => [nodeKey(node.tree, node.term), node]));
   const byTerm = new Map<string, TaxonomyNode[]>();
@@ -56,7 +58,11 @@ export function buildTaxonomy(source: string, specs: readonly NodeSpec[]): Taxon
     const found = byTerm.get(normalizeTerm(term)) ?? [];
     if (found.length > 1) {
       const trees = found.map((node) => node.tree).join(', ');
-      throw new TaxonomyError('AMBIGUOUS_TERM', `PadChest term "${term}" is in several trees (${trees}); say which one.`, { term });
+      throw new TaxonomyError(
+        'AMBIGUOUS_TERM',
+        `PadChest term "${term}" is in several trees (${trees}); say which one.`,
+        { term },
+      );
     }
     return found[0];
   }
@@ -66,7 +72,8 @@ export function buildTaxonomy(source: string, specs: readonly NodeSpec[]): Taxon
     const wanted = normalizeTerm(term);
     let best: { node: TaxonomyNode; score: number } | undefined;
     for (const node of all) {
-      const score = editDistance(wanted, normalizeTerm(node.term)) + (tree === undefined || node.tree === tree ? 0 : 0.5);
+      const score =
+        editDistance(wanted, normalizeTerm(node.term)) + (tree === undefined || node.tree === tree ? 0 : 0.5);
       if (best === undefined || score < best.score) best = { node, score };
     }
     return best && { term: best.node.term, tree: best.node.tree };
@@ -95,7 +102,9 @@ export function buildTaxonomy(source: string, specs: readonly NodeSpec[]): Taxon
     const paths =
       node.parents.length === 0
         ? [[node]]
-        : node.parents.flatMap((parent) => nodePaths(byKey.get(nodeKey(node.tree, parent))!).map((path) => [...path, node]));
+        : node.parents.flatMap((parent) =>
+            nodePaths(byKey.get(nodeKey(node.tree, parent))!).map((path) => [...path, node]),
+          );
     // Deterministic order independent of how parents were listed: compare paths node by node.
     paths.sort((a, b) => {
       for (let i = 0; i < Math.min(a.length, b.length); i++) {

@@ -28,7 +28,6 @@ import type { Taxonomy } from '../taxonomy/index.js';
 import { PRIORITIES } from '../common/index.js';
 import type { Priority } from '../common/index.js';
 
-
 /** 0 for critical ... 4 for normal: smaller is more urgent. */
 export function priorityRank(priority: Priority): number {
   return PRIORITIES.indexOf(priority);
@@ -101,7 +100,11 @@ export function compileRules(file: RulesFile, source = 'rules', taxonomy: Taxono
   const index = new Map<string, Match>();
   const consider = (key: string, match: Match) => {
     const known = index.get(key);
-    if (!known || match.distance < known.distance || (match.distance === known.distance && priorityRank(match.priority) < priorityRank(known.priority))) {
+    if (
+      !known ||
+      match.distance < known.distance ||
+      (match.distance === known.distance && priorityRank(match.priority) < priorityRank(known.priority))
+    ) {
       index.set(key, match);
     }
   };
@@ -110,10 +113,17 @@ export function compileRules(file: RulesFile, source = 'rules', taxonomy: Taxono
     try {
       node = taxonomy.require(rule.term, rule.tree);
     } catch (error) {
-      throw new TriageError('INVALID_RULES', `${source}: rules[${i}].term: ${(error as Error).message}`, { file: source, cause: error });
+      throw new TriageError('INVALID_RULES', `${source}: rules[${i}].term: ${(error as Error).message}`, {
+        file: source,
+        cause: error,
+      });
     }
     if (node.tree !== 'finding' && node.tree !== 'diagnosis') {
-      throw new TriageError('INVALID_RULES', `${source}: rules[${i}].term: "${rule.term}" is a ${node.tree} term; rules apply to findings and diagnoses.`, { file: source });
+      throw new TriageError(
+        'INVALID_RULES',
+        `${source}: rules[${i}].term: "${rule.term}" is a ${node.tree} term; rules apply to findings and diagnoses.`,
+        { file: source },
+      );
     }
     // Breadth-first down the DAG: the shortest distance from the rule's node to each descendant.
     const distances = new Map<string, number>([[node.term, 0]]);
@@ -127,9 +137,13 @@ export function compileRules(file: RulesFile, source = 'rules', taxonomy: Taxono
         }
       }
     }
-    for (const [term, distance] of distances) consider(`${node.tree}:${term.toLowerCase()}`, { priority: rule.priority, distance });
+    for (const [term, distance] of distances)
+      consider(`${node.tree}:${term.toLowerCase()}`, { priority: rule.priority, distance });
   });
-  const canonical = JSON.stringify({ ...file, rules: file.rules.map((r) => ({ term: r.term.toLowerCase(), tree: r.tree ?? null, priority: r.priority })) });
+  const canonical = JSON.stringify({
+    ...file,
+    rules: file.rules.map((r) => ({ term: r.term.toLowerCase(), tree: r.tree ?? null, priority: r.priority })),
+  });
   const fingerprint = createHash('sha256').update(canonical).digest('hex');
   const ruleFor = (term: string, tree: string) => index.get(`${tree}:${term.toLowerCase()}`);
   return {
@@ -159,15 +173,24 @@ export function loadRules(path: string): TriageRules {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new TriageError('INVALID_RULES', `The rules file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { file: path });
+    throw new TriageError(
+      'INVALID_RULES',
+      `The rules file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      { file: path },
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new TriageError('INVALID_RULES', `The rules file ${path} is not valid JSON (${(error as Error).message}).`, { file: path });
+    throw new TriageError('INVALID_RULES', `The rules file ${path} is not valid JSON (${(error as Error).message}).`, {
+      file: path,
+    });
   }
   const parsed = RulesFile.safeParse(json);
-  if (!parsed.success) throw new TriageError('INVALID_RULES', `The rules file ${path} is invalid: ${describeIssues(parsed.error)}.`, { file: path });
+  if (!parsed.success)
+    throw new TriageError('INVALID_RULES', `The rules file ${path} is invalid: ${describeIssues(parsed.error)}.`, {
+      file: path,
+    });
   return compileRules(parsed.data, path);
 }

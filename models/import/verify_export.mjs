@@ -23,7 +23,9 @@ import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
 
 function usage(message) {
-  console.error(`${message}\nusage: node models/import/verify_export.mjs PACK_DIR [--json SUMMARY.json] [--tolerance 1e-4] [--reference FILE]`);
+  console.error(
+    `${message}\nusage: node models/import/verify_export.mjs PACK_DIR [--json SUMMARY.json] [--tolerance 1e-4] [--reference FILE]`,
+  );
   process.exit(2);
 }
 
@@ -42,7 +44,8 @@ for (let i = 0; i < args.length; i++) {
 }
 if (packDir === undefined) usage('PACK_DIR is required');
 referencePath ??= join(packDir, 'torch-reference.json');
-if (!existsSync(referencePath)) usage(`${referencePath} is missing: export the pack with export_torchxrayvision.py first`);
+if (!existsSync(referencePath))
+  usage(`${referencePath} is missing: export the pack with export_torchxrayvision.py first`);
 const reference = JSON.parse(readFileSync(referencePath, 'utf8'));
 tolerance ??= reference.tolerance ?? 1e-4;
 if (!(tolerance > 0)) usage('--tolerance must be a positive number');
@@ -139,22 +142,39 @@ for (const member of ensemble?.members ?? []) {
 }
 
 for (const [id, ref] of Object.entries(reference.members ?? {})) {
-  const row = { member: id, logits: NaN, logitLimit: NaN, cam: NaN, camLimit: NaN, torchF64: NaN, meanCam: NaN, batch: NaN, ms: NaN, ok: false };
+  const row = {
+    member: id,
+    logits: NaN,
+    logitLimit: NaN,
+    cam: NaN,
+    camLimit: NaN,
+    torchF64: NaN,
+    meanCam: NaN,
+    batch: NaN,
+    ms: NaN,
+    ok: false,
+  };
   rows.push(row);
   const failuresBefore = failures.length;
   try {
     const manifest = JSON.parse(readFileSync(join(packDir, id, 'manifest.json'), 'utf8'));
     const onnxPath = join(packDir, id, manifest.onnx.file);
     const digest = await sha256File(onnxPath);
-    if (digest !== manifest.onnx.sha256) fail(id, `${onnxPath} has SHA-256 ${digest}, its manifest says ${manifest.onnx.sha256}`);
-    if (digest !== ref.onnx.sha256) fail(id, `${onnxPath} is not the file torch exported (SHA-256 ${digest}, reference ${ref.onnx.sha256})`);
+    if (digest !== manifest.onnx.sha256)
+      fail(id, `${onnxPath} has SHA-256 ${digest}, its manifest says ${manifest.onnx.sha256}`);
+    if (digest !== ref.onnx.sha256)
+      fail(id, `${onnxPath} is not the file torch exported (SHA-256 ${digest}, reference ${ref.onnx.sha256})`);
 
     const data = referenceInputs(ref.input);
     const sum = data.reduce((total, value) => total + value, 0);
-    if (sum !== ref.input.sum) fail(id, `rebuilt inputs sum to ${sum}, torch's to ${ref.input.sum}: the input generators differ`);
+    if (sum !== ref.input.sum)
+      fail(id, `rebuilt inputs sum to ${sum}, torch's to ${ref.input.sum}: the input generators differ`);
     const [n, , height, width] = ref.input.shape;
     if (manifest.input.height !== height || manifest.input.width !== width || manifest.input.channels !== 1) {
-      fail(id, `manifest input ${manifest.input.channels}x${manifest.input.height}x${manifest.input.width}, torch ran 1x${height}x${width}`);
+      fail(
+        id,
+        `manifest input ${manifest.input.channels}x${manifest.input.height}x${manifest.input.width}, torch ran 1x${height}x${width}`,
+      );
     }
 
     const session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'] });
@@ -177,7 +197,10 @@ for (const [id, ref] of Object.entries(reference.members ?? {})) {
     if (scores.dims.join() !== [n, labels].join()) fail(id, `scores dims ${scores.dims}, expected ${[n, labels]}`);
     const torchCam = ref.cam.flat(3);
     if (cam.dims.join() !== [n, ref.cam[0].length, ref.cam[0][0].length, ref.cam[0][0][0].length].join()) {
-      fail(id, `cam dims ${cam.dims}, torch's ${[n, ref.cam[0].length, ref.cam[0][0].length, ref.cam[0][0][0].length]}`);
+      fail(
+        id,
+        `cam dims ${cam.dims}, torch's ${[n, ref.cam[0].length, ref.cam[0][0].length, ref.cam[0][0][0].length]}`,
+      );
     }
     row.logits = maxAbsDiff(scores.data, ref.logits.flat());
     row.cam = maxAbsDiff(cam.data, torchCam);
@@ -229,7 +252,16 @@ for (const [id, ref] of Object.entries(reference.members ?? {})) {
 }
 
 // ---- report
-const header = ['member', 'logits max|d| (limit)', 'cam max|d| (limit)', 'torch f32-f64 cam', 'mean(cam)-logit', 'batch1 vs 2', 'run ms', 'result'];
+const header = [
+  'member',
+  'logits max|d| (limit)',
+  'cam max|d| (limit)',
+  'torch f32-f64 cam',
+  'mean(cam)-logit',
+  'batch1 vs 2',
+  'run ms',
+  'result',
+];
 const table = rows.map((r) => [
   r.member,
   `${fmt(r.logits)} (${fmt(r.logitLimit)})`,
@@ -242,7 +274,9 @@ const table = rows.map((r) => [
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
 const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-console.log(`onnxruntime-node ${ort.env.versions?.common ?? ''} (cpu) vs torch ${reference.generator?.torch ?? '?'}: ${packDir}, tolerance ${tolerance}`);
+console.log(
+  `onnxruntime-node ${ort.env.versions?.common ?? ''} (cpu) vs torch ${reference.generator?.torch ?? '?'}: ${packDir}, tolerance ${tolerance}`,
+);
 console.log(line(header));
 for (const t of table) console.log(line(t));
 for (const message of failures) console.log(`FAIL ${message}`);

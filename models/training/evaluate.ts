@@ -70,7 +70,8 @@ function newPointing(terms: string[]): Pointing {
 function finishPointing(pointing: Pointing): Pointing {
   pointing.rate = pointing.total > 0 ? pointing.hits / pointing.total : null;
   pointing.rateWithinCell = pointing.total > 0 ? pointing.hitsWithinCell / pointing.total : null;
-  for (const entry of Object.values(pointing.perFinding)) entry.rate = entry.total > 0 ? entry.hits / entry.total : null;
+  for (const entry of Object.values(pointing.perFinding))
+    entry.rate = entry.total > 0 ? entry.hits / entry.total : null;
   return pointing;
 }
 
@@ -81,7 +82,8 @@ function round(value: number | null, digits = 4): number | null {
 function roundDeep<T>(value: T): T {
   if (typeof value === 'number') return round(value) as T;
   if (Array.isArray(value)) return value.map(roundDeep) as T;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)])) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)])) as T;
   return value;
 }
 
@@ -116,7 +118,8 @@ async function main(): Promise<void> {
       'no-update': { type: 'boolean', default: false },
     },
   });
-  if (!values.data || !values.pack) throw new Error('usage: evaluate.ts --data DIR --pack PACK [--out FILE] [--limit N] [--threads N] [--no-update]');
+  if (!values.data || !values.pack)
+    throw new Error('usage: evaluate.ts --data DIR --pack PACK [--out FILE] [--limit N] [--threads N] [--no-update]');
   const dataDir = resolve(values.data);
   const packDir = resolve(values.pack);
   const config = loadConfig();
@@ -131,9 +134,12 @@ async function main(): Promise<void> {
   }
   const truth = labels.map((row) => row.map((value) => value > 0));
   // prepare-dataset.ts describes DIR in DIR.json (seed, count, generator command).
-  const description = existsSync(`${dataDir}.json`) ? (JSON.parse(readFileSync(`${dataDir}.json`, 'utf8')) as { seed: number; generator: string }) : null;
+  const description = existsSync(`${dataDir}.json`)
+    ? (JSON.parse(readFileSync(`${dataDir}.json`, 'utf8')) as { seed: number; generator: string })
+    : null;
   const seed = description?.seed ?? config.splits.test.seed;
-  if (seed !== config.splits.test.seed) console.warn(`warning: these phantoms have seed ${seed}, not the test split's ${config.splits.test.seed}`);
+  if (seed !== config.splits.test.seed)
+    console.warn(`warning: these phantoms have seed ${seed}, not the test split's ${config.splits.test.seed}`);
 
   const engine = await Engine.create({
     models: packDir,
@@ -146,11 +152,23 @@ async function main(): Promise<void> {
   // that member, and a finding no member covers is never called at all (its positives are misses)
   // and has no probability, so no AUC.
   const trainedTerms = Object.fromEntries(
-    engine.pack.members.map((member) => [member.manifest.id, new Set(member.manifest.labels.filter((l) => l.trained && l.tree === 'finding').map((l) => l.term))]),
+    engine.pack.members.map((member) => [
+      member.manifest.id,
+      new Set(member.manifest.labels.filter((l) => l.trained && l.tree === 'finding').map((l) => l.term)),
+    ]),
   );
   const covered = new Set(terms.filter((term) => memberIds.some((id) => trainedTerms[id].has(term))));
-  const perMember = Object.fromEntries(memberIds.map((id) => [id, { probability: [] as Array<Array<number | null>>, called: [] as boolean[][], pointing: newPointing(terms) }]));
-  const ensemble = { probability: [] as Array<Array<number | null>>, called: [] as boolean[][], pointing: newPointing(terms) };
+  const perMember = Object.fromEntries(
+    memberIds.map((id) => [
+      id,
+      { probability: [] as Array<Array<number | null>>, called: [] as boolean[][], pointing: newPointing(terms) },
+    ]),
+  );
+  const ensemble = {
+    probability: [] as Array<Array<number | null>>,
+    called: [] as boolean[][],
+    pointing: newPointing(terms),
+  };
   let rolledUpMismatches = 0;
   const started = performance.now();
   let index = 0;
@@ -171,10 +189,14 @@ async function main(): Promise<void> {
     ensemble.called.push(findings.map((f) => f?.positive ?? false));
     for (const id of memberIds) {
       perMember[id].probability.push(findings.map((f) => (f && trainedTerms[id].has(f.term) ? f.perModel[id] : null)));
-      perMember[id].called.push(findings.map((f) => (f && trainedTerms[id].has(f.term) ? f.perModel[id] >= 0.5 : false)));
+      perMember[id].called.push(
+        findings.map((f) => (f && trainedTerms[id].has(f.term) ? f.perModel[id] >= 0.5 : false)),
+      );
     }
     // The product's own roll-up must be what hierarchical F1 assumes: positives plus ancestors.
-    const expected = new Set(terms.filter((_, k) => findings[k]?.positive).flatMap((term) => [term, ...ancestors(term)]));
+    const expected = new Set(
+      terms.filter((_, k) => findings[k]?.positive).flatMap((term) => [term, ...ancestors(term)]),
+    );
     const reported = new Set(result.findings.filter((f) => f.tree === 'finding' && f.positive).map((f) => f.term));
     if (expected.size !== reported.size || [...expected].some((term) => !reported.has(term))) rolledUpMismatches++;
 
@@ -212,7 +234,12 @@ async function main(): Promise<void> {
   const score = (probability: Array<Array<number | null>>, called: boolean[][], pointing: Pointing): Scores => {
     const aucOf = (k: number) => {
       const values = probability.map((row) => row[k]);
-      return values.every((value): value is number => value !== null) ? auc(truth.map((row) => row[k]), values) : null;
+      return values.every((value): value is number => value !== null)
+        ? auc(
+            truth.map((row) => row[k]),
+            values,
+          )
+        : null;
     };
     const aucs = Object.fromEntries(terms.map((term, k) => [term, aucOf(k)]));
     const defined = Object.values(aucs).filter((value): value is number => value !== null);
@@ -220,17 +247,32 @@ async function main(): Promise<void> {
       auc: aucs,
       meanAuc: defined.reduce((sum, value) => sum + value, 0) / defined.length,
       microF1: microF1(truth, called),
-      perFinding: Object.fromEntries(terms.map((term, k) => [term, microF1(truth.map((row) => [row[k]]), called.map((row) => [row[k]]))])),
-      hierarchicalF1: hierarchicalF1(truthTerms, called.map((row) => terms.filter((_, k) => row[k])), ancestors),
+      perFinding: Object.fromEntries(
+        terms.map((term, k) => [
+          term,
+          microF1(
+            truth.map((row) => [row[k]]),
+            called.map((row) => [row[k]]),
+          ),
+        ]),
+      ),
+      hierarchicalF1: hierarchicalF1(
+        truthTerms,
+        called.map((row) => terms.filter((_, k) => row[k])),
+        ancestors,
+      ),
       pointingGame: finishPointing(pointing),
     };
   };
-  const memberScores = Object.fromEntries(memberIds.map((id) => [id, score(perMember[id].probability, perMember[id].called, perMember[id].pointing)]));
+  const memberScores = Object.fromEntries(
+    memberIds.map((id) => [id, score(perMember[id].probability, perMember[id].called, perMember[id].pointing)]),
+  );
   const ensembleScores = score(ensemble.probability, ensemble.called, ensemble.pointing);
 
   // Diversity: how often the other members repeat a member's error (a majority of three only
   // corrects the errors that one member makes alone).
-  const errors = (id: string) => truth.flatMap((row, i) => row.map((present, k) => perMember[id].called[i][k] !== present));
+  const errors = (id: string) =>
+    truth.flatMap((row, i) => row.map((present, k) => perMember[id].called[i][k] !== present));
   const errorSets = Object.fromEntries(memberIds.map((id) => [id, errors(id)]));
   const decisions = truth.length * terms.length;
   let errorsAlone = 0;
@@ -242,7 +284,9 @@ async function main(): Promise<void> {
   }
   const best = memberIds.reduce((a, b) => (memberScores[b].microF1.f1 > memberScores[a].microF1.f1 ? b : a));
   const ensembleWins = ensembleScores.microF1.f1 > memberScores[best].microF1.f1;
-  const prevalence = Object.fromEntries(terms.map((term, k) => [term, truth.filter((row) => row[k]).length / truth.length]));
+  const prevalence = Object.fromEntries(
+    terms.map((term, k) => [term, truth.filter((row) => row[k]).length / truth.length]),
+  );
 
   const evaluation = roundDeep({
     pack: { id: engine.pack.ensemble.id, version: engine.pack.ensemble.version, rule: engine.pack.ensemble.rule },
@@ -256,9 +300,11 @@ async function main(): Promise<void> {
     },
     engine: { provider, seconds: Math.round(seconds * 10) / 10, imagesPerSecond: files.length / seconds },
     method: {
-      auc: "Mann-Whitney with mid-ranks on the calibrated probabilities the product reports (members: perModel; ensemble: the mean), 4 decimals",
-      microF1: 'over the 7 findings and every image; members positive at calibrated >= 0.5 (their operating point), the ensemble by its majority vote; heads shipped untrained never vote, and the positives of a finding that no member covers count as missed',
-      hierarchicalF1: "true and predicted finding sets extended with their ancestors in the PadChest finding tree (the root 'radiological finding' included), micro precision/recall over the extended sets",
+      auc: 'Mann-Whitney with mid-ranks on the calibrated probabilities the product reports (members: perModel; ensemble: the mean), 4 decimals',
+      microF1:
+        'over the 7 findings and every image; members positive at calibrated >= 0.5 (their operating point), the ensemble by its majority vote; heads shipped untrained never vote, and the positives of a finding that no member covers count as missed',
+      hierarchicalF1:
+        "true and predicted finding sets extended with their ancestors in the PadChest finding tree (the root 'radiological finding' included), micro precision/recall over the extended sets",
       pointingGame:
         'ensemble-positive findings that are truly present: hit when the peak of the ensemble heatmap (original image pixels) lies inside the ground-truth mask, no tolerance; rateWithinCell: within one CAM cell (crop side / 28) of the mask. Members: their own maps, on the ensemble-positive true findings they voted for.',
     },
@@ -280,13 +326,21 @@ async function main(): Promise<void> {
     },
     rolledUpMismatches,
   });
-  if (rolledUpMismatches > 0) console.warn(`warning: ${rolledUpMismatches} images whose reported roll-up differs from positives + ancestors`);
+  if (rolledUpMismatches > 0)
+    console.warn(`warning: ${rolledUpMismatches} images whose reported roll-up differs from positives + ancestors`);
 
   // Print the table.
   const short = ['Card', 'Effu', 'PTX', 'Nod', 'Mass', 'Cons', 'Atel'];
-  console.log(`\nheld-out test: ${files.length} phantoms (seed ${seed}), engine on ${provider}, ${seconds.toFixed(1)} s`);
-  console.log(`${'model'.padEnd(10)} ${short.map((s) => s.padStart(5)).join(' ')}  meanAUC  microF1  hierF1  pointing (within 1 cell)`);
-  const rows: Array<[string, Scores]> = [...memberIds.map((id): [string, Scores] => [id, memberScores[id]]), ['ensemble', ensembleScores]];
+  console.log(
+    `\nheld-out test: ${files.length} phantoms (seed ${seed}), engine on ${provider}, ${seconds.toFixed(1)} s`,
+  );
+  console.log(
+    `${'model'.padEnd(10)} ${short.map((s) => s.padStart(5)).join(' ')}  meanAUC  microF1  hierF1  pointing (within 1 cell)`,
+  );
+  const rows: Array<[string, Scores]> = [
+    ...memberIds.map((id): [string, Scores] => [id, memberScores[id]]),
+    ['ensemble', ensembleScores],
+  ];
   for (const [name, s] of rows) {
     console.log(
       `${name.padEnd(10)} ${terms.map((term) => fmt(s.auc[term]).padStart(5)).join(' ')}  ${fmt(s.meanAuc).padStart(7)}  ${fmt(s.microF1.f1).padStart(7)}  ${fmt(s.hierarchicalF1.f1).padStart(6)}  ${fmt(s.pointingGame.rate)} of ${s.pointingGame.total} (${fmt(s.pointingGame.rateWithinCell)})`,
@@ -334,7 +388,11 @@ type Evaluation = {
   uncovered: string[];
   members: Record<string, Scores>;
   ensemble: Scores;
-  comparison: { bestMember: string; ensembleBeatsBestMember: boolean; errors: { madeByOneMemberOnly: number; madeByTwoOrMoreMembers: number } };
+  comparison: {
+    bestMember: string;
+    ensembleBeatsBestMember: boolean;
+    errors: { madeByOneMemberOnly: number; madeByTwoOrMoreMembers: number };
+  };
   data: { images: number; seed: number; prevalence: Record<string, number> };
   engine: { provider: string; seconds: number };
 };
@@ -363,7 +421,12 @@ interface TrainingReport {
     }
   >;
   /** minTrainedAuc: train.py's rule, the validation AUC a head needs to ship trained. */
-  ensembleValidation?: { microF1: number; meanAuc: number; perLabelAuc: Record<string, number | null>; minTrainedAuc?: number };
+  ensembleValidation?: {
+    microF1: number;
+    meanAuc: number;
+    perLabelAuc: Record<string, number | null>;
+    minTrainedAuc?: number;
+  };
 }
 
 /** Findings the pack does not detect (heads shipped untrained) or barely learned. */
@@ -410,7 +473,7 @@ function readme(packDir: string, evaluation: Evaluation, memberIds: string[], te
     `# ${ensemble.name}`,
     '',
     '> **Not for clinical use.** A demonstration pack (`demo: true`): trained and tested only on synthetic',
-    '> phantoms made by the project\'s own generator. It has never seen a real radiograph; its findings on one',
+    "> phantoms made by the project's own generator. It has never seen a real radiograph; its findings on one",
     '> are meaningless. The workstation labels every result it produces as not for clinical use.',
     '',
     `Version ${ensemble.version}. Members \`${memberIds.join('`, `')}\`, voting rule: majority (a finding is positive when at`,
@@ -429,7 +492,7 @@ function readme(packDir: string, evaluation: Evaluation, memberIds: string[], te
     `Input (all members): 1 x 224 x 224, the display rendering (VOI window, bone bright), centre square crop, area`,
     'resize, TorchXRayVision normalisation to [-1024, 1024]. Outputs: `scores` (logits) and `cam` (7 x 28 x 28, the',
     'classifier applied to the ReLU features, bias included, so that its mean over the cells is the logit).',
-    'Operating points: per finding, the threshold that maximises Youden\'s J on the validation split.',
+    "Operating points: per finding, the threshold that maximises Youden's J on the validation split.",
     '',
     '## Data',
     '',
@@ -455,16 +518,25 @@ function readme(packDir: string, evaluation: Evaluation, memberIds: string[], te
     );
     if (training.ensembleValidation) {
       const v = training.ensembleValidation;
-      lines.push(`| ensemble | ${terms.map((term) => fmt(v.perLabelAuc[term])).join(' | ')} | ${fmt(v.meanAuc)} | ${fmt(v.microF1)} |`);
+      lines.push(
+        `| ensemble | ${terms.map((term) => fmt(v.perLabelAuc[term])).join(' | ')} | ${fmt(v.meanAuc)} | ${fmt(v.microF1)} |`,
+      );
     }
-    const trainedOn = !training.device || training.device === 'cpu' ? `${training.threads} CPU threads` : training.device;
-    const minutes = memberIds.map((id) => `${id} ${(training.members[id].trainSeconds / 60).toFixed(1)} min`).join(', ');
-    lines.push('', `Training (each member in its own process): ${minutes}, on ${trainedOn}${training.torch ? ` with torch ${training.torch}` : ''}.`, '');
+    const trainedOn =
+      !training.device || training.device === 'cpu' ? `${training.threads} CPU threads` : training.device;
+    const minutes = memberIds
+      .map((id) => `${id} ${(training.members[id].trainSeconds / 60).toFixed(1)} min`)
+      .join(', ');
+    lines.push(
+      '',
+      `Training (each member in its own process): ${minutes}, on ${trainedOn}${training.torch ? ` with torch ${training.torch}` : ''}.`,
+      '',
+    );
   }
   const row = (name: string, s: Scores) =>
     `| ${name} | ${terms.map((term) => fmt(s.auc[term])).join(' | ')} | ${fmt(s.meanAuc)} | ${fmt(s.microF1.f1)} | ${fmt(s.hierarchicalF1.f1)} | ${fmt(s.pointingGame.rate)} (${s.pointingGame.total}) |`;
   lines.push(
-    '## Held-out test (the product\'s Engine, CPU)',
+    "## Held-out test (the product's Engine, CPU)",
     '',
     `AUC per finding (members: calibrated probability; ensemble: mean calibrated probability), micro-F1 over the 7`,
     'findings at the operating points (ensemble: its majority vote), hierarchical F1 (true and predicted sets extended',
@@ -478,10 +550,16 @@ function readme(packDir: string, evaluation: Evaluation, memberIds: string[], te
     row('**ensemble**', evaluation.ensemble),
     '',
     `Pointing game per finding (ensemble): ${terms
-      .map((term) => `${term} ${fmt(evaluation.ensemble.pointingGame.perFinding[term].rate)} (${evaluation.ensemble.pointingGame.perFinding[term].total})`)
+      .map(
+        (term) =>
+          `${term} ${fmt(evaluation.ensemble.pointingGame.perFinding[term].rate)} (${evaluation.ensemble.pointingGame.perFinding[term].total})`,
+      )
       .join(', ')}; within one CAM cell of the mask: ${fmt(evaluation.ensemble.pointingGame.rateWithinCell)}.`,
     '',
-    `Micro precision / recall: ${[...memberIds.map((id) => [id, evaluation.members[id]] as const), ['ensemble', evaluation.ensemble] as const]
+    `Micro precision / recall: ${[
+      ...memberIds.map((id) => [id, evaluation.members[id]] as const),
+      ['ensemble', evaluation.ensemble] as const,
+    ]
       .map(([name, s]) => `${name} ${fmt(s.microF1.precision)} / ${fmt(s.microF1.recall)}`)
       .join('; ')}.`,
     '',

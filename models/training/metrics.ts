@@ -12,7 +12,7 @@ export function auc(truth: ArrayLike<number | boolean>, scores: ArrayLike<number
   if (positives === 0 || negatives === 0) return null;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let positiveRankSum = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     const midRank = (i + j) / 2 + 1;
@@ -59,14 +59,19 @@ export function microF1(truth: boolean[][], called: boolean[][]): F1 {
  * with every ancestor of their members, then precision and recall are micro-averaged over the
  * extended sets: hP = sum |P^ & T^| / sum |P^|, hR = sum |P^ & T^| / sum |T^|.
  */
-export function hierarchicalF1(truth: string[][], predicted: string[][], ancestors: (term: string) => readonly string[]): F1 {
+export function hierarchicalF1(
+  truth: string[][],
+  predicted: string[][],
+  ancestors: (term: string) => readonly string[],
+): F1 {
   const extend = (terms: string[]) => new Set(terms.flatMap((term) => [term, ...ancestors(term)]));
   const counts = { tp: 0, fp: 0, fn: 0 };
   truth.forEach((trueTerms, i) => {
     const t = extend(trueTerms);
     const p = extend(predicted[i]);
-    for (const term of p) if (t.has(term)) counts.tp++;
-    else counts.fp++;
+    for (const term of p)
+      if (t.has(term)) counts.tp++;
+      else counts.fp++;
     for (const term of t) if (!p.has(term)) counts.fn++;
   });
   return f1FromCounts(counts);
@@ -84,7 +89,14 @@ export interface Mask {
  * being at the image's size or scaled to it) lies inside the mask, or within `tolerance` image
  * pixels of a mask pixel.
  */
-export function pointInMask(mask: Mask, x: number, y: number, imageColumns: number, imageRows: number, tolerance = 0): boolean {
+export function pointInMask(
+  mask: Mask,
+  x: number,
+  y: number,
+  imageColumns: number,
+  imageRows: number,
+  tolerance = 0,
+): boolean {
   const sx = mask.width / imageColumns;
   const sy = mask.height / imageRows;
   const column = Math.min(mask.width - 1, Math.max(0, Math.floor(x * sx)));

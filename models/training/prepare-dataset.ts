@@ -81,14 +81,21 @@ export function loadConfig(): TrainingConfig {
 }
 
 /** labels.csv: a header `file,<term>,...`, then one row per image with 0/1 per term. */
-export function readLabels(csvPath: string, terms: string[]): { files: string[]; labels: number[][]; columns: string[] } {
-  const lines = readFileSync(csvPath, 'utf8').split(/\r?\n/).filter((line) => line.trim() !== '');
+export function readLabels(
+  csvPath: string,
+  terms: string[],
+): { files: string[]; labels: number[][]; columns: string[] } {
+  const lines = readFileSync(csvPath, 'utf8')
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== '');
   const split = (line: string) => line.split(',').map((cell) => cell.trim().replace(/^"(.*)"$/, '$1'));
   const header = split(lines[0]).map((cell) => cell.toLowerCase());
   const fileColumn = header.indexOf('file');
   if (fileColumn < 0) throw new Error(`${csvPath}: no "file" column (header: ${header.join(', ')})`);
   const indices = terms.map((term) => {
-    const index = header.findIndex((cell) => cell === term || cell === term.replace(/ /g, '-') || cell === term.replace(/ /g, '_'));
+    const index = header.findIndex(
+      (cell) => cell === term || cell === term.replace(/ /g, '-') || cell === term.replace(/ /g, '_'),
+    );
     if (index < 0) throw new Error(`${csvPath}: no column for "${term}" (header: ${header.join(', ')})`);
     return index;
   });
@@ -118,7 +125,8 @@ export function maskCoverage(maskPng: Uint8Array, crop: InputSpec['crop'], grid:
   for (let y = region.y; y < region.y + region.height; y++) {
     const row = Math.min(grid - 1, Math.floor(((y - region.y) * grid) / region.height));
     for (let x = region.x; x < region.x + region.width; x++) {
-      if (mask.values[y * mask.width + x] > 0) sums[row * grid + Math.min(grid - 1, Math.floor(((x - region.x) * grid) / region.width))]++;
+      if (mask.values[y * mask.width + x] > 0)
+        sums[row * grid + Math.min(grid - 1, Math.floor(((x - region.x) * grid) / region.width))]++;
     }
   }
   const perCell = (region.width * region.height) / (grid * grid);
@@ -126,14 +134,25 @@ export function maskCoverage(maskPng: Uint8Array, crop: InputSpec['crop'], grid:
 }
 
 /** Runs `triage phantom` (the compiled CLI: run `npm run build` first). */
-export function generatePhantoms(out: string, count: number, seed: number, size: number | null, extra: string[]): string[] {
+export function generatePhantoms(
+  out: string,
+  count: number,
+  seed: number,
+  size: number | null,
+  extra: string[],
+): string[] {
   const args = ['phantom', '--count', String(count), '--seed', String(seed), '--out', out, '--format', 'dicom'];
   if (size !== null) args.push('--size', String(size));
   args.push(...extra);
   const started = performance.now();
-  const run = spawnSync(process.execPath, [join(ROOT, 'bin', 'triage.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const run = spawnSync(process.execPath, [join(ROOT, 'bin', 'triage.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (run.status !== 0) throw new Error(`triage ${args.join(' ')} failed with exit code ${run.status}`);
-  console.log(`generated ${count} phantoms (seed ${seed}) in ${((performance.now() - started) / 1000).toFixed(1)} s: triage ${args.join(' ')}`);
+  console.log(
+    `generated ${count} phantoms (seed ${seed}) in ${((performance.now() - started) / 1000).toFixed(1)} s: triage ${args.join(' ')}`,
+  );
   return args;
 }
 
@@ -152,10 +171,13 @@ async function main(): Promise<void> {
   });
   const config = loadConfig();
   if (!values.out || !values.split || !(values.split in config.splits)) {
-    throw new Error(`usage: prepare-dataset.ts --out DIR --split ${Object.keys(config.splits).join('|')} [--shard K] [--count N] [--seed S] [--size PX] [--force] [-- PHANTOM OPTIONS]`);
+    throw new Error(
+      `usage: prepare-dataset.ts --out DIR --split ${Object.keys(config.splits).join('|')} [--shard K] [--count N] [--seed S] [--size PX] [--force] [-- PHANTOM OPTIONS]`,
+    );
   }
   const part = splitPart(config, values.split, values.shard === undefined ? null : Number(values.shard));
-  if (endianness() !== 'LE') throw new Error('This script writes the machine order of float32 and expects a little-endian machine.');
+  if (endianness() !== 'LE')
+    throw new Error('This script writes the machine order of float32 and expects a little-endian machine.');
   const count = values.count ? Number(values.count) : part.count;
   const seed = values.seed ? Number(values.seed) : part.seed;
   const size = values.size ? Number(values.size) : null;
@@ -203,7 +225,9 @@ async function main(): Promise<void> {
   writeFileSync(join(out, `${part.name}.y.f32`), Buffer.from(y.buffer));
   writeFileSync(join(out, `${part.name}.m.u8`), masks);
   writeFileSync(join(out, `${part.name}.files.txt`), `${files.join('\n')}\n`);
-  const prevalence = Object.fromEntries(terms.map((term, t) => [term, labels.reduce((sum, row) => sum + row[t], 0) / labels.length]));
+  const prevalence = Object.fromEntries(
+    terms.map((term, t) => [term, labels.reduce((sum, row) => sum + row[t], 0) / labels.length]),
+  );
   const phantomsJson = join(raw, 'phantoms.json');
   writeFileSync(
     join(out, `${part.name}.json`),
@@ -229,7 +253,9 @@ async function main(): Promise<void> {
   );
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `${part.name}: ${count} images preprocessed in ${seconds.toFixed(1)} s (${((1000 * seconds) / count).toFixed(1)} ms each); prevalence ${Object.entries(prevalence)
+    `${part.name}: ${count} images preprocessed in ${seconds.toFixed(1)} s (${((1000 * seconds) / count).toFixed(1)} ms each); prevalence ${Object.entries(
+      prevalence,
+    )
       .map(([term, p]) => `${term} ${(100 * p).toFixed(1)}%`)
       .join(', ')}`,
   );

@@ -16,16 +16,25 @@ if (!pack) {
   process.exit(2);
 }
 const samplesDir = process.argv[3] ?? resourcePath('models', 'samples', 'phantoms');
-const files = readdirSync(samplesDir).filter((f) => /\.(dcm|png)$/.test(f)).sort().map((f) => join(samplesDir, f));
+const files = readdirSync(samplesDir)
+  .filter((f) => /\.(dcm|png)$/.test(f))
+  .sort()
+  .map((f) => join(samplesDir, f));
 const engine = await Engine.create({ models: pack, provider: 'cpu' });
-const recorded: RecordedResults = { pack: { id: engine.pack.ensemble.id, version: engine.pack.ensemble.version }, samples: {} };
+const recorded: RecordedResults = {
+  pack: { id: engine.pack.ensemble.id, version: engine.pack.ensemble.version },
+  samples: {},
+};
 for await (const { result } of engine.analyze(files)) {
   const name = result.file.split(/[\\/]/).pop()!;
   const direct = result.findings.filter((f) => f.direct);
   const perModel: Record<string, Record<string, number>> = {};
   for (const finding of direct) perModel[`${finding.tree}:${finding.term}`] = finding.perModel;
   recorded.samples[name] = {
-    positives: direct.filter((f) => f.positive).map((f) => `${f.tree}:${f.term}`).sort(),
+    positives: direct
+      .filter((f) => f.positive)
+      .map((f) => `${f.tree}:${f.term}`)
+      .sort(),
     perModel,
   };
 }

@@ -2,7 +2,14 @@
  * The renderer's only door to the engine: `window.triage`, exposed by the preload (or, in the
  * end-to-end tests, by the page bridge). Types come from the contract; no engine code is imported.
  */
-import type { ApiChannel, ApiEvent, ApiEventPayload, ApiRequest, ApiResponse, TriageApi } from '../../main/app/api/contract.js';
+import type {
+  ApiChannel,
+  ApiEvent,
+  ApiEventPayload,
+  ApiRequest,
+  ApiResponse,
+  TriageApi,
+} from '../../main/app/api/contract.js';
 import { parseApiCallError } from '../../main/common/index.js';
 import type { CodedError } from '../../main/common/index.js';
 

@@ -55,7 +55,10 @@ declare namespace cornerstone {
   }
   function enable(element: HTMLElement, options?: unknown): void;
   function disable(element: HTMLElement): void;
-  function registerImageLoader(scheme: string, loader: (imageId: string) => { promise: Promise<Image>; cancelFn?: () => void }): void;
+  function registerImageLoader(
+    scheme: string,
+    loader: (imageId: string) => { promise: Promise<Image>; cancelFn?: () => void },
+  ): void;
   function loadImage(imageId: string): Promise<Image>;
   function displayImage(element: HTMLElement, image: Image, viewport?: Partial<Viewport>): void;
   function getViewport(element: HTMLElement): Viewport | undefined;
@@ -67,7 +70,11 @@ declare namespace cornerstone {
   function resize(element: HTMLElement, forceFitToWindow?: boolean): void;
   function reset(element: HTMLElement): void;
   function updateImage(element: HTMLElement, invalidated?: boolean): void;
-  function setToPixelCoordinateSystem(enabledElement: EnabledElement, context: CanvasRenderingContext2D, scale?: number): void;
+  function setToPixelCoordinateSystem(
+    enabledElement: EnabledElement,
+    context: CanvasRenderingContext2D,
+    scale?: number,
+  ): void;
   function canvasToPixel(element: HTMLElement, point: { x: number; y: number }): { x: number; y: number };
   function pixelToCanvas(element: HTMLElement, point: { x: number; y: number }): { x: number; y: number };
   const EVENTS: { IMAGE_RENDERED: string };

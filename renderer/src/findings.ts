@@ -19,7 +19,10 @@ export interface FindingsCallbacks {
   verdict(finding: FindingData, verdict: 'agree' | 'disagree' | null): void;
 }
 
-const TREE_NAMES: Record<FindingData['tree'], string> = { finding: 'Radiological findings', diagnosis: 'Differential diagnoses' };
+const TREE_NAMES: Record<FindingData['tree'], string> = {
+  finding: 'Radiological findings',
+  diagnosis: 'Differential diagnoses',
+};
 
 export class FindingsPanel {
   private image: ImageResultData | null = null;
@@ -96,8 +99,12 @@ export class FindingsPanel {
       h(
         'div',
         { class: 'findings-meta' },
-        image.priority ? h('span', { class: `badge ${priorityClass(image.priority)}` }, PRIORITY_LABELS[image.priority]) : null,
-        image.notForClinicalUse ? h('span', { class: 'demo-tag', title: 'Produced by a demonstration model pack' }, 'NOT FOR CLINICAL USE') : null,
+        image.priority
+          ? h('span', { class: `badge ${priorityClass(image.priority)}` }, PRIORITY_LABELS[image.priority])
+          : null,
+        image.notForClinicalUse
+          ? h('span', { class: 'demo-tag', title: 'Produced by a demonstration model pack' }, 'NOT FOR CLINICAL USE')
+          : null,
       ),
     );
     const sections: HTMLElement[] = [];
@@ -117,13 +124,22 @@ export class FindingsPanel {
           'div',
           { class: 'state-card error', role: 'note' },
           h('p', { class: 'state-title' }, 'This file could not be read'),
-          h('p', { class: 'state-reason' }, image.error ? `${image.error.message}` : (image.reason ?? 'Unknown error.')),
+          h(
+            'p',
+            { class: 'state-reason' },
+            image.error ? `${image.error.message}` : (image.reason ?? 'Unknown error.'),
+          ),
           image.error ? h('p', { class: 'muted' }, `Error ${image.error.code}`) : null,
         ),
       );
     } else if (image.status === 'duplicate') {
       sections.push(
-        h('div', { class: 'state-card', role: 'note' }, h('p', { class: 'state-title' }, 'Duplicate'), h('p', { class: 'state-reason' }, image.reason ?? `Same image as ${image.duplicateOf}`)),
+        h(
+          'div',
+          { class: 'state-card', role: 'note' },
+          h('p', { class: 'state-title' }, 'Duplicate'),
+          h('p', { class: 'state-reason' }, image.reason ?? `Same image as ${image.duplicateOf}`),
+        ),
       );
     } else {
       const positives = image.findings.filter((f) => f.positive && f.direct);
@@ -134,7 +150,11 @@ export class FindingsPanel {
               'div',
               { class: 'state-card clear', role: 'status', 'data-state': 'no-finding' },
               h('p', { class: 'state-title' }, 'No finding'),
-              h('p', null, `None of the ${covered} findings the models cover reaches its operating point on this image.`),
+              h(
+                'p',
+                null,
+                `None of the ${covered} findings the models cover reaches its operating point on this image.`,
+              ),
             )
           : h(
               'div',
@@ -213,19 +233,41 @@ export class FindingsPanel {
         },
       },
       node.children.length > 0
-        ? h('button', { type: 'button', class: 'twisty', 'aria-label': open ? `Collapse ${node.term}` : `Expand ${node.term}`, on: { click: toggle } }, open ? '▾' : '▸')
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'twisty',
+              'aria-label': open ? `Collapse ${node.term}` : `Expand ${node.term}`,
+              on: { click: toggle },
+            },
+            open ? '▾' : '▸',
+          )
         : h('span', { class: 'twisty-space' }),
       h('span', { class: `dot${finding?.positive ? ' on' : ''}`, 'aria-hidden': 'true' }),
       h(
         'span',
         { class: 'node-main' },
-        h('span', { class: 'term', title: finding?.cui ? `${termLabel(node.term)} (UMLS ${finding.cui})` : termLabel(node.term) }, termLabel(node.term)),
+        h(
+          'span',
+          {
+            class: 'term',
+            title: finding?.cui ? `${termLabel(node.term)} (UMLS ${finding.cui})` : termLabel(node.term),
+          },
+          termLabel(node.term),
+        ),
         finding ? this.figures(finding) : null,
       ),
       finding?.probability
-        ? h('span', { class: 'probability', title: 'Calibrated probability: 50% is the operating point' }, percent(finding.probability.mean))
+        ? h(
+            'span',
+            { class: 'probability', title: 'Calibrated probability: 50% is the operating point' },
+            percent(finding.probability.mean),
+          )
         : h('span', { class: 'probability' }),
-      finding && finding.direct && finding.votes.total > 0 ? this.verdictButtons(finding, verdict) : h('span', { class: 'verdicts' }),
+      finding && finding.direct && finding.votes.total > 0
+        ? this.verdictButtons(finding, verdict)
+        : h('span', { class: 'verdicts' }),
     );
     parent.appendChild(row);
     const member = finding && Object.keys(finding.perModel).length > 0;
@@ -242,7 +284,11 @@ export class FindingsPanel {
     const probability = finding.probability;
     let bar: HTMLElement | null = null;
     if (probability) {
-      bar = h('span', { class: 'bar', 'aria-hidden': 'true', title: 'Mean of the models (fill), their range (line), the operating point (tick)' });
+      bar = h('span', {
+        class: 'bar',
+        'aria-hidden': 'true',
+        title: 'Mean of the models (fill), their range (line), the operating point (tick)',
+      });
       const fill = h('span', { class: `bar-fill${finding.positive ? ' positive' : ''}` });
       fill.style.width = `${Math.round(Math.min(1, Math.max(0, probability.mean)) * 100)}%`;
       const range = h('span', { class: 'bar-range' });
@@ -254,8 +300,16 @@ export class FindingsPanel {
       'span',
       { class: 'node-sub' },
       finding.direct
-        ? h('span', { class: 'votes', title: 'Models voting positive of the models that cover this finding' }, `${finding.votes.positive} of ${finding.votes.total} models`)
-        : h('span', { class: 'votes', title: 'Positive because a finding below it is' }, `via ${finding.supportedBy.map(termLabel).join(', ')}`),
+        ? h(
+            'span',
+            { class: 'votes', title: 'Models voting positive of the models that cover this finding' },
+            `${finding.votes.positive} of ${finding.votes.total} models`,
+          )
+        : h(
+            'span',
+            { class: 'votes', title: 'Positive because a finding below it is' },
+            `via ${finding.supportedBy.map(termLabel).join(', ')}`,
+          ),
       bar,
     );
   }
@@ -287,7 +341,12 @@ export class FindingsPanel {
     );
   }
 
-  private details(finding: FindingData, depth: number, verdict: FeedbackData | undefined, members: boolean): HTMLElement {
+  private details(
+    finding: FindingData,
+    depth: number,
+    verdict: FeedbackData | undefined,
+    members: boolean,
+  ): HTMLElement {
     const probability = finding.probability;
     const values = Object.entries(finding.perModel).sort(([a], [b]) => a.localeCompare(b));
     return h(
@@ -315,8 +374,16 @@ export class FindingsPanel {
             ),
           )
         : null,
-      !finding.direct && finding.supportedBy.length > 0 ? h('div', { class: 'detail-line muted' }, `Rolled up from ${finding.supportedBy.map(termLabel).join(', ')}`) : null,
-      verdict ? h('div', { class: `detail-line verdict-note ${verdict.verdict}` }, `${verdict.verdict === 'agree' ? 'Accepted' : 'Rejected'} by you at ${timeOfDay(verdict.at)}`) : null,
+      !finding.direct && finding.supportedBy.length > 0
+        ? h('div', { class: 'detail-line muted' }, `Rolled up from ${finding.supportedBy.map(termLabel).join(', ')}`)
+        : null,
+      verdict
+        ? h(
+            'div',
+            { class: `detail-line verdict-note ${verdict.verdict}` },
+            `${verdict.verdict === 'agree' ? 'Accepted' : 'Rejected'} by you at ${timeOfDay(verdict.at)}`,
+          )
+        : null,
     );
   }
 
@@ -329,7 +396,11 @@ export class FindingsPanel {
         'dl',
         null,
         h('dt', null, 'Pack'),
-        h('dd', null, `${image.pack.id} ${image.pack.version} (${image.pack.rule} vote)${image.pack.demo ? ', demonstration' : ''}`),
+        h(
+          'dd',
+          null,
+          `${image.pack.id} ${image.pack.version} (${image.pack.rule} vote)${image.pack.demo ? ', demonstration' : ''}`,
+        ),
         h('dt', null, 'Provider'),
         h('dd', null, image.executionProvider),
         h('dt', null, 'Analysed'),
@@ -340,7 +411,13 @@ export class FindingsPanel {
             'dd',
             null,
             `v${model.version} · sha256 ${model.sha256.slice(0, 12)}…`,
-            h('div', { class: 'muted' }, Object.entries(model.operatingPoints).map(([label, point]) => `${label} ${point}`).join(', ') || 'no trained labels'),
+            h(
+              'div',
+              { class: 'muted' },
+              Object.entries(model.operatingPoints)
+                .map(([label, point]) => `${label} ${point}`)
+                .join(', ') || 'no trained labels',
+            ),
           ),
         ]),
         image.notes.length > 0 ? h('dt', null, 'Notes') : null,

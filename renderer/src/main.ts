@@ -64,7 +64,11 @@ class App {
     replace(
       this.help,
       h('h2', null, 'Keyboard shortcuts'),
-      h('dl', { class: 'shortcuts' }, ...SHORTCUTS.flatMap(([keys, what]) => [h('dt', null, h('kbd', null, keys)), h('dd', null, what)])),
+      h(
+        'dl',
+        { class: 'shortcuts' },
+        ...SHORTCUTS.flatMap(([keys, what]) => [h('dt', null, h('kbd', null, keys)), h('dd', null, what)]),
+      ),
       h('form', { method: 'dialog' }, h('button', { class: 'button', type: 'submit' }, 'Close')),
     );
   }
@@ -97,7 +101,16 @@ class App {
   }
 
   private toast(message: string): void {
-    const toast = h('div', { class: 'toast', role: 'alert' }, message, h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss', on: { click: () => toast.remove() } }, '×'));
+    const toast = h(
+      'div',
+      { class: 'toast', role: 'alert' },
+      message,
+      h(
+        'button',
+        { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss', on: { click: () => toast.remove() } },
+        '×',
+      ),
+    );
     this.toasts.appendChild(toast);
     setTimeout(() => toast.remove(), 8000);
   }
@@ -148,7 +161,12 @@ class App {
       return;
     }
     document.body.dataset.image = image.file;
-    const note = image.status === 'rejected' ? `Rejected by the input gate: ${image.reason ?? ''}` : image.status === 'duplicate' ? image.reason : null;
+    const note =
+      image.status === 'rejected'
+        ? `Rejected by the input gate: ${image.reason ?? ''}`
+        : image.status === 'duplicate'
+          ? image.reason
+          : null;
     if (image.status === 'error') {
       await this.viewer.show(null);
       return;
@@ -178,7 +196,9 @@ class App {
             },
           },
           image.name,
-          image.findings.some((f) => f.positive && f.direct) ? h('span', { class: 'tab-dot', 'aria-label': 'has positive findings' }) : null,
+          image.findings.some((f) => f.positive && f.direct)
+            ? h('span', { class: 'tab-dot', 'aria-label': 'has positive findings' })
+            : null,
         ),
       ),
     );
@@ -192,21 +212,29 @@ class App {
     // A parent positive by roll-up shows where its first supporting finding is.
     if (image && finding && finding.positive && !finding.direct) {
       const parent = finding;
-      finding = image.findings.find((f) => f.tree === parent.tree && parent.supportedBy.includes(f.term) && hasHeatmap(f)) ?? parent;
+      finding =
+        image.findings.find((f) => f.tree === parent.tree && parent.supportedBy.includes(f.term) && hasHeatmap(f)) ??
+        parent;
     }
     if (!image || !finding || !hasHeatmap(finding) || !image.heatmaps) {
       this.viewer.setHeatmapMembers([]);
       this.viewer.setHeatmap(null);
       return;
     }
-    this.viewer.setHeatmapMembers(Object.entries(finding.perModel).filter(([, p]) => p >= 0.5).map(([id]) => id));
+    this.viewer.setHeatmapMembers(
+      Object.entries(finding.perModel)
+        .filter(([, p]) => p >= 0.5)
+        .map(([id]) => id),
+    );
     // Hidden: the selection changed, so the loaded heatmap is stale; showing it again fetches this one.
     if (!this.viewer.heatmapVisible) {
       this.viewer.setHeatmap(null);
       return;
     }
     const shown = finding;
-    const data = await this.run(() => invoke('heatmap.get', { file: image.file, term: shown.term, tree: shown.tree, model: this.viewer.heatmapModel }));
+    const data = await this.run(() =>
+      invoke('heatmap.get', { file: image.file, term: shown.term, tree: shown.tree, model: this.viewer.heatmapModel }),
+    );
     if (token !== this.heatmapToken) return;
     this.viewer.setHeatmap(data ?? null);
   }
@@ -214,7 +242,9 @@ class App {
   private async verdict(finding: FindingData, verdict: 'agree' | 'disagree' | null): Promise<void> {
     const image = this.image;
     if (!image) return;
-    const answer = await this.run(() => invoke('feedback.set', { file: image.file, term: finding.term, tree: finding.tree, verdict }));
+    const answer = await this.run(() =>
+      invoke('feedback.set', { file: image.file, term: finding.term, tree: finding.tree, verdict }),
+    );
     if (!answer || this.image?.file !== image.file) return;
     image.feedback = answer.feedback;
     this.findings.setFeedback(answer.feedback);
@@ -234,7 +264,8 @@ class App {
     const visible = this.worklist.visible();
     if (visible.length === 0) return;
     const index = visible.findIndex((s) => s.study === this.selectedStudy);
-    const next = index < 0 ? (step === 1 ? 0 : visible.length - 1) : Math.min(visible.length - 1, Math.max(0, index + step));
+    const next =
+      index < 0 ? (step === 1 ? 0 : visible.length - 1) : Math.min(visible.length - 1, Math.max(0, index + step));
     if (visible[next].study !== this.selectedStudy) void this.selectStudy(visible[next].study);
   }
 
@@ -335,7 +366,10 @@ class App {
 function fatal(thrown: unknown): void {
   const error = describeError(thrown);
   document.body.dataset.ready = 'failed';
-  replace(byId('toasts'), h('div', { class: 'toast', role: 'alert' }, `The workstation could not start: ${error.message}`));
+  replace(
+    byId('toasts'),
+    h('div', { class: 'toast', role: 'alert' }, `The workstation could not start: ${error.message}`),
+  );
 }
 
 window.addEventListener('DOMContentLoaded', () => {

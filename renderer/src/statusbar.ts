@@ -32,7 +32,11 @@ export class StatusBar {
       ),
       h(
         'span',
-        { class: 'status-item pack', 'data-pack': `${pack.id}@${pack.version}`, title: pack.members.map((m) => `${m.id} ${m.version}: ${m.architecture}`).join('\n') },
+        {
+          class: 'status-item pack',
+          'data-pack': `${pack.id}@${pack.version}`,
+          title: pack.members.map((m) => `${m.id} ${m.version}: ${m.architecture}`).join('\n'),
+        },
         `Pack ${pack.name} ${pack.version}`,
         h('span', { class: 'muted' }, ` · ${pack.rule} of ${pack.members.length}: `),
         pack.members.map((m) => `${m.id} ${m.version}`).join(', '),
@@ -40,7 +44,16 @@ export class StatusBar {
       h('span', { class: 'status-item muted' }, `Taxonomy ${status.taxonomy}`),
       h('span', { class: 'status-spacer' }),
       h('span', { class: 'status-item muted', title: status.database }, `Results ${shortPath(status.database, 2)}`),
-      h('button', { type: 'button', class: 'status-item link-button help-button', title: 'Keyboard shortcuts (?)', 'data-action': 'help' }, 'Shortcuts ?'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'status-item link-button help-button',
+          title: 'Keyboard shortcuts (?)',
+          'data-action': 'help',
+        },
+        'Shortcuts ?',
+      ),
     );
     this.banner.hidden = !status.notForClinicalUse;
     replace(

@@ -32,7 +32,11 @@ interface Loaded {
 
 /** The VOI LUT as cornerstone takes it. */
 function toLut(voiLut: NonNullable<RenderedImageData['voiLut']>): cornerstone.LUT {
-  return { firstValueMapped: voiLut.firstMapped, numBitsPerEntry: voiLut.bitsPerEntry, lut: Array.from(new Uint16Array(voiLut.data)) };
+  return {
+    firstValueMapped: voiLut.firstMapped,
+    numBitsPerEntry: voiLut.bitsPerEntry,
+    lut: Array.from(new Uint16Array(voiLut.data)),
+  };
 }
 
 function typedPixels(data: RenderedImageData): Uint16Array | Int16Array | Int32Array {
@@ -183,7 +187,13 @@ export class Viewer {
     });
     this.heatmapToggle = h(
       'button',
-      { type: 'button', class: 'tool-button', 'aria-pressed': 'true', title: 'Show the heatmap of the selected finding (H)', on: { click: () => this.toggleHeatmap() } },
+      {
+        type: 'button',
+        class: 'tool-button',
+        'aria-pressed': 'true',
+        title: 'Show the heatmap of the selected finding (H)',
+        on: { click: () => this.toggleHeatmap() },
+      },
       'Heatmap',
     );
     this.heatmapControls = h(
@@ -211,7 +221,9 @@ export class Viewer {
       ),
     );
     cornerstone.enable(this.element);
-    this.element.addEventListener(cornerstone.EVENTS.IMAGE_RENDERED, (event) => this.rendered((event as CustomEvent<cornerstone.ImageRenderedDetail>).detail));
+    this.element.addEventListener(cornerstone.EVENTS.IMAGE_RENDERED, (event) =>
+      this.rendered((event as CustomEvent<cornerstone.ImageRenderedDetail>).detail),
+    );
     this.element.addEventListener('pointerdown', (event) => this.pointerDown(event));
     this.element.addEventListener('pointermove', (event) => this.pointerMove(event));
     this.element.addEventListener('pointerup', (event) => this.pointerUp(event));
@@ -269,9 +281,26 @@ export class Viewer {
           h('option', { value: '' }, 'Presets'),
           ...PRESETS.map((p, i) => h('option', { value: String(i + 1), title: p.description }, `${p.key}  ${p.name}`)),
         ),
-        h('button', { type: 'button', class: 'tool-button', title: 'Invert (I)', on: { click: () => this.invert() } }, 'Invert'),
-        h('button', { type: 'button', class: 'tool-button', title: 'Fit to the window (F)', on: { click: () => this.fit() } }, 'Fit'),
-        h('button', { type: 'button', class: 'tool-button', title: 'Reset window, zoom and pan (R)', on: { click: () => this.reset() } }, 'Reset'),
+        h(
+          'button',
+          { type: 'button', class: 'tool-button', title: 'Invert (I)', on: { click: () => this.invert() } },
+          'Invert',
+        ),
+        h(
+          'button',
+          { type: 'button', class: 'tool-button', title: 'Fit to the window (F)', on: { click: () => this.fit() } },
+          'Fit',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'tool-button',
+            title: 'Reset window, zoom and pan (R)',
+            on: { click: () => this.reset() },
+          },
+          'Reset',
+        ),
       ),
       this.heatmapControls,
     );
@@ -288,12 +317,23 @@ export class Viewer {
         context.fillRect(x, 0, 1, 10);
       }
     }
-    return h('div', { class: 'scale', title: 'Heatmap colour scale: where the models’ evidence for the finding is weak (left) to strongest (right), relative to its peak' }, h('span', null, 'weak'), canvas, h('span', null, 'strong'));
+    return h(
+      'div',
+      {
+        class: 'scale',
+        title:
+          'Heatmap colour scale: where the models’ evidence for the finding is weak (left) to strongest (right), relative to its peak',
+      },
+      h('span', null, 'weak'),
+      canvas,
+      h('span', null, 'strong'),
+    );
   }
 
   setTool(tool: Tool): void {
     this.tool = tool;
-    for (const button of this.toolbar.querySelectorAll<HTMLElement>('[data-tool]')) button.setAttribute('aria-pressed', String(button.dataset.tool === tool));
+    for (const button of this.toolbar.querySelectorAll<HTMLElement>('[data-tool]'))
+      button.setAttribute('aria-pressed', String(button.dataset.tool === tool));
   }
 
   get file(): string | null {
@@ -342,7 +382,8 @@ export class Viewer {
     // A blank canvas: cornerstone keeps drawing the last image otherwise.
     const canvas = this.element.querySelector('canvas');
     if (canvas) canvas.getContext('2d')?.clearRect(0, 0, canvas.width, canvas.height);
-    for (const corner of [this.cornerTopLeft, this.cornerTopRight, this.cornerBottomLeft, this.cornerBottomRight]) replace(corner);
+    for (const corner of [this.cornerTopLeft, this.cornerTopRight, this.cornerBottomLeft, this.cornerBottomRight])
+      replace(corner);
     this.cornerHeatmap = null;
   }
 
@@ -401,8 +442,14 @@ export class Viewer {
 
   private updateHeatmapControls(): void {
     this.heatmapToggle.setAttribute('aria-pressed', String(this.heatmapVisible));
-    const choices: Array<[string, string]> = [['', this.members.length > 0 ? `Ensemble (${this.members.length})` : 'Ensemble'], ...this.members.map((m): [string, string] => [m, m])];
-    replace(this.modelSelect, ...choices.map(([value, label]) => h('option', { value, selected: (this.heatmapModel ?? '') === value }, label)));
+    const choices: Array<[string, string]> = [
+      ['', this.members.length > 0 ? `Ensemble (${this.members.length})` : 'Ensemble'],
+      ...this.members.map((m): [string, string] => [m, m]),
+    ];
+    replace(
+      this.modelSelect,
+      ...choices.map(([value, label]) => h('option', { value, selected: (this.heatmapModel ?? '') === value }, label)),
+    );
     this.modelSelect.value = this.heatmapModel ?? '';
     // Dimmed while nothing is drawn, hidden or not loaded alike.
     this.heatmapControls.classList.toggle('inactive', this.heatmap === null || !this.heatmapVisible);
@@ -435,7 +482,10 @@ export class Viewer {
         if (image.voiLUT) viewport.voiLUT = image.voiLUT;
         break;
       case 2:
-        window = { center: (data.modalityRange.min + data.modalityRange.max) / 2, width: Math.max(1, data.modalityRange.max - data.modalityRange.min) };
+        window = {
+          center: (data.modalityRange.min + data.modalityRange.max) / 2,
+          width: Math.max(1, data.modalityRange.max - data.modalityRange.min),
+        };
         break;
       case 3:
         window = { center: file.center, width: Math.max(1, file.width / 2) };
@@ -482,7 +532,8 @@ export class Viewer {
   private pointerDown(event: PointerEvent): void {
     if (!this.loaded) return;
     this.element.focus();
-    const mode: Tool = event.button === 1 || (event.button === 0 && event.shiftKey) ? 'pan' : event.button === 2 ? 'zoom' : this.tool;
+    const mode: Tool =
+      event.button === 1 || (event.button === 0 && event.shiftKey) ? 'pan' : event.button === 2 ? 'zoom' : this.tool;
     this.drag = { x: event.clientX, y: event.clientY, mode };
     this.element.setPointerCapture(event.pointerId);
     this.element.classList.add(`dragging-${mode}`);
@@ -505,9 +556,15 @@ export class Viewer {
         viewport.voiLUT = undefined;
         viewport.voi = { windowCenter: this.loaded.data.window.center, windowWidth: this.loaded.data.window.width };
       }
-      viewport.voi = { windowWidth: Math.max(1, viewport.voi.windowWidth + dx * step), windowCenter: viewport.voi.windowCenter + dy * step };
+      viewport.voi = {
+        windowWidth: Math.max(1, viewport.voi.windowWidth + dx * step),
+        windowCenter: viewport.voi.windowCenter + dy * step,
+      };
     } else if (this.drag.mode === 'pan') {
-      viewport.translation = { x: viewport.translation.x + dx / viewport.scale, y: viewport.translation.y + dy / viewport.scale };
+      viewport.translation = {
+        x: viewport.translation.x + dx / viewport.scale,
+        y: viewport.translation.y + dy / viewport.scale,
+      };
     } else {
       viewport.scale = Math.min(40, Math.max(0.05, viewport.scale * Math.exp(-dy / 150)));
     }
@@ -544,7 +601,13 @@ export class Viewer {
       context.clip();
       context.globalAlpha = this.opacity;
       context.imageSmoothingEnabled = true;
-      context.drawImage(heatmap.canvas, 0, 0, heatmap.data.columns * heatmap.data.scale * sx, heatmap.data.rows * heatmap.data.scale * sy);
+      context.drawImage(
+        heatmap.canvas,
+        0,
+        0,
+        heatmap.data.columns * heatmap.data.scale * sx,
+        heatmap.data.rows * heatmap.data.scale * sy,
+      );
       context.restore();
     }
     this.element.dataset.window = `${fixed(viewport.voi.windowCenter, 1)}/${fixed(viewport.voi.windowWidth, 1)}`;
@@ -563,7 +626,9 @@ export class Viewer {
       this.cornerTopRight,
       h('div', null, `${data.columns} × ${data.rows}, ${data.bitsStored}-bit`),
       h('div', null, data.transferSyntax ?? data.format.toUpperCase()),
-      data.pixelSpacing ? h('div', null, `${fixed(data.pixelSpacing[1], 3)} × ${fixed(data.pixelSpacing[0], 3)} mm`) : null,
+      data.pixelSpacing
+        ? h('div', null, `${fixed(data.pixelSpacing[1], 3)} × ${fixed(data.pixelSpacing[0], 3)} mm`)
+        : null,
     );
   }
 
@@ -573,15 +638,30 @@ export class Viewer {
     if (!loaded) return;
     replace(
       this.cornerBottomLeft,
-      h('div', null, viewport.voiLUT ? 'VOI LUT (file)' : `W ${fixed(viewport.voi.windowWidth, 0)}  L ${fixed(viewport.voi.windowCenter, 0)}`),
-      h('div', null, `Zoom ${Math.round(viewport.scale * 100)}%${viewport.invert !== loaded.data.invert ? ' · inverted' : ''}`),
+      h(
+        'div',
+        null,
+        viewport.voiLUT
+          ? 'VOI LUT (file)'
+          : `W ${fixed(viewport.voi.windowWidth, 0)}  L ${fixed(viewport.voi.windowCenter, 0)}`,
+      ),
+      h(
+        'div',
+        null,
+        `Zoom ${Math.round(viewport.scale * 100)}%${viewport.invert !== loaded.data.invert ? ' · inverted' : ''}`,
+      ),
     );
     if (heatmap === this.cornerHeatmap) return;
     this.cornerHeatmap = heatmap;
     replace(
       this.cornerBottomRight,
       heatmap
-        ? h('div', { class: 'corner-strong' }, `Heatmap: ${termLabel(heatmap.term)}`, h('div', null, heatmap.model ? `model ${heatmap.model}` : `ensemble of ${heatmap.members.length}`))
+        ? h(
+            'div',
+            { class: 'corner-strong' },
+            `Heatmap: ${termLabel(heatmap.term)}`,
+            h('div', null, heatmap.model ? `model ${heatmap.model}` : `ensemble of ${heatmap.members.length}`),
+          )
         : null,
     );
   }

@@ -17,7 +17,11 @@ export function priorityClass(priority: Priority | null): string {
 }
 
 /** Studies matching a priority filter and a free-text query (every word must match somewhere). */
-export function filterStudies(studies: WorklistStudyData[], priority: Priority | null, query: string): WorklistStudyData[] {
+export function filterStudies(
+  studies: WorklistStudyData[],
+  priority: Priority | null,
+  query: string,
+): WorklistStudyData[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   return studies.filter((study) => {
     if (priority && study.priority !== priority) return false;
@@ -26,11 +30,16 @@ export function filterStudies(studies: WorklistStudyData[], priority: Priority |
       study.study,
       study.studyInstanceUID ?? '',
       PRIORITY_LABELS[study.priority],
-      ...study.images.flatMap((image) => [image.file, image.name, image.status, image.reason ?? '', ...image.findings.map((f) => f.term)]),
+      ...study.images.flatMap((image) => [
+        image.file,
+        image.name,
+        image.status,
+        image.reason ?? '',
+        ...image.findings.map((f) => f.term),
+      ]),
     ]
       .join(' ')
       .toLowerCase();
     return words.every((word) => haystack.includes(word));
   });
 }
-

@@ -13,8 +13,10 @@ import { duration, shortPath, shortUid, termLabel } from './format.js';
 function statusLabel(study: WorklistStudyData): { text: string; kind: string } {
   const errors = study.images.filter((i) => i.status === 'error').length;
   const rejected = study.images.filter((i) => i.status === 'rejected').length;
-  if (errors > 0) return { text: errors === study.images.length ? 'Unreadable' : `${errors} unreadable`, kind: 'error' };
-  if (rejected > 0) return { text: rejected === study.images.length ? 'Rejected' : `${rejected} rejected`, kind: 'rejected' };
+  if (errors > 0)
+    return { text: errors === study.images.length ? 'Unreadable' : `${errors} unreadable`, kind: 'error' };
+  if (rejected > 0)
+    return { text: rejected === study.images.length ? 'Rejected' : `${rejected} rejected`, kind: 'rejected' };
   return { text: 'Analysed', kind: 'ok' };
 }
 
@@ -62,7 +64,12 @@ export class WorklistPanel {
     });
     this.chips = h('div', { class: 'chips', role: 'toolbar', 'aria-label': 'Filter by priority' });
     this.scan = h('div', { class: 'scan', 'aria-live': 'polite' });
-    this.list = h('div', { class: 'worklist-list', role: 'listbox', 'aria-label': 'Worklist, most urgent first', tabindex: 0 });
+    this.list = h('div', {
+      class: 'worklist-list',
+      role: 'listbox',
+      'aria-label': 'Worklist, most urgent first',
+      tabindex: 0,
+    });
     replace(
       root,
       h(
@@ -72,8 +79,26 @@ export class WorklistPanel {
         h(
           'div',
           { class: 'open-buttons' },
-          h('button', { class: 'button', type: 'button', title: 'Open radiograph files (Ctrl+O)', on: { click: () => callbacks.open('files') } }, 'Open files…'),
-          h('button', { class: 'button', type: 'button', title: 'Open a folder and scan it (Ctrl+Shift+O)', on: { click: () => callbacks.open('folder') } }, 'Open folder…'),
+          h(
+            'button',
+            {
+              class: 'button',
+              type: 'button',
+              title: 'Open radiograph files (Ctrl+O)',
+              on: { click: () => callbacks.open('files') },
+            },
+            'Open files…',
+          ),
+          h(
+            'button',
+            {
+              class: 'button',
+              type: 'button',
+              title: 'Open a folder and scan it (Ctrl+Shift+O)',
+              on: { click: () => callbacks.open('folder') },
+            },
+            'Open folder…',
+          ),
         ),
       ),
       this.scan,
@@ -125,17 +150,39 @@ export class WorklistPanel {
         h(
           'div',
           { class: 'scan-running' },
-          h('div', { class: 'scan-title' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), `Scanning ${scan.roots.map((r) => shortPath(r)).join(', ')}`),
+          h(
+            'div',
+            { class: 'scan-title' },
+            h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+            `Scanning ${scan.roots.map((r) => shortPath(r)).join(', ')}`,
+          ),
           bar,
           h(
             'div',
             { class: 'scan-figures' },
-            h('span', { class: 'scan-count' }, scan.total === null ? `${scan.done} files` : `${scan.done} / ${scan.total} files`),
+            h(
+              'span',
+              { class: 'scan-count' },
+              scan.total === null ? `${scan.done} files` : `${scan.done} / ${scan.total} files`,
+            ),
             h('span', null, `${scan.rate.toFixed(1)} files/s`),
             h('span', null, `ETA ${duration(scan.etaSeconds)}`),
-            h('button', { class: 'link-button', type: 'button', on: { click: () => this.callbacks.cancelScan() } }, 'Stop'),
+            h(
+              'button',
+              { class: 'link-button', type: 'button', on: { click: () => this.callbacks.cancelScan() } },
+              'Stop',
+            ),
           ),
-          scan.queued.length > 0 ? h('div', { class: 'scan-queued' }, `Then: ${scan.queued.flat().map((r) => shortPath(r)).join(', ')}`) : null,
+          scan.queued.length > 0
+            ? h(
+                'div',
+                { class: 'scan-queued' },
+                `Then: ${scan.queued
+                  .flat()
+                  .map((r) => shortPath(r))
+                  .join(', ')}`,
+              )
+            : null,
         ),
       );
       this.scan.hidden = false;
@@ -173,7 +220,11 @@ export class WorklistPanel {
         label,
         h('span', { class: 'chip-count' }, count),
       );
-    replace(this.chips, chip(null, 'All', total), ...ORDER.map((p) => chip(p, PRIORITY_LABELS[p], this.counts[p] ?? 0)));
+    replace(
+      this.chips,
+      chip(null, 'All', total),
+      ...ORDER.map((p) => chip(p, PRIORITY_LABELS[p], this.counts[p] ?? 0)),
+    );
   }
 
   private renderList(): void {
@@ -185,13 +236,25 @@ export class WorklistPanel {
           'div',
           { class: 'empty' },
           h('p', { class: 'empty-title' }, 'No studies yet'),
-          h('p', null, 'Open radiographs or a folder, or drop them on this window. DICOM, PNG and JPEG files are analysed and sorted by urgency.'),
+          h(
+            'p',
+            null,
+            'Open radiographs or a folder, or drop them on this window. DICOM, PNG and JPEG files are analysed and sorted by urgency.',
+          ),
         ),
       );
       return;
     }
     if (studies.length === 0) {
-      replace(this.list, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'No study matches'), h('p', null, 'Clear the search or the filter.')));
+      replace(
+        this.list,
+        h(
+          'div',
+          { class: 'empty' },
+          h('p', { class: 'empty-title' }, 'No study matches'),
+          h('p', null, 'Clear the search or the filter.'),
+        ),
+      );
       return;
     }
     replace(this.list, ...studies.map((study) => this.row(study)));
@@ -203,7 +266,8 @@ export class WorklistPanel {
     const positives = new Map<string, { votes: string; probability: number | null }>();
     for (const image of study.images) {
       for (const f of image.findings) {
-        if (!positives.has(f.term)) positives.set(f.term, { votes: `${f.votes.positive}/${f.votes.total}`, probability: f.probability });
+        if (!positives.has(f.term))
+          positives.set(f.term, { votes: `${f.votes.positive}/${f.votes.total}`, probability: f.probability });
       }
     }
     const reason = study.images.find((i) => i.reason)?.reason ?? null;
@@ -233,7 +297,9 @@ export class WorklistPanel {
           ? h(
               'div',
               { class: 'study-findings' },
-              ...[...positives].map(([term, info]) => h('span', { class: 'finding-chip' }, termLabel(term), h('span', { class: 'votes' }, info.votes))),
+              ...[...positives].map(([term, info]) =>
+                h('span', { class: 'finding-chip' }, termLabel(term), h('span', { class: 'votes' }, info.votes)),
+              ),
             )
           : reason
             ? h('div', { class: 'study-reason' }, reason)
@@ -243,8 +309,12 @@ export class WorklistPanel {
         'div',
         { class: 'study-side' },
         h('span', { class: `status status-${status.kind}` }, status.text),
-        study.reviewed > 0 ? h('span', { class: 'reviewed', title: 'Findings you accepted or rejected' }, `✓ ${study.reviewed}`) : null,
-        study.notForClinicalUse ? h('span', { class: 'demo-tag', title: 'Analysed by a demonstration pack: not for clinical use' }, 'DEMO') : null,
+        study.reviewed > 0
+          ? h('span', { class: 'reviewed', title: 'Findings you accepted or rejected' }, `✓ ${study.reviewed}`)
+          : null,
+        study.notForClinicalUse
+          ? h('span', { class: 'demo-tag', title: 'Analysed by a demonstration pack: not for clinical use' }, 'DEMO')
+          : null,
       ),
     );
   }

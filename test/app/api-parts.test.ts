@@ -60,7 +60,10 @@ describe('the scan queue', () => {
 
   test('a path that does not exist is refused at once and nothing is queued', async () => {
     const { scans } = queue();
-    await assert.rejects(scans.start([join(scratch.path, 'absent')]), (error: TriageError) => error.code === 'FILE_NOT_FOUND');
+    await assert.rejects(
+      scans.start([join(scratch.path, 'absent')]),
+      (error: TriageError) => error.code === 'FILE_NOT_FOUND',
+    );
     assert.equal(scans.state().running, false);
     assert.deepEqual(scans.state().queued, []);
     assert.equal(scans.cancel(), false, 'nothing to cancel');
@@ -87,7 +90,8 @@ describe('the scan queue', () => {
     // end, is sent at once and may follow closer).
     const running = states.filter((s) => s.state.running && s.state.done > 0);
     for (let i = 1; i < running.length; i++) {
-      if (running[i].state.roots === running[i - 1].state.roots) assert.ok(running[i].at - running[i - 1].at >= 45, 'progress throttled');
+      if (running[i].state.roots === running[i - 1].state.roots)
+        assert.ok(running[i].at - running[i - 1].at >= 45, 'progress throttled');
     }
   });
 
@@ -101,7 +105,10 @@ describe('the scan queue', () => {
     assert.deepEqual(scans.state().queued, []);
     await idle();
     assert.equal(scans.state().last?.outcome, 'interrupted');
-    assert.ok(!store.worklist().some((s) => s.images.some((i) => i.file.includes('/never/'))), 'the queued scan never ran');
+    assert.ok(
+      !store.worklist().some((s) => s.images.some((i) => i.file.includes('/never/'))),
+      'the queued scan never ran',
+    );
   });
 
   test('a scan that fails ends with its coded error, and the next one in the queue runs', async () => {
@@ -121,7 +128,13 @@ describe('the scan queue', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const scans = new ScanQueue({ engine, store: flaky, rules: defaultRules(), onProgress: (s) => states.push(s), onResults: () => {} });
+    const scans = new ScanQueue({
+      engine,
+      store: flaky,
+      rules: defaultRules(),
+      onProgress: (s) => states.push(s),
+      onResults: () => {},
+    });
     await scans.start([join(scratch.path, 'after-failure')]);
     await scans.start([join(scratch.path, 'after-failure')]);
     await new Promise<void>((resolve) => {
@@ -178,7 +191,11 @@ describe('worklist change events', () => {
   test('debounced while results stream in, at once when asked; the count of studies only', async () => {
     const sent: unknown[] = [];
     const emit: ApiEmit = (event, payload) => sent.push({ event, payload });
-    const changes = new WorklistChanges({ studyCounts: () => ({ critical: 1, urgent: 2, abnormal: 0, 'needs review': 0, normal: 3 }) }, emit, 30);
+    const changes = new WorklistChanges(
+      { studyCounts: () => ({ critical: 1, urgent: 2, abnormal: 0, 'needs review': 0, normal: 3 }) },
+      emit,
+      30,
+    );
     changes.changed();
     changes.changed();
     changes.changed();

@@ -33,7 +33,10 @@ async function call<C extends ApiChannel>(channel: C, request: unknown): Promise
   if (!envelope.ok) throw Object.assign(new Error(envelope.error.message), { code: envelope.error.code });
   // Every answer is what the contract promises.
   const checked = API[channel].response.safeParse(envelope.value);
-  assert.ok(checked.success, `${channel} answer does not match the contract: ${checked.success ? '' : checked.error.message}`);
+  assert.ok(
+    checked.success,
+    `${channel} answer does not match the contract: ${checked.success ? '' : checked.error.message}`,
+  );
   return envelope.value as ApiResponse<C>;
 }
 
@@ -46,7 +49,8 @@ async function refused(channel: string, request: unknown): Promise<{ code: strin
 function scanEnded(): Promise<ApiEventPayload<'scan.progress'>> {
   return new Promise((resolve) => {
     const poll = setInterval(() => {
-      const latest = [...events].reverse().find((e) => e.event === 'scan.progress')?.payload as ApiEventPayload<'scan.progress'> | undefined;
+      const latest = [...events].reverse().find((e) => e.event === 'scan.progress')?.payload as
+        ApiEventPayload<'scan.progress'> | undefined;
       if (latest && !latest.running && latest.queued.length === 0 && latest.last) {
         clearInterval(poll);
         resolve(latest);
@@ -81,7 +85,10 @@ describe('requests are validated before any handler runs', () => {
     assert.equal((await refused('image.render', { file: '/a\0b' })).code, 'INVALID_REQUEST');
     assert.equal((await refused('image.render', { file: 42 })).code, 'INVALID_REQUEST');
     assert.equal((await refused('scan.start', { paths: [] })).code, 'INVALID_REQUEST');
-    assert.equal((await refused('feedback.set', { file: '/x.dcm', term: 'nodule', tree: 'organ', verdict: 'agree' })).code, 'INVALID_REQUEST');
+    assert.equal(
+      (await refused('feedback.set', { file: '/x.dcm', term: 'nodule', tree: 'organ', verdict: 'agree' })).code,
+      'INVALID_REQUEST',
+    );
     const error = await refused('heatmap.get', { file: '/x.dcm', term: 'nodule', tree: 'finding' });
     assert.match(error.message, /model/, 'the message names the field');
   });
@@ -90,7 +97,10 @@ describe('requests are validated before any handler runs', () => {
     const error = await refused('image.render', { file: join(DICOM_FIXTURES, 'explicit-le.dcm') });
     assert.equal(error.code, 'FILE_NOT_FOUND');
     assert.equal((await refused('image.render', { file: '/etc/passwd' })).code, 'FILE_NOT_FOUND');
-    assert.equal((await refused('scan.start', { paths: [join(scratch.path, 'no-such-folder')] })).code, 'FILE_NOT_FOUND');
+    assert.equal(
+      (await refused('scan.start', { paths: [join(scratch.path, 'no-such-folder')] })).code,
+      'FILE_NOT_FOUND',
+    );
   });
 });
 
@@ -108,8 +118,13 @@ describe('a folder scan through the API', () => {
   });
 
   test('progress is pushed while it runs, and the worklist is told to refresh', () => {
-    const progress = events.filter((e) => e.event === 'scan.progress').map((e) => e.payload as ApiEventPayload<'scan.progress'>);
-    assert.ok(progress.some((p) => p.running && p.done > 0), 'a running progress with files done');
+    const progress = events
+      .filter((e) => e.event === 'scan.progress')
+      .map((e) => e.payload as ApiEventPayload<'scan.progress'>);
+    assert.ok(
+      progress.some((p) => p.running && p.done > 0),
+      'a running progress with files done',
+    );
     const final = progress[progress.length - 1];
     assert.equal(final.done, folder.phantoms.length + 2);
     assert.equal(final.total, folder.phantoms.length + 2);
@@ -118,7 +133,10 @@ describe('a folder scan through the API', () => {
 
   test('the worklist is in priority order and holds every file with its status', () => {
     const ranks = worklist.studies.map((s) => priorityRank(s.priority));
-    assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b));
+    assert.deepEqual(
+      ranks,
+      [...ranks].sort((a, b) => a - b),
+    );
     const files = worklist.studies.flatMap((s) => s.images.map((i) => i.file)).sort();
     assert.deepEqual(files, [...folder.phantoms, folder.lateral, folder.truncated].sort());
     const lateral = worklist.studies.flatMap((s) => s.images).find((i) => i.file === folder.lateral)!;
@@ -129,7 +147,10 @@ describe('a folder scan through the API', () => {
     assert.equal(truncated.status, 'error');
     assert.equal(lateral.name, 'lateral.dcm');
     assert.deepEqual(Object.keys(worklist.counts).sort(), [...PRIORITIES].sort());
-    assert.ok(new Set(worklist.studies.map((s) => s.priority)).size >= 3, 'at least three priorities among the phantoms');
+    assert.ok(
+      new Set(worklist.studies.map((s) => s.priority)).size >= 3,
+      'at least three priorities among the phantoms',
+    );
   });
 
   test('status names the provider, the pack and its members, and the demo flag', async () => {
@@ -165,13 +186,19 @@ describe('a folder scan through the API', () => {
     assert.ok(rendered.voiLut, 'the VOI LUT travels with the image');
     const stored = rendered.pixelType === 'uint16' ? new Uint16Array(rendered.pixels) : new Int16Array(rendered.pixels);
     assert.equal(stored.length, radiograph.rows * radiograph.columns);
-    for (let i = 0; i < stored.length; i += 97) assert.equal(stored[i] * rendered.slope + rendered.intercept, radiograph.pixels[i]);
+    for (let i = 0; i < stored.length; i += 97)
+      assert.equal(stored[i] * rendered.slope + rendered.intercept, radiograph.pixels[i]);
   });
 
   test('a positive finding’s heatmap is the engine’s, for the ensemble and for each member that voted', async () => {
     const image = worklist.studies.flatMap((s) => s.images).find((i) => i.findings.some((f) => f.votes.positive >= 2))!;
     const finding = image.findings.find((f) => f.votes.positive >= 2)!;
-    const ensemble = await call('heatmap.get', { file: image.file, term: finding.term, tree: finding.tree as 'finding', model: null });
+    const ensemble = await call('heatmap.get', {
+      file: image.file,
+      term: finding.term,
+      tree: finding.tree as 'finding',
+      model: null,
+    });
     assert.ok(ensemble.members.length >= 2);
     const values = new Float32Array(ensemble.data);
     assert.equal(values.length, ensemble.rows * ensemble.columns);
@@ -184,17 +211,36 @@ describe('a folder scan through the API', () => {
       assert.deepEqual(ensemble.peak, peak(expected.ensemble));
       assert.deepEqual([...values.slice(0, 64)], [...expected.ensemble.data.slice(0, 64)]);
       const member = ensemble.members[0];
-      const one = await call('heatmap.get', { file: image.file, term: finding.term, tree: finding.tree as 'finding', model: member });
+      const one = await call('heatmap.get', {
+        file: image.file,
+        term: finding.term,
+        tree: finding.tree as 'finding',
+        model: member,
+      });
       assert.deepEqual(one.peak, peak(expected.perModel[member]));
     } finally {
       await engine.close();
     }
-    const negative = (await call('study.get', { study: worklist.studies.find((s) => s.images.some((i) => i.file === image.file))!.study })).images
+    const negative = (
+      await call('study.get', {
+        study: worklist.studies.find((s) => s.images.some((i) => i.file === image.file))!.study,
+      })
+    ).images
       .find((i) => i.file === image.file)!
       .findings.find((f) => !f.positive)!;
-    assert.equal((await refused('heatmap.get', { file: image.file, term: negative.term, tree: negative.tree, model: null })).code, 'INVALID_REQUEST');
-    assert.equal((await refused('heatmap.get', { file: image.file, term: finding.term, tree: finding.tree, model: 'nobody' })).code, 'INVALID_REQUEST');
-    assert.equal((await refused('heatmap.get', { file: folder.lateral, term: 'nodule', tree: 'finding', model: null })).code, 'INVALID_REQUEST');
+    assert.equal(
+      (await refused('heatmap.get', { file: image.file, term: negative.term, tree: negative.tree, model: null })).code,
+      'INVALID_REQUEST',
+    );
+    assert.equal(
+      (await refused('heatmap.get', { file: image.file, term: finding.term, tree: finding.tree, model: 'nobody' }))
+        .code,
+      'INVALID_REQUEST',
+    );
+    assert.equal(
+      (await refused('heatmap.get', { file: folder.lateral, term: 'nodule', tree: 'finding', model: null })).code,
+      'INVALID_REQUEST',
+    );
   });
 
   test('feedback is stored with its time, replaced by a later verdict, and withdrawn', async () => {
@@ -202,25 +248,42 @@ describe('a folder scan through the API', () => {
     const term = image.findings[0].term;
     const before = Date.now();
     const first = await call('feedback.set', { file: image.file, term, tree: 'finding', verdict: 'agree' });
-    assert.deepEqual(first.feedback.map((f) => [f.term, f.verdict]), [[term, 'agree']]);
+    assert.deepEqual(
+      first.feedback.map((f) => [f.term, f.verdict]),
+      [[term, 'agree']],
+    );
     assert.ok(Date.parse(first.feedback[0].at) >= before - 1000);
     const second = await call('feedback.set', { file: image.file, term, tree: 'finding', verdict: 'disagree' });
-    assert.deepEqual(second.feedback.map((f) => f.verdict), ['disagree']);
+    assert.deepEqual(
+      second.feedback.map((f) => f.verdict),
+      ['disagree'],
+    );
     const list = await call('worklist.list', {});
     assert.equal(list.studies.find((s) => s.images.some((i) => i.file === image.file))!.reviewed, 1);
     const withdrawn = await call('feedback.set', { file: image.file, term, tree: 'finding', verdict: null });
     assert.deepEqual(withdrawn.feedback, []);
-    assert.equal((await refused('feedback.set', { file: image.file, term: 'fracture', tree: 'finding', verdict: 'agree' })).code, 'INVALID_REQUEST');
+    assert.equal(
+      (await refused('feedback.set', { file: image.file, term: 'fracture', tree: 'finding', verdict: 'agree' })).code,
+      'INVALID_REQUEST',
+    );
   });
 
   test('a file gone since its scan: pixels and heatmaps fail with the coded reason', async () => {
     // The last positive image: no earlier test asked for its heatmap (the handlers cache a few analyses).
-    const image = worklist.studies.flatMap((s) => s.images).reverse().find((i) => i.findings.length > 0)!;
+    const image = worklist.studies
+      .flatMap((s) => s.images)
+      .reverse()
+      .find((i) => i.findings.length > 0)!;
     const moved = `${image.file}.moved`;
     renameSync(image.file, moved);
     try {
       assert.equal((await refused('image.render', { file: image.file })).code, 'FILE_NOT_FOUND');
-      const error = await refused('heatmap.get', { file: image.file, term: image.findings[0].term, tree: image.findings[0].tree, model: null });
+      const error = await refused('heatmap.get', {
+        file: image.file,
+        term: image.findings[0].term,
+        tree: image.findings[0].tree,
+        model: null,
+      });
       assert.equal(error.code, 'FILE_NOT_FOUND');
     } finally {
       renameSync(moved, image.file);

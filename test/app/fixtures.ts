@@ -17,10 +17,17 @@ export function appPack(): string {
   return existsSync(join(demo, 'ensemble.json')) ? demo : join(root, 'test', 'fixtures', 'models', 'cam-pack');
 }
 
-export const PHANTOM_FILES = readdirSync(PHANTOMS).filter((name) => name.endsWith('.dcm')).sort();
+export const PHANTOM_FILES = readdirSync(PHANTOMS)
+  .filter((name) => name.endsWith('.dcm'))
+  .sort();
 
 /** A reading folder: the phantoms, plus `views/lateral.dcm` (rejected) and `broken/truncated.dcm` (error). */
-export function makeReadingFolder(dir: string): { dir: string; phantoms: string[]; lateral: string; truncated: string } {
+export function makeReadingFolder(dir: string): {
+  dir: string;
+  phantoms: string[];
+  lateral: string;
+  truncated: string;
+} {
   mkdirSync(dir, { recursive: true });
   const phantoms = PHANTOM_FILES.map((name) => {
     copyFileSync(join(PHANTOMS, name), join(dir, name));

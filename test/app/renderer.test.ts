@@ -28,20 +28,48 @@ function finding(term: string, paths: string[][], options: Partial<FindingData> 
 
 describe('findings tree', () => {
   const findings = [
-    finding('nodule', [['radiological finding', 'nodule']], { positive: true, votes: { positive: 3, total: 3 }, probability: { mean: 0.8, min: 0.7, max: 0.9 } }),
-    finding('radiological finding', [['radiological finding']], { positive: true, direct: false, votes: { positive: 0, total: 0 }, probability: null, perModel: {}, supportedBy: ['nodule'] }),
-    finding('cardiomegaly', [['radiological finding', 'cardiomegaly']], { probability: { mean: 0.3, min: 0.2, max: 0.4 } }),
-    finding('pleural effusion', [['radiological finding', 'pleural effusion']], { probability: { mean: 0.05, min: 0.01, max: 0.1 } }),
-    finding('pneumonia', [['differential diagnosis', 'infection', 'pneumonia'], ['differential diagnosis', 'pneumonia']], { tree: 'diagnosis' }),
+    finding('nodule', [['radiological finding', 'nodule']], {
+      positive: true,
+      votes: { positive: 3, total: 3 },
+      probability: { mean: 0.8, min: 0.7, max: 0.9 },
+    }),
+    finding('radiological finding', [['radiological finding']], {
+      positive: true,
+      direct: false,
+      votes: { positive: 0, total: 0 },
+      probability: null,
+      perModel: {},
+      supportedBy: ['nodule'],
+    }),
+    finding('cardiomegaly', [['radiological finding', 'cardiomegaly']], {
+      probability: { mean: 0.3, min: 0.2, max: 0.4 },
+    }),
+    finding('pleural effusion', [['radiological finding', 'pleural effusion']], {
+      probability: { mean: 0.05, min: 0.01, max: 0.1 },
+    }),
+    finding(
+      'pneumonia',
+      [
+        ['differential diagnosis', 'infection', 'pneumonia'],
+        ['differential diagnosis', 'pneumonia'],
+      ],
+      { tree: 'diagnosis' },
+    ),
   ];
   const roots = buildTree(findings);
 
   test('roots per taxonomy tree, positive branches first, then by probability', () => {
-    assert.deepEqual(roots.map((r) => [r.tree, r.term, r.positiveWithin]), [
-      ['finding', 'radiological finding', true],
-      ['diagnosis', 'differential diagnosis', false],
-    ]);
-    assert.deepEqual(roots[0].children.map((c) => c.term), ['nodule', 'cardiomegaly', 'pleural effusion']);
+    assert.deepEqual(
+      roots.map((r) => [r.tree, r.term, r.positiveWithin]),
+      [
+        ['finding', 'radiological finding', true],
+        ['diagnosis', 'differential diagnosis', false],
+      ],
+    );
+    assert.deepEqual(
+      roots[0].children.map((c) => c.term),
+      ['nodule', 'cardiomegaly', 'pleural effusion'],
+    );
     assert.equal(roots[0].finding?.supportedBy[0], 'nodule', 'a rolled-up parent carries its finding');
   });
 
@@ -64,7 +92,13 @@ describe('findings tree', () => {
 });
 
 describe('worklist filter', () => {
-  const study = (key: string, priority: WorklistStudyData['priority'], name: string, terms: string[], reason: string | null = null): WorklistStudyData => ({
+  const study = (
+    key: string,
+    priority: WorklistStudyData['priority'],
+    name: string,
+    terms: string[],
+    reason: string | null = null,
+  ): WorklistStudyData => ({
     study: key,
     studyInstanceUID: key.startsWith('file:') ? null : key,
     priority,
@@ -93,13 +127,32 @@ describe('worklist filter', () => {
   ];
 
   test('by priority, by words anywhere (file, finding, reason, UID), all words must match', () => {
-    assert.deepEqual(filterStudies(studies, 'urgent', '').map((s) => s.study), ['1.2.4']);
-    assert.deepEqual(filterStudies(studies, null, 'NODULE').map((s) => s.study), ['1.2.4']);
-    assert.deepEqual(filterStudies(studies, null, 'lateral').map((s) => s.study), ['file:/data/c.dcm']);
-    assert.deepEqual(filterStudies(studies, null, '1.2.5').map((s) => s.study), ['1.2.5']);
-    assert.deepEqual(filterStudies(studies, null, 'a.dcm pneumothorax').map((s) => s.study), ['1.2.3']);
+    assert.deepEqual(
+      filterStudies(studies, 'urgent', '').map((s) => s.study),
+      ['1.2.4'],
+    );
+    assert.deepEqual(
+      filterStudies(studies, null, 'NODULE').map((s) => s.study),
+      ['1.2.4'],
+    );
+    assert.deepEqual(
+      filterStudies(studies, null, 'lateral').map((s) => s.study),
+      ['file:/data/c.dcm'],
+    );
+    assert.deepEqual(
+      filterStudies(studies, null, '1.2.5').map((s) => s.study),
+      ['1.2.5'],
+    );
+    assert.deepEqual(
+      filterStudies(studies, null, 'a.dcm pneumothorax').map((s) => s.study),
+      ['1.2.3'],
+    );
     assert.deepEqual(filterStudies(studies, null, 'a.dcm nodule'), []);
-    assert.deepEqual(filterStudies(studies, null, '  ').map((s) => s.study), ['1.2.3', '1.2.4', 'file:/data/c.dcm', '1.2.5'], 'the order is kept');
+    assert.deepEqual(
+      filterStudies(studies, null, '  ').map((s) => s.study),
+      ['1.2.3', '1.2.4', 'file:/data/c.dcm', '1.2.5'],
+      'the order is kept',
+    );
   });
 });
 
@@ -110,7 +163,10 @@ describe('heatmap colours', () => {
     assert.deepEqual(cellRgba(0), [0, 0, 0, 0]);
     assert.equal(cellRgba(HEATMAP_FLOOR)[3], 0);
     const alphas = [0.2, 0.4, 0.6, 0.8, 1].map((v) => cellRgba(v)[3]);
-    assert.deepEqual(alphas, [...alphas].sort((a, b) => a - b));
+    assert.deepEqual(
+      alphas,
+      [...alphas].sort((a, b) => a - b),
+    );
     assert.ok(alphas[4] > 200);
   });
 });

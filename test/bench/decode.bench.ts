@@ -44,8 +44,14 @@ const SIDES = [512, 224] as const;
 
 /** The model input the file-to-input timing produces (a TorchXRayVision-style 1-channel model). */
 const inputSpec = (side: number): InputSpec => ({
-  name: 'input', channels: 1, height: side, width: side,
-  source: 'display', crop: 'center-square', resize: 'area', normalization: { kind: 'xrv', range: 1024 },
+  name: 'input',
+  channels: 1,
+  height: side,
+  width: side,
+  source: 'display',
+  crop: 'center-square',
+  resize: 'area',
+  normalization: { kind: 'xrv', range: 1024 },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -66,19 +72,28 @@ function summarise(first: number, runs: number[]): Timing {
   const sorted = [...runs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median: round(median), min: round(sorted[0]), max: round(sorted[sorted.length - 1]), first: round(first), runs: runs.map(round) };
+  return {
+    median: round(median),
+    min: round(sorted[0]),
+    max: round(sorted[sorted.length - 1]),
+    first: round(first),
+    runs: runs.map(round),
+  };
 }
 
 /**
  * One warm-up, then RUNS timed passes of fn; fn may call mark(stage) to time its stages within the
  * pass. Returns the whole pass's timing, each stage's, and the last pass's result.
  */
-async function time<T>(fn: (mark: (stage: string) => void) => T | Promise<T>): Promise<{ timing: Timing; stages: Record<string, Timing>; result: T }> {
+async function time<T>(
+  fn: (mark: (stage: string) => void) => T | Promise<T>,
+): Promise<{ timing: Timing; stages: Record<string, Timing>; result: T }> {
   const first: Record<string, number> = {};
   const samples: Record<string, number[]> = {};
   let result!: T;
   for (let pass = 0; pass <= RUNS; pass++) {
-    const record = (stage: string, ms: number): unknown => (pass === 0 ? (first[stage] = ms) : (samples[stage] ??= []).push(ms));
+    const record = (stage: string, ms: number): unknown =>
+      pass === 0 ? (first[stage] = ms) : (samples[stage] ??= []).push(ms);
     const start = performance.now();
     let last = start;
     result = await fn((stage) => {
@@ -88,7 +103,9 @@ async function time<T>(fn: (mark: (stage: string) => void) => T | Promise<T>): P
     });
     record('total', performance.now() - start);
   }
-  const stages = Object.fromEntries(Object.entries(samples).map(([stage, runs]) => [stage, summarise(first[stage], runs)]));
+  const stages = Object.fromEntries(
+    Object.entries(samples).map(([stage, runs]) => [stage, summarise(first[stage], runs)]),
+  );
   return { timing: stages.total, stages, result };
 }
 
@@ -116,8 +133,8 @@ function debVersion(pkg: string): string {
   return result.status === 0 ? result.stdout.toString().trim() : 'unknown';
 }
 
-const npmVersion = (pkg: string): string => (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
-
+const npmVersion = (pkg: string): string =>
+  (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
 
 const cpuModel = (): string => cpus()[0]?.model.trim() ?? 'unknown';
 
@@ -149,7 +166,12 @@ function dumpFile(rawPath: string): string {
 }
 
 /** codestream: the bare HTJ2K codestream, for ojph_expand. */
-type Encoded = { key: 'uncompressed' | 'jpeg-lossless' | 'jpeg2000' | 'htj2k'; label: string; file: string; codestream?: string };
+type Encoded = {
+  key: 'uncompressed' | 'jpeg-lossless' | 'jpeg2000' | 'htj2k';
+  label: string;
+  file: string;
+  codestream?: string;
+};
 
 function encodeAll(dir: string, image: SyntheticImage): Encoded[] {
   const raw = join(dir, 'source.raw');
@@ -178,26 +200,33 @@ function encodeAll(dir: string, image: SyntheticImage): Encoded[] {
 
 function checkExact(radiograph: Radiograph, image: SyntheticImage, what: string): void {
   if (radiograph.rows !== image.rows || radiograph.columns !== image.columns) {
-    throw new Error(`${what}: decoded ${radiograph.columns} x ${radiograph.rows}, expected ${image.columns} x ${image.rows}`);
+    throw new Error(
+      `${what}: decoded ${radiograph.columns} x ${radiograph.rows}, expected ${image.columns} x ${image.rows}`,
+    );
   }
   for (let i = 0; i < image.values.length; i++) {
-    if (radiograph.pixels[i] !== image.values[i]) throw new Error(`${what}: pixel ${i} is ${radiograph.pixels[i]}, source ${image.values[i]}`);
+    if (radiograph.pixels[i] !== image.values[i])
+      throw new Error(`${what}: pixel ${i} is ${radiograph.pixels[i]}, source ${image.values[i]}`);
   }
 }
 
 /** A native tool's output ends with the decoded pixels (DICOM Pixel Data value, PGM raster): compare that. */
 function outputEndsWith(output: string, expected: Uint8Array): boolean {
   const bytes = readFileSync(output);
-  return bytes.length >= expected.length && Buffer.compare(bytes.subarray(bytes.length - expected.length), expected) === 0;
+  return (
+    bytes.length >= expected.length && Buffer.compare(bytes.subarray(bytes.length - expected.length), expected) === 0
+  );
 }
 
 /** Mean and largest |difference| from the model input made from the full-resolution decode; checks size and range. */
 function inputDifference(input: ModelInput, reference: ModelInput, side: number): { mean: number; max: number } {
-  if (input.data.length !== side * side) throw new Error(`model input has ${input.data.length} values, expected ${side * side}`);
+  if (input.data.length !== side * side)
+    throw new Error(`model input has ${input.data.length} values, expected ${side * side}`);
   let max = 0;
   let sum = 0;
   input.data.forEach((value, i) => {
-    if (!(value >= -1024 && value <= 1024)) throw new Error(`model input value ${value} at ${i} is outside [-1024, 1024]`);
+    if (!(value >= -1024 && value <= 1024))
+      throw new Error(`model input value ${value} at ${i} is outside [-1024, 1024]`);
     sum += Math.abs(value - reference.data[i]);
     max = Math.max(max, Math.abs(value - reference.data[i]));
   });
@@ -212,14 +241,18 @@ async function profileStages(bytes: Uint8Array): Promise<Record<string, number>>
     const syntax = findTransferSyntax(dataSet.string('x00020010')?.replace(/\0/g, '').trim() ?? '1.2.840.10008.1.2');
     if (!syntax) throw new Error('unknown transfer syntax');
     const element = pixelDataElement(dataSet);
-    const frame = syntax.encapsulated ? firstEncapsulatedFrame(dataSet, element, syntax, description) : firstNativeFrame(dataSet, element, description);
+    const frame = syntax.encapsulated
+      ? firstEncapsulatedFrame(dataSet, element, syntax, description)
+      : firstNativeFrame(dataSet, element, description);
     mark('parse');
     const decoded = await FRAME_DECODERS[syntax.codec]({ bytes: frame, description, bigEndian: syntax.bigEndian });
     mark('decode');
     const image = toModality(decoded, description);
     mark('modality');
     const voiLut = readVoiLut(dataSet, description.signed);
-    const window = readDicomWindow(dataSet) ?? (voiLut ? lutWindow(voiLut) : automaticWindow(image.pixels, image.padding, image.range));
+    const window =
+      readDicomWindow(dataSet) ??
+      (voiLut ? lutWindow(voiLut) : automaticWindow(image.pixels, image.padding, image.range));
     mark('window');
     if (window.source !== 'automatic') throw new Error('expected the automatic window');
   });
@@ -232,14 +265,23 @@ async function profileStages(bytes: Uint8Array): Promise<Record<string, number>>
 /** A native tool's full decode; baseline = the same tool's no-op run (start-up cost). */
 type Native = { tool: string; timing: Timing; baseline: Timing; outputMatches: boolean };
 /** Medians of readRadiograph(file, { minShortSide: side }), preprocess and both; difference from the full-resolution path. */
-type ToInput = { side: number; read: number; preprocess: number; total: number; decoded: string; difference: { mean: number; max: number } };
+type ToInput = {
+  side: number;
+  read: number;
+  preprocess: number;
+  total: number;
+  decoded: string;
+  difference: { mean: number; max: number };
+};
 
 type FileResult = Awaited<ReturnType<typeof measure>>;
 
 /** The fastest native full decode of a file: whole process, and minus its start-up. */
 function fastestNative(native: Native[]): { tool: string; median: number; corrected: number } | null {
   const best = [...native].sort((a, b) => a.timing.median - b.timing.median)[0];
-  return best ? { tool: best.tool, median: best.timing.median, corrected: round(best.timing.median - best.baseline.median) } : null;
+  return best
+    ? { tool: best.tool, median: best.timing.median, corrected: round(best.timing.median - best.baseline.median) }
+    : null;
 }
 
 async function measure(encoded: Encoded, image: SyntheticImage, dir: string, baselines: Map<string, Timing>) {
@@ -253,7 +295,8 @@ async function measure(encoded: Encoded, image: SyntheticImage, dir: string, bas
     if (encoded.key === 'jpeg2000' || encoded.key === 'htj2k') {
       const r = await time(() => decodeRadiograph(encoded.file, bytes, { minShortSide: side }));
       const { rows, columns, resolution } = r.result;
-      if (!resolution || Math.min(rows, columns) < side) throw new Error(`${encoded.label}: reduced decode to ${columns} x ${rows}`);
+      if (!resolution || Math.min(rows, columns) < side)
+        throw new Error(`${encoded.label}: reduced decode to ${columns} x ${rows}`);
       reduced.push({ minShortSide: side, level: resolution.level, rows, columns, timing: r.timing });
     }
     const spec = inputSpec(side);
@@ -266,18 +309,32 @@ async function measure(encoded: Encoded, image: SyntheticImage, dir: string, bas
     });
     const decoded = `${result.radiograph.columns}x${result.radiograph.rows}`;
     const difference = inputDifference(result.input, preprocess(decode.result, spec), side);
-    toInput.push({ side, read: stages.read.median, preprocess: stages.preprocess.median, total: stages.total.median, decoded, difference });
+    toInput.push({
+      side,
+      read: stages.read.median,
+      preprocess: stages.preprocess.median,
+      total: stages.total.median,
+      decoded,
+      difference,
+    });
   }
 
   const native: Native[] = [];
   const timeNative = async (tool: string, args: string[], out: string, expected: Uint8Array): Promise<void> => {
     const timing = await timeProcess(tool, args);
-    native.push({ tool, timing, baseline: baselines.get(tool) as Timing, outputMatches: outputEndsWith(out, expected) });
+    native.push({
+      tool,
+      timing,
+      baseline: baselines.get(tool) as Timing,
+      outputMatches: outputEndsWith(out, expected),
+    });
   };
   const out = join(dir, `${encoded.key}.out`);
   if (encoded.key === 'jpeg-lossless') await timeNative('dcmdjpeg', [encoded.file, out], out, toLittleEndian(image));
-  if (encoded.key === 'jpeg-lossless' || encoded.key === 'jpeg2000') await timeNative('gdcmconv', ['--raw', encoded.file, out], out, toLittleEndian(image));
-  if (encoded.codestream) await timeNative('ojph_expand', ['-i', encoded.codestream, '-o', `${out}.pgm`], `${out}.pgm`, toPgm(image));
+  if (encoded.key === 'jpeg-lossless' || encoded.key === 'jpeg2000')
+    await timeNative('gdcmconv', ['--raw', encoded.file, out], out, toLittleEndian(image));
+  if (encoded.codestream)
+    await timeNative('ojph_expand', ['-i', encoded.codestream, '-o', `${out}.pgm`], `${out}.pgm`, toPgm(image));
   const fastest = fastestNative(native);
   return {
     key: encoded.key,
@@ -303,7 +360,8 @@ const ratio = (a: number, b: number | undefined): string => (b !== undefined && 
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -315,23 +373,49 @@ function report(results: FileResult[], baselines: Map<string, Timing>): void {
       const x = r.reduced.find((d) => d.minShortSide === side);
       return x ? `${fmt(x.timing.median)} (L${x.level} ${x.columns}x${x.rows})` : '-';
     };
-    const ours = [r.label, `${(r.bytes / 2 ** 20).toFixed(2)} MiB (${round(uncompressed / r.bytes)}:1)`, fmt(r.decode.median), fmt(r.decode.first), reduced(512), reduced(224)];
+    const ours = [
+      r.label,
+      `${(r.bytes / 2 ** 20).toFixed(2)} MiB (${round(uncompressed / r.bytes)}:1)`,
+      fmt(r.decode.median),
+      fmt(r.decode.first),
+      reduced(512),
+      reduced(224),
+    ];
     const natives = r.native.map((n) => {
       const corrected = n.timing.median - n.baseline.median;
-      return [n.tool, fmt(n.timing.median), fmt(corrected), ratio(r.decode.median, n.timing.median), ratio(r.decode.median, corrected)];
+      return [
+        n.tool,
+        fmt(n.timing.median),
+        fmt(corrected),
+        ratio(r.decode.median, n.timing.median),
+        ratio(r.decode.median, corrected),
+      ];
     });
     if (natives.length === 0) return [[...ours, '-', '-', '-', '-', '-']];
     return natives.map((n, i) => [...(i === 0 ? ours : ours.map(() => '')), ...n]);
   });
-  const header = ['format', 'file size', 'ours', '1st run', 'ours minShortSide 512', 'ours minShortSide 224', 'native tool', 'native'];
+  const header = [
+    'format',
+    'file size',
+    'ours',
+    '1st run',
+    'ours minShortSide 512',
+    'ours minShortSide 224',
+    'native tool',
+    'native',
+  ];
   console.log(table([...header, 'native-startup', 'ours/native', 'ours/(n-s)'], rows));
   console.log(
     '1st run = the warm-up call (includes instantiating the WASM codec for JPEG 2000 / HTJ2K); native = wall time of the whole ' +
       'process (start, decode, write the output file); native-startup = native minus the no-op run of the same tool; ours/(n-s) = ours / (native-startup)',
   );
   const baselineText = [...baselines.entries()].map(([tool, t]) => `${tool} ${fmt(t.median)}`).join(', ');
-  console.log(`start-up baseline (no-op run: dcmdjpeg --version, gdcmconv --version, ojph_expand without arguments): ${baselineText} ms`);
-  const mismatched = results.flatMap((r) => r.native.filter((n) => !n.outputMatches).map((n) => `${r.label} / ${n.tool}`));
+  console.log(
+    `start-up baseline (no-op run: dcmdjpeg --version, gdcmconv --version, ojph_expand without arguments): ${baselineText} ms`,
+  );
+  const mismatched = results.flatMap((r) =>
+    r.native.filter((n) => !n.outputMatches).map((n) => `${r.label} / ${n.tool}`),
+  );
   console.log(
     mismatched.length === 0
       ? 'native outputs checked: every native output equals the source pixels'
@@ -344,11 +428,28 @@ function report(results: FileResult[], baselines: Map<string, Timing>): void {
   );
   const inputRows = results.map((r) => {
     const native = r.fastestNative;
-    const cells = (x: ToInput): string[] => [`${fmt(x.read)} + ${fmt(x.preprocess)} = ${fmt(x.total)}`, ratio(x.total, native?.median), ratio(x.total, native?.corrected)];
+    const cells = (x: ToInput): string[] => [
+      `${fmt(x.read)} + ${fmt(x.preprocess)} = ${fmt(x.total)}`,
+      ratio(x.total, native?.median),
+      ratio(x.total, native?.corrected),
+    ];
     const [s512, s224] = SIDES.map((side) => r.toInput.find((x) => x.side === side) as ToInput);
-    return [r.label, ...cells(s224), ...cells(s512), native ? `${native.tool} ${fmt(native.median)} (${fmt(native.corrected)})` : '-'];
+    return [
+      r.label,
+      ...cells(s224),
+      ...cells(s512),
+      native ? `${native.tool} ${fmt(native.median)} (${fmt(native.corrected)})` : '-',
+    ];
   });
-  const inputHeader = ['format', '224: read + prep = total', '/native', '/(n-s)', '512: read + prep = total', '/native', '/(n-s)'];
+  const inputHeader = [
+    'format',
+    '224: read + prep = total',
+    '/native',
+    '/(n-s)',
+    '512: read + prep = total',
+    '/native',
+    '/(n-s)',
+  ];
   console.log(table([...inputHeader, 'native full decode (minus start-up)'], inputRows));
   const missed = results.filter((r) => r.belowNative === false).map((r) => r.key);
   console.log(
@@ -356,14 +457,22 @@ function report(results: FileResult[], baselines: Map<string, Timing>): void {
       ? "goal met: every file's time to the model input (224 and 512) is below its native tool's full decode (whole process)"
       : `goal NOT met: file to model input is not below the native tool's full decode for ${missed.join(', ')}`,
   );
-  const differences = results.flatMap((r) => r.toInput.map((x) => `${r.key} ${x.side} ${x.difference.mean}/${x.difference.max} (decoded ${x.decoded})`));
-  console.log(`model input vs the one made from the full-resolution decode, mean/max |difference| (xrv units, +-1024): ${differences.join('; ')}`);
+  const differences = results.flatMap((r) =>
+    r.toInput.map((x) => `${r.key} ${x.side} ${x.difference.mean}/${x.difference.max} (decoded ${x.decoded})`),
+  );
+  console.log(
+    `model input vs the one made from the full-resolution decode, mean/max |difference| (xrv units, +-1024): ${differences.join('; ')}`,
+  );
 
-  console.log('\n## Where our full-resolution time goes (ms, medians; stages timed within one sequential pass, as decodeRadiograph runs them)');
+  console.log(
+    '\n## Where our full-resolution time goes (ms, medians; stages timed within one sequential pass, as decodeRadiograph runs them)',
+  );
   const stages = ['parse', 'decode', 'modality', 'window', 'total'];
   const stageRows = results.map((r) => [r.key, ...stages.map((s) => fmt(r.profile[s])), fmt(r.decode.median)]);
   console.log(table(['file', 'parse', 'decode', 'modality', 'window', 'staged total', 'decodeRadiograph'], stageRows));
-  console.log('parse = parse the data set, read the pixel attributes, locate the frame; window = VOI attributes and the automatic window');
+  console.log(
+    'parse = parse the data set, read the pixel attributes, locate the frame; window = VOI attributes and the automatic window',
+  );
 }
 
 async function main(): Promise<void> {
@@ -371,13 +480,22 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cxr-decode-bench-'));
   try {
     console.log('# Decode benchmark');
-    console.log(`machine: ${cpuModel()}, ${availableParallelism()} cores; Node ${process.version}; ${new Date().toISOString()}`);
-    const codecs = ['dicom-parser', '@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-openjph', '@cornerstonejs/jpeg-lossless-decoder-js'];
+    console.log(
+      `machine: ${cpuModel()}, ${availableParallelism()} cores; Node ${process.version}; ${new Date().toISOString()}`,
+    );
+    const codecs = [
+      'dicom-parser',
+      '@cornerstonejs/codec-openjpeg',
+      '@cornerstonejs/codec-openjph',
+      '@cornerstonejs/jpeg-lossless-decoder-js',
+    ];
     console.log(
       `tools: dcmtk ${debVersion('dcmtk')}, gdcm ${debVersion('libgdcm-tools')}, openjph ${debVersion('openjph-tools')}; ` +
         `codecs: ${codecs.map((c) => `${c} ${npmVersion(c)}`).join(', ')}`,
     );
-    console.log(`image: ${ROWS} rows x ${COLUMNS} columns, 12-bit MONOCHROME2 DX (synthetic chest); runs: median of ${RUNS} after 1 warm-up`);
+    console.log(
+      `image: ${ROWS} rows x ${COLUMNS} columns, 12-bit MONOCHROME2 DX (synthetic chest); runs: median of ${RUNS} after 1 warm-up`,
+    );
 
     const image = syntheticChest(ROWS, COLUMNS);
     const files = encodeAll(dir, image);
@@ -385,7 +503,11 @@ async function main(): Promise<void> {
 
     // Start-up cost of each native tool: a run that decodes nothing.
     const baselines = new Map<string, Timing>();
-    const noop: [string, string[]][] = [['dcmdjpeg', ['--version']], ['gdcmconv', ['--version']], ['ojph_expand', []]];
+    const noop: [string, string[]][] = [
+      ['dcmdjpeg', ['--version']],
+      ['gdcmconv', ['--version']],
+      ['ojph_expand', []],
+    ];
     for (const [tool, args] of noop) baselines.set(tool, await timeProcess(tool, args, true));
 
     // V8 optimises the per-pixel loops only after some calls: warm them up so the first file measured is not penalised.
@@ -394,15 +516,24 @@ async function main(): Promise<void> {
     const results: FileResult[] = [];
     for (const encoded of files) {
       results.push(await measure(encoded, image, dir, baselines));
-      console.log(`checked: ${encoded.label} decodes bit-exact to the source (${results[results.length - 1].transferSyntax})`);
+      console.log(
+        `checked: ${encoded.label} decodes bit-exact to the source (${results[results.length - 1].transferSyntax})`,
+      );
     }
     report(results, baselines);
 
     const total = (performance.now() - started) / 1000;
     console.log(`\ntotal bench time ${total.toFixed(1)} s`);
-    const machine = { cpu: cpuModel(), cores: availableParallelism(), node: process.version, date: new Date().toISOString() };
+    const machine = {
+      cpu: cpuModel(),
+      cores: availableParallelism(),
+      node: process.version,
+      date: new Date().toISOString(),
+    };
     const size = { rows: ROWS, columns: COLUMNS, bitsStored: 12 };
-    console.log(`JSON ${JSON.stringify({ machine, image: size, runs: RUNS, baselines: Object.fromEntries(baselines), files: results, totalSeconds: Math.round(total * 10) / 10 })}`);
+    console.log(
+      `JSON ${JSON.stringify({ machine, image: size, runs: RUNS, baselines: Object.fromEntries(baselines), files: results, totalSeconds: Math.round(total * 10) / 10 })}`,
+    );
   } finally {
     if (process.env.BENCH_KEEP) console.log(`scratch kept: ${dir}`);
     else rmSync(dir, { recursive: true, force: true });

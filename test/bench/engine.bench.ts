@@ -32,19 +32,27 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
 try {
   const started = performance.now();
   execFileSync('/usr/bin/python3', [new URL('./make-densenet.py', import.meta.url).pathname, dir], { stdio: 'ignore' });
-  const samples = readdirSync(SAMPLES).filter((f) => f.endsWith('.png')).sort().map((f) => join(SAMPLES, f));
+  const samples = readdirSync(SAMPLES)
+    .filter((f) => f.endsWith('.png'))
+    .sort()
+    .map((f) => join(SAMPLES, f));
   // The 40 radiographs several times over: a run long enough for the pipeline's steady state.
   const files = Array.from({ length: REPEAT }, () => samples).flat();
   const threads = availableParallelism();
   console.log('# Engine benchmark');
-  console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${threads} cores; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; ${new Date().toISOString()}`);
-  console.log(`model: DenseNet-121, 1 x 224 x 224, 18 labels + CAM (random weights, generated in ${fmt((performance.now() - started) / 1000)} s); ${samples.length} real radiographs (PNG, ~640 px) x ${REPEAT} = ${files.length} images per round; batch ${BATCH}; CPU provider, ${threads} threads; ${ROUNDS} rounds`);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${threads} cores; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; ${new Date().toISOString()}`,
+  );
+  console.log(
+    `model: DenseNet-121, 1 x 224 x 224, 18 labels + CAM (random weights, generated in ${fmt((performance.now() - started) / 1000)} s); ${samples.length} real radiographs (PNG, ~640 px) x ${REPEAT} = ${files.length} images per round; batch ${BATCH}; CPU provider, ${threads} threads; ${ROUNDS} rounds`,
+  );
 
   // Raw: the same preprocessed inputs, batched the same way, straight into an in-process session.
   const pack = await loadPack(dir);
   const member = pack.members[0];
   const inputs: Float32Array[] = [];
-  for (const file of files) inputs.push(preprocess(await readRadiograph(file, { minShortSide: 224 }), member.manifest.input).data);
+  for (const file of files)
+    inputs.push(preprocess(await readRadiograph(file, { minShortSide: 224 }), member.manifest.input).data);
   // Raw runs get the engine's batches: same images, same order, same sizes.
 
   // Two thread layouts: onnxruntime on every core (decoding competes with it), and one core left
@@ -53,7 +61,11 @@ try {
   const rows: string[] = [];
   const json: Record<string, unknown>[] = [];
   for (const onnxThreads of layouts) {
-    const session = await ort.InferenceSession.create(member.onnxPath, { executionProviders: ['cpu'], intraOpNumThreads: onnxThreads, graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(member.onnxPath, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: onnxThreads,
+      graphOptimizationLevel: 'all',
+    });
     const rawRound = async () => {
       let total = 0;
       for (let start = 0; start < inputs.length; start += BATCH) {
@@ -73,7 +85,12 @@ try {
 
     const engine = await Engine.create({ models: dir, provider: 'cpu', threads: onnxThreads, batchSize: BATCH });
     const endToEnd: number[] = [];
-    const stages = { decodeMs: [] as number[], preprocessMs: [] as number[], inferenceMs: [] as number[], explainMs: [] as number[] };
+    const stages = {
+      decodeMs: [] as number[],
+      preprocessMs: [] as number[],
+      inferenceMs: [] as number[],
+      explainMs: [] as number[],
+    };
     let positives = 0;
     for (let r = 0; r <= ROUNDS; r++) {
       const t = performance.now();
@@ -91,16 +108,30 @@ try {
     rows.push(
       `| ${onnxThreads} | ${fmt(stageMedians.decodeMs)} | ${fmt(stageMedians.preprocessMs)} | ${fmt(stageMedians.inferenceMs)} | ${fmt(stageMedians.explainMs)} | ${fmt(perImageRaw)} | ${fmt(perImageEnd)} | ${fmt(1000 / perImageEnd)} | ${(perImageEnd / perImageRaw).toFixed(3)} | ${fmt(positives / (files.length * ROUNDS))} |`,
     );
-    json.push({ onnxThreads, rawPerImageMs: perImageRaw, endToEndPerImageMs: perImageEnd, ratio: perImageEnd / perImageRaw, stages: stageMedians });
+    json.push({
+      onnxThreads,
+      rawPerImageMs: perImageRaw,
+      endToEndPerImageMs: perImageEnd,
+      ratio: perImageEnd / perImageRaw,
+      stages: stageMedians,
+    });
   }
   console.log('');
-  console.log('Per image, medians in ms. Stages are as each image saw them (inference: its share of its batch in the worker);');
-  console.log('raw = session.run alone on the same preprocessed inputs and batches, same thread count; ratio = end to end / raw (goal <= 1.15).');
+  console.log(
+    'Per image, medians in ms. Stages are as each image saw them (inference: its share of its batch in the worker);',
+  );
+  console.log(
+    'raw = session.run alone on the same preprocessed inputs and batches, same thread count; ratio = end to end / raw (goal <= 1.15).',
+  );
   console.log('');
-  console.log('| onnxruntime threads | decode | preprocess | inference | explain | raw session.run | end to end | images/s | ratio | positive findings/image |');
+  console.log(
+    '| onnxruntime threads | decode | preprocess | inference | explain | raw session.run | end to end | images/s | ratio | positive findings/image |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
-  console.log(`JSON ${JSON.stringify({ cpu: cpus()[0]?.model, cores: threads, batch: BATCH, images: files.length, rounds: ROUNDS, layouts: json })}`);
+  console.log(
+    `JSON ${JSON.stringify({ cpu: cpus()[0]?.model, cores: threads, batch: BATCH, images: files.length, rounds: ROUNDS, layouts: json })}`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -59,7 +59,10 @@ const median = (values: number[]) => {
 };
 const fmt = (value: number) => value.toFixed(value < 10 ? 2 : 1);
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 interface Layout {
   name: string;
@@ -74,8 +77,10 @@ function layout(name: string): Layout {
     const threads = defaultThreads();
     return { name, threads, workers: defaultDecodeWorkers('cpu', threads), flags: [] };
   }
-  if (name === 'inference-first') return { name, threads: CORES, workers: 1, flags: ['--threads', String(CORES), '--concurrency', '1'] };
-  if (name === 'decode-first') return { name, threads: 1, workers: CORES, flags: ['--threads', '1', '--concurrency', String(CORES)] };
+  if (name === 'inference-first')
+    return { name, threads: CORES, workers: 1, flags: ['--threads', String(CORES), '--concurrency', '1'] };
+  if (name === 'decode-first')
+    return { name, threads: 1, workers: CORES, flags: ['--threads', '1', '--concurrency', String(CORES)] };
   throw new Error(`unknown layout ${name} (default, inference-first, decode-first)`);
 }
 
@@ -98,7 +103,10 @@ async function phantoms(): Promise<string[]> {
   // The scanned folder holds the DICOMs only (the set's masks are PNGs, which a scan would read).
   rmSync(images, { recursive: true, force: true });
   mkdirSync(images, { recursive: true });
-  const names = readdirSync(set).filter((f) => f.endsWith('.dcm')).sort().slice(0, IMAGES);
+  const names = readdirSync(set)
+    .filter((f) => f.endsWith('.dcm'))
+    .sort()
+    .slice(0, IMAGES);
   for (const name of names) linkSync(join(set, name), join(images, name));
   return names.map((name) => join(images, name));
 }
@@ -122,7 +130,10 @@ function machineTicks(): { busy: number; total: number } {
 function rssOf(pid: number): { rss: number; hwm: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024, hwm: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024 };
+    return {
+      rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024,
+      hwm: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024,
+    };
   } catch {
     return null;
   }
@@ -144,9 +155,24 @@ interface Round {
 
 /** Runs the real `triage scan` (built JavaScript) and watches its memory and CPU. */
 async function scanOnce(images: string, pack: string, database: string, plan: Layout): Promise<Round> {
-  const args = ['scan', images, '--db', database, '--models', pack, '--ep', 'cpu', '--batch', String(BATCH), ...plan.flags];
+  const args = [
+    'scan',
+    images,
+    '--db',
+    database,
+    '--models',
+    pack,
+    '--ep',
+    'cpu',
+    '--batch',
+    String(BATCH),
+    ...plan.flags,
+  ];
   const loadBefore = load();
-  const child = spawn(process.execPath, [join(ROOT, 'bin/triage.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin/triage.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const pid = child.pid!;
   let stdout = '';
   let stderr = '';
@@ -177,12 +203,14 @@ async function scanOnce(images: string, pack: string, database: string, plan: La
       const progress = (JSON.parse(line) as { progress?: { done: number; total: number | null } }).progress;
       if (!progress || !progress.total) continue;
       // The scan's own clock starts with its first file: so does the CPU accounting.
-      if (!span.first && progress.done > 0) span.first = { machine: machineTicks(), process: processTicks(pid) ?? 0, at: performance.now() };
+      if (!span.first && progress.done > 0)
+        span.first = { machine: machineTicks(), process: processTicks(pid) ?? 0, at: performance.now() };
       while (checkpoints.length < marks.length && progress.done >= marks[checkpoints.length] * progress.total) {
         sample();
         checkpoints.push(lastRss);
       }
-      if (progress.done >= progress.total && !span.last) span.last = { machine: machineTicks(), process: processTicks(pid) ?? ticks, at: performance.now() };
+      if (progress.done >= progress.total && !span.last)
+        span.last = { machine: machineTicks(), process: processTicks(pid) ?? ticks, at: performance.now() };
     }
   });
   const timer = setInterval(sample, 200);
@@ -220,7 +248,12 @@ async function rawThroughput(files: string[], pack: string, threads: number): Pr
     if (prepared.status !== 'ok') throw new Error(`${file}: ${prepared.status}`);
     inputs.push(prepared.inputs[0].data);
   }
-  const session = await ort.InferenceSession.create(member.onnxPath, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(member.onnxPath, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
   const count = Math.min(files.length, 256);
   const round = async () => {
     let total = 0;
@@ -229,7 +262,9 @@ async function rawThroughput(files: string[], pack: string, threads: number): Pr
       const data = new Float32Array(n * inputs[0].length);
       for (let i = 0; i < n; i++) data.set(inputs[(start + i) % inputs.length], i * inputs[0].length);
       const t = performance.now();
-      await session.run({ [member.manifest.input.name]: new ort.Tensor('float32', data, [n, channels, height, width]) });
+      await session.run({
+        [member.manifest.input.name]: new ort.Tensor('float32', data, [n, channels, height, width]),
+      });
       total += performance.now() - t;
     }
     return count / (total / 1000);
@@ -243,17 +278,29 @@ async function rawThroughput(files: string[], pack: string, threads: number): Pr
 
 mkdirSync(WORK, { recursive: true });
 console.log('# Scan benchmark');
-console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${CORES} cores, ${mib(totalmem())} memory; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; ${new Date().toISOString()}; load average ${load()}`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${CORES} cores, ${mib(totalmem())} memory; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; ${new Date().toISOString()}; load average ${load()}`,
+);
 // The scan runs the compiled command; BENCH_BUILD=0 uses dist/ as it is (a machine without the dev tools).
-if (process.env.BENCH_BUILD !== '0') execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+if (process.env.BENCH_BUILD !== '0')
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], {
+    stdio: 'inherit',
+  });
 const packDir = join(WORK, 'pack');
 let t = performance.now();
-if (!existsSync(join(packDir, 'ensemble.json'))) execFileSync(process.env.PYTHON ?? '/usr/bin/python3', [join(ROOT, 'test/bench/make-densenet.py'), packDir], { stdio: 'ignore' });
-console.log(`pack: DenseNet-121, 1 x 224 x 224, 18 labels + CAM, random weights (ready in ${fmt((performance.now() - t) / 1000)} s)`);
+if (!existsSync(join(packDir, 'ensemble.json')))
+  execFileSync(process.env.PYTHON ?? '/usr/bin/python3', [join(ROOT, 'test/bench/make-densenet.py'), packDir], {
+    stdio: 'ignore',
+  });
+console.log(
+  `pack: DenseNet-121, 1 x 224 x 224, 18 labels + CAM, random weights (ready in ${fmt((performance.now() - t) / 1000)} s)`,
+);
 t = performance.now();
 const files = await phantoms();
 const sizes = files.slice(0, 50).map((f) => statSync(f).size);
-console.log(`images: ${files.length} phantom DICOMs (seed ${SEED}), ${SIZE} px long side, 10-16 bits stored, Explicit VR LE, ${mib(median(sizes))} each (median); ready in ${fmt((performance.now() - t) / 1000)} s`);
+console.log(
+  `images: ${files.length} phantom DICOMs (seed ${SEED}), ${SIZE} px long side, 10-16 bits stored, Explicit VR LE, ${mib(median(sizes))} each (median); ready in ${fmt((performance.now() - t) / 1000)} s`,
+);
 console.log(`scan: CPU provider, batch ${BATCH}, ${ROUNDS} rounds per layout, a fresh database each round`);
 
 const rows: string[] = [];
@@ -262,7 +309,9 @@ const json: Record<string, unknown>[] = [];
 for (const name of LAYOUTS) {
   const plan = layout(name);
   const raw = median(await rawThroughput(files, packDir, plan.threads));
-  console.log(`\n## ${plan.name}: onnxruntime ${plan.threads} thread(s), ${plan.workers} decode worker(s); raw inference ${fmt(raw)} images/s`);
+  console.log(
+    `\n## ${plan.name}: onnxruntime ${plan.threads} thread(s), ${plan.workers} decode worker(s); raw inference ${fmt(raw)} images/s`,
+  );
   const rounds: Round[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const database = join(WORK, `round-${plan.name}-${r}.sqlite`);
@@ -270,8 +319,10 @@ for (const name of LAYOUTS) {
     rmSync(`${database}-wal`, { force: true });
     const round = await scanOnce(join(WORK, 'images'), packDir, database, plan);
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
-    if (round.pipeline.analysed !== files.length) throw new Error(`round ${r} analysed ${round.pipeline.analysed} of ${files.length}`);
-    if (round.pipeline.threads !== plan.threads || round.pipeline.decodeWorkers !== plan.workers) throw new Error(`round ${r} ran ${JSON.stringify(round.pipeline)}, not the layout asked for`);
+    if (round.pipeline.analysed !== files.length)
+      throw new Error(`round ${r} analysed ${round.pipeline.analysed} of ${files.length}`);
+    if (round.pipeline.threads !== plan.threads || round.pipeline.decodeWorkers !== plan.workers)
+      throw new Error(`round ${r} ran ${JSON.stringify(round.pipeline)}, not the layout asked for`);
     rounds.push(round);
     console.log(
       `  round ${r + 1}: ${fmt(round.imagesPerSecond)} images/s (${fmt(round.seconds)} s); peak RSS ${mib(round.peakRss)}; RSS at 25/50/75/100 %: ${round.checkpoints.map(mib).join(' / ')}; ` +
@@ -292,18 +343,34 @@ for (const name of LAYOUTS) {
   stageRows.push(
     `| ${plan.name} | ${fmt(stage('decodeMs'))} | ${fmt(stage('preprocessMs'))} | ${fmt(stage('inferenceMs'))} | ${fmt(1000 / raw)} | ${fmt(stage('waitingForDecodeSeconds'))} s | ${fmt(stage('waitingForInferenceSeconds'))} s | ${fmt(stage('finishingSeconds'))} s | ${stage('maxDecoding')} |`,
   );
-  json.push({ layout: plan, rawImagesPerSecond: raw, scanImagesPerSecond: rate, ratio: rate / raw, decodeImagesPerSecond: decodeRate, ofBound: rate / bound, peakRssBytes: peak, rssAtQuartiles: [0, 1, 2, 3].map(at), rounds });
+  json.push({
+    layout: plan,
+    rawImagesPerSecond: raw,
+    scanImagesPerSecond: rate,
+    ratio: rate / raw,
+    decodeImagesPerSecond: decodeRate,
+    ofBound: rate / bound,
+    peakRssBytes: peak,
+    rssAtQuartiles: [0, 1, 2, 3].map(at),
+    rounds,
+  });
 }
 console.log('');
 console.log(`${files.length} images, batch ${BATCH}, medians of ${ROUNDS} rounds:`);
 console.log('');
-console.log('| layout | onnxruntime threads | decode workers | scan images/s | raw inference images/s | ratio (goal >= 0.9) | decode workers\' rate, images/s | scan / slower stage | peak RSS (goal < 1 GB) | RSS at 25 / 50 / 75 / 100 % | cores busy (scan) | cores busy (others) |');
+console.log(
+  "| layout | onnxruntime threads | decode workers | scan images/s | raw inference images/s | ratio (goal >= 0.9) | decode workers' rate, images/s | scan / slower stage | peak RSS (goal < 1 GB) | RSS at 25 / 50 / 75 / 100 % | cores busy (scan) | cores busy (others) |",
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
 console.log('');
 console.log('Per image (ms, in the workers) and the engine thread over the whole scan:');
 console.log('');
-console.log('| layout | decode | preprocess | inference (in the scan) | inference (raw) | engine waiting for decoding | engine waiting for inference | votes, findings, heatmaps | most images decoding at once |');
+console.log(
+  '| layout | decode | preprocess | inference (in the scan) | inference (raw) | engine waiting for decoding | engine waiting for inference | votes, findings, heatmaps | most images decoding at once |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const row of stageRows) console.log(row);
-console.log(`\nJSON ${JSON.stringify({ cpu: cpus()[0]?.model, cores: CORES, images: files.length, batch: BATCH, rounds: ROUNDS, layouts: json })}`);
+console.log(
+  `\nJSON ${JSON.stringify({ cpu: cpus()[0]?.model, cores: CORES, images: files.length, batch: BATCH, rounds: ROUNDS, layouts: json })}`,
+);

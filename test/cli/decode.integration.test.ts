@@ -19,13 +19,35 @@ function readSource(name: string): Uint16Array {
 test('decode prints the contract JSON and writes modality values and a display PNG', () => {
   const modalityOut = join(scratch.path, 'm.f32');
   const displayOut = join(scratch.path, 'd.png');
-  const result = triage(['decode', join(FIXTURES, 'explicit-le.dcm'), '--modality-out', modalityOut, '--display-out', displayOut]);
+  const result = triage([
+    'decode',
+    join(FIXTURES, 'explicit-le.dcm'),
+    '--modality-out',
+    modalityOut,
+    '--display-out',
+    displayOut,
+  ]);
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stderr, '');
   const lines = result.stdout.trim().split('\n');
   assert.equal(lines.length, 1, 'exactly one JSON object');
   const summary = JSON.parse(lines[0]);
-  for (const key of ['file', 'rows', 'columns', 'transferSyntax', 'photometric', 'bitsAllocated', 'bitsStored', 'sopInstanceUID', 'studyInstanceUID', 'modality', 'bodyPart', 'viewPosition', 'window', 'decodeMs']) {
+  for (const key of [
+    'file',
+    'rows',
+    'columns',
+    'transferSyntax',
+    'photometric',
+    'bitsAllocated',
+    'bitsStored',
+    'sopInstanceUID',
+    'studyInstanceUID',
+    'modality',
+    'bodyPart',
+    'viewPosition',
+    'window',
+    'decodeMs',
+  ]) {
     assert.ok(key in summary, `summary has ${key}`);
   }
   assert.equal(summary.rows, 240);
@@ -45,7 +67,10 @@ test('decode prints the contract JSON and writes modality values and a display P
   const values = new Float32Array(modality.buffer, modality.byteOffset, modality.length / 4);
   const source = readSource('source-12bit.raw');
   assert.deepEqual([...values.subarray(0, 2000)], [...source.subarray(0, 2000)]);
-  assert.ok(values.every((v, i) => v === source[i]), 'every modality value equals the stored source value');
+  assert.ok(
+    values.every((v, i) => v === source[i]),
+    'every modality value equals the stored source value',
+  );
 
   const png = decodePng(readFileSync(displayOut));
   assert.equal(png.width, 288);
@@ -108,5 +133,9 @@ test('patient name and ID never reach the output', () => {
     const text = result.stdout + result.stderr;
     assert.doesNotMatch(text, /FIXTURE\^PATIENT|FIX-0001/);
   }
-  assert.match(readFileSync(join(FIXTURES, 'explicit-le.dcm')).toString('latin1'), /FIXTURE\^PATIENT/, 'the fixture does carry them');
+  assert.match(
+    readFileSync(join(FIXTURES, 'explicit-le.dcm')).toString('latin1'),
+    /FIXTURE\^PATIENT/,
+    'the fixture does carry them',
+  );
 });

@@ -23,8 +23,13 @@ function packCopy(name: string, recorded?: Record<string, string[]>): string {
   const dir = join(scratch.path, name);
   cpSync(CAM_PACK, dir, { recursive: true });
   if (recorded) {
-    const samplesRecord = Object.fromEntries(Object.entries(recorded).map(([file, positives]) => [file, { positives, perModel: {} }]));
-    writeFileSync(join(dir, 'selftest.json'), JSON.stringify({ pack: { id: 'cam-pack', version: '1.0.0' }, samples: samplesRecord }));
+    const samplesRecord = Object.fromEntries(
+      Object.entries(recorded).map(([file, positives]) => [file, { positives, perModel: {} }]),
+    );
+    writeFileSync(
+      join(dir, 'selftest.json'),
+      JSON.stringify({ pack: { id: 'cam-pack', version: '1.0.0' }, samples: samplesRecord }),
+    );
   }
   return dir;
 }

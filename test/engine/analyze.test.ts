@@ -49,7 +49,14 @@ describe('CAM ensemble (3 members)', () => {
     const { result } = analysis;
     assert.equal(result.status, 'ok');
     assert.equal(result.executionProvider, 'cpu');
-    assert.deepEqual(result.models.map((m) => [m.id, m.version]), [['alpha', '1.0.0'], ['beta', '1.1.0'], ['gamma', '0.9.0']]);
+    assert.deepEqual(
+      result.models.map((m) => [m.id, m.version]),
+      [
+        ['alpha', '1.0.0'],
+        ['beta', '1.1.0'],
+        ['gamma', '0.9.0'],
+      ],
+    );
     assert.ok(result.models.every((m) => /^[0-9a-f]{64}$/.test(m.sha256) && Object.keys(m.operatingPoints).length > 0));
     assert.equal(result.models[2].operatingPoints.Cardiomegaly, undefined, 'the untrained head has no operating point');
     assert.equal(result.notForClinicalUse, true);
@@ -94,7 +101,10 @@ describe('CAM ensemble (3 members)', () => {
       const hottest = peak(map);
       const distance = Math.hypot(hottest.x - DISK.x, hottest.y - DISK.y);
       // Within one CAM cell (8 x 8 grid over 300 px: 37.5 px).
-      assert.ok(distance < 300 / 8, `${id}: peak at (${hottest.x.toFixed(0)}, ${hottest.y.toFixed(0)}), disk at (${DISK.x.toFixed(0)}, ${DISK.y.toFixed(0)})`);
+      assert.ok(
+        distance < 300 / 8,
+        `${id}: peak at (${hottest.x.toFixed(0)}, ${hottest.y.toFixed(0)}), disk at (${DISK.x.toFixed(0)}, ${DISK.y.toFixed(0)})`,
+      );
       assert.equal(map.imageColumns, 400);
       assert.equal(map.imageRows, 300);
     }
@@ -135,11 +145,21 @@ describe('CAM ensemble (3 members)', () => {
 
   test('batches keep each image its own result', async () => {
     const results = (await analyzeAll(engine, [greyFile, diskFile, greyFile])).map((a) => a.result);
-    assert.deepEqual(results.map((r) => r.findings.some((f) => f.term === 'nodule' && f.positive)), [false, true, false]);
+    assert.deepEqual(
+      results.map((r) => r.findings.some((f) => f.term === 'nodule' && f.positive)),
+      [false, true, false],
+    );
   });
 
   test('the gate rejects lateral, non-chest and non-image DICOMs with a reason; broken files are errors', async () => {
-    const files = ['lateral.dcm', 'non-chest.dcm', 'sr.dcm', 'ct-no-pixels.dcm', 'truncated.dcm', 'explicit-le.dcm'].map((f) => join(DICOM_FIXTURES, f));
+    const files = [
+      'lateral.dcm',
+      'non-chest.dcm',
+      'sr.dcm',
+      'ct-no-pixels.dcm',
+      'truncated.dcm',
+      'explicit-le.dcm',
+    ].map((f) => join(DICOM_FIXTURES, f));
     const results = (await analyzeAll(engine, files)).map((a) => a.result);
     assert.equal(results[0].status, 'rejected');
     assert.match(results[0].reason!, /lateral/);
@@ -166,7 +186,10 @@ describe('occlusion fallback (a member without a CAM output)', () => {
       const map = analysis.heatmaps.get('nodule')!.perModel.delta;
       const hottest = peak(map);
       const distance = Math.hypot(hottest.x - DISK.x, hottest.y - DISK.y);
-      assert.ok(distance < 300 / 8 * 1.5, `occlusion peak at (${hottest.x.toFixed(0)}, ${hottest.y.toFixed(0)}), ${distance.toFixed(0)} px from the disk`);
+      assert.ok(
+        distance < (300 / 8) * 1.5,
+        `occlusion peak at (${hottest.x.toFixed(0)}, ${hottest.y.toFixed(0)}), ${distance.toFixed(0)} px from the disk`,
+      );
     } finally {
       await engine.close();
     }

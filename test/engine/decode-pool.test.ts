@@ -45,15 +45,24 @@ describe('the decode pool', () => {
   });
   after(() => pool.close());
 
-  test('the workers run below normal priority, this thread at its own (Linux)', { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' }, () => {
-    const nice = threadNiceValues();
-    const lowered = [...nice.values()].filter((value) => value === 10).length;
-    assert.ok(lowered >= 2, `two decode workers at nice 10, found ${lowered}: ${JSON.stringify([...nice])}`);
-    assert.equal(nice.get(process.pid), 0, 'the engine thread keeps normal priority');
-  });
+  test(
+    'the workers run below normal priority, this thread at its own (Linux)',
+    { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' },
+    () => {
+      const nice = threadNiceValues();
+      const lowered = [...nice.values()].filter((value) => value === 10).length;
+      assert.ok(lowered >= 2, `two decode workers at nice 10, found ${lowered}: ${JSON.stringify([...nice])}`);
+      assert.equal(nice.get(process.pid), 0, 'the engine thread keeps normal priority');
+    },
+  );
 
   test('model inputs from a worker equal those made on this thread, value for value', async () => {
-    for (const file of [disk, join(DICOM_FIXTURES, 'explicit-le.dcm'), join(DICOM_FIXTURES, 'monochrome1.dcm'), join(DICOM_FIXTURES, 'j2k-lossless.dcm')]) {
+    for (const file of [
+      disk,
+      join(DICOM_FIXTURES, 'explicit-le.dcm'),
+      join(DICOM_FIXTURES, 'monochrome1.dcm'),
+      join(DICOM_FIXTURES, 'j2k-lossless.dcm'),
+    ]) {
       const [fromWorker, here] = await Promise.all([pool.prepare(file).outcome, prepareImage(file, plan)]);
       assert.equal(fromWorker.status, 'ok', file);
       assert.equal(here.status, 'ok', file);
@@ -69,7 +78,11 @@ describe('the decode pool', () => {
       assert.deepEqual(fromWorker.notes, here.notes);
     }
     const summary = await pool.prepare(disk).outcome;
-    assert.deepEqual(summary.image && [summary.image.format, summary.image.rows, summary.image.columns], ['png', 300, 400]);
+    assert.deepEqual(summary.image && [summary.image.format, summary.image.rows, summary.image.columns], [
+      'png',
+      300,
+      400,
+    ]);
   });
 
   test('coded errors and gate rejections cross the thread boundary', async () => {
@@ -92,13 +105,25 @@ describe('the decode pool', () => {
 
   test('overlays are drawn and written by a worker; a write that fails is OUTPUT_FAILED', async () => {
     const grid = Float32Array.from({ length: 16 }, (_, i) => i / 15);
-    const heatmap = registerMap({ rows: 4, columns: 4, data: grid }, { region: { x: 50, y: 0, width: 300, height: 300 }, inputWidth: 64, inputHeight: 64, imageRows: 300, imageColumns: 400 });
+    const heatmap = registerMap(
+      { rows: 4, columns: 4, data: grid },
+      {
+        region: { x: 50, y: 0, width: 300, height: 300 },
+        inputWidth: 64,
+        inputHeight: 64,
+        imageRows: 300,
+        imageColumns: 400,
+      },
+    );
     const path = join(scratch.path, 'overlay.png');
     await pool.writeOverlay(heatmap, path);
     const png = decode(readFileSync(path));
     assert.deepEqual([png.width, png.height, png.channels], [400, 300, 4]);
     assert.deepEqual(Buffer.from(png.data as Uint8Array), Buffer.from(overlayRgba(heatmap)));
-    await assert.rejects(pool.writeOverlay(heatmap, join(scratch.path, 'no', 'such', 'folder', 'x.png')), (error: TriageError) => error.code === 'OUTPUT_FAILED' && /ENOENT/.test(error.message));
+    await assert.rejects(
+      pool.writeOverlay(heatmap, join(scratch.path, 'no', 'such', 'folder', 'x.png')),
+      (error: TriageError) => error.code === 'OUTPUT_FAILED' && /ENOENT/.test(error.message),
+    );
   });
 
   test('cancelled files are never decoded', async () => {
@@ -126,7 +151,9 @@ describe('the decode pool', () => {
       const job = own.prepare(large);
       assert.equal(own.stats.decoding, 1);
       // The thread dies as a codec crashing it would: from outside, mid-file.
-      await (own as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots[0].worker.terminate();
+      await (
+        own as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }
+      ).slots[0].worker.terminate();
       const outcome = await job.outcome;
       assert.equal(outcome.status, 'error');
       assert.equal(outcome.status === 'error' && outcome.error.code, 'DECODE_FAILED');
@@ -142,23 +169,43 @@ describe('the decode pool', () => {
 
 describe('the engine with a decode pool', () => {
   test('every worker busy, never more files held than the bound, results in the order given', async () => {
-    const engine = await Engine.create({ models: CAM_PACK, provider: 'cpu', threads: 1, batchSize: 4, decodeWorkers: 2 });
+    const engine = await Engine.create({
+      models: CAM_PACK,
+      provider: 'cpu',
+      threads: 1,
+      batchSize: 4,
+      decodeWorkers: 2,
+    });
     try {
       const grey = join(scratch.path, 'grey.png');
       writeDiskPng(grey, 400, 300, { x: 0, y: 0, radius: 0, background: 128 });
-      const files = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? disk : i % 3 === 1 ? grey : join(DICOM_FIXTURES, 'truncated.dcm')));
+      const files = Array.from({ length: 40 }, (_, i) =>
+        i % 3 === 0 ? disk : i % 3 === 1 ? grey : join(DICOM_FIXTURES, 'truncated.dcm'),
+      );
       const results = [];
       for await (const { result } of engine.analyze(files)) results.push(result);
-      assert.deepEqual(results.map((r) => r.file), files, 'one result per file, in order');
       assert.deepEqual(
-        results.map((r) => (r.status === 'ok' ? r.findings.some((f) => f.term === 'nodule' && f.positive) : r.error?.code)),
+        results.map((r) => r.file),
+        files,
+        'one result per file, in order',
+      );
+      assert.deepEqual(
+        results.map((r) =>
+          r.status === 'ok' ? r.findings.some((f) => f.term === 'nodule' && f.positive) : r.error?.code,
+        ),
         files.map((_, i) => (i % 3 === 0 ? true : i % 3 === 1 ? false : 'TRUNCATED')),
       );
       const stats = engine.stats;
       assert.equal(stats.decode.workers, 2);
       assert.equal(stats.decode.highWaterDecoding, 2, 'both workers decoded at once, never more');
-      assert.ok(stats.highWaterOutstanding <= stats.outstandingBound, `${stats.highWaterOutstanding} files held, bound ${stats.outstandingBound}`);
-      assert.ok(stats.outstandingBound < files.length, 'the bound is below the number of files: they were not all taken in at once');
+      assert.ok(
+        stats.highWaterOutstanding <= stats.outstandingBound,
+        `${stats.highWaterOutstanding} files held, bound ${stats.outstandingBound}`,
+      );
+      assert.ok(
+        stats.outstandingBound < files.length,
+        'the bound is below the number of files: they were not all taken in at once',
+      );
       assert.equal(stats.images, 40);
       assert.equal(stats.decode.prepared, 40);
     } finally {
@@ -167,7 +214,13 @@ describe('the engine with a decode pool', () => {
   });
 
   test('a consumer that stops early leaves nothing queued, and the engine goes on serving', async () => {
-    const engine = await Engine.create({ models: CAM_PACK, provider: 'cpu', threads: 1, batchSize: 2, decodeWorkers: 1 });
+    const engine = await Engine.create({
+      models: CAM_PACK,
+      provider: 'cpu',
+      threads: 1,
+      batchSize: 2,
+      decodeWorkers: 1,
+    });
     try {
       const files = Array.from({ length: 30 }, () => large);
       let seen = 0;

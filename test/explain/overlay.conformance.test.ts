@@ -37,8 +37,16 @@ function heatmapFor(imageRows: number, imageColumns: number, seed: number): Heat
   const cells = 7;
   const data = Float32Array.from({ length: cells * cells }, (_, i) => ((i * 37 + seed * 11) % 23) / 20); // some above 1
   const side = Math.min(imageRows, imageColumns);
-  const region = { x: Math.floor((imageColumns - side) / 2), y: Math.floor((imageRows - side) / 2), width: side, height: side };
-  return registerMap({ rows: cells, columns: cells, data }, { region, inputWidth: 224, inputHeight: 224, imageRows, imageColumns });
+  const region = {
+    x: Math.floor((imageColumns - side) / 2),
+    y: Math.floor((imageRows - side) / 2),
+    width: side,
+    height: side,
+  };
+  return registerMap(
+    { rows: cells, columns: cells, data },
+    { region, inputWidth: 224, inputHeight: 224, imageRows, imageColumns },
+  );
 }
 
 describe('heatmap overlays', () => {
@@ -51,7 +59,10 @@ describe('heatmap overlays', () => {
       const heatmap = heatmapFor(rows, columns, seed);
       const png = decode(overlayPng(heatmap));
       assert.deepEqual([png.width, png.height, png.channels, png.depth], [columns, rows, 4, 8]);
-      assert.ok(Buffer.from(png.data as Uint8Array).equals(Buffer.from(referenceRgba(heatmap))), `${columns} x ${rows}: pixels differ`);
+      assert.ok(
+        Buffer.from(png.data as Uint8Array).equals(Buffer.from(referenceRgba(heatmap))),
+        `${columns} x ${rows}: pixels differ`,
+      );
     }
   });
 
@@ -62,6 +73,9 @@ describe('heatmap overlays', () => {
     const pam = Buffer.from(tool('pngtopam', ['-alphapam', path]), 'latin1');
     const header = pam.subarray(0, pam.indexOf('ENDHDR\n') + 7).toString();
     assert.match(header, /WIDTH 77\nHEIGHT 123\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA/);
-    assert.ok(pam.subarray(header.length).equals(Buffer.from(referenceRgba(heatmap))), 'netpbm decodes the reference pixels');
+    assert.ok(
+      pam.subarray(header.length).equals(Buffer.from(referenceRgba(heatmap))),
+      'netpbm decodes the reference pixels',
+    );
   });
 });

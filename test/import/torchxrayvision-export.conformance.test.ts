@@ -31,15 +31,29 @@ const TIMEOUT = 300_000;
 const DENSENET = 'densenet121-res224-all';
 const RESNET = 'resnet50-res512-all';
 const OUTPUTS = [
-  'Atelectasis', 'Consolidation', 'Infiltration', 'Pneumothorax', 'Edema', 'Emphysema', 'Fibrosis', 'Effusion',
-  'Pneumonia', 'Pleural_Thickening', 'Cardiomegaly', 'Nodule', 'Mass', 'Hernia', 'Lung Lesion', 'Fracture',
-  'Lung Opacity', 'Enlarged Cardiomediastinum',
+  'Atelectasis',
+  'Consolidation',
+  'Infiltration',
+  'Pneumothorax',
+  'Edema',
+  'Emphysema',
+  'Fibrosis',
+  'Effusion',
+  'Pneumonia',
+  'Pleural_Thickening',
+  'Cardiomegaly',
+  'Nodule',
+  'Mass',
+  'Hernia',
+  'Lung Lesion',
+  'Fracture',
+  'Lung Opacity',
+  'Enlarged Cardiomediastinum',
 ];
 /** densenet121-res224-all's op_threshs (shared/docs/models-notes.md): the stand-ins' operating points. */
 const ALL_OP_THRESHS = [
-  0.07422872, 0.038290843, 0.09814756, 0.0098118475, 0.023601074, 0.0022490358, 0.010060724, 0.103246614,
-  0.056810737, 0.026791653, 0.050318155, 0.023985857, 0.01939503, 0.042889766, 0.053369623, 0.035975814,
-  0.20204692, 0.05015312,
+  0.07422872, 0.038290843, 0.09814756, 0.0098118475, 0.023601074, 0.0022490358, 0.010060724, 0.103246614, 0.056810737,
+  0.026791653, 0.050318155, 0.023985857, 0.01939503, 0.042889766, 0.053369623, 0.035975814, 0.20204692, 0.05015312,
 ];
 
 const scratch = scratchDir('xrv-export');
@@ -53,7 +67,11 @@ const PYTHON_ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = PYTHON_ENV) {
   const started = performance.now();
   const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', timeout: TIMEOUT, env, maxBuffer: 64 << 20 });
-  return { ...result, seconds: (performance.now() - started) / 1000, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+  return {
+    ...result,
+    seconds: (performance.now() - started) / 1000,
+    output: `${result.stdout ?? ''}${result.stderr ?? ''}`,
+  };
 }
 
 /** Debian's Python must have what the exporter imports: fail (not skip) and name the packages. */
@@ -62,7 +80,9 @@ function requireTorch(): void {
   const missing = missingPythonModules(modules, (code) => run(PYTHON, ['-c', code]).status === 0);
   if (missing.length > 0) {
     const packages = missing.map((module) => REFERENCE_PYTHON_MODULES[module].package);
-    assert.fail(`${PYTHON} cannot import ${missing.join(', ')}, which the TorchXRayVision exporter needs: ${aptCommand(packages)} (or npm run test:tools).`);
+    assert.fail(
+      `${PYTHON} cannot import ${missing.join(', ')}, which the TorchXRayVision exporter needs: ${aptCommand(packages)} (or npm run test:tools).`,
+    );
   }
 }
 
@@ -73,8 +93,14 @@ function standInPack(): Promise<string> {
     requireTorch();
     const dir = join(scratch.path, 'stand-in');
     const exported = run(PYTHON, [EXPORTER, '--from-architecture', '--weights', 'all,resnet50', '--out', dir]);
-    assert.equal(exported.status, 0, `the exporter failed (${exported.error?.message ?? `exit ${exported.status}`}):\n${exported.output}`);
-    console.log(`# exporter (--from-architecture, all + resnet50): ${exported.seconds.toFixed(1)} s\n${exported.stdout.trim().replace(/^/gm, '# ')}`);
+    assert.equal(
+      exported.status,
+      0,
+      `the exporter failed (${exported.error?.message ?? `exit ${exported.status}`}):\n${exported.output}`,
+    );
+    console.log(
+      `# exporter (--from-architecture, all + resnet50): ${exported.seconds.toFixed(1)} s\n${exported.stdout.trim().replace(/^/gm, '# ')}`,
+    );
     return dir;
   });
   return standIns;
@@ -84,50 +110,64 @@ function manifestOf(dir: string, member: string): MemberManifest {
   return JSON.parse(readFileSync(join(dir, member, 'manifest.json'), 'utf8')) as MemberManifest;
 }
 
-test('the exporter writes a DenseNet-121 and a ResNet-50 member, an ensemble and torch reference outputs', { timeout: TIMEOUT }, async () => {
-  const dir = await standInPack();
-  for (const member of [DENSENET, RESNET]) {
-    assert.ok(existsSync(join(dir, member, 'model.onnx')), `${member}/model.onnx`);
-    assert.ok(existsSync(join(dir, member, 'manifest.json')), `${member}/manifest.json`);
-  }
-  const ensemble = JSON.parse(readFileSync(join(dir, 'ensemble.json'), 'utf8'));
-  assert.deepEqual(ensemble.members, [DENSENET, RESNET]);
-  assert.deepEqual(ensemble.rule, { kind: 'majority' });
-  assert.equal(ensemble.demo, true, 'random weights: a demonstration pack at most');
-  const reference = JSON.parse(readFileSync(join(dir, 'torch-reference.json'), 'utf8'));
-  for (const [member, size, cells] of [[DENSENET, 224, 7], [RESNET, 512, 16]] as const) {
-    const ref = reference.members[member];
-    assert.deepEqual(ref.input.shape, [2, 1, size, size]);
-    assert.equal(ref.logits.length, 2);
-    assert.equal(ref.logits[0].length, 18);
-    assert.deepEqual([ref.cam.length, ref.cam[0].length, ref.cam[0][0].length, ref.cam[0][0][0].length], [2, 18, cells, cells]);
-    // torch: the wrapper's logits are the library's own (bypassing sigmoid and calibration), and
-    // mean(cam) is the logit.
-    assert.equal(ref.torchChecks.logitsMinusLibraryLogits, 0);
-    assert.ok(ref.torchChecks.calibratedMinusLibraryForward <= 1e-6, JSON.stringify(ref.torchChecks));
-    assert.ok(ref.torchChecks.meanCamMinusLogit <= 1e-4, JSON.stringify(ref.torchChecks));
-  }
-});
+test(
+  'the exporter writes a DenseNet-121 and a ResNet-50 member, an ensemble and torch reference outputs',
+  { timeout: TIMEOUT },
+  async () => {
+    const dir = await standInPack();
+    for (const member of [DENSENET, RESNET]) {
+      assert.ok(existsSync(join(dir, member, 'model.onnx')), `${member}/model.onnx`);
+      assert.ok(existsSync(join(dir, member, 'manifest.json')), `${member}/manifest.json`);
+    }
+    const ensemble = JSON.parse(readFileSync(join(dir, 'ensemble.json'), 'utf8'));
+    assert.deepEqual(ensemble.members, [DENSENET, RESNET]);
+    assert.deepEqual(ensemble.rule, { kind: 'majority' });
+    assert.equal(ensemble.demo, true, 'random weights: a demonstration pack at most');
+    const reference = JSON.parse(readFileSync(join(dir, 'torch-reference.json'), 'utf8'));
+    for (const [member, size, cells] of [
+      [DENSENET, 224, 7],
+      [RESNET, 512, 16],
+    ] as const) {
+      const ref = reference.members[member];
+      assert.deepEqual(ref.input.shape, [2, 1, size, size]);
+      assert.equal(ref.logits.length, 2);
+      assert.equal(ref.logits[0].length, 18);
+      assert.deepEqual(
+        [ref.cam.length, ref.cam[0].length, ref.cam[0][0].length, ref.cam[0][0][0].length],
+        [2, 18, cells, cells],
+      );
+      // torch: the wrapper's logits are the library's own (bypassing sigmoid and calibration), and
+      // mean(cam) is the logit.
+      assert.equal(ref.torchChecks.logitsMinusLibraryLogits, 0);
+      assert.ok(ref.torchChecks.calibratedMinusLibraryForward <= 1e-6, JSON.stringify(ref.torchChecks));
+      assert.ok(ref.torchChecks.meanCamMinusLogit <= 1e-4, JSON.stringify(ref.torchChecks));
+    }
+  },
+);
 
-test('onnxruntime-node agrees with torch on logits and CAM; mean(cam) is the logit; batch is dynamic', { timeout: TIMEOUT }, async () => {
-  const dir = await standInPack();
-  const summaryPath = join(scratch.path, 'verify.json');
-  const verified = run(process.execPath, [VERIFIER, dir, '--json', summaryPath]);
-  console.log(`# verifier: ${verified.seconds.toFixed(1)} s\n${verified.stdout.trim().replace(/^/gm, '# ')}`);
-  assert.equal(verified.status, 0, verified.output);
-  const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
-  assert.equal(summary.ok, true);
-  assert.deepEqual(summary.members.map((m: { member: string }) => m.member).sort(), [DENSENET, RESNET]);
-  for (const row of summary.members) {
-    assert.ok(row.logits <= 1e-4, `${row.member} logits differ by ${row.logits}`);
-    assert.ok(row.cam <= row.camLimit, `${row.member} cam differs by ${row.cam} (limit ${row.camLimit})`);
-    assert.ok(row.meanCam <= 1e-4, `${row.member} mean(cam) - logit ${row.meanCam}`);
-    assert.ok(row.batch <= 1e-4, `${row.member} batch 1 vs batch 2 ${row.batch}`);
-  }
-  // The DenseNet's CAM agrees to 1e-4 absolutely; the ResNet's 16x16 cells of 2048-channel sums agree
-  // to 1e-4 of their largest magnitude (torch's own float32 is 1e-4 away from float64 there).
-  assert.ok(summary.members.find((m: { member: string }) => m.member === DENSENET).cam <= 1e-4);
-});
+test(
+  'onnxruntime-node agrees with torch on logits and CAM; mean(cam) is the logit; batch is dynamic',
+  { timeout: TIMEOUT },
+  async () => {
+    const dir = await standInPack();
+    const summaryPath = join(scratch.path, 'verify.json');
+    const verified = run(process.execPath, [VERIFIER, dir, '--json', summaryPath]);
+    console.log(`# verifier: ${verified.seconds.toFixed(1)} s\n${verified.stdout.trim().replace(/^/gm, '# ')}`);
+    assert.equal(verified.status, 0, verified.output);
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+    assert.equal(summary.ok, true);
+    assert.deepEqual(summary.members.map((m: { member: string }) => m.member).sort(), [DENSENET, RESNET]);
+    for (const row of summary.members) {
+      assert.ok(row.logits <= 1e-4, `${row.member} logits differ by ${row.logits}`);
+      assert.ok(row.cam <= row.camLimit, `${row.member} cam differs by ${row.cam} (limit ${row.camLimit})`);
+      assert.ok(row.meanCam <= 1e-4, `${row.member} mean(cam) - logit ${row.meanCam}`);
+      assert.ok(row.batch <= 1e-4, `${row.member} batch 1 vs batch 2 ${row.batch}`);
+    }
+    // The DenseNet's CAM agrees to 1e-4 absolutely; the ResNet's 16x16 cells of 2048-channel sums agree
+    // to 1e-4 of their largest magnitude (torch's own float32 is 1e-4 away from float64 there).
+    assert.ok(summary.members.find((m: { member: string }) => m.member === DENSENET).cam <= 1e-4);
+  },
+);
 
 test('the verifier fails when the torch outputs differ', { timeout: TIMEOUT }, async () => {
   const dir = await standInPack();
@@ -141,89 +181,120 @@ test('the verifier fails when the torch outputs differ', { timeout: TIMEOUT }, a
   assert.match(verified.stdout, new RegExp(`${RESNET}\\s.*\\sok`));
 });
 
-test('the pack loads with the engine, every term a PadChest term; manifests say what the exporter mapped', { timeout: TIMEOUT }, async () => {
-  const dir = await standInPack();
-  const pack = await loadPack(dir, checkTerm);
-  assert.deepEqual(pack.members.map((m) => m.manifest.id), [DENSENET, RESNET]);
-  for (const member of pack.members) {
-    const manifest = member.manifest;
-    const resnet = manifest.id === RESNET;
-    assert.deepEqual(manifest.labels.map((l) => l.name), OUTPUTS);
-    assert.deepEqual(manifest.input, {
-      name: 'input', channels: 1, height: resnet ? 512 : 224, width: resnet ? 512 : 224, source: 'display',
-      crop: 'center-square', resize: 'area', normalization: { kind: 'xrv', range: 1024 },
-    });
-    assert.deepEqual(manifest.outputs, { scores: { name: 'scores', kind: 'logits' }, cam: { name: 'cam' } });
-    const untrained = resnet ? ['Lung Lesion', 'Enlarged Cardiomediastinum'] : [];
-    manifest.labels.forEach((label, index) => {
-      const isTrained = !untrained.includes(label.name);
-      assert.equal(label.trained, isTrained, `${manifest.id} ${label.name}.trained`);
-      assert.equal(label.operatingPoint, isTrained ? ALL_OP_THRESHS[index] : null, `${manifest.id} ${label.name}.operatingPoint`);
-    });
-    const term = (name: string) => manifest.labels.find((l) => l.name === name)!;
-    assert.deepEqual([term('Effusion').term, term('Effusion').tree], ['pleural effusion', 'finding']);
-    assert.deepEqual([term('Emphysema').term, term('Emphysema').tree], ['emphysema', 'diagnosis']);
-    assert.deepEqual([term('Lung Opacity').term, term('Lung Opacity').tree], ['increased density', 'finding']);
-    assert.equal(manifest.card.notForClinicalUse, true);
-    assert.match(manifest.card.license ?? '', /Apache-2\.0/);
-    assert.match(manifest.card.citation ?? '', /Cohen.*TorchXRayVision/);
-    assert.match(manifest.card.limitations ?? '', /RANDOM WEIGHTS/);
-    assert.match(manifest.card.limitations ?? '', /display rendering/);
-    assert.deepEqual(manifest.card.metrics, {}, 'random weights have no metrics');
-    if (resnet) assert.match(manifest.card.limitations ?? '', /Untrained heads, masked \(never vote\): Lung Lesion, Enlarged Cardiomediastinum/);
-  }
-});
+test(
+  'the pack loads with the engine, every term a PadChest term; manifests say what the exporter mapped',
+  { timeout: TIMEOUT },
+  async () => {
+    const dir = await standInPack();
+    const pack = await loadPack(dir, checkTerm);
+    assert.deepEqual(
+      pack.members.map((m) => m.manifest.id),
+      [DENSENET, RESNET],
+    );
+    for (const member of pack.members) {
+      const manifest = member.manifest;
+      const resnet = manifest.id === RESNET;
+      assert.deepEqual(
+        manifest.labels.map((l) => l.name),
+        OUTPUTS,
+      );
+      assert.deepEqual(manifest.input, {
+        name: 'input',
+        channels: 1,
+        height: resnet ? 512 : 224,
+        width: resnet ? 512 : 224,
+        source: 'display',
+        crop: 'center-square',
+        resize: 'area',
+        normalization: { kind: 'xrv', range: 1024 },
+      });
+      assert.deepEqual(manifest.outputs, { scores: { name: 'scores', kind: 'logits' }, cam: { name: 'cam' } });
+      const untrained = resnet ? ['Lung Lesion', 'Enlarged Cardiomediastinum'] : [];
+      manifest.labels.forEach((label, index) => {
+        const isTrained = !untrained.includes(label.name);
+        assert.equal(label.trained, isTrained, `${manifest.id} ${label.name}.trained`);
+        assert.equal(
+          label.operatingPoint,
+          isTrained ? ALL_OP_THRESHS[index] : null,
+          `${manifest.id} ${label.name}.operatingPoint`,
+        );
+      });
+      const term = (name: string) => manifest.labels.find((l) => l.name === name)!;
+      assert.deepEqual([term('Effusion').term, term('Effusion').tree], ['pleural effusion', 'finding']);
+      assert.deepEqual([term('Emphysema').term, term('Emphysema').tree], ['emphysema', 'diagnosis']);
+      assert.deepEqual([term('Lung Opacity').term, term('Lung Opacity').tree], ['increased density', 'finding']);
+      assert.equal(manifest.card.notForClinicalUse, true);
+      assert.match(manifest.card.license ?? '', /Apache-2\.0/);
+      assert.match(manifest.card.citation ?? '', /Cohen.*TorchXRayVision/);
+      assert.match(manifest.card.limitations ?? '', /RANDOM WEIGHTS/);
+      assert.match(manifest.card.limitations ?? '', /display rendering/);
+      assert.deepEqual(manifest.card.metrics, {}, 'random weights have no metrics');
+      if (resnet)
+        assert.match(
+          manifest.card.limitations ?? '',
+          /Untrained heads, masked \(never vote\): Lung Lesion, Enlarged Cardiomediastinum/,
+        );
+    }
+  },
+);
 
-test('the path for real weights: labels and op_threshs from the model object, published metrics, a non-demo ensemble', { timeout: TIMEOUT }, async () => {
-  requireTorch();
-  // A torchxrayvision stand-in package: the library's entry points returning the exporter's stand-in
-  // classes (TorchXRayVision's layout: features/classifier or model.fc, targets with "" for untrained
-  // heads, op_threshs with NaN).
-  const fake = join(scratch.path, 'fake-xrv', 'torchxrayvision');
-  mkdirSync(fake, { recursive: true });
-  writeFileSync(
-    join(fake, '__init__.py'),
-    [
-      '"""Test stand-in for torchxrayvision: its entry points, random weights."""',
-      'import types',
-      'import export_torchxrayvision as exporter',
-      '__version__ = "0.0.0"',
-      'datasets = types.SimpleNamespace(default_pathologies=list(exporter.DEFAULT_PATHOLOGIES))',
-      'def _load(weights):',
-      '    key = next(k for k, spec in exporter.MODELS.items() if spec["weights"] == weights)',
-      '    return exporter.build_stand_in(key, 7 + list(exporter.MODELS).index(key))',
-      'models = types.SimpleNamespace(DenseNet=lambda weights: _load(weights), ResNet=lambda weights: _load(weights))',
-      '',
-    ].join('\n'),
-  );
-  const dir = join(scratch.path, 'real-path');
-  const env = { ...PYTHON_ENV, PYTHONPATH: [join(scratch.path, 'fake-xrv'), IMPORT_DIR].join(':') };
-  const exported = run(PYTHON, [EXPORTER, '--weights', 'all,nih', '--members', 'all,nih', '--out', dir], env);
-  assert.equal(exported.status, 0, exported.output);
-  console.log(`# exporter (stand-in torchxrayvision, all + nih): ${exported.seconds.toFixed(1)} s`);
-  const verified = run(process.execPath, [VERIFIER, dir]);
-  assert.equal(verified.status, 0, verified.output);
+test(
+  'the path for real weights: labels and op_threshs from the model object, published metrics, a non-demo ensemble',
+  { timeout: TIMEOUT },
+  async () => {
+    requireTorch();
+    // A torchxrayvision stand-in package: the library's entry points returning the exporter's stand-in
+    // classes (TorchXRayVision's layout: features/classifier or model.fc, targets with "" for untrained
+    // heads, op_threshs with NaN).
+    const fake = join(scratch.path, 'fake-xrv', 'torchxrayvision');
+    mkdirSync(fake, { recursive: true });
+    writeFileSync(
+      join(fake, '__init__.py'),
+      [
+        '"""Test stand-in for torchxrayvision: its entry points, random weights."""',
+        'import types',
+        'import export_torchxrayvision as exporter',
+        '__version__ = "0.0.0"',
+        'datasets = types.SimpleNamespace(default_pathologies=list(exporter.DEFAULT_PATHOLOGIES))',
+        'def _load(weights):',
+        '    key = next(k for k, spec in exporter.MODELS.items() if spec["weights"] == weights)',
+        '    return exporter.build_stand_in(key, 7 + list(exporter.MODELS).index(key))',
+        'models = types.SimpleNamespace(DenseNet=lambda weights: _load(weights), ResNet=lambda weights: _load(weights))',
+        '',
+      ].join('\n'),
+    );
+    const dir = join(scratch.path, 'real-path');
+    const env = { ...PYTHON_ENV, PYTHONPATH: [join(scratch.path, 'fake-xrv'), IMPORT_DIR].join(':') };
+    const exported = run(PYTHON, [EXPORTER, '--weights', 'all,nih', '--members', 'all,nih', '--out', dir], env);
+    assert.equal(exported.status, 0, exported.output);
+    console.log(`# exporter (stand-in torchxrayvision, all + nih): ${exported.seconds.toFixed(1)} s`);
+    const verified = run(process.execPath, [VERIFIER, dir]);
+    assert.equal(verified.status, 0, verified.output);
 
-  const pack = await loadPack(dir, checkTerm);
-  assert.equal(pack.ensemble.id, 'torchxrayvision');
-  assert.equal(pack.ensemble.demo, false);
-  assert.deepEqual(pack.ensemble.members, [DENSENET, 'densenet121-res224-nih']);
-  const all = manifestOf(dir, DENSENET);
-  assert.equal(all.version, '1.0.0+xrv0.0.0');
-  assert.equal(all.name, 'TorchXRayVision DenseNet-121 (densenet121-res224-all)');
-  assert.match(all.card.trainingData, /^NIH ChestX-ray14, PadChest, CheXpert, MIMIC-CXR/);
-  assert.deepEqual((all.card.metrics as { auc: Record<string, Record<string, number>> }).auc.NIH.Cardiomegaly, 0.88);
-  assert.doesNotMatch(all.card.limitations ?? '', /RANDOM/);
-  const nih = manifestOf(dir, 'densenet121-res224-nih');
-  assert.deepEqual(nih.labels.filter((l) => !l.trained).map((l) => l.name), ['Lung Lesion', 'Fracture', 'Lung Opacity', 'Enlarged Cardiomediastinum']);
-  assert.ok(nih.labels.filter((l) => !l.trained).every((l) => l.operatingPoint === null));
-  assert.deepEqual(nih.card.metrics, {});
+    const pack = await loadPack(dir, checkTerm);
+    assert.equal(pack.ensemble.id, 'torchxrayvision');
+    assert.equal(pack.ensemble.demo, false);
+    assert.deepEqual(pack.ensemble.members, [DENSENET, 'densenet121-res224-nih']);
+    const all = manifestOf(dir, DENSENET);
+    assert.equal(all.version, '1.0.0+xrv0.0.0');
+    assert.equal(all.name, 'TorchXRayVision DenseNet-121 (densenet121-res224-all)');
+    assert.match(all.card.trainingData, /^NIH ChestX-ray14, PadChest, CheXpert, MIMIC-CXR/);
+    assert.deepEqual((all.card.metrics as { auc: Record<string, Record<string, number>> }).auc.NIH.Cardiomegaly, 0.88);
+    assert.doesNotMatch(all.card.limitations ?? '', /RANDOM/);
+    const nih = manifestOf(dir, 'densenet121-res224-nih');
+    assert.deepEqual(
+      nih.labels.filter((l) => !l.trained).map((l) => l.name),
+      ['Lung Lesion', 'Fracture', 'Lung Opacity', 'Enlarged Cardiomediastinum'],
+    );
+    assert.ok(nih.labels.filter((l) => !l.trained).every((l) => l.operatingPoint === null));
+    assert.deepEqual(nih.card.metrics, {});
 
-  // Without the library (and without --from-architecture) the exporter says how to get it.
-  const bare = run(PYTHON, ['-c', 'import torchxrayvision']);
-  if (bare.status !== 0) {
-    const missing = run(PYTHON, [EXPORTER, '--weights', 'all', '--out', join(scratch.path, 'no-library')]);
-    assert.equal(missing.status, 1, missing.output);
-    assert.match(missing.stderr, /torchxrayvision is not installed: `python -m pip install torchxrayvision onnx`/);
-  }
-});
+    // Without the library (and without --from-architecture) the exporter says how to get it.
+    const bare = run(PYTHON, ['-c', 'import torchxrayvision']);
+    if (bare.status !== 0) {
+      const missing = run(PYTHON, [EXPORTER, '--weights', 'all', '--out', join(scratch.path, 'no-library')]);
+      assert.equal(missing.status, 1, missing.output);
+      assert.match(missing.stderr, /torchxrayvision is not installed: `python -m pip install torchxrayvision onnx`/);
+    }
+  },
+);

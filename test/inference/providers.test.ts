@@ -10,7 +10,12 @@ import { candidates } from '../../main/inference/providers.js';
 import { setLogSink } from '../../main/log/index.js';
 
 const ALPHA = new URL('../fixtures/models/cam-pack/alpha/', import.meta.url).pathname;
-const SESSION = { memberId: 'alpha', onnxPath: join(ALPHA, 'model.onnx'), inputName: 'input', outputNames: ['scores', 'cam'] };
+const SESSION = {
+  memberId: 'alpha',
+  onnxPath: join(ALPHA, 'model.onnx'),
+  inputName: 'input',
+  outputNames: ['scores', 'cam'],
+};
 
 test('auto tries the platform GPU providers first and ends on the CPU', () => {
   assert.deepEqual(candidates('auto', 'linux'), ['cuda', 'webgpu', 'cpu']);
@@ -27,11 +32,17 @@ test('auto on a machine without a GPU falls back to the CPU and logs why', async
     const service = await InferenceService.start([SESSION], 'auto', 1);
     try {
       assert.equal(service.provider, 'cpu');
-      assert.deepEqual(service.attempts.map((a) => a.provider), ['cuda', 'webgpu']);
+      assert.deepEqual(
+        service.attempts.map((a) => a.provider),
+        ['cuda', 'webgpu'],
+      );
       assert.ok(service.attempts.every((a) => a.reason.length > 0));
       const logged = lines.map((line) => JSON.parse(line).log);
       assert.equal(logged.filter((l) => l.event === 'provider-fallback').length, 2);
-      assert.deepEqual(logged.find((l) => l.event === 'provider-selected'), { ...logged.find((l) => l.event === 'provider-selected'), provider: 'cpu' });
+      assert.deepEqual(
+        logged.find((l) => l.event === 'provider-selected'),
+        { ...logged.find((l) => l.event === 'provider-selected'), provider: 'cpu' },
+      );
       // The session runs off this thread and answers with the graph's outputs.
       const input = new Float32Array(2 * 64 * 64).fill(-1024);
       const { outputs } = await service.run('alpha', { data: input, dims: [2, 1, 64, 64] });
@@ -61,7 +72,9 @@ test('the event loop keeps running while the worker infers', async () => {
   try {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
-    const runs = Array.from({ length: 20 }, () => service.run('alpha', { data: new Float32Array(16 * 64 * 64), dims: [16, 1, 64, 64] }));
+    const runs = Array.from({ length: 20 }, () =>
+      service.run('alpha', { data: new Float32Array(16 * 64 * 64), dims: [16, 1, 64, 64] }),
+    );
     await Promise.all(runs);
     clearInterval(timer);
     assert.ok(ticks > 0, 'timers fired during inference');

@@ -8,14 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { readRadiograph, renderDisplay } from '../../main/ingest/index.js';
-import {
-  DICOM_FIXTURES,
-  fixtureManifest,
-  luminance,
-  maxAbsDifference,
-  psnr,
-  readRaw,
-} from '../support/fixtures.js';
+import { DICOM_FIXTURES, fixtureManifest, luminance, maxAbsDifference, psnr, readRaw } from '../support/fixtures.js';
 import type { FixtureEntry } from '../support/fixtures.js';
 import { readPgm, scratchDir, tool } from '../support/tools.js';
 
@@ -62,7 +55,11 @@ describe('every fixture decodes to its expected values', () => {
           assert.ok(maxAbsDifference(radiograph.pixels, expected) < 1e-3, 'luminance of RGB within float rounding');
         } else {
           const first = Array.prototype.findIndex.call(expected, (v: number, i: number) => radiograph.pixels[i] !== v);
-          assert.equal(first, -1, `first mismatch at pixel ${first}: ${radiograph.pixels[first]} vs ${expected[first]}`);
+          assert.equal(
+            first,
+            -1,
+            `first mismatch at pixel ${first}: ${radiograph.pixels[first]} vs ${expected[first]}`,
+          );
         }
         return;
       }
@@ -75,7 +72,8 @@ describe('every fixture decodes to its expected values', () => {
       const reference = expectedModality(fixture, readRaw(fixture.lossyReference!));
       const difference = maxAbsDifference(radiograph.pixels, reference);
       const tolerance =
-        known?.maxDifference ?? (fixture.transferSyntaxUID?.endsWith('.4.91') || fixture.transferSyntaxUID?.endsWith('.4.81') ? 0 : 2);
+        known?.maxDifference ??
+        (fixture.transferSyntaxUID?.endsWith('.4.91') || fixture.transferSyntaxUID?.endsWith('.4.81') ? 0 : 2);
       assert.ok(
         difference <= tolerance + 1e-3,
         `differs from ${fixture.lossyReference!.decoder} by up to ${difference} (allowed ${tolerance}: JPEG decoders' IDCTs may round differently)`,
@@ -101,9 +99,13 @@ describe('pixel semantics', () => {
     assert.equal(radiograph.signed, true);
     assert.deepEqual(radiograph.rescale, { slope: 0.5, intercept: -100 });
     const stored = readRaw({ raw: 'source/signed-rescale.raw', dtype: 'int16' });
-    assert.ok(Array.prototype.some.call(stored, (v: number) => v < 0), 'the fixture has negative stored values');
+    assert.ok(
+      Array.prototype.some.call(stored, (v: number) => v < 0),
+      'the fixture has negative stored values',
+    );
     stored.forEach((v, i) => {
-      if (radiograph.pixels[i] !== v * 0.5 - 100) assert.fail(`pixel ${i}: ${radiograph.pixels[i]} != ${v} * 0.5 - 100`);
+      if (radiograph.pixels[i] !== v * 0.5 - 100)
+        assert.fail(`pixel ${i}: ${radiograph.pixels[i]} != ${v} * 0.5 - 100`);
     });
   });
 
@@ -137,8 +139,14 @@ describe('pixel semantics', () => {
     const low = sorted[Math.floor(0.005 * sorted.length)];
     const high = sorted[Math.floor(0.995 * sorted.length)];
     const { center, width } = radiograph.window;
-    assert.ok(Math.abs(center - width / 2 - low) <= 2, `window starts at ${center - width / 2}, the 0.5th percentile is ${low}`);
-    assert.ok(Math.abs(center + width / 2 - high) <= 2, `window ends at ${center + width / 2}, the 99.5th percentile is ${high}`);
+    assert.ok(
+      Math.abs(center - width / 2 - low) <= 2,
+      `window starts at ${center - width / 2}, the 0.5th percentile is ${low}`,
+    );
+    assert.ok(
+      Math.abs(center + width / 2 - high) <= 2,
+      `window ends at ${center + width / 2}, the 99.5th percentile is ${high}`,
+    );
   });
 
   test('Pixel Padding Value is kept out of the range and shown black', async () => {

@@ -24,7 +24,15 @@ interface FlatCase {
   seed: number;
 }
 
-const flatCase = (columns: number, rows: number, bitsStored: 12 | 16, flatCount: number, base: number, flat: number, k: number): FlatCase => ({
+const flatCase = (
+  columns: number,
+  rows: number,
+  bitsStored: 12 | 16,
+  flatCount: number,
+  base: number,
+  flat: number,
+  k: number,
+): FlatCase => ({
   columns,
   rows,
   bitsStored,
@@ -100,7 +108,8 @@ test('JPEG lossless SV1 frames that end in a flat run decode bit-exactly, last s
     const last = expected.length - 1;
     assert.equal(radiograph.pixels[last], c.flat, `${name}: last sample`);
     for (let i = 0; i < expected.length; i++) {
-      if (radiograph.pixels[i] !== expected[i]) assert.fail(`${name}: sample ${i} is ${radiograph.pixels[i]}, expected ${expected[i]}`);
+      if (radiograph.pixels[i] !== expected[i])
+        assert.fail(`${name}: sample ${i} is ${radiograph.pixels[i]}, expected ${expected[i]}`);
     }
   }
 });

@@ -49,7 +49,14 @@ test('signed values are sign-extended from Bits Stored', () => {
 
 test('rescale, padding and range', () => {
   const image = toModality(
-    { rows: 1, columns: 4, samples: new Uint16Array([0, 10, 20, 4095]), planar: false, convertedToRgb: false, level: 0 },
+    {
+      rows: 1,
+      columns: 4,
+      samples: new Uint16Array([0, 10, 20, 4095]),
+      planar: false,
+      convertedToRgb: false,
+      level: 0,
+    },
     description({ rescaleSlope: 0.5, rescaleIntercept: -100, padding: { from: 0, to: 0 } }),
   );
   assert.deepEqual([...image.pixels], [-100, -95, -90, 1947.5]);
@@ -60,14 +67,31 @@ test('rescale, padding and range', () => {
 test('large padded images (table lookup per sample word) give what per-pixel reading gives', () => {
   const cases: Array<{ samples: Uint16Array | Int16Array | Uint8Array; d: Partial<PixelDescription> }> = [
     { samples: new Uint16Array(300 * 300), d: { bitsStored: 12, highBit: 11, padding: { from: 0, to: 3 } } },
-    { samples: new Int16Array(300 * 300), d: { bitsStored: 14, highBit: 15, signed: true, rescaleSlope: 0.25, rescaleIntercept: -7, padding: { from: -8192, to: -8000 } } },
-    { samples: new Uint8Array(300 * 300), d: { bitsAllocated: 8, bitsStored: 7, highBit: 6, padding: { from: 120, to: 127 } } },
+    {
+      samples: new Int16Array(300 * 300),
+      d: {
+        bitsStored: 14,
+        highBit: 15,
+        signed: true,
+        rescaleSlope: 0.25,
+        rescaleIntercept: -7,
+        padding: { from: -8192, to: -8000 },
+      },
+    },
+    {
+      samples: new Uint8Array(300 * 300),
+      d: { bitsAllocated: 8, bitsStored: 7, highBit: 6, padding: { from: 120, to: 127 } },
+    },
   ];
   for (const [n, { samples, d }] of cases.entries()) {
     // Every word value, garbage above the stored bits included, in a scrambled order.
-    for (let i = 0; i < samples.length; i++) samples[i] = (i * 40503) & (samples.BYTES_PER_ELEMENT === 1 ? 0xff : 0xffff);
+    for (let i = 0; i < samples.length; i++)
+      samples[i] = (i * 40503) & (samples.BYTES_PER_ELEMENT === 1 ? 0xff : 0xffff);
     const desc = description({ rows: 300, columns: 300, ...d });
-    const image = toModality({ rows: 300, columns: 300, samples, planar: false, convertedToRgb: false, level: 0 }, desc);
+    const image = toModality(
+      { rows: 300, columns: 300, samples, planar: false, convertedToRgb: false, level: 0 },
+      desc,
+    );
     const read = storedValueReader(desc);
     const mask = samples.BYTES_PER_ELEMENT === 1 ? 0xff : 0xffff;
     let min = Infinity;
@@ -91,13 +115,28 @@ test('large grey images stay as sample words: the float32 values, the window and
   for (const padding of [null, { from: 0, to: 40 }]) {
     const samples = new Uint16Array(400 * 300);
     for (let i = 0; i < samples.length; i++) samples[i] = (i * 2654435761) >>> 20; // 12 bits, scrambled
-    const desc = description({ rows: 300, columns: 400, bitsStored: 12, highBit: 11, rescaleSlope: 0.5, rescaleIntercept: -3, padding });
-    const image = toModality({ rows: 300, columns: 400, samples, planar: false, convertedToRgb: false, level: 0 }, desc);
+    const desc = description({
+      rows: 300,
+      columns: 400,
+      bitsStored: 12,
+      highBit: 11,
+      rescaleSlope: 0.5,
+      rescaleIntercept: -3,
+      padding,
+    });
+    const image = toModality(
+      { rows: 300, columns: 400, samples, planar: false, convertedToRgb: false, level: 0 },
+      desc,
+    );
     assert.ok(image.indexed, 'a 16-bit grey image this large is indexed by word');
     assert.equal(image.indexed.words, samples, 'the codec words themselves, not a copy');
     const read = storedValueReader(desc);
-    for (let i = 0; i < samples.length; i += 97) assert.equal(image.pixels[i], Math.fround(read(samples[i]) * 0.5 - 3), `pixel ${i}`);
-    assert.deepEqual(automaticWindow(image.indexed, null, image.range), automaticWindow(image.pixels, image.padding, image.range));
+    for (let i = 0; i < samples.length; i += 97)
+      assert.equal(image.pixels[i], Math.fround(read(samples[i]) * 0.5 - 3), `pixel ${i}`);
+    assert.deepEqual(
+      automaticWindow(image.indexed, null, image.range),
+      automaticWindow(image.pixels, image.padding, image.range),
+    );
     assert.equal(image.padding === null, padding === null, 'a per-pixel mask exactly when some pixel is padding');
     const copy = { ...image };
     assert.equal('indexed' in copy, false, 'a copy (which may swap its pixels) does not carry the word table');
@@ -108,11 +147,17 @@ test('large grey images stay as sample words: the float32 values, the window and
 test('colour reduces to Rec. 601 luminance, interleaved or planar', () => {
   const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]);
   const colour = description({ samplesPerPixel: 3, photometric: 'RGB', bitsAllocated: 8, bitsStored: 8, highBit: 7 });
-  const interleaved = toModality({ rows: 1, columns: 4, samples: rgb, planar: false, convertedToRgb: false, level: 0 }, colour);
+  const interleaved = toModality(
+    { rows: 1, columns: 4, samples: rgb, planar: false, convertedToRgb: false, level: 0 },
+    colour,
+  );
   const expected = [0.299 * 255, 0.587 * 255, 0.114 * 255, 0.299 * 10 + 0.587 * 20 + 0.114 * 30];
   interleaved.pixels.forEach((value, i) => assert.ok(Math.abs(value - expected[i]) < 1e-3, `pixel ${i}`));
   const planarSamples = new Uint8Array([255, 0, 0, 10, 0, 255, 0, 20, 0, 0, 255, 30]);
-  const planar = toModality({ rows: 1, columns: 4, samples: planarSamples, planar: true, convertedToRgb: false, level: 0 }, colour);
+  const planar = toModality(
+    { rows: 1, columns: 4, samples: planarSamples, planar: true, convertedToRgb: false, level: 0 },
+    colour,
+  );
   planar.pixels.forEach((value, i) => assert.ok(Math.abs(value - expected[i]) < 1e-3, `planar pixel ${i}`));
 });
 
@@ -144,8 +189,14 @@ test('automatic window ignores padding and outliers', () => {
   }
   const window = automaticWindow(pixels, padding, { min: 1000, max: 60_000 });
   assert.equal(window.source, 'automatic');
-  assert.ok(window.center - window.width / 2 >= 990 && window.center - window.width / 2 < 1030, `low end ${window.center - window.width / 2}`);
-  assert.ok(window.center + window.width / 2 > 1950 && window.center + window.width / 2 < 2050, `high end ${window.center + window.width / 2}`);
+  assert.ok(
+    window.center - window.width / 2 >= 990 && window.center - window.width / 2 < 1030,
+    `low end ${window.center - window.width / 2}`,
+  );
+  assert.ok(
+    window.center + window.width / 2 > 1950 && window.center + window.width / 2 < 2050,
+    `high end ${window.center + window.width / 2}`,
+  );
 });
 
 test('resolution level keeps the shorter side at or above the request', () => {
@@ -157,13 +208,17 @@ test('resolution level keeps the shorter side at or above the request', () => {
 });
 
 test('codestream headers: JPEG SOF and JPEG 2000 SIZ', () => {
-  const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc3, 0x00, 0x0b, 0x0c, 0x00, 0xf0, 0x01, 0x20, 0x01, 0, 0, 0]);
+  const jpeg = new Uint8Array([
+    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc3, 0x00, 0x0b, 0x0c, 0x00, 0xf0, 0x01, 0x20, 0x01, 0, 0, 0,
+  ]);
   assert.deepEqual(readJpegHeader(jpeg), { precision: 12, height: 240, width: 288, components: 1 });
   const siz = new Uint8Array(48);
   siz.set([0xff, 0x4f, 0xff, 0x51, 0x00, 0x29, 0x00, 0x00]);
   new DataView(siz.buffer).setUint32(8, 288);
   new DataView(siz.buffer).setUint32(12, 240);
-  siz[40] = 0; siz[41] = 1; siz[42] = 11;
+  siz[40] = 0;
+  siz[41] = 1;
+  siz[42] = 11;
   assert.deepEqual(readJ2kHeader(siz), { width: 288, height: 240, components: 1, precision: 12 });
   assert.throws(() => readJpegHeader(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00])), { code: 'TRUNCATED' });
 });

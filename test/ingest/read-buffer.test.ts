@@ -21,8 +21,14 @@ test('files read one after another into one ReadBuffer decode as from their own 
   const buffer = new ReadBuffer();
   let decoded = 0;
   for (const file of order) {
-    const own = await readRadiograph(file).then((r) => ({ r, error: null }), (error: { code: string }) => ({ r: null, error: error.code }));
-    const shared = await readRadiograph(file, {}, buffer).then((r) => ({ r, error: null }), (error: { code: string }) => ({ r: null, error: error.code }));
+    const own = await readRadiograph(file).then(
+      (r) => ({ r, error: null }),
+      (error: { code: string }) => ({ r: null, error: error.code }),
+    );
+    const shared = await readRadiograph(file, {}, buffer).then(
+      (r) => ({ r, error: null }),
+      (error: { code: string }) => ({ r: null, error: error.code }),
+    );
     assert.equal(shared.error, own.error, file);
     if (!own.r || !shared.r) continue;
     decoded++;

@@ -12,7 +12,9 @@ RuleTester.describe = describe;
 RuleTester.it = it;
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const tester = new RuleTester({ languageOptions: { parser: tseslint.parser, ecmaVersion: 2023, sourceType: 'module' } });
+const tester = new RuleTester({
+  languageOptions: { parser: tseslint.parser, ecmaVersion: 2023, sourceType: 'module' },
+});
 const at = (path: string) => `${ROOT}${path}`;
 const ok = (path: string, code: string) => ({ filename: at(path), code });
 const refused = (path: string, code: string, reason: RegExp) => ({
@@ -42,20 +44,56 @@ tester.run('architecture', architecture, {
     ok('test/ingest/pixels.test.ts', "import { toModality } from '../../main/ingest/pixels/modality.js';"),
   ],
   invalid: [
-    refused('main/scan/dicomdir.ts', "import { parseDataSet } from '../ingest/dicom/parse.js';", /main\/ingest\/ is used through its index\.ts/),
+    refused(
+      'main/scan/dicomdir.ts',
+      "import { parseDataSet } from '../ingest/dicom/parse.js';",
+      /main\/ingest\/ is used through its index\.ts/,
+    ),
     refused('main/engine/index.ts', "import { app } from 'electron';", /only the Electron shell/),
     refused('main/store/index.ts', "import { API } from '../app/api/contract.js';", /stages never import the app/),
     refused('main/engine/index.ts', "import { main } from '../cli/main.js';", /nothing imports the CLI/),
-    refused('main/app/shell/main.ts', "import { Engine } from '../../engine/index.js';", /loads only the shell at start-up/),
-    refused('main/app/shell/selftest.ts', "import { runSelftest } from '../../selftest/index.js';", /loads only the shell at start-up/),
-    refused('renderer/src/api.ts', "import { API } from '../../main/app/api/contract.js';", /types from the API contract/),
-    refused('renderer/src/viewer.ts', "import { peak } from '../../main/explain/index.js';", /the renderer imports only/),
+    refused(
+      'main/app/shell/main.ts',
+      "import { Engine } from '../../engine/index.js';",
+      /loads only the shell at start-up/,
+    ),
+    refused(
+      'main/app/shell/selftest.ts',
+      "import { runSelftest } from '../../selftest/index.js';",
+      /loads only the shell at start-up/,
+    ),
+    refused(
+      'renderer/src/api.ts',
+      "import { API } from '../../main/app/api/contract.js';",
+      /types from the API contract/,
+    ),
+    refused(
+      'renderer/src/viewer.ts',
+      "import { peak } from '../../main/explain/index.js';",
+      /the renderer imports only/,
+    ),
     refused('renderer/src/viewer.ts', "import { readFileSync } from 'node:fs';", /Node's modules/),
     refused('main/app/preload/preload.ts', "import { z } from 'zod';", /the preload imports only electron/),
     refused('main/common/priorities.ts', "import { z } from 'zod';", /main\/common\/ imports nothing/),
-    refused('main/common/index.ts', "import { log } from '../log/index.js';", /main\/common\/ imports nothing outside itself/),
-    refused('main/triage/index.ts', "import { PRIORITIES } from '../common/priorities.js';", /main\/common\/ is used through its index\.ts/),
-    refused('models/training/record-selftest.ts', "import { x } from '../../main/cli/main.js';", /nothing imports the CLI/),
-    refused('main/cli/main.ts', "import { serveEngine } from '../app/engine-process/host.js';", /the engine process is started, not imported/),
+    refused(
+      'main/common/index.ts',
+      "import { log } from '../log/index.js';",
+      /main\/common\/ imports nothing outside itself/,
+    ),
+    refused(
+      'main/triage/index.ts',
+      "import { PRIORITIES } from '../common/priorities.js';",
+      /main\/common\/ is used through its index\.ts/,
+    ),
+    refused(
+      'models/training/record-selftest.ts',
+      "import { x } from '../../main/cli/main.js';",
+      /nothing imports the CLI/,
+    ),
+    refused(
+      'main/cli/main.ts',
+      "import { serveEngine } from '../app/engine-process/host.js';",
+      /the engine process is started, not imported/,
+    ),
   ],
 });

@@ -33,19 +33,54 @@ async function rejects(dir: string, code: string, message: RegExp): Promise<void
 
 test('the fixture pack loads with its members in order', async () => {
   const pack = await loadPack(CAM_PACK);
-  assert.deepEqual(pack.members.map((m) => m.manifest.id), ['alpha', 'beta', 'gamma']);
+  assert.deepEqual(
+    pack.members.map((m) => m.manifest.id),
+    ['alpha', 'beta', 'gamma'],
+  );
   assert.equal(pack.ensemble.rule.kind, 'majority');
 });
 
 test('manifest errors name the field', async () => {
-  await rejects(packWith((m) => Reflect.deleteProperty(m, 'version')), 'INVALID_PACK', /version/);
-  await rejects(packWith((m) => Object.assign(m.input, { height: 'tall' })), 'INVALID_PACK', /input\.height/);
-  await rejects(packWith((m) => (m.labels[0].operatingPoint = 1.5)), 'INVALID_PACK', /labels\[0\]\.operatingPoint/);
-  await rejects(packWith((m) => (m.labels[1].operatingPoint = null)), 'INVALID_PACK', /labels\[1\]\.operatingPoint: a trained label needs an operating point/);
-  await rejects(packWith((m) => Object.assign(m.input, { normalization: { kind: 'zscore' } })), 'INVALID_PACK', /input\.normalization/);
-  await rejects(packWith((m) => Object.assign(m.card, { notForClinicalUse: 'yes' })), 'INVALID_PACK', /card\.notForClinicalUse/);
-  await rejects(packWith((m) => Object.assign(m, { surprise: true })), 'INVALID_PACK', /surprise/);
-  await rejects(packWith((m) => (m.onnx.sha256 = 'abc')), 'INVALID_PACK', /onnx\.sha256/);
+  await rejects(
+    packWith((m) => Reflect.deleteProperty(m, 'version')),
+    'INVALID_PACK',
+    /version/,
+  );
+  await rejects(
+    packWith((m) => Object.assign(m.input, { height: 'tall' })),
+    'INVALID_PACK',
+    /input\.height/,
+  );
+  await rejects(
+    packWith((m) => (m.labels[0].operatingPoint = 1.5)),
+    'INVALID_PACK',
+    /labels\[0\]\.operatingPoint/,
+  );
+  await rejects(
+    packWith((m) => (m.labels[1].operatingPoint = null)),
+    'INVALID_PACK',
+    /labels\[1\]\.operatingPoint: a trained label needs an operating point/,
+  );
+  await rejects(
+    packWith((m) => Object.assign(m.input, { normalization: { kind: 'zscore' } })),
+    'INVALID_PACK',
+    /input\.normalization/,
+  );
+  await rejects(
+    packWith((m) => Object.assign(m.card, { notForClinicalUse: 'yes' })),
+    'INVALID_PACK',
+    /card\.notForClinicalUse/,
+  );
+  await rejects(
+    packWith((m) => Object.assign(m, { surprise: true })),
+    'INVALID_PACK',
+    /surprise/,
+  );
+  await rejects(
+    packWith((m) => (m.onnx.sha256 = 'abc')),
+    'INVALID_PACK',
+    /onnx\.sha256/,
+  );
 });
 
 test('a changed ONNX file fails its SHA-256 check', async () => {
@@ -59,13 +94,18 @@ test('a missing ONNX file, a missing ensemble file and a member id mismatch', as
   rmSync(join(missing, 'gamma', 'model.onnx'));
   await rejects(missing, 'INVALID_PACK', /onnx\.file.*missing|missing/);
   await rejects(scratch.path, 'PACK_NOT_FOUND', /ensemble\.json/);
-  await rejects(packWith((m) => (m.id = 'omega')), 'INVALID_PACK', /members\[0\] is "alpha" but that folder's manifest id is "omega"/);
+  await rejects(
+    packWith((m) => (m.id = 'omega')),
+    'INVALID_PACK',
+    /members\[0\] is "alpha" but that folder's manifest id is "omega"/,
+  );
 });
 
 test('labels must map to PadChest terms when a term check is given', async () => {
   const dir = packWith((m) => (m.labels[0].term = 'nodulee'));
   await assert.rejects(
     loadPack(dir, (term) => term !== 'nodulee'),
-    (error: { code?: string; message: string }) => error.code === 'INVALID_PACK' && /labels\[0\]\.term: "nodulee"/.test(error.message),
+    (error: { code?: string; message: string }) =>
+      error.code === 'INVALID_PACK' && /labels\[0\]\.term: "nodulee"/.test(error.message),
   );
 });

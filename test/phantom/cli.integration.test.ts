@@ -54,7 +54,10 @@ test('phantom writes images, masks, labels.csv and phantoms.json and prints a JS
         masks++;
         const png = decodePng(readFileSync(maskFile));
         assert.deepEqual([png.width, png.height, png.channels], [entry.columns, entry.rows, 1]);
-        assert.ok(png.data.some((v) => v === 255) && png.data.every((v) => v === 0 || v === 255), 'a binary, non-empty mask');
+        assert.ok(
+          png.data.some((v) => v === 255) && png.data.every((v) => v === 0 || v === 255),
+          'a binary, non-empty mask',
+        );
       }
     });
     assert.equal(Number(flags[7]), flags.slice(0, 7).includes('1') ? 0 : 1, 'normal when no finding');
@@ -65,11 +68,20 @@ test('phantom writes images, masks, labels.csv and phantoms.json and prints a JS
 test('the same seed gives the same bytes whatever the number of worker threads', () => {
   const a = join(scratch.path, 'one');
   const b = join(scratch.path, 'two');
-  assert.equal(triage(['phantom', '--count', '9', '--seed', '7', '--out', a, '--size', '160', '--jobs', '1', '--format', 'png']).status, 0);
-  assert.equal(triage(['phantom', '--count', '9', '--seed', '7', '--out', b, '--size', '160', '--jobs', '3', '--format', 'png']).status, 0);
+  assert.equal(
+    triage(['phantom', '--count', '9', '--seed', '7', '--out', a, '--size', '160', '--jobs', '1', '--format', 'png'])
+      .status,
+    0,
+  );
+  assert.equal(
+    triage(['phantom', '--count', '9', '--seed', '7', '--out', b, '--size', '160', '--jobs', '3', '--format', 'png'])
+      .status,
+    0,
+  );
   const files = listFiles(a).sort();
   assert.deepEqual(listFiles(b).sort(), files);
-  for (const file of files) assert.ok(readFileSync(join(a, file)).equals(readFileSync(join(b, file))), `${file} differs`);
+  for (const file of files)
+    assert.ok(readFileSync(join(a, file)).equals(readFileSync(join(b, file))), `${file} differs`);
   const png = decodePng(readFileSync(join(a, 'phantom-00000.png')));
   assert.ok(png.depth === 8 || png.depth === 16);
   assert.equal(png.channels, 1);

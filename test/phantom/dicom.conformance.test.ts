@@ -37,7 +37,11 @@ function variants(): { name: string; options: PhantomOptions; index: number }[] 
     for (const photometric of ['MONOCHROME1', 'MONOCHROME2'] as const) {
       const window = (['single', 'multiple', 'lut'] as const)[k % 3];
       const padding = k % 2 === 0;
-      out.push({ name: `${bitsStored}-${photometric}-${window}${padding ? '-padded' : ''}`, index: k + 1, options: { size: 256, bitsStored, photometric, window, padding } });
+      out.push({
+        name: `${bitsStored}-${photometric}-${window}${padding ? '-padded' : ''}`,
+        index: k + 1,
+        options: { size: 256, bitsStored, photometric, window, padding },
+      });
       k++;
     }
   }
@@ -53,7 +57,11 @@ test('the serializer pads values to even length, sorts tags and checks values ag
     { tag: 0x00082218, vr: 'SQ', value: [[{ tag: 0x00080104, vr: 'LO', value: 'Chest' }]] },
     { tag: 0x7fe00010, vr: 'OW', value: new Uint16Array([1, 2, 65535]) },
   ];
-  const bytes = encodePart10(elements, { mediaStorageSOPClassUID: '1.2.840.10008.5.1.4.1.1.1.1', mediaStorageSOPInstanceUID: '1.2.3', implementationClassUID: '2.25.1' });
+  const bytes = encodePart10(elements, {
+    mediaStorageSOPClassUID: '1.2.840.10008.5.1.4.1.1.1.1',
+    mediaStorageSOPInstanceUID: '1.2.3',
+    implementationClassUID: '2.25.1',
+  });
   assert.equal(Buffer.from(bytes.subarray(128, 132)).toString('latin1'), 'DICM');
   const parsed = dicomParser.parseDicom(bytes);
   assert.equal(parsed.string('x00100010'), 'PHANTOM^7');
@@ -77,8 +85,23 @@ test('the serializer pads values to even length, sorts tags and checks values ag
   assert.throws(() => encodeDataSet([{ tag: 0x00080018, vr: 'UI', value: '1.02.3' }]), DicomWriteError);
   assert.throws(() => encodeDataSet([{ tag: 0x00280010, vr: 'US', value: 70000 }]), DicomWriteError);
   assert.throws(() => encodeDataSet([{ tag: 0x00100010, vr: 'PN', value: 'A\\B' }]), DicomWriteError);
-  assert.throws(() => encodeDataSet([{ tag: 0x00100010, vr: 'PN', value: 'A' }, { tag: 0x00100010, vr: 'PN', value: 'B' }]), DicomWriteError);
-  assert.throws(() => encodePart10([{ tag: 0x00020010, vr: 'UI', value: '1.2' }], { mediaStorageSOPClassUID: '1.2', mediaStorageSOPInstanceUID: '1.3', implementationClassUID: '2.25.1' }), DicomWriteError);
+  assert.throws(
+    () =>
+      encodeDataSet([
+        { tag: 0x00100010, vr: 'PN', value: 'A' },
+        { tag: 0x00100010, vr: 'PN', value: 'B' },
+      ]),
+    DicomWriteError,
+  );
+  assert.throws(
+    () =>
+      encodePart10([{ tag: 0x00020010, vr: 'UI', value: '1.2' }], {
+        mediaStorageSOPClassUID: '1.2',
+        mediaStorageSOPInstanceUID: '1.3',
+        implementationClassUID: '2.25.1',
+      }),
+    DicomWriteError,
+  );
 });
 
 test('every phantom DICOM passes dciodvfy without errors', (t) => {
@@ -107,7 +130,8 @@ test('without any VOI (only on request) dciodvfy misses exactly the window or VO
 function assertSameValues(decoded: Float32Array, phantom: Phantom): void {
   assert.equal(decoded.length, phantom.stored.length);
   for (let i = 0; i < decoded.length; i++) {
-    if (decoded[i] !== phantom.stored[i]) assert.fail(`pixel ${i}: decoded ${decoded[i]}, generated ${phantom.stored[i]}`);
+    if (decoded[i] !== phantom.stored[i])
+      assert.fail(`pixel ${i}: decoded ${decoded[i]}, generated ${phantom.stored[i]}`);
   }
 }
 
@@ -124,9 +148,12 @@ test('every phantom DICOM decodes with readRadiograph to exactly the generated s
     assert.equal(r.photometric, phantom.photometric);
     assert.equal(r.invert, phantom.photometric === 'MONOCHROME1');
     assertSameValues(r.pixels, phantom);
-    const expectedSource = { single: 'dicom-window', multiple: 'dicom-window', lut: 'voi-lut', none: 'automatic' }[phantom.acquisition.window];
+    const expectedSource = { single: 'dicom-window', multiple: 'dicom-window', lut: 'voi-lut', none: 'automatic' }[
+      phantom.acquisition.window
+    ];
     assert.equal(r.window.source, expectedSource, variant.name);
-    if (phantom.windows.length > 0) assert.deepEqual([r.window.center, r.window.width], [phantom.windows[0].center, phantom.windows[0].width]);
+    if (phantom.windows.length > 0)
+      assert.deepEqual([r.window.center, r.window.width], [phantom.windows[0].center, phantom.windows[0].width]);
     // Padding: exactly the pixels outside the exposed field.
     const { field } = phantom.acquisition;
     if (phantom.paddingValue !== null && phantom.acquisition.collimated) {
@@ -151,7 +178,14 @@ test('every phantom DICOM decodes with readRadiograph to exactly the generated s
     assert.deepEqual(m.patientOrientation, ['L', 'F']);
     assert.equal(m.patientSex, phantom.study.sex);
     assert.match(m.patientAge ?? '', /^\d{3}Y$/);
-    assert.ok(m.pixelSpacing && Math.abs(m.pixelSpacing[0] - phantom.acquisition.spacing * (phantom.acquisition.pixelSpacingAttribute ? 1 : phantom.acquisition.magnification)) < 1e-4);
+    assert.ok(
+      m.pixelSpacing &&
+        Math.abs(
+          m.pixelSpacing[0] -
+            phantom.acquisition.spacing *
+              (phantom.acquisition.pixelSpacingAttribute ? 1 : phantom.acquisition.magnification),
+        ) < 1e-4,
+    );
   }
 });
 
@@ -174,7 +208,8 @@ function patchMean(display: Uint8Array, phantom: Phantom, u: number, v: number):
   const cx = Math.round(frame.x(u, v));
   const cy = Math.round(frame.y(u, v));
   let sum = 0;
-  for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) sum += display[(cy + dy) * phantom.columns + cx + dx];
+  for (let dy = -3; dy <= 3; dy++)
+    for (let dx = -3; dx <= 3; dx++) sum += display[(cy + dy) * phantom.columns + cx + dx];
   return sum / 49;
 }
 
@@ -197,7 +232,10 @@ test('MONOCHROME1 phantoms render like their MONOCHROME2 twins: bone and mediast
       const mediastinum = patchMean(display, phantom, 0, 60); // heart over the spine
       const rightLung = patchMean(display, phantom, -85, -30);
       const leftLung = patchMean(display, phantom, 90, -30);
-      assert.ok(mediastinum > rightLung + 40 && mediastinum > leftLung + 40, `${window} ${phantom.photometric}: mediastinum ${mediastinum}, lungs ${rightLung} and ${leftLung}`);
+      assert.ok(
+        mediastinum > rightLung + 40 && mediastinum > leftLung + 40,
+        `${window} ${phantom.photometric}: mediastinum ${mediastinum}, lungs ${rightLung} and ${leftLung}`,
+      );
     }
   }
 });

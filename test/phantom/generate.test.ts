@@ -47,16 +47,26 @@ test('labels and masks agree: a mask is non-empty exactly when its label is 1, n
       const label = phantom.labels[term];
       if (mask) {
         assert.equal(mask.length, phantom.rows * phantom.columns);
-        assert.ok(mask.every((v) => v === 0 || v === 1), 'masks hold 0 and 1');
+        assert.ok(
+          mask.every((v) => v === 0 || v === 1),
+          'masks hold 0 and 1',
+        );
       }
       assert.equal(maskSum(mask) > 0, label === 1, `#${index} ${term}: label ${label}, mask pixels ${maskSum(mask)}`);
-      assert.equal(phantom.findings.some((f) => f.term === term), label === 1, `#${index} ${term}: a finding record iff present`);
+      assert.equal(
+        phantom.findings.some((f) => f.term === term),
+        label === 1,
+        `#${index} ${term}: a finding record iff present`,
+      );
       any ||= label === 1;
     }
     assert.equal(phantom.labels.normal, any ? 0 : 1);
     for (const record of phantom.findings) {
       assert.ok(record.centrePx.row >= 0 && record.centrePx.row < phantom.rows, 'centre row inside the image');
-      assert.ok(record.centrePx.column >= 0 && record.centrePx.column < phantom.columns, 'centre column inside the image');
+      assert.ok(
+        record.centrePx.column >= 0 && record.centrePx.column < phantom.columns,
+        'centre column inside the image',
+      );
       assert.ok(record.radiusMm > 0 && record.radiusPx > 0);
     }
   }
@@ -65,7 +75,9 @@ test('labels and masks agree: a mask is non-empty exactly when its label is 1, n
 test('the first eight images of every set cover normal and each finding', () => {
   for (const seed of [1, SEED]) {
     assert.equal(generatePhantom(seed, 0, { size: 160 }).labels.normal, 1);
-    PHANTOM_TERMS.forEach((term, k) => assert.equal(generatePhantom(seed, k + 1, { size: 160 }).labels[term], 1, `image ${k + 1} has ${term}`));
+    PHANTOM_TERMS.forEach((term, k) =>
+      assert.equal(generatePhantom(seed, k + 1, { size: 160 }).labels[term], 1, `image ${k + 1} has ${term}`),
+    );
   }
 });
 
@@ -120,7 +132,10 @@ test('every finding changes the image inside its mask, against the same phantom 
       assert.equal(without.labels[term], 0);
       assert.equal(without.masks[term], undefined);
       // Nothing else about the phantom changes.
-      assert.deepEqual([without.rows, without.columns, without.bitsStored], [withIt.rows, withIt.columns, withIt.bitsStored]);
+      assert.deepEqual(
+        [without.rows, without.columns, without.bitsStored],
+        [withIt.rows, withIt.columns, withIt.bitsStored],
+      );
       for (const other of PHANTOM_TERMS) if (other !== term) assert.equal(without.labels[other], withIt.labels[other]);
       const change = meanChange(withIt, without, withIt.masks[term]!);
       // Opacities are brighter (MONOCHROME2: more attenuation, higher values); a pneumothorax darker.
@@ -129,7 +144,10 @@ test('every finding changes the image inside its mask, against the same phantom 
       changes.push(signed);
     }
     const mean = changes.reduce((a, b) => a + b, 0) / changes.length;
-    assert.ok(mean > 0.004, `${term}: mean change over ${changes.length} images is ${(100 * mean).toFixed(2)} % of the range`);
+    assert.ok(
+      mean > 0.004,
+      `${term}: mean change over ${changes.length} images is ${(100 * mean).toFixed(2)} % of the range`,
+    );
   }
 });
 
@@ -140,7 +158,11 @@ test('studies group 1 to 3 consecutive images of one patient', () => {
     seen.set(study, [...(seen.get(study) ?? []), index]);
   }
   const studies = [...seen.keys()];
-  assert.deepEqual(studies, [...studies].sort((a, b) => a - b), 'study numbers increase with the index');
+  assert.deepEqual(
+    studies,
+    [...studies].sort((a, b) => a - b),
+    'study numbers increase with the index',
+  );
   assert.ok(studies.length > 40 / 3 && studies.length < 40, `${studies.length} studies`);
   for (const [, indices] of [...seen].slice(0, -1)) {
     assert.ok(indices.length >= 1 && indices.length <= 3);

@@ -21,7 +21,9 @@ test('models/samples/phantoms is what its documented command writes, byte for by
   assert.match(readme, /npx triage phantom --count 12 --seed 20261126 --out models\/samples\/phantoms --size 288/);
   assert.match(readme, /not patient data/i);
   await writePhantomSet({ out: scratch.path, count: 12, seed: 20261126, format: 'dicom', size: 288, jobs: 1 });
-  const shipped = listFiles(SAMPLES).filter((f) => f !== 'README.md').sort();
+  const shipped = listFiles(SAMPLES)
+    .filter((f) => f !== 'README.md')
+    .sort();
   const made = listFiles(scratch.path).sort();
   assert.deepEqual(shipped, made);
   let bytes = 0;
@@ -33,6 +35,9 @@ test('models/samples/phantoms is what its documented command writes, byte for by
   assert.ok(bytes < 3 * 1024 * 1024, `the sample set is ${bytes} bytes`);
   const labels = readFileSync(join(SAMPLES, 'labels.csv'), 'utf8').trim().split('\n').slice(1);
   for (let column = 1; column <= 8; column++) {
-    assert.ok(labels.some((line) => line.split(',')[column] === '1'), `column ${column} has a positive image`);
+    assert.ok(
+      labels.some((line) => line.split(',')[column] === '1'),
+      `column ${column} has a positive image`,
+    );
   }
 });

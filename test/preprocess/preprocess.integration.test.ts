@@ -33,7 +33,10 @@ function referenceDisplay(radiograph: Radiograph, window: DisplayWindow = radiog
   return out;
 }
 
-function referencePlane(radiograph: Radiograph, source: InputSpec['source']): { values: Float32Array; maxValue: number } {
+function referencePlane(
+  radiograph: Radiograph,
+  source: InputSpec['source'],
+): { values: Float32Array; maxValue: number } {
   if (source === 'display') return { values: Float32Array.from(referenceDisplay(radiograph)), maxValue: 255 };
   const maxValue = 2 ** radiograph.bitsStored - 1;
   const { slope, intercept } = radiograph.rescale;
@@ -47,7 +50,15 @@ function referencePlane(radiograph: Radiograph, source: InputSpec['source']): { 
   return { values, maxValue };
 }
 
-function areaAxis(source: Float32Array, lines: number, sourceLength: number, stride: number, start: number, length: number, target: number): Float32Array {
+function areaAxis(
+  source: Float32Array,
+  lines: number,
+  sourceLength: number,
+  stride: number,
+  start: number,
+  length: number,
+  target: number,
+): Float32Array {
   const out = new Float32Array(lines * target);
   const scale = length / target;
   for (let t = 0; t < target; t++) {
@@ -78,7 +89,8 @@ function referenceInput(radiograph: Radiograph, spec: InputSpec): Float32Array {
   const region = cropRegion(rows, columns, spec.crop);
   const horizontal = areaAxis(values, rows, columns, columns, region.x, region.width, spec.width);
   const transposed = new Float32Array(spec.width * rows);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < spec.width; c++) transposed[c * rows + r] = horizontal[r * spec.width + c];
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < spec.width; c++) transposed[c * rows + r] = horizontal[r * spec.width + c];
   const vertical = areaAxis(transposed, spec.width, rows, rows, region.y, region.height, spec.height);
   const plane = spec.width * spec.height;
   const data = new Float32Array(spec.channels * plane);
@@ -87,7 +99,8 @@ function referenceInput(radiograph: Radiograph, spec: InputSpec): Float32Array {
       for (let c = 0; c < spec.width; c++) {
         const unit = vertical[c * spec.height + r] / maxValue;
         const n = spec.normalization;
-        data[channel * plane + r * spec.width + c] = n.kind === 'xrv' ? (2 * unit - 1) * n.range : (unit - n.mean[channel]) / n.std[channel];
+        data[channel * plane + r * spec.width + c] =
+          n.kind === 'xrv' ? (2 * unit - 1) * n.range : (unit - n.mean[channel]) / n.std[channel];
       }
     }
   }
@@ -114,13 +127,27 @@ async function phantoms(): Promise<Array<{ name: string; radiograph: Radiograph 
 }
 
 async function fixtures(): Promise<Array<{ name: string; radiograph: Radiograph }>> {
-  const names = ['explicit-le.dcm', 'monochrome1.dcm', 'voi-lut.dcm', 'padding.dcm', 'signed-rescale.dcm', 'no-window.dcm', 'rgb.dcm', 'ybr-jpeg-baseline.dcm', 'highbits-garbage.dcm', 'jpeg-extended-12bit.dcm'];
+  const names = [
+    'explicit-le.dcm',
+    'monochrome1.dcm',
+    'voi-lut.dcm',
+    'padding.dcm',
+    'signed-rescale.dcm',
+    'no-window.dcm',
+    'rgb.dcm',
+    'ybr-jpeg-baseline.dcm',
+    'highbits-garbage.dcm',
+    'jpeg-extended-12bit.dcm',
+  ];
   const out = [];
   for (const name of names) {
     out.push({ name, radiograph: await readRadiograph(join(DICOM_FIXTURES, name)) });
   }
   // A reduced-resolution decode: a JPEG 2000 level.
-  out.push({ name: 'j2k-lossless.dcm at 224', radiograph: await readRadiograph(join(DICOM_FIXTURES, 'j2k-lossless.dcm'), { minShortSide: 224 }) });
+  out.push({
+    name: 'j2k-lossless.dcm at 224',
+    radiograph: await readRadiograph(join(DICOM_FIXTURES, 'j2k-lossless.dcm'), { minShortSide: 224 }),
+  });
   for (const name of sampleNames().slice(0, 3)) {
     out.push({ name, radiograph: await readRadiograph(join(SAMPLES_DIR, name)) });
   }
@@ -128,11 +155,47 @@ async function fixtures(): Promise<Array<{ name: string; radiograph: Radiograph 
 }
 
 const SPECS: InputSpec[] = [
-  { name: 'input', channels: 1, height: 224, width: 224, source: 'display', crop: 'center-square', resize: 'area', normalization: { kind: 'xrv', range: 1024 } },
-  { name: 'input', channels: 3, height: 96, width: 128, source: 'display', crop: 'stretch', resize: 'area', normalization: { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } },
-  { name: 'input', channels: 1, height: 320, width: 320, source: 'stored', crop: 'center-square', resize: 'area', normalization: { kind: 'xrv', range: 1024 } },
+  {
+    name: 'input',
+    channels: 1,
+    height: 224,
+    width: 224,
+    source: 'display',
+    crop: 'center-square',
+    resize: 'area',
+    normalization: { kind: 'xrv', range: 1024 },
+  },
+  {
+    name: 'input',
+    channels: 3,
+    height: 96,
+    width: 128,
+    source: 'display',
+    crop: 'stretch',
+    resize: 'area',
+    normalization: { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  },
+  {
+    name: 'input',
+    channels: 1,
+    height: 320,
+    width: 320,
+    source: 'stored',
+    crop: 'center-square',
+    resize: 'area',
+    normalization: { kind: 'xrv', range: 1024 },
+  },
   // Larger than some of the images: area resampling enlarging them.
-  { name: 'input', channels: 1, height: 1000, width: 700, source: 'stored', crop: 'stretch', resize: 'area', normalization: { kind: 'xrv', range: 1024 } },
+  {
+    name: 'input',
+    channels: 1,
+    height: 1000,
+    width: 700,
+    source: 'stored',
+    crop: 'stretch',
+    resize: 'area',
+    normalization: { kind: 'xrv', range: 1024 },
+  },
 ];
 
 describe('preprocessing equals the whole-plane reference', () => {
@@ -145,8 +208,16 @@ describe('preprocessing equals the whole-plane reference', () => {
     for (const { name, radiograph } of inputs) {
       assert.deepEqual(renderDisplay(radiograph).pixels, referenceDisplay(radiograph), name);
       // Another window than the file's: the table is built for the window asked for.
-      const other: DisplayWindow = { center: (radiograph.range.min + radiograph.range.max) / 2 + 0.25, width: (radiograph.range.max - radiograph.range.min) / 3 + 1, source: 'automatic' };
-      assert.deepEqual(renderDisplay(radiograph, other).pixels, referenceDisplay(radiograph, other), `${name}, another window`);
+      const other: DisplayWindow = {
+        center: (radiograph.range.min + radiograph.range.max) / 2 + 0.25,
+        width: (radiograph.range.max - radiograph.range.min) / 3 + 1,
+        source: 'automatic',
+      };
+      assert.deepEqual(
+        renderDisplay(radiograph, other).pixels,
+        referenceDisplay(radiograph, other),
+        `${name}, another window`,
+      );
     }
   });
 
@@ -173,7 +244,13 @@ describe('preprocessing equals the whole-plane reference', () => {
       min = Math.min(min, v);
       max = Math.max(max, v);
     }
-    const scaled: Radiograph = { ...radiograph, pixels, rescale: { slope: 0.37, intercept: 0.125 }, range: { min, max }, window: { center: (min + max) / 2, width: max - min, source: 'automatic' } };
+    const scaled: Radiograph = {
+      ...radiograph,
+      pixels,
+      rescale: { slope: 0.37, intercept: 0.125 },
+      range: { min, max },
+      window: { center: (min + max) / 2, width: max - min, source: 'automatic' },
+    };
     assert.deepEqual(renderDisplay(scaled).pixels, referenceDisplay(scaled));
     for (const spec of SPECS) assert.deepEqual(preprocess(scaled, spec).data, referenceInput(scaled, spec));
   });

@@ -34,7 +34,14 @@ interface Progress {
 }
 
 /** A scan child with its NDJSON progress events parsed as they come. */
-function start(args: string[]): { child: ChildProcess; progress: Progress[]; stdout: () => string; stderr: () => string; exited: Promise<number | null>; waitFor(check: (p: Progress) => boolean, ms?: number): Promise<Progress> } {
+function start(args: string[]): {
+  child: ChildProcess;
+  progress: Progress[];
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  waitFor(check: (p: Progress) => boolean, ms?: number): Promise<Progress>;
+} {
   const child = spawn(process.execPath, [BIN, 'scan', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const progress: Progress[] = [];
   let out = '';
@@ -83,7 +90,18 @@ function start(args: string[]): { child: ChildProcess; progress: Progress[]; std
   };
 }
 
-const summaryOf = (stdout: string) => (JSON.parse(stdout.trim().split('\n').pop()!) as { summary: Record<string, unknown> & { analysed: number; unchanged: number; errors: number; outcome: string; duplicates: number } }).summary;
+const summaryOf = (stdout: string) =>
+  (
+    JSON.parse(stdout.trim().split('\n').pop()!) as {
+      summary: Record<string, unknown> & {
+        analysed: number;
+        unchanged: number;
+        errors: number;
+        outcome: string;
+        duplicates: number;
+      };
+    }
+  ).summary;
 
 function storedRows(database: string) {
   const store = ResultStore.open(database);
@@ -108,7 +126,10 @@ describe('resuming after SIGKILL', () => {
     assert.deepEqual(killed.integrity, ['ok']);
     const committed = killed.results.length;
     assert.ok(committed >= 10 && committed < 80, `killed mid-scan (${committed} of 80 committed)`);
-    assert.ok(killed.results.every((r) => r.status === 'ok' && r.findings.length > 0), 'every committed result is whole');
+    assert.ok(
+      killed.results.every((r) => r.status === 'ok' && r.findings.length > 0),
+      'every committed result is whole',
+    );
 
     const resumed = triage(['scan', join(dir, 'in'), '--db', database, ...PACK, '--batch', '4']);
     assert.equal(resumed.status, 0, resumed.stderr);
@@ -119,7 +140,11 @@ describe('resuming after SIGKILL', () => {
     const final = storedRows(database);
     assert.deepEqual(final.integrity, ['ok']);
     assert.equal(final.results.length, 80);
-    assert.deepEqual(final.results.map((r) => r.file), images, 'each image exactly once');
+    assert.deepEqual(
+      final.results.map((r) => r.file),
+      images,
+      'each image exactly once',
+    );
     for (const [i, r] of final.results.entries()) {
       assert.equal(r.status, 'ok');
       assert.equal(r.priority, i % 2 === 0 ? 'urgent' : 'normal', r.file);
@@ -129,72 +154,89 @@ describe('resuming after SIGKILL', () => {
 });
 
 describe('Ctrl-C', () => {
-  test('stops after the current batch, keeps what is done, exits 130; a rerun finishes', { timeout: 300_000 }, async () => {
-    const dir = fresh('sigint');
-    writeImages(join(dir, 'in'), 60, 1024);
-    const database = join(dir, 'db.sqlite');
-    const scan = start([join(dir, 'in'), '--db', database, ...PACK, '--batch', '4']);
-    await scan.waitFor((p) => p.done >= 5);
-    scan.child.kill('SIGINT');
-    assert.equal(await scan.exited, 130);
-    const summary = summaryOf(scan.stdout());
-    assert.equal(summary.outcome, 'interrupted');
-    assert.ok(summary.analysed < 60);
-    assert.equal(summary.analysed % 4, 0, 'whole batches');
-    const stored = storedRows(database).results.length;
-    assert.equal(stored, summary.analysed, 'every analysed image was kept');
-    const rerun = triage(['scan', join(dir, 'in'), '--db', database, ...PACK]);
-    assert.equal(rerun.status, 0, rerun.stderr);
-    assert.deepEqual([summaryOf(rerun.stdout).analysed, summaryOf(rerun.stdout).unchanged], [60 - stored, stored]);
-  });
+  test(
+    'stops after the current batch, keeps what is done, exits 130; a rerun finishes',
+    { timeout: 300_000 },
+    async () => {
+      const dir = fresh('sigint');
+      writeImages(join(dir, 'in'), 60, 1024);
+      const database = join(dir, 'db.sqlite');
+      const scan = start([join(dir, 'in'), '--db', database, ...PACK, '--batch', '4']);
+      await scan.waitFor((p) => p.done >= 5);
+      scan.child.kill('SIGINT');
+      assert.equal(await scan.exited, 130);
+      const summary = summaryOf(scan.stdout());
+      assert.equal(summary.outcome, 'interrupted');
+      assert.ok(summary.analysed < 60);
+      assert.equal(summary.analysed % 4, 0, 'whole batches');
+      const stored = storedRows(database).results.length;
+      assert.equal(stored, summary.analysed, 'every analysed image was kept');
+      const rerun = triage(['scan', join(dir, 'in'), '--db', database, ...PACK]);
+      assert.equal(rerun.status, 0, rerun.stderr);
+      assert.deepEqual([summaryOf(rerun.stdout).analysed, summaryOf(rerun.stdout).unchanged], [60 - stored, stored]);
+    },
+  );
 });
 
 describe('watch mode', () => {
-  test('files copied in later are analysed, one still being written only once it is complete', { timeout: 120_000 }, async () => {
-    const dir = fresh('watch');
-    const watched = join(dir, 'in');
-    writeImages(watched, 2);
-    const database = join(dir, 'db.sqlite');
-    const scan = start([watched, '--watch', '--poll', '100', '--settle', '600', '--db', database, ...PACK]);
-    await scan.waitFor((p) => p.done >= 2);
+  test(
+    'files copied in later are analysed, one still being written only once it is complete',
+    { timeout: 120_000 },
+    async () => {
+      const dir = fresh('watch');
+      const watched = join(dir, 'in');
+      writeImages(watched, 2);
+      const database = join(dir, 'db.sqlite');
+      const scan = start([watched, '--watch', '--poll', '100', '--settle', '600', '--db', database, ...PACK]);
+      await scan.waitFor((p) => p.done >= 2);
 
-    // A complete file moved in.
-    writeImage(join(dir, 'staging.png'), 'normal', 7);
-    renameSync(join(dir, 'staging.png'), join(watched, 'copied.png'));
-    await scan.waitFor((p) => p.done >= 3, 30_000);
-    // The worklist can be read while the scan is running.
-    const live = triage(['worklist', '--db', database, '--json']);
-    assert.equal(live.status, 0, live.stderr);
-    assert.ok(JSON.parse(live.stdout).some((s: { images: Array<{ file: string }> }) => s.images.some((i) => i.file === join(watched, 'copied.png'))));
+      // A complete file moved in.
+      writeImage(join(dir, 'staging.png'), 'normal', 7);
+      renameSync(join(dir, 'staging.png'), join(watched, 'copied.png'));
+      await scan.waitFor((p) => p.done >= 3, 30_000);
+      // The worklist can be read while the scan is running.
+      const live = triage(['worklist', '--db', database, '--json']);
+      assert.equal(live.status, 0, live.stderr);
+      assert.ok(
+        JSON.parse(live.stdout).some((s: { images: Array<{ file: string }> }) =>
+          s.images.some((i) => i.file === join(watched, 'copied.png')),
+        ),
+      );
 
-    // A file written slowly, in pieces: never read half-written.
-    writeImage(join(dir, 'slow-source.png'), 'nodule', 5, 512);
-    const bytes = readFileSync(join(dir, 'slow-source.png'));
-    const slow = join(watched, 'deeper', 'slow.png');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(join(watched, 'deeper'));
-    const fd = openSync(slow, 'w');
-    const pieces = 8;
-    for (let i = 0; i < pieces; i++) {
-      writeSync(fd, bytes, Math.floor((i * bytes.length) / pieces), Math.floor(((i + 1) * bytes.length) / pieces) - Math.floor((i * bytes.length) / pieces));
-      await sleep(250);
-    }
-    closeSync(fd);
-    await scan.waitFor((p) => p.done >= 4, 30_000);
+      // A file written slowly, in pieces: never read half-written.
+      writeImage(join(dir, 'slow-source.png'), 'nodule', 5, 512);
+      const bytes = readFileSync(join(dir, 'slow-source.png'));
+      const slow = join(watched, 'deeper', 'slow.png');
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(join(watched, 'deeper'));
+      const fd = openSync(slow, 'w');
+      const pieces = 8;
+      for (let i = 0; i < pieces; i++) {
+        writeSync(
+          fd,
+          bytes,
+          Math.floor((i * bytes.length) / pieces),
+          Math.floor(((i + 1) * bytes.length) / pieces) - Math.floor((i * bytes.length) / pieces),
+        );
+        await sleep(250);
+      }
+      closeSync(fd);
+      await scan.waitFor((p) => p.done >= 4, 30_000);
 
-    scan.child.kill('SIGINT');
-    assert.equal(await scan.exited, 0, 'Ctrl-C is how watching ends');
-    const summary = summaryOf(scan.stdout());
-    assert.equal(summary.outcome, 'completed');
-    assert.equal(summary.errors, 0, 'the slow file was never read while incomplete');
-    assert.equal(summary.analysed, 4);
-    const results = storedRows(database).results;
-    const slowResult = results.find((r) => r.file === slow)!;
-    assert.equal(slowResult.status, 'ok');
-    assert.equal(slowResult.sha256, createHash('sha256').update(bytes).digest('hex'));
-    assert.equal(slowResult.priority, 'urgent');
-    assert.ok(results.find((r) => r.file === join(watched, 'copied.png')));
-  });
+      scan.child.kill('SIGINT');
+      assert.equal(await scan.exited, 0, 'Ctrl-C is how watching ends');
+      const summary = summaryOf(scan.stdout());
+      assert.equal(summary.outcome, 'completed');
+      assert.equal(summary.errors, 0, 'the slow file was never read while incomplete');
+      assert.equal(summary.analysed, 4);
+      const results = storedRows(database).results;
+      const slowResult = results.find((r) => r.file === slow)!;
+      assert.equal(slowResult.status, 'ok');
+      assert.equal(slowResult.sha256, createHash('sha256').update(bytes).digest('hex'));
+      assert.equal(slowResult.priority, 'urgent');
+      assert.ok(results.find((r) => r.file === join(watched, 'copied.png')));
+    },
+  );
 });
 
 describe('progress, exports and the worklist', () => {
@@ -203,10 +245,26 @@ describe('progress, exports and the worklist', () => {
     writeImages(join(dir, 'in'), 3);
     copyFixture('truncated.dcm', join(dir, 'in', 'broken.dcm'));
     const database = join(dir, 'db.sqlite');
-    for (const [out, format] of [['r.csv', null], ['r.json', null], ['r.txt', 'ndjson']] as const) {
-      const result = triage(['scan', join(dir, 'in'), '--db', database, ...PACK, '--out', join(dir, out), ...(format ? ['--format', format] : [])]);
+    for (const [out, format] of [
+      ['r.csv', null],
+      ['r.json', null],
+      ['r.txt', 'ndjson'],
+    ] as const) {
+      const result = triage([
+        'scan',
+        join(dir, 'in'),
+        '--db',
+        database,
+        ...PACK,
+        '--out',
+        join(dir, out),
+        ...(format ? ['--format', format] : []),
+      ]);
       assert.equal(result.status, 0, result.stderr);
-      const events = result.stderr.trim().split('\n').map((line) => JSON.parse(line));
+      const events = result.stderr
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
       const progress = events.filter((e) => e.progress).map((e) => e.progress);
       assert.ok(progress.length >= 1);
       for (const p of progress) assert.deepEqual(Object.keys(p).sort(), ['done', 'etaSeconds', 'rate', 'total']);
@@ -216,12 +274,18 @@ describe('progress, exports and the worklist', () => {
       assert.equal(summary.provider, 'cpu');
     }
     const csv = csvRecords(readFileSync(join(dir, 'r.csv'), 'utf8'));
-    assert.deepEqual(csv.map((r) => r.status), ['ok', 'ok', 'ok', 'error']);
+    assert.deepEqual(
+      csv.map((r) => r.status),
+      ['ok', 'ok', 'ok', 'error'],
+    );
     assert.equal(csv[3].error_code, 'TRUNCATED');
     const json = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
     assert.equal(json.length, 4);
     assert.equal(json[0].pack.id, 'cam-pack');
-    const ndjson = readFileSync(join(dir, 'r.txt'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const ndjson = readFileSync(join(dir, 'r.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     assert.deepEqual(ndjson, json, 'the rescan exports the same results (unchanged files included)');
   });
 
@@ -236,21 +300,42 @@ describe('progress, exports and the worklist', () => {
     assert.equal(triage(['scan', join(dir, 'in'), '--db', database, ...PACK]).status, 0);
     const result = triage(['worklist', '--db', database, '--json']);
     assert.equal(result.status, 0, result.stderr);
-    const studies = JSON.parse(result.stdout) as Array<{ priority: string; studyInstanceUID: string | null; images: Array<{ file: string; sopInstanceUID: string | null; status: string; findings: Array<{ term: string; votes: { positive: number; total: number }; probability: number }> }> }>;
+    const studies = JSON.parse(result.stdout) as Array<{
+      priority: string;
+      studyInstanceUID: string | null;
+      images: Array<{
+        file: string;
+        sopInstanceUID: string | null;
+        status: string;
+        findings: Array<{ term: string; votes: { positive: number; total: number }; probability: number }>;
+      }>;
+    }>;
     const ranks = studies.map((s) => PRIORITIES.indexOf(s.priority as (typeof PRIORITIES)[number]));
-    assert.ok(ranks.every((rank, i) => rank >= 0 && (i === 0 || rank >= ranks[i - 1])), `ordered: ${studies.map((s) => s.priority)}`);
-    assert.deepEqual(studies.map((s) => s.priority), ['urgent', 'needs review', 'needs review', 'normal']);
+    assert.ok(
+      ranks.every((rank, i) => rank >= 0 && (i === 0 || rank >= ranks[i - 1])),
+      `ordered: ${studies.map((s) => s.priority)}`,
+    );
+    assert.deepEqual(
+      studies.map((s) => s.priority),
+      ['urgent', 'needs review', 'needs review', 'normal'],
+    );
     const urgent = studies[0].images[0];
     assert.equal(urgent.file, join(dir, 'in', 'a-nodule.png'));
     assert.equal(urgent.status, 'ok');
     assert.equal(urgent.sopInstanceUID, null);
-    assert.deepEqual(urgent.findings.map((f) => [f.term, f.votes]), [['nodule', { positive: 3, total: 3 }]]);
+    assert.deepEqual(
+      urgent.findings.map((f) => [f.term, f.votes]),
+      [['nodule', { positive: 3, total: 3 }]],
+    );
     assert.ok(urgent.findings[0].probability > 0.5);
     const study = studies.find((s) => s.studyInstanceUID !== null)!;
     assert.deepEqual(study.images.map((i) => i.status).sort(), ['ok', 'rejected']);
     assert.ok(study.images.every((i) => typeof i.sopInstanceUID === 'string'));
 
-    assert.ok(studies.every((s) => s.images.every((i) => (i as { notForClinicalUse?: boolean }).notForClinicalUse === true)), 'the test pack is a demo pack');
+    assert.ok(
+      studies.every((s) => s.images.every((i) => (i as { notForClinicalUse?: boolean }).notForClinicalUse === true)),
+      'the test pack is a demo pack',
+    );
     const text = triage(['worklist', '--db', database]);
     assert.match(text.stdout, /^NOT FOR CLINICAL USE: .*\n\nURGENT/);
     const none = join(dir, 'none.sqlite');
@@ -262,12 +347,26 @@ describe('progress, exports and the worklist', () => {
     const missing = triage(['scan']);
     assert.equal(missing.status, 2);
     assert.equal(JSON.parse(missing.stderr).error.code, 'USAGE');
-    const nowhere = triage(['scan', join(scratch.path, 'does-not-exist'), '--db', join(scratch.path, 'x.sqlite'), ...PACK]);
+    const nowhere = triage([
+      'scan',
+      join(scratch.path, 'does-not-exist'),
+      '--db',
+      join(scratch.path, 'x.sqlite'),
+      ...PACK,
+    ]);
     assert.equal(nowhere.status, 2);
     assert.equal(JSON.parse(nowhere.stderr).error.code, 'FILE_NOT_FOUND');
     const format = triage(['scan', scratch.path, '--out', 'x', '--format', 'xml']);
     assert.equal(JSON.parse(format.stderr).error.code, 'USAGE');
-    const rules = triage(['scan', scratch.path, '--rules', join(scratch.path, 'nope.json'), '--db', join(scratch.path, 'y.sqlite'), ...PACK]);
+    const rules = triage([
+      'scan',
+      scratch.path,
+      '--rules',
+      join(scratch.path, 'nope.json'),
+      '--db',
+      join(scratch.path, 'y.sqlite'),
+      ...PACK,
+    ]);
     assert.equal(JSON.parse(rules.stderr).error.code, 'INVALID_RULES');
   });
 });

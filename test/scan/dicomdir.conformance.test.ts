@@ -33,16 +33,23 @@ describe('DICOMDIR', () => {
     const media = join(dir, 'media');
     copyFixture('explicit-le.dcm', join(media, 'IMAGES', 'IM000001'));
     copyFixture('no-window.dcm', join(media, 'IMAGES', 'IM000002'));
-    tool('dcmmkdir', ['+I', '+id', media, '--output-file', join(media, 'DICOMDIR'), 'IMAGES/IM000001', 'IMAGES/IM000002'], { cwd: media });
+    tool(
+      'dcmmkdir',
+      ['+I', '+id', media, '--output-file', join(media, 'DICOMDIR'), 'IMAGES/IM000001', 'IMAGES/IM000002'],
+      { cwd: media },
+    );
     // Copied onto a case-sensitive file system in lower case.
     renameSync(join(media, 'IMAGES'), join(media, 'images'));
     renameSync(join(media, 'images', 'IM000002'), join(media, 'images', 'im000002'));
     const store = ResultStore.open(join(dir, 'db.sqlite'));
     const viaDicomdir = await run(store, [join(media, 'DICOMDIR')]);
-    assert.deepEqual(viaDicomdir.results.map((r) => [r.file, r.status]), [
-      [join(media, 'images', 'IM000001'), 'ok'],
-      [join(media, 'images', 'im000002'), 'ok'],
-    ]);
+    assert.deepEqual(
+      viaDicomdir.results.map((r) => [r.file, r.status]),
+      [
+        [join(media, 'images', 'IM000001'), 'ok'],
+        [join(media, 'images', 'im000002'), 'ok'],
+      ],
+    );
     assert.equal(viaDicomdir.summary.skipped, 1, 'the DICOMDIR itself is not an image');
     // Walking the folder finds the same files once each.
     const viaFolder = await run(store, [media]);

@@ -14,9 +14,20 @@ export const DICOM = new URL('../fixtures/dicom/', import.meta.url).pathname;
 export function writeImage(path: string, kind: 'nodule' | 'normal', seed: number, size = 256): void {
   mkdirSync(dirname(path), { recursive: true });
   const s = size / 256;
-  if (kind === 'nodule') writeDiskPng(path, size, size, { x: (176 + (seed % 9)) * s, y: (60 + Math.floor(seed / 9) % 9) * s, radius: 24 * s });
+  if (kind === 'nodule')
+    writeDiskPng(path, size, size, {
+      x: (176 + (seed % 9)) * s,
+      y: (60 + (Math.floor(seed / 9) % 9)) * s,
+      radius: 24 * s,
+    });
   // Grey, with one bright pixel on the top row that makes each file's content its own.
-  else writeDiskPng(path, size, size, { x: 8 + (seed % (size - 16)) + 0.5, y: 0.5, radius: 0.5, background: 100 + (seed % 40) });
+  else
+    writeDiskPng(path, size, size, {
+      x: 8 + (seed % (size - 16)) + 0.5,
+      y: 0.5,
+      radius: 0.5,
+      background: 100 + (seed % 40),
+    });
 }
 
 /** `count` images, alternately nodule and normal, named 000.png, 001.png ... */

@@ -35,7 +35,10 @@ describe('the identification thread', () => {
 
   test('gives what identify gives on this thread: hash of the bytes, format, UIDs', async () => {
     for (const file of [join(DICOM, 'explicit-le.dcm'), join(DICOM, 'deflated-le.dcm'), pngs[0]]) {
-      const [there, here] = await Promise.all([identifier.identify(file, stats(file)), identify(file, stats(file), new ReadBuffer())]);
+      const [there, here] = await Promise.all([
+        identifier.identify(file, stats(file)),
+        identify(file, stats(file), new ReadBuffer()),
+      ]);
       assert.deepEqual(there, here, file);
       assert.equal(there.sha256, createHash('sha256').update(readFileSync(file)).digest('hex'));
     }
@@ -74,11 +77,15 @@ describe('the identification thread', () => {
     assert.equal((await identifier.identify(pngs[1], stats(pngs[1]))).format, 'png');
   });
 
-  test('the thread runs below normal priority (Linux)', { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' }, () => {
-    const nice = threadNiceValues();
-    assert.ok([...nice.values()].includes(10), `a thread at nice 10: ${JSON.stringify([...nice])}`);
-    assert.equal(nice.get(process.pid), 0);
-  });
+  test(
+    'the thread runs below normal priority (Linux)',
+    { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' },
+    () => {
+      const nice = threadNiceValues();
+      assert.ok([...nice.values()].includes(10), `a thread at nice 10: ${JSON.stringify([...nice])}`);
+      assert.equal(nice.get(process.pid), 0);
+    },
+  );
 
   test('after close(), asking is a coded error and no thread is left', async () => {
     const closing = new Identifier();

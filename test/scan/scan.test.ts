@@ -36,7 +36,14 @@ after(() => engine?.close());
 
 async function run(store: ResultStore, roots: string[], options: Partial<ScanOptions> = {}) {
   const files: FileOutcome[] = [];
-  const scanner = new Scanner({ roots, engine, store, rules: defaultRules(), onFile: (f) => files.push(f), ...options });
+  const scanner = new Scanner({
+    roots,
+    engine,
+    store,
+    rules: defaultRules(),
+    onFile: (f) => files.push(f),
+    ...options,
+  });
   const summary = await scanner.run();
   return { summary, files, results: [...store.scanResults(summary.scanId)] };
 }
@@ -67,7 +74,10 @@ describe('a folder scan', () => {
       const r = stored.get(path)!;
       assert.equal(r.sha256, sha256(path));
       assert.equal(r.executionProvider, 'cpu');
-      assert.deepEqual([r.pack.id, r.pack.version, r.pack.fingerprint], ['cam-pack', '1.0.0', summary.pack.fingerprint]);
+      assert.deepEqual(
+        [r.pack.id, r.pack.version, r.pack.fingerprint],
+        ['cam-pack', '1.0.0', summary.pack.fingerprint],
+      );
       assert.deepEqual(r.models, engineResult!.models);
       assert.ok(r.models.every((m) => /^[0-9a-f]{64}$/.test(m.sha256) && Object.keys(m.operatingPoints).length > 0));
     }
@@ -101,7 +111,11 @@ describe('a folder scan', () => {
     const result = byFile(changed.results).get(images[0])!;
     assert.equal(result.sha256, sha256(images[0]));
     assert.equal(result.priority, 'normal');
-    assert.equal(store.worklist().find((s) => s.study === `file:${images[0]}`)!.priority, 'urgent', 'its study is never lowered');
+    assert.equal(
+      store.worklist().find((s) => s.study === `file:${images[0]}`)!.priority,
+      'urgent',
+      'its study is never lowered',
+    );
     assert.equal([...store.allResults()].length, 5, 'replaced, not added');
 
     const pack = join(dir, 'pack-1.0.1');
@@ -127,8 +141,14 @@ describe('a folder scan', () => {
     const rules = compileRules({ ...DEFAULT_RULES, rules: [{ term: 'nodule', priority: 'critical' }] });
     const regraded = await run(store, [join(dir, 'in')], { rules });
     assert.deepEqual([regraded.summary.analysed, regraded.summary.unchanged], [0, 4]);
-    assert.deepEqual(regraded.results.map((r) => r.priority), ['critical', 'normal', 'critical', 'normal']);
-    assert.deepEqual(store.worklist().map((s) => s.priority), ['critical', 'critical', 'normal', 'normal']);
+    assert.deepEqual(
+      regraded.results.map((r) => r.priority),
+      ['critical', 'normal', 'critical', 'normal'],
+    );
+    assert.deepEqual(
+      store.worklist().map((s) => s.priority),
+      ['critical', 'critical', 'normal', 'normal'],
+    );
     store.close();
   });
 });
@@ -145,7 +165,9 @@ describe('duplicates', () => {
     writeFileSync(join(dir, 'in', 'dicom', 'b.dcm'), recoded);
     const store = ResultStore.open(join(dir, 'db.sqlite'));
     const analysed: string[] = [];
-    const { summary, results } = await run(store, [join(dir, 'in')], { onFile: (f) => f.outcome === 'analysed' && analysed.push(f.file) });
+    const { summary, results } = await run(store, [join(dir, 'in')], {
+      onFile: (f) => f.outcome === 'analysed' && analysed.push(f.file),
+    });
     assert.equal(summary.duplicates, 2);
     assert.equal(summary.analysed, 3);
     const stored = byFile(results);
@@ -203,7 +225,11 @@ describe('broken, unreadable and odd paths', () => {
     assert.equal(stored.get(join(root, '99-last.png'))!.priority, 'urgent', 'the file after them all is analysed');
     assert.equal(summary.skipped, 2);
     assert.ok(summary.errors >= 6);
-    assert.ok(store.worklist().some((s) => s.priority === 'needs review' && s.images.some((i) => i.file.endsWith('01-truncated.dcm'))));
+    assert.ok(
+      store
+        .worklist()
+        .some((s) => s.priority === 'needs review' && s.images.some((i) => i.file.endsWith('01-truncated.dcm'))),
+    );
     store.close();
   });
 
@@ -243,7 +269,13 @@ describe('interruption', () => {
 
 describe('bounded memory', () => {
   test('however many files, the decoded images in flight and the files held stay within their bounds', async () => {
-    const bounded = await Engine.create({ models: CAM_PACK, provider: 'cpu', threads: 1, batchSize: 4, decodeWorkers: 2 });
+    const bounded = await Engine.create({
+      models: CAM_PACK,
+      provider: 'cpu',
+      threads: 1,
+      batchSize: 4,
+      decodeWorkers: 2,
+    });
     try {
       const highWaters = [];
       for (const count of [12, 96]) {
@@ -256,12 +288,21 @@ describe('bounded memory', () => {
         assert.equal([...store.scanResults(summary.scanId)].length, count, 'every image stored');
         const stats = bounded.stats;
         // Full-size images live only in the decode workers, one each.
-        assert.ok(stats.decode.highWaterDecoding <= 2, `${stats.decode.highWaterDecoding} images decoding at once, 2 workers`);
+        assert.ok(
+          stats.decode.highWaterDecoding <= 2,
+          `${stats.decode.highWaterDecoding} images decoding at once, 2 workers`,
+        );
         assert.equal(summary.pipeline?.decodeWorkers, 2);
         assert.equal(summary.pipeline?.maxDecoding, stats.decode.highWaterDecoding);
         // Prepared model inputs held by the engine, and identified files queued ahead of it.
-        assert.ok(stats.highWaterOutstanding <= stats.outstandingBound, `${stats.highWaterOutstanding} files held by the engine, bound ${stats.outstandingBound}`);
-        assert.ok(scanner.queued.highWater <= scanner.queued.capacity, `${scanner.queued.highWater} identified files queued, bound ${scanner.queued.capacity}`);
+        assert.ok(
+          stats.highWaterOutstanding <= stats.outstandingBound,
+          `${stats.highWaterOutstanding} files held by the engine, bound ${stats.outstandingBound}`,
+        );
+        assert.ok(
+          scanner.queued.highWater <= scanner.queued.capacity,
+          `${scanner.queued.highWater} identified files queued, bound ${scanner.queued.capacity}`,
+        );
         highWaters.push({ count, held: stats.highWaterOutstanding, queued: scanner.queued.highWater });
         store.close();
       }
@@ -287,7 +328,10 @@ describe('exports', () => {
 
     const ndjson = join(dir, 'out.ndjson');
     assert.equal(await exportResults(results, ndjson, 'ndjson'), 6);
-    const lines = readFileSync(ndjson, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    const lines = readFileSync(ndjson, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     assert.deepEqual(lines, expected);
 
     const json = join(dir, 'out.json');
@@ -311,12 +355,18 @@ describe('exports', () => {
       assert.deepEqual(JSON.parse(row.models), r.models);
       assert.equal(row.positive_findings.includes('nodule (3/3'), r.priority === 'urgent');
     }
-    assert.ok(rows.some((row) => row.file.endsWith('broken, "quoted".dcm')), 'commas and quotes survive');
+    assert.ok(
+      rows.some((row) => row.file.endsWith('broken, "quoted".dcm')),
+      'commas and quotes survive',
+    );
 
     const empty = join(dir, 'empty.json');
     await exportResults([], empty, 'json');
     assert.deepEqual(JSON.parse(readFileSync(empty, 'utf8')), []);
-    await assert.rejects(exportResults(results, join(dir, 'no', 'such', 'dir.csv'), 'csv'), (error: { code: string }) => error.code === 'OUTPUT_FAILED');
+    await assert.rejects(
+      exportResults(results, join(dir, 'no', 'such', 'dir.csv'), 'csv'),
+      (error: { code: string }) => error.code === 'OUTPUT_FAILED',
+    );
     store.close();
   });
 });

@@ -7,7 +7,10 @@ export const MODELS: ModelProvenance[] = [
   { id: 'beta', version: '1.1.0', sha256: 'b'.repeat(64), operatingPoints: { Nodule: 0.4 } },
 ];
 
-export function finding(term: string, options: { tree?: Finding['tree']; positive?: boolean; direct?: boolean; p?: number } = {}): Finding {
+export function finding(
+  term: string,
+  options: { tree?: Finding['tree']; positive?: boolean; direct?: boolean; p?: number } = {},
+): Finding {
   const positive = options.positive ?? true;
   const p = options.p ?? (positive ? 0.9 : 0.1);
   return {

@@ -22,9 +22,23 @@ after(() => scratch.remove());
 let counter = 0;
 const freshDb = () => join(scratch.path, `db-${++counter}`, 'results.sqlite');
 
-function write(store: ResultStore, file: string, options: Parameters<typeof result>[1] & { priority?: Parameters<ResultStore['recordResult']>[0]['priority']; sha?: string } = {}) {
+function write(
+  store: ResultStore,
+  file: string,
+  options: Parameters<typeof result>[1] & {
+    priority?: Parameters<ResultStore['recordResult']>[0]['priority'];
+    sha?: string;
+  } = {},
+) {
   const { priority = 'normal', sha = file.padEnd(64, '0').slice(0, 64), ...rest } = options;
-  return store.recordResult({ result: result(file, rest), file: { path: file, sha256: sha, size: 10 }, format: 'dicom', priority, rulesFingerprint: 'rules-1', scanId: null });
+  return store.recordResult({
+    result: result(file, rest),
+    file: { path: file, sha256: sha, size: 10 },
+    format: 'dicom',
+    priority,
+    rulesFingerprint: 'rules-1',
+    scanId: null,
+  });
 }
 
 describe('location', () => {
@@ -32,7 +46,10 @@ describe('location', () => {
     assert.equal(defaultDataDir('linux', { XDG_DATA_HOME: '/x/data' }, '/home/u'), '/x/data/cxr-triage');
     assert.equal(defaultDataDir('linux', {}, '/home/u'), '/home/u/.local/share/cxr-triage');
     assert.equal(defaultDataDir('darwin', {}, '/Users/u'), '/Users/u/Library/Application Support/cxr-triage');
-    assert.equal(defaultDataDir('win32', { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'C:\\Users\\u'), join('C:\\Users\\u\\AppData\\Roaming', 'cxr-triage'));
+    assert.equal(
+      defaultDataDir('win32', { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'C:\\Users\\u'),
+      join('C:\\Users\\u\\AppData\\Roaming', 'cxr-triage'),
+    );
   });
 
   test('the folder is created; the schema is versioned and migrations are idempotent', () => {
@@ -54,20 +71,31 @@ describe('location', () => {
     raw.all('PRAGMA locking_mode = EXCLUSIVE'); // as the store opens it: WAL without shared memory
     raw.run("INSERT INTO schema_version VALUES (999, 'future', '2099-01-01')");
     raw.close();
-    assert.throws(() => ResultStore.open(path), (error: TriageError) => error.code === 'DATABASE_TOO_NEW');
+    assert.throws(
+      () => ResultStore.open(path),
+      (error: TriageError) => error.code === 'DATABASE_TOO_NEW',
+    );
   });
 
   test('an unusable location is a coded error', () => {
     const blocker = join(scratch.path, 'a-file');
     writeFileSync(blocker, 'not a folder');
-    assert.throws(() => ResultStore.open(join(blocker, 'results.sqlite', 'x')), (error: TriageError) => error.code === 'DATABASE_FAILED');
+    assert.throws(
+      () => ResultStore.open(join(blocker, 'results.sqlite', 'x')),
+      (error: TriageError) => error.code === 'DATABASE_FAILED',
+    );
   });
 });
 
 describe('results', () => {
   test('a result reads back whole: findings, provenance, timings', () => {
     const store = ResultStore.open(freshDb());
-    const id = write(store, '/a/1.dcm', { positives: ['nodule'], sopInstanceUID: '1.1', studyInstanceUID: '1.2', priority: 'urgent' });
+    const id = write(store, '/a/1.dcm', {
+      positives: ['nodule'],
+      sopInstanceUID: '1.1',
+      studyInstanceUID: '1.2',
+      priority: 'urgent',
+    });
     const back = store.result(id)!;
     assert.equal(back.file, '/a/1.dcm');
     assert.equal(back.status, 'ok');
@@ -85,8 +113,20 @@ describe('results', () => {
     const fp = packFingerprint(base);
     assert.notEqual(packFingerprint({ ...base, pack: { ...base.pack, version: '2' } }), fp);
     assert.notEqual(packFingerprint({ ...base, models: [{ ...MODELS[0], sha256: 'c'.repeat(64) }, MODELS[1]] }), fp);
-    assert.notEqual(packFingerprint({ ...base, models: [{ ...MODELS[0], operatingPoints: { Nodule: 0.31, Pneumothorax: 0.2 } }, MODELS[1]] }), fp);
-    assert.equal(packFingerprint({ ...base, models: [{ ...MODELS[0], operatingPoints: { Pneumothorax: 0.2, Nodule: 0.3 } }, MODELS[1]] }), fp);
+    assert.notEqual(
+      packFingerprint({
+        ...base,
+        models: [{ ...MODELS[0], operatingPoints: { Nodule: 0.31, Pneumothorax: 0.2 } }, MODELS[1]],
+      }),
+      fp,
+    );
+    assert.equal(
+      packFingerprint({
+        ...base,
+        models: [{ ...MODELS[0], operatingPoints: { Pneumothorax: 0.2, Nodule: 0.3 } }, MODELS[1]],
+      }),
+      fp,
+    );
   });
 
   test('a new result for a path replaces the old one (same id, findings replaced)', () => {
@@ -94,7 +134,10 @@ describe('results', () => {
     const first = write(store, '/a/1.dcm', { positives: ['nodule', 'pneumothorax'] });
     const second = write(store, '/a/1.dcm', { positives: [] });
     assert.equal(first, second);
-    assert.deepEqual(store.result(second)!.findings.map((f) => f.term), ['cardiomegaly']);
+    assert.deepEqual(
+      store.result(second)!.findings.map((f) => f.term),
+      ['cardiomegaly'],
+    );
     assert.equal([...store.allResults()].length, 1);
     store.close();
   });
@@ -104,7 +147,15 @@ describe('results', () => {
     const bad = result('/a/bad.dcm', { positives: ['nodule'] });
     (bad.findings[0] as { term: unknown }).term = null; // violates NOT NULL on the second statement
     assert.throws(
-      () => store.recordResult({ result: bad, file: { path: '/a/bad.dcm', sha256: 'f'.repeat(64), size: 1 }, format: 'dicom', priority: 'urgent', rulesFingerprint: 'r', scanId: null }),
+      () =>
+        store.recordResult({
+          result: bad,
+          file: { path: '/a/bad.dcm', sha256: 'f'.repeat(64), size: 1 },
+          format: 'dicom',
+          priority: 'urgent',
+          rulesFingerprint: 'r',
+          scanId: null,
+        }),
       (error: TriageError) => error.code === 'DATABASE_FAILED',
     );
     assert.equal(store.lookup('/a/bad.dcm'), undefined);
@@ -128,7 +179,12 @@ describe('studies and the worklist', () => {
     const store = ResultStore.open(freshDb());
     write(store, '/s/1.dcm', { studyInstanceUID: 'S', sopInstanceUID: 'S.1', priority: 'normal' });
     assert.equal(store.worklist()[0].priority, 'normal');
-    write(store, '/s/2.dcm', { studyInstanceUID: 'S', sopInstanceUID: 'S.2', priority: 'critical', positives: ['pneumothorax'] });
+    write(store, '/s/2.dcm', {
+      studyInstanceUID: 'S',
+      sopInstanceUID: 'S.2',
+      priority: 'critical',
+      positives: ['pneumothorax'],
+    });
     assert.equal(store.worklist()[0].priority, 'critical');
     write(store, '/s/3.dcm', { studyInstanceUID: 'S', sopInstanceUID: 'S.3', priority: 'normal' });
     write(store, '/s/2.dcm', { studyInstanceUID: 'S', sopInstanceUID: 'S.2', priority: 'abnormal' });
@@ -139,20 +195,38 @@ describe('studies and the worklist', () => {
   test('studies ordered by priority, then first seen; images carry their positive findings', () => {
     const store = ResultStore.open(freshDb());
     write(store, '/w/normal.dcm', { studyInstanceUID: 'N', priority: 'normal' });
-    write(store, '/w/review.dcm', { studyInstanceUID: 'R', status: 'error', findings: [], error: { code: 'TRUNCATED', message: 'cut' }, priority: 'needs review' });
-    write(store, '/w/urgent.dcm', { studyInstanceUID: 'U', positives: ['nodule'], priority: 'urgent', sopInstanceUID: 'U.1' });
+    write(store, '/w/review.dcm', {
+      studyInstanceUID: 'R',
+      status: 'error',
+      findings: [],
+      error: { code: 'TRUNCATED', message: 'cut' },
+      priority: 'needs review',
+    });
+    write(store, '/w/urgent.dcm', {
+      studyInstanceUID: 'U',
+      positives: ['nodule'],
+      priority: 'urgent',
+      sopInstanceUID: 'U.1',
+    });
     write(store, '/w/abnormal.png', { positives: ['cardiomegaly'], priority: 'abnormal' });
-    write(store, '/w/critical.dcm', { studyInstanceUID: 'C', positives: ['pneumothorax', 'nodule'], priority: 'critical' });
+    write(store, '/w/critical.dcm', {
+      studyInstanceUID: 'C',
+      positives: ['pneumothorax', 'nodule'],
+      priority: 'critical',
+    });
     write(store, '/w/urgent2.dcm', { studyInstanceUID: 'U2', positives: ['mass'], priority: 'urgent' });
     const list = store.worklist();
-    assert.deepEqual(list.map((s) => [s.study, s.priority]), [
-      ['C', 'critical'],
-      ['U', 'urgent'],
-      ['U2', 'urgent'],
-      ['file:/w/abnormal.png', 'abnormal'],
-      ['R', 'needs review'],
-      ['N', 'normal'],
-    ]);
+    assert.deepEqual(
+      list.map((s) => [s.study, s.priority]),
+      [
+        ['C', 'critical'],
+        ['U', 'urgent'],
+        ['U2', 'urgent'],
+        ['file:/w/abnormal.png', 'abnormal'],
+        ['R', 'needs review'],
+        ['N', 'normal'],
+      ],
+    );
     const urgent = list[1].images[0];
     assert.deepEqual(urgent, {
       file: '/w/urgent.dcm',
@@ -163,14 +237,22 @@ describe('studies and the worklist', () => {
       notForClinicalUse: true,
       findings: [{ term: 'nodule', tree: 'finding', votes: { positive: 2, total: 2 }, probability: 0.9 }],
     });
-    assert.deepEqual(list[0].images[0].findings.map((f) => f.term), ['pneumothorax', 'nodule']);
+    assert.deepEqual(
+      list[0].images[0].findings.map((f) => f.term),
+      ['pneumothorax', 'nodule'],
+    );
     assert.deepEqual(store.studyCounts(), { critical: 1, urgent: 2, abnormal: 1, 'needs review': 1, normal: 1 });
     store.close();
   });
 
   test('duplicates join their original study and stay out of the worklist', () => {
     const store = ResultStore.open(freshDb());
-    const id = write(store, '/d/1.dcm', { studyInstanceUID: 'D', sha: 'e'.repeat(64), priority: 'urgent', positives: ['nodule'] });
+    const id = write(store, '/d/1.dcm', {
+      studyInstanceUID: 'D',
+      sha: 'e'.repeat(64),
+      priority: 'urgent',
+      positives: ['nodule'],
+    });
     const original = store.lookup('/d/1.dcm')!;
     assert.equal(original.id, id);
     store.recordDuplicate({
@@ -188,16 +270,31 @@ describe('studies and the worklist', () => {
     assert.equal(copy.status, 'duplicate');
     assert.equal(copy.duplicateOf, '/d/1.dcm');
     assert.match(copy.reason!, /identical content/);
-    assert.deepEqual(store.worklist().flatMap((s) => s.images.map((i) => i.file)), ['/d/1.dcm']);
+    assert.deepEqual(
+      store.worklist().flatMap((s) => s.images.map((i) => i.file)),
+      ['/d/1.dcm'],
+    );
     store.close();
   });
 
   test('feedback is kept per image', () => {
     const store = ResultStore.open(freshDb());
     write(store, '/f/1.dcm', { positives: ['nodule'] });
-    store.addFeedback({ file: '/f/1.dcm', term: 'nodule', tree: 'finding', verdict: 'disagree', note: 'nipple shadow' });
-    assert.deepEqual(store.feedbackFor('/f/1.dcm').map((f) => [f.term, f.verdict, f.note]), [['nodule', 'disagree', 'nipple shadow']]);
-    assert.throws(() => store.addFeedback({ file: '/f/none.dcm', verdict: 'agree' }), (error: TriageError) => error.code === 'FILE_NOT_FOUND');
+    store.addFeedback({
+      file: '/f/1.dcm',
+      term: 'nodule',
+      tree: 'finding',
+      verdict: 'disagree',
+      note: 'nipple shadow',
+    });
+    assert.deepEqual(
+      store.feedbackFor('/f/1.dcm').map((f) => [f.term, f.verdict, f.note]),
+      [['nodule', 'disagree', 'nipple shadow']],
+    );
+    assert.throws(
+      () => store.addFeedback({ file: '/f/none.dcm', verdict: 'agree' }),
+      (error: TriageError) => error.code === 'FILE_NOT_FOUND',
+    );
     store.close();
   });
 
@@ -213,12 +310,18 @@ describe('studies and the worklist', () => {
     store.addFeedback({ file: '/g/2.dcm', term: 'nodule', tree: 'finding', verdict: 'withdrawn' });
     assert.deepEqual(
       store.currentVerdicts('/g/1.dcm').map((v) => [v.term, v.verdict]),
-      [['nodule', 'disagree'], ['cardiomegaly', 'agree']],
+      [
+        ['nodule', 'disagree'],
+        ['cardiomegaly', 'agree'],
+      ],
     );
     assert.deepEqual(store.currentVerdicts('/g/2.dcm'), []);
     assert.deepEqual([...store.reviewedCounts()], [['9.1', 2]]);
     // The log keeps every decision, in order.
-    assert.deepEqual(store.feedbackFor('/g/2.dcm').map((f) => f.verdict), ['agree', 'withdrawn']);
+    assert.deepEqual(
+      store.feedbackFor('/g/2.dcm').map((f) => f.verdict),
+      ['agree', 'withdrawn'],
+    );
     store.close();
     // And it survives reopening.
     const again = ResultStore.open(path);
@@ -232,7 +335,10 @@ describe('studies and the worklist', () => {
     write(store, '/s/a.dcm', { positives: ['nodule'], studyInstanceUID: '7.7', priority: 'urgent' });
     const study = store.study('7.7')!;
     assert.equal(study.priority, 'urgent');
-    assert.deepEqual(study.results.map((r) => r.file), ['/s/a.dcm', '/s/b.dcm']);
+    assert.deepEqual(
+      study.results.map((r) => r.file),
+      ['/s/a.dcm', '/s/b.dcm'],
+    );
     assert.equal(study.results[0].findings[0].term, 'nodule');
     assert.equal(store.study('no such study'), undefined);
     store.close();
@@ -244,19 +350,34 @@ describe('studies and the worklist', () => {
     const raw = new sqlite.Database(path);
     raw.all('PRAGMA locking_mode = EXCLUSIVE');
     raw.all('PRAGMA journal_mode = WAL');
-    raw.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    raw.exec(
+      'CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
     raw.exec(MIGRATIONS[0].sql);
     raw.run("INSERT INTO schema_version VALUES (1, 'v1', '2026-01-01')");
     raw.run("INSERT INTO packs VALUES ('fp', 'p', '1', 'majority', 1, 1)");
     raw.run("INSERT INTO studies VALUES ('file:/m/1.dcm', NULL, 'normal', 4, '2026-01-01', '2026-01-01')");
-    raw.run("INSERT INTO images (id, path, study_key, status, provider, pack_fingerprint, rules_fingerprint, not_for_clinical_use, scanned_at) VALUES (5, '/m/1.dcm', 'file:/m/1.dcm', 'ok', 'cpu', 'fp', 'r', 1, '2026-01-01')");
+    raw.run(
+      "INSERT INTO images (id, path, study_key, status, provider, pack_fingerprint, rules_fingerprint, not_for_clinical_use, scanned_at) VALUES (5, '/m/1.dcm', 'file:/m/1.dcm', 'ok', 'cpu', 'fp', 'r', 1, '2026-01-01')",
+    );
     raw.run("INSERT INTO feedback VALUES (3, 5, 'nodule', 'finding', 'agree', 'seen', '2026-01-02T00:00:00.000Z')");
-    assert.throws(() => raw.run("INSERT INTO feedback VALUES (4, 5, 'nodule', 'finding', 'withdrawn', NULL, '2026-01-03')"), /CHECK/);
+    assert.throws(
+      () => raw.run("INSERT INTO feedback VALUES (4, 5, 'nodule', 'finding', 'withdrawn', NULL, '2026-01-03')"),
+      /CHECK/,
+    );
     raw.close();
     const store = ResultStore.open(path);
     assert.equal(store.schemaVersion(), 2);
     assert.deepEqual(store.feedbackFor('/m/1.dcm'), [
-      { id: 3, file: '/m/1.dcm', term: 'nodule', tree: 'finding', verdict: 'agree', note: 'seen', createdAt: '2026-01-02T00:00:00.000Z' },
+      {
+        id: 3,
+        file: '/m/1.dcm',
+        term: 'nodule',
+        tree: 'finding',
+        verdict: 'agree',
+        note: 'seen',
+        createdAt: '2026-01-02T00:00:00.000Z',
+      },
     ]);
     store.addFeedback({ file: '/m/1.dcm', term: 'nodule', tree: 'finding', verdict: 'withdrawn' });
     assert.deepEqual(store.currentVerdicts('/m/1.dcm'), []);
@@ -266,7 +387,7 @@ describe('studies and the worklist', () => {
 });
 
 describe('durability', () => {
-  test("a lock is removed only when no registered process is alive", () => {
+  test('a lock is removed only when no registered process is alive', () => {
     const database = freshDb();
     ResultStore.open(database).close();
     const owners = `${database}.owners`;
@@ -277,7 +398,9 @@ describe('durability', () => {
     assert.equal(recoverStaleLock(database), false);
     assert.ok(existsSync(`${database}.lock`));
     // The same host name with a pid that has exited: stale.
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
     spawnSync('rm', [join(owners, `${host}~${process.ppid}`)]);
     writeFileSync(join(owners, `${host}~${dead}`), '{}');
     // Another host's process may be alive: not removed.
@@ -293,7 +416,9 @@ describe('durability', () => {
 
   /** Starts a writer, kills it with SIGKILL once it has committed `after` more results. */
   async function killWriter(database: string, start: number, after: number): Promise<number> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, database, String(start)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, database, String(start)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let last = start - 1;
     await new Promise<void>((resolve) => {
       let buffer = '';
@@ -309,26 +434,37 @@ describe('durability', () => {
     return last;
   }
 
-  test('a writer killed mid-transaction: the stale lock is recovered, every committed result is whole', { timeout: 120_000 }, async () => {
-    const database = freshDb();
-    let next = 0;
-    let staleLocks = 0;
-    for (let round = 0; round < 8; round++) {
-      const acknowledged = await killWriter(database, next, 10 + round * 5);
-      if (existsSync(`${database}.lock`)) staleLocks++;
-      const store = ResultStore.open(database);
-      assert.deepEqual(store.integrityCheck(), ['ok']);
-      const results = [...store.allResults()];
-      // Every acknowledged commit is there; at most the one in flight is extra (committed, not yet printed).
-      assert.ok(results.length >= acknowledged + 1 && results.length <= acknowledged + 2, `round ${round}: ${results.length} rows, ${acknowledged + 1} acknowledged`);
-      for (const stored of results) {
-        assert.deepEqual(stored.findings.map((f) => f.term), ['nodule', 'pneumothorax', 'cardiomegaly'], `${stored.file} is whole`);
+  test(
+    'a writer killed mid-transaction: the stale lock is recovered, every committed result is whole',
+    { timeout: 120_000 },
+    async () => {
+      const database = freshDb();
+      let next = 0;
+      let staleLocks = 0;
+      for (let round = 0; round < 8; round++) {
+        const acknowledged = await killWriter(database, next, 10 + round * 5);
+        if (existsSync(`${database}.lock`)) staleLocks++;
+        const store = ResultStore.open(database);
+        assert.deepEqual(store.integrityCheck(), ['ok']);
+        const results = [...store.allResults()];
+        // Every acknowledged commit is there; at most the one in flight is extra (committed, not yet printed).
+        assert.ok(
+          results.length >= acknowledged + 1 && results.length <= acknowledged + 2,
+          `round ${round}: ${results.length} rows, ${acknowledged + 1} acknowledged`,
+        );
+        for (const stored of results) {
+          assert.deepEqual(
+            stored.findings.map((f) => f.term),
+            ['nodule', 'pneumothorax', 'cardiomegaly'],
+            `${stored.file} is whole`,
+          );
+        }
+        assert.equal(new Set(results.map((r) => r.file)).size, results.length);
+        next = results.length;
+        store.close();
       }
-      assert.equal(new Set(results.map((r) => r.file)).size, results.length);
-      next = results.length;
-      store.close();
-    }
-    // The writer commits continuously, so most kills land while it holds the lock.
-    assert.ok(staleLocks > 0, 'at least one kill left the lock directory behind, and it was recovered');
-  });
+      // The writer commits continuously, so most kills land while it holds the lock.
+      assert.ok(staleLocks > 0, 'at least one kill left the lock directory behind, and it was recovered');
+    },
+  );
 });

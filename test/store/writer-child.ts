@@ -10,7 +10,11 @@ const store = ResultStore.open(database);
 for (let i = Number(start); ; i++) {
   const file = `/images/${String(i).padStart(6, '0')}.dcm`;
   store.recordResult({
-    result: result(file, { positives: ['nodule', 'pneumothorax'], studyInstanceUID: `1.2.3.${i % 7}`, sopInstanceUID: `1.2.3.4.${i}` }),
+    result: result(file, {
+      positives: ['nodule', 'pneumothorax'],
+      studyInstanceUID: `1.2.3.${i % 7}`,
+      sopInstanceUID: `1.2.3.4.${i}`,
+    }),
     file: { path: file, sha256: String(i).padStart(64, '0'), size: 1000 + i },
     format: 'dicom',
     priority: 'critical',

@@ -3,7 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { encode } from 'fast-png';
 
 /** A dark image with one bright disk, or a uniform grey one (radius 0). */
-export function writeDiskPng(path: string, width: number, height: number, disk: { x: number; y: number; radius: number; background?: number }): void {
+export function writeDiskPng(
+  path: string,
+  width: number,
+  height: number,
+  disk: { x: number; y: number; radius: number; background?: number },
+): void {
   const data = new Uint8Array(width * height).fill(disk.background ?? 0);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {

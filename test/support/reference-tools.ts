@@ -69,7 +69,9 @@ export function requireProgram(program: string): string {
   if (found) return found;
   const known = REFERENCE_PROGRAMS[program];
   const how = known ? aptCommand([known.package]) : `install ${program}`;
-  throw new Error(`${program} is not installed: ${how} (or run npm run test:tools, which installs every reference tool).`);
+  throw new Error(
+    `${program} is not installed: ${how} (or run npm run test:tools, which installs every reference tool).`,
+  );
 }
 
 /** The Chromium the end-to-end tests drive, or an Error naming the install command. */

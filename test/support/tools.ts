@@ -12,7 +12,11 @@ import { requireProgram } from './reference-tools.js';
 /** Runs a reference tool; its standard output as bytes. */
 export function toolBytes(name: string, args: string[], options: { cwd?: string } = {}): Buffer {
   const path = requireProgram(name);
-  return execFileSync(path, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+  return execFileSync(path, args, {
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 256 * 1024 * 1024,
+  });
 }
 
 /** Runs a reference tool; its standard output as latin1 text. */
@@ -56,7 +60,11 @@ export const SAMPLES_DIR = join(SHARED, 'data', 'cxr-samples', 'png');
 /** The real radiographs' PNG names, sorted. The tests need them: fail, naming what is missing. */
 export function sampleNames(): string[] {
   if (!existsSync(SAMPLES_DIR)) {
-    throw new Error(`${SAMPLES_DIR} is missing: the tests read the 40 real radiographs from ../shared beside the checkout (as CI provides it)`);
+    throw new Error(
+      `${SAMPLES_DIR} is missing: the tests read the 40 real radiographs from ../shared beside the checkout (as CI provides it)`,
+    );
   }
-  return readdirSync(SAMPLES_DIR).filter((name) => name.endsWith('.png')).sort();
+  return readdirSync(SAMPLES_DIR)
+    .filter((name) => name.endsWith('.png'))
+    .sort();
 }

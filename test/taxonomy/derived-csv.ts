@@ -25,8 +25,7 @@ export function parseCsv(text: string): Record<string, string>[] {
     else if (c === ',') {
       row.push(field);
       field = '';
-    }
-    else if (c === '\n' || c === '\r') {
+    } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
       row.push(field);
       rows.push(row);
@@ -40,7 +39,8 @@ export function parseCsv(text: string): Record<string, string>[] {
   }
   const [header, ...body] = rows;
   return body.map((cells) => {
-    if (cells.length !== header.length) throw new Error(`CSV row has ${cells.length} cells, header ${header.length}: ${cells.join(',')}`);
+    if (cells.length !== header.length)
+      throw new Error(`CSV row has ${cells.length} cells, header ${header.length}: ${cells.join(',')}`);
     return Object.fromEntries(header.map((name, i) => [name, cells[i]]));
   });
 }

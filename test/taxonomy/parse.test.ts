@@ -38,19 +38,32 @@ test('roots keep their semantic labels and trees', () => {
   );
   assert.equal(taxonomy.get('radiological finding', 'finding')?.cui, 'C0436485');
   assert.deepEqual(
-    taxonomy.nodes().filter((node) => node.singleLabel).map((node) => node.term),
+    taxonomy
+      .nodes()
+      .filter((node) => node.singleLabel)
+      .map((node) => node.term),
     ['normal', 'exclude'],
   );
 });
 
 test('every CSV edge is in the parsed DAG and there is no other', () => {
-  const parsed = new Set(taxonomy.nodes().flatMap((node) => node.children.map((child) => `${node.tree}|${node.term}|${child}`)));
+  const parsed = new Set(
+    taxonomy.nodes().flatMap((node) => node.children.map((child) => `${node.tree}|${node.term}|${child}`)),
+  );
   const csv = new Set(csvEdges.map((row) => `${row.tree}|${row.parent}|${row.child}`));
   assert.equal(csv.size, 321);
-  assert.deepEqual([...csv].filter((edge) => !parsed.has(edge)), []);
-  assert.deepEqual([...parsed].filter((edge) => !csv.has(edge)), []);
+  assert.deepEqual(
+    [...csv].filter((edge) => !parsed.has(edge)),
+    [],
+  );
+  assert.deepEqual(
+    [...parsed].filter((edge) => !csv.has(edge)),
+    [],
+  );
   // Parent lists are the mirror of child lists.
-  const fromParents = new Set(taxonomy.nodes().flatMap((node) => node.parents.map((parent) => `${node.tree}|${parent}|${node.term}`)));
+  const fromParents = new Set(
+    taxonomy.nodes().flatMap((node) => node.parents.map((parent) => `${node.tree}|${parent}|${node.term}`)),
+  );
   assert.deepEqual(fromParents, parsed);
 });
 
@@ -61,7 +74,11 @@ test('every node matches its CSV row: CUI, alternative CUIs, name, parents and c
     assert.equal(node.term, row.label);
     assert.equal(node.cui, row.cui || null, `${row.label} cui`);
     assert.equal(node.cuiName, row.cui_name_as_given || null, `${row.label} cui name`);
-    assert.deepEqual(node.altCuis, list(row.alt_cuis).map((alt) => alt.split('=')[0]), `${row.label} alt cuis`);
+    assert.deepEqual(
+      node.altCuis,
+      list(row.alt_cuis).map((alt) => alt.split('=')[0]),
+      `${row.label} alt cuis`,
+    );
     assert.deepEqual(node.parents, list(row.parents), `${row.label} parents`);
     assert.deepEqual(node.children, list(row.children), `${row.label} children`);
     assert.equal(node.isRoot, row.is_root === '1');
@@ -90,7 +107,13 @@ test('multi-parent nodes have every path from the root, in source order', () => 
   assert.deepEqual(taxonomy.pathsFromRoot('calcified mediastinal adenopathy', 'finding'), [
     ['radiological finding', 'calcified densities', 'calcified adenopathy', 'calcified mediastinal adenopathy'],
     ['radiological finding', 'adenopathy', 'calcified adenopathy', 'calcified mediastinal adenopathy'],
-    ['radiological finding', 'hilar enlargement', 'adenopathy', 'calcified adenopathy', 'calcified mediastinal adenopathy'],
+    [
+      'radiological finding',
+      'hilar enlargement',
+      'adenopathy',
+      'calcified adenopathy',
+      'calcified mediastinal adenopathy',
+    ],
   ]);
   assert.deepEqual(taxonomy.pathsFromRoot('bronchi', 'localization'), [
     ['localization', 'bronchi'],
@@ -108,9 +131,13 @@ test('every path is a chain of real edges from a root, and every parent is reach
     for (const path of paths) {
       assert.ok(taxonomy.require(path[0], node.tree).isRoot);
       assert.equal(path.at(-1), node.term);
-      for (let i = 1; i < path.length; i++) assert.ok(taxonomy.require(path[i], node.tree).parents.includes(path[i - 1]));
+      for (let i = 1; i < path.length; i++)
+        assert.ok(taxonomy.require(path[i], node.tree).parents.includes(path[i - 1]));
     }
-    assert.deepEqual(new Set(paths.filter((path) => path.length > 1).map((path) => path.at(-2))), new Set(node.parents));
+    assert.deepEqual(
+      new Set(paths.filter((path) => path.length > 1).map((path) => path.at(-2))),
+      new Set(node.parents),
+    );
   }
 });
 
@@ -123,7 +150,13 @@ test('merging adds paths never written in the source, for exactly five terms', (
       return Math.min(...depths) !== Number(row.min_depth) || Math.max(...depths) !== Number(row.max_depth);
     })
     .map((row) => row.label);
-  assert.deepEqual(changed, ['calcified adenopathy', 'calcified mediastinal adenopathy', 'lingula', 'apical', 'suprahilar']);
+  assert.deepEqual(changed, [
+    'calcified adenopathy',
+    'calcified mediastinal adenopathy',
+    'lingula',
+    'apical',
+    'suprahilar',
+  ]);
 });
 
 test('ancestors and descendants follow every parent and child', () => {
@@ -134,8 +167,14 @@ test('ancestors and descendants follow every parent and child', () => {
     'adenopathy',
     'hilar enlargement',
   ]);
-  assert.deepEqual(taxonomy.descendants('adenopathy', 'finding'), ['calcified adenopathy', 'calcified mediastinal adenopathy']);
-  assert.deepEqual(taxonomy.descendants('pulmonary hypertension', 'diagnosis'), ['pulmonary artery hypertension', 'pulmonary venous hypertension']);
+  assert.deepEqual(taxonomy.descendants('adenopathy', 'finding'), [
+    'calcified adenopathy',
+    'calcified mediastinal adenopathy',
+  ]);
+  assert.deepEqual(taxonomy.descendants('pulmonary hypertension', 'diagnosis'), [
+    'pulmonary artery hypertension',
+    'pulmonary venous hypertension',
+  ]);
   assert.deepEqual(taxonomy.ancestors('localization', 'localization'), []);
   assert.equal(taxonomy.descendants('radiological finding').length, 170);
   assert.equal(taxonomy.descendants('differential diagnosis').length, 19);
@@ -179,5 +218,8 @@ test('nodes are frozen and the loaded taxonomy is cached', () => {
 });
 
 test('a missing file is a clear error', () => {
-  assert.throws(() => loadTaxonomy('/nonexistent/trees_code.txt'), { code: 'TAXONOMY_NOT_FOUND', message: /nonexistent\/trees_code\.txt/ });
+  assert.throws(() => loadTaxonomy('/nonexistent/trees_code.txt'), {
+    code: 'TAXONOMY_NOT_FOUND',
+    message: /nonexistent\/trees_code\.txt/,
+  });
 });

@@ -11,7 +11,10 @@ const provenance = readFileSync(new URL('../../models/taxonomy/padchest/PROVENAN
 
 test('the bundled tree file is the upstream file byte for byte', () => {
   assert.equal(bundled.length, 23610);
-  assert.equal(createHash('sha256').update(bundled).digest('hex'), 'ae030251d8219d80456604eea81f2ffc7cddf5ec0cd94950a81b40fb6e444787');
+  assert.equal(
+    createHash('sha256').update(bundled).digest('hex'),
+    'ae030251d8219d80456604eea81f2ffc7cddf5ec0cd94950a81b40fb6e444787',
+  );
   // The git blob id ties it to the exact object in BIMCV-CSUSP/BIMCV-COVID-19.
   const blob = createHash('sha1').update(`blob ${bundled.length}\0`).update(bundled).digest('hex');
   assert.equal(blob, '88b6c90d0b3acdc248c6028808f0872237ccb36d');
@@ -39,9 +42,16 @@ test('the default path finds the bundled file from the package root', () => {
 });
 
 const shared = new URL('../../../shared/data/padchest/', import.meta.url);
-test('the CSV fixtures are the shared derived CSVs, and the shared tree file matches', { skip: !existsSync(shared) && 'no shared data here' }, () => {
-  for (const name of ['padchest_taxonomy_nodes.csv', 'padchest_taxonomy_edges.csv']) {
-    assert.deepEqual(readFileSync(new URL(name, FIXTURES)), readFileSync(new URL(`derived/${name}`, shared)), name);
-  }
-  assert.deepEqual(readFileSync(new URL('BIMCV-CSUSP__BIMCV-COVID-19/padchest-covid/trees_code.txt', shared)), bundled);
-});
+test(
+  'the CSV fixtures are the shared derived CSVs, and the shared tree file matches',
+  { skip: !existsSync(shared) && 'no shared data here' },
+  () => {
+    for (const name of ['padchest_taxonomy_nodes.csv', 'padchest_taxonomy_edges.csv']) {
+      assert.deepEqual(readFileSync(new URL(name, FIXTURES)), readFileSync(new URL(`derived/${name}`, shared)), name);
+    }
+    assert.deepEqual(
+      readFileSync(new URL('BIMCV-CSUSP__BIMCV-COVID-19/padchest-covid/trees_code.txt', shared)),
+      bundled,
+    );
+  },
+);

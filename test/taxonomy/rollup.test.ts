@@ -20,7 +20,8 @@ test('a positive term makes every ancestor positive, through every parent', () =
       ['hilar enlargement', true, false],
     ],
   );
-  for (const node of result.filter((n) => !n.direct)) assert.deepEqual(node.supportedBy, ['calcified mediastinal adenopathy']);
+  for (const node of result.filter((n) => !n.direct))
+    assert.deepEqual(node.supportedBy, ['calcified mediastinal adenopathy']);
   assert.deepEqual(result[3].supportedBy, []);
   assert.equal(result[3].paths.length, 3);
   assert.deepEqual(result[3].evidence, [{ term: 'Calcified Mediastinal Adenopathy', tree: 'finding', positive: true }]);
@@ -141,7 +142,8 @@ test('property: over random evidence the result is consistent and matches an ind
     const expectedSupport = new Map<string, Set<string>>();
     for (const [key, positive] of evidenced) {
       if (!positive) continue;
-      for (const ancestor of ancestorsOf(key)) expectedSupport.set(ancestor, (expectedSupport.get(ancestor) ?? new Set()).add(key.split('|')[1]));
+      for (const ancestor of ancestorsOf(key))
+        expectedSupport.set(ancestor, (expectedSupport.get(ancestor) ?? new Set()).add(key.split('|')[1]));
     }
     // Exactly the evidenced terms and the ancestors of positive ones.
     assert.deepEqual(new Set(result.keys()), new Set([...evidenced.keys(), ...expectedSupport.keys()]), context);
@@ -153,15 +155,20 @@ test('property: over random evidence the result is consistent and matches an ind
       assert.equal(node.direct, evidenced.has(key), context);
       // Consistency: a positive node's parents are all present and positive...
       if (node.positive) {
-        for (const parent of parentsOf.get(key) ?? []) assert.equal(result.get(parent)?.positive, true, `${context}: ${key} positive under ${parent}`);
+        for (const parent of parentsOf.get(key) ?? [])
+          assert.equal(result.get(parent)?.positive, true, `${context}: ${key} positive under ${parent}`);
       }
       // ...so no positive node sits anywhere below a negative one.
       if (!node.positive) {
         for (const [other, otherNode] of result) {
-          if (otherNode.positive) assert.ok(!ancestorsOf(other).has(key), `${context}: positive ${other} under negative ${key}`);
+          if (otherNode.positive)
+            assert.ok(!ancestorsOf(other).has(key), `${context}: positive ${other} under negative ${key}`);
         }
       }
-      assert.ok(node.paths.every((path) => path.at(-1) === node.term && taxonomy.require(path[0], node.tree).isRoot), context);
+      assert.ok(
+        node.paths.every((path) => path.at(-1) === node.term && taxonomy.require(path[0], node.tree).isRoot),
+        context,
+      );
     }
   }
 });

@@ -26,7 +26,9 @@ const TRAINING = JSON.parse(readFileSync(new URL('../../models/packs/demo/traini
 const MIN_TRAINED_AUC: number = TRAINING.ensembleValidation.minTrainedAuc;
 /** The findings at least one member ships trained: the ones the pack votes on. */
 const COVERED = TERMS.filter((term) =>
-  Object.values(TRAINING.members as Record<string, MemberTraining>).some((member) => member.validation.perLabel[term].auc >= MIN_TRAINED_AUC),
+  Object.values(TRAINING.members as Record<string, MemberTraining>).some(
+    (member) => member.validation.perLabel[term].auc >= MIN_TRAINED_AUC,
+  ),
 );
 const scratch = scratchDir('demo-pack');
 after(() => scratch.remove());
@@ -35,21 +37,28 @@ test('the demo pack is the default pack and loads: three members, majority vote,
   assert.equal(join(DEFAULT_PACK, '/'), PACK);
   const taxonomy = loadTaxonomy();
   const pack = await loadPack(PACK, (term, tree) => taxonomy.has(term, tree));
-  assert.deepEqual(pack.members.map((m) => m.manifest.id), ['resnet', 'densenet', 'mobilenet']);
+  assert.deepEqual(
+    pack.members.map((m) => m.manifest.id),
+    ['resnet', 'densenet', 'mobilenet'],
+  );
   assert.deepEqual(pack.ensemble.rule, { kind: 'majority' });
   assert.equal(pack.ensemble.demo, true);
   assert.match(pack.ensemble.name, /not for clinical use/i);
   for (const { manifest, onnxPath } of pack.members) {
     assert.ok(statSync(onnxPath).size <= 10 * 1024 * 1024, `${onnxPath} is over 10 MB`);
     assert.deepEqual(manifest.input, CONFIG.input);
-    assert.deepEqual(manifest.labels.map((label) => label.term), TERMS);
+    assert.deepEqual(
+      manifest.labels.map((label) => label.term),
+      TERMS,
+    );
     for (const label of manifest.labels) {
       assert.equal(label.tree, 'finding');
       // Trained exactly where validation says the head learned something; masked heads have no
       // operating point and say so in the card.
       const validationAuc = TRAINING.members[manifest.id].validation.perLabel[label.term].auc;
       assert.equal(label.trained, validationAuc >= MIN_TRAINED_AUC, `${manifest.id} ${label.term}`);
-      if (label.trained) assert.ok(label.operatingPoint !== null && label.operatingPoint > 0 && label.operatingPoint < 1);
+      if (label.trained)
+        assert.ok(label.operatingPoint !== null && label.operatingPoint > 0 && label.operatingPoint < 1);
       else {
         assert.equal(label.operatingPoint, null);
         assert.match(manifest.card.limitations!, new RegExp(`untrained.*${label.name.toLowerCase()}`));
@@ -57,9 +66,15 @@ test('the demo pack is the default pack and loads: three members, majority vote,
     }
     assert.deepEqual(manifest.outputs, { scores: { name: 'scores', kind: 'logits' }, cam: { name: 'cam' } });
     assert.equal(manifest.card.notForClinicalUse, true);
-    assert.equal(manifest.card.intendedUse, 'Demonstration of the workstation on synthetic phantoms. Not for clinical use.');
+    assert.equal(
+      manifest.card.intendedUse,
+      'Demonstration of the workstation on synthetic phantoms. Not for clinical use.',
+    );
     assert.ok(manifest.card.limitations);
-    const metrics = manifest.card.metrics as { validation?: { meanAuc: number }; test?: { meanAuc: number; microF1: number } };
+    const metrics = manifest.card.metrics as {
+      validation?: { meanAuc: number };
+      test?: { meanAuc: number; microF1: number };
+    };
     assert.ok(metrics.validation && metrics.test, 'the card carries validation and held-out test metrics');
   }
 });
@@ -73,7 +88,10 @@ test('the evaluation and the README agree with the cards', () => {
     assert.equal(manifest.card.metrics.test.microF1, evaluation.members[id].microF1.f1);
     assert.ok(readme.includes(`| ${id} |`));
   }
-  assert.equal(evaluation.comparison.ensembleBeatsBestMember, evaluation.ensemble.microF1.f1 > evaluation.comparison.bestMemberMicroF1);
+  assert.equal(
+    evaluation.comparison.ensembleBeatsBestMember,
+    evaluation.ensemble.microF1.f1 > evaluation.comparison.bestMemberMicroF1,
+  );
 });
 
 test('the Engine runs the demo pack on phantoms: every finding voted on by three members, heatmaps on the image', async () => {

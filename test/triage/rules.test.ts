@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { TriageError } from '../../main/errors/index.js';
 import { PRIORITIES } from '../../main/common/index.js';
-import { compileRules, DEFAULT_RULES, defaultRules, higherPriority, loadRules, priorityRank } from '../../main/triage/index.js';
+import {
+  compileRules,
+  DEFAULT_RULES,
+  defaultRules,
+  higherPriority,
+  loadRules,
+  priorityRank,
+} from '../../main/triage/index.js';
 import { scratchDir } from '../support/tools.js';
 import { finding, result } from '../store/results.js';
 
@@ -21,7 +28,10 @@ const priorityOf = (...terms: string[]) => rules.prioritize(result('/x', { posit
 describe('priority order', () => {
   test('critical > urgent > abnormal > needs review > normal', () => {
     assert.deepEqual([...PRIORITIES], ['critical', 'urgent', 'abnormal', 'needs review', 'normal']);
-    assert.ok(priorityRank('needs review') < priorityRank('normal'), 'an unassessed image is read before an AI-normal one');
+    assert.ok(
+      priorityRank('needs review') < priorityRank('normal'),
+      'an unassessed image is read before an AI-normal one',
+    );
     assert.equal(higherPriority('normal', 'needs review'), 'needs review');
     assert.equal(higherPriority('critical', 'urgent'), 'critical');
   });
@@ -56,7 +66,9 @@ describe('default rules', () => {
     const negative = rules.prioritize(result('/x', { findings: [finding('pneumothorax', { positive: false })] }));
     assert.equal(negative, 'normal');
     // "radiological finding" rolled up from cardiomegaly: only the direct call counts.
-    const rolled = rules.prioritize(result('/x', { findings: [finding('cardiomegaly'), finding('radiological finding', { direct: false })] }));
+    const rolled = rules.prioritize(
+      result('/x', { findings: [finding('cardiomegaly'), finding('radiological finding', { direct: false })] }),
+    );
     assert.equal(rolled, 'abnormal');
   });
 
@@ -68,19 +80,34 @@ describe('default rules', () => {
 
 describe('configured rules', () => {
   test('the most specific rule wins: "mass" urgent but "breast mass" abnormal', () => {
-    const custom = compileRules({ ...DEFAULT_RULES, rules: [...DEFAULT_RULES.rules, { term: 'breast mass', priority: 'abnormal' }] });
+    const custom = compileRules({
+      ...DEFAULT_RULES,
+      rules: [...DEFAULT_RULES.rules, { term: 'breast mass', priority: 'abnormal' }],
+    });
     assert.equal(custom.prioritize(result('/x', { positives: ['breast mass'] })), 'abnormal');
     assert.equal(custom.prioritize(result('/x', { positives: ['pulmonary mass'] })), 'urgent');
     assert.equal(custom.prioritize(result('/x', { positives: ['mass'] })), 'urgent');
   });
 
   test('at equal distance through two parents, the higher priority', () => {
-    const custom = compileRules({ ...DEFAULT_RULES, rules: [{ term: 'pleural effusion', priority: 'abnormal' }, { term: 'pneumothorax', priority: 'critical' }] });
+    const custom = compileRules({
+      ...DEFAULT_RULES,
+      rules: [
+        { term: 'pleural effusion', priority: 'abnormal' },
+        { term: 'pneumothorax', priority: 'critical' },
+      ],
+    });
     assert.equal(custom.ruleFor('hydropneumothorax', 'finding')?.priority, 'critical');
   });
 
   test('a rule at the root re-grades every finding under it', () => {
-    const custom = compileRules({ ...DEFAULT_RULES, rules: [{ term: 'radiological finding', priority: 'urgent' }, { term: 'pneumothorax', priority: 'critical' }] });
+    const custom = compileRules({
+      ...DEFAULT_RULES,
+      rules: [
+        { term: 'radiological finding', priority: 'urgent' },
+        { term: 'pneumothorax', priority: 'critical' },
+      ],
+    });
     assert.equal(custom.prioritize(result('/x', { positives: ['cardiomegaly'] })), 'urgent');
     assert.equal(custom.prioritize(result('/x', { positives: ['pneumothorax'] })), 'critical');
   });
@@ -112,13 +139,25 @@ describe('rules files (--rules)', () => {
   test('errors name the field, the unknown term and its nearest neighbour', () => {
     assert.throws(() => loadRules(join(scratch.path, 'missing.json')), code);
     assert.throws(() => loadRules(file('bad.json', '{not json')), code);
-    assert.throws(() => loadRules(file('v.json', { version: 2 })), (e: TriageError) => code(e) && /version/.test(e.message));
-    assert.throws(() => loadRules(file('p.json', { version: 1, rules: [{ term: 'nodule', priority: 'asap' }] })), (e: TriageError) => code(e) && /rules\[0\]\.priority/.test(e.message));
-    assert.throws(() => loadRules(file('x.json', { version: 1, rules: [{ term: 'nodule', priority: 'urgent', colour: 'red' }] })), (e: TriageError) => code(e) && /colour/.test(e.message));
+    assert.throws(
+      () => loadRules(file('v.json', { version: 2 })),
+      (e: TriageError) => code(e) && /version/.test(e.message),
+    );
+    assert.throws(
+      () => loadRules(file('p.json', { version: 1, rules: [{ term: 'nodule', priority: 'asap' }] })),
+      (e: TriageError) => code(e) && /rules\[0\]\.priority/.test(e.message),
+    );
+    assert.throws(
+      () => loadRules(file('x.json', { version: 1, rules: [{ term: 'nodule', priority: 'urgent', colour: 'red' }] })),
+      (e: TriageError) => code(e) && /colour/.test(e.message),
+    );
     assert.throws(
       () => loadRules(file('t.json', { version: 1, rules: [{ term: 'pneumothoraks', priority: 'critical' }] })),
       (e: TriageError) => code(e) && /rules\[0\]\.term/.test(e.message) && /pneumothorax/.test(e.message),
     );
-    assert.throws(() => loadRules(file('l.json', { version: 1, rules: [{ term: 'localization', priority: 'urgent' }] })), code);
+    assert.throws(
+      () => loadRules(file('l.json', { version: 1, rules: [{ term: 'localization', priority: 'urgent' }] })),
+      code,
+    );
   });
 });

@@ -38,7 +38,11 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   const store = ResultStore.open(options.databasePath ?? defaultDatabasePath());
   let engine: Engine;
   try {
-    engine = await Engine.create({ models: options.packDir ?? DEFAULT_PACK, provider: options.provider ?? 'auto', threads: options.threads });
+    engine = await Engine.create({
+      models: options.packDir ?? DEFAULT_PACK,
+      provider: options.provider ?? 'auto',
+      threads: options.threads,
+    });
   } catch (error) {
     store.close();
     throw error;

@@ -169,9 +169,15 @@ export const RenderedImage = z.object({
   maxStored: z.number().int(),
   /** Smallest and largest modality value of the image itself (padding excluded): a full-range window. */
   modalityRange: z.object({ min: z.number(), max: z.number() }),
-  window: z.object({ center: z.number(), width: z.number(), source: z.enum(['dicom-window', 'voi-lut', 'automatic', 'bit-depth']) }),
+  window: z.object({
+    center: z.number(),
+    width: z.number(),
+    source: z.enum(['dicom-window', 'voi-lut', 'automatic', 'bit-depth']),
+  }),
   /** The file's VOI LUT (modality values from firstMapped -> entries), when it has one. */
-  voiLut: z.object({ firstMapped: z.number().int(), bitsPerEntry: z.number().int(), data: z.instanceof(ArrayBuffer) }).nullable(),
+  voiLut: z
+    .object({ firstMapped: z.number().int(), bitsPerEntry: z.number().int(), data: z.instanceof(ArrayBuffer) })
+    .nullable(),
   /** MONOCHROME1: low values are bright. */
   invert: z.boolean(),
   photometric: z.string(),
@@ -226,7 +232,9 @@ export const API = {
   'image.render': { request: z.object({ file: FilePath }).strict(), response: RenderedImage },
   /** The heatmap of one positive finding: the ensemble's or one member's. */
   'heatmap.get': {
-    request: z.object({ file: FilePath, term: Term, tree: TreeSchema, model: z.string().min(1).max(200).nullable() }).strict(),
+    request: z
+      .object({ file: FilePath, term: Term, tree: TreeSchema, model: z.string().min(1).max(200).nullable() })
+      .strict(),
     response: HeatmapData,
   },
   /** Accept (agree), reject (disagree) or withdraw (null) the reader's verdict on a finding. */
@@ -299,7 +307,9 @@ export interface TriageApi {
 }
 
 /** The main side: one async function per channel (plain Node, no Electron). */
-export type ApiHandlers = { [C in ApiChannel]: (request: z.output<(typeof API)[C]['request']>) => Promise<ApiResponse<C>> };
+export type ApiHandlers = {
+  [C in ApiChannel]: (request: z.output<(typeof API)[C]['request']>) => Promise<ApiResponse<C>>;
+};
 
 /** How handlers push events (Electron: webContents.send; tests: the page bridge). */
 export type ApiEmit = <E extends ApiEvent>(event: E, payload: ApiEventPayload<E>) => void;

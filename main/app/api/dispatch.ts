@@ -25,13 +25,21 @@ export function errorEnvelope(thrown: unknown): { ok: false; error: ApiError } {
 }
 
 /** Parses a payload with the channel's request schema; an unknown channel or a mismatch is INVALID_REQUEST. */
-export function validateRequest(schemas: RequestSchemas, channel: unknown, payload: unknown): { ok: true; request: unknown } | { ok: false; error: TriageError } {
+export function validateRequest(
+  schemas: RequestSchemas,
+  channel: unknown,
+  payload: unknown,
+): { ok: true; request: unknown } | { ok: false; error: TriageError } {
   if (typeof channel !== 'string' || !Object.hasOwn(schemas, channel)) {
     return { ok: false, error: new TriageError('INVALID_REQUEST', unknownChannel(channel)) };
   }
   const parsed = schemas[channel].request.safeParse(payload);
   // The payload itself is never echoed.
-  if (!parsed.success) return { ok: false, error: new TriageError('INVALID_REQUEST', `Invalid ${channel} request: ${describeIssues(parsed.error)}.`) };
+  if (!parsed.success)
+    return {
+      ok: false,
+      error: new TriageError('INVALID_REQUEST', `Invalid ${channel} request: ${describeIssues(parsed.error)}.`),
+    };
   return { ok: true, request: parsed.data };
 }
 

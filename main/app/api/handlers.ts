@@ -38,7 +38,10 @@ export interface ApiDeps {
 /** What the store holds for a path the window named, or a coded refusal. */
 function requireStored(store: ResultStore, file: string): StoredResult {
   const key = store.lookup(file);
-  if (!key) throw new TriageError('FILE_NOT_FOUND', 'This image is not in the worklist; open it or its folder first.', { file });
+  if (!key)
+    throw new TriageError('FILE_NOT_FOUND', 'This image is not in the worklist; open it or its folder first.', {
+      file,
+    });
   return store.result(key.id)!;
 }
 
@@ -138,8 +141,14 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
 
     async 'study.get'({ study }) {
       const found = store.study(study);
-      if (!found || found.results.length === 0) throw new TriageError('FILE_NOT_FOUND', 'This study is no longer in the worklist.');
-      return { study: found.study, studyInstanceUID: found.studyInstanceUID, priority: found.priority, images: found.results.map(imageResult) };
+      if (!found || found.results.length === 0)
+        throw new TriageError('FILE_NOT_FOUND', 'This study is no longer in the worklist.');
+      return {
+        study: found.study,
+        studyInstanceUID: found.studyInstanceUID,
+        priority: found.priority,
+        images: found.results.map(imageResult),
+      };
     },
 
     async 'image.render'({ file }) {
@@ -155,7 +164,11 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
         ...storedPixels(radiograph),
         window: { ...radiograph.window },
         voiLut: radiograph.voiLut
-          ? { firstMapped: radiograph.voiLut.firstMapped, bitsPerEntry: radiograph.voiLut.bitsPerEntry, data: ownBuffer(radiograph.voiLut.data) }
+          ? {
+              firstMapped: radiograph.voiLut.firstMapped,
+              bitsPerEntry: radiograph.voiLut.bitsPerEntry,
+              data: ownBuffer(radiograph.voiLut.data),
+            }
           : null,
         invert: radiograph.invert,
         photometric: radiograph.photometric,
@@ -171,7 +184,12 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
 
     async 'heatmap.get'({ file, term, tree, model }) {
       const stored = requireStored(store, file);
-      if (stored.status !== 'ok') throw new TriageError('INVALID_REQUEST', `This image was not analysed (${stored.status}); it has no heatmaps.`, { file });
+      if (stored.status !== 'ok')
+        throw new TriageError(
+          'INVALID_REQUEST',
+          `This image was not analysed (${stored.status}); it has no heatmaps.`,
+          { file },
+        );
       if (stored.pack.fingerprint !== fingerprint) {
         throw new TriageError(
           'INVALID_REQUEST',
@@ -181,24 +199,40 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
       }
       const finding = stored.findings.find((f) => f.term === term && f.tree === tree);
       if (!finding || !finding.positive || !finding.direct) {
-        throw new TriageError('INVALID_REQUEST', `"${term}" is not a positive model finding of this image; only those have heatmaps.`, { file });
+        throw new TriageError(
+          'INVALID_REQUEST',
+          `"${term}" is not a positive model finding of this image; only those have heatmaps.`,
+          { file },
+        );
       }
       const analysis = await analyses.get(file);
       if (analysis.result.status !== 'ok') {
         analyses.delete(file);
         const error = analysis.result.error;
-        throw new TriageError(error?.code ?? 'INVALID_REQUEST', `The image cannot be analysed again for its heatmap: ${error?.message ?? analysis.result.reason ?? analysis.result.status}`, { file });
+        throw new TriageError(
+          error?.code ?? 'INVALID_REQUEST',
+          `The image cannot be analysed again for its heatmap: ${error?.message ?? analysis.result.reason ?? analysis.result.status}`,
+          { file },
+        );
       }
       const maps = analysis.heatmaps.get(term);
       if (!maps) {
         // The stored result said positive, the engine now says not: the file changed since its scan.
         analyses.delete(file);
-        throw new TriageError('INVALID_REQUEST', `The models no longer call "${term}" on this file; it changed since it was scanned. Open it again to re-analyse it.`, { file });
+        throw new TriageError(
+          'INVALID_REQUEST',
+          `The models no longer call "${term}" on this file; it changed since it was scanned. Open it again to re-analyse it.`,
+          { file },
+        );
       }
       const members = Object.keys(maps.perModel);
       const heatmap = model === null ? maps.ensemble : maps.perModel[model];
       if (!heatmap) {
-        throw new TriageError('INVALID_REQUEST', `Model ${model} did not vote "${term}" positive; heatmaps exist for ${members.join(', ')}.`, { file });
+        throw new TriageError(
+          'INVALID_REQUEST',
+          `Model ${model} did not vote "${term}" positive; heatmaps exist for ${members.join(', ')}.`,
+          { file },
+        );
       }
       return {
         file,

@@ -69,7 +69,9 @@ export class ScanQueue {
       try {
         await stat(path);
       } catch {
-        throw new TriageError('FILE_NOT_FOUND', `${fileName(path)} does not exist or cannot be opened.`, { file: path });
+        throw new TriageError('FILE_NOT_FOUND', `${fileName(path)} does not exist or cannot be opened.`, {
+          file: path,
+        });
       }
     }
     const roots = [...new Set(paths)];

@@ -40,7 +40,8 @@ serveEngine(
     if (settings.resources) process.env.TRIAGE_RESOURCES = settings.resources;
     let provider: ProviderChoice | undefined;
     if (settings.provider !== null) {
-      if (!isProviderChoice(settings.provider)) throw new TriageError('USAGE', `Unknown execution provider "${settings.provider}".`);
+      if (!isProviderChoice(settings.provider))
+        throw new TriageError('USAGE', `Unknown execution provider "${settings.provider}".`);
       provider = settings.provider;
     }
     const { openBackend } = await import('../api/backend.js');

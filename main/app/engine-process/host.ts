@@ -16,7 +16,11 @@ export interface HostedBackend {
   close(): Promise<void>;
 }
 
-export type OpenBackend = (settings: EngineSettings, emit: ApiEmit, chooseFiles: (kind: ChooseKind) => Promise<string[]>) => Promise<HostedBackend>;
+export type OpenBackend = (
+  settings: EngineSettings,
+  emit: ApiEmit,
+  chooseFiles: (kind: ChooseKind) => Promise<string[]>,
+) => Promise<HostedBackend>;
 
 type Opened = { backend: HostedBackend } | { failed: Envelope & { ok: false } };
 
@@ -54,7 +58,12 @@ export function serveEngine(end: MessageEnd<FromEngine, ToEngine>, open: OpenBac
       case 'request': {
         const ready: Opened = opened
           ? await opened
-          : { failed: { ok: false, error: { code: 'ENGINE_STOPPED', message: 'The engine process was not initialised.' } } };
+          : {
+              failed: {
+                ok: false,
+                error: { code: 'ENGINE_STOPPED', message: 'The engine process was not initialised.' },
+              },
+            };
         const reply = 'failed' in ready ? ready.failed : await ready.backend.invoke(message.channel, message.request);
         end.post({ kind: 'reply', id: message.id, reply });
         return;

@@ -50,5 +50,12 @@ export function isToEngine(value: unknown): value is ToEngine {
 export function isFromEngine(value: unknown): value is FromEngine {
   if (typeof value !== 'object' || value === null) return false;
   const kind = (value as { kind?: unknown }).kind;
-  return kind === 'ready' || kind === 'init-failed' || kind === 'reply' || kind === 'event' || kind === 'choose' || kind === 'closed';
+  return (
+    kind === 'ready' ||
+    kind === 'init-failed' ||
+    kind === 'reply' ||
+    kind === 'event' ||
+    kind === 'choose' ||
+    kind === 'closed'
+  );
 }

@@ -24,8 +24,13 @@ const api: TriageApi = {
     return ipcRenderer.invoke(invokeChannel(channel), request).then(unwrapEnvelope) as never;
   },
   on(event, listener) {
-    if (typeof event !== 'string' || !events.has(event)) throw toApiCallError({ code: 'INVALID_REQUEST', message: `Unknown API event ${JSON.stringify(String(event)).slice(0, 80)}.` });
-    if (typeof listener !== 'function') throw toApiCallError({ code: 'INVALID_REQUEST', message: 'An event listener must be a function.' });
+    if (typeof event !== 'string' || !events.has(event))
+      throw toApiCallError({
+        code: 'INVALID_REQUEST',
+        message: `Unknown API event ${JSON.stringify(String(event)).slice(0, 80)}.`,
+      });
+    if (typeof listener !== 'function')
+      throw toApiCallError({ code: 'INVALID_REQUEST', message: 'An event listener must be a function.' });
     // The page gets the payload only: the IPC event object would hand it ipcRenderer itself.
     const forward = (_event: IpcRendererEvent, payload: unknown): void => listener(payload as never);
     ipcRenderer.on(eventChannel(event), forward);

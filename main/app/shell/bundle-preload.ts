@@ -28,6 +28,7 @@ export async function bundlePreload(outfile: string): Promise<void> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const outfile = process.argv[2] ?? fileURLToPath(new URL('../../../dist/main/app/preload/preload.cjs', import.meta.url));
+  const outfile =
+    process.argv[2] ?? fileURLToPath(new URL('../../../dist/main/app/preload/preload.cjs', import.meta.url));
   await bundlePreload(outfile);
 }

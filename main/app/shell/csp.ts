@@ -33,9 +33,21 @@ export const CONTENT_SECURITY_POLICY = CSP_DIRECTIVES.map((d) => d.join(' ')).jo
  * Bluetooth, for one, is not a policy feature; the permission handler refuses it like all else).
  */
 const PERMISSIONS_POLICY = [
-  'camera', 'microphone', 'geolocation', 'usb', 'serial', 'hid', 'midi', 'payment',
-  'display-capture', 'clipboard-read', 'screen-wake-lock', 'publickey-credentials-get',
-].map((feature) => `${feature}=()`).join(', ');
+  'camera',
+  'microphone',
+  'geolocation',
+  'usb',
+  'serial',
+  'hid',
+  'midi',
+  'payment',
+  'display-capture',
+  'clipboard-read',
+  'screen-wake-lock',
+  'publickey-credentials-get',
+]
+  .map((feature) => `${feature}=()`)
+  .join(', ');
 
 /** Headers for every response of the app's protocol (the CSP for documents and workers alike). */
 export function securityHeaders(): Record<string, string> {

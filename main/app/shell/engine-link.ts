@@ -30,7 +30,10 @@ export interface EngineLinkOptions {
 
 const stopped = (detail: string): Envelope => ({
   ok: false,
-  error: { code: 'ENGINE_STOPPED', message: `The analysis engine process stopped (${detail}); it is restarted for the next request.` },
+  error: {
+    code: 'ENGINE_STOPPED',
+    message: `The analysis engine process stopped (${detail}); it is restarted for the next request.`,
+  },
 });
 
 export class EngineLink {

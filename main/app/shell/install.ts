@@ -10,7 +10,13 @@ import type * as Electron from 'electron';
 import { log } from '../../log/index.js';
 import { API, API_EVENTS, isApiEvent } from '../api/contract.js';
 import { CONTENT_SECURITY_POLICY } from './csp.js';
-import { allowNavigation, allowRequest, permissionCheckDecision, permissionRequestDecision, windowOpenDecision } from './guards.js';
+import {
+  allowNavigation,
+  allowRequest,
+  permissionCheckDecision,
+  permissionRequestDecision,
+  windowOpenDecision,
+} from './guards.js';
 import { eventChannel, handleInvoke, invokeChannel } from './ipc.js';
 import type { InvokeContext } from './ipc.js';
 import { EngineLink } from './engine-link.js';
@@ -21,7 +27,10 @@ import { ENTRY_URL, APP_SCHEME } from './origin.js';
 import { SCHEME_PRIVILEGES, serveAsset } from './protocol.js';
 import { windowOptions } from './window.js';
 
-export type ShellElectron = Pick<typeof Electron, 'app' | 'BrowserWindow' | 'Menu' | 'dialog' | 'ipcMain' | 'protocol' | 'session' | 'utilityProcess'>;
+export type ShellElectron = Pick<
+  typeof Electron,
+  'app' | 'BrowserWindow' | 'Menu' | 'dialog' | 'ipcMain' | 'protocol' | 'session' | 'utilityProcess'
+>;
 
 export interface ShellConfig {
   /** The renderer's build folder, served as app://triage/. */
@@ -60,7 +69,9 @@ export function hardenContents(contents: Electron.WebContents): void {
 
 /** Default-session policy: no permission, no network, no download, the CSP on every response. */
 export function hardenSession(session: Electron.Session): void {
-  session.setPermissionRequestHandler((_contents, permission, callback) => callback(permissionRequestDecision(permission)));
+  session.setPermissionRequestHandler((_contents, permission, callback) =>
+    callback(permissionRequestDecision(permission)),
+  );
   session.setPermissionCheckHandler((_contents, permission) => permissionCheckDecision(permission));
   session.setDevicePermissionHandler(() => false);
   session.webRequest.onBeforeRequest((details, callback) => {
@@ -105,8 +116,12 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
 
   const chooseFiles = async (kind: ChooseKind): Promise<string[]> => {
     if (!window || window.isDestroyed()) return [];
-    const properties: Electron.OpenDialogOptions['properties'] = kind === 'folder' ? ['openDirectory'] : ['openFile', 'multiSelections'];
-    const chosen = await dialog.showOpenDialog(window, { title: kind === 'folder' ? 'Open a folder of radiographs' : 'Open radiographs', properties });
+    const properties: Electron.OpenDialogOptions['properties'] =
+      kind === 'folder' ? ['openDirectory'] : ['openFile', 'multiSelections'];
+    const chosen = await dialog.showOpenDialog(window, {
+      title: kind === 'folder' ? 'Open a folder of radiographs' : 'Open radiographs',
+      properties,
+    });
     return chosen.canceled ? [] : chosen.filePaths;
   };
 
@@ -139,7 +154,9 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     window = new BrowserWindow(windowOptions({ preload: config.preload, devTools: config.devTools }));
     const shown = window;
     shown.once('ready-to-show', () => shown.show());
-    shown.webContents.on('render-process-gone', (_event, details) => log('error', 'renderer-gone', { reason: details.reason }));
+    shown.webContents.on('render-process-gone', (_event, details) =>
+      log('error', 'renderer-gone', { reason: details.reason }),
+    );
     // A page that failed to load still shows (its error), rather than leaving no window at all.
     shown.webContents.on('did-fail-load', (_event, code, description) => {
       log('error', 'renderer-load-failed', { code, description });

@@ -36,12 +36,15 @@ export interface InvokeEventLike {
  */
 export function checkSender(event: InvokeEventLike, windowContentsId: number | null): TriageError | null {
   const frame = event.senderFrame;
-  if (frame === null || frame === undefined) return new TriageError('FORBIDDEN_SENDER', 'The request came from a frame that no longer exists.');
+  if (frame === null || frame === undefined)
+    return new TriageError('FORBIDDEN_SENDER', 'The request came from a frame that no longer exists.');
   if (windowContentsId === null || event.sender.id !== windowContentsId) {
     return new TriageError('FORBIDDEN_SENDER', 'The request came from a window other than the application window.');
   }
-  if (frame.parent !== null) return new TriageError('FORBIDDEN_SENDER', 'The request came from a subframe, not the application page.');
-  if (!isAppUrl(frame.url)) return new TriageError('FORBIDDEN_SENDER', 'The request came from a page outside the application.');
+  if (frame.parent !== null)
+    return new TriageError('FORBIDDEN_SENDER', 'The request came from a subframe, not the application page.');
+  if (!isAppUrl(frame.url))
+    return new TriageError('FORBIDDEN_SENDER', 'The request came from a page outside the application.');
   return null;
 }
 
@@ -56,7 +59,12 @@ export interface InvokeContext {
 }
 
 /** One invoke from the window, checked, validated and run; always resolves to a reply envelope. */
-export async function handleInvoke(context: InvokeContext, channel: string, event: InvokeEventLike, payload: unknown): Promise<Envelope> {
+export async function handleInvoke(
+  context: InvokeContext,
+  channel: string,
+  event: InvokeEventLike,
+  payload: unknown,
+): Promise<Envelope> {
   const refused = checkSender(event, context.windowContentsId());
   if (refused) {
     context.onRefused?.(channel, refused);

@@ -16,7 +16,9 @@ export function menuTemplate(platform: NodeJS.Platform, devTools: boolean): Menu
   ];
   if (devTools) view.push({ type: 'separator' }, { role: 'toggleDevTools' });
   return [
-    ...(platform === 'darwin' ? [{ role: 'appMenu' } as MenuItemConstructorOptions] : [{ role: 'fileMenu' } as MenuItemConstructorOptions]),
+    ...(platform === 'darwin'
+      ? [{ role: 'appMenu' } as MenuItemConstructorOptions]
+      : [{ role: 'fileMenu' } as MenuItemConstructorOptions]),
     { role: 'editMenu' },
     { label: 'View', submenu: view },
     { role: 'windowMenu' },

@@ -44,8 +44,7 @@ export const MIME_TYPES: Readonly<Record<string, string>> = {
 };
 
 export type AssetResolution =
-  | { ok: true; path: string; mime: string }
-  | { ok: false; status: 400 | 403 | 404 | 405; reason: string };
+  { ok: true; path: string; mime: string } | { ok: false; status: 400 | 403 | 404 | 405; reason: string };
 
 type PathApi = Pick<typeof nodePath, 'join' | 'relative' | 'isAbsolute' | 'extname' | 'sep'>;
 
@@ -70,7 +69,8 @@ function forbiddenInSegment(segment: string): boolean {
 export function resolveAssetPath(requestUrl: string, root: string, pathApi: PathApi = nodePath): AssetResolution {
   // Backslashes and raw control characters are refused before URL parsing, which would turn a
   // backslash into a slash or strip the control characters.
-  if (requestUrl.includes('\\') || hasControlCharacter(requestUrl)) return { ok: false, status: 400, reason: 'backslash or control character in the URL' };
+  if (requestUrl.includes('\\') || hasControlCharacter(requestUrl))
+    return { ok: false, status: 400, reason: 'backslash or control character in the URL' };
   let url: URL;
   try {
     url = new URL(requestUrl);
@@ -89,7 +89,8 @@ export function resolveAssetPath(requestUrl: string, root: string, pathApi: Path
     }
     if (segment === '') return { ok: false, status: 400, reason: 'empty path segment' };
     if (segment === '.' || segment === '..') return { ok: false, status: 400, reason: 'dot segment' };
-    if (forbiddenInSegment(segment)) return { ok: false, status: 400, reason: 'slash, colon or control character in a segment' };
+    if (forbiddenInSegment(segment))
+      return { ok: false, status: 400, reason: 'slash, colon or control character in a segment' };
     if (segment.startsWith('.')) return { ok: false, status: 404, reason: 'hidden file' };
     segments.push(segment);
   }

@@ -41,7 +41,8 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     threads: values.threads === undefined ? undefined : positiveInteger(values.threads, '--threads'),
   });
   try {
-    for await (const analysis of engine.analyze(positionals, { heatmapsDir: values.heatmaps })) printJson(analysis.result);
+    for await (const analysis of engine.analyze(positionals, { heatmapsDir: values.heatmaps }))
+      printJson(analysis.result);
   } finally {
     await engine.close();
   }

@@ -91,7 +91,8 @@ export async function runDecode(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) usage(`decode takes exactly one FILE.\n\n${DECODE_HELP}`);
   const file = positionals[0];
-  const shortSide = values['short-side'] === undefined ? undefined : positiveInteger(values['short-side'], '--short-side');
+  const shortSide =
+    values['short-side'] === undefined ? undefined : positiveInteger(values['short-side'], '--short-side');
 
   const started = performance.now();
   const radiograph = await readRadiograph(file, { minShortSide: shortSide });

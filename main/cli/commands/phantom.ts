@@ -40,7 +40,8 @@ export async function runPhantom(argv: string[]): Promise<number> {
       jobs: { type: 'string' },
     },
   });
-  if (positionals.length > 0) usage(`phantom takes no positional arguments (got "${positionals[0]}").\n\n${PHANTOM_HELP}`);
+  if (positionals.length > 0)
+    usage(`phantom takes no positional arguments (got "${positionals[0]}").\n\n${PHANTOM_HELP}`);
   if (values.count === undefined || values.seed === undefined || values.out === undefined) {
     usage(`phantom needs --count, --seed and --out.\n\n${PHANTOM_HELP}`);
   }

@@ -60,9 +60,13 @@ function progressReporter(tty: boolean): { update(progress: Progress): void; end
     if (tty) {
       const width = 30;
       const fraction = progress.total ? Math.min(1, progress.done / progress.total) : 0;
-      const bar = progress.total ? `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '-')}] ${String(Math.floor(fraction * 100)).padStart(3)}% ` : '';
+      const bar = progress.total
+        ? `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '-')}] ${String(Math.floor(fraction * 100)).padStart(3)}% `
+        : '';
       const count = progress.total ? `${progress.done}/${progress.total}` : `${progress.done} files`;
-      process.stderr.write(`\r\x1b[K${bar}${count}  ${progress.rate.toFixed(1)} files/s  ETA ${duration(progress.etaSeconds)}`);
+      process.stderr.write(
+        `\r\x1b[K${bar}${count}  ${progress.rate.toFixed(1)} files/s  ETA ${duration(progress.etaSeconds)}`,
+      );
     } else {
       const { done, total, rate, etaSeconds } = progress;
       process.stderr.write(`${JSON.stringify({ progress: { done, total, rate, etaSeconds } })}\n`);
@@ -131,9 +135,11 @@ export async function runScan(argv: string[]): Promise<number> {
   if (positionals.length === 0) usage(`scan needs at least one PATH.\n\n${SCAN_HELP}`);
   const provider = values.ep!;
   if (!isProviderChoice(provider)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${provider}".`);
-  if (values.format !== undefined && !isExportFormat(values.format)) usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${values.format}".`);
+  if (values.format !== undefined && !isExportFormat(values.format))
+    usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${values.format}".`);
   if (values.format !== undefined && values.out === undefined) usage('--format needs --out FILE.');
-  const decodeWorkers = values.concurrency === undefined ? undefined : positiveInteger(values.concurrency, '--concurrency');
+  const decodeWorkers =
+    values.concurrency === undefined ? undefined : positiveInteger(values.concurrency, '--concurrency');
   const threads = values.threads === undefined ? undefined : positiveInteger(values.threads, '--threads');
   const batchSize = values.batch === undefined ? 8 : positiveInteger(values.batch, '--batch');
   const watch = values.watch
@@ -162,7 +168,13 @@ export async function runScan(argv: string[]): Promise<number> {
   process.on('SIGTERM', interrupt);
   const reporter = progressReporter(process.stderr.isTTY === true);
   try {
-    engine = await Engine.create({ models: values.models ?? DEFAULT_PACK, provider, batchSize, threads, decodeWorkers });
+    engine = await Engine.create({
+      models: values.models ?? DEFAULT_PACK,
+      provider,
+      batchSize,
+      threads,
+      decodeWorkers,
+    });
     const scanner = new Scanner({
       roots: positionals,
       engine,

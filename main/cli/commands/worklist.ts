@@ -30,12 +30,16 @@ function render(studies: WorklistStudy[]): string {
   const lines: string[] = [];
   if (studies.some((s) => s.images.some((i) => i.notForClinicalUse))) lines.push(NOT_FOR_CLINICAL_USE, '');
   for (const study of studies) {
-    lines.push(`${study.priority.toUpperCase().padEnd(width)}  ${study.studyInstanceUID ?? '(no study UID)'}  ${study.images.length} image${study.images.length === 1 ? '' : 's'}`);
+    lines.push(
+      `${study.priority.toUpperCase().padEnd(width)}  ${study.studyInstanceUID ?? '(no study UID)'}  ${study.images.length} image${study.images.length === 1 ? '' : 's'}`,
+    );
     for (const image of study.images) {
       const what =
         image.status === 'ok'
           ? image.findings.length > 0
-            ? image.findings.map((f) => `${f.term} (${f.votes.positive}/${f.votes.total}${percent(f.probability)})`).join(', ')
+            ? image.findings
+                .map((f) => `${f.term} (${f.votes.positive}/${f.votes.total}${percent(f.probability)})`)
+                .join(', ')
             : 'no positive finding'
           : `${image.status}: ${image.reason ?? ''}`;
       lines.push(`${' '.repeat(width)}  - ${image.file}: ${what}`);

@@ -14,7 +14,19 @@ export interface CodestreamHeader {
 }
 
 const SOF_MARKERS = new Set([
-  0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf,
+  0xc0,
+  0xc1,
+  0xc2,
+  0xc3,
+  0xc5,
+  0xc6,
+  0xc7,
+  0xc9,
+  0xca,
+  0xcb,
+  0xcd,
+  0xce,
+  0xcf,
   0xf7, // SOF55, JPEG-LS
 ]);
 
@@ -57,7 +69,7 @@ function readUint32(bytes: Uint8Array, offset: number): number {
 function j2kCodestreamOffset(bytes: Uint8Array): number {
   if (!(bytes[0] === 0x00 && bytes[4] === 0x6a && bytes[5] === 0x50)) return 0;
   // JP2 file format: walk the boxes to the contiguous codestream box.
-  for (let box = 0; box + 8 <= bytes.length; ) {
+  for (let box = 0; box + 8 <= bytes.length;) {
     const length = readUint32(bytes, box);
     const type = String.fromCharCode(bytes[box + 4], bytes[box + 5], bytes[box + 6], bytes[box + 7]);
     if (type === 'jp2c') return box + 8;
@@ -71,7 +83,12 @@ function j2kCodestreamOffset(bytes: Uint8Array): number {
 export function readJ2kHeader(bytes: Uint8Array): CodestreamHeader {
   const offset = j2kCodestreamOffset(bytes);
   if (offset < 0) malformed('no codestream box in the JP2 file');
-  if (bytes[offset] !== 0xff || bytes[offset + 1] !== 0x4f || bytes[offset + 2] !== 0xff || bytes[offset + 3] !== 0x51) {
+  if (
+    bytes[offset] !== 0xff ||
+    bytes[offset + 1] !== 0x4f ||
+    bytes[offset + 2] !== 0xff ||
+    bytes[offset + 3] !== 0x51
+  ) {
     malformed('no JPEG 2000 SOC and SIZ markers');
   }
   const siz = offset + 4;
@@ -109,7 +126,8 @@ export function readJ2kDecompositions(bytes: Uint8Array): number {
     } else if (marker === 0x53) {
       // COC: Lcoc, Ccoc (1 byte, 2 when there are 257 components or more), Scoc, SPcoc's levels.
       const at = offset + 4 + (components < 257 ? 1 : 2) + 1;
-      if (at < offset + 2 + length) decompositions = decompositions < 0 ? bytes[at] : Math.min(decompositions, bytes[at]);
+      if (at < offset + 2 + length)
+        decompositions = decompositions < 0 ? bytes[at] : Math.min(decompositions, bytes[at]);
     }
     offset += 2 + length;
   }
@@ -132,6 +150,9 @@ export function checkAgainstAttributes(header: CodestreamHeader, description: Pi
     );
   }
   if (header.precision > 16 || header.precision < 2) {
-    throw new TriageError('INVALID_ATTRIBUTE', `The compressed frame has a sample precision of ${header.precision} bits.`);
+    throw new TriageError(
+      'INVALID_ATTRIBUTE',
+      `The compressed frame has a sample precision of ${header.precision} bits.`,
+    );
   }
 }

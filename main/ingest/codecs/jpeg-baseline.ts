@@ -18,7 +18,9 @@ interface LibJpegTurbo {
 const codec = lazyModule(() => (factory as unknown as (options: object) => Promise<LibJpegTurbo>)(quietEmscripten()));
 
 /** libjpeg-turbo decodes 8-bit JPEG from a buffer; also used for plain .jpg files. */
-export async function decodeJpeg8(bytes: Uint8Array): Promise<{ width: number; height: number; components: number; samples: Uint8Array }> {
+export async function decodeJpeg8(
+  bytes: Uint8Array,
+): Promise<{ width: number; height: number; components: number; samples: Uint8Array }> {
   return withModule(codec, (module) => {
     const decoder = new module.JPEGDecoder();
     try {

@@ -25,7 +25,9 @@ export function loaderCodecPath(relative: string): string {
 }
 
 const codec = lazyModule(async () => {
-  const module = (await import(pathToFileURL(loaderCodecPath('codecs/jpeg.js')).href)) as { default: new () => JpegImage };
+  const module = (await import(pathToFileURL(loaderCodecPath('codecs/jpeg.js')).href)) as {
+    default: new () => JpegImage;
+  };
   return module.default;
 });
 

@@ -32,8 +32,12 @@ interface J2kModule {
   HTJ2KDecoder?: new () => J2kDecoder;
 }
 
-const openJpeg = lazyModule(() => (openJpegFactory as unknown as (options: object) => Promise<J2kModule>)(quietEmscripten()));
-const openJph = lazyModule(() => (openJphFactory as unknown as (options: object) => Promise<J2kModule>)(quietEmscripten()));
+const openJpeg = lazyModule(() =>
+  (openJpegFactory as unknown as (options: object) => Promise<J2kModule>)(quietEmscripten()),
+);
+const openJph = lazyModule(() =>
+  (openJphFactory as unknown as (options: object) => Promise<J2kModule>)(quietEmscripten()),
+);
 
 /** The highest level whose shorter side still keeps minShortSide pixels (0 when none is given). */
 export function chooseLevel(rows: number, columns: number, decompositions: number, minShortSide?: number): number {

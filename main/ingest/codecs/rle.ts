@@ -20,7 +20,9 @@ interface RleImageFrame {
 type DecodeRle = (frame: RleImageFrame, pixelData: Uint8Array) => Promise<RleImageFrame>;
 
 const codec = lazyModule(async () => {
-  const module = (await import(pathToFileURL(loaderCodecPath('shared/decoders/decodeRLE.js')).href)) as { default: DecodeRle };
+  const module = (await import(pathToFileURL(loaderCodecPath('shared/decoders/decodeRLE.js')).href)) as {
+    default: DecodeRle;
+  };
   return module.default;
 });
 
@@ -30,7 +32,10 @@ function checkRleHeader(bytes: Uint8Array, expectedSegments: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const segments = view.getUint32(0, true);
   if (segments !== expectedSegments) {
-    throw new TriageError('MALFORMED', `The RLE frame has ${segments} segments; the attributes need ${expectedSegments}.`);
+    throw new TriageError(
+      'MALFORMED',
+      `The RLE frame has ${segments} segments; the attributes need ${expectedSegments}.`,
+    );
   }
   // All 15 offset slots: the decoder reads the slot after the last segment as that segment's end,
   // and a garbage offset there would make it loop over billions of absent bytes.

@@ -52,7 +52,9 @@ export function copySamples(
 ): Uint8Array | Int8Array | Uint16Array | Int16Array {
   const bytes = view.slice();
   if (bitsPerSample > 8) {
-    return signed ? new Int16Array(bytes.buffer, 0, bytes.length >> 1) : new Uint16Array(bytes.buffer, 0, bytes.length >> 1);
+    return signed
+      ? new Int16Array(bytes.buffer, 0, bytes.length >> 1)
+      : new Uint16Array(bytes.buffer, 0, bytes.length >> 1);
   }
   return signed ? new Int8Array(bytes.buffer) : bytes;
 }

@@ -140,18 +140,24 @@ export function readPixelDescription(dataSet: DataSet): PixelDescription {
   if (photometric === 'PALETTE COLOR') invalid('Palette colour images are not radiographs and are not supported.');
 
   const bitsAllocated = required(dataSet, TAG.bitsAllocated, 'Bits Allocated');
-  if (![1, 8, 16, 32].includes(bitsAllocated)) invalid(`Bits Allocated is ${bitsAllocated}; it must be 1, 8, 16 or 32.`);
+  if (![1, 8, 16, 32].includes(bitsAllocated))
+    invalid(`Bits Allocated is ${bitsAllocated}; it must be 1, 8, 16 or 32.`);
   if (bitsAllocated === 1) invalid('1-bit images (Bits Allocated 1) are overlays, not radiographs.');
   const bitsStored = dataSet.uint16(TAG.bitsStored) ?? bitsAllocated;
   if (bitsStored < 1 || bitsStored > bitsAllocated) {
-    invalid(`Bits Stored is ${bitsStored} but Bits Allocated is ${bitsAllocated}; Bits Stored must be 1 to ${bitsAllocated}.`);
+    invalid(
+      `Bits Stored is ${bitsStored} but Bits Allocated is ${bitsAllocated}; Bits Stored must be 1 to ${bitsAllocated}.`,
+    );
   }
   const highBit = dataSet.uint16(TAG.highBit) ?? bitsStored - 1;
   if (highBit < bitsStored - 1 || highBit >= bitsAllocated) {
-    invalid(`High Bit is ${highBit}; with Bits Stored ${bitsStored} and Bits Allocated ${bitsAllocated} it must be ${bitsStored - 1} to ${bitsAllocated - 1}.`);
+    invalid(
+      `High Bit is ${highBit}; with Bits Stored ${bitsStored} and Bits Allocated ${bitsAllocated} it must be ${bitsStored - 1} to ${bitsAllocated - 1}.`,
+    );
   }
   const representation = dataSet.uint16(TAG.pixelRepresentation) ?? 0;
-  if (representation !== 0 && representation !== 1) invalid(`Pixel Representation is ${representation}; it must be 0 or 1.`);
+  if (representation !== 0 && representation !== 1)
+    invalid(`Pixel Representation is ${representation}; it must be 0 or 1.`);
   const signed = representation === 1;
 
   const planar = colour ? (dataSet.uint16(TAG.planarConfiguration) ?? 0) : 0;
@@ -170,7 +176,10 @@ export function readPixelDescription(dataSet: DataSet): PixelDescription {
   const padding =
     paddingValue === null
       ? null
-      : { from: Math.min(paddingValue, paddingLimit ?? paddingValue), to: Math.max(paddingValue, paddingLimit ?? paddingValue) };
+      : {
+          from: Math.min(paddingValue, paddingLimit ?? paddingValue),
+          to: Math.max(paddingValue, paddingLimit ?? paddingValue),
+        };
 
   return {
     rows,

@@ -68,7 +68,10 @@ export function firstEncapsulatedFrame(
 ): Uint8Array {
   const fragments = element.fragments ?? [];
   if (!element.encapsulatedPixelData || fragments.length === 0) {
-    throw new TriageError('MALFORMED', `Pixel Data is not encapsulated although the transfer syntax is ${syntax.name}.`);
+    throw new TriageError(
+      'MALFORMED',
+      `Pixel Data is not encapsulated although the transfer syntax is ${syntax.name}.`,
+    );
   }
   for (const fragment of fragments) {
     if (fragment.position + fragment.length > dataSet.byteArray.length) {

@@ -47,7 +47,8 @@ function parserMessage(thrown: unknown): string {
   return String(thrown);
 }
 
-const TRUNCATION = /past end of buffer|overread|overrun|eof encountered|cannot be greater than or equal to|greater than the length/i;
+const TRUNCATION =
+  /past end of buffer|overread|overrun|eof encountered|cannot be greater than or equal to|greater than the length/i;
 
 function inflater(bytes: Uint8Array, position: number): Uint8Array {
   let inflated: Buffer;

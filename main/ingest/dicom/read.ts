@@ -23,10 +23,16 @@ function checkIsImage(dataSet: DataSet): void {
   const sopClass = dataSet.string(TAG.sopClassUID) ?? '';
   const hasPixels = TAG.pixelData in dataSet.elements;
   if (NON_IMAGE_SOP_CLASS.test(sopClass)) {
-    throw new TriageError('NOT_AN_IMAGE', `The DICOM object is not an image (SOP Class ${sopClass}); nothing to analyse.`);
+    throw new TriageError(
+      'NOT_AN_IMAGE',
+      `The DICOM object is not an image (SOP Class ${sopClass}); nothing to analyse.`,
+    );
   }
   if (!hasPixels && dataSet.elements[TAG.rows] === undefined) {
-    throw new TriageError('NOT_AN_IMAGE', 'The DICOM object has neither image attributes nor pixel data; it is not an image.');
+    throw new TriageError(
+      'NOT_AN_IMAGE',
+      'The DICOM object has neither image attributes nor pixel data; it is not an image.',
+    );
   }
 }
 
@@ -54,7 +60,10 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
   }
   const description = readPixelDescription(dataSet);
   if (!syntax.encapsulated && description.photometric === 'YBR_FULL_422') {
-    throw new TriageError('INVALID_ATTRIBUTE', 'Uncompressed YBR_FULL_422 is chroma-subsampled and not supported for radiographs.');
+    throw new TriageError(
+      'INVALID_ATTRIBUTE',
+      'Uncompressed YBR_FULL_422 is chroma-subsampled and not supported for radiographs.',
+    );
   }
   if (syntax.encapsulated !== Boolean(element.encapsulatedPixelData)) {
     throw new TriageError(
@@ -77,16 +86,25 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
   } catch (error) {
     if (error instanceof TriageError) throw error;
     const detail = error instanceof Error ? error.message : String(error);
-    throw new TriageError('DECODE_FAILED', `The ${syntax.name} pixel data cannot be decoded (${detail}).`, { cause: error });
+    throw new TriageError('DECODE_FAILED', `The ${syntax.name} pixel data cannot be decoded (${detail}).`, {
+      cause: error,
+    });
   }
 
   const image = toModality(decoded, description);
   const voiLut = readVoiLut(dataSet, description.signed);
-  const window = readDicomWindow(dataSet) ?? (voiLut ? lutWindow(voiLut) : automaticWindow(image.indexed ?? image.pixels, image.indexed ? null : image.padding, image.range));
+  const window =
+    readDicomWindow(dataSet) ??
+    (voiLut
+      ? lutWindow(voiLut)
+      : automaticWindow(image.indexed ?? image.pixels, image.indexed ? null : image.padding, image.range));
   const metadata = readMetadata(dataSet, description.numberOfFrames);
   if (decoded.level > 0 && metadata.pixelSpacing) {
     const factor = description.rows / image.rows;
-    metadata.pixelSpacing = [metadata.pixelSpacing[0] * factor, metadata.pixelSpacing[1] * (description.columns / image.columns)];
+    metadata.pixelSpacing = [
+      metadata.pixelSpacing[0] * factor,
+      metadata.pixelSpacing[1] * (description.columns / image.columns),
+    ];
   }
 
   const radiograph: Omit<Radiograph, 'pixels' | 'padding' | 'indexed' | 'range'> = {
@@ -103,7 +121,8 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
     invert: description.photometric === 'MONOCHROME1',
     window,
     voiLut,
-    resolution: decoded.level > 0 ? { level: decoded.level, fullRows: description.rows, fullColumns: description.columns } : null,
+    resolution:
+      decoded.level > 0 ? { level: decoded.level, fullRows: description.rows, fullColumns: description.columns } : null,
     metadata,
   };
   // An indexed image's float32 values and padding mask are made only if something asks for them.

@@ -4,14 +4,7 @@
  */
 
 export type CodecId =
-  | 'native'
-  | 'rle'
-  | 'jpeg-baseline'
-  | 'jpeg-extended'
-  | 'jpeg-lossless'
-  | 'jpeg-ls'
-  | 'jpeg2000'
-  | 'htj2k';
+  'native' | 'rle' | 'jpeg-baseline' | 'jpeg-extended' | 'jpeg-lossless' | 'jpeg-ls' | 'jpeg2000' | 'htj2k';
 
 export interface TransferSyntaxInfo {
   uid: string;
@@ -50,7 +43,11 @@ export const TRANSFER_SYNTAXES: readonly TransferSyntaxInfo[] = [
   ts('1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)', 'jpeg-baseline', { lossy: true }),
   ts('1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)', 'jpeg-extended', { lossy: true }),
   ts('1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)', 'jpeg-lossless'),
-  ts('1.2.840.10008.1.2.4.70', 'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 SV1)', 'jpeg-lossless'),
+  ts(
+    '1.2.840.10008.1.2.4.70',
+    'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 SV1)',
+    'jpeg-lossless',
+  ),
   ts('1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless', 'jpeg-ls'),
   ts('1.2.840.10008.1.2.4.81', 'JPEG-LS Lossy (Near-Lossless)', 'jpeg-ls', { lossy: true }),
   ts('1.2.840.10008.1.2.4.90', 'JPEG 2000 (Lossless Only)', 'jpeg2000', { multiResolution: true }),

@@ -24,7 +24,9 @@ function windowLevel(radiograph: Radiograph, window: DisplayWindow): (value: num
   const quantise = (windowed: number) => Math.min(255, Math.floor(invert ? 255 - windowed : windowed));
   if (voiLut !== null && window.source === 'voi-lut') {
     // The level of each LUT entry once (as lutWindow8 computes it); a value then picks its entry.
-    const entryLevels = Uint8Array.from(voiLut.data, (_, index) => quantise(lutWindow8(voiLut.firstMapped + index, voiLut)));
+    const entryLevels = Uint8Array.from(voiLut.data, (_, index) =>
+      quantise(lutWindow8(voiLut.firstMapped + index, voiLut)),
+    );
     const last = voiLut.data.length - 1;
     return (value: number) => entryLevels[Math.min(last, Math.max(0, Math.round(value) - voiLut.firstMapped))];
   }
@@ -42,7 +44,8 @@ function levelFunction(radiograph: Radiograph, window: DisplayWindow) {
   const { range } = radiograph;
   const base = Math.floor(range.min);
   const size = Math.floor(range.max) - base + 1;
-  const table = Number.isFinite(base) && size > 0 && size <= MAX_TABLE && Math.abs(base) < 2 ** 30 ? new Uint8Array(size) : null;
+  const table =
+    Number.isFinite(base) && size > 0 && size <= MAX_TABLE && Math.abs(base) < 2 ** 30 ? new Uint8Array(size) : null;
   if (table) for (let k = 0; k < size; k++) table[k] = level(base + k);
   return { level, table, base, size };
 }
@@ -53,19 +56,26 @@ function levelFunction(radiograph: Radiograph, window: DisplayWindow) {
  * stage that reads the whole image (the preprocess stage's area resize) looks levels up itself
  * instead of having rows rendered for it. Null when the radiograph is not indexed.
  */
-export function displayWordLevels(radiograph: Radiograph, window: DisplayWindow = radiograph.window): Uint8Array | null {
+export function displayWordLevels(
+  radiograph: Radiograph,
+  window: DisplayWindow = radiograph.window,
+): Uint8Array | null {
   const { indexed } = radiograph;
   if (!indexed) return null;
   // The word table is the lookup table here: one level per word, computed once (the image's
   // range, a pass over every pixel, is not needed).
   const level = windowLevel(radiograph, window);
   const levels = new Uint8Array(indexed.wordMask + 1);
-  for (let word = 0; word <= indexed.wordMask; word++) levels[word] = indexed.padding?.[word] ? 0 : level(indexed.values[word]);
+  for (let word = 0; word <= indexed.wordMask; word++)
+    levels[word] = indexed.padding?.[word] ? 0 : level(indexed.values[word]);
   return levels;
 }
 
 /** The display level of every pixel, row by row (see levelFunction and displayWordLevels). */
-export function displayRowRenderer(radiograph: Radiograph, window: DisplayWindow = radiograph.window): DisplayRowRenderer {
+export function displayRowRenderer(
+  radiograph: Radiograph,
+  window: DisplayWindow = radiograph.window,
+): DisplayRowRenderer {
   // `padding` and `pixels` are read only where there is no `indexed` (on which they are made when read).
   const { columns } = radiograph;
   const levels = displayWordLevels(radiograph, window);

@@ -26,7 +26,7 @@ export function storedValueReader(description: PixelDescription): (word: number)
   const mask = 2 ** bits - 1;
   if (!description.signed) return (word) => (word >>> shift) & mask;
   const signShift = 32 - bits;
-  return (word) => ((((word >>> shift) & mask) << signShift) >> signShift);
+  return (word) => (((word >>> shift) & mask) << signShift) >> signShift;
 }
 
 /**
@@ -80,7 +80,10 @@ export function expandPadding({ words, wordMask, padding, length }: IndexedPixel
  * over the pixels (a store each), the rest per word. Only the automatic window and a display
  * rendering without a word table need it, so an image with a window in its file never pays it.
  */
-export function indexedRange({ words, wordMask, values, padding, length }: IndexedPixels): { min: number; max: number } {
+export function indexedRange({ words, wordMask, values, padding, length }: IndexedPixels): {
+  min: number;
+  max: number;
+} {
   const seen = new Uint8Array(wordMask + 1);
   for (let i = 0; i < length; i++) seen[words[i] & wordMask] = 1;
   let min = Infinity;
@@ -147,7 +150,8 @@ function indexedModality(frame: DecodedFrame, description: PixelDescription, cou
   if (isPadding) {
     let i = 0;
     while (i < count && isPadding[samples[i] & wordMask]) i++;
-    if (i === count) throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
+    if (i === count)
+      throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
   }
   const indexed = { words: samples, wordMask, values: Float32Array.from(modality), padding: isPadding, length: count };
   return withIndexedPixels({ rows: frame.rows, columns: frame.columns }, indexed);
@@ -200,7 +204,8 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
     }
   } else if (spp === 1) {
     const { from, to } = description.padding ?? { from: 1, to: 0 };
-    const bits = frame.samples instanceof Uint8Array || frame.samples instanceof Int8Array ? 8 : description.bitsAllocated;
+    const bits =
+      frame.samples instanceof Uint8Array || frame.samples instanceof Int8Array ? 8 : description.bitsAllocated;
     for (let i = 0; i < count; i++) {
       const value = stored(unsignedWord(frame.samples, i, bits));
       const modality = value * slope + intercept;
@@ -237,5 +242,12 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
   if (padded === count) {
     throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
   }
-  return { rows: frame.rows, columns: frame.columns, pixels, indexed: null, padding: padded > 0 ? padding : null, range: { min, max } };
+  return {
+    rows: frame.rows,
+    columns: frame.columns,
+    pixels,
+    indexed: null,
+    padding: padded > 0 ? padding : null,
+    range: { min, max },
+  };
 }

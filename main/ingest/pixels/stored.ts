@@ -76,7 +76,8 @@ export function storedPixels(radiograph: Radiograph): StoredPixels {
     // Every word that occurs outside the padding has its stored value in [min, max], so the table's
     // type holds it; padding words hold black.
     const table = new Stored(wordMask + 1);
-    for (let word = 0; word <= wordMask; word++) table[word] = padded && padding![word] ? black : toStored(values[word]);
+    for (let word = 0; word <= wordMask; word++)
+      table[word] = padded && padding![word] ? black : toStored(values[word]);
     out = new Stored(length);
     for (let i = 0; i < length; i++) out[i] = table[words[i] & wordMask];
   } else {

@@ -12,7 +12,10 @@ export function isJpeg(bytes: Uint8Array): boolean {
 export async function decodeJpegFile(bytes: Uint8Array): Promise<RasterImage> {
   const header = readJpegHeader(bytes);
   if (header.precision !== 8) {
-    throw new TriageError('UNSUPPORTED_TRANSFER_SYNTAX', `JPEG files of ${header.precision}-bit precision are read only inside DICOM.`);
+    throw new TriageError(
+      'UNSUPPORTED_TRANSFER_SYNTAX',
+      `JPEG files of ${header.precision}-bit precision are read only inside DICOM.`,
+    );
   }
   if (header.width * header.height > 100_000_000 || header.width === 0) {
     throw new TriageError('TOO_LARGE', `The JPEG claims ${header.width} x ${header.height} pixels.`);

@@ -48,7 +48,12 @@ export function decodePng(bytes: Uint8Array): RasterImage {
     return { width: png.width, height: png.height, values: toGrey(rgb, png.width, png.height, channels), bitDepth: 8 };
   }
   const depth = png.depth;
-  return { width: png.width, height: png.height, values: toGrey(png.data, png.width, png.height, png.channels), bitDepth: depth };
+  return {
+    width: png.width,
+    height: png.height,
+    values: toGrey(png.data, png.width, png.height, png.channels),
+    bitDepth: depth,
+  };
 }
 
 /** An 8-bit greyscale PNG. */

@@ -29,7 +29,6 @@ import { scratchDir } from '../../support/tools.js';
 import { appPack, makeReadingFolder, PHANTOMS } from '../fixtures.js';
 import { bridgeApi, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
 
-
 const root = new URL('../../../', import.meta.url).pathname;
 const SCREENSHOTS = join(root, 'test-results', 'screenshots');
 const scratch = scratchDir('app-e2e');
@@ -100,19 +99,30 @@ async function canvasSamples(step: number): Promise<Samples> {
 
 /** Where the heatmap's colour is strongest on the canvas, in image pixels (a weighted centroid of the most coloured samples). */
 function colourPeak(samples: Samples): { x: number; y: number; coloured: number } {
-  const scored = samples.points.map((p) => ({ x: p[2], y: p[3], c: Math.max(p[4], p[5], p[6]) - Math.min(p[4], p[5], p[6]) }));
+  const scored = samples.points.map((p) => ({
+    x: p[2],
+    y: p[3],
+    c: Math.max(p[4], p[5], p[6]) - Math.min(p[4], p[5], p[6]),
+  }));
   const coloured = scored.filter((s) => s.c > 12);
   if (coloured.length === 0) return { x: NaN, y: NaN, coloured: 0 };
   const top = [...coloured].sort((a, b) => b.c - a.c).slice(0, Math.max(5, Math.round(coloured.length * 0.05)));
   const weight = top.reduce((sum, s) => sum + s.c, 0);
-  return { x: top.reduce((sum, s) => sum + s.x * s.c, 0) / weight, y: top.reduce((sum, s) => sum + s.y * s.c, 0) / weight, coloured: coloured.length };
+  return {
+    x: top.reduce((sum, s) => sum + s.x * s.c, 0) / weight,
+    y: top.reduce((sum, s) => sum + s.y * s.c, 0) / weight,
+    coloured: coloured.length,
+  };
 }
 
 async function waitForViewer(file: string, heatmap: string | null): Promise<void> {
   await page.waitForFunction(
     ([f, hm]) => {
       const element = document.getElementById('viewport');
-      return element?.dataset.file === f && (hm === null ? (element.dataset.heatmap ?? '') === '' : element.dataset.heatmap === hm);
+      return (
+        element?.dataset.file === f &&
+        (hm === null ? (element.dataset.heatmap ?? '') === '' : element.dataset.heatmap === hm)
+      );
     },
     [file, heatmap] as const,
   );
@@ -195,18 +205,29 @@ describe('the reading workstation', () => {
     await page.getByRole('button', { name: 'Open folder…' }).click();
     await page.waitForSelector('.scan-done.completed');
     worklist = await backend.handlers['worklist.list']({});
-    await page.waitForFunction((n) => document.querySelectorAll('[role="option"][data-study]').length === n, worklist.studies.length);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[role="option"][data-study]').length === n,
+      worklist.studies.length,
+    );
     const seen = await page.evaluate(() => (window as unknown as { __progressSeen: string[] }).__progressSeen);
     assert.ok(seen.length > 0, 'a progress bar was shown while the scan ran');
 
-    const rows = await page.locator('[role="option"][data-study]').evaluateAll((elements) => elements.map((e) => [(e as HTMLElement).dataset.study!, (e as HTMLElement).dataset.priority!]));
+    const rows = await page
+      .locator('[role="option"][data-study]')
+      .evaluateAll((elements) =>
+        elements.map((e) => [(e as HTMLElement).dataset.study!, (e as HTMLElement).dataset.priority!]),
+      );
     assert.deepEqual(
       rows.map(([study]) => study),
       worklist.studies.map((s) => s.study),
       'the rows are the store’s worklist, in its order',
     );
     const ranks = rows.map(([, priority]) => priorityRank(priority as never));
-    assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), 'most urgent first');
+    assert.deepEqual(
+      ranks,
+      [...ranks].sort((a, b) => a - b),
+      'most urgent first',
+    );
     assert.ok(new Set(ranks).size >= 3, `several priorities shown (${[...new Set(rows.map((r) => r[1]))].join(', ')})`);
     // The rejected lateral and the broken file need review, with their reason.
     const lateralRow = page.locator('[role="option"]', { hasText: 'lateral.dcm' });
@@ -224,20 +245,41 @@ describe('the reading workstation', () => {
     const called = (image: (typeof images)[number]['image']) => image.findings.filter((f) => f.votes.positive >= 2);
     const candidates = images.filter(({ image }) => called(image).length > 0);
     assert.ok(candidates.length > 0, 'the pack calls a finding on some phantom');
-    const details = await Promise.all(candidates.map(({ image }) => backend.handlers['image.render']({ file: image.file })));
-    const truePositive = (i: number) => called(candidates[i].image).some((f) => maskOf(candidates[i].image.file, f.term));
-    const order = candidates.map((_, i) => i).sort((a, b) => Number(truePositive(b)) - Number(truePositive(a)) || Number(details[b].invert) - Number(details[a].invert));
+    const details = await Promise.all(
+      candidates.map(({ image }) => backend.handlers['image.render']({ file: image.file })),
+    );
+    const truePositive = (i: number) =>
+      called(candidates[i].image).some((f) => maskOf(candidates[i].image.file, f.term));
+    const order = candidates
+      .map((_, i) => i)
+      .sort(
+        (a, b) =>
+          Number(truePositive(b)) - Number(truePositive(a)) || Number(details[b].invert) - Number(details[a].invert),
+      );
     const pick = candidates[order[0]];
     const finding = called(pick.image).find((f) => maskOf(pick.image.file, f.term)) ?? called(pick.image)[0];
-    target = { study: pick.study, file: pick.image.file, term: finding.term, tree: finding.tree as 'finding', mask: maskOf(pick.image.file, finding.term) };
+    target = {
+      study: pick.study,
+      file: pick.image.file,
+      term: finding.term,
+      tree: finding.tree as 'finding',
+      mask: maskOf(pick.image.file, finding.term),
+    };
   });
 
   test('the status bar names the provider and the pack; a demo pack shows the banner', async () => {
     const status = await backend.handlers['status.get']({});
     assert.equal(await page.locator('[data-provider]').getAttribute('data-provider'), status.provider);
     assert.match((await page.locator('.statusbar .provider').textContent()) ?? '', /CPU/);
-    assert.equal(await page.locator('[data-pack]').getAttribute('data-pack'), `${status.pack.id}@${status.pack.version}`);
-    for (const member of status.pack.members) assert.match((await page.locator('.statusbar .pack').textContent()) ?? '', new RegExp(`${member.id} ${member.version}`));
+    assert.equal(
+      await page.locator('[data-pack]').getAttribute('data-pack'),
+      `${status.pack.id}@${status.pack.version}`,
+    );
+    for (const member of status.pack.members)
+      assert.match(
+        (await page.locator('.statusbar .pack').textContent()) ?? '',
+        new RegExp(`${member.id} ${member.version}`),
+      );
     const banner = page.locator('#banner');
     assert.equal(await banner.isVisible(), status.notForClinicalUse);
     if (status.notForClinicalUse) assert.match((await banner.textContent()) ?? '', /NOT FOR CLINICAL USE/);
@@ -272,8 +314,13 @@ describe('the reading workstation', () => {
     const mean = differences.reduce((a, b) => a + b, 0) / differences.length;
     const p99 = differences[Math.floor(differences.length * 0.99)];
     assert.ok(grey, 'a radiograph alone is grey');
-    assert.ok(mean < 1 && p99 <= 2, `canvas matches the engine's display rendering (mean ${mean.toFixed(3)}, 99th percentile ${p99})`);
-    t.diagnostic(`${radiograph.photometric} ${radiograph.window.source}: ${differences.length} samples, mean |canvas - engine| ${mean.toFixed(3)} levels, 99th percentile ${p99}, max ${differences[differences.length - 1]}`);
+    assert.ok(
+      mean < 1 && p99 <= 2,
+      `canvas matches the engine's display rendering (mean ${mean.toFixed(3)}, 99th percentile ${p99})`,
+    );
+    t.diagnostic(
+      `${radiograph.photometric} ${radiograph.window.source}: ${differences.length} samples, mean |canvas - engine| ${mean.toFixed(3)} levels, 99th percentile ${p99}, max ${differences[differences.length - 1]}`,
+    );
     // And the smoothed default view is the same image.
     await page.evaluate(() => {
       const element = document.getElementById('viewport')!;
@@ -292,7 +339,12 @@ describe('the reading workstation', () => {
     assert.equal(colourPeak(await canvasSamples(4)).coloured, 0, 'no overlay for a negative finding');
     await page.locator(`[role="treeitem"][data-key="${target.tree}:${target.term}"]`).first().click();
     await waitForViewer(target.file, `${target.term}|ensemble`);
-    const heatmap: HeatmapDataType = await backend.handlers['heatmap.get']({ file: target.file, term: target.term, tree: target.tree, model: null });
+    const heatmap: HeatmapDataType = await backend.handlers['heatmap.get']({
+      file: target.file,
+      term: target.term,
+      tree: target.tree,
+      model: null,
+    });
     const rendered = await backend.handlers['image.render']({ file: target.file });
     const peakX = heatmap.peak.x * (rendered.columns / heatmap.imageColumns);
     const peakY = heatmap.peak.y * (rendered.rows / heatmap.imageRows);
@@ -310,7 +362,10 @@ describe('the reading workstation', () => {
         const png = decodePng(readFileSync(target.mask));
         const mask = { width: png.width, height: png.height, data: png.values };
         const cell = (Math.min(rendered.columns, rendered.rows) * 8) / 224;
-        assert.ok(pointInMask(mask, found.x, found.y, rendered.columns, rendered.rows, cell), `${label}: the overlay peak (${found.x.toFixed(1)}, ${found.y.toFixed(1)}) lies outside the ${target.term} mask`);
+        assert.ok(
+          pointInMask(mask, found.x, found.y, rendered.columns, rendered.rows, cell),
+          `${label}: the overlay peak (${found.x.toFixed(1)}, ${found.y.toFixed(1)}) lies outside the ${target.term} mask`,
+        );
         t.diagnostic(`${label}: the overlay peak lies on the ground-truth ${target.term} mask`);
       }
     };
@@ -354,9 +409,17 @@ describe('the reading workstation', () => {
     const member = heatmap.members[0];
     await page.locator('.heatmap-controls select').selectOption(member);
     await waitForViewer(target.file, `${target.term}|${member}`);
-    const own = await backend.handlers['heatmap.get']({ file: target.file, term: target.term, tree: target.tree, model: member });
+    const own = await backend.handlers['heatmap.get']({
+      file: target.file,
+      term: target.term,
+      tree: target.tree,
+      model: member,
+    });
     const found = colourPeak(await canvasSamples(2));
-    const distance = Math.hypot(found.x - own.peak.x * (rendered.columns / own.imageColumns), found.y - own.peak.y * (rendered.rows / own.imageRows));
+    const distance = Math.hypot(
+      found.x - own.peak.x * (rendered.columns / own.imageColumns),
+      found.y - own.peak.y * (rendered.rows / own.imageRows),
+    );
     assert.ok(distance < tolerance, `model ${member}: overlay peak ${distance.toFixed(1)} px from its CAM peak`);
     await page.locator('.heatmap-controls select').selectOption('');
     await waitForViewer(target.file, `${target.term}|ensemble`);
@@ -374,7 +437,11 @@ describe('the reading workstation', () => {
     assert.ok((await corner('top-left')).includes(basename(target.file)), 'the file is named top left');
     assert.match(await corner('top-right'), /\d+ × \d+, \d+-bit/);
     assert.equal(await corner('bottom-right'), '', 'no heatmap named while it is hidden');
-    assert.match((await page.locator('.heatmap-controls').getAttribute('class')) ?? '', /inactive/, 'hidden: the heatmap controls are dimmed');
+    assert.match(
+      (await page.locator('.heatmap-controls').getAttribute('class')) ?? '',
+      /inactive/,
+      'hidden: the heatmap controls are dimmed',
+    );
     const levelBefore = await corner('bottom-left');
     const box = (await page.locator('#viewport').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -384,15 +451,26 @@ describe('the reading workstation', () => {
     const windowAfter = await page.locator('#viewport').getAttribute('data-window');
     assert.notEqual(windowAfter, windowBefore);
     const afterDrag = await canvasSamples(4);
-    const change = (a: Samples, b: Samples) => a.points.reduce((sum, p, i) => sum + Math.abs(p[4] - b.points[i][4]), 0) / a.points.length;
-    assert.ok(change(before, afterDrag) > 5, `the drag changed the pixels (mean change ${change(before, afterDrag).toFixed(1)} levels)`);
+    const change = (a: Samples, b: Samples) =>
+      a.points.reduce((sum, p, i) => sum + Math.abs(p[4] - b.points[i][4]), 0) / a.points.length;
+    assert.ok(
+      change(before, afterDrag) > 5,
+      `the drag changed the pixels (mean change ${change(before, afterDrag).toFixed(1)} levels)`,
+    );
     assert.notEqual(await corner('bottom-left'), levelBefore, 'the W/L corner follows the drag');
     await page.keyboard.press('1');
     const restored = await canvasSamples(4);
-    assert.ok(change(before, restored) < 0.5, `preset 1 restores the file's window (mean change ${change(before, restored).toFixed(2)})`);
+    assert.ok(
+      change(before, restored) < 0.5,
+      `preset 1 restores the file's window (mean change ${change(before, restored).toFixed(2)})`,
+    );
     await page.keyboard.press('h');
     await waitForViewer(target.file, `${target.term}|ensemble`);
-    assert.match(await corner('bottom-right'), /^Heatmap: .*ensemble of \d+$/, 'the heatmap shown is named bottom right');
+    assert.match(
+      await corner('bottom-right'),
+      /^Heatmap: .*ensemble of \d+$/,
+      'the heatmap shown is named bottom right',
+    );
   });
 
   test('findings: the PadChest tree, positive first, with votes, probability, spread and members', async () => {
@@ -401,15 +479,26 @@ describe('the reading workstation', () => {
     const finding = image.findings.find((f) => f.term === target.term && f.tree === target.tree)!;
     const row = page.locator(`[role="treeitem"][data-key="${target.tree}:${target.term}"]`).first();
     assert.equal(await row.getAttribute('aria-selected'), 'true', 'the most probable positive finding is selected');
-    assert.match((await row.locator('.votes').textContent()) ?? '', new RegExp(`${finding.votes.positive} of ${finding.votes.total} models`));
-    assert.equal((await row.locator('.probability').textContent())?.trim(), `${Math.round(finding.probability!.mean * 100)}%`);
+    assert.match(
+      (await row.locator('.votes').textContent()) ?? '',
+      new RegExp(`${finding.votes.positive} of ${finding.votes.total} models`),
+    );
+    assert.equal(
+      (await row.locator('.probability').textContent())?.trim(),
+      `${Math.round(finding.probability!.mean * 100)}%`,
+    );
     const details = page.locator(`[data-details="${target.tree}:${target.term}"]`);
     assert.match((await details.textContent()) ?? '', /spread/);
     for (const [id, value] of Object.entries(finding.perModel)) {
-      assert.match((await details.locator('.member', { hasText: id }).textContent()) ?? '', new RegExp(`${Math.round(value * 100)}%`));
+      assert.match(
+        (await details.locator('.member', { hasText: id }).textContent()) ?? '',
+        new RegExp(`${Math.round(value * 100)}%`),
+      );
     }
     // Top-level order: nodes with anything positive inside come first.
-    const top = await page.locator('.tree > [role="group"] > [role="treeitem"]').evaluateAll((rows) => rows.map((r) => r.classList.contains('positive')));
+    const top = await page
+      .locator('.tree > [role="group"] > [role="treeitem"]')
+      .evaluateAll((rows) => rows.map((r) => r.classList.contains('positive')));
     const firstNegative = top.indexOf(false);
     assert.ok(firstNegative === -1 || top.slice(firstNegative).every((p) => !p), 'positive first');
     // Collapsing a branch hides its children.
@@ -425,21 +514,36 @@ describe('the reading workstation', () => {
   test('accepting a finding is stored with its time and survives a reload', async () => {
     const accept = page.getByRole('button', { name: `Accept ${target.term}` }).first();
     await accept.click();
-    await page.waitForFunction((term) => document.querySelector(`[aria-label="Accept ${term}"]`)?.getAttribute('aria-pressed') === 'true', target.term);
+    await page.waitForFunction(
+      (term) => document.querySelector(`[aria-label="Accept ${term}"]`)?.getAttribute('aria-pressed') === 'true',
+      target.term,
+    );
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
     await page.locator(`[role="option"][data-study="${target.study}"]`).click();
     await waitForViewer(target.file, `${target.term}|ensemble`);
-    assert.equal(await page.getByRole('button', { name: `Accept ${target.term}` }).first().getAttribute('aria-pressed'), 'true');
+    assert.equal(
+      await page
+        .getByRole('button', { name: `Accept ${target.term}` })
+        .first()
+        .getAttribute('aria-pressed'),
+      'true',
+    );
     assert.match((await page.locator('.verdict-note.agree').textContent()) ?? '', /Accepted by you at/);
-    assert.match((await page.locator(`[role="option"][data-study="${target.study}"] .reviewed`).textContent()) ?? '', /1/);
+    assert.match(
+      (await page.locator(`[role="option"][data-study="${target.study}"] .reviewed`).textContent()) ?? '',
+      /1/,
+    );
     await shot('findings-accepted', '#findings');
     // Read back from the database file itself, by a second connection.
     await new Promise((resolve) => setTimeout(resolve, 300)); // the backend's connection releases its lock when idle
     const store = ResultStore.open(database);
     try {
       const verdicts = store.currentVerdicts(target.file);
-      assert.deepEqual(verdicts.map((v) => [v.term, v.verdict]), [[target.term, 'agree']]);
+      assert.deepEqual(
+        verdicts.map((v) => [v.term, v.verdict]),
+        [[target.term, 'agree']],
+      );
       assert.ok(Math.abs(Date.parse(verdicts[0].at) - Date.now()) < 120_000);
     } finally {
       store.close();
@@ -463,7 +567,9 @@ describe('the reading workstation', () => {
   });
 
   test('keyboard: next and previous study, heatmap toggle, window presets', async () => {
-    const order = (await page.locator('[role="option"][data-study]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.study!))) as string[];
+    const order = (await page
+      .locator('[role="option"][data-study]')
+      .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.study!))) as string[];
     await page.locator(`[role="option"][data-study="${order[0]}"]`).click();
     await page.locator('#viewport').focus();
     await page.keyboard.press('j');
@@ -504,7 +610,9 @@ describe('the reading workstation', () => {
     assert.equal(await page.locator('[role="option"][data-study]').count(), 1);
     await page.locator('.search').fill('');
     await page.locator('.chip[data-priority="needs review"]').click();
-    const priorities = await page.locator('[role="option"][data-study]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.priority));
+    const priorities = await page
+      .locator('[role="option"][data-study]')
+      .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.priority));
     assert.ok(priorities.length >= 2 && priorities.every((p) => p === 'needs review'));
     await page.locator('.chip[data-priority="needs review"]').click();
     assert.equal(await page.locator('[role="option"][data-study]').count(), worklist.studies.length);
@@ -539,7 +647,12 @@ describe('the reading workstation', () => {
       const i = Math.floor(py) * radiograph.columns + Math.floor(px);
       if (!radiograph.padding![i]) continue;
       // Away from the padding's edge, where smoothing blends in the image.
-      const inside = [-2, 2].every((d) => radiograph.padding![Math.min(radiograph.rows - 1, Math.max(0, Math.floor(py) + d)) * radiograph.columns + Math.floor(px)]);
+      const inside = [-2, 2].every(
+        (d) =>
+          radiograph.padding![
+            Math.min(radiograph.rows - 1, Math.max(0, Math.floor(py) + d)) * radiograph.columns + Math.floor(px)
+          ],
+      );
       if (!inside) continue;
       paddingSamples++;
       if (r <= 2 && expected.pixels[i] === 0) paddingBlack++;
@@ -557,6 +670,9 @@ describe('the reading workstation', () => {
     assert.deepEqual(violations, []);
     assert.deepEqual(consoleErrors, []);
     // Chromium checks the security headers as it reads them: a policy it does not understand is a warning.
-    assert.deepEqual(consoleWarnings.filter((text) => /Permissions-Policy|Content-Security-Policy/i.test(text)), []);
+    assert.deepEqual(
+      consoleWarnings.filter((text) => /Permissions-Policy|Content-Security-Policy/i.test(text)),
+      [],
+    );
   });
 });

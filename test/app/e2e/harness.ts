@@ -30,7 +30,10 @@ export function buildRenderer(out: string): void {
 export async function serveRenderer(rendererRoot: string): Promise<{ origin: string; close(): Promise<void> }> {
   const server = createServer((request, response) => {
     void (async () => {
-      const answer = await serveAsset({ url: `${APP_ORIGIN}${request.url ?? '/'}`, method: request.method ?? 'GET' }, rendererRoot);
+      const answer = await serveAsset(
+        { url: `${APP_ORIGIN}${request.url ?? '/'}`, method: request.method ?? 'GET' },
+        rendererRoot,
+      );
       const headers: Record<string, string> = {};
       answer.headers.forEach((value, key) => (headers[key] = value));
       response.writeHead(answer.status, headers);
@@ -52,7 +55,14 @@ export async function serveRenderer(rendererRoot: string): Promise<{ origin: str
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: requireChromium(),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -60,7 +70,8 @@ export async function launchChromium(): Promise<Browser> {
 export function encodeBinary(value: unknown): unknown {
   if (value instanceof ArrayBuffer) return { __bytes: Buffer.from(value).toString('base64') };
   if (Array.isArray(value)) return value.map(encodeBinary);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeBinary(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeBinary(v)]));
   return value;
 }
 
@@ -70,8 +81,13 @@ export function encodeBinary(value: unknown): unknown {
  * webUtils.getPathForFile answers a dropped file's real path.
  */
 export async function bridgeApi(page: Page, backend: Backend, dropFolder: string): Promise<void> {
-  await page.exposeBinding('__triageInvoke', async (_source, channel: unknown, request: unknown) => encodeBinary(await backend.invoke(String(channel), request)));
-  const script = readFileSync(new URL('./bridge-page.js', import.meta.url), 'utf8').replace('= __TRIAGE_DROP_FOLDER__;', `= ${JSON.stringify(dropFolder)};`);
+  await page.exposeBinding('__triageInvoke', async (_source, channel: unknown, request: unknown) =>
+    encodeBinary(await backend.invoke(String(channel), request)),
+  );
+  const script = readFileSync(new URL('./bridge-page.js', import.meta.url), 'utf8').replace(
+    '= __TRIAGE_DROP_FOLDER__;',
+    `= ${JSON.stringify(dropFolder)};`,
+  );
   await page.addInitScript({ content: script });
 }
 
@@ -81,7 +97,14 @@ export function pageEmitter(getPage: () => Page | null) {
     const page = getPage();
     if (!page || page.isClosed()) return;
     page
-      .evaluate(([name, data]) => (globalThis as unknown as { __triageEmit?: (e: string, p: unknown) => void }).__triageEmit?.(name as string, data), [event, encodeBinary(payload)] as const)
+      .evaluate(
+        ([name, data]) =>
+          (globalThis as unknown as { __triageEmit?: (e: string, p: unknown) => void }).__triageEmit?.(
+            name as string,
+            data,
+          ),
+        [event, encodeBinary(payload)] as const,
+      )
       .catch(() => undefined);
   };
 }

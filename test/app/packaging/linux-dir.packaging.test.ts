@@ -35,13 +35,18 @@ const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 // on, --inspect on, asar integrity off, only-asar off, browser V8 snapshot off, file:// privileges on.
 const SHIPPED_FUSES = '10110001';
 const config = parse(readFileSync(join(root, 'electron-builder.yml'), 'utf8'));
-const electronVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8')).version as string;
+const electronVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8'))
+  .version as string;
 
 function standInElectron(dir: string): void {
   mkdirSync(join(dir, 'resources'), { recursive: true });
   const wire = Buffer.from([1, SHIPPED_FUSES.length, ...Buffer.from(SHIPPED_FUSES, 'latin1')]);
   // Padding on both sides, as the wire sits in the middle of a real binary.
-  writeFileSync(join(dir, 'electron'), Buffer.concat([Buffer.alloc(4096, 0x7f), Buffer.from(SENTINEL, 'latin1'), wire, Buffer.alloc(4096, 0x7f)]), { mode: 0o755 });
+  writeFileSync(
+    join(dir, 'electron'),
+    Buffer.concat([Buffer.alloc(4096, 0x7f), Buffer.from(SENTINEL, 'latin1'), wire, Buffer.alloc(4096, 0x7f)]),
+    { mode: 0o755 },
+  );
   writeFileSync(join(dir, 'version'), electronVersion);
   writeFileSync(join(dir, 'LICENSE'), 'stand-in for the Electron distribution');
 }
@@ -73,22 +78,47 @@ function packageLinuxDir(arch: Build['arch']): Build {
   const output = join(scratch.path, `out-${arch}`);
   const result = spawnSync(
     process.execPath,
-    [join(root, 'node_modules', 'electron-builder', 'cli.js'), '--linux', 'dir', `--${arch}`, '--publish', 'never',
-      `-c.electronVersion=${electronVersion}`, `-c.electronDist=${standIn}`, `-c.directories.output=${output}`],
-    { cwd: root, encoding: 'utf8', timeout: 180_000, env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', CSC_IDENTITY_AUTO_DISCOVERY: 'false' } },
+    [
+      join(root, 'node_modules', 'electron-builder', 'cli.js'),
+      '--linux',
+      'dir',
+      `--${arch}`,
+      '--publish',
+      'never',
+      `-c.electronVersion=${electronVersion}`,
+      `-c.electronDist=${standIn}`,
+      `-c.directories.output=${output}`,
+    ],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 180_000,
+      env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', CSC_IDENTITY_AUTO_DISCOVERY: 'false' },
+    },
   );
   assert.equal(result.status, 0, `electron-builder failed:\n${result.stdout}\n${result.stderr}`);
   const out = join(output, arch === 'x64' ? 'linux-unpacked' : 'linux-arm64-unpacked');
   const resources = join(out, 'resources');
   const asar = join(resources, 'app.asar');
-  return { arch, out, resources, asar, entries: listPackage(asar, { isPack: false }).map((e) => e.split(sep).join('/')) };
+  return {
+    arch,
+    out,
+    resources,
+    asar,
+    entries: listPackage(asar, { isPack: false }).map((e) => e.split(sep).join('/')),
+  };
 }
 
 const builds: Partial<Record<Build['arch'], Build>> = {};
 
 before(() => {
   // What `npm run build` (run by `npm test` first) makes; packaging without it would prove nothing.
-  for (const built of ['dist/main/app/shell/main.js', 'dist/main/app/preload/preload.cjs', 'dist/renderer/index.html', 'dist/renderer/app.js']) {
+  for (const built of [
+    'dist/main/app/shell/main.js',
+    'dist/main/app/preload/preload.cjs',
+    'dist/renderer/index.html',
+    'dist/renderer/app.js',
+  ]) {
     assert.ok(existsSync(join(root, built)), `${built} is missing: run npm run build (npm test does) before this test`);
   }
   builds.x64 = packageLinuxDir('x64');
@@ -100,10 +130,21 @@ describe('Linux directory build (x64)', () => {
     const { out, entries } = builds.x64!;
     assert.ok(existsSync(join(out, 'cxr-triage')), 'executable named after linux.executableName');
     const main = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).main as string;
-    for (const entry of [main, 'dist/main/app/preload/preload.cjs', 'dist/main/app/engine-process/entry.js', 'dist/main/app/api/backend.js', 'dist/main/engine/index.js', 'dist/main/inference/worker.js', 'dist/main/engine/decode-worker.js', 'dist/main/scan/identify-worker.js']) {
+    for (const entry of [
+      main,
+      'dist/main/app/preload/preload.cjs',
+      'dist/main/app/engine-process/entry.js',
+      'dist/main/app/api/backend.js',
+      'dist/main/engine/index.js',
+      'dist/main/inference/worker.js',
+      'dist/main/engine/decode-worker.js',
+      'dist/main/scan/identify-worker.js',
+    ]) {
       assert.ok(entries.includes(`/${entry}`), `app.asar lacks ${entry}`);
     }
-    const renderer = files(join(root, 'dist', 'renderer')).map((f) => relative(root, f).split(sep).join('/')).filter((f) => !f.endsWith('.map'));
+    const renderer = files(join(root, 'dist', 'renderer'))
+      .map((f) => relative(root, f).split(sep).join('/'))
+      .filter((f) => !f.endsWith('.map'));
     assert.ok(renderer.length >= 3);
     for (const file of renderer) assert.ok(entries.includes(`/${file}`), `app.asar lacks ${file}`);
     // The packaged files are the built ones, byte for byte.
@@ -116,13 +157,34 @@ describe('Linux directory build (x64)', () => {
     for (const entry of entries) {
       assert.ok(!entry.endsWith('.map'), entry);
       assert.ok(!/\.d\.[cm]?ts$/.test(entry) && !entry.endsWith('.ts'), entry);
-      assert.ok(!entry.startsWith('/dist/test/') && !entry.startsWith('/dist/models/') && !entry.startsWith('/test/') && !entry.startsWith('/main/'), entry);
+      assert.ok(
+        !entry.startsWith('/dist/test/') &&
+          !entry.startsWith('/dist/models/') &&
+          !entry.startsWith('/test/') &&
+          !entry.startsWith('/main/'),
+        entry,
+      );
     }
-    for (const absent of ['/dist/main/app/shell/bundle-preload.js', '/dist/main/app/preload/preload.js', '/node_modules/electron', '/node_modules/electron-builder', '/node_modules/esbuild', '/node_modules/typescript', '/node_modules/playwright-core', '/node_modules/tsx', '/node_modules/cornerstone-core']) {
+    for (const absent of [
+      '/dist/main/app/shell/bundle-preload.js',
+      '/dist/main/app/preload/preload.js',
+      '/node_modules/electron',
+      '/node_modules/electron-builder',
+      '/node_modules/esbuild',
+      '/node_modules/typescript',
+      '/node_modules/playwright-core',
+      '/node_modules/tsx',
+      '/node_modules/cornerstone-core',
+    ]) {
       assert.ok(!entries.includes(absent), `${absent} is packaged`);
     }
     // The production dependencies the engine loads are there.
-    for (const present of ['/node_modules/onnxruntime-node', '/node_modules/zod', '/node_modules/node-sqlite3-wasm', '/node_modules/dicom-parser']) {
+    for (const present of [
+      '/node_modules/onnxruntime-node',
+      '/node_modules/zod',
+      '/node_modules/node-sqlite3-wasm',
+      '/node_modules/dicom-parser',
+    ]) {
       assert.ok(entries.includes(present), `${present} is missing`);
     }
   });
@@ -133,36 +195,62 @@ describe('Linux directory build (x64)', () => {
     for (const name of ['onnxruntime_binding.node', 'libonnxruntime.so.1']) {
       const unpacked = join(resources, 'app.asar.unpacked', dir, name);
       assert.ok(statSync(unpacked).isFile(), `${name} unpacked`);
-      assert.equal((statFile(asar, `${dir}/${name}`) as { unpacked?: boolean }).unpacked, true, `${name} marked unpacked in the archive`);
+      assert.equal(
+        (statFile(asar, `${dir}/${name}`) as { unpacked?: boolean }).unpacked,
+        true,
+        `${name} marked unpacked in the archive`,
+      );
       const original = join(root, dir, name);
-      assert.equal(createHash('sha256').update(readFileSync(unpacked)).digest('hex'), createHash('sha256').update(readFileSync(original)).digest('hex'));
+      assert.equal(
+        createHash('sha256').update(readFileSync(unpacked)).digest('hex'),
+        createHash('sha256').update(readFileSync(original)).digest('hex'),
+      );
     }
-    const unpackedFiles = files(join(resources, 'app.asar.unpacked')).map((f) => relative(join(resources, 'app.asar.unpacked'), f).split(sep).join('/')).sort();
+    const unpackedFiles = files(join(resources, 'app.asar.unpacked'))
+      .map((f) => relative(join(resources, 'app.asar.unpacked'), f).split(sep).join('/'))
+      .sort();
     assert.deepEqual(unpackedFiles, [`${dir}/libonnxruntime.so.1`, `${dir}/onnxruntime_binding.node`]);
   });
 
   test("no other platform's or architecture's onnxruntime binaries anywhere in the build", () => {
     const { out, entries } = builds.x64!;
     const foreign = /napi-v6\/(win32|darwin|linux\/arm64)\b/;
-    assert.deepEqual(entries.filter((e) => foreign.test(e)), []);
+    assert.deepEqual(
+      entries.filter((e) => foreign.test(e)),
+      [],
+    );
     const everything = files(out).map((f) => relative(out, f).split(sep).join('/'));
-    assert.deepEqual(everything.filter((f) => foreign.test(f) || /\.(dll|dylib)$/.test(f)), []);
+    assert.deepEqual(
+      everything.filter((f) => foreign.test(f) || /\.(dll|dylib)$/.test(f)),
+      [],
+    );
   });
 
   test('model packs, the taxonomy and the sample phantoms are extra resources, without build scripts', (t) => {
     const { resources } = builds.x64!;
     const models = join(resources, 'models');
-    const kept = (path: string) => !/^(import|training)\//.test(path) && !path.endsWith('.py') && !path.includes('__pycache__');
-    const source = files(join(root, 'models')).map((f) => relative(join(root, 'models'), f).split(sep).join('/')).filter(kept).sort();
-    const packaged = files(models).map((f) => relative(models, f).split(sep).join('/')).sort();
+    const kept = (path: string) =>
+      !/^(import|training)\//.test(path) && !path.endsWith('.py') && !path.includes('__pycache__');
+    const source = files(join(root, 'models'))
+      .map((f) => relative(join(root, 'models'), f).split(sep).join('/'))
+      .filter(kept)
+      .sort();
+    const packaged = files(models)
+      .map((f) => relative(models, f).split(sep).join('/'))
+      .sort();
     assert.deepEqual(packaged, source, 'resources/models mirrors models/ minus import/, training/ and Python');
-    for (const file of source) assert.equal(statSync(join(models, file)).size, statSync(join(root, 'models', file)).size, file);
+    for (const file of source)
+      assert.equal(statSync(join(models, file)).size, statSync(join(root, 'models', file)).size, file);
     assert.ok(existsSync(join(models, 'taxonomy', 'padchest', 'trees_code.txt')));
     assert.ok(packaged.filter((f) => f.startsWith('samples/phantoms/') && f.endsWith('.dcm')).length >= 12);
     const packs = existsSync(join(root, 'models', 'packs')) ? readdirSync(join(root, 'models', 'packs')) : [];
-    for (const pack of packs) assert.ok(existsSync(join(models, 'packs', pack, 'ensemble.json')), `pack ${pack} is in the resources`);
-    if (packs.length === 0) t.diagnostic('models/packs is not in this tree yet (the demo pack lands with its training): no pack to package');
-    t.diagnostic(`app.asar ${mib(statSync(builds.x64!.asar).size)}, app.asar.unpacked ${mib(size(join(resources, 'app.asar.unpacked')))}, resources/models ${mib(size(models))}, whole build without Electron ${mib(size(resources))}`);
+    for (const pack of packs)
+      assert.ok(existsSync(join(models, 'packs', pack, 'ensemble.json')), `pack ${pack} is in the resources`);
+    if (packs.length === 0)
+      t.diagnostic('models/packs is not in this tree yet (the demo pack lands with its training): no pack to package');
+    t.diagnostic(
+      `app.asar ${mib(statSync(builds.x64!.asar).size)}, app.asar.unpacked ${mib(size(join(resources, 'app.asar.unpacked')))}, resources/models ${mib(size(models))}, whole build without Electron ${mib(size(resources))}`,
+    );
   });
 
   test('every fuse reads back as electron-builder.yml sets it', async () => {
@@ -201,14 +289,20 @@ describe('Linux directory build (x64)', () => {
   test('the packaged JavaScript runs: the engine process from app.asar answers the API on the packaged resources', async () => {
     const extracted = join(scratch.path, 'extracted');
     extractAll(builds.x64!.asar, extracted);
-    assert.ok(statSync(join(extracted, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1')).size > 1e6);
+    assert.ok(
+      statSync(join(extracted, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1')).size > 1e6,
+    );
     // The archive has no models/: the taxonomy can only come from the resources folder.
     assert.ok(!existsSync(join(extracted, 'models')));
     const entry = join(extracted, 'dist', 'main', 'app', 'engine-process', 'entry.js');
     const status = async (resources: string | null) => {
       const link = new EngineLink({
         spawn: () => {
-          const child = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, TRIAGE_LOG: 'silent', TRIAGE_RESOURCES: '' } });
+          const child = fork(entry, [], {
+            serialization: 'advanced',
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+            env: { ...process.env, TRIAGE_LOG: 'silent', TRIAGE_RESOURCES: '' },
+          });
           child.on('error', () => undefined);
           return {
             post: (message) => void child.send(message),
@@ -217,7 +311,12 @@ describe('Linux directory build (x64)', () => {
             kill: () => void child.kill('SIGKILL'),
           };
         },
-        settings: { resources, packDir: appPack(), database: join(scratch.path, `packaged-${resources ? 'resources' : 'none'}.sqlite`), provider: 'cpu' },
+        settings: {
+          resources,
+          packDir: appPack(),
+          database: join(scratch.path, `packaged-${resources ? 'resources' : 'none'}.sqlite`),
+          provider: 'cpu',
+        },
         onEvent: () => undefined,
         chooseFiles: async () => [],
       });
@@ -275,7 +374,10 @@ describe('Linux directory build (arm64)', () => {
     for (const name of ['onnxruntime_binding.node', 'libonnxruntime.so.1']) {
       assert.ok(statSync(join(resources, 'app.asar.unpacked', dir, name)).isFile(), name);
     }
-    assert.deepEqual(entries.filter((e) => /napi-v6\/(win32|darwin|linux\/x64)\b/.test(e)), []);
+    assert.deepEqual(
+      entries.filter((e) => /napi-v6\/(win32|darwin|linux\/x64)\b/.test(e)),
+      [],
+    );
   });
 });
 
@@ -293,7 +395,11 @@ describe('the other platforms in electron-builder.yml', () => {
     assert.deepEqual(config.asarUnpack, ['node_modules/onnxruntime-node/bin/napi-v6/${platform}/${arch}/**']);
     for (const platform of ['win32/x64', 'darwin/arm64', 'darwin/x64']) {
       const folder = join(root, 'node_modules/onnxruntime-node/bin/napi-v6', platform);
-      if (existsSync(folder)) assert.ok(readdirSync(folder).some((f) => /\.(node)$/.test(f)), `${platform} has its addon for its own build`);
+      if (existsSync(folder))
+        assert.ok(
+          readdirSync(folder).some((f) => /\.(node)$/.test(f)),
+          `${platform} has its addon for its own build`,
+        );
     }
   });
 });

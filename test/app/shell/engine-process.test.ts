@@ -47,7 +47,12 @@ function harness(settings: EngineSettings, choose: string[] = []): Harness {
   const exits: Array<number | null> = [];
   const spawn = (): EngineChild => {
     // The structured-clone serialisation Electron's utility process uses too (ArrayBuffers intact).
-    const child = fork(ENTRY, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, TRIAGE_LOG: 'error' } });
+    const child = fork(ENTRY, [], {
+      execArgv: ['--import', 'tsx'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, TRIAGE_LOG: 'error' },
+    });
     children.push(child);
     child.on('error', () => undefined); // a send racing the process's death; its exit is what counts
     return {
@@ -80,7 +85,12 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-const settings = (database: string, packDir = appPack()): EngineSettings => ({ resources: null, packDir, database, provider: 'cpu' });
+const settings = (database: string, packDir = appPack()): EngineSettings => ({
+  resources: null,
+  packDir,
+  database,
+  provider: 'cpu',
+});
 
 describe('the engine process relays the real API', () => {
   const h = harness(settings(join(scratch.path, 'results.sqlite')), [reading]);
@@ -112,7 +122,8 @@ describe('the engine process relays the real API', () => {
           clearInterval(poll);
           reject(new Error('the scan did not end within a minute'));
         }
-        const last = [...h.events].reverse().find((e) => e.event === 'scan.progress')?.payload as ApiEventPayload<'scan.progress'> | undefined;
+        const last = [...h.events].reverse().find((e) => e.event === 'scan.progress')?.payload as
+          ApiEventPayload<'scan.progress'> | undefined;
         if (last && !last.running && last.last) {
           clearInterval(poll);
           resolve(last);
@@ -124,9 +135,13 @@ describe('the engine process relays the real API', () => {
       assert.ok(event in API_EVENTS, event);
       assert.ok(API_EVENTS[event as keyof typeof API_EVENTS].safeParse(payload).success, event);
     }
-    const worklist = value<{ studies: Array<{ images: Array<{ file: string }> }> }>(await h.link.request('worklist.list', {}));
+    const worklist = value<{ studies: Array<{ images: Array<{ file: string }> }> }>(
+      await h.link.request('worklist.list', {}),
+    );
     assert.deepEqual(worklist.studies.flatMap((s) => s.images.map((i) => i.file)).sort(), [...phantoms].sort());
-    const image = value<{ rows: number; columns: number; pixels: ArrayBuffer; pixelType: string }>(await h.link.request('image.render', { file: phantoms[0] }));
+    const image = value<{ rows: number; columns: number; pixels: ArrayBuffer; pixelType: string }>(
+      await h.link.request('image.render', { file: phantoms[0] }),
+    );
     assert.ok(image.pixels instanceof ArrayBuffer);
     assert.equal(image.pixels.byteLength, image.rows * image.columns * (image.pixelType === 'int32' ? 4 : 2));
   });

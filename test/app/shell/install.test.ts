@@ -137,9 +137,15 @@ const electron = {
       return { canceled: false, filePaths: [reading] };
     },
   },
-  ipcMain: { handle: (channel: string, handler: (event: unknown, payload: unknown) => Promise<unknown>) => ipcHandlers.set(channel, handler) },
+  ipcMain: {
+    handle: (channel: string, handler: (event: unknown, payload: unknown) => Promise<unknown>) =>
+      ipcHandlers.set(channel, handler),
+  },
   protocol: {
-    registerSchemesAsPrivileged: (schemes: unknown[]) => (record('protocol.registerSchemesAsPrivileged'), privileged.push(...schemes)),
+    registerSchemesAsPrivileged: (schemes: unknown[]) => (
+      record('protocol.registerSchemesAsPrivileged'),
+      privileged.push(...schemes)
+    ),
     handle: (scheme: string, handler: (request: Request) => Promise<Response>) => protocolHandlers.set(scheme, handler),
   },
   session: { defaultSession: session },
@@ -147,7 +153,12 @@ const electron = {
     fork: (modulePath: string, args: string[], options: { serviceName?: string }) => {
       record(`utilityProcess.fork:${options.serviceName}`);
       assert.equal(modulePath, ENTRY);
-      const child = fork(modulePath, args, { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, TRIAGE_LOG: 'error' } });
+      const child = fork(modulePath, args, {
+        execArgv: ['--import', 'tsx'],
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, TRIAGE_LOG: 'error' },
+      });
       child.on('error', () => undefined);
       engineChildren.push(child);
       return {
@@ -163,10 +174,17 @@ const electron = {
 
 let shell: Shell;
 let window: FakeWindow;
-const ours = () => ({ sender: { id: window.webContents.id }, senderFrame: { url: 'app://triage/index.html', parent: null } });
+const ours = () => ({
+  sender: { id: window.webContents.id },
+  senderFrame: { url: 'app://triage/index.html', parent: null },
+});
 /** One invoke through the registered IPC handler; the reply's value typed by the channel. */
 const invoke = <C extends ApiChannel>(channel: C, event: unknown, payload: unknown) =>
-  ipcHandlers.get(`triage:invoke:${channel}`)!(event, payload) as Promise<{ ok: boolean; value?: ApiResponse<C>; error?: { code: string } }>;
+  ipcHandlers.get(`triage:invoke:${channel}`)!(event, payload) as Promise<{
+    ok: boolean;
+    value?: ApiResponse<C>;
+    error?: { code: string };
+  }>;
 
 before(async () => {
   const installed = installShell(electron as unknown as ShellElectron, {
@@ -196,12 +214,30 @@ describe('before the app is ready', () => {
     for (const call of ['protocol.registerSchemesAsPrivileged', 'app.enableSandbox', 'app.requestSingleInstanceLock']) {
       assert.ok(calls.indexOf(call) >= 0 && calls.indexOf(call) < readyAt, call);
     }
-    assert.deepEqual(privileged, [{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+    assert.deepEqual(privileged, [
+      { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+    ]);
   });
 
   test('a second instance quits at once', () => {
-    const second = { ...electron, app: Object.assign(new EventEmitter(), { enableSandbox() {}, requestSingleInstanceLock: () => false, quit: () => record('second.quit') }) };
-    assert.equal(installShell(second as unknown as ShellElectron, { rendererRoot, preload: '', engineEntry: ENTRY, devTools: false, settings: { resources: null, packDir: null, database: null, provider: null } }), null);
+    const second = {
+      ...electron,
+      app: Object.assign(new EventEmitter(), {
+        enableSandbox() {},
+        requestSingleInstanceLock: () => false,
+        quit: () => record('second.quit'),
+      }),
+    };
+    assert.equal(
+      installShell(second as unknown as ShellElectron, {
+        rendererRoot,
+        preload: '',
+        engineEntry: ENTRY,
+        devTools: false,
+        settings: { resources: null, packDir: null, database: null, provider: null },
+      }),
+      null,
+    );
     assert.ok(calls.includes('second.quit'));
   });
 });
@@ -209,9 +245,29 @@ describe('before the app is ready', () => {
 describe('the session', () => {
   test('permission requests, checks and devices are refused', () => {
     const granted: boolean[] = [];
-    for (const permission of ['media', 'notifications', 'geolocation', 'clipboard-read', 'fullscreen', 'openExternal']) {
-      (sessionHandlers.permissionRequest as (...a: unknown[]) => void)(window.webContents, permission, (ok: boolean) => granted.push(ok), {});
-      assert.equal((sessionHandlers.permissionCheck as (...a: unknown[]) => boolean)(window.webContents, permission, 'app://triage', {}), false);
+    for (const permission of [
+      'media',
+      'notifications',
+      'geolocation',
+      'clipboard-read',
+      'fullscreen',
+      'openExternal',
+    ]) {
+      (sessionHandlers.permissionRequest as (...a: unknown[]) => void)(
+        window.webContents,
+        permission,
+        (ok: boolean) => granted.push(ok),
+        {},
+      );
+      assert.equal(
+        (sessionHandlers.permissionCheck as (...a: unknown[]) => boolean)(
+          window.webContents,
+          permission,
+          'app://triage',
+          {},
+        ),
+        false,
+      );
     }
     assert.deepEqual(granted, [false, false, false, false, false, false]);
     assert.equal((sessionHandlers.devicePermission as (...a: unknown[]) => boolean)({ deviceType: 'usb' }), false);
@@ -220,7 +276,10 @@ describe('the session', () => {
   test('network requests are cancelled; the app protocol passes', () => {
     const decide = (url: string) => {
       let cancel: boolean | undefined;
-      (sessionHandlers.beforeRequest as (...a: unknown[]) => void)({ url }, (response: { cancel: boolean }) => (cancel = response.cancel));
+      (sessionHandlers.beforeRequest as (...a: unknown[]) => void)(
+        { url },
+        (response: { cancel: boolean }) => (cancel = response.cancel),
+      );
       return cancel;
     };
     assert.equal(decide('https://example.org/track.js'), true);
@@ -231,7 +290,12 @@ describe('the session', () => {
   test('every response gets the CSP, replacing any looser one', () => {
     let headers: Record<string, string[]> = {};
     (sessionHandlers.headersReceived as (...a: unknown[]) => void)(
-      { responseHeaders: { 'content-security-policy': ["default-src *; script-src 'unsafe-eval'"], 'Content-Type': ['text/html'] } },
+      {
+        responseHeaders: {
+          'content-security-policy': ["default-src *; script-src 'unsafe-eval'"],
+          'Content-Type': ['text/html'],
+        },
+      },
       (response: { responseHeaders: Record<string, string[]> }) => (headers = response.responseHeaders),
     );
     assert.deepEqual(headers, { 'Content-Type': ['text/html'], 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] });
@@ -247,7 +311,10 @@ describe('the session', () => {
 describe('the window', () => {
   test('one window with the secure options, loading the app origin, shown when ready', () => {
     assert.equal(windows.length, 1);
-    assert.deepEqual(window.options, windowOptions({ preload: '/app/dist/main/app/preload/preload.cjs', devTools: false }));
+    assert.deepEqual(
+      window.options,
+      windowOptions({ preload: '/app/dist/main/app/preload/preload.cjs', devTools: false }),
+    );
     assert.equal(window.loaded, 'app://triage/index.html');
     assert.equal(window.shown, false);
     window.emit('ready-to-show');
@@ -294,7 +361,11 @@ describe('the app protocol', () => {
     const page = await handler(new Request('app://triage/index.html'));
     assert.equal(page.status, 200);
     assert.equal(page.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
-    for (const url of ['app://triage/..%2fsecret.txt', 'app://triage/%2e%2e/secret.txt', 'app://triage/..%5csecret.txt']) {
+    for (const url of [
+      'app://triage/..%2fsecret.txt',
+      'app://triage/%2e%2e/secret.txt',
+      'app://triage/..%5csecret.txt',
+    ]) {
       const response = await handler(new Request(url));
       assert.notEqual(response.status, 200, url);
       assert.ok(!(await response.text()).includes('SECRET'));
@@ -304,13 +375,34 @@ describe('the app protocol', () => {
 
 describe('IPC to the engine process', () => {
   test('one handler per contract channel, namespaced', () => {
-    assert.deepEqual([...ipcHandlers.keys()].sort(), Object.keys(API).map((c) => `triage:invoke:${c}`).sort());
+    assert.deepEqual(
+      [...ipcHandlers.keys()].sort(),
+      Object.keys(API)
+        .map((c) => `triage:invoke:${c}`)
+        .sort(),
+    );
   });
 
   test('foreign senders and malformed payloads are refused before the engine starts', async () => {
-    assert.equal((await invoke('status.get', { sender: { id: window.webContents.id }, senderFrame: null }, {})).error?.code, 'FORBIDDEN_SENDER');
-    assert.equal((await invoke('status.get', { sender: { id: 999 }, senderFrame: { url: 'app://triage/', parent: null } }, {})).error?.code, 'FORBIDDEN_SENDER');
-    assert.equal((await invoke('status.get', { sender: { id: window.webContents.id }, senderFrame: { url: 'https://evil.example/', parent: null } }, {})).error?.code, 'FORBIDDEN_SENDER');
+    assert.equal(
+      (await invoke('status.get', { sender: { id: window.webContents.id }, senderFrame: null }, {})).error?.code,
+      'FORBIDDEN_SENDER',
+    );
+    assert.equal(
+      (await invoke('status.get', { sender: { id: 999 }, senderFrame: { url: 'app://triage/', parent: null } }, {}))
+        .error?.code,
+      'FORBIDDEN_SENDER',
+    );
+    assert.equal(
+      (
+        await invoke(
+          'status.get',
+          { sender: { id: window.webContents.id }, senderFrame: { url: 'https://evil.example/', parent: null } },
+          {},
+        )
+      ).error?.code,
+      'FORBIDDEN_SENDER',
+    );
     assert.equal((await invoke('image.render', ours(), { file: '../../etc/passwd' })).error?.code, 'INVALID_REQUEST');
     assert.equal(engineChildren.length, 0, 'no engine process was needed to refuse them');
   });
@@ -319,7 +411,10 @@ describe('IPC to the engine process', () => {
     const reply = await invoke('status.get', ours(), {});
     assert.equal(reply.ok, true, JSON.stringify(reply.error));
     assert.equal(reply.value?.provider, 'cpu');
-    assert.deepEqual(calls.filter((c) => c.startsWith('utilityProcess.fork')), ['utilityProcess.fork:CXR Triage engine']);
+    assert.deepEqual(
+      calls.filter((c) => c.startsWith('utilityProcess.fork')),
+      ['utilityProcess.fork:CXR Triage engine'],
+    );
     assert.equal(engineChildren.length, 1);
   });
 
@@ -332,13 +427,23 @@ describe('IPC to the engine process', () => {
     assert.deepEqual(dialogCalls[0][1].properties, ['openDirectory']);
     const deadline = Date.now() + 60_000;
     // The end of the scan, and the worklist refresh (debounced, so it may come after the end).
-    const ended = () => window.webContents.sent.some(([channel, payload]) => channel === 'triage:event:scan.progress' && !(payload as { running: boolean }).running && (payload as { last: unknown }).last);
+    const ended = () =>
+      window.webContents.sent.some(
+        ([channel, payload]) =>
+          channel === 'triage:event:scan.progress' &&
+          !(payload as { running: boolean }).running &&
+          (payload as { last: unknown }).last,
+      );
     const refreshed = () => window.webContents.sent.some(([channel]) => channel === 'triage:event:worklist.changed');
     while (!ended() || !refreshed()) {
       assert.ok(Date.now() < deadline, 'the scan ends');
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    assert.ok(window.webContents.sent.every(([channel]) => channel === 'triage:event:scan.progress' || channel === 'triage:event:worklist.changed'));
+    assert.ok(
+      window.webContents.sent.every(
+        ([channel]) => channel === 'triage:event:scan.progress' || channel === 'triage:event:worklist.changed',
+      ),
+    );
     const worklist = await invoke('worklist.list', ours(), {});
     assert.equal(worklist.value?.studies.length, 1);
   });
@@ -347,7 +452,9 @@ describe('IPC to the engine process', () => {
     const child = engineChildren[0];
     (app.quit as () => void)();
     assert.deepEqual(calls.slice(-1), ['app.quit'], 'the first quit waits for the engine');
-    const code = await new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+    const code = await new Promise((resolve) =>
+      child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve),
+    );
     assert.equal(code, 0);
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.ok(calls.includes('app.quit:proceeds'), 'then the app quits');
@@ -356,7 +463,9 @@ describe('IPC to the engine process', () => {
 
 test('no shell source calls shell.openExternal or loads remote content', () => {
   const sources = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+    );
   for (const file of sources(SHELL_DIR)) {
     const text = readFileSync(file, 'utf8');
     assert.ok(!/openExternal\s*\(/.test(text), file);

@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { API } from '../../../main/app/api/contract.js';
 import { TriageError } from '../../../main/errors/index.js';
-import { checkSender, eventChannel, handleInvoke, invokeChannel, replyError, validateRequest } from '../../../main/app/shell/ipc.js';
+import {
+  checkSender,
+  eventChannel,
+  handleInvoke,
+  invokeChannel,
+  replyError,
+  validateRequest,
+} from '../../../main/app/shell/ipc.js';
 import type { Envelope } from '../../../main/app/api/contract.js';
 import type { InvokeContext, InvokeEventLike } from '../../../main/app/shell/ipc.js';
 
@@ -19,7 +26,13 @@ const ours: InvokeEventLike = { sender: { id: WINDOW_ID }, senderFrame: mainFram
 
 function context(run: InvokeContext['run']): InvokeContext & { refused: string[] } {
   const refused: string[] = [];
-  return { schemas: API, windowContentsId: () => WINDOW_ID, run, onRefused: (channel, error) => refused.push(`${channel}:${error.code}`), refused };
+  return {
+    schemas: API,
+    windowContentsId: () => WINDOW_ID,
+    run,
+    onRefused: (channel, error) => refused.push(`${channel}:${error.code}`),
+    refused,
+  };
 }
 
 function engineRecorder() {
@@ -34,17 +47,39 @@ function engineRecorder() {
 describe('sender checks', () => {
   test('our window, main frame, app origin: accepted', () => {
     assert.equal(checkSender(ours, WINDOW_ID), null);
-    assert.equal(checkSender({ sender: { id: WINDOW_ID }, senderFrame: { url: 'app://triage/index.html#/study/2', parent: null } }, WINDOW_ID), null);
+    assert.equal(
+      checkSender(
+        { sender: { id: WINDOW_ID }, senderFrame: { url: 'app://triage/index.html#/study/2', parent: null } },
+        WINDOW_ID,
+      ),
+      null,
+    );
   });
 
   const foreign: Array<[string, InvokeEventLike, number | null]> = [
     ['a null senderFrame (navigated or destroyed)', { sender: { id: WINDOW_ID }, senderFrame: null }, WINDOW_ID],
     ['another WebContents', { sender: { id: 8 }, senderFrame: mainFrame }, WINDOW_ID],
     ['no window open', ours, null],
-    ['a subframe', { sender: { id: WINDOW_ID }, senderFrame: { url: 'app://triage/frame.html', parent: mainFrame } }, WINDOW_ID],
-    ['a remote page', { sender: { id: WINDOW_ID }, senderFrame: { url: 'https://evil.example/', parent: null } }, WINDOW_ID],
-    ['a file:// page', { sender: { id: WINDOW_ID }, senderFrame: { url: 'file:///tmp/x.html', parent: null } }, WINDOW_ID],
-    ['another app host', { sender: { id: WINDOW_ID }, senderFrame: { url: 'app://evil/index.html', parent: null } }, WINDOW_ID],
+    [
+      'a subframe',
+      { sender: { id: WINDOW_ID }, senderFrame: { url: 'app://triage/frame.html', parent: mainFrame } },
+      WINDOW_ID,
+    ],
+    [
+      'a remote page',
+      { sender: { id: WINDOW_ID }, senderFrame: { url: 'https://evil.example/', parent: null } },
+      WINDOW_ID,
+    ],
+    [
+      'a file:// page',
+      { sender: { id: WINDOW_ID }, senderFrame: { url: 'file:///tmp/x.html', parent: null } },
+      WINDOW_ID,
+    ],
+    [
+      'another app host',
+      { sender: { id: WINDOW_ID }, senderFrame: { url: 'app://evil/index.html', parent: null } },
+      WINDOW_ID,
+    ],
     ['about:blank', { sender: { id: WINDOW_ID }, senderFrame: { url: 'about:blank', parent: null } }, WINDOW_ID],
   ];
   for (const [name, event, windowId] of foreign) {
@@ -108,17 +143,34 @@ describe('payload validation', () => {
 
   test('a valid request reaches the engine parsed, and its reply comes back', async () => {
     const engine = engineRecorder();
-    const reply = await handleInvoke(context(engine.run), 'heatmap.get', ours, { file: '/data/a.dcm', term: 'nodule', tree: 'finding', model: null });
+    const reply = await handleInvoke(context(engine.run), 'heatmap.get', ours, {
+      file: '/data/a.dcm',
+      term: 'nodule',
+      tree: 'finding',
+      model: null,
+    });
     assert.deepEqual(reply, { ok: true, value: { echoed: 'heatmap.get' } });
-    assert.deepEqual(engine.calls, [['heatmap.get', { file: '/data/a.dcm', term: 'nodule', tree: 'finding', model: null }]]);
+    assert.deepEqual(engine.calls, [
+      ['heatmap.get', { file: '/data/a.dcm', term: 'nodule', tree: 'finding', model: null }],
+    ]);
     // Every contract channel has a schema the main side checks: a missing payload never passes.
     for (const channel of Object.keys(API)) assert.equal(validateRequest(API, channel, undefined).ok, false, channel);
   });
 
   test('whatever the relay throws becomes a coded envelope without a stack', async () => {
-    const reply = await handleInvoke(context(async () => { throw new Error('socket closed'); }), 'status.get', ours, {});
+    const reply = await handleInvoke(
+      context(async () => {
+        throw new Error('socket closed');
+      }),
+      'status.get',
+      ours,
+      {},
+    );
     assert.deepEqual(reply, { ok: false, error: { code: 'INTERNAL', message: 'Unexpected failure: socket closed' } });
-    assert.deepEqual(replyError(new TriageError('PACK_NOT_FOUND', 'No model pack.')), { ok: false, error: { code: 'PACK_NOT_FOUND', message: 'No model pack.' } });
+    assert.deepEqual(replyError(new TriageError('PACK_NOT_FOUND', 'No model pack.')), {
+      ok: false,
+      error: { code: 'PACK_NOT_FOUND', message: 'No model pack.' },
+    });
   });
 
   test('IPC channel names are namespaced', () => {

@@ -39,7 +39,8 @@ const electron = {
       if (!listeners.has(channel)) listeners.set(channel, new Set());
       listeners.get(channel)!.add(listener);
     },
-    removeListener: (channel: string, listener: (...args: unknown[]) => void) => listeners.get(channel)?.delete(listener),
+    removeListener: (channel: string, listener: (...args: unknown[]) => void) =>
+      listeners.get(channel)?.delete(listener),
   },
   webUtils: {
     getPathForFile: (file: { path?: string }) => {
@@ -61,7 +62,11 @@ before(async () => {
     if (name === 'electron') return electron;
     throw new Error(`a sandboxed preload cannot require ${name}`);
   };
-  vm.runInNewContext(`(function (require, module, exports) {${source}\n})`, { console }, { filename: 'preload.cjs' })(sandboxRequire, module, module.exports);
+  vm.runInNewContext(`(function (require, module, exports) {${source}\n})`, { console }, { filename: 'preload.cjs' })(
+    sandboxRequire,
+    module,
+    module.exports,
+  );
   triage = exposed.get('triage') as TriageApi;
 });
 
@@ -93,20 +98,32 @@ describe('the bundled preload', () => {
   test('unknown channels are refused before IPC, with INVALID_REQUEST', async () => {
     for (const channel of ['engine.eval', '__proto__', 'toString', '', 'status.get\u0000']) {
       invoked.length = 0;
-      await assert.rejects(triage.invoke(channel as never, {} as never), (error: Error) => parseApiCallError(error).code === 'INVALID_REQUEST');
+      await assert.rejects(
+        triage.invoke(channel as never, {} as never),
+        (error: Error) => parseApiCallError(error).code === 'INVALID_REQUEST',
+      );
       assert.equal(invoked.length, 0, channel);
     }
   });
 
   test('an error envelope rejects with an Error whose message carries code and message', async () => {
     nextReply = { ok: false, error: { code: 'FORBIDDEN_SENDER', message: 'The request came from a subframe.' } };
-    const error = await triage.invoke('status.get', {}).then(() => null, (e: Error) => e);
+    const error = await triage.invoke('status.get', {}).then(
+      () => null,
+      (e: Error) => e,
+    );
     // An Error of the preload's own realm (contextBridge copies its message across).
     assert.equal(Object.prototype.toString.call(error), '[object Error]');
     assert.equal(error!.name, 'ApiCallError');
-    assert.deepEqual(parseApiCallError(error), { code: 'FORBIDDEN_SENDER', message: 'The request came from a subframe.' });
+    assert.deepEqual(parseApiCallError(error), {
+      code: 'FORBIDDEN_SENDER',
+      message: 'The request came from a subframe.',
+    });
     nextReply = 'garbage';
-    const malformed = await triage.invoke('status.get', {}).then(() => null, (e: Error) => e);
+    const malformed = await triage.invoke('status.get', {}).then(
+      () => null,
+      (e: Error) => e,
+    );
     assert.equal(parseApiCallError(malformed).code, 'INTERNAL');
   });
 
@@ -121,8 +138,14 @@ describe('the bundled preload', () => {
     assert.deepEqual(received, [[{ studies: 3 }]], 'the IPC event (with ipcRenderer) never reaches the page');
     off();
     assert.equal(listeners.get('triage:event:worklist.changed')!.size, 0);
-    assert.throws(() => triage.on('engine.log' as never, () => undefined), (e: Error) => parseApiCallError(e).code === 'INVALID_REQUEST');
-    assert.throws(() => triage.on('scan.progress', 'alert(1)' as never), (e: Error) => parseApiCallError(e).code === 'INVALID_REQUEST');
+    assert.throws(
+      () => triage.on('engine.log' as never, () => undefined),
+      (e: Error) => parseApiCallError(e).code === 'INVALID_REQUEST',
+    );
+    assert.throws(
+      () => triage.on('scan.progress', 'alert(1)' as never),
+      (e: Error) => parseApiCallError(e).code === 'INVALID_REQUEST',
+    );
   });
 
   test("pathForFile gives a dropped file's path, and an empty string for anything else", () => {

@@ -10,7 +10,13 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CONTENT_SECURITY_POLICY } from '../../../main/app/shell/csp.js';
-import { isInside, MIME_TYPES, resolveAssetPath, SCHEME_PRIVILEGES, serveAsset } from '../../../main/app/shell/protocol.js';
+import {
+  isInside,
+  MIME_TYPES,
+  resolveAssetPath,
+  SCHEME_PRIVILEGES,
+  serveAsset,
+} from '../../../main/app/shell/protocol.js';
 import { scratchDir } from '../../support/tools.js';
 
 const scratch = scratchDir('app-protocol');
@@ -36,10 +42,22 @@ const get = (url: string, method = 'GET') => serveAsset({ url, method }, root);
 
 describe('resolving app:// URLs', () => {
   test('the root and plain paths map into the folder', () => {
-    assert.deepEqual(resolveAssetPath('app://triage/', root), { ok: true, path: path.join(root, 'index.html'), mime: 'text/html; charset=utf-8' });
-    assert.deepEqual(resolveAssetPath('app://triage', root), { ok: true, path: path.join(root, 'index.html'), mime: 'text/html; charset=utf-8' });
+    assert.deepEqual(resolveAssetPath('app://triage/', root), {
+      ok: true,
+      path: path.join(root, 'index.html'),
+      mime: 'text/html; charset=utf-8',
+    });
+    assert.deepEqual(resolveAssetPath('app://triage', root), {
+      ok: true,
+      path: path.join(root, 'index.html'),
+      mime: 'text/html; charset=utf-8',
+    });
     const js = resolveAssetPath('app://triage/assets/app.js?v=1#x', root);
-    assert.deepEqual(js, { ok: true, path: path.join(root, 'assets', 'app.js'), mime: 'text/javascript; charset=utf-8' });
+    assert.deepEqual(js, {
+      ok: true,
+      path: path.join(root, 'assets', 'app.js'),
+      mime: 'text/javascript; charset=utf-8',
+    });
     assert.equal(MIME_TYPES['.wasm'], 'application/wasm');
     const spaced = resolveAssetPath('app://triage/assets/a%20b.css', root);
     assert.ok(spaced.ok && spaced.path === path.join(root, 'assets', 'a b.css'));
@@ -81,7 +99,13 @@ describe('resolving app:// URLs', () => {
 
   test('dot segments the URL parser already removed cannot leave the folder either', () => {
     // WHATWG parsing resolves ../ and %2e%2e/ before we see the path: /secret.txt, inside the folder.
-    for (const url of ['app://triage/../../secret.txt', 'app://triage/%2e%2e/secret.txt', 'app://triage/%2E%2E/secret.txt', 'app://triage/assets/%2e%2e/%2e%2e/secret.txt', 'app://triage/.%2e/secret.txt']) {
+    for (const url of [
+      'app://triage/../../secret.txt',
+      'app://triage/%2e%2e/secret.txt',
+      'app://triage/%2E%2E/secret.txt',
+      'app://triage/assets/%2e%2e/%2e%2e/secret.txt',
+      'app://triage/.%2e/secret.txt',
+    ]) {
       const resolved = resolveAssetPath(url, root);
       assert.ok(resolved.ok, url);
       assert.equal(resolved.path, path.join(root, 'secret.txt'), url);
@@ -92,7 +116,12 @@ describe('resolving app:// URLs', () => {
     const winRoot = 'C:\\Program Files\\CXR Triage\\resources\\app.asar\\dist\\renderer';
     const ok = resolveAssetPath('app://triage/assets/app.js', winRoot, path.win32);
     assert.ok(ok.ok && ok.path === `${winRoot}\\assets\\app.js`);
-    for (const url of ['app://triage/..%5c..%5cwin.ini', 'app://triage/C%3a%5cwin.ini', 'app://triage/%5c%5cserver%5cshare%5cx.js', 'app://triage/index.html%3a%3a%24DATA']) {
+    for (const url of [
+      'app://triage/..%5c..%5cwin.ini',
+      'app://triage/C%3a%5cwin.ini',
+      'app://triage/%5c%5cserver%5cshare%5cx.js',
+      'app://triage/index.html%3a%3a%24DATA',
+    ]) {
       assert.equal(resolveAssetPath(url, winRoot, path.win32).ok, false, url);
     }
   });
@@ -106,7 +135,10 @@ describe('resolving app:// URLs', () => {
   });
 
   test('the scheme is standard and secure, and bypasses nothing', () => {
-    assert.deepEqual(SCHEME_PRIVILEGES, { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } });
+    assert.deepEqual(SCHEME_PRIVILEGES, {
+      scheme: 'app',
+      privileges: { standard: true, secure: true, supportFetchAPI: true },
+    });
   });
 });
 
@@ -129,7 +161,9 @@ describe('serving files', () => {
     assert.equal(wasm.headers.get('content-type'), 'application/wasm');
     assert.deepEqual(new Uint8Array(await wasm.arrayBuffer()), new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
     // WebAssembly.compileStreaming accepts exactly this response.
-    const wasmApi = (globalThis as unknown as { WebAssembly: { compileStreaming(source: Promise<Response>): Promise<unknown> } }).WebAssembly;
+    const wasmApi = (
+      globalThis as unknown as { WebAssembly: { compileStreaming(source: Promise<Response>): Promise<unknown> } }
+    ).WebAssembly;
     await wasmApi.compileStreaming(get('app://triage/assets/codec.wasm'));
   });
 
@@ -140,7 +174,11 @@ describe('serving files', () => {
   });
 
   test('symbolic links pointing outside the folder are refused', async () => {
-    for (const url of ['app://triage/assets/leak.txt', 'app://triage/assets/up/secret.txt', 'app://triage/assets/up/renderer-evil/x.js']) {
+    for (const url of [
+      'app://triage/assets/leak.txt',
+      'app://triage/assets/up/secret.txt',
+      'app://triage/assets/up/renderer-evil/x.js',
+    ]) {
       const response = await get(url);
       assert.equal(response.status, 403, url);
       assert.ok(!(await response.text()).includes('SECRET'));
@@ -148,7 +186,13 @@ describe('serving files', () => {
   });
 
   test('traversal attempts never return the secret', async () => {
-    for (const url of ['app://triage/%2e%2e/secret.txt', 'app://triage/..%2fsecret.txt', 'app://triage/..%5csecret.txt', 'app://triage/../secret.txt', 'app://triage/..%2frenderer-evil/x.js']) {
+    for (const url of [
+      'app://triage/%2e%2e/secret.txt',
+      'app://triage/..%2fsecret.txt',
+      'app://triage/..%5csecret.txt',
+      'app://triage/../secret.txt',
+      'app://triage/..%2frenderer-evil/x.js',
+    ]) {
       const response = await get(url);
       assert.notEqual(response.status, 200, url);
       assert.ok(!(await response.text()).includes('SECRET'), url);

@@ -19,7 +19,16 @@ const scratch = scratchDir('shell-startup');
 after(() => scratch.remove());
 
 /** Modules the shell may load at start-up, as paths under dist/main/. */
-const ALLOWED = [/^app\/shell\//, /^common\//, /^domain\//, /^errors\//, /^log\//, /^app\/api\/contract\.js$/, /^app\/api\/dispatch\.js$/, /^app\/engine-process\/messages\.js$/];
+const ALLOWED = [
+  /^app\/shell\//,
+  /^common\//,
+  /^domain\//,
+  /^errors\//,
+  /^log\//,
+  /^app\/api\/contract\.js$/,
+  /^app\/api\/dispatch\.js$/,
+  /^app\/engine-process\/messages\.js$/,
+];
 
 const STAND_IN = `
 const noop = () => {};
@@ -77,8 +86,16 @@ process.stdout.write(JSON.stringify(loaded));
 process.exit(0);
 `,
   );
-  const result = spawnSync(process.execPath, [child, ...argv], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TRIAGE_LOG: 'error' } });
-  return { loaded: result.status === 0 ? (JSON.parse(result.stdout) as string[]) : [], stderr: result.stderr, status: result.status };
+  const result = spawnSync(process.execPath, [child, ...argv], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, TRIAGE_LOG: 'error' },
+  });
+  return {
+    loaded: result.status === 0 ? (JSON.parse(result.stdout) as string[]) : [],
+    stderr: result.stderr,
+    status: result.status,
+  };
 }
 
 test('the main process loads only the shell at start-up: no engine, no self-test, no CLI, no onnxruntime', () => {
@@ -87,7 +104,10 @@ test('the main process loads only the shell at start-up: no engine, no self-test
   assert.equal(status, 0, stderr);
   const distMain = pathToFileURL(join(ROOT, 'dist', 'main')).href + '/';
   const ours = loaded.filter((url) => url.startsWith(distMain)).map((url) => url.slice(distMain.length));
-  assert.ok(ours.includes('app/shell/main.js') && ours.includes('app/shell/install.js'), `the shell itself loaded: ${ours.join(', ')}`);
+  assert.ok(
+    ours.includes('app/shell/main.js') && ours.includes('app/shell/install.js'),
+    `the shell itself loaded: ${ours.join(', ')}`,
+  );
   const unexpected = ours.filter((path) => !ALLOWED.some((allowed) => allowed.test(path)));
   assert.deepEqual(unexpected, [], 'modules beyond the shell loaded at start-up');
   for (const heavy of ['onnxruntime-node', 'node-sqlite3-wasm', 'dicom-parser', '@cornerstonejs']) {

@@ -18,7 +18,37 @@ export function random(seed: number): () => number {
 export type MutationKind = 'truncate' | 'bitflip' | 'length' | 'vr' | 'splice';
 export const MUTATION_KINDS: readonly MutationKind[] = ['truncate', 'bitflip', 'length', 'vr', 'splice'];
 
-const VRS = ['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FL', 'FD', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OW', 'PN', 'SH', 'SL', 'SQ', 'SS', 'ST', 'TM', 'UI', 'UL', 'UN', 'US', 'UT'];
+const VRS = [
+  'AE',
+  'AS',
+  'AT',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'FL',
+  'FD',
+  'IS',
+  'LO',
+  'LT',
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OW',
+  'PN',
+  'SH',
+  'SL',
+  'SQ',
+  'SS',
+  'ST',
+  'TM',
+  'UI',
+  'UL',
+  'UN',
+  'US',
+  'UT',
+];
 const EXTREME_LENGTHS = [0, 1, 2, 0xffff, 0xfffe, 0x7fffffff, 0xffffffff, 0xfffffffe, 0x10000, 0x1000000];
 
 /** Offsets where an explicit-VR element header's two VR letters sit. */
@@ -46,7 +76,10 @@ export function mutate(original: Uint8Array, kind: MutationKind, next: () => num
     case 'length': {
       // Overwrite what follows a VR (a 16- or 32-bit length) or a random header word.
       const candidates = vrOffsets(bytes);
-      const base = candidates.length > 0 && next() < 0.8 ? candidates[at(candidates.length)] + 2 : at(Math.min(bytes.length, 4096));
+      const base =
+        candidates.length > 0 && next() < 0.8
+          ? candidates[at(candidates.length)] + 2
+          : at(Math.min(bytes.length, 4096));
       const value = EXTREME_LENGTHS[at(EXTREME_LENGTHS.length)];
       const view = new DataView(bytes.buffer);
       if (base + 6 <= bytes.length) {
@@ -70,7 +103,11 @@ export function mutate(original: Uint8Array, kind: MutationKind, next: () => num
       const length = 1 + at(Math.min(512, bytes.length - start));
       return next() < 0.5
         ? new Uint8Array([...bytes.subarray(0, start), ...bytes.subarray(start + length)])
-        : new Uint8Array([...bytes.subarray(0, start + length), ...bytes.subarray(start, start + length), ...bytes.subarray(start + length)]);
+        : new Uint8Array([
+            ...bytes.subarray(0, start + length),
+            ...bytes.subarray(start, start + length),
+            ...bytes.subarray(start + length),
+          ]);
     }
   }
 }

@@ -32,7 +32,8 @@ for (let index = 0; index < job.cases; index++) {
   let outcome: string;
   try {
     const radiograph = await decodeRadiograph(`fuzz-${index}`, bytes, next() < 0.2 ? { minShortSide: 64 } : {});
-    if (radiograph.pixels.length !== radiograph.rows * radiograph.columns) throw new Error('pixel count does not match the size');
+    if (radiograph.pixels.length !== radiograph.rows * radiograph.columns)
+      throw new Error('pixel count does not match the size');
     outcome = 'decoded';
   } catch (error) {
     if (!(error instanceof TriageError) || error.code === 'INTERNAL') {
