@@ -14,7 +14,7 @@
  *   milliseconds of decoding and inference per image.
  *
  * Durability (checked by killing writers with SIGKILL mid-transaction, in the evaluation and in
- * test/store/store.test.ts, and by killing a writer whose uncommitted pages had spilled):
+ * test/store/store.integration.test.ts, and by killing a writer whose uncommitted pages had spilled):
  * - The rollback journal is NOT safe with this VFS: its xCheckReservedLock reports the
  *   connection's own lock directory as another process's lock, so SQLite never treats a journal
  *   left by a killed writer as hot and never rolls it back. A writer killed between two page

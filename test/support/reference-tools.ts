@@ -1,39 +1,37 @@
 /**
- * The independent references the tests compare against, in one table: which program or Python
- * module, which Debian/Ubuntu package brings it, and which tier needs it. `npm run test:tools`
- * installs what is missing from here; a test that meets a missing one fails with the exact
- * command (a comparison that silently skips proves nothing).
+ * The independent references the tests compare against (and the fixture scripts and benchmarks
+ * use), in one table: which program or Python module, and which Debian/Ubuntu package brings it.
+ * `npm run test:tools` installs what is missing from here; a test that meets a missing one fails
+ * with the exact command (a comparison that silently skips proves nothing).
  */
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-export type Tier = 'unit' | 'integration' | 'conformance' | 'fuzz' | 'e2e' | 'packaging';
-
-/** Programs on the PATH, by the Debian/Ubuntu package that brings them. */
-export const REFERENCE_PROGRAMS: Record<string, { package: string; tiers: Tier[] }> = {
-  dcmdjpeg: { package: 'dcmtk', tiers: ['conformance'] },
-  dcmcjpeg: { package: 'dcmtk', tiers: ['conformance'] },
-  dump2dcm: { package: 'dcmtk', tiers: ['conformance'] },
-  dcmdump: { package: 'dcmtk', tiers: ['conformance'] },
-  dcmj2pnm: { package: 'dcmtk', tiers: ['conformance'] },
-  dcmconv: { package: 'dcmtk', tiers: ['conformance'] },
-  img2dcm: { package: 'dcmtk', tiers: ['conformance'] },
-  dcmmkdir: { package: 'dcmtk', tiers: ['conformance'] },
-  gdcmconv: { package: 'libgdcm-tools', tiers: ['conformance'] },
-  gdcmimg: { package: 'libgdcm-tools', tiers: ['conformance'] },
-  dciodvfy: { package: 'dicom3tools', tiers: ['conformance'] },
-  ojph_compress: { package: 'openjph-tools', tiers: ['conformance'] },
-  pngtopnm: { package: 'netpbm', tiers: ['conformance'] },
-  pngtopam: { package: 'netpbm', tiers: ['conformance'] },
+/** Programs on the PATH, by the Debian/Ubuntu package that brings them, and what uses them. */
+export const REFERENCE_PROGRAMS: Record<string, { package: string; usedBy: string }> = {
+  dcmcjpeg: { package: 'dcmtk', usedBy: 'conformance tests, fixtures, benchmarks' },
+  dump2dcm: { package: 'dcmtk', usedBy: 'conformance tests, benchmarks' },
+  dcmj2pnm: { package: 'dcmtk', usedBy: 'conformance tests' },
+  dcmmkdir: { package: 'dcmtk', usedBy: 'conformance tests' },
+  dcmdjpeg: { package: 'dcmtk', usedBy: 'fixtures, benchmarks' },
+  dcmdump: { package: 'dcmtk', usedBy: 'fixtures, benchmarks' },
+  dcmconv: { package: 'dcmtk', usedBy: 'fixtures, benchmarks' },
+  gdcmconv: { package: 'libgdcm-tools', usedBy: 'conformance tests, fixtures, benchmarks' },
+  gdcmimg: { package: 'libgdcm-tools', usedBy: 'conformance tests' },
+  dciodvfy: { package: 'dicom3tools', usedBy: 'conformance tests, fixtures' },
+  ojph_compress: { package: 'openjph-tools', usedBy: 'fixtures, benchmarks' },
+  ojph_expand: { package: 'openjph-tools', usedBy: 'fixtures, benchmarks' },
+  pngtopnm: { package: 'netpbm', usedBy: 'conformance tests, fixtures' },
+  pngtopam: { package: 'netpbm', usedBy: 'conformance tests' },
 };
 
 /** Modules of Debian's Python 3 (/usr/bin/python3): the exporter's cross-check against torch. */
 export const PYTHON = '/usr/bin/python3';
-export const REFERENCE_PYTHON_MODULES: Record<string, { package: string; tiers: Tier[] }> = {
-  numpy: { package: 'python3-numpy', tiers: ['conformance'] },
-  torch: { package: 'python3-torch', tiers: ['conformance'] },
-  torchvision: { package: 'python3-torchvision', tiers: ['conformance'] },
-  onnx: { package: 'python3-onnx', tiers: ['conformance'] },
+export const REFERENCE_PYTHON_MODULES: Record<string, { package: string }> = {
+  numpy: { package: 'python3-numpy' },
+  torch: { package: 'python3-torch' },
+  torchvision: { package: 'python3-torchvision' },
+  onnx: { package: 'python3-onnx' },
 };
 
 /** Where a Chromium may be, first found wins (CHROMIUM_PATH names any Chromium or Chrome). */
