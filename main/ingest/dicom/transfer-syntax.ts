@@ -1,6 +1,6 @@
 /**
  * The transfer syntaxes this build decodes, and which codec decodes each. One table, so that the
- * README's list of supported inputs, the decoder dispatch and the error for anything else agree.
+ * list of supported inputs (docs/cli.md), the decoder dispatch and the error for anything else agree.
  */
 
 export type CodecId =
