@@ -22,6 +22,19 @@ import { scratchDir } from '../support/tools.js';
 const scratch = scratchDir('api-parts');
 after(() => scratch.remove());
 
+/** Resolves once the queue has no scan running and none waiting. */
+function untilIdle(scans: ScanQueue): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      const state = scans.state();
+      if (!state.running && state.queued.length === 0) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 10);
+  });
+}
+
 describe('the scan queue', () => {
   let engine: Engine;
   let store: ResultStore;
@@ -45,16 +58,7 @@ describe('the scan queue', () => {
       onProgress: (state) => states.push({ at: performance.now(), state }),
       onResults: (now) => results.push(now),
     });
-    const idle = () =>
-      new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          const latest = scans.state();
-          if (!latest.running && latest.queued.length === 0) {
-            clearInterval(poll);
-            resolve();
-          }
-        }, 10);
-      });
+    const idle = () => untilIdle(scans);
     return { scans, states, results, idle };
   }
 
@@ -137,14 +141,7 @@ describe('the scan queue', () => {
     });
     await scans.start([join(scratch.path, 'after-failure')]);
     await scans.start([join(scratch.path, 'after-failure')]);
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (!scans.state().running && scans.state().queued.length === 0) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 10);
-    });
+    await untilIdle(scans);
     const failed = states.find((s) => s.last?.outcome === 'failed');
     assert.equal(failed?.last?.error?.code, 'DATABASE_LOCKED');
     assert.equal(scans.state().last?.outcome, 'completed', 'the queue went on');
