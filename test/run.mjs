@@ -5,6 +5,7 @@
 //   node test/run.mjs                   every tier
 //   node test/run.mjs --tier unit       one tier (unit, integration, conformance, fuzz, e2e, packaging)
 //   node test/run.mjs scan store        the files whose path contains one of the words
+import { fileURLToPath } from 'node:url';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -16,7 +17,7 @@ export function tierOf(file) {
   return match && TIERS.includes(match[1]) ? match[1] : 'unit';
 }
 
-const root = new URL('..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 function collect(dir) {
   return readdirSync(dir).flatMap((name) => {

@@ -3,10 +3,11 @@
  * the tree, else the small real CAM test pack) and a folder the user could open: the bundled chest
  * phantoms (real DX DICOMs), a lateral view the gate rejects and a truncated file.
  */
+import { fileURLToPath } from 'node:url';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 export const PHANTOMS = join(root, 'models', 'samples', 'phantoms');
 export const DICOM_FIXTURES = join(root, 'test', 'fixtures', 'dicom');

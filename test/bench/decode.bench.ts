@@ -10,6 +10,7 @@
  * then file to model input (readRadiograph at the resolution the model needs + preprocess to
  * N x N) against the native tools' full decode, and where our full-resolution time goes.
  */
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -33,8 +34,8 @@ import type { SyntheticImage } from './synthetic-chest.js';
 const ROWS = 2500;
 const COLUMNS = 2048;
 const RUNS = Math.max(1, Number.parseInt(process.env.BENCH_RUNS ?? '7', 10) || 7);
-const ROOT = new URL('../../', import.meta.url).pathname;
-const HERE = new URL('./', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const HERE = fileURLToPath(new URL('./', import.meta.url));
 const UID_ROOT = '2.25.209274184630196734071856235214381907511'; // a fixed UUID-derived root: same files every run
 const HTJ2K_LOSSLESS = '1.2.840.10008.1.2.4.201';
 /** A Python 3 with pydicom (apt-get install python3-pydicom): Debian's, not a pyenv shim that lacks it. */

@@ -6,6 +6,7 @@
  *
  *   npm run bench:engine            BENCH_ROUNDS=3, BENCH_BATCH=8, BENCH_REPEAT=5 (passes over the 40 images)
  */
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ import { loadPack } from '../../main/packs/load.js';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 8);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
-const SAMPLES = new URL('../../../shared/data/cxr-samples/png/', import.meta.url).pathname;
+const SAMPLES = fileURLToPath(new URL('../../../shared/data/cxr-samples/png/', import.meta.url));
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,7 +32,9 @@ const fmt = (value: number) => value.toFixed(value < 10 ? 2 : 1);
 const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
 try {
   const started = performance.now();
-  execFileSync('/usr/bin/python3', [new URL('./make-densenet.py', import.meta.url).pathname, dir], { stdio: 'ignore' });
+  execFileSync('/usr/bin/python3', [fileURLToPath(new URL('./make-densenet.py', import.meta.url)), dir], {
+    stdio: 'ignore',
+  });
   const samples = readdirSync(SAMPLES)
     .filter((f) => f.endsWith('.png'))
     .sort()

@@ -1,4 +1,5 @@
 /** The `triage decode` contract, through the real binary. */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { decode as decodePng } from 'fast-png';
 import { triage } from '../support/cli.js';
 import { scratchDir } from '../support/tools.js';
 
-const FIXTURES = new URL('../fixtures/dicom/', import.meta.url).pathname;
+const FIXTURES = fileURLToPath(new URL('../fixtures/dicom/', import.meta.url));
 const scratch = scratchDir('cli-decode');
 after(() => scratch.remove());
 

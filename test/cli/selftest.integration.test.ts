@@ -1,4 +1,5 @@
 /** `triage selftest`: the installation check hospital IT runs, through the real binary. */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { appendFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { triage } from '../support/cli.js';
 import { writeDiskPng } from '../support/images.js';
 import { scratchDir } from '../support/tools.js';
 
-const CAM_PACK = new URL('../fixtures/models/cam-pack/', import.meta.url).pathname;
+const CAM_PACK = fileURLToPath(new URL('../fixtures/models/cam-pack/', import.meta.url));
 const scratch = scratchDir('selftest');
 const samples = join(scratch.path, 'samples');
 after(() => scratch.remove());

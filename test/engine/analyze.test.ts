@@ -3,6 +3,7 @@
  * votes, roll-up in the PadChest DAG, CAM heatmaps registered through crop and resize, the
  * occlusion fallback, the input gate, provider choice and provenance.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { DICOM_FIXTURES } from '../support/fixtures.js';
 import { writeDiskPng } from '../support/images.js';
 import { scratchDir } from '../support/tools.js';
 
-const MODELS = new URL('../fixtures/models/', import.meta.url).pathname;
+const MODELS = fileURLToPath(new URL('../fixtures/models/', import.meta.url));
 const scratch = scratchDir('engine');
 after(() => scratch.remove());
 

@@ -5,6 +5,7 @@
  * a worker that dies takes only its file with it; and the engine keeps every worker busy without
  * ever holding more files than its bound.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,7 +24,7 @@ import { writeDiskPng } from '../support/images.js';
 import { threadNiceValues } from '../support/threads.js';
 import { scratchDir } from '../support/tools.js';
 
-const CAM_PACK = new URL('../fixtures/models/cam-pack/', import.meta.url).pathname;
+const CAM_PACK = fileURLToPath(new URL('../fixtures/models/cam-pack/', import.meta.url));
 const scratch = scratchDir('decode-pool');
 after(() => scratch.remove());
 

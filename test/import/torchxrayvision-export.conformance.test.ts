@@ -11,6 +11,7 @@
  * Needs Debian's Python with torch, torchvision and onnx; without them the test fails and names the
  * packages (a check that silently skips proves nothing).
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { loadTaxonomy } from '../../main/taxonomy/index.js';
 import { aptCommand, missingPythonModules, PYTHON, REFERENCE_PYTHON_MODULES } from '../support/reference-tools.js';
 import { scratchDir } from '../support/tools.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const IMPORT_DIR = join(ROOT, 'models', 'import');
 const EXPORTER = join(IMPORT_DIR, 'export_torchxrayvision.py');
 const VERIFIER = join(IMPORT_DIR, 'verify_export.mjs');

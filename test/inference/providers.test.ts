@@ -2,6 +2,7 @@
  * Execution providers: auto falls back to the CPU with the reason of every failed provider;
  * an explicitly requested provider that cannot run is an error, never a silent fallback.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,7 +10,7 @@ import { InferenceService } from '../../main/inference/service.js';
 import { candidates } from '../../main/inference/providers.js';
 import { setLogSink } from '../../main/log/index.js';
 
-const ALPHA = new URL('../fixtures/models/cam-pack/alpha/', import.meta.url).pathname;
+const ALPHA = fileURLToPath(new URL('../fixtures/models/cam-pack/alpha/', import.meta.url));
 const SESSION = {
   memberId: 'alpha',
   onnxPath: join(ALPHA, 'model.onnx'),

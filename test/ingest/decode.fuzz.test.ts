@@ -3,6 +3,7 @@
  * or a coded error; no uncaught exception, no hang, no runaway memory. FUZZ_SEED replays a run,
  * FUZZ_CASES sets its size (at least 2,000 by default).
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { test } from 'node:test';
 import { startWorker } from '../../main/threads/index.js';
 import type { FuzzJob, FuzzReport } from './fuzz/worker.js';
 
-const FIXTURES = new URL('../fixtures/dicom/', import.meta.url).pathname;
+const FIXTURES = fileURLToPath(new URL('../fixtures/dicom/', import.meta.url));
 const CASES = Number(process.env.FUZZ_CASES ?? 2400);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 /** A single small fixture decodes in milliseconds; a case silent this long is a hang. */

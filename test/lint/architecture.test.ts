@@ -3,6 +3,7 @@
  * of the code may import, checked with ESLint's own RuleTester, so a rule that lets everything
  * through fails here.
  */
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { RuleTester } from 'eslint';
 import tseslint from 'typescript-eslint';
@@ -11,7 +12,7 @@ import architecture from '../../.eslint/rules/architecture.js';
 RuleTester.describe = describe;
 RuleTester.it = it;
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const tester = new RuleTester({
   languageOptions: { parser: tseslint.parser, ecmaVersion: 2023, sourceType: 'module' },
 });
@@ -42,6 +43,10 @@ tester.run('architecture', architecture, {
     ok('main/cli/commands/scan.ts', "import { Scanner } from '../../scan/index.js';"),
     ok('main/app/engine-process/entry.ts', "const { openBackend } = await import('../api/backend.js');"),
     ok('test/ingest/pixels.test.ts', "import { toModality } from '../../main/ingest/pixels/modality.js';"),
+    ok('renderer/src/api.ts', "export { type StudyData } from '../../main/app/api/contract.js';"),
+    ok('main/app/shell/engine-link.ts', "import { isFromEngine } from '../engine-process/messages.js';"),
+    ok('main/app/shell/install.ts', "import type { Engine } from '../../engine/index.js';"),
+    ok('main/ingest/index.ts', "export { readDicom } from './dicom/read.js';"),
   ],
   invalid: [
     refused(
@@ -95,5 +100,49 @@ tester.run('architecture', architecture, {
       "import { serveEngine } from '../app/engine-process/host.js';",
       /the engine process is started, not imported/,
     ),
+    // Every form of import is checked, not only `import ... from`.
+    refused(
+      'main/scan/index.ts',
+      "export * from '../engine/decode-pool.js';",
+      /main\/engine\/ is used through its index\.ts/,
+    ),
+    refused(
+      'main/scan/index.ts',
+      "export { DecodePool } from '../engine/decode-pool.js';",
+      /main\/engine\/ is used through its index\.ts/,
+    ),
+    refused(
+      'main/scan/index.ts',
+      "const pool = require('../engine/decode-pool.js');",
+      /main\/engine\/ is used through its index\.ts/,
+    ),
+    refused('main/scan/index.ts', "const e = createRequire(import.meta.url)('electron');", /only the Electron shell/),
+    refused(
+      'main/scan/index.ts',
+      'const m = await import(`../engine/decode-pool.js`);',
+      /main\/engine\/ is used through its index\.ts/,
+    ),
+    refused('main/scan/index.ts', 'const m = await import(name);', /computed at run time/),
+    // A lazy import frees the shell from the start-up rule only, not from the others.
+    refused('main/app/shell/selftest.ts', "const m = await import('../../cli/main.js');", /nothing imports the CLI/),
+    refused(
+      'main/app/shell/selftest.ts',
+      "const m = await import('../../engine/decode-pool.js');",
+      /main\/engine\/ is used through its index\.ts/,
+    ),
+    refused(
+      'main/app/shell/ipc.ts',
+      "import { describeIssues } from '../../errors/issues.js';",
+      /main\/errors\/ is used through its index\.ts/,
+    ),
+    // Product code stays inside main/.
+    refused('main/scan/index.ts', "export * from '../../models/training/metrics.js';", /nothing outside main\//),
+    refused('main/scan/index.ts', "import '../../dist/main/engine/decode-pool.js';", /nothing outside main\//),
+    refused(
+      'main/app/api/handlers.ts',
+      "import type { ChooseKind } from '../engine-process/messages.js';",
+      /started, not imported/,
+    ),
+    refused('main/cli/commands/scan.ts', "import { ScanQueue } from '../../app/api/scan-queue.js';", /only the app/),
   ],
 });

@@ -1,4 +1,5 @@
 /** Pack loading: every manifest error names its field; a changed ONNX file is refused by hash. */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { loadPack } from '../../main/packs/index.js';
 import type { MemberManifest } from '../../main/packs/index.js';
 import { scratchDir } from '../support/tools.js';
 
-const CAM_PACK = new URL('../fixtures/models/cam-pack/', import.meta.url).pathname;
+const CAM_PACK = fileURLToPath(new URL('../fixtures/models/cam-pack/', import.meta.url));
 const scratch = scratchDir('packs');
 after(() => scratch.remove());
 let copies = 0;

@@ -1,4 +1,5 @@
 /** The shipped sample set is exactly what its README's command makes. */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { after, test } from 'node:test';
 import { writePhantomSet } from '../../main/phantom/index.js';
 import { scratchDir } from '../support/tools.js';
 
-const SAMPLES = new URL('../../models/samples/phantoms/', import.meta.url).pathname;
+const SAMPLES = fileURLToPath(new URL('../../models/samples/phantoms/', import.meta.url));
 const scratch = scratchDir('phantom-samples');
 after(() => scratch.remove());
 

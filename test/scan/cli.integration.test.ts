@@ -4,6 +4,7 @@
  * after the batch, watch mode picking up files copied in later (one still being written), the
  * NDJSON progress contract, --out exports, the worklist JSON contract, and usage errors.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -19,7 +20,7 @@ import { scratchDir } from '../support/tools.js';
 import { csvRecords } from './csv.js';
 import { CAM_PACK, copyFixture, writeImage, writeImages } from './fixtures.js';
 
-const BIN = new URL('../../bin/triage.js', import.meta.url).pathname;
+const BIN = fileURLToPath(new URL('../../bin/triage.js', import.meta.url));
 const scratch = scratchDir('scan-cli');
 after(() => scratch.remove());
 let counter = 0;

@@ -1,10 +1,11 @@
 /** Test inputs for the scan tests: distinct PNGs the cam-pack calls (a bright disk: nodule) or not (grey). */
+import { fileURLToPath } from 'node:url';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeDiskPng } from '../support/images.js';
 
-export const CAM_PACK = new URL('../fixtures/models/cam-pack', import.meta.url).pathname;
-export const DICOM = new URL('../fixtures/dicom/', import.meta.url).pathname;
+export const CAM_PACK = fileURLToPath(new URL('../fixtures/models/cam-pack', import.meta.url));
+export const DICOM = fileURLToPath(new URL('../fixtures/dicom/', import.meta.url));
 
 /**
  * A radiograph-like PNG: `nodule` puts the disk the cam-pack calls (3 of 3 votes) where its

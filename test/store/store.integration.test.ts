@@ -3,6 +3,7 @@
  * duplicates, studies whose priority never falls, the worklist, feedback, the default location,
  * and durability when a writer is killed with SIGKILL mid-transaction.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -412,7 +413,7 @@ describe('durability', () => {
     assert.ok(!existsSync(join(owners, `${host}~${dead}`)), 'the dead entry is cleared');
   });
 
-  const child = new URL('./writer-child.ts', import.meta.url).pathname;
+  const child = fileURLToPath(new URL('./writer-child.ts', import.meta.url));
 
   /** Starts a writer, kills it with SIGKILL once it has committed `after` more results. */
   async function killWriter(database: string, start: number, after: number): Promise<number> {

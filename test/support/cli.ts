@@ -1,7 +1,8 @@
 /** Runs the real `triage` binary (bin/triage.js over the built dist/) as a user would. */
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
-const BIN = new URL('../../bin/triage.js', import.meta.url).pathname;
+const BIN = fileURLToPath(new URL('../../bin/triage.js', import.meta.url));
 
 export interface CliResult {
   status: number | null;

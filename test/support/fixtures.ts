@@ -1,8 +1,9 @@
 /** The DICOM conformance fixtures' manifest (written by test/fixtures/dicom/make-fixtures.sh). */
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const DICOM_FIXTURES = new URL('../fixtures/dicom/', import.meta.url).pathname;
+export const DICOM_FIXTURES = fileURLToPath(new URL('../fixtures/dicom/', import.meta.url));
 
 export interface RawRef {
   raw: string;

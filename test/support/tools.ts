@@ -3,6 +3,7 @@
  * A missing tool fails the test with the command that installs it (reference-tools.ts): a
  * comparison that silently skips proves nothing.
  */
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +55,7 @@ export function readPgm(path: string): { width: number; height: number; maxval: 
   return { width, height, maxval, values };
 }
 
-export const SHARED = new URL('../../../shared/', import.meta.url).pathname;
+export const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 export const SAMPLES_DIR = join(SHARED, 'data', 'cxr-samples', 'png');
 
 /** The real radiographs' PNG names, sorted. The tests need them: fail, naming what is missing. */

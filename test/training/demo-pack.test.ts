@@ -3,6 +3,7 @@
  * it loads, says everywhere that it is not for clinical use, matches the training configuration,
  * keeps its ONNX files small, carries its evaluation, and runs on phantoms through the Engine.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { writePhantomSet } from '../../main/phantom/index.js';
 import { loadTaxonomy } from '../../main/taxonomy/index.js';
 import { scratchDir } from '../support/tools.js';
 
-const PACK = new URL('../../models/packs/demo/', import.meta.url).pathname;
+const PACK = fileURLToPath(new URL('../../models/packs/demo/', import.meta.url));
 const CONFIG = JSON.parse(readFileSync(new URL('../../models/training/config.json', import.meta.url), 'utf8'));
 const TERMS: string[] = CONFIG.labels.map((label: { term: string }) => label.term);
 /** What training.json records of each member (the part these tests read). */

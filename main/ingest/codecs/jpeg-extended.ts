@@ -25,6 +25,9 @@ export function loaderCodecPath(relative: string): string {
 }
 
 const codec = lazyModule(async () => {
+  // A file of @cornerstonejs/dicom-image-loader that its package exports do not list: a package's
+  // file, found at run time, not a module of this project.
+  // eslint-disable-next-line local/architecture
   const module = (await import(pathToFileURL(loaderCodecPath('codecs/jpeg.js')).href)) as {
     default: new () => JpegImage;
   };

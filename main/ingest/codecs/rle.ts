@@ -20,6 +20,9 @@ interface RleImageFrame {
 type DecodeRle = (frame: RleImageFrame, pixelData: Uint8Array) => Promise<RleImageFrame>;
 
 const codec = lazyModule(async () => {
+  // A file of @cornerstonejs/dicom-image-loader that its package exports do not list: a package's
+  // file, found at run time, not a module of this project.
+  // eslint-disable-next-line local/architecture
   const module = (await import(pathToFileURL(loaderCodecPath('shared/decoders/decodeRLE.js')).href)) as {
     default: DecodeRle;
   };

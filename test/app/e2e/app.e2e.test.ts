@@ -9,6 +9,7 @@
  * file to scan it. No request leaves the page's origin and no CSP violation happens. Screenshots
  * of the main views go to test-results/screenshots/.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -29,7 +30,7 @@ import { scratchDir } from '../../support/tools.js';
 import { appPack, makeReadingFolder, PHANTOMS } from '../fixtures.js';
 import { bridgeApi, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
 
-const root = new URL('../../../', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SCREENSHOTS = join(root, 'test-results', 'screenshots');
 const scratch = scratchDir('app-e2e');
 const folder = makeReadingFolder(join(scratch.path, 'reading'));

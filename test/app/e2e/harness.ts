@@ -8,6 +8,7 @@
  * (pixels, heatmaps) travel base64-encoded and are rebuilt in the page; what the renderer sees is
  * exactly what the preload gives it in Electron: ArrayBuffers, "CODE: message" errors, events.
  */
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -19,7 +20,7 @@ import { APP_ORIGIN } from '../../../main/app/shell/origin.js';
 import { serveAsset } from '../../../main/app/shell/protocol.js';
 import { requireChromium } from '../../support/reference-tools.js';
 
-const root = new URL('../../../', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Builds the renderer into `out` (its own folder: no other test's build is touched). */
 export function buildRenderer(out: string): void {
