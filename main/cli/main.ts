@@ -2,14 +2,13 @@
  * The `triage` command: one binary, one subcommand per job, all thin adapters over the engine.
  * Exit codes: 0 done, 2 a coded error (printed as JSON on stderr).
  */
-import { TriageError } from '../errors/index.js';
+import { reportError, TriageError } from '../errors/index.js';
 import { ANALYZE_HELP, runAnalyze } from './commands/analyze.js';
 import { DECODE_HELP, runDecode } from './commands/decode.js';
 import { PHANTOM_COMMAND } from './commands/phantom.js';
 import { runScan, SCAN_HELP } from './commands/scan.js';
 import { runSelftest, SELFTEST_HELP } from '../selftest/index.js';
 import { runWorklist, WORKLIST_HELP } from './commands/worklist.js';
-import { reportError } from './output.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   decode: { run: runDecode, help: DECODE_HELP },

@@ -7,9 +7,29 @@ export { PRIORITIES } from './priorities.js';
 export type { Priority } from './priorities.js';
 export { PROVIDERS } from './providers.js';
 export type { Provider } from './providers.js';
-export { ANALYSIS_STATUSES, IMAGE_STATUSES, TREES, VERDICTS } from './vocabulary.js';
-export type { AnalysisStatus, ImageStatus, Tree, Verdict } from './vocabulary.js';
+export {
+  ANALYSIS_STATUSES,
+  DIALOG_KINDS,
+  IMAGE_STATUSES,
+  SCAN_OUTCOMES,
+  SOURCE_FORMATS,
+  TREES,
+  VERDICTS,
+  WINDOW_SOURCES,
+} from './vocabulary.js';
+export type {
+  AnalysisStatus,
+  DialogKind,
+  ImageStatus,
+  ScanOutcome,
+  SourceFormat,
+  Tree,
+  Verdict,
+  WindowSource,
+} from './vocabulary.js';
 export { colour, RAMP } from './colormap.js';
 export { parseApiCallError, toApiCallError, unknownChannel, unwrapEnvelope } from './api-errors.js';
 export type { CodedError } from './api-errors.js';
 export { eventChannel, invokeChannel } from './ipc-channels.js';
+export { ERROR_CODES } from './error-codes.js';
+export type { ErrorCode } from './error-codes.js';

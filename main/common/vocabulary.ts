@@ -1,6 +1,7 @@
 /**
- * The product's small vocabularies, one list each; the zod schemas (main/domain), the results
- * database's CHECK constraints, the engine, the CLI and the renderer all read these.
+ * The product's small vocabularies, one list each, with their types derived: the zod schemas
+ * (main/domain), the engine, the store, the CLI and the renderer read these. (The results
+ * database's CHECK constraints repeat some of them in SQL: migrations are frozen once shipped.)
  */
 
 /** What became of one image: analysed, refused by the gate, unreadable, or a copy of another. */
@@ -18,3 +19,19 @@ export type Tree = (typeof TREES)[number];
 /** A reader's verdict on one finding. */
 export const VERDICTS = ['agree', 'disagree'] as const;
 export type Verdict = (typeof VERDICTS)[number];
+
+/** The file formats a radiograph is read from (by content, never by extension). */
+export const SOURCE_FORMATS = ['dicom', 'png', 'jpeg'] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+/** Where a display window came from, so a viewer can say why the image looks as it does. */
+export const WINDOW_SOURCES = ['dicom-window', 'voi-lut', 'automatic', 'bit-depth'] as const;
+export type WindowSource = (typeof WINDOW_SOURCES)[number];
+
+/** How a folder scan ended: every file done, stopped by the user, or stopped by an error. */
+export const SCAN_OUTCOMES = ['completed', 'interrupted', 'failed'] as const;
+export type ScanOutcome = (typeof SCAN_OUTCOMES)[number];
+
+/** What the open dialog lets the user pick. */
+export const DIALOG_KINDS = ['files', 'folder'] as const;
+export type DialogKind = (typeof DIALOG_KINDS)[number];

@@ -5,15 +5,30 @@
  * loads this module too.
  */
 import { z } from 'zod';
-import { IMAGE_STATUSES, PRIORITIES, PROVIDERS, TREES, VERDICTS } from '../common/index.js';
+import {
+  ANALYSIS_STATUSES,
+  ERROR_CODES,
+  IMAGE_STATUSES,
+  PRIORITIES,
+  PROVIDERS,
+  SOURCE_FORMATS,
+  TREES,
+  VERDICTS,
+} from '../common/index.js';
+import type { ErrorCode } from '../common/index.js';
 
 export const TreeSchema = z.enum(TREES);
 export const PrioritySchema = z.enum(PRIORITIES);
 export const ProviderSchema = z.enum(PROVIDERS);
 export const ImageStatusSchema = z.enum(IMAGE_STATUSES);
 export const VerdictSchema = z.enum(VERDICTS);
+export const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
 
 const Count = z.number().int().nonnegative();
+
+/** A failure a user can meet, as one result or answer carries it: a code and what to do. */
+export const CodedErrorSchema = z.object({ code: ErrorCodeSchema, message: z.string() });
+export type CodedFailure = z.output<typeof CodedErrorSchema>;
 
 /** How many of the members that cover a finding voted it positive. */
 export const VotesSchema = z.object({ positive: Count, total: Count });
@@ -94,3 +109,107 @@ export const CurrentVerdictSchema = z.object({
   at: z.string(),
 });
 export type CurrentVerdict = z.output<typeof CurrentVerdictSchema>;
+
+/** The pack behind a result: its identity and voting rule, and whether it is a demonstration. */
+export const PackRefSchema = z.object({ id: z.string(), version: z.string(), rule: z.string(), demo: z.boolean() });
+export type PackRef = z.output<typeof PackRefSchema>;
+
+/** Where one image's time went, in milliseconds. */
+export const TimingsSchema = z.object({
+  decodeMs: z.number(),
+  preprocessMs: z.number(),
+  inferenceMs: z.number(),
+  explainMs: z.number(),
+});
+export type Timings = z.output<typeof TimingsSchema>;
+
+/**
+ * What the engine reports for one radiograph (the analyze command's NDJSON line, the store's
+ * row, the app's result): the findings with the pack, models, versions, file hashes, operating
+ * points and provider that produced them.
+ */
+export const AnalysisResultSchema = z.object({
+  file: z.string(),
+  status: z.enum(ANALYSIS_STATUSES),
+  /** Why the gate rejected the image. */
+  reason: z.string().optional(),
+  /** What broke, for an unreadable image. */
+  error: CodedErrorSchema.optional(),
+  sopInstanceUID: z.string().nullable(),
+  studyInstanceUID: z.string().nullable(),
+  executionProvider: ProviderSchema,
+  pack: PackRefSchema,
+  models: z.array(ModelProvenanceSchema),
+  notForClinicalUse: z.boolean(),
+  notes: z.array(z.string()),
+  findings: z.array(FindingSchema),
+  /** Heatmap overlay files written, by finding key. */
+  heatmaps: z.record(z.string(), z.string()).optional(),
+  timings: TimingsSchema,
+});
+export type AnalysisResult = z.output<typeof AnalysisResultSchema>;
+
+/** One stored result, as exports and the app read it back. */
+export const StoredResultSchema = z.object({
+  id: Count,
+  file: z.string(),
+  sha256: z.string().nullable(),
+  size: z.number().nullable(),
+  format: z.enum(SOURCE_FORMATS).nullable(),
+  status: ImageStatusSchema,
+  /** Why the gate rejected it, or why it is a duplicate; null when analysed. */
+  reason: z.string().nullable(),
+  error: CodedErrorSchema.nullable(),
+  /** The path of the image this one duplicates. */
+  duplicateOf: z.string().nullable(),
+  sopInstanceUID: z.string().nullable(),
+  studyInstanceUID: z.string().nullable(),
+  /** The study's key: its Study Instance UID, or `file:PATH`. */
+  study: z.string(),
+  priority: PrioritySchema.nullable(),
+  executionProvider: ProviderSchema,
+  pack: PackRefSchema.extend({ fingerprint: z.string() }),
+  models: z.array(ModelProvenanceSchema),
+  notForClinicalUse: z.boolean(),
+  rulesFingerprint: z.string(),
+  notes: z.array(z.string()),
+  findings: z.array(FindingSchema),
+  heatmaps: z.record(z.string(), z.string()).nullable(),
+  timings: TimingsSchema.nullable(),
+  scannedAt: z.string(),
+  scanId: Count.nullable(),
+});
+export type StoredResult = z.output<typeof StoredResultSchema>;
+
+/** A folder scan's progress: files done of the total, the rate and the time left. */
+export const ScanProgressSchema = z.object({
+  done: Count,
+  /** Files and errors to go through; null until the count has finished (or while watching). */
+  total: Count.nullable(),
+  /** Files per second over the scan so far. */
+  rate: z.number(),
+  etaSeconds: z.number().nullable(),
+  analysed: Count,
+});
+export type ScanProgress = z.output<typeof ScanProgressSchema>;
+
+/** The sample types the viewer's stored values come in. */
+export const PIXEL_TYPES = ['uint16', 'int16', 'int32'] as const;
+
+/**
+ * A radiograph's pixels as the viewer wants them: integer stored values (modality = stored *
+ * slope + intercept), padding made black under any sensible window.
+ */
+export const StoredPixelsSchema = z.object({
+  /** rows x columns stored values, row-major, little-endian, of `pixelType`. */
+  pixels: z.instanceof(ArrayBuffer),
+  pixelType: z.enum(PIXEL_TYPES),
+  slope: z.number(),
+  intercept: z.number(),
+  /** Smallest and largest stored value in `pixels` (padding included). */
+  minStored: z.number().int(),
+  maxStored: z.number().int(),
+  /** Smallest and largest modality value of the image itself (padding excluded): a full-range window. */
+  modalityRange: z.object({ min: z.number(), max: z.number() }),
+});
+export type StoredPixels = z.output<typeof StoredPixelsSchema>;

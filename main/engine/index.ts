@@ -30,10 +30,8 @@ import { DecodePool } from './decode-pool.js';
 import type { DecodeJob, DecodePoolStats } from './decode-pool.js';
 import { Lookahead } from './lookahead.js';
 import type { ImageSummary, PreparedImage } from './prepare.js';
-import type { Finding, ModelProvenance } from '../domain/index.js';
-import type { AnalysisResult, Timings } from './result.js';
+import type { AnalysisResult, Finding, ModelProvenance, Timings } from '../domain/index.js';
 
-export type { AnalysisResult, Timings } from './result.js';
 export type { ImageSummary } from './prepare.js';
 
 export interface EngineOptions {

@@ -3,6 +3,8 @@
  * per member per finding, and the voting rule that decides. A finding's evidence lists every
  * member that covers it, so a radiologist sees "2 of 3 models" and each model's value.
  */
+import type { Tree } from '../common/index.js';
+import type { Probability, Votes } from '../domain/index.js';
 import type { LabelSpec, MemberManifest, VotingRule } from '../packs/index.js';
 
 /**
@@ -58,10 +60,10 @@ export function memberScores(
 
 export interface Vote {
   term: string;
-  tree: 'finding' | 'diagnosis';
+  tree: Tree;
   positive: boolean;
-  votes: { positive: number; total: number };
-  probability: { mean: number; min: number; max: number };
+  votes: Votes;
+  probability: Probability;
   perModel: Record<string, number>;
   /** Members whose vote was positive: their heatmaps make the ensemble's. */
   positiveMembers: string[];

@@ -1,53 +1,14 @@
 /**
- * Every failure a user can meet is a TriageError with a stable code: the CLI prints it as
- * `{"error": {code, message, file}}`, the app shows the message, tests assert the code.
- * Messages say what went wrong and what to do; they never carry patient names or IDs.
+ * Every failure a user can meet is a TriageError with a stable code (the list: main/common's
+ * ERROR_CODES, which every process can read): the CLI prints it as `{"error": {code, message,
+ * file}}`, the app shows the message, tests assert the code. Messages say what went wrong and
+ * what to do; they never carry patient names or IDs.
  */
 
-export const ERROR_CODES = {
-  // Input files
-  FILE_NOT_FOUND: 'The file does not exist or cannot be opened.',
-  UNREADABLE: 'The file exists but cannot be read (permissions, a directory, a device).',
-  NOT_DICOM: 'The file is not DICOM, PNG or JPEG.',
-  TRUNCATED: 'The file ends before the data it announces.',
-  MALFORMED: 'The file is structurally corrupt (impossible element lengths or values).',
-  UNSUPPORTED_TRANSFER_SYNTAX: 'The pixel data is encoded in a transfer syntax this build cannot decode.',
-  NO_PIXEL_DATA: 'The DICOM object is an image type but carries no pixel data.',
-  NOT_AN_IMAGE: 'The DICOM object is not an image (for example a structured report).',
-  INVALID_ATTRIBUTE: 'An attribute has a value that is missing, impossible or inconsistent.',
-  TOO_LARGE: 'The image is larger than a radiograph can plausibly be.',
-  DECODE_FAILED: 'The codec could not decode the pixel data.',
-  // Folder scans
-  SYMLINK_LOOP: 'A symbolic link leads back into a folder that contains it; the loop is not followed.',
-  INVALID_DICOMDIR: 'A DICOMDIR cannot be read, or references a file outside its folder.',
-  // Model packs and inference
-  PACK_NOT_FOUND: 'No model pack (ensemble.json) at the given folder.',
-  INVALID_PACK: 'A model pack file is missing or does not match the pack format.',
-  HASH_MISMATCH: 'An ONNX file does not match the SHA-256 its manifest records.',
-  PROVIDER_UNAVAILABLE: 'The requested execution provider cannot run on this machine.',
-  INFERENCE_FAILED: 'The ONNX runtime failed while running a model.',
-  // The PadChest taxonomy
-  TAXONOMY_NOT_FOUND: 'The bundled PadChest taxonomy file is missing; reinstall the application.',
-  INVALID_TAXONOMY: 'The PadChest taxonomy file is malformed.',
-  TAXONOMY_CYCLE: 'The PadChest taxonomy has a cycle; it must be a DAG.',
-  UNKNOWN_TERM: 'A term is not in the PadChest taxonomy.',
-  AMBIGUOUS_TERM: 'A term is in more than one PadChest tree; name the tree.',
-  // Triage rules and the results database
-  INVALID_RULES: 'A triage rules file is missing, not JSON, or does not match the rules format.',
-  DATABASE_FAILED: 'The results database cannot be opened, read or written.',
-  DATABASE_LOCKED: 'Another process holds the results database and did not release it in time.',
-  DATABASE_TOO_NEW: 'The results database was written by a newer version of this application.',
-  // The desktop app: requests from the window to the engine
-  INVALID_REQUEST: 'A request from the app window does not match the API contract; it was refused.',
-  FORBIDDEN_SENDER: 'A request came from a frame that is not the application window; it was refused.',
-  ENGINE_STOPPED: 'The analysis engine process stopped; it is restarted for the next request.',
-  // Command line and output
-  USAGE: 'The command line is incomplete or wrong.',
-  OUTPUT_FAILED: 'An output file could not be written.',
-  INTERNAL: 'An unexpected internal failure; the details are in the log.',
-} as const;
+import type { ErrorCode } from '../common/index.js';
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+export { ERROR_CODES } from '../common/index.js';
+export type { ErrorCode };
 
 export class TriageError extends Error {
   readonly code: ErrorCode;
@@ -81,3 +42,20 @@ export function errorJson(error: TriageError): ErrorJson {
   return { error: { code: error.code, message: error.message, file: error.file ?? null } };
 }
 export { describeIssues } from './issues.js';
+
+/** The exit code of a command-line run that ends on a coded error. */
+export const EXIT_ERROR = 2;
+
+/**
+ * How a command-line run reports a failure: one JSON object on stderr, exit code 2, never a stack
+ * trace (but with TRIAGE_DEBUG set, for an unexpected INTERNAL failure). The `triage` command and
+ * the installed app's --selftest both answer this way.
+ */
+export function reportError(thrown: unknown, file?: string): number {
+  const error = toTriageError(thrown, file);
+  process.stderr.write(`${JSON.stringify(errorJson(error))}\n`);
+  if (error.code === 'INTERNAL' && process.env.TRIAGE_DEBUG && error.cause instanceof Error) {
+    process.stderr.write(`${error.cause.stack ?? error.cause.message}\n`);
+  }
+  return EXIT_ERROR;
+}

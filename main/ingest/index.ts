@@ -11,7 +11,8 @@ import { decodeJpegFile, isJpeg } from './raster/jpeg.js';
 import { decodePng, isPng } from './raster/png.js';
 import type { RasterImage } from './raster/png.js';
 import { emptyMetadata } from './radiograph.js';
-import type { Radiograph, SourceFormat } from './radiograph.js';
+import type { SourceFormat } from '../common/index.js';
+import type { Radiograph } from './radiograph.js';
 
 export type { DecodeOptions } from './dicom/read.js';
 export type * from './radiograph.js';
@@ -21,7 +22,6 @@ export { decodePng, encodeGreyPng, encodeRgbaPng } from './raster/png.js';
 export type { RasterImage } from './raster/png.js';
 export { parseDataSet } from './dicom/parse.js';
 export { storedPixels } from './pixels/stored.js';
-export type { StoredPixels } from './pixels/stored.js';
 export type { DataSet } from './dicom/parse.js';
 
 /** No chest radiograph file comes near this; anything larger is refused before it is read. */

@@ -3,18 +3,14 @@
  * need to know about it. Patient names and IDs are never read into this structure.
  */
 
+import type { SourceFormat, WindowSource } from '../common/index.js';
 import type { IndexedPixels } from './pixels/modality.js';
 
 export type { IndexedPixels } from './pixels/modality.js';
 
-export type SourceFormat = 'dicom' | 'png' | 'jpeg';
-
 /** Photometric interpretations the ingest stage accepts; colour ones are reduced to luminance. */
 export type Photometric =
   'MONOCHROME1' | 'MONOCHROME2' | 'RGB' | 'YBR_FULL' | 'YBR_FULL_422' | 'YBR_RCT' | 'YBR_ICT' | 'PALETTE COLOR';
-
-/** Where the display window came from, so a viewer can say why the image looks as it does. */
-export type WindowSource = 'dicom-window' | 'voi-lut' | 'automatic' | 'bit-depth';
 
 export interface DisplayWindow {
   center: number;

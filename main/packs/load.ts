@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
+import type { Tree } from '../common/index.js';
 import { TriageError, describeIssues } from '../errors/index.js';
 import { ENSEMBLE_FILE, EnsembleManifestSchema, MANIFEST_FILE, MemberManifestSchema } from './manifest.js';
 import type { EnsembleManifest, MemberManifest } from './manifest.js';
@@ -27,7 +28,7 @@ export interface ModelPack {
 }
 
 /** Checks a label's term exists in the PadChest taxonomy; supplied by the taxonomy stage. */
-export type TermCheck = (term: string, tree: 'finding' | 'diagnosis') => boolean;
+export type TermCheck = (term: string, tree: Tree) => boolean;
 
 async function readJson<S extends z.ZodType>(path: string, schema: S, what: string): Promise<z.infer<S>> {
   let text: string;

@@ -8,6 +8,7 @@
  * and the ONNX file.
  */
 import { z } from 'zod';
+import { TreeSchema } from '../domain/index.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const ENSEMBLE_FILE = 'ensemble.json';
@@ -73,7 +74,7 @@ export const LabelSpecSchema = z
     name: z.string().min(1),
     /** The PadChest taxonomy term it maps to, and in which tree. */
     term: z.string().min(1),
-    tree: z.enum(['finding', 'diagnosis']),
+    tree: TreeSchema,
     /**
      * Threshold on the model's probability chosen on validation data; calibration maps it to 0.5
      * (TorchXRayVision's op_threshs). Null for an untrained head.

@@ -9,7 +9,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { TriageError } from '../errors/index.js';
-import type { StoredResult } from '../store/index.js';
+import type { StoredResult } from '../domain/index.js';
 
 export const EXPORT_FORMATS = ['ndjson', 'csv', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

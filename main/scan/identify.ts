@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { TriageError } from '../errors/index.js';
 import { parseDataSet, readWhole, sniffFormat } from '../ingest/index.js';
-import type { ReadBuffer, SourceFormat } from '../ingest/index.js';
+import type { SourceFormat } from '../common/index.js';
+import type { ReadBuffer } from '../ingest/index.js';
 import { isDicomdir } from './dicomdir.js';
 
 export interface Identified {

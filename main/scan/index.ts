@@ -13,13 +13,14 @@
  * `settleMs` (a file still being copied is not read half-written).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Engine, AnalysisResult } from '../engine/index.js';
+import type { AnalysisResult, PackRef, ScanProgress } from '../domain/index.js';
+import type { Engine } from '../engine/index.js';
 import { toTriageError } from '../errors/index.js';
 import type { TriageError } from '../errors/index.js';
 import { packFingerprint, packProvenance } from '../store/index.js';
 import type { ResultStore, ImageKey, PackProvenance } from '../store/index.js';
 import { PRIORITIES } from '../common/index.js';
-import type { Priority } from '../common/index.js';
+import type { Priority, ScanOutcome } from '../common/index.js';
 import type { TriageRules } from '../triage/index.js';
 import type { Identified } from './identify.js';
 import { Identifier } from './identifier.js';
@@ -59,15 +60,8 @@ export interface ScanOptions {
   onFile?: (file: FileOutcome) => void;
 }
 
-export interface Progress {
-  done: number;
-  /** Files and errors to go through; null until the count has finished (or while watching). */
-  total: number | null;
-  /** Files per second over the scan so far. */
-  rate: number;
-  etaSeconds: number | null;
-  analysed: number;
-}
+/** A scan's progress (main/domain's ScanProgress). */
+export type Progress = ScanProgress;
 
 export type Outcome = 'analysed' | 'duplicate' | 'unchanged' | 'skipped' | 'error';
 
@@ -83,7 +77,7 @@ export interface ScanSummary {
   scanId: number;
   database: string;
   roots: string[];
-  outcome: 'completed' | 'interrupted';
+  outcome: Exclude<ScanOutcome, 'failed'>;
   files: number;
   analysed: number;
   unchanged: number;
@@ -98,7 +92,7 @@ export interface ScanSummary {
   /** The whole worklist's studies, by priority. */
   studies: Record<Priority, number>;
   provider: string;
-  pack: { id: string; version: string; fingerprint: string };
+  pack: Pick<PackRef, 'id' | 'version'> & { fingerprint: string };
   /** A demonstration pack (or a model marked so): its results are not for clinical use. */
   notForClinicalUse: boolean;
   seconds: number;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROVIDERS } from '../common/index.js';
 import { Engine } from '../engine/index.js';
-import type { AnalysisResult } from '../engine/index.js';
+import type { AnalysisResult } from '../domain/index.js';
 import { toTriageError, TriageError } from '../errors/index.js';
 import { isProviderChoice } from '../inference/index.js';
 import { resourcePath } from '../resources/index.js';
@@ -223,4 +223,26 @@ export async function runSelftest(argv: string[]): Promise<number> {
     );
   else process.stdout.write(`${table(reports)}\n`);
   return reports.every((r) => r.passed) ? 0 : 1;
+}
+
+/**
+ * The self-test as a command, wherever it runs (`triage selftest`, the installed app's
+ * --selftest): --help prints the options; a malformed option is a USAGE error carrying the help.
+ * Resolves to the exit code (0 passed, 1 a check failed); coded errors are thrown for the caller
+ * to report (exit code 2).
+ */
+export async function selftestCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${SELFTEST_HELP}\n`);
+    return 0;
+  }
+  try {
+    return await runSelftest(argv);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      throw new TriageError('USAGE', `${(error as Error).message}\n\n${SELFTEST_HELP}`);
+    }
+    throw error;
+  }
 }

@@ -3,12 +3,12 @@
  * operating points) and its fingerprint, which decides whether a stored result is still valid.
  */
 import { createHash } from 'node:crypto';
-import type { ModelProvenance } from '../domain/index.js';
+import type { ModelProvenance, PackRef } from '../domain/index.js';
 import type { Member, ModelPack } from '../packs/index.js';
 
 /** What decides whether a stored result is still valid: the pack and every model's identity. */
 export interface PackProvenance {
-  pack: { id: string; version: string; rule: string; demo: boolean };
+  pack: PackRef;
   models: ModelProvenance[];
   notForClinicalUse: boolean;
 }

@@ -14,7 +14,7 @@ export type { PackProvenance } from './fingerprint.js';
 export { ResultReader } from './reads.js';
 export { ResultWriter, studyKey } from './writes.js';
 export { SCHEMA_VERSION } from './schema.js';
-export type { Feedback, FileIdentity, ImageKey, ScanStart, StoredResult, StoredStudy } from './types.js';
+export type { Feedback, FileIdentity, ImageKey, ScanStart, StoredStudy } from './types.js';
 
 export class ResultStore extends ResultWriter {
   readonly path: string;

@@ -3,11 +3,18 @@
  * worklist in order of urgency, and the reader's verdicts. Nothing here writes.
  */
 import { PRIORITIES } from '../common/index.js';
-import type { ImageStatus, Priority, Provider, Tree, Verdict } from '../common/index.js';
-import type { CurrentVerdict, Finding, ModelProvenance, WorklistImage, WorklistStudy } from '../domain/index.js';
+import type { ImageStatus, Priority, Provider, SourceFormat, Tree, Verdict } from '../common/index.js';
+import type {
+  CurrentVerdict,
+  Finding,
+  ModelProvenance,
+  StoredResult,
+  WorklistImage,
+  WorklistStudy,
+} from '../domain/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { Row, Sqlite } from './sqlite.js';
-import type { Feedback, ImageKey, StoredResult, StoredStudy } from './types.js';
+import type { Feedback, ImageKey, StoredStudy } from './types.js';
 
 /** A JSON column's value, or the fallback when it is null. */
 export const parseJson = <T>(value: unknown, fallback: T): T =>
@@ -116,7 +123,7 @@ export class ResultReader {
       file: String(row.path),
       sha256: (row.sha256 as string | null) ?? null,
       size: row.size === null ? null : Number(row.size),
-      format: (row.format as string | null) ?? null,
+      format: (row.format as SourceFormat | null) ?? null,
       status: row.status as ImageStatus,
       reason: (row.reason as string | null) ?? null,
       error: row.error_code ? { code: row.error_code as ErrorCode, message: String(row.error_message) } : null,

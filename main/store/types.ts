@@ -1,7 +1,6 @@
-/** The values the results store reads and writes. */
+/** The values the results store reads and writes (a whole result: main/domain's StoredResult). */
 import type { ImageStatus, Priority, Provider, Verdict } from '../common/index.js';
-import type { Finding, ModelProvenance } from '../domain/index.js';
-import type { ErrorCode } from '../errors/index.js';
+import type { StoredResult } from '../domain/index.js';
 import type { PackProvenance } from './fingerprint.js';
 
 /** An image's identity on disk, as the scan saw it. */
@@ -9,34 +8,6 @@ export interface FileIdentity {
   path: string;
   sha256: string | null;
   size: number | null;
-}
-
-/** One stored result, as exports and the app read it back. */
-export interface StoredResult {
-  id: number;
-  file: string;
-  sha256: string | null;
-  size: number | null;
-  format: string | null;
-  status: ImageStatus;
-  reason: string | null;
-  error: { code: ErrorCode; message: string } | null;
-  duplicateOf: string | null;
-  sopInstanceUID: string | null;
-  studyInstanceUID: string | null;
-  study: string;
-  priority: Priority | null;
-  executionProvider: Provider;
-  pack: PackProvenance['pack'] & { fingerprint: string };
-  models: ModelProvenance[];
-  notForClinicalUse: boolean;
-  rulesFingerprint: string;
-  notes: string[];
-  findings: Finding[];
-  heatmaps: Record<string, string> | null;
-  timings: { decodeMs: number; preprocessMs: number; inferenceMs: number; explainMs: number } | null;
-  scannedAt: string;
-  scanId: number | null;
 }
 
 /** The row the scan consults to skip or de-duplicate a file. */

@@ -2,8 +2,8 @@
  * The results store's write path. Every analysed image is written in one transaction with its
  * findings and its study's priority, so a scan killed at any moment leaves whole results or none.
  */
-import type { Priority, Provider, Verdict } from '../common/index.js';
-import type { AnalysisResult } from '../engine/index.js';
+import type { Priority, Provider, ScanOutcome, SourceFormat, Verdict } from '../common/index.js';
+import type { AnalysisResult } from '../domain/index.js';
 import { TriageError } from '../errors/index.js';
 import { priorityRank } from '../triage/index.js';
 import { packFingerprint } from './fingerprint.js';
@@ -48,7 +48,7 @@ export class ResultWriter extends ResultReader {
     });
   }
 
-  finishScan(scanId: number, outcome: 'completed' | 'interrupted' | 'failed', summary: unknown): void {
+  finishScan(scanId: number, outcome: ScanOutcome, summary: unknown): void {
     this.db.run('UPDATE scans SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?', [
       now(),
       outcome,
@@ -97,7 +97,7 @@ export class ResultWriter extends ResultReader {
   recordResult(input: {
     result: AnalysisResult;
     file: FileIdentity;
-    format: string | null;
+    format: SourceFormat | null;
     priority: Priority;
     rulesFingerprint: string;
     scanId: number | null;
@@ -168,7 +168,7 @@ export class ResultWriter extends ResultReader {
   /** Writes a file recognised as a duplicate of an analysed one (not analysed again). */
   recordDuplicate(input: {
     file: FileIdentity;
-    format: string | null;
+    format: SourceFormat | null;
     sopInstanceUID: string | null;
     studyInstanceUID: string | null;
     original: ImageKey;

@@ -21,7 +21,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { AnalysisResult } from '../engine/index.js';
+import { PrioritySchema, TreeSchema } from '../domain/index.js';
+import type { AnalysisResult } from '../domain/index.js';
 import { describeIssues, TriageError } from '../errors/index.js';
 import { loadTaxonomy } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
@@ -41,8 +42,6 @@ export function isPriority(value: unknown): value is Priority {
   return typeof value === 'string' && (PRIORITIES as readonly string[]).includes(value);
 }
 
-const PriorityName = z.enum(PRIORITIES);
-
 export const RulesFile = z
   .object({
     version: z.literal(1),
@@ -51,16 +50,16 @@ export const RulesFile = z
         z
           .object({
             term: z.string().min(1),
-            tree: z.enum(['finding', 'diagnosis']).optional(),
-            priority: PriorityName,
+            tree: TreeSchema.optional(),
+            priority: PrioritySchema,
           })
           .strict(),
       )
       .default([]),
-    otherPositive: PriorityName.default('abnormal'),
-    noPositive: PriorityName.default('normal'),
-    rejected: PriorityName.default('needs review'),
-    error: PriorityName.default('needs review'),
+    otherPositive: PrioritySchema.default('abnormal'),
+    noPositive: PrioritySchema.default('normal'),
+    rejected: PrioritySchema.default('needs review'),
+    error: PrioritySchema.default('needs review'),
   })
   .strict();
 export type RulesFile = z.infer<typeof RulesFile>;

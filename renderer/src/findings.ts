@@ -11,12 +11,14 @@ import { percent, termLabel, timeOfDay } from './format.js';
 import { buildTree, findingKey, hasHeatmap } from './tree.js';
 import type { TreeNode } from './tree.js';
 import { PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
+import type { Tree, Verdict } from '../../main/common/index.js';
+import { TREES } from '../../main/common/index.js';
 
 export interface FindingsCallbacks {
   /** A finding was selected (its heatmap is shown when it has one). */
   select(key: string | null): void;
   /** Accept (agree), reject (disagree) or withdraw (null). */
-  verdict(finding: FindingData, verdict: 'agree' | 'disagree' | null): void;
+  verdict(finding: FindingData, verdict: Verdict | null): void;
 }
 
 const TREE_NAMES: Record<FindingData['tree'], string> = {
@@ -174,7 +176,7 @@ export class FindingsPanel {
     const byTree = new Map<FindingData['tree'], TreeNode[]>();
     for (const root of this.roots) byTree.set(root.tree, [...(byTree.get(root.tree) ?? []), root]);
     const container = h('div', { class: 'tree', role: 'tree', 'aria-label': 'Findings in the PadChest hierarchy' });
-    const order: FindingData['tree'][] = ['finding', 'diagnosis'];
+    const order: readonly Tree[] = TREES;
     for (const tree of order) {
       const nodes = byTree.get(tree);
       if (!nodes) continue;
@@ -315,7 +317,7 @@ export class FindingsPanel {
   }
 
   private verdictButtons(finding: FindingData, verdict: FeedbackData | undefined): HTMLElement {
-    const button = (value: 'agree' | 'disagree', label: string, title: string) =>
+    const button = (value: Verdict, label: string, title: string) =>
       h(
         'button',
         {

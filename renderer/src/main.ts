@@ -10,6 +10,7 @@ import { StatusBar } from './statusbar.js';
 import { findingKey, hasHeatmap } from './tree.js';
 import { PRESETS, Viewer } from './viewer.js';
 import { WorklistPanel } from './worklist.js';
+import type { DialogKind, Verdict } from '../../main/common/index.js';
 
 const SHORTCUTS: Array<[string, string]> = [
   ['↓  J', 'Next study'],
@@ -239,7 +240,7 @@ class App {
     this.viewer.setHeatmap(data ?? null);
   }
 
-  private async verdict(finding: FindingData, verdict: 'agree' | 'disagree' | null): Promise<void> {
+  private async verdict(finding: FindingData, verdict: Verdict | null): Promise<void> {
     const image = this.image;
     if (!image) return;
     const answer = await this.run(() =>
@@ -250,7 +251,7 @@ class App {
     this.findings.setFeedback(answer.feedback);
   }
 
-  private async open(kind: 'files' | 'folder'): Promise<void> {
+  private async open(kind: DialogKind): Promise<void> {
     const opened = await this.run(() => invoke('dialog.open', { kind }));
     if (opened) this.worklist.setScan(opened.scan);
   }
@@ -278,7 +279,7 @@ class App {
     }
   }
 
-  private judgeSelected(verdict: 'agree' | 'disagree'): void {
+  private judgeSelected(verdict: Verdict): void {
     const finding = this.findings.selectedFinding();
     const image = this.image;
     if (!finding || !image || !finding.direct || finding.votes.total === 0) return;

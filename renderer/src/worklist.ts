@@ -5,7 +5,7 @@
  * to open files or a folder.
  */
 import type { ScanProgressData, WorklistStudyData } from '../../main/app/api/contract.js';
-import type { Priority } from '../../main/common/index.js';
+import type { Priority, DialogKind } from '../../main/common/index.js';
 import { h, replace } from './dom.js';
 import { filterStudies, ORDER, PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
 import { duration, shortPath, shortUid, termLabel } from './format.js';
@@ -22,7 +22,7 @@ function statusLabel(study: WorklistStudyData): { text: string; kind: string } {
 
 export interface WorklistCallbacks {
   select(study: string): void;
-  open(kind: 'files' | 'folder'): void;
+  open(kind: DialogKind): void;
   cancelScan(): void;
 }
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../main/engine/index.js';
 import { packFingerprint, ResultStore } from '../../main/store/index.js';
-import type { StoredResult } from '../../main/store/index.js';
+import type { StoredResult } from '../../main/domain/index.js';
 import { exportRecord, exportResults } from '../../main/scan/export.js';
 import { Scanner } from '../../main/scan/index.js';
 import type { FileOutcome, ScanOptions } from '../../main/scan/index.js';

@@ -1,6 +1,5 @@
 /** Hand-made analysis results for the store and triage tests (the shape the engine produces). */
-import type { Finding, ModelProvenance } from '../../main/domain/index.js';
-import type { AnalysisResult } from '../../main/engine/index.js';
+import type { AnalysisResult, Finding, ModelProvenance } from '../../main/domain/index.js';
 
 export const MODELS: ModelProvenance[] = [
   { id: 'alpha', version: '1.0.0', sha256: 'a'.repeat(64), operatingPoints: { Nodule: 0.3, Pneumothorax: 0.2 } },

@@ -13,6 +13,7 @@ import type { ApiChannel, ApiEmit, ApiHandlers } from './contract.js';
 import { dispatch } from './dispatch.js';
 import type { AnyEnvelope } from './dispatch.js';
 import { createApiHandlers } from './handlers.js';
+import type { DialogKind } from '../../common/index.js';
 
 export interface BackendOptions {
   /** Model pack folder (default: the bundled demonstration pack). */
@@ -22,7 +23,7 @@ export interface BackendOptions {
   provider?: ProviderChoice;
   threads?: number;
   emit: ApiEmit;
-  chooseFiles: (kind: 'files' | 'folder') => Promise<string[]>;
+  chooseFiles: (kind: DialogKind) => Promise<string[]>;
 }
 
 export interface Backend {

@@ -14,13 +14,15 @@
  * user must see the coded message, never a stack trace.
  */
 import { z } from 'zod';
+import { DIALOG_KINDS, SCAN_OUTCOMES, SOURCE_FORMATS, WINDOW_SOURCES } from '../../common/index.js';
+import type { FindingSchema } from '../../domain/index.js';
 import {
   CurrentVerdictSchema,
-  FindingSchema,
-  ImageStatusSchema,
-  ModelProvenanceSchema,
   PrioritySchema,
   ProviderSchema,
+  ScanProgressSchema,
+  StoredPixelsSchema,
+  StoredResultSchema,
   TreeSchema,
   VerdictSchema,
   WorklistImageSchema,
@@ -48,22 +50,16 @@ const Empty = z.object({}).strict();
 const Count = z.number().int().nonnegative();
 export const ApiErrorPayload = z.object({ code: z.string(), message: z.string() });
 
-export const ScanProgress = z.object({
+export const ScanProgress = ScanProgressSchema.extend({
   running: z.boolean(),
   /** The roots of the scan running (or the last one). */
   roots: z.array(z.string()),
   /** Roots waiting for the running scan to end. */
   queued: z.array(z.array(z.string())),
-  done: Count,
-  /** Null until the files have been counted. */
-  total: Count.nullable(),
-  rate: z.number(),
-  etaSeconds: z.number().nullable(),
-  analysed: Count,
   /** The last scan's end: counts, or the error that stopped it. */
   last: z
     .object({
-      outcome: z.enum(['completed', 'interrupted', 'failed']),
+      outcome: z.enum(SCAN_OUTCOMES),
       files: Count,
       analysed: Count,
       errors: Count,
@@ -120,27 +116,27 @@ export const WorklistStudy = WorklistStudySchema.extend({
   images: z.array(WorklistImage),
 });
 
-export const ImageResult = z.object({
-  file: z.string(),
+export const ImageResult = StoredResultSchema.pick({
+  file: true,
+  status: true,
+  reason: true,
+  error: true,
+  duplicateOf: true,
+  sopInstanceUID: true,
+  priority: true,
+  executionProvider: true,
+  pack: true,
+  models: true,
+  notForClinicalUse: true,
+  notes: true,
+  findings: true,
+  scannedAt: true,
+}).extend({
+  /** The file's name, for display. */
   name: z.string(),
-  status: ImageStatusSchema,
-  /** Why the gate rejected it, or what broke; null when ok. */
-  reason: z.string().nullable(),
-  error: ApiErrorPayload.nullable(),
-  duplicateOf: z.string().nullable(),
-  sopInstanceUID: z.string().nullable(),
-  priority: PrioritySchema.nullable(),
-  executionProvider: ProviderSchema,
-  pack: z.object({ id: z.string(), version: z.string(), rule: z.string(), demo: z.boolean(), fingerprint: z.string() }),
-  models: z.array(ModelProvenanceSchema),
-  notForClinicalUse: z.boolean(),
-  notes: z.array(z.string()),
-  /** Positive first, then by probability (the engine's order). */
-  findings: z.array(FindingSchema),
   feedback: z.array(CurrentVerdictSchema),
   /** Heatmaps can be computed: the result came from the pack loaded now. */
   heatmaps: z.boolean(),
-  scannedAt: z.string(),
 });
 
 export const StudyDetail = z.object({
@@ -155,25 +151,11 @@ export const StudyDetail = z.object({
  * intercept) with the display window the file asks for. Pixel Padding is replaced by a value
  * outside the image's range on the dark side, so it renders black under any sensible window.
  */
-export const RenderedImage = z.object({
+export const RenderedImage = StoredPixelsSchema.extend({
   file: z.string(),
   rows: z.number().int().positive(),
   columns: z.number().int().positive(),
-  /** rows x columns stored values, row-major, little-endian, of `pixelType`. */
-  pixels: z.instanceof(ArrayBuffer),
-  pixelType: z.enum(['uint16', 'int16', 'int32']),
-  slope: z.number(),
-  intercept: z.number(),
-  /** Smallest and largest stored value in `pixels` (padding included). */
-  minStored: z.number().int(),
-  maxStored: z.number().int(),
-  /** Smallest and largest modality value of the image itself (padding excluded): a full-range window. */
-  modalityRange: z.object({ min: z.number(), max: z.number() }),
-  window: z.object({
-    center: z.number(),
-    width: z.number(),
-    source: z.enum(['dicom-window', 'voi-lut', 'automatic', 'bit-depth']),
-  }),
+  window: z.object({ center: z.number(), width: z.number(), source: z.enum(WINDOW_SOURCES) }),
   /** The file's VOI LUT (modality values from firstMapped -> entries), when it has one. */
   voiLut: z
     .object({ firstMapped: z.number().int(), bitsPerEntry: z.number().int(), data: z.instanceof(ArrayBuffer) })
@@ -184,7 +166,7 @@ export const RenderedImage = z.object({
   bitsStored: z.number().int(),
   /** Row then column spacing in mm, when known. */
   pixelSpacing: z.tuple([z.number(), z.number()]).nullable(),
-  format: z.enum(['dicom', 'png', 'jpeg']),
+  format: z.enum(SOURCE_FORMATS),
   transferSyntax: z.string().nullable(),
   modality: z.string().nullable(),
   viewPosition: z.string().nullable(),
@@ -251,7 +233,7 @@ export const API = {
   'scan.cancel': { request: Empty, response: z.object({ cancelled: z.boolean(), scan: ScanProgress }) },
   /** The system's open dialog (files or a folder); what the user picks is scanned. */
   'dialog.open': {
-    request: z.object({ kind: z.enum(['files', 'folder']) }).strict(),
+    request: z.object({ kind: z.enum(DIALOG_KINDS) }).strict(),
     response: z.object({ paths: z.array(z.string()), scan: ScanProgress }),
   },
 } as const;

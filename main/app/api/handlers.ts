@@ -13,13 +13,15 @@ import { TriageError } from '../../errors/index.js';
 import { peak } from '../../explain/index.js';
 import { readRadiograph, storedPixels } from '../../ingest/index.js';
 import { packFingerprint, packProvenance } from '../../store/index.js';
-import type { ResultStore, StoredResult } from '../../store/index.js';
+import type { StoredResult } from '../../domain/index.js';
+import type { ResultStore } from '../../store/index.js';
 import type { TriageRules } from '../../triage/index.js';
 import { AnalysisCache } from './analysis-cache.js';
 import type { ApiEmit, ApiHandlers, FeedbackData, ImageResultData } from './contract.js';
 import { fileName } from './file-name.js';
 import { ScanQueue } from './scan-queue.js';
 import { WorklistChanges } from './worklist-changes.js';
+import type { DialogKind } from '../../common/index.js';
 
 export interface ApiDeps {
   engine: Engine;
@@ -32,7 +34,7 @@ export interface ApiDeps {
    * The system's open dialog: absolute paths the user picked, [] when cancelled. Electron's
    * dialog.showOpenDialog in the app; a fixed choice in tests.
    */
-  chooseFiles: (kind: 'files' | 'folder') => Promise<string[]>;
+  chooseFiles: (kind: DialogKind) => Promise<string[]>;
 }
 
 /** What the store holds for a path the window named, or a coded refusal. */

@@ -7,8 +7,9 @@
  */
 import type { ApiEmit, Envelope } from '../api/contract.js';
 import { errorEnvelope } from '../api/dispatch.js';
-import type { ChooseKind, EngineSettings, FromEngine, MessageEnd, ToEngine } from './messages.js';
+import type { EngineSettings, FromEngine, MessageEnd, ToEngine } from './messages.js';
 import { isToEngine } from './messages.js';
+import type { DialogKind } from '../../common/index.js';
 
 /** What the host needs of the backend (main/app/api/backend.ts openBackend). */
 export interface HostedBackend {
@@ -19,7 +20,7 @@ export interface HostedBackend {
 export type OpenBackend = (
   settings: EngineSettings,
   emit: ApiEmit,
-  chooseFiles: (kind: ChooseKind) => Promise<string[]>,
+  chooseFiles: (kind: DialogKind) => Promise<string[]>,
 ) => Promise<HostedBackend>;
 
 type Opened = { backend: HostedBackend } | { failed: Envelope & { ok: false } };
@@ -30,7 +31,7 @@ export function serveEngine(end: MessageEnd<FromEngine, ToEngine>, open: OpenBac
   const choices = new Map<number, (paths: string[]) => void>();
 
   const emit: ApiEmit = (event, payload) => end.post({ kind: 'event', event, payload });
-  const chooseFiles = (choose: ChooseKind) =>
+  const chooseFiles = (choose: DialogKind) =>
     new Promise<string[]>((resolve) => {
       const id = nextChoice++;
       choices.set(id, resolve);

@@ -5,8 +5,9 @@
  * nothing hangs). Electron's utilityProcess in the app; a forked Node process in tests.
  */
 import type { Envelope } from '../api/contract.js';
-import type { ChooseKind, EngineSettings, FromEngine, ToEngine } from '../engine-process/messages.js';
+import type { EngineSettings, FromEngine, ToEngine } from '../engine-process/messages.js';
 import { isFromEngine } from '../engine-process/messages.js';
+import type { DialogKind } from '../../common/index.js';
 
 /** A running engine process, whatever started it. */
 export interface EngineChild {
@@ -21,7 +22,7 @@ export interface EngineLinkOptions {
   settings: EngineSettings;
   onEvent: (event: string, payload: unknown) => void;
   /** Shows the open dialog for the engine's 'dialog.open' handler; [] when cancelled. */
-  chooseFiles: (kind: ChooseKind) => Promise<string[]>;
+  chooseFiles: (kind: DialogKind) => Promise<string[]>;
   /** Told when the process ends unasked (the main process logs it). */
   onExit?: (code: number | null) => void;
   /** How long `close` waits for the process to release the database before killing it. */
@@ -110,7 +111,7 @@ export class EngineLink {
     } else if (typed.kind === 'event') {
       this.options.onEvent(typed.event, typed.payload);
     } else if (typed.kind === 'choose') {
-      const kind: ChooseKind = typed.choose === 'folder' ? 'folder' : 'files';
+      const kind: DialogKind = typed.choose === 'folder' ? 'folder' : 'files';
       const answer = (paths: string[]) => {
         // The process may have died while the dialog was open; its exit already failed its requests.
         if (child === this.child) child.post({ kind: 'chosen', id: typed.id, paths });

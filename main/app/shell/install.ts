@@ -21,11 +21,12 @@ import { eventChannel, handleInvoke, invokeChannel } from './ipc.js';
 import type { InvokeContext } from './ipc.js';
 import { EngineLink } from './engine-link.js';
 import type { EngineChild } from './engine-link.js';
-import type { ChooseKind, EngineSettings } from '../engine-process/messages.js';
+import type { EngineSettings } from '../engine-process/messages.js';
 import { menuTemplate } from './menu.js';
 import { ENTRY_URL, APP_SCHEME } from './origin.js';
 import { SCHEME_PRIVILEGES, serveAsset } from './protocol.js';
 import { windowOptions } from './window.js';
+import type { DialogKind } from '../../common/index.js';
 
 export type ShellElectron = Pick<
   typeof Electron,
@@ -114,7 +115,7 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     if (window && !window.isDestroyed()) window.webContents.send(eventChannel(event), payload);
   };
 
-  const chooseFiles = async (kind: ChooseKind): Promise<string[]> => {
+  const chooseFiles = async (kind: DialogKind): Promise<string[]> => {
     if (!window || window.isDestroyed()) return [];
     const properties: Electron.OpenDialogOptions['properties'] =
       kind === 'folder' ? ['openDirectory'] : ['openFile', 'multiSelections'];

@@ -6,7 +6,7 @@
  * codes (0 passed, 1 a check failed, 2 a coded error as JSON on stderr). The self-test and the
  * engine are loaded only when asked for: a window's start-up never loads them.
  */
-import { errorJson, toTriageError } from '../../errors/index.js';
+import { reportError } from '../../errors/index.js';
 
 export const SELFTEST_FLAG = '--selftest';
 
@@ -19,10 +19,9 @@ export function selftestArgs(argv: readonly string[]): string[] | null {
 /** Runs the selftest; resolves to the exit code (the caller exits with it). */
 export async function runInstalledSelftest(args: string[]): Promise<number> {
   try {
-    const { runSelftest } = await import('../../selftest/index.js');
-    return await runSelftest(args);
+    const { selftestCommand } = await import('../../selftest/index.js');
+    return await selftestCommand(args);
   } catch (thrown) {
-    process.stderr.write(`${JSON.stringify(errorJson(toTriageError(thrown)))}\n`);
-    return 2;
+    return reportError(thrown);
   }
 }

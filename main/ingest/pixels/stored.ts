@@ -2,21 +2,9 @@
  * A radiograph's pixels as the viewer wants them: integer stored values (modality = stored * slope
  * + intercept, as cornerstone renders them) with padding made black under any sensible window.
  */
+import type { StoredPixels } from '../../domain/index.js';
 import type { Radiograph } from '../radiograph.js';
 import type { IndexedPixels } from './modality.js';
-
-export interface StoredPixels {
-  /** rows x columns stored values, row-major, of `pixelType`. */
-  pixels: ArrayBuffer;
-  pixelType: 'uint16' | 'int16' | 'int32';
-  slope: number;
-  intercept: number;
-  /** Smallest and largest stored value in `pixels` (padding included). */
-  minStored: number;
-  maxStored: number;
-  /** Smallest and largest modality value of the image itself (padding excluded). */
-  modalityRange: { min: number; max: number };
-}
 
 /**
  * Stored values for the viewer: modality values back through the rescale (exact integers for

@@ -17,7 +17,7 @@ import { fork, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { extractAll, listPackage, statFile } from '@electron/asar';
 import { FuseV1Options, getCurrentFuseWire } from '@electron/fuses';
@@ -26,7 +26,7 @@ import { EngineLink } from '../../../main/app/shell/engine-link.js';
 import { scratchDir } from '../../support/tools.js';
 import { appPack } from '../fixtures.js';
 
-const root = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
+const root = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 const scratch = scratchDir('app-packaging');
 after(() => scratch.remove());
 
@@ -364,6 +364,15 @@ process.exitCode = await runInstalledSelftest(selftestArgs(process.argv.slice(4)
     const refused = run('--ep', 'warp-drive');
     assert.equal(refused.status, 2);
     assert.equal(JSON.parse(refused.stderr.trim().split('\n').pop()!).error.code, 'USAGE');
+    // The same options as `triage selftest`: --help, and an unknown option is a USAGE error.
+    const help = run('--help');
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^triage selftest \[--ep /);
+    const unknown = run('--fast');
+    assert.equal(unknown.status, 2);
+    const unknownError = JSON.parse(unknown.stderr.trim().split('\n').pop()!).error;
+    assert.equal(unknownError.code, 'USAGE');
+    assert.match(unknownError.message, /--fast/);
   });
 });
 

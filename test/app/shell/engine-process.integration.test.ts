@@ -17,9 +17,10 @@ import { API, API_EVENTS } from '../../../main/app/api/contract.js';
 import type { ApiEventPayload, Envelope } from '../../../main/app/api/contract.js';
 import { EngineLink } from '../../../main/app/shell/engine-link.js';
 import type { EngineChild } from '../../../main/app/shell/engine-link.js';
-import type { ChooseKind, EngineSettings } from '../../../main/app/engine-process/messages.js';
+import type { EngineSettings } from '../../../main/app/engine-process/messages.js';
 import { scratchDir } from '../../support/tools.js';
 import { appPack, PHANTOMS, PHANTOM_FILES } from '../fixtures.js';
+import type { DialogKind } from '../../../main/common/index.js';
 
 const ENTRY = fileURLToPath(new URL('../../../main/app/engine-process/entry.ts', import.meta.url));
 const scratch = scratchDir('app-engine-process');
@@ -36,14 +37,14 @@ interface Harness {
   link: EngineLink;
   children: ChildProcess[];
   events: Array<{ event: string; payload: unknown }>;
-  chosen: ChooseKind[];
+  chosen: DialogKind[];
   exits: Array<number | null>;
 }
 
 function harness(settings: EngineSettings, choose: string[] = []): Harness {
   const children: ChildProcess[] = [];
   const events: Harness['events'] = [];
-  const chosen: ChooseKind[] = [];
+  const chosen: DialogKind[] = [];
   const exits: Array<number | null> = [];
   const spawn = (): EngineChild => {
     // The structured-clone serialisation Electron's utility process uses too (ArrayBuffers intact).
