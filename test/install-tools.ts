@@ -1,8 +1,9 @@
 /**
- * `npm run test:tools`: installs the reference tools the tests compare against (see
- * test/support/reference-tools.ts) on Debian and Ubuntu, with apt-get as root or through sudo.
- * Elsewhere, or without the right to install, it prints what is missing and the command, and
- * exits 1. Nothing is installed that is already there; with everything present it exits 0 at once.
+ * `npm run test:tools [-- --all]`: installs the reference tools the tests compare against (see
+ * test/support/reference-tools.ts; with --all, also those only the fixture scripts and the
+ * benchmarks use) on Debian and Ubuntu, with apt-get as root or through sudo. Elsewhere, or
+ * without the right to install, it prints what is missing and the command, and exits 1. Nothing
+ * is installed that is already there; with everything present it exits 0 at once.
  */
 import { spawnSync } from 'node:child_process';
 import {

@@ -4,25 +4,30 @@
  * `npm run test:tools` installs what is missing from here; a test that meets a missing one fails
  * with the exact command (a comparison that silently skips proves nothing).
  */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-/** Programs on the PATH, by the Debian/Ubuntu package that brings them, and what uses them. */
-export const REFERENCE_PROGRAMS: Record<string, { package: string; usedBy: string }> = {
-  dcmcjpeg: { package: 'dcmtk', usedBy: 'conformance tests, fixtures, benchmarks' },
-  dump2dcm: { package: 'dcmtk', usedBy: 'conformance tests, benchmarks' },
-  dcmj2pnm: { package: 'dcmtk', usedBy: 'conformance tests' },
-  dcmmkdir: { package: 'dcmtk', usedBy: 'conformance tests' },
-  dcmdjpeg: { package: 'dcmtk', usedBy: 'fixtures, benchmarks' },
-  dcmdump: { package: 'dcmtk', usedBy: 'fixtures, benchmarks' },
-  dcmconv: { package: 'dcmtk', usedBy: 'fixtures, benchmarks' },
-  gdcmconv: { package: 'libgdcm-tools', usedBy: 'conformance tests, fixtures, benchmarks' },
-  gdcmimg: { package: 'libgdcm-tools', usedBy: 'conformance tests' },
-  dciodvfy: { package: 'dicom3tools', usedBy: 'conformance tests, fixtures' },
-  ojph_compress: { package: 'openjph-tools', usedBy: 'fixtures, benchmarks' },
-  ojph_expand: { package: 'openjph-tools', usedBy: 'fixtures, benchmarks' },
-  pngtopnm: { package: 'netpbm', usedBy: 'conformance tests, fixtures' },
-  pngtopam: { package: 'netpbm', usedBy: 'conformance tests' },
+/**
+ * Programs on the PATH, by the Debian/Ubuntu package that brings them. `tests`: a test runs it
+ * (npm run test:tools installs these); the others only the fixture scripts and the benchmarks
+ * run (npm run test:tools -- --all installs them too).
+ */
+export const REFERENCE_PROGRAMS: Record<string, { package: string; tests: boolean }> = {
+  dcmcjpeg: { package: 'dcmtk', tests: true },
+  dump2dcm: { package: 'dcmtk', tests: true },
+  dcmj2pnm: { package: 'dcmtk', tests: true },
+  dcmmkdir: { package: 'dcmtk', tests: true },
+  dcmdjpeg: { package: 'dcmtk', tests: false },
+  dcmdump: { package: 'dcmtk', tests: false },
+  dcmconv: { package: 'dcmtk', tests: false },
+  gdcmconv: { package: 'libgdcm-tools', tests: true },
+  gdcmimg: { package: 'libgdcm-tools', tests: true },
+  dciodvfy: { package: 'dicom3tools', tests: true },
+  pngtopnm: { package: 'netpbm', tests: true },
+  pngtopam: { package: 'netpbm', tests: true },
+  ojph_compress: { package: 'openjph-tools', tests: false },
+  ojph_expand: { package: 'openjph-tools', tests: false },
 };
 
 /** Modules of Debian's Python 3 (/usr/bin/python3): the exporter's cross-check against torch. */
@@ -38,9 +43,10 @@ export const REFERENCE_PYTHON_MODULES: Record<string, { package: string }> = {
 export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/snap/bin/chromium'];
 export const CHROMIUM_PACKAGE = 'chromium';
 
-/** The command that installs packages on Debian and Ubuntu. */
-export function aptCommand(packages: readonly string[]): string {
-  return `sudo apt-get install --no-install-recommends ${[...new Set(packages)].sort().join(' ')}`;
+/** The commands that install packages on Debian and Ubuntu (sudo unless this is root). */
+export function aptCommand(packages: readonly string[], root = process.getuid?.() === 0): string {
+  const sudo = root ? '' : 'sudo ';
+  return `${sudo}apt-get update && ${sudo}apt-get install --no-install-recommends ${[...new Set(packages)].sort().join(' ')}`;
 }
 
 /** The full path of a program on the PATH (PATHEXT on Windows), or null. */
@@ -72,14 +78,32 @@ export function requireProgram(program: string): string {
   );
 }
 
+/**
+ * Whether a Chromium runs: `--version` answers. (Ubuntu's chromium packages are stubs that
+ * install a snap, and fail where there is no snapd.)
+ */
+function runs(path: string): boolean {
+  const probe = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 20_000 });
+  return probe.status === 0 && /chrom/i.test(probe.stdout);
+}
+
 /** The Chromium the end-to-end tests drive, or an Error naming the install command. */
 export function requireChromium(env: NodeJS.ProcessEnv = process.env): string {
   if (env.CHROMIUM_PATH) {
-    if (existsSync(env.CHROMIUM_PATH)) return env.CHROMIUM_PATH;
-    throw new Error(`CHROMIUM_PATH names ${env.CHROMIUM_PATH}, which does not exist.`);
+    if (runs(env.CHROMIUM_PATH)) return env.CHROMIUM_PATH;
+    throw new Error(
+      `CHROMIUM_PATH names ${env.CHROMIUM_PATH}, which does not run (${env.CHROMIUM_PATH} --version fails).`,
+    );
   }
-  const found = CHROMIUM_CANDIDATES.find((path) => existsSync(path));
+  const present = CHROMIUM_CANDIDATES.filter((path) => existsSync(path));
+  const found = present.find(runs);
   if (found) return found;
+  if (present.length > 0) {
+    throw new Error(
+      `${present.join(' and ')} does not run (--version fails; on Ubuntu the package is a stub for a snap): ` +
+        'set CHROMIUM_PATH to a Chromium or Chrome that runs.',
+    );
+  }
   throw new Error(
     `Chromium is not installed: ${aptCommand([CHROMIUM_PACKAGE])} (or run npm run test:tools), or set CHROMIUM_PATH to a Chromium or Chrome.`,
   );
