@@ -22,11 +22,18 @@ function pythonProbe(code: string): boolean {
   return spawnSync(PYTHON, ['-c', code], { stdio: 'ignore' }).status === 0;
 }
 
+/** With --all, also what only the fixture scripts and the benchmarks use. */
+const all = process.argv.includes('--all');
+
 function missingPackages(): string[] {
   const packages = new Set<string>();
-  for (const [program, { package: name }] of Object.entries(REFERENCE_PROGRAMS))
-    if (!which(program)) packages.add(name);
-  for (const module of missingPythonModules(Object.keys(REFERENCE_PYTHON_MODULES), pythonProbe)) {
+  for (const [program, { package: name, tests }] of Object.entries(REFERENCE_PROGRAMS)) {
+    if ((tests || all) && !which(program)) packages.add(name);
+  }
+  const modules = Object.keys(REFERENCE_PYTHON_MODULES).filter(
+    (module) => REFERENCE_PYTHON_MODULES[module].tests || all,
+  );
+  for (const module of missingPythonModules(modules, pythonProbe)) {
     packages.add(REFERENCE_PYTHON_MODULES[module].package);
   }
   try {

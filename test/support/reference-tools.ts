@@ -30,13 +30,17 @@ export const REFERENCE_PROGRAMS: Record<string, { package: string; tests: boolea
   ojph_expand: { package: 'openjph-tools', tests: false },
 };
 
-/** Modules of Debian's Python 3 (/usr/bin/python3): the exporter's cross-check against torch. */
+/**
+ * Modules of Debian's Python 3 (/usr/bin/python3): the exporter's cross-check against torch in
+ * the tests; pydicom for the decode benchmark only.
+ */
 export const PYTHON = '/usr/bin/python3';
-export const REFERENCE_PYTHON_MODULES: Record<string, { package: string }> = {
-  numpy: { package: 'python3-numpy' },
-  torch: { package: 'python3-torch' },
-  torchvision: { package: 'python3-torchvision' },
-  onnx: { package: 'python3-onnx' },
+export const REFERENCE_PYTHON_MODULES: Record<string, { package: string; tests: boolean }> = {
+  numpy: { package: 'python3-numpy', tests: true },
+  torch: { package: 'python3-torch', tests: true },
+  torchvision: { package: 'python3-torchvision', tests: true },
+  onnx: { package: 'python3-onnx', tests: true },
+  pydicom: { package: 'python3-pydicom', tests: false },
 };
 
 /** Where a Chromium may be, first found wins (CHROMIUM_PATH names any Chromium or Chrome). */
