@@ -59,3 +59,19 @@ export function reportError(thrown: unknown, file?: string): number {
   }
   return EXIT_ERROR;
 }
+
+/** Characters of a value from a file quoted in a message: enough to recognise it. */
+export const MAX_QUOTED = 64;
+
+/**
+ * A value read from a file, quoted for a message at a bounded length with control characters
+ * blanked: a hostile attribute of 100 KB must not become a 100 KB reason in every answer.
+ */
+export function quoted(value: unknown): string {
+  let text = '';
+  for (const character of String(value).slice(0, MAX_QUOTED + 1)) {
+    const code = character.charCodeAt(0);
+    text += code < 0x20 || code === 0x7f ? ' ' : character;
+  }
+  return JSON.stringify(text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}...` : text);
+}

@@ -3,6 +3,7 @@
  * is reported as rejected with the reason, never analysed silently: a model shown a lateral view,
  * a hand or a CT localiser still outputs confident-looking numbers.
  */
+import { quoted } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { Radiograph } from '../ingest/index.js';
 
@@ -34,30 +35,36 @@ export function gate(radiograph: Radiograph): GateDecision {
   const notes: string[] = [];
   const modality = m.modality?.toUpperCase() ?? null;
   if (modality !== null && !PROJECTION_MODALITIES.has(modality)) {
-    return { accepted: false, reason: `modality ${modality} is not a projection radiograph (CR or DX expected)` };
+    return {
+      accepted: false,
+      reason: `modality ${quoted(modality)} is not a projection radiograph (CR or DX expected)`,
+    };
   }
   if (modality === null) {
     if (m.sopClassUID && !PROJECTION_SOP_CLASSES.has(m.sopClassUID)) {
-      return { accepted: false, reason: `SOP Class ${m.sopClassUID} is not a projection radiograph` };
+      return { accepted: false, reason: `SOP Class ${quoted(m.sopClassUID)} is not a projection radiograph` };
     }
     notes.push('no Modality attribute');
   }
   const bodyPart = m.bodyPartExamined?.toUpperCase().trim() ?? null;
   if (bodyPart !== null && !CHEST_BODY_PARTS.has(bodyPart)) {
-    return { accepted: false, reason: `body part ${bodyPart} is not the chest` };
+    return { accepted: false, reason: `body part ${quoted(bodyPart)} is not the chest` };
   }
   if (bodyPart === null) notes.push('no Body Part Examined attribute');
   const view = m.viewPosition?.toUpperCase().trim() ?? null;
   if (view !== null && LATERAL_VIEWS.has(view)) {
     return {
       accepted: false,
-      reason: `view position ${view} is a lateral view; the models read frontal (PA or AP) views`,
+      reason: `view position ${quoted(view)} is a lateral view; the models read frontal (PA or AP) views`,
     };
   }
   // A frontal view's rows run left-right; a lateral's run anterior-posterior.
   const rowDirection = m.patientOrientation?.[0]?.charAt(0).toUpperCase();
   if (view === null && (rowDirection === 'A' || rowDirection === 'P')) {
-    return { accepted: false, reason: `patient orientation ${m.patientOrientation!.join('\\')} is a lateral view` };
+    return {
+      accepted: false,
+      reason: `patient orientation ${quoted(m.patientOrientation!.join('\\'))} is a lateral view`,
+    };
   }
   if (view === null) notes.push('no View Position attribute');
   return { accepted: true, notes };

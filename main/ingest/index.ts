@@ -2,8 +2,11 @@
  * The ingest stage: a file (DICOM above all, PNG or JPEG too) to a Radiograph. Format is decided by
  * content, never by extension, because archives are full of DICOM files without one.
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { TriageError, toTriageError } from '../errors/index.js';
+import { MAX_FILE_BYTES, SNIFF_BYTES } from './budget.js';
 import { hasPart10Prefix, looksLikeRawDataSet } from './dicom/parse.js';
 import { readDicom } from './dicom/read.js';
 import type { DecodeOptions } from './dicom/read.js';
@@ -22,16 +25,18 @@ export { decodePng, encodeGreyPng, encodeRgbaPng } from './raster/png.js';
 export type { RasterImage } from './raster/png.js';
 export { parseDataSet } from './dicom/parse.js';
 export { storedPixels } from './pixels/stored.js';
+export { decodeSummary, modalityBytes } from './summary.js';
+export type { DecodeSummary } from './summary.js';
 export type { DataSet } from './dicom/parse.js';
 
-/** No chest radiograph file comes near this; anything larger is refused before it is read. */
-export const MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024 - 1;
+export { MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE } from './budget.js';
 
-export function sniffFormat(bytes: Uint8Array): SourceFormat | null {
+/** The format a file's first bytes say (`fileLength`: the whole file's, when only a prefix is given). */
+export function sniffFormat(bytes: Uint8Array, fileLength = bytes.length): SourceFormat | null {
   if (hasPart10Prefix(bytes)) return 'dicom';
   if (isPng(bytes)) return 'png';
   if (isJpeg(bytes)) return 'jpeg';
-  if (looksLikeRawDataSet(bytes)) return 'dicom';
+  if (looksLikeRawDataSet(bytes, fileLength)) return 'dicom';
   return null;
 }
 
@@ -57,50 +62,109 @@ export class ReadBuffer {
   }
 }
 
+/** Opening never waits (a FIFO or a device would block a plain open); O_NONBLOCK is POSIX's. */
+const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
+
+/** The file system's error for a file, as a coded error. */
+function readError(file: string, error: unknown): TriageError {
+  if (error instanceof TriageError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new TriageError('FILE_NOT_FOUND', 'The file does not exist; check the path.', { file });
+  }
+  return new TriageError('UNREADABLE', `The file cannot be read (${code ?? 'unknown error'}); check its permissions.`, {
+    file,
+  });
+}
+
 /**
- * Reads a file into `buffer`'s memory: `size` bytes (as a stat gave it), or with `size` null as
- * many as the open file has (a file still growing is read as it is now, not as an earlier stat
- * saw it). A file that shrank since is what is there. Errors are the file system's, for the
- * caller to code.
+ * Opens a file to read it: without blocking, then checked as it is now (fstat on the open file,
+ * so a path swapped for a FIFO after a directory walk is caught): a regular file no larger than
+ * MAX_FILE_BYTES. The caller closes the handle.
  */
-export async function readWhole(file: string, size: number | null, buffer: ReadBuffer): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
+async function openFile(file: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
   try {
-    size ??= (await handle.stat()).size;
-    if (size > MAX_FILE_BYTES)
-      throw new TriageError('TOO_LARGE', `The file is ${size} bytes; radiographs are far smaller.`, { file });
-    const target = buffer.take(size);
-    let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(target, filled, size - filled, filled);
-      if (bytesRead === 0) break; // the file shrank since stat: what is there is the file
-      filled += bytesRead;
+    handle = await open(file, OPEN_FLAGS);
+  } catch (error) {
+    throw readError(file, error);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new TriageError(
+        'UNREADABLE',
+        'The path is not a regular file (a pipe, a device or a socket); it is not read.',
+        { file },
+      );
     }
-    return target.subarray(0, filled);
-  } finally {
+    if (info.size > MAX_FILE_BYTES) {
+      throw new TriageError(
+        'TOO_LARGE',
+        `The file is ${info.size.toLocaleString('en')} bytes; radiographs are far smaller (at most ${MAX_FILE_BYTES.toLocaleString('en')} are read).`,
+        { file },
+      );
+    }
+    return { handle, size: info.size };
+  } catch (error) {
     await handle.close();
+    throw readError(file, error);
   }
 }
 
-async function readBytes(file: string, buffer?: ReadBuffer): Promise<Uint8Array> {
+/** Reads `size` bytes from `offset` into `target` (fewer if the file is shorter now). */
+async function readInto(handle: FileHandle, target: Uint8Array, offset: number, size: number): Promise<number> {
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(target, offset + filled, size - filled, offset + filled);
+    if (bytesRead === 0) break; // the file shrank: what is there is the file
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/**
+ * Reads a file into `buffer`'s memory: `size` bytes (as a stat gave it), or with `size` null as
+ * many as the open file has (a file still growing is read as it is now, not as an earlier stat
+ * saw it). A file that shrank since is what is there. Errors are coded (TriageError).
+ */
+export async function readWhole(file: string, size: number | null, buffer: ReadBuffer): Promise<Uint8Array> {
+  const opened = await openFile(file);
   try {
-    const info = await stat(file);
-    if (!info.isFile()) throw new TriageError('UNREADABLE', 'The path is not a regular file.', { file });
-    if (info.size > MAX_FILE_BYTES) {
-      throw new TriageError('TOO_LARGE', `The file is ${info.size} bytes; radiographs are far smaller.`, { file });
+    const length = Math.min(size ?? opened.size, opened.size);
+    const target = buffer.take(length);
+    const filled = await readInto(opened.handle, target, 0, length).catch((error: unknown) => {
+      throw readError(file, error);
+    });
+    return target.subarray(0, filled);
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/**
+ * Reads an image file: its first SNIFF_BYTES first, and the rest only when they are those of a
+ * DICOM, PNG or JPEG file (a 2 GB video costs a kilobyte, not 2 GB). With a ReadBuffer the bytes
+ * are its memory, valid until its next use.
+ */
+export async function readImageFile(file: string, buffer?: ReadBuffer): Promise<Uint8Array> {
+  const { handle, size } = await openFile(file);
+  try {
+    const target = buffer ? buffer.take(size) : new Uint8Array(size);
+    const head = await readInto(handle, target, 0, Math.min(size, SNIFF_BYTES));
+    if (sniffFormat(target.subarray(0, head), size) === null) {
+      throw new TriageError(
+        head === 0 ? 'TRUNCATED' : 'NOT_DICOM',
+        head === 0 ? 'The file is empty.' : 'The file is not DICOM, PNG or JPEG; nothing to read.',
+        { file },
+      );
     }
-    return buffer ? await readWhole(file, info.size, buffer) : await readFile(file);
+    const rest = head < Math.min(size, SNIFF_BYTES) ? 0 : await readInto(handle, target, head, size - head);
+    return target.subarray(0, head + rest);
   } catch (error) {
-    if (error instanceof TriageError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new TriageError('FILE_NOT_FOUND', 'The file does not exist; check the path.', { file });
-    }
-    throw new TriageError(
-      'UNREADABLE',
-      `The file cannot be read (${code ?? 'unknown error'}); check its permissions.`,
-      { file },
-    );
+    throw readError(file, error);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -174,7 +238,7 @@ export async function readRadiograph(
   options: DecodeOptions = {},
   buffer?: ReadBuffer,
 ): Promise<Radiograph> {
-  const bytes = await readBytes(file, buffer).catch((error: unknown) => {
+  const bytes = await readImageFile(file, buffer).catch((error: unknown) => {
     throw toTriageError(error, file);
   });
   return decodeRadiograph(file, bytes, options);

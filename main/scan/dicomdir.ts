@@ -42,7 +42,7 @@ function component(folder: string, name: string): string {
 export async function dicomdirReferences(path: string): Promise<{ files: string[]; invalid: string[] }> {
   let dataSet: DataSet;
   try {
-    dataSet = parseDataSet(await readFile(path));
+    dataSet = await parseDataSet(await readFile(path));
   } catch (error) {
     const coded = toTriageError(error, path);
     throw new TriageError('INVALID_DICOMDIR', `The DICOMDIR cannot be read: ${coded.message}`, {

@@ -58,7 +58,7 @@ export async function identify(
   let dicomdir = false;
   if (format === 'dicom') {
     try {
-      const dataSet = parseDataSet(bytes);
+      const dataSet = await parseDataSet(bytes);
       dicomdir = isDicomdir(dataSet);
       sopInstanceUID = uid(dataSet.string('x00080018'));
       studyInstanceUID = uid(dataSet.string('x0020000d'));

@@ -237,7 +237,7 @@ function inputDifference(input: ModelInput, reference: ModelInput, side: number)
 /** decodeRadiograph's steps for a DICOM file, each timed within one sequential pass. */
 async function profileStages(bytes: Uint8Array): Promise<Record<string, number>> {
   const { stages } = await time(async (mark) => {
-    const dataSet = parseDataSet(bytes);
+    const dataSet = await parseDataSet(bytes);
     const description = readPixelDescription(dataSet);
     const syntax = findTransferSyntax(dataSet.string('x00020010')?.replace(/\0/g, '').trim() ?? '1.2.840.10008.1.2');
     if (!syntax) throw new Error('unknown transfer syntax');

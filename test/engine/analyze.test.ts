@@ -165,7 +165,7 @@ describe('CAM ensemble (3 members)', () => {
     assert.equal(results[0].status, 'rejected');
     assert.match(results[0].reason!, /lateral/);
     assert.equal(results[1].status, 'rejected');
-    assert.match(results[1].reason!, /body part HAND/);
+    assert.match(results[1].reason!, /body part "HAND"/);
     assert.equal(results[2].status, 'rejected');
     assert.match(results[2].reason!, /not an image/);
     assert.equal(results[3].status, 'rejected');

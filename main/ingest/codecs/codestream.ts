@@ -4,6 +4,7 @@
  * DICOM attributes instead of inside the codec. This reads headers only; the codecs decode.
  */
 import { TriageError } from '../../errors/index.js';
+import { checkImageSize, MAX_JPEG_SCANS } from '../budget.js';
 import type { PixelDescription } from '../dicom/attributes.js';
 
 export interface CodestreamHeader {
@@ -153,6 +154,58 @@ export function checkAgainstAttributes(header: CodestreamHeader, description: Pi
     throw new TriageError(
       'INVALID_ATTRIBUTE',
       `The compressed frame has a sample precision of ${header.precision} bits.`,
+    );
+  }
+}
+
+/**
+ * The number of scans (SOS markers) in a JPEG-family codestream, walking its marker segments and
+ * skipping each scan's entropy-coded data. A progressive image has about ten; every scan is a pass
+ * over the whole image, so a file that repeats one scan thousands of times costs minutes.
+ */
+export function countJpegScans(bytes: Uint8Array): number {
+  let scans = 0;
+  let offset = 2;
+  while (offset + 4 <= bytes.length) {
+    if (bytes[offset] !== 0xff) return scans; // the decoder reports the damage
+    const marker = bytes[offset + 1];
+    if (marker === 0xff) {
+      offset += 1;
+      continue;
+    }
+    if (marker === 0xd9) return scans; // EOI
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      offset += 2; // TEM and RSTn have no length
+      continue;
+    }
+    const length = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    if (length < 2) return scans;
+    offset += 2 + length;
+    if (marker !== 0xda) continue;
+    scans++;
+    if (scans > MAX_JPEG_SCANS) return scans;
+    // Entropy-coded data runs to the next marker that is not a stuffed zero or a restart.
+    while (offset + 1 < bytes.length) {
+      if (
+        bytes[offset] === 0xff &&
+        bytes[offset + 1] !== 0x00 &&
+        !(bytes[offset + 1] >= 0xd0 && bytes[offset + 1] <= 0xd7)
+      )
+        break;
+      offset++;
+    }
+  }
+  return scans;
+}
+
+/** A JPEG-family frame must fit the pixel ceiling and the scan budget before a codec sees it. */
+export function checkJpegBudget(bytes: Uint8Array, header: CodestreamHeader): void {
+  checkImageSize(header.width, header.height, 'The JPEG frame');
+  const scans = countJpegScans(bytes);
+  if (scans > MAX_JPEG_SCANS) {
+    throw new TriageError(
+      'TOO_LARGE',
+      `The JPEG has more than ${MAX_JPEG_SCANS} scans (a progressive image has about ten); decoding it would take minutes.`,
     );
   }
 }

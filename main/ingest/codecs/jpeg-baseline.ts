@@ -1,6 +1,6 @@
 /** JPEG baseline 8-bit (process 1) with libjpeg-turbo's WASM build. */
 import factory from '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs';
-import { checkAgainstAttributes, readJpegHeader } from './codestream.js';
+import { checkAgainstAttributes, checkJpegBudget, readJpegHeader } from './codestream.js';
 import type { DecodedFrame, FrameRequest } from './types.js';
 import { copySamples, lazyModule, quietEmscripten, withModule } from './wasm-module.js';
 
@@ -36,7 +36,9 @@ export async function decodeJpeg8(
 }
 
 export async function decodeJpegBaseline({ bytes, description }: FrameRequest): Promise<DecodedFrame> {
-  checkAgainstAttributes(readJpegHeader(bytes), description);
+  const header = readJpegHeader(bytes);
+  checkAgainstAttributes(header, description);
+  checkJpegBudget(bytes, header);
   const decoded = await decodeJpeg8(bytes);
   return {
     rows: decoded.height,

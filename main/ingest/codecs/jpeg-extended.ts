@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkAgainstAttributes, readJpegHeader } from './codestream.js';
+import { checkAgainstAttributes, checkJpegBudget, readJpegHeader } from './codestream.js';
 import type { DecodedFrame, FrameRequest } from './types.js';
 import { lazyModule, withModule } from './wasm-module.js';
 
@@ -37,6 +37,7 @@ const codec = lazyModule(async () => {
 export async function decodeJpegExtended({ bytes, description }: FrameRequest): Promise<DecodedFrame> {
   const header = readJpegHeader(bytes);
   checkAgainstAttributes(header, description);
+  checkJpegBudget(bytes, header);
   return withModule(codec, (JpegImageClass) => {
     const jpeg = new JpegImageClass();
     jpeg.parse(bytes);

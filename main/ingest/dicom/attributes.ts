@@ -3,13 +3,10 @@
  * a description they can trust: absurd or inconsistent values stop here with INVALID_ATTRIBUTE or
  * TOO_LARGE, before anything is allocated.
  */
-import { TriageError } from '../../errors/index.js';
+import { quoted, TriageError } from '../../errors/index.js';
+import { checkImageSize } from '../budget.js';
 import type { Photometric, RadiographMetadata } from '../radiograph.js';
 import type { DataSet } from './parse.js';
-
-/** Largest side and pixel count we accept: chest detectors are about 3000 px, mammography 5000. */
-export const MAX_SIDE = 16384;
-export const MAX_PIXELS = 100_000_000;
 
 export const TAG = {
   transferSyntaxUID: 'x00020010',
@@ -118,19 +115,14 @@ export function readPixelDescription(dataSet: DataSet): PixelDescription {
   const rows = required(dataSet, TAG.rows, 'Rows');
   const columns = required(dataSet, TAG.columns, 'Columns');
   if (rows === 0 || columns === 0) invalid(`The image has ${rows} rows and ${columns} columns; both must be positive.`);
-  if (rows > MAX_SIDE || columns > MAX_SIDE || rows * columns > MAX_PIXELS) {
-    throw new TriageError(
-      'TOO_LARGE',
-      `The image claims ${columns} x ${rows} pixels; more than ${MAX_SIDE} per side or ${MAX_PIXELS} in all is not a radiograph.`,
-    );
-  }
+  checkImageSize(columns, rows, 'The image');
 
   const samples = dataSet.uint16(TAG.samplesPerPixel) ?? 1;
   if (samples !== 1 && samples !== 3) invalid(`Samples per Pixel is ${samples}; only 1 (grey) or 3 (colour) exist.`);
 
   const photometricText = (dataSet.string(TAG.photometric) ?? (samples === 3 ? 'RGB' : 'MONOCHROME2')).toUpperCase();
   if (!PHOTOMETRICS.includes(photometricText as Photometric)) {
-    invalid(`Photometric Interpretation "${photometricText}" is not one this reader knows.`);
+    invalid(`Photometric Interpretation ${quoted(photometricText)} is not one this reader knows.`);
   }
   const photometric = photometricText as Photometric;
   const colour = samples === 3;
@@ -198,10 +190,19 @@ export function readPixelDescription(dataSet: DataSet): PixelDescription {
   };
 }
 
+/**
+ * A string attribute, or null. The metadata's attributes are codes, UIDs and short texts (64
+ * characters at most in the standard): a longer value is cut there, so a hostile file cannot
+ * carry megabytes into results, logs or the window.
+ */
 function text(dataSet: DataSet, tag: string): string | null {
   const value = dataSet.string(tag);
-  return value === undefined || value === '' ? null : value;
+  if (value === undefined || value === '') return null;
+  return value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value;
 }
+
+/** The longest metadata value kept: UIDs and LO texts are at most 64 characters. */
+const MAX_TEXT = 64;
 
 /**
  * The value at `index` of a multi-valued string attribute, or undefined. dicom-parser's own

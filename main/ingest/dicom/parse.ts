@@ -1,19 +1,29 @@
 /**
- * Parsing a DICOM file into dicom-parser's data set, with every parser failure turned into a coded
- * error. dicom-parser throws plain strings; the message decides between a file that stops early
- * (TRUNCATED) and one whose structure is impossible (MALFORMED).
+ * Parsing a DICOM file into dicom-parser's data set, within the ingest's budget, with every parser
+ * failure turned into a coded error. dicom-parser throws plain strings; the message decides between
+ * a file that stops early (TRUNCATED) and one whose structure is impossible (MALFORMED).
+ *
+ * Before dicom-parser sees a byte, the data set's structure is walked (structure.ts) and counted
+ * against the budget. A deflated data set is inflated as a stream whose cap is derived from what
+ * its header declares: the header itself may take MAX_HEADER_BYTES, then the Pixel Data its
+ * declared frames, then MAX_TRAILER_BYTES. Files without the Part 10 preamble (old archives hold
+ * bare data sets) are read with their transfer syntax inferred, as dcmtk and pydicom do.
  */
 import dicomParser from 'dicom-parser';
-import { inflateRawSync } from 'node:zlib';
+import { createInflateRaw } from 'node:zlib';
 import { TriageError } from '../../errors/index.js';
+import { MAX_FILE_BYTES, MAX_HEADER_BYTES, MAX_TRAILER_BYTES } from '../budget.js';
+import { walkStructure } from './structure.js';
+import type { Encoding, Structure } from './structure.js';
 
 export type DataSet = dicomParser.DataSet;
 export type Element = dicomParser.Element;
 
-/** A deflated data set may not inflate beyond this: real radiographs are well under it. */
-export const MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
-
 const PREAMBLE_LENGTH = 128;
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
+const DEFLATED = '1.2.840.10008.1.2.1.99';
 
 /** "DICM" at offset 128: a Part 10 file. */
 export function hasPart10Prefix(bytes: Uint8Array): boolean {
@@ -26,17 +36,50 @@ export function hasPart10Prefix(bytes: Uint8Array): boolean {
   );
 }
 
+/** The value representations DICOM defines: two letters that make an explicit VR element. */
+const VRS = new Set(
+  'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
+);
+
 /**
- * A data set without the Part 10 preamble (old ACR-NEMA style, still found on some archives): it
- * must start with a group 0x0008 element in implicit little endian, with a sane length.
+ * A data set without the Part 10 preamble: its first element's group must be a plausible one
+ * (0002 for a file meta group without preamble, else 0008 or another standard group below the
+ * pixel data's), read little or big endian, its VR bytes say explicit or implicit, and its length
+ * must fit the file. The transfer syntax it implies, or null: not DICOM.
  */
-export function looksLikeRawDataSet(bytes: Uint8Array): boolean {
-  if (bytes.length < 8) return false;
+export function inferRawSyntax(
+  bytes: Uint8Array,
+  fileLength = bytes.length,
+): { uid: string; metaWithoutPreamble: boolean } | null {
+  if (bytes.length < 8) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const group = view.getUint16(0, true);
-  const element = view.getUint16(2, true);
-  const length = view.getUint32(4, true);
-  return group === 0x0008 && element <= 0x0100 && length < 1024;
+  const vr = String.fromCharCode(bytes[4], bytes[5]);
+  const explicit = VRS.has(vr);
+  for (const littleEndian of [true, false]) {
+    const group = view.getUint16(0, littleEndian);
+    const element = view.getUint16(2, littleEndian);
+    // Standard groups are even, 0002 to 7FE0; a data set starts low (0002, 0008, 0010, 0018...).
+    if (group < 0x0002 || group > 0x0028 || group % 2 !== 0 || element > 0x1000) continue;
+    if (group === 0x0002) {
+      // File meta information: always explicit VR little endian.
+      if (!littleEndian || !explicit) continue;
+      return { uid: EXPLICIT_LE, metaWithoutPreamble: true };
+    }
+    const length = explicit
+      ? ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'].includes(vr)
+        ? view.getUint32(8, littleEndian)
+        : view.getUint16(6, littleEndian)
+      : view.getUint32(4, littleEndian);
+    if (length !== 0xffffffff && length > fileLength) continue;
+    if (!littleEndian && !explicit) continue; // implicit VR big endian does not exist
+    return { uid: explicit ? (littleEndian ? EXPLICIT_LE : EXPLICIT_BE) : IMPLICIT_LE, metaWithoutPreamble: false };
+  }
+  return null;
+}
+
+/** Whether a file's first bytes are those of a bare data set (see inferRawSyntax). */
+export function looksLikeRawDataSet(bytes: Uint8Array, fileLength = bytes.length): boolean {
+  return !hasPart10Prefix(bytes) && inferRawSyntax(bytes, fileLength) !== null;
 }
 
 function parserMessage(thrown: unknown): string {
@@ -50,47 +93,168 @@ function parserMessage(thrown: unknown): string {
 const TRUNCATION =
   /past end of buffer|overread|overrun|eof encountered|cannot be greater than or equal to|greater than the length/i;
 
-function inflater(bytes: Uint8Array, position: number): Uint8Array {
-  let inflated: Buffer;
-  try {
-    inflated = inflateRawSync(bytes.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new TriageError('TOO_LARGE', `The deflated data set inflates beyond ${MAX_INFLATED_BYTES} bytes.`);
-    }
-    // A deflate stream that ends early is the usual way a deflated file is damaged.
-    const truncated = code === 'Z_BUF_ERROR' || /unexpected end/i.test(parserMessage(error));
-    throw new TriageError(
-      truncated ? 'TRUNCATED' : 'MALFORMED',
-      `The deflated data set cannot be inflated (${parserMessage(error)}).`,
-    );
+function parserError(thrown: unknown): TriageError {
+  if (thrown instanceof TriageError) return thrown;
+  const message = parserMessage(thrown);
+  if (/missing required meta header attribute 0002,0010/.test(message)) {
+    return new TriageError('MALFORMED', 'The file meta information has no Transfer Syntax UID (0002,0010).');
   }
-  const full = new Uint8Array(position + inflated.length);
-  full.set(bytes.subarray(0, position), 0);
-  full.set(inflated, position);
-  return full;
+  if (TRUNCATION.test(message)) {
+    return new TriageError('TRUNCATED', `The DICOM file ends before the data it announces (${message}).`);
+  }
+  return new TriageError('MALFORMED', `The DICOM structure is corrupt (${message}).`);
 }
 
-/** Parses a whole DICOM file (Part 10, or a bare implicit little endian data set). */
-export function parseDataSet(bytes: Uint8Array): DataSet {
-  const part10 = hasPart10Prefix(bytes);
-  if (!part10 && !looksLikeRawDataSet(bytes)) {
+/** The file meta group of a Part 10 file: where the data set starts, and its transfer syntax. */
+function readMeta(bytes: Uint8Array): { end: number; uid: string } {
+  let meta: DataSet;
+  try {
+    // Stops at the first element after group 0002: the data set itself is not parsed here.
+    meta = dicomParser.readPart10Header(bytes);
+  } catch (thrown) {
+    throw parserError(thrown);
+  }
+  const uid = meta.string('x00020010')?.replace(/\0/g, '').trim();
+  if (!uid) throw new TriageError('MALFORMED', 'The file meta information has no Transfer Syntax UID (0002,0010).');
+  return { end: (meta as DataSet & { position: number }).position, uid };
+}
+
+function encodingOf(uid: string): Encoding {
+  return { explicit: uid !== IMPLICIT_LE, littleEndian: uid !== EXPLICIT_BE };
+}
+
+/**
+ * The cap on a deflated data set's inflated size, from what the header walked so far declares:
+ * the header (up to MAX_HEADER_BYTES) until the Pixel Data is met, then its declared frames
+ * (rows x columns x samples x bits, times the frames) and a trailer.
+ */
+function inflateCap(start: number, structure: Structure | null): number {
+  const pixelData = structure?.pixelData;
+  if (!pixelData) return start + MAX_HEADER_BYTES;
+  const { rows, columns, bitsAllocated, samplesPerPixel, frames } = structure.image;
+  const frameBytes =
+    rows !== null && columns !== null && bitsAllocated !== null
+      ? Math.ceil((rows * columns * (samplesPerPixel ?? 1) * bitsAllocated) / 8)
+      : 0;
+  const declared = frameBytes * Math.max(1, frames ?? 1);
+  return Math.min(
+    MAX_FILE_BYTES,
+    pixelData.valueOffset + Math.min(declared, Math.max(0, pixelData.length)) + MAX_TRAILER_BYTES,
+  );
+}
+
+/**
+ * Inflates a deflated data set (after the meta group at `start`) as a stream, walking the header
+ * as it grows so the cap follows what the file declares; beyond the cap, TOO_LARGE, with at most
+ * the cap in memory. Resolves to the file's bytes with the data set inflated.
+ */
+async function inflateDataSet(bytes: Uint8Array, start: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let inflated = 0;
+  let structure: Structure | null = null;
+  let nextLook = 64 * 1024;
+  const whole = () => {
+    const full = new Uint8Array(start + inflated);
+    full.set(bytes.subarray(0, start), 0);
+    let at = start;
+    for (const chunk of chunks) {
+      full.set(chunk, at);
+      at += chunk.length;
+    }
+    return full;
+  };
+  await new Promise<void>((resolve, reject) => {
+    const inflater = createInflateRaw({ chunkSize: 256 * 1024 });
+    let failed = false;
+    const fail = (error: TriageError) => {
+      if (failed) return;
+      failed = true;
+      inflater.destroy();
+      reject(error);
+    };
+    inflater.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      inflated += chunk.length;
+      // The header walked again as it grows (a few times: each look doubles the next), until
+      // the Pixel Data is met: then the cap is what the header declares.
+      if (!structure?.pixelData && inflated >= nextLook) {
+        nextLook *= 2;
+        try {
+          structure = walkStructure(whole(), start, encodingOf(EXPLICIT_LE));
+        } catch (error) {
+          fail(error as TriageError);
+          return;
+        }
+      }
+      const cap = inflateCap(start, structure);
+      if (start + inflated > cap) {
+        fail(
+          new TriageError(
+            'TOO_LARGE',
+            structure?.pixelData
+              ? `The deflated data set inflates beyond the ${cap.toLocaleString('en')} bytes its header declares.`
+              : `The deflated data set's header inflates beyond ${MAX_HEADER_BYTES.toLocaleString('en')} bytes; a radiograph's is far smaller.`,
+          ),
+        );
+      }
+    });
+    inflater.on('error', (error: NodeJS.ErrnoException) => {
+      // A deflate stream that ends early is the usual way a deflated file is damaged.
+      const truncated = error.code === 'Z_BUF_ERROR' || /unexpected end/i.test(error.message);
+      fail(
+        new TriageError(
+          truncated ? 'TRUNCATED' : 'MALFORMED',
+          `The deflated data set cannot be inflated (${error.message}).`,
+        ),
+      );
+    });
+    inflater.on('end', () => {
+      if (!failed) resolve();
+    });
+    inflater.end(bytes.subarray(start));
+  });
+  return whole();
+}
+
+/**
+ * Parses a whole DICOM file: Part 10 (any transfer syntax, deflated ones inflated within the
+ * budget), a file meta group without the preamble, or a bare data set in implicit VR little
+ * endian, explicit VR little endian or explicit VR big endian.
+ */
+export async function parseDataSet(input: Uint8Array): Promise<DataSet> {
+  let bytes = input;
+  let part10 = hasPart10Prefix(bytes);
+  const raw = part10 ? null : inferRawSyntax(bytes);
+  if (!part10 && !raw) {
     throw new TriageError('NOT_DICOM', 'The file is not DICOM (no "DICM" prefix at byte 128) nor a PNG or JPEG image.');
   }
+  if (raw?.metaWithoutPreamble) {
+    // A file meta group without the 128-byte preamble and "DICM": put them back.
+    const withPreamble = new Uint8Array(PREAMBLE_LENGTH + 4 + bytes.length);
+    withPreamble.set([0x44, 0x49, 0x43, 0x4d], PREAMBLE_LENGTH);
+    withPreamble.set(bytes, PREAMBLE_LENGTH + 4);
+    bytes = withPreamble;
+    part10 = true;
+  }
+  if (!part10) {
+    walkStructure(bytes, 0, encodingOf(raw!.uid));
+    try {
+      return dicomParser.parseDicom(bytes, { TransferSyntaxUID: raw!.uid } as dicomParser.ParseDicomOptions);
+    } catch (thrown) {
+      throw parserError(thrown);
+    }
+  }
+  const meta = readMeta(bytes);
+  let full = bytes;
+  if (meta.uid === DEFLATED) {
+    full = await inflateDataSet(bytes, meta.end);
+    walkStructure(full, meta.end, encodingOf(EXPLICIT_LE));
+  } else {
+    walkStructure(bytes, meta.end, encodingOf(meta.uid));
+  }
   try {
-    return part10
-      ? dicomParser.parseDicom(bytes, { inflater } as dicomParser.ParseDicomOptions)
-      : dicomParser.parseDicom(bytes, { TransferSyntaxUID: '1.2.840.10008.1.2' } as dicomParser.ParseDicomOptions);
+    return dicomParser.parseDicom(bytes, { inflater: () => full } as dicomParser.ParseDicomOptions);
   } catch (thrown) {
-    if (thrown instanceof TriageError) throw thrown;
-    const message = parserMessage(thrown);
-    if (/missing required meta header attribute 0002,0010/.test(message)) {
-      throw new TriageError('MALFORMED', 'The file meta information has no Transfer Syntax UID (0002,0010).');
-    }
-    if (TRUNCATION.test(message)) {
-      throw new TriageError('TRUNCATED', `The DICOM file ends before the data it announces (${message}).`);
-    }
-    throw new TriageError('MALFORMED', `The DICOM structure is corrupt (${message}).`);
+    throw parserError(thrown);
   }
 }

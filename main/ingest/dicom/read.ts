@@ -1,5 +1,5 @@
 /** A DICOM file's bytes to a Radiograph: parse, check, take the first frame, decode, apply semantics. */
-import { TriageError } from '../../errors/index.js';
+import { quoted, TriageError } from '../../errors/index.js';
 import { FRAME_DECODERS } from '../codecs/index.js';
 import type { DecodedFrame } from '../codecs/index.js';
 import { toModality, withIndexedPixels } from '../pixels/modality.js';
@@ -25,7 +25,7 @@ function checkIsImage(dataSet: DataSet): void {
   if (NON_IMAGE_SOP_CLASS.test(sopClass)) {
     throw new TriageError(
       'NOT_AN_IMAGE',
-      `The DICOM object is not an image (SOP Class ${sopClass}); nothing to analyse.`,
+      `The DICOM object is not an image (SOP Class ${quoted(sopClass)}); nothing to analyse.`,
     );
   }
   if (!hasPixels && dataSet.elements[TAG.rows] === undefined) {
@@ -38,7 +38,7 @@ function checkIsImage(dataSet: DataSet): void {
 
 export async function readDicom(file: string, bytes: Uint8Array, options: DecodeOptions = {}): Promise<Radiograph> {
   try {
-    return await readParsed(file, parseDataSet(bytes), options);
+    return await readParsed(file, await parseDataSet(bytes), options);
   } catch (error) {
     if (error instanceof TriageError) throw error;
     // dicom-parser's accessors throw plain strings and TypeErrors on damaged attribute values.
@@ -55,7 +55,7 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
   if (!syntax) {
     throw new TriageError(
       'UNSUPPORTED_TRANSFER_SYNTAX',
-      `Transfer syntax ${uid} (${describeTransferSyntax(uid)}) cannot be decoded; convert the file to an uncompressed or JPEG 2000 syntax (for example with dcmtk's dcmconv or gdcmconv) and try again.`,
+      `Transfer syntax ${quoted(uid)} (${describeTransferSyntax(uid)}) cannot be decoded; convert the file to an uncompressed or JPEG 2000 syntax (for example with dcmtk's dcmconv or gdcmconv) and try again.`,
     );
   }
   const description = readPixelDescription(dataSet);

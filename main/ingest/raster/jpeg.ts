@@ -1,7 +1,7 @@
 /** Plain JPEG files (not DICOM): 8-bit baseline or progressive, grey or colour, via libjpeg-turbo. */
 import { TriageError } from '../../errors/index.js';
 import { decodeJpeg8 } from '../codecs/jpeg-baseline.js';
-import { readJpegHeader } from '../codecs/codestream.js';
+import { checkJpegBudget, readJpegHeader } from '../codecs/codestream.js';
 import type { RasterImage } from './png.js';
 import { toGrey } from './png.js';
 
@@ -17,9 +17,10 @@ export async function decodeJpegFile(bytes: Uint8Array): Promise<RasterImage> {
       `JPEG files of ${header.precision}-bit precision are read only inside DICOM.`,
     );
   }
-  if (header.width * header.height > 100_000_000 || header.width === 0) {
-    throw new TriageError('TOO_LARGE', `The JPEG claims ${header.width} x ${header.height} pixels.`);
+  if (header.width === 0 || header.height === 0) {
+    throw new TriageError('MALFORMED', `The JPEG declares ${header.width} x ${header.height} pixels.`);
   }
+  checkJpegBudget(bytes, header);
   let decoded: Awaited<ReturnType<typeof decodeJpeg8>>;
   try {
     decoded = await decodeJpeg8(bytes);

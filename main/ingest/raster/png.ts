@@ -2,9 +2,10 @@
  * PNG in (8 and 16 bit, grey, grey+alpha, RGB, RGBA, palette) and 8-bit grey PNG out, with
  * fast-png; 8-bit RGBA PNG out (heatmap overlays) with Node's zlib.
  */
-import { crc32, deflateSync } from 'node:zlib';
+import { constants, crc32, deflateSync, inflateSync } from 'node:zlib';
 import { convertIndexedToRgb, decode, encode } from 'fast-png';
 import { TriageError } from '../../errors/index.js';
+import { checkImageSize } from '../budget.js';
 import { LUMA } from '../pixels/modality.js';
 
 export interface RasterImage {
@@ -30,7 +31,77 @@ export function toGrey(data: ArrayLike<number>, width: number, height: number, c
   return values;
 }
 
+/** Adam7's passes: first column and row, column and row steps. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
+/** The inflated size of a PNG's image data: filtered scanlines, a filter byte each. */
+export function pngDataBytes(width: number, height: number, bitsPerPixel: number, interlaced: boolean): number {
+  const scanlines = (w: number, h: number) => (w === 0 || h === 0 ? 0 : h * (1 + Math.ceil((w * bitsPerPixel) / 8)));
+  if (!interlaced) return scanlines(width, height);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) total += scanlines(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy));
+  return total;
+}
+
+/** Channels per pixel of each PNG colour type (grey, RGB, palette, grey+alpha, RGBA). */
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Checks a PNG's header and the size of its image data before anything decodes it: the size it
+ * declares must fit the pixel ceiling (TOO_LARGE), and its compressed data must not inflate to
+ * more than that size needs (a small file whose data inflates without end is MALFORMED). Inflating
+ * stops at the declared size, so the check costs at most what decoding would.
+ */
+export function checkPng(bytes: Uint8Array): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Signature (8 bytes), then the IHDR chunk: length, "IHDR", width, height, depth, colour type, ..., interlace.
+  if (bytes.length < 33 || view.getUint32(12) !== 0x49484452) {
+    throw new TriageError(bytes.length < 33 ? 'TRUNCATED' : 'MALFORMED', 'The PNG file has no image header (IHDR).');
+  }
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  const depth = bytes[24];
+  const channels = CHANNELS[bytes[25]];
+  if (width === 0 || height === 0 || channels === undefined || ![1, 2, 4, 8, 16].includes(depth)) {
+    throw new TriageError(
+      'MALFORMED',
+      `The PNG header is impossible (${width} x ${height}, depth ${depth}, colour type ${bytes[25]}).`,
+    );
+  }
+  checkImageSize(width, height, 'The PNG');
+  const expected = pngDataBytes(width, height, channels * depth, bytes[28] === 1);
+  const chunks: Uint8Array[] = [];
+  for (let offset = 8; offset + 12 <= bytes.length;) {
+    const length = view.getUint32(offset);
+    const type = view.getUint32(offset + 4);
+    if (offset + 12 + length > bytes.length) break; // truncated: the decoder says so
+    if (type === 0x49444154) chunks.push(bytes.subarray(offset + 8, offset + 8 + length)); // IDAT
+    if (type === 0x49454e44) break; // IEND
+    offset += 12 + length;
+  }
+  try {
+    inflateSync(Buffer.concat(chunks), { maxOutputLength: expected, finishFlush: constants.Z_SYNC_FLUSH });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new TriageError(
+        'MALFORMED',
+        `The PNG's image data inflates beyond the ${width} x ${height} pixels it declares.`,
+      );
+    }
+    // Corrupt or truncated data: the decoder reports it with its own words.
+  }
+}
+
 export function decodePng(bytes: Uint8Array): RasterImage {
+  checkPng(bytes);
   let png: ReturnType<typeof decode>;
   try {
     png = decode(bytes);
@@ -38,9 +109,6 @@ export function decodePng(bytes: Uint8Array): RasterImage {
     const message = error instanceof Error ? error.message : String(error);
     const truncated = /end of|out of range|offset|bounds|unexpected end/i.test(message);
     throw new TriageError(truncated ? 'TRUNCATED' : 'MALFORMED', `The PNG file cannot be decoded (${message}).`);
-  }
-  if (png.width * png.height > 100_000_000) {
-    throw new TriageError('TOO_LARGE', `The PNG is ${png.width} x ${png.height} pixels, larger than any radiograph.`);
   }
   if (png.palette) {
     const rgb = convertIndexedToRgb(png);
