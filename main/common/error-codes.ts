@@ -13,8 +13,13 @@ export const ERROR_CODES = {
   NO_PIXEL_DATA: 'The DICOM object is an image type but carries no pixel data.',
   NOT_AN_IMAGE: 'The DICOM object is not an image (for example a structured report).',
   INVALID_ATTRIBUTE: 'An attribute has a value that is missing, impossible or inconsistent.',
-  TOO_LARGE: 'The image is larger than a radiograph can plausibly be.',
+  TOO_LARGE: 'The image, or the work of decoding it, is larger than any radiograph needs.',
   DECODE_FAILED: 'The codec could not decode the pixel data.',
+  DECODE_TIMEOUT: 'Decoding the file took longer than its time budget; it was stopped and the file is not read.',
+  DECODE_OUT_OF_MEMORY:
+    'Decoding the file needed more memory than its budget; it was stopped and the file is not read.',
+  FILE_CHANGED:
+    'The file changed since it was analysed; its pixels are not shown under the old findings. Analyse it again.',
   // Folder scans
   SYMLINK_LOOP: 'A symbolic link leads back into a folder that contains it; the loop is not followed.',
   INVALID_DICOMDIR: 'A DICOMDIR cannot be read, or references a file outside its folder.',

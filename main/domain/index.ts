@@ -14,6 +14,7 @@ import {
   SOURCE_FORMATS,
   TREES,
   VERDICTS,
+  WINDOW_SOURCES,
 } from '../common/index.js';
 import type { ErrorCode } from '../common/index.js';
 
@@ -213,3 +214,27 @@ export const StoredPixelsSchema = z.object({
   modalityRange: z.object({ min: z.number(), max: z.number() }),
 });
 export type StoredPixels = z.output<typeof StoredPixelsSchema>;
+
+/** A decoded radiograph for the viewer: its stored values with the display window the file asks for. */
+export const RenderedImageSchema = StoredPixelsSchema.extend({
+  file: z.string(),
+  rows: z.number().int().positive(),
+  columns: z.number().int().positive(),
+  window: z.object({ center: z.number(), width: z.number(), source: z.enum(WINDOW_SOURCES) }),
+  /** The file's VOI LUT (modality values from firstMapped -> entries), when it has one. */
+  voiLut: z
+    .object({ firstMapped: z.number().int(), bitsPerEntry: z.number().int(), data: z.instanceof(ArrayBuffer) })
+    .nullable(),
+  /** MONOCHROME1: low values are bright. */
+  invert: z.boolean(),
+  photometric: z.string(),
+  bitsStored: z.number().int(),
+  /** Row then column spacing in mm, when known. */
+  pixelSpacing: z.tuple([z.number(), z.number()]).nullable(),
+  format: z.enum(SOURCE_FORMATS),
+  transferSyntax: z.string().nullable(),
+  modality: z.string().nullable(),
+  viewPosition: z.string().nullable(),
+  decodeMs: z.number(),
+});
+export type RenderedImage = z.output<typeof RenderedImageSchema>;

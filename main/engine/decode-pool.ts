@@ -1,15 +1,18 @@
 /**
  * The decode pool: worker threads that turn files into model inputs while the engine's thread
  * batches, runs inference (in its own worker), votes, explains and stores; they also draw and
- * write heatmap overlays. Each worker holds one job at a time, so at most `workers` full-size
- * images (a decoded file, or an overlay being drawn) are in memory however many files are
- * queued; queued files are paths only. Outcomes come back in whatever order the workers finish;
- * the engine puts them back in order.
+ * write heatmap overlays, render the viewer's image and decode for `triage decode`. Each worker
+ * holds one job at a time, so at most `workers` full-size images are in memory however many
+ * files are queued; queued files are paths only. Outcomes come back in whatever order the workers
+ * finish; the engine puts them back in order.
  *
- * A worker that dies (a codec crashing its thread) fails only the file it held, with a coded
- * error, and is replaced: one broken file never stops a scan.
+ * Every job runs within a budget: a deadline (a worker still busy when it passes is ended) and a
+ * heap ceiling per worker (resourceLimits: a worker that reaches it is ended by V8, not the
+ * process). A worker that dies, on either or on a crash, fails only the job it held, with a coded
+ * error, and is replaced: one hostile file never stops a scan or another request.
  */
 import type { Worker } from 'node:worker_threads';
+import type { RenderedImage } from '../domain/index.js';
 import { TriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { Heatmap } from '../explain/index.js';
@@ -17,6 +20,17 @@ import { log } from '../log/index.js';
 import { sibling, startWorker, stopWorker } from '../threads/index.js';
 import type { DecodeRequest, DecodeResponse } from './decode-worker.js';
 import type { PreparedImage, PreparePlan } from './prepare.js';
+import type { DecodedFile, DecodeOutputs } from './render.js';
+
+/** A job's wall-clock budget in its worker: far above a real radiograph's decode (under a second here). */
+export const DECODE_DEADLINE_MS = 8000;
+/** A worker's JavaScript heap ceiling (pixels live outside it, bounded by the ingest's pixel ceiling). */
+export const WORKER_HEAP_MB = 256;
+
+export interface DecodePoolOptions {
+  deadlineMs?: number;
+  heapMb?: number;
+}
 
 export interface DecodeJob {
   readonly id: number;
@@ -35,22 +49,34 @@ export interface DecodePoolStats {
   highWaterDecoding: number;
   /** Files prepared since the pool started. */
   prepared: number;
-  /** Workers replaced after dying on a file. */
+  /** Workers replaced after dying on a job (a crash, the deadline, the heap ceiling). */
   restarts: number;
 }
 
-type Job = { type: 'prepare'; file: string } | { type: 'overlay'; heatmap: Heatmap; path: string };
+type Job =
+  | { type: 'prepare'; file: string; sha256: string | null }
+  | { type: 'render'; file: string; sha256: string | null }
+  | { type: 'decode'; file: string; outputs: DecodeOutputs }
+  | { type: 'overlay'; heatmap: Heatmap; path: string };
+
+type Settlement = Exclude<DecodeResponse, { type: 'ready' }> | { type: 'failed'; code: ErrorCode; message: string };
 
 interface Pending {
   id: number;
   job: Job;
-  /** Settles the job with the worker's response, or with a failure of the pool itself. */
-  settle: (response: DecodeResponse | { type: 'failed'; code: ErrorCode; message: string }) => void;
+  /** Settles the job with the worker's response, or with a failure of the pool or the worker. */
+  settle: (response: Settlement) => void;
 }
+
+type Ending = 'deadline' | 'memory' | 'crash';
 
 interface Slot {
   worker: Worker;
   job: Pending | null;
+  /** The job's deadline timer. */
+  deadline: NodeJS.Timeout | null;
+  /** Ends the worker and fails its job (the deadline passed, the heap ceiling, a crash). */
+  end: (cause: Ending, reason: string) => void;
 }
 
 function failed(code: ErrorCode, message: string): PreparedImage {
@@ -58,8 +84,12 @@ function failed(code: ErrorCode, message: string): PreparedImage {
 }
 
 /** Starts one worker and waits for it to be ready (its modules loaded). */
-async function spawn(plan: PreparePlan): Promise<Worker> {
-  const worker = startWorker(sibling('./decode-worker', import.meta.url), { workerData: plan });
+async function spawn(plan: PreparePlan | null, heapMb: number): Promise<Worker> {
+  const worker = startWorker(sibling('./decode-worker', import.meta.url), {
+    workerData: plan,
+    // The young generation's share follows V8's own ratio; the old one is the ceiling that counts.
+    resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.max(8, heapMb / 16) },
+  });
   await new Promise<void>((resolve, reject) => {
     const onMessage = (message: DecodeResponse) => {
       if (message.type !== 'ready') return;
@@ -89,8 +119,33 @@ async function spawn(plan: PreparePlan): Promise<Worker> {
   return worker;
 }
 
+/** What a job that lost its worker says, by job and by what ended the worker. */
+function lost(job: Job, cause: Ending, reason: string, deadlineMs: number): Settlement {
+  if (job.type === 'overlay') {
+    return {
+      type: 'failed',
+      code: 'OUTPUT_FAILED',
+      message: `Cannot write the heatmap ${job.path}: the worker drawing it stopped (${reason}).`,
+    };
+  }
+  if (cause === 'deadline') {
+    return {
+      type: 'failed',
+      code: 'DECODE_TIMEOUT',
+      message: `Decoding this file took more than ${deadlineMs / 1000} s (a radiograph takes about one); it was stopped.`,
+    };
+  }
+  if (cause === 'memory') {
+    return {
+      type: 'failed',
+      code: 'DECODE_OUT_OF_MEMORY',
+      message: 'Decoding this file needed more memory than a radiograph does; it was stopped.',
+    };
+  }
+  return { type: 'failed', code: 'DECODE_FAILED', message: `The decoder stopped while reading this file (${reason}).` };
+}
+
 export class DecodePool {
-  private readonly plan: PreparePlan;
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private nextId = 1;
@@ -98,16 +153,23 @@ export class DecodePool {
   private highWater = 0;
   private preparedCount = 0;
   private restarts = 0;
+  private readonly deadlineMs: number;
+  private readonly heapMb: number;
 
-  private constructor(plan: PreparePlan) {
-    this.plan = plan;
+  private constructor(
+    private readonly plan: PreparePlan | null,
+    options: DecodePoolOptions,
+  ) {
+    this.deadlineMs = options.deadlineMs ?? DECODE_DEADLINE_MS;
+    this.heapMb = options.heapMb ?? WORKER_HEAP_MB;
   }
 
-  static async start(plan: PreparePlan, workers: number): Promise<DecodePool> {
+  /** Starts `workers` workers; `plan` is the pack's inputs (null: a pool that renders and decodes only). */
+  static async start(plan: PreparePlan | null, workers: number, options: DecodePoolOptions = {}): Promise<DecodePool> {
     if (!Number.isInteger(workers) || workers < 1)
       throw new RangeError(`decode workers must be a whole number >= 1, not ${workers}`);
-    const pool = new DecodePool(plan);
-    const started = await Promise.allSettled(Array.from({ length: workers }, () => spawn(plan)));
+    const pool = new DecodePool(plan, options);
+    const started = await Promise.allSettled(Array.from({ length: workers }, () => spawn(plan, pool.heapMb)));
     for (const outcome of started) if (outcome.status === 'fulfilled') pool.adopt(outcome.value);
     const failure = started.find((outcome) => outcome.status === 'rejected');
     if (failure) {
@@ -128,8 +190,11 @@ export class DecodePool {
     };
   }
 
-  /** Queues a file; it goes to the first free worker, in the order given. */
-  prepare(file: string): DecodeJob {
+  /**
+   * Queues a file; it goes to the first free worker, in the order given. With `sha256`, the file
+   * must still have that content (FILE_CHANGED otherwise).
+   */
+  prepare(file: string, sha256: string | null = null): DecodeJob {
     let resolve!: (prepared: PreparedImage) => void;
     const outcome = new Promise<PreparedImage>((done) => (resolve = done));
     const id = this.nextId++;
@@ -139,33 +204,40 @@ export class DecodePool {
     };
     if (this.closing) resolve(failed('INTERNAL', 'The decode pool is closed.'));
     else {
-      this.queue.push({ id, job: { type: 'prepare', file }, settle });
+      this.queue.push({ id, job: { type: 'prepare', file, sha256 }, settle });
       this.dispatch();
     }
     return { id, file, outcome };
   }
 
   /**
+   * The viewer's image of a file whose content must still be `sha256` (null: not checked), ahead
+   * of every queued file: a reader waits for it.
+   */
+  render(file: string, sha256: string | null): Promise<RenderedImage> {
+    return this.ahead({ type: 'render', file, sha256 }, (response) =>
+      response.type === 'rendered' && response.rendered ? response.rendered : null,
+    );
+  }
+
+  /** `triage decode`'s work on one file, ahead of every queued file. */
+  decode(file: string, outputs: DecodeOutputs): Promise<DecodedFile> {
+    return this.ahead({ type: 'decode', file, outputs }, (response) =>
+      response.type === 'decoded' && response.decoded ? response.decoded : null,
+    );
+  }
+
+  /**
    * Draws a heatmap overlay at its image's size and writes it as a PNG. Ahead of every queued
    * file: the engine waits for it before handing the image's result on.
    */
-  writeOverlay(heatmap: Heatmap, path: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const settle: Pending['settle'] = (response) => {
-        if (response.type === 'written' && !response.error) resolve();
-        else if (response.type === 'written')
-          reject(new TriageError(response.error!.code, response.error!.message, { file: path }));
-        else if (response.type === 'failed')
-          reject(
-            new TriageError('OUTPUT_FAILED', `Cannot write the heatmap ${path}: ${response.message}`, { file: path }),
-          );
-      };
-      if (this.closing) {
-        reject(new TriageError('INTERNAL', 'The decode pool is closed.'));
-        return;
-      }
-      this.queue.unshift({ id: this.nextId++, job: { type: 'overlay', heatmap, path }, settle });
-      this.dispatch();
+  async writeOverlay(heatmap: Heatmap, path: string): Promise<void> {
+    await this.ahead({ type: 'overlay', heatmap, path }, (response) =>
+      response.type === 'written' && !response.error ? true : null,
+    ).catch((error: TriageError) => {
+      throw error.code === 'OUTPUT_FAILED' || error.code === 'INTERNAL'
+        ? new TriageError(error.code, error.message, { file: path })
+        : new TriageError('OUTPUT_FAILED', `Cannot write the heatmap ${path}: ${error.message}`, { file: path });
     });
   }
 
@@ -186,52 +258,75 @@ export class DecodePool {
     for (const pending of this.queue.splice(0))
       pending.settle({ type: 'failed', code: 'INTERNAL', message: 'The decode pool closed before this job ran.' });
     await Promise.all(
-      this.slots.splice(0).map(({ worker }) => {
-        worker.removeAllListeners();
-        return stopWorker(worker, { type: 'close' } satisfies DecodeRequest);
+      this.slots.splice(0).map((slot) => {
+        if (slot.deadline) clearTimeout(slot.deadline);
+        slot.worker.removeAllListeners();
+        return stopWorker(slot.worker, { type: 'close' } satisfies DecodeRequest);
       }),
     );
   }
 
+  /**
+   * Queues a job ahead of the queued files and resolves to what `take` reads from its response;
+   * a response with a coded error, or a job that lost its worker, rejects with that error.
+   */
+  private ahead<T>(job: Exclude<Job, { type: 'prepare' }>, take: (response: Settlement) => T | null): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const file = job.type === 'overlay' ? job.path : job.file;
+      const settle: Pending['settle'] = (response) => {
+        const value = take(response);
+        if (value !== null) resolve(value);
+        else if (response.type === 'failed') reject(new TriageError(response.code, response.message, { file }));
+        else if ('error' in response && response.error) {
+          reject(new TriageError(response.error.code, response.error.message, { file }));
+        } else reject(new TriageError('INTERNAL', 'The decode worker gave no answer for this job.', { file }));
+      };
+      if (this.closing) {
+        reject(new TriageError('INTERNAL', 'The decode pool is closed.'));
+        return;
+      }
+      this.queue.unshift({ id: this.nextId++, job, settle });
+      this.dispatch();
+    });
+  }
+
   private adopt(worker: Worker): void {
-    const slot: Slot = { worker, job: null };
+    const slot: Slot = { worker, job: null, deadline: null, end: () => undefined };
     this.slots.push(slot);
     worker.on('message', (message: DecodeResponse) => {
       if (message.type === 'ready' || !slot.job || slot.job.id !== message.id) return;
       const job = slot.job;
       slot.job = null;
+      if (slot.deadline) clearTimeout(slot.deadline);
+      slot.deadline = null;
       if (message.type === 'prepared') this.preparedCount++;
       job.settle(message);
       this.dispatch();
     });
-    const died = (reason: string) => {
+    slot.end = (cause, reason) => {
       if (this.closing) return;
       const index = this.slots.indexOf(slot);
       if (index < 0) return;
       this.slots.splice(index, 1);
+      if (slot.deadline) clearTimeout(slot.deadline);
       worker.removeAllListeners();
       void worker.terminate();
       if (slot.job) {
-        log('error', 'decode-worker-died', { reason, job: slot.job.job.type });
-        slot.job.settle({
-          type: 'failed',
-          code: slot.job.job.type === 'prepare' ? 'DECODE_FAILED' : 'OUTPUT_FAILED',
-          message:
-            slot.job.job.type === 'prepare'
-              ? `The decoder stopped while reading this file (${reason}).`
-              : `the worker drawing it stopped (${reason})`,
-        });
+        log('error', 'decode-worker-ended', { cause, reason, job: slot.job.job.type });
+        slot.job.settle(lost(slot.job.job, cause, reason, this.deadlineMs));
       }
       this.replace();
     };
-    worker.on('error', (error) => died(error.message));
-    worker.on('exit', (code) => died(`the worker exited with code ${code}`));
+    worker.on('error', (error: NodeJS.ErrnoException) =>
+      slot.end(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory' : 'crash', error.message),
+    );
+    worker.on('exit', (code) => slot.end('crash', `the worker exited with code ${code}`));
     this.dispatch();
   }
 
   private replace(): void {
     this.restarts++;
-    spawn(this.plan).then(
+    spawn(this.plan, this.heapMb).then(
       (worker) => {
         if (this.closing) void worker.terminate();
         else this.adopt(worker);
@@ -253,12 +348,16 @@ export class DecodePool {
       const pending = this.queue.shift()!;
       slot.job = pending;
       const { job } = pending;
+      const id = pending.id;
       // A heatmap grid is copied, not transferred: the caller keeps it (the analysis returns it).
       slot.worker.postMessage(
-        (job.type === 'prepare'
-          ? { type: 'prepare', id: pending.id, file: job.file }
-          : { type: 'overlay', id: pending.id, heatmap: job.heatmap, path: job.path }) satisfies DecodeRequest,
+        (job.type === 'overlay'
+          ? { type: 'overlay', id, heatmap: job.heatmap, path: job.path }
+          : job.type === 'decode'
+            ? { type: 'decode', id, file: job.file, outputs: job.outputs }
+            : { type: job.type, id, file: job.file, sha256: job.sha256 }) satisfies DecodeRequest,
       );
+      slot.deadline = setTimeout(() => slot.end('deadline', `no answer within ${this.deadlineMs} ms`), this.deadlineMs);
     }
     const decoding = this.slots.filter((slot) => slot.job).length;
     if (decoding > this.highWater) this.highWater = decoding;

@@ -27,12 +27,33 @@ import type { ModelInput } from '../preprocess/index.js';
 import { loadTaxonomy, rollUp } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
 import { DecodePool } from './decode-pool.js';
-import type { DecodeJob, DecodePoolStats } from './decode-pool.js';
+import type { DecodeJob, DecodePoolOptions, DecodePoolStats } from './decode-pool.js';
+import type { DecodedFile, DecodeOutputs } from './render.js';
 import { Lookahead } from './lookahead.js';
 import type { ImageSummary, PreparedImage } from './prepare.js';
-import type { AnalysisResult, Finding, ModelProvenance, Timings } from '../domain/index.js';
+import type { AnalysisResult, Finding, ModelProvenance, RenderedImage, Timings } from '../domain/index.js';
 
 export type { ImageSummary } from './prepare.js';
+export { DECODE_DEADLINE_MS, WORKER_HEAP_MB } from './decode-pool.js';
+export type { DecodePoolOptions } from './decode-pool.js';
+export type { DecodedFile, DecodeOutputs } from './render.js';
+
+/**
+ * `triage decode`'s work on one file, in a decode worker of its own: the file's time and memory
+ * budget apply, and a hostile file ends that worker, not the command.
+ */
+export async function decodeIsolated(
+  file: string,
+  outputs: DecodeOutputs,
+  options: DecodePoolOptions = {},
+): Promise<DecodedFile> {
+  const pool = await DecodePool.start(null, 1, options);
+  try {
+    return await pool.decode(file, outputs);
+  } finally {
+    await pool.close();
+  }
+}
 
 export interface EngineOptions {
   /** A pack folder (with ensemble.json). */
@@ -58,6 +79,11 @@ export interface AnalyzeOptions {
   heatmaps?: boolean;
   /** Stop after the batch whose results are being handed out (the files after it are not analysed). */
   signal?: AbortSignal;
+  /**
+   * Content hashes the files must still have (a stored result's, when the app analyses a file
+   * again for its heatmaps): a file whose content differs is an error (FILE_CHANGED), not analysed.
+   */
+  expectedSha256?: ReadonlyMap<string, string>;
 }
 
 /** Per-image, per-finding heatmaps: the ensemble's and each positive member's. */
@@ -246,6 +272,15 @@ export class Engine {
     await Promise.all([this.inference.close(), this.pool.close()]);
   }
 
+  /**
+   * The viewer's image of a file whose content must still be `sha256` (the hash its stored result
+   * was made from; null: not checked), decoded in a decode worker within its budget, ahead of the
+   * files a scan has queued.
+   */
+  render(file: string, sha256: string | null): Promise<RenderedImage> {
+    return this.pool.render(file, sha256);
+  }
+
   /** A result for `file` with this engine's provenance, and the image's UIDs when it was read. */
   private base(file: string, image: ImageSummary | null = null): AnalysisResult {
     const { ensemble } = this.pack;
@@ -277,7 +312,8 @@ export class Engine {
     options: AnalyzeOptions = {},
   ): AsyncGenerator<Analysis> {
     if (options.heatmapsDir) await mkdir(options.heatmapsDir, { recursive: true });
-    const intake = new Lookahead(files, this.pool, this.lookaheadCapacity);
+    const expected = options.expectedSha256;
+    const intake = new Lookahead(files, this.pool, this.lookaheadCapacity, (file) => expected?.get(file) ?? null);
     let previous: Running | null = null;
     try {
       for (;;) {

@@ -21,6 +21,8 @@ export class Lookahead {
     source: Iterable<string> | AsyncIterable<string>,
     private readonly pool: DecodePool,
     readonly capacity: number,
+    /** The content a file must still have (its stored result's), or null when not checked. */
+    private readonly sha256Of: (file: string) => string | null = () => null,
   ) {
     void this.pump(source); // never rejects: a failure of the source is kept for rethrow()
   }
@@ -36,7 +38,7 @@ export class Lookahead {
         while (!this.stopped && this.jobs.length >= this.capacity)
           await new Promise<void>((resolve) => (this.wakePump = resolve));
         if (this.stopped) break;
-        this.jobs.push(this.pool.prepare(file));
+        this.jobs.push(this.pool.prepare(file, this.sha256Of(file)));
         this.outstanding++;
         if (this.outstanding > this.highWater) this.highWater = this.outstanding;
         this.wake();

@@ -8,11 +8,12 @@
 import { toTriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { gate, REJECTING_ERRORS } from '../gate/index.js';
-import { readRadiograph } from '../ingest/index.js';
+import { decodeRadiograph } from '../ingest/index.js';
 import type { SourceFormat } from '../common/index.js';
 import type { Radiograph, RadiographMetadata, ReadBuffer } from '../ingest/index.js';
 import type { InputSpec } from '../packs/index.js';
 import { preprocess } from '../preprocess/index.js';
+import { readChecked } from './render.js';
 import type { ModelInput, PlaneCache } from '../preprocess/index.js';
 
 /** What a decode worker is told once: every member's input, in the pack's order. */
@@ -66,13 +67,20 @@ export function summarize(radiograph: Radiograph): ImageSummary {
 
 /**
  * Never throws: every failure is an outcome with its coded error. A decode worker lends its
- * ReadBuffer (nothing returned points into it: the summary is copied, the inputs are new).
+ * ReadBuffer (nothing returned points into it: the summary is copied, the inputs are new). With
+ * `sha256`, the file must still have that content (FILE_CHANGED otherwise).
  */
-export async function prepareImage(file: string, plan: PreparePlan, buffer?: ReadBuffer): Promise<PreparedImage> {
+export async function prepareImage(
+  file: string,
+  plan: PreparePlan,
+  buffer?: ReadBuffer,
+  sha256: string | null = null,
+): Promise<PreparedImage> {
   const started = performance.now();
   let radiograph: Radiograph;
   try {
-    radiograph = await readRadiograph(file, { minShortSide: plan.shortSide }, buffer);
+    const bytes = await readChecked(file, sha256, buffer);
+    radiograph = await decodeRadiograph(file, bytes, { minShortSide: plan.shortSide });
   } catch (thrown) {
     const error = toTriageError(thrown, file);
     const timings = { decodeMs: round(performance.now() - started), preprocessMs: 0 };

@@ -14,14 +14,14 @@
  * user must see the coded message, never a stack trace.
  */
 import { z } from 'zod';
-import { DIALOG_KINDS, SCAN_OUTCOMES, SOURCE_FORMATS, WINDOW_SOURCES } from '../../common/index.js';
+import { DIALOG_KINDS, SCAN_OUTCOMES } from '../../common/index.js';
 import type { FindingSchema } from '../../domain/index.js';
 import {
   CurrentVerdictSchema,
   PrioritySchema,
   ProviderSchema,
   ScanProgressSchema,
-  StoredPixelsSchema,
+  RenderedImageSchema,
   StoredResultSchema,
   TreeSchema,
   VerdictSchema,
@@ -151,27 +151,7 @@ export const StudyDetail = z.object({
  * intercept) with the display window the file asks for. Pixel Padding is replaced by a value
  * outside the image's range on the dark side, so it renders black under any sensible window.
  */
-export const RenderedImage = StoredPixelsSchema.extend({
-  file: z.string(),
-  rows: z.number().int().positive(),
-  columns: z.number().int().positive(),
-  window: z.object({ center: z.number(), width: z.number(), source: z.enum(WINDOW_SOURCES) }),
-  /** The file's VOI LUT (modality values from firstMapped -> entries), when it has one. */
-  voiLut: z
-    .object({ firstMapped: z.number().int(), bitsPerEntry: z.number().int(), data: z.instanceof(ArrayBuffer) })
-    .nullable(),
-  /** MONOCHROME1: low values are bright. */
-  invert: z.boolean(),
-  photometric: z.string(),
-  bitsStored: z.number().int(),
-  /** Row then column spacing in mm, when known. */
-  pixelSpacing: z.tuple([z.number(), z.number()]).nullable(),
-  format: z.enum(SOURCE_FORMATS),
-  transferSyntax: z.string().nullable(),
-  modality: z.string().nullable(),
-  viewPosition: z.string().nullable(),
-  decodeMs: z.number(),
-});
+export const RenderedImage = RenderedImageSchema;
 
 /**
  * A heatmap registered to the radiograph: cell (r, c) covers image pixels [c*scale, (c+1)*scale)

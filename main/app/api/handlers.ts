@@ -11,7 +11,6 @@
 import type { Analysis, Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
 import { peak } from '../../explain/index.js';
-import { readRadiograph, storedPixels } from '../../ingest/index.js';
 import { packFingerprint, packProvenance } from '../../store/index.js';
 import type { StoredResult } from '../../domain/index.js';
 import type { ResultStore } from '../../store/index.js';
@@ -47,15 +46,19 @@ function requireStored(store: ResultStore, file: string): StoredResult {
   return store.result(key.id)!;
 }
 
-/** A typed array's values in an ArrayBuffer of their own (a view may share a larger buffer). */
-function ownBuffer(array: Float32Array | Uint16Array): ArrayBuffer {
+/** A Float32Array's values in an ArrayBuffer of their own (a view may share a larger buffer). */
+function ownBuffer(array: Float32Array): ArrayBuffer {
   return array.slice().buffer as ArrayBuffer;
 }
 
-/** The engine's one analysis of one file (for its heatmaps). */
-async function analyzeOne(engine: Engine, file: string): Promise<Analysis> {
+/**
+ * The engine's one analysis of one file (for its heatmaps), of the content its stored result was
+ * made from (`sha256`): a file that changed since is FILE_CHANGED, never analysed in its place.
+ */
+async function analyzeOne(engine: Engine, file: string, sha256: string | null): Promise<Analysis> {
   let found: Analysis | undefined;
-  for await (const analysis of engine.analyze([file])) found = analysis;
+  const expectedSha256 = sha256 === null ? undefined : new Map([[file, sha256]]);
+  for await (const analysis of engine.analyze([file], { expectedSha256 })) found = analysis;
   if (!found) throw new TriageError('INTERNAL', 'The engine returned no analysis.', { file });
   return found;
 }
@@ -72,7 +75,7 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
     onProgress: (state) => emit('scan.progress', state),
     onResults: (now) => worklist.changed(now),
   });
-  const analyses = new AnalysisCache((file) => analyzeOne(engine, file));
+  const analyses = new AnalysisCache((file, sha256) => analyzeOne(engine, file, sha256));
 
   const feedbackOf = (file: string): FeedbackData[] => store.currentVerdicts(file);
 
@@ -154,34 +157,10 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
     },
 
     async 'image.render'({ file }) {
-      requireStored(store, file);
-      const started = performance.now();
-      const radiograph = await readRadiograph(file);
-      const decodeMs = Math.round((performance.now() - started) * 10) / 10;
-      const { metadata } = radiograph;
-      return {
-        file,
-        rows: radiograph.rows,
-        columns: radiograph.columns,
-        ...storedPixels(radiograph),
-        window: { ...radiograph.window },
-        voiLut: radiograph.voiLut
-          ? {
-              firstMapped: radiograph.voiLut.firstMapped,
-              bitsPerEntry: radiograph.voiLut.bitsPerEntry,
-              data: ownBuffer(radiograph.voiLut.data),
-            }
-          : null,
-        invert: radiograph.invert,
-        photometric: radiograph.photometric,
-        bitsStored: radiograph.bitsStored,
-        pixelSpacing: metadata.pixelSpacing,
-        format: radiograph.format,
-        transferSyntax: radiograph.transferSyntax?.name ?? null,
-        modality: metadata.modality,
-        viewPosition: metadata.viewPosition,
-        decodeMs,
-      };
+      // Decoded in a decode worker (off this process's main thread, within the file's budget),
+      // and only if the file still has the content its stored result was made from.
+      const stored = requireStored(store, file);
+      return engine.render(file, stored.sha256);
     },
 
     async 'heatmap.get'({ file, term, tree, model }) {
@@ -207,7 +186,7 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
           { file },
         );
       }
-      const analysis = await analyses.get(file);
+      const analysis = await analyses.get(file, stored.sha256);
       if (analysis.result.status !== 'ok') {
         analyses.delete(file);
         const error = analysis.result.error;
