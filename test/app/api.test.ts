@@ -6,7 +6,7 @@
  * feedback are what the engine and the store say.
  */
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { copyFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API } from '../../main/app/api/contract.js';
@@ -288,6 +288,31 @@ describe('a folder scan through the API', () => {
     } finally {
       renameSync(moved, image.file);
     }
+  });
+
+  test('a file swapped for another since its scan: its pixels are not shown, nor heatmaps computed (FILE_CHANGED)', async () => {
+    // Another image of the worklist now lies at this path, as after an overwrite or a link swap.
+    const images = worklist.studies.flatMap((s) => s.images).filter((i) => i.status === 'ok');
+    const [target, other] = images.filter((i) => i.findings.length > 0).slice(-2);
+    const saved = `${target.file}.saved`;
+    renameSync(target.file, saved);
+    copyFileSync(other.file, target.file);
+    try {
+      const render = await refused('image.render', { file: target.file });
+      assert.equal(render.code, 'FILE_CHANGED');
+      assert.match(render.message, /changed since it was analysed/);
+      const heatmap = await refused('heatmap.get', {
+        file: target.file,
+        term: target.findings[0].term,
+        tree: target.findings[0].tree,
+        model: null,
+      });
+      assert.equal(heatmap.code, 'FILE_CHANGED');
+    } finally {
+      renameSync(saved, target.file);
+    }
+    // The original content back: shown again.
+    assert.equal((await call('image.render', { file: target.file })).file, target.file);
   });
 
   test('a cancelled dialog scans nothing; cancelling with nothing running says so', async () => {

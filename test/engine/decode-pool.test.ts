@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { decode } from 'fast-png';
 import { Engine } from '../../main/engine/index.js';
 import type { TriageError } from '../../main/errors/index.js';
@@ -20,6 +21,7 @@ import { prepareImage } from '../../main/engine/prepare.js';
 import type { PreparePlan } from '../../main/engine/prepare.js';
 import { loadPack } from '../../main/packs/load.js';
 import { DICOM_FIXTURES } from '../support/fixtures.js';
+import { fileMeta, imageAttributes, nativePixels, SYNTAX } from '../support/hostile.js';
 import { writeDiskPng } from '../support/images.js';
 import { threadNiceValues } from '../support/threads.js';
 import { scratchDir } from '../support/tools.js';
@@ -162,6 +164,89 @@ describe('the decode pool', () => {
       assert.equal(next.status, 'ok', 'the replacement worker prepares the next file');
       assert.equal(own.stats.restarts, 1);
       assert.equal(own.stats.workers, 1);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('the budget of every job', () => {
+  test('a job past its deadline ends its worker with DECODE_TIMEOUT; the next job runs on a new worker', async () => {
+    // A 3000 x 3000 PNG takes far longer than 20 ms to decode: a deadline it cannot meet.
+    const own = await DecodePool.start(plan, 1, { deadlineMs: 20 });
+    try {
+      const outcome = await own.prepare(large).outcome;
+      assert.equal(outcome.status === 'error' && outcome.error.code, 'DECODE_TIMEOUT');
+      assert.equal(own.stats.restarts, 1);
+    } finally {
+      await own.close();
+    }
+    const generous = await DecodePool.start(plan, 1);
+    try {
+      assert.equal((await generous.prepare(large).outcome).status, 'ok', 'within the default deadline');
+    } finally {
+      await generous.close();
+    }
+  });
+
+  test("a job that fills its worker's heap ends with DECODE_OUT_OF_MEMORY; the pool goes on", async () => {
+    // 90,000 empty private elements (within the structure budget): dicom-parser builds an object
+    // for each, more than a 16 MB heap holds.
+    const count = 90_000;
+    const many = Buffer.alloc(count * 8);
+    for (let i = 0; i < count; i++) {
+      many.writeUInt16LE(0x0009, i * 8);
+      many.writeUInt16LE(0x1000 + (i % 0xe000), i * 8 + 2);
+      many.write('SH', i * 8 + 4, 'latin1');
+    }
+    const file = join(scratch.path, 'many-elements.dcm');
+    writeFileSync(
+      file,
+      Buffer.concat([fileMeta(SYNTAX.explicitLE), imageAttributes(8, 8, [many]), nativePixels(8, 8)]),
+    );
+    const own = await DecodePool.start(plan, 1, { heapMb: 16 });
+    try {
+      const outcome = await own.prepare(file).outcome;
+      assert.equal(outcome.status === 'error' && outcome.error.code, 'DECODE_OUT_OF_MEMORY');
+      assert.equal((await own.prepare(disk).outcome).status, 'ok', 'a new worker prepares the next file');
+    } finally {
+      await own.close();
+    }
+  });
+
+  test("the viewer's image and triage decode's outputs come from the pool's workers too", async () => {
+    const own = await DecodePool.start(null, 1);
+    try {
+      const file = join(DICOM_FIXTURES, 'explicit-le.dcm');
+      const rendered = await own.render(file, null);
+      assert.ok(
+        rendered.pixels instanceof ArrayBuffer && rendered.pixels.byteLength === rendered.rows * rendered.columns * 2,
+      );
+      const decoded = await own.decode(file, { modality: true, display: true });
+      assert.equal(decoded.summary.rows, rendered.rows);
+      assert.equal(decoded.modality!.byteLength, rendered.rows * rendered.columns * 4);
+      assert.deepEqual([...decoded.display!.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
+      await assert.rejects(
+        own.render(join(DICOM_FIXTURES, 'truncated.dcm'), null),
+        (error: TriageError) => error.code === 'TRUNCATED',
+      );
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('a file whose content is no longer the expected one is FILE_CHANGED, for the viewer and for analysis', async () => {
+    const own = await DecodePool.start(plan, 1);
+    try {
+      const copy = join(scratch.path, 'changing.png');
+      writeDiskPng(copy, 200, 200, { x: 100, y: 100, radius: 20 });
+      const sha256 = createHash('sha256').update(readFileSync(copy)).digest('hex');
+      assert.equal((await own.render(copy, sha256)).rows, 200);
+      assert.equal((await own.prepare(copy, sha256).outcome).status, 'ok');
+      writeDiskPng(copy, 200, 200, { x: 50, y: 50, radius: 20 }); // another image at the same path
+      await assert.rejects(own.render(copy, sha256), (error: TriageError) => error.code === 'FILE_CHANGED');
+      const outcome = await own.prepare(copy, sha256).outcome;
+      assert.equal(outcome.status === 'error' && outcome.error.code, 'FILE_CHANGED');
     } finally {
       await own.close();
     }

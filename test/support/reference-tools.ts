@@ -20,7 +20,7 @@ export const REFERENCE_PROGRAMS: Record<string, { package: string; tests: boolea
   dcmmkdir: { package: 'dcmtk', tests: true },
   dcmdjpeg: { package: 'dcmtk', tests: false },
   dcmdump: { package: 'dcmtk', tests: false },
-  dcmconv: { package: 'dcmtk', tests: false },
+  dcmconv: { package: 'dcmtk', tests: true },
   gdcmconv: { package: 'libgdcm-tools', tests: true },
   gdcmimg: { package: 'libgdcm-tools', tests: true },
   dciodvfy: { package: 'dicom3tools', tests: true },

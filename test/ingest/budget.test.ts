@@ -1,0 +1,233 @@
+/**
+ * The ingest's budget, one hostile construct at a time and at small scale (the fuzz tier runs the
+ * full-size bombs through `triage decode`): each is refused with its code before anything of its
+ * size is allocated, and a healthy file of the same kind still reads. Every limit is tested on both
+ * sides: just within it reads, just beyond it does not.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { deflateRawSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { decodeRadiograph, MAX_FILE_BYTES, readRadiograph } from '../../main/ingest/index.js';
+import type { TriageError } from '../../main/errors/index.js';
+import {
+  MAX_ELEMENTS,
+  MAX_FRAGMENTS,
+  MAX_JPEG_SCANS,
+  MAX_NESTING_DEPTH,
+  MAX_SEQUENCE_ITEMS,
+} from '../../main/ingest/budget.js';
+import {
+  deflatedFile,
+  element,
+  fileMeta,
+  imageAttributes,
+  ITEM,
+  itemTag,
+  nativePixels,
+  pngWithHeader,
+  SEQUENCE_END,
+  sequence,
+  SYNTAX,
+  UNDEFINED,
+} from '../support/hostile.js';
+import { scratchDir } from '../support/tools.js';
+
+const scratch = scratchDir('ingest-budget');
+after(() => scratch.remove());
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+const decode = (bytes: Uint8Array, name = 'hostile.dcm') => decodeRadiograph(join(scratch.path, name), bytes);
+const code = (expected: string, message?: RegExp) => (error: TriageError) => {
+  assert.equal(error.code, expected, error.message);
+  if (message) assert.match(error.message, message);
+  return true;
+};
+const dicom = (dataSet: Buffer) => Buffer.concat([fileMeta(SYNTAX.explicitLE), dataSet]);
+
+describe('the pixel ceiling', () => {
+  test('a DICOM declaring 10,000 x 10,000 is TOO_LARGE before its pixels are read; 6,000 x 6,000 passes the check', async () => {
+    const declaring = (rows: number, columns: number) =>
+      dicom(Buffer.concat([imageAttributes(rows, columns), nativePixels(8, 8)]));
+    await assert.rejects(decode(declaring(10_000, 10_000)), code('TOO_LARGE', /10000 x 10000/));
+    // Within the ceiling the size check passes, and the short pixel data is what is reported.
+    await assert.rejects(decode(declaring(6000, 6000)), code('INVALID_ATTRIBUTE', /Pixel Data holds/));
+  });
+
+  test('a PNG declaring 65,535 x 65,535 is TOO_LARGE from its header, without inflating anything', async () => {
+    const png = pngWithHeader(65_535, 65_535, deflateRawSync(Buffer.alloc(16)));
+    const started = performance.now();
+    await assert.rejects(decode(png, 'huge.png'), code('TOO_LARGE', /65535 x 65535/));
+    console.log(`# 65,535^2 PNG refused in ${(performance.now() - started).toFixed(1)} ms`);
+  });
+
+  test('a PNG whose image data inflates beyond its declared size is MALFORMED; exactly the declared size decodes', async () => {
+    const width = 64;
+    const rows = Buffer.alloc(64 * (1 + width)); // filter byte 0 and 64 grey samples per row
+    const { deflateSync } = await import('node:zlib');
+    const exact = pngWithHeader(width, 64, deflateSync(rows));
+    const radiograph = await decode(exact, 'exact.png').catch((error: TriageError) => error);
+    // The CRCs are zero: fast-png may refuse them, but not for the image data's size.
+    if ('code' in radiograph) assert.doesNotMatch(radiograph.message, /inflates beyond/);
+    const bomb = pngWithHeader(width, 64, deflateSync(Buffer.alloc(rows.length * 1000)));
+    await assert.rejects(decode(bomb, 'bomb.png'), code('MALFORMED', /inflates beyond/));
+  });
+});
+
+describe('the structure of a DICOM data set', () => {
+  const withBefore = (before: Buffer) => dicom(Buffer.concat([imageAttributes(8, 8, [before]), nativePixels(8, 8)]));
+
+  test(`more than ${MAX_SEQUENCE_ITEMS.toLocaleString('en')} sequence items is TOO_LARGE; as many reads`, async () => {
+    await assert.rejects(
+      decode(withBefore(sequence(0x00081110, MAX_SEQUENCE_ITEMS + 1))),
+      code('TOO_LARGE', /sequence items/),
+    );
+    const radiograph = await decode(withBefore(sequence(0x00081110, MAX_SEQUENCE_ITEMS)));
+    assert.equal(radiograph.rows, 8);
+  });
+
+  test(`sequences nested more than ${MAX_NESTING_DEPTH} deep are TOO_LARGE; ${MAX_NESTING_DEPTH} deep reads`, async () => {
+    await assert.rejects(decode(withBefore(sequence(0x00081110, 1, MAX_NESTING_DEPTH))), code('TOO_LARGE', /nested/));
+    assert.equal((await decode(withBefore(sequence(0x00081110, 1, MAX_NESTING_DEPTH - 1)))).rows, 8);
+  });
+
+  test(`more than ${MAX_ELEMENTS.toLocaleString('en')} elements is TOO_LARGE`, async () => {
+    // Private elements of 8 bytes each, one group of many.
+    const count = MAX_ELEMENTS + 1;
+    const many = Buffer.alloc(count * 8);
+    for (let i = 0; i < count; i++) {
+      many.writeUInt16LE(0x0009, i * 8);
+      many.writeUInt16LE(0x1000 + (i % 0xe000), i * 8 + 2);
+      many.write('SH', i * 8 + 4, 'latin1');
+      many.writeUInt16LE(0, i * 8 + 6);
+    }
+    await assert.rejects(decode(withBefore(many)), code('TOO_LARGE', /elements/));
+  });
+
+  test(`more than ${MAX_FRAGMENTS.toLocaleString('en')} pixel data fragments is TOO_LARGE`, async () => {
+    const fragments = Buffer.alloc((MAX_FRAGMENTS + 1) * 8);
+    for (let i = 0; i <= MAX_FRAGMENTS; i++) itemTag(ITEM, 0).copy(fragments, i * 8);
+    const file = Buffer.concat([
+      fileMeta(SYNTAX.jpegBaseline),
+      imageAttributes(8, 8),
+      element(0x7fe00010, 'OB', new Uint8Array(0), UNDEFINED),
+      fragments,
+      itemTag(SEQUENCE_END, 0),
+    ]);
+    await assert.rejects(decode(file), code('TOO_LARGE', /fragments/));
+  });
+});
+
+describe('deflated data sets', () => {
+  test('a data set whose header inflates beyond 16 MiB is TOO_LARGE, and the inflated bytes stay near the cap', async () => {
+    // 64 MiB of one private OB element before the image: a 65 KB file.
+    const bomb = deflatedFile(
+      Buffer.concat([
+        element(0x00091010, 'OB', new Uint8Array(64 * 1024 * 1024)),
+        imageAttributes(8, 8),
+        nativePixels(8, 8),
+      ]),
+    );
+    assert.ok(bomb.length < 200_000, `${bomb.length} bytes`);
+    const before = process.memoryUsage().arrayBuffers;
+    await assert.rejects(decode(bomb), code('TOO_LARGE', /header inflates beyond/));
+    assert.ok(process.memoryUsage().arrayBuffers - before < 48 * 1024 * 1024, 'at most the cap held');
+  });
+
+  test('Pixel Data that inflates beyond the frame its header declares is TOO_LARGE', async () => {
+    // 8 x 8 declared, then a 32 MiB pixel data element.
+    const bomb = deflatedFile(
+      Buffer.concat([imageAttributes(8, 8), element(0x7fe00010, 'OW', new Uint8Array(32 * 1024 * 1024))]),
+    );
+    await assert.rejects(decode(bomb), code('TOO_LARGE', /beyond the .* bytes its header declares/));
+  });
+
+  test('a healthy deflated file within its declared size decodes (the conformance fixture)', async () => {
+    const file = join(FIXTURES, 'dicom', 'deflated-le.dcm');
+    const radiograph = await readRadiograph(file);
+    assert.ok(radiograph.rows > 0 && radiograph.columns > 0);
+  });
+});
+
+describe('JPEG scans', () => {
+  /** The progressive fixture with its last scan repeated `copies` more times before EOI. */
+  function repeatedScans(copies: number): Buffer {
+    const jpeg = readFileSync(join(FIXTURES, 'jpeg', 'progressive.jpg'));
+    const lastScan = jpeg.lastIndexOf(Buffer.from([0xff, 0xda]));
+    const end = jpeg.length - 2; // EOI
+    const scan = jpeg.subarray(lastScan, end);
+    return Buffer.concat([jpeg.subarray(0, end), ...Array.from({ length: copies }, () => scan), jpeg.subarray(end)]);
+  }
+
+  test(`a progressive JPEG with more than ${MAX_JPEG_SCANS} scans is TOO_LARGE before decoding; the fixture decodes`, async () => {
+    const healthy = await decode(repeatedScans(0), 'progressive.jpg');
+    assert.equal(healthy.rows, 256);
+    const started = performance.now();
+    await assert.rejects(decode(repeatedScans(2000), 'bomb.jpg'), code('TOO_LARGE', /scans/));
+    console.log(`# 2,000 repeated scans refused in ${(performance.now() - started).toFixed(1)} ms`);
+  });
+});
+
+describe('files', () => {
+  test(`a file over ${MAX_FILE_BYTES / 1024 / 1024} MiB is TOO_LARGE before it is read`, async () => {
+    const path = join(scratch.path, 'huge.dcm');
+    writeFileSync(path, fileMeta(SYNTAX.explicitLE));
+    truncateSync(path, MAX_FILE_BYTES + 1); // sparse: no disk used
+    await assert.rejects(readRadiograph(path), code('TOO_LARGE', /radiographs are far smaller/));
+  });
+
+  test('a large file that is no image is NOT_DICOM after reading its first kilobyte only', async () => {
+    const path = join(scratch.path, 'video.mp4');
+    writeFileSync(path, Buffer.from('\x00\x00\x00\x18ftypmp42', 'latin1'));
+    truncateSync(path, 200 * 1024 * 1024);
+    const readBefore = process.platform === 'linux' ? bytesRead() : 0;
+    await assert.rejects(readRadiograph(path), code('NOT_DICOM'));
+    if (process.platform === 'linux') {
+      const read = bytesRead() - readBefore;
+      assert.ok(read < 1024 * 1024, `${read} bytes read for a 200 MB file`);
+    }
+  });
+
+  test('a FIFO is UNREADABLE at once, never waited on', async () => {
+    const path = join(scratch.path, 'fifo');
+    execFileSync('mkfifo', [path]);
+    await assert.rejects(readRadiograph(path), code('UNREADABLE', /not a regular file/));
+  });
+});
+
+describe('values echoed from a file', () => {
+  test('a 64 KB attribute becomes a bounded reason and bounded metadata', async () => {
+    const { gate } = await import('../../main/gate/index.js');
+    const huge = 'X'.repeat(65_000); // an explicit VR LO holds at most 64 KiB
+    const file = dicom(
+      Buffer.concat([
+        element(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.1.1'),
+        element(0x00080060, 'CS', 'DX'),
+        element(0x00180015, 'LO', huge),
+        element(0x00280002, 'US', 1),
+        element(0x00280004, 'CS', 'MONOCHROME2'),
+        element(0x00280010, 'US', 8),
+        element(0x00280011, 'US', 8),
+        element(0x00280100, 'US', 16),
+        element(0x00280101, 'US', 12),
+        element(0x00280102, 'US', 11),
+        element(0x00280103, 'US', 0),
+        nativePixels(8, 8),
+      ]),
+    );
+    const radiograph = await decode(file);
+    assert.ok(radiograph.metadata.bodyPartExamined!.length <= 64);
+    const decision = gate(radiograph);
+    assert.equal(decision.accepted, false);
+    assert.ok(!decision.accepted && decision.reason.length < 160, 'the reason quotes a bounded value');
+  });
+});
+
+/** Bytes this process has read through read system calls (Linux /proc/self/io). */
+function bytesRead(): number {
+  const io = readFileSync('/proc/self/io', 'utf8');
+  return Number(/^rchar: (\d+)$/m.exec(io)![1]);
+}
