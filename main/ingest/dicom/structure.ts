@@ -93,7 +93,8 @@ export function walkStructure(bytes: Uint8Array, start: number, encoding: Encodi
 
   /** Items of a sequence value from `position`; returns the position after the sequence. */
   const sequence = (position: number, length: number, depth: number, itemsExplicit: boolean): number => {
-    if (depth > MAX_NESTING_DEPTH) tooLarge('levels of nested sequences', MAX_NESTING_DEPTH);
+    // `depth` is the containing data set's: the top level's sequences are level 1.
+    if (depth + 1 > MAX_NESTING_DEPTH) tooLarge('levels of nested sequences', MAX_NESTING_DEPTH);
     const stop = length === UNDEFINED ? end : position + length;
     let p = position;
     while (p < stop) {
