@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   INVALID_REQUEST: 'A request from the app window does not match the API contract; it was refused.',
   FORBIDDEN_SENDER: 'A request came from a frame that is not the application window; it was refused.',
   ENGINE_STOPPED: 'The analysis engine process stopped; it is restarted for the next request.',
+  ENGINE_TIMEOUT:
+    'The analysis engine did not answer in time; try again, and restart the application if it keeps happening.',
   SCAN_QUEUE_FULL: 'Too many scans are waiting; let them finish, or stop them, before adding another.',
   // Command line and output
   USAGE: 'The command line is incomplete or wrong.',

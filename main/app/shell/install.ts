@@ -142,6 +142,7 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     onEvent: relayEvent,
     chooseFiles,
     onExit: (code) => log('error', 'engine-process-exited', { code }),
+    onLateReply: (channel) => log('warn', 'engine-late-reply', { channel: channel.slice(0, 64) }),
   });
 
   const invokeContext: InvokeContext = {
