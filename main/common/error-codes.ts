@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   // The desktop app: requests from the window to the engine
   INVALID_REQUEST: 'A request from the app window does not match the API contract; it was refused.',
   FORBIDDEN_SENDER: 'A request came from a frame that is not the application window; it was refused.',
+  PATH_NOT_GRANTED:
+    'The window asked to scan a path the user did not open in it (open dialog or drop) and that is not in the worklist; it was refused.',
+  PATH_NOT_LOCAL:
+    'The window asked to scan a network, device or automount path; only files on this computer are scanned from the window.',
   ENGINE_STOPPED: 'The analysis engine process stopped; it is restarted for the next request.',
   ENGINE_TIMEOUT:
     'The analysis engine did not answer in time; try again, and restart the application if it keeps happening.',

@@ -90,6 +90,18 @@ export class EngineLink {
 
   /** Relays one validated request; always resolves to an envelope, within the deadline. */
   request(channel: string, request: unknown): Promise<Envelope> {
+    return this.call(channel, (id) => ({ kind: 'request', id, channel, request }));
+  }
+
+  /**
+   * Which of these paths the results store holds (the envelope's value: that list). The main
+   * process asks before it lets the window re-scan a path it was never granted.
+   */
+  stored(paths: string[]): Promise<Envelope> {
+    return this.call('store lookup', (id) => ({ kind: 'stored', id, paths }));
+  }
+
+  private call(channel: string, message: (id: number) => ToEngine): Promise<Envelope> {
     if (this.closing) return Promise.resolve(stopped('the application is closing'));
     const child = this.ensureChild();
     const id = this.nextId++;
@@ -98,7 +110,7 @@ export class EngineLink {
       this.pending.set(id, entry);
       this.arm(id, entry);
       try {
-        child.post({ kind: 'request', id, channel, request });
+        child.post(message(id));
       } catch (thrown) {
         this.settle(id, stopped(thrown instanceof Error ? thrown.message : 'post failed'));
       }

@@ -11,13 +11,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { openBackend } from '../../../main/app/api/backend.js';
 import type { Backend } from '../../../main/app/api/backend.js';
-import type { ApiResponse, HeatmapDataType } from '../../../main/app/api/contract.js';
+import type { ApiResponse, HeatmapDataType, TriageApi } from '../../../main/app/api/contract.js';
 import { colour as engineColour } from '../../../main/common/index.js';
 import { readRadiograph, renderDisplay } from '../../../main/ingest/index.js';
 import { HEATMAP_FLOOR } from '../../../renderer/src/colormap.js';
@@ -28,7 +28,7 @@ import { pointInMask } from '../../../models/training/metrics.js';
 import { decodePng } from '../../../main/ingest/raster/png.js';
 import { scratchDir } from '../../support/tools.js';
 import { appPack, makeReadingFolder, PHANTOMS } from '../fixtures.js';
-import { bridgeApi, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
+import { BridgeWindow, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SCREENSHOTS = join(root, 'test-results', 'screenshots');
@@ -38,6 +38,7 @@ const dropFolder = join(scratch.path, 'dropped');
 const database = join(scratch.path, 'results.sqlite');
 
 let backend: Backend;
+const bridge = new BridgeWindow();
 let browser: Browser;
 let page: Page;
 let server: { origin: string; close(): Promise<void> };
@@ -164,7 +165,7 @@ before(async () => {
     provider: 'cpu',
     threads: 1,
     emit: pageEmitter(() => page ?? null),
-    chooseFiles: async () => [folder.dir],
+    chooseFiles: bridge.chooser(async () => [folder.dir]),
   });
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1600, height: 960 }, deviceScaleFactor: 1 });
@@ -175,7 +176,7 @@ before(async () => {
     if (message.type() === 'warning') consoleWarnings.push(message.text());
   });
   page.on('pageerror', (error) => consoleErrors.push(error.message));
-  await bridgeApi(page, backend, dropFolder);
+  await bridge.install(page, backend, dropFolder);
   await page.goto(`${server.origin}/index.html`);
   await page.waitForSelector('body[data-ready="true"]');
 });
@@ -661,6 +662,26 @@ describe('the reading workstation', () => {
     assert.ok(paddingSamples > 50, `padding visible on the canvas (${paddingSamples} samples)`);
     assert.equal(paddingBlack, paddingSamples, 'padding is black, as the engine renders it');
     await page.keyboard.press('h');
+  });
+
+  test('the page scans only what the user gave it: other paths and network paths are refused', async () => {
+    const attempt = (paths: string[]) =>
+      page.evaluate(
+        (list) =>
+          (window as unknown as { triage: TriageApi }).triage.invoke('scan.start', { paths: list }).then(
+            () => 'accepted',
+            (error: Error) => error.message,
+          ),
+        paths,
+      );
+    assert.match(await attempt([database]), /^PATH_NOT_GRANTED: /, 'a file the user never opened');
+    assert.match(await attempt([String.raw`\\attacker\share\x.dcm`]), /^PATH_NOT_LOCAL: /);
+    assert.match(await attempt(['/net/attacker/export/x.dcm']), /^PATH_NOT_LOCAL: /);
+    assert.equal(await attempt([join(dropFolder, 'dropped.dcm')]), 'accepted', 'the dropped file is the user’s');
+    // A file that appeared in the opened folder since its scan: not stored, but inside the grant.
+    const later = join(folder.dir, 'views', 'later.dcm');
+    copyFileSync(folder.phantoms[0], later);
+    assert.equal(await attempt([later]), 'accepted', 'inside the folder the dialog opened');
   });
 
   test('nothing left the page: every request went to the app’s own origin; no CSP violation, no error', async () => {
