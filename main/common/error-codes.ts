@@ -42,6 +42,7 @@ export const ERROR_CODES = {
     'The window asked to scan a path the user did not open in it (open dialog or drop) and that is not in the worklist; it was refused.',
   PATH_NOT_LOCAL:
     'The window asked to scan a network, device or automount path; only files on this computer are scanned from the window.',
+  RATE_LIMITED: 'The window sent more requests of this kind than a reader can; this one was refused. Wait a moment.',
   ENGINE_STOPPED: 'The analysis engine process stopped; it is restarted for the next request.',
   ENGINE_TIMEOUT:
     'The analysis engine did not answer in time; try again, and restart the application if it keeps happening.',

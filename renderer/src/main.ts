@@ -323,6 +323,11 @@ class App {
         '?': () => this.help.showModal(),
       };
       for (const preset of PRESETS) actions[preset.key] = () => this.viewer.preset(Number(preset.key));
+      // A held A or X would toggle the verdict back and forth, once per key repeat.
+      if (event.repeat && (event.key === 'a' || event.key === 'x')) {
+        event.preventDefault();
+        return;
+      }
       const action = actions[event.key];
       if (action) {
         event.preventDefault();

@@ -533,6 +533,30 @@ describe('IPC to the engine process', () => {
     window = second;
   });
 
+  test('a flood of verdicts is cut to the burst and the rate before it reaches the engine', async () => {
+    enginePosts.length = 0;
+    const started = performance.now();
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        invoke('feedback.set', ours(), {
+          file: join(reading, PHANTOM_FILES[0]),
+          term: 'nodule',
+          tree: 'finding',
+          verdict: 'agree',
+        }),
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const limited = replies.filter((reply) => reply.error?.code === 'RATE_LIMITED').length;
+    const relayed = enginePosts.filter((post) => post === 'request:feedback.set').length;
+    assert.equal(relayed + limited, 200);
+    // However slow this machine: at most the burst, and the rate over the time the flood took.
+    assert.ok(
+      relayed >= 40 && relayed <= 40 + Math.ceil(10 * seconds),
+      `${relayed} relayed in ${seconds.toFixed(2)} s`,
+    );
+  });
+
   test('quitting closes the engine process (and with it the database) first', async () => {
     const child = engineChildren[0];
     (app.quit as () => void)();
