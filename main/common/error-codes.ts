@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   INVALID_ATTRIBUTE: 'An attribute has a value that is missing, impossible or inconsistent.',
   TOO_LARGE: 'The image is larger than a radiograph can plausibly be.',
   DECODE_FAILED: 'The codec could not decode the pixel data.',
+  FILE_CHANGED:
+    'The file changed since it was analysed; its pixels are not shown under the old findings. Analyse it again.',
   // Folder scans
   SYMLINK_LOOP: 'A symbolic link leads back into a folder that contains it; the loop is not followed.',
   INVALID_DICOMDIR: 'A DICOMDIR cannot be read, or references a file outside its folder.',

@@ -11,14 +11,15 @@
  */
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { openBackend } from '../../../main/app/api/backend.js';
 import type { Backend } from '../../../main/app/api/backend.js';
 import type { ApiResponse, HeatmapDataType, TriageApi } from '../../../main/app/api/contract.js';
-import { colour as engineColour } from '../../../main/common/index.js';
+import { colour as engineColour, ERROR_CODES } from '../../../main/common/index.js';
+import { TriageError } from '../../../main/errors/index.js';
 import { readRadiograph, renderDisplay } from '../../../main/ingest/index.js';
 import { HEATMAP_FLOOR } from '../../../renderer/src/colormap.js';
 import { encodePhantomDicom, generatePhantom } from '../../../main/phantom/index.js';
@@ -682,6 +683,108 @@ describe('the reading workstation', () => {
     const later = join(folder.dir, 'views', 'later.dcm');
     copyFileSync(folder.phantoms[0], later);
     assert.equal(await attempt([later]), 'accepted', 'inside the folder the dialog opened');
+  });
+
+  test('a file that changed since its analysis shows so instead of pixels; “Analyse again” brings the new result', async () => {
+    const file = target.file;
+    const lit = () =>
+      page.evaluate(() => {
+        const canvas = document.querySelector<HTMLCanvasElement>('#viewport canvas');
+        if (!canvas || canvas.width === 0) return 0;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let count = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 0) count++;
+        return count;
+      });
+    // Another study's radiograph on the canvas first.
+    const other = worklist.studies.find(
+      (s) => s.study !== target.study && s.images.length === 1 && s.images[0].status === 'ok',
+    )!;
+    await page.locator(`[role="option"][data-study="${other.study}"]`).click();
+    await waitForViewer(other.images[0].file, null);
+    await settle();
+    assert.ok((await lit()) > 1000, 'the other radiograph is drawn');
+
+    // The file changes on disk (its bottom quarter blacked out; the same study, new content).
+    const bytes = readFileSync(file);
+    const band = Math.floor((bytes.length * 0.2) / 2) * 2;
+    bytes.fill(0, bytes.length - band);
+    writeFileSync(file, bytes);
+    // The engine's side is another branch's: the bridge answers image.render as it will, with
+    // FILE_CHANGED while the file is newer than its stored result.
+    const handlers = backend.handlers;
+    const render = handlers['image.render'];
+    const scanStart = handlers['scan.start'];
+    const heatmap = handlers['heatmap.get'];
+    const scans: string[][] = [];
+    let heatmaps = 0;
+    handlers['image.render'] = async (request) => {
+      if (request.file === file) {
+        const study = await handlers['study.get']({ study: target.study });
+        const scannedAt = study.images.find((i) => i.file === file)!.scannedAt;
+        if (statSync(file).mtimeMs > Date.parse(scannedAt))
+          throw new TriageError('FILE_CHANGED', ERROR_CODES.FILE_CHANGED, { file });
+      }
+      return render(request);
+    };
+    handlers['scan.start'] = async (request) => {
+      scans.push(request.paths);
+      return scanStart(request);
+    };
+    handlers['heatmap.get'] = async (request) => {
+      if (request.file === file) heatmaps++;
+      return heatmap(request);
+    };
+    try {
+      await page.locator(`[role="option"][data-study="${target.study}"]`).click();
+      const card = page.locator('.viewer-state.file-changed');
+      await card.waitFor({ state: 'visible' });
+      assert.match((await card.textContent()) ?? '', /The file changed since it was analysed/);
+      assert.match((await card.textContent()) ?? '', /its pixels are not shown under the old findings/);
+      assert.equal(await page.locator('#viewport').getAttribute('data-file'), null);
+      await settle();
+      assert.equal(await lit(), 0, 'no pixels of the other radiograph under these findings');
+      // cornerstone draws its last image again on a resize: it must have none left to draw.
+      await page.setViewportSize({ width: 1500, height: 900 });
+      await settle();
+      await page.setViewportSize({ width: 1600, height: 960 });
+      await settle();
+      assert.equal(await lit(), 0, 'still none after a resize');
+      assert.ok((await page.locator('[role="treeitem"]').count()) > 0, 'the stored findings stay readable');
+      assert.equal(heatmaps, 0, 'no heatmap is fetched for pixels not shown');
+      await shot('file-changed');
+
+      // Analyse again, from a window that was never granted the file: it is in the store.
+      bridge.forgetGrants();
+      await page.getByRole('button', { name: 'Analyse again' }).click();
+      await page.waitForFunction((f) => document.getElementById('viewport')?.dataset.file === f, file);
+      assert.deepEqual(scans, [[file]], 'scan.start with that one file');
+      assert.ok(await card.isHidden(), 'the state is gone with the new result');
+      // The canvas shows the file as it is now: the engine's rendering of the new content.
+      await page.keyboard.press('h');
+      await page.waitForFunction(() => (document.getElementById('viewport')?.dataset.heatmap ?? '') === '');
+      await page.evaluate(() => {
+        const element = document.getElementById('viewport')!;
+        const viewport = cornerstone.getViewport(element)!;
+        viewport.pixelReplication = true;
+        cornerstone.setViewport(element, viewport);
+      });
+      const radiograph = await readRadiograph(file);
+      const expected = renderDisplay(radiograph);
+      const differences: number[] = [];
+      for (const [, , px, py, r] of (await canvasSamples(3)).points) {
+        if (px < 0 || py < 0 || px >= radiograph.columns || py >= radiograph.rows) continue;
+        if (Math.abs(px - Math.round(px)) < 0.15 || Math.abs(py - Math.round(py)) < 0.15) continue;
+        differences.push(Math.abs(r - expected.pixels[Math.floor(py) * radiograph.columns + Math.floor(px)]));
+      }
+      const mean = differences.reduce((a, b) => a + b, 0) / differences.length;
+      assert.ok(differences.length > 5000 && mean < 1, `the new pixels (mean |canvas - engine| ${mean.toFixed(3)})`);
+      await page.keyboard.press('h');
+    } finally {
+      handlers['image.render'] = render;
+      handlers['scan.start'] = scanStart;
+      handlers['heatmap.get'] = heatmap;
+    }
   });
 
   test('nothing left the page: every request went to the app’s own origin; no CSP violation, no error', async () => {
