@@ -212,11 +212,16 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     for (const channel of Object.keys(API)) {
       ipcMain.handle(invokeChannel(channel), (event, payload) => handleInvoke(invokeContext, channel, event, payload));
     }
-    // A dropped file's path, from the preload (sendSync: it must always get an answer).
+    // A dropped file's path, from the preload (sendSync: it must always get an answer, or the
+    // window would wait for it forever).
     ipcMain.on(GRANT_PATH_CHANNEL, (event, path) => {
-      event.returnValue = handleGrant(invokeContext, event, path, (windowId, granted) =>
-        policy.grant(windowId, [granted]),
-      );
+      try {
+        event.returnValue = handleGrant(invokeContext, event, path, (windowId, granted) =>
+          policy.grant(windowId, [granted]),
+        );
+      } catch {
+        event.returnValue = false;
+      }
     });
     Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(config.platform ?? process.platform, config.devTools)));
     createWindow();

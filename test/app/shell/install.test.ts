@@ -502,6 +502,16 @@ describe('IPC to the engine process', () => {
     };
     grant(foreign, file);
     assert.equal(foreign.returnValue, false);
+    // A frame Electron can no longer describe: still an answer, so the window never hangs on it.
+    const gone = {
+      sender: { id: window.webContents.id },
+      get senderFrame(): never {
+        throw new Error('Render frame was disposed before WebFrameMain could be accessed');
+      },
+      returnValue: undefined as unknown,
+    };
+    grant(gone, file);
+    assert.equal(gone.returnValue, false);
     assert.equal((await invoke('scan.start', ours(), { paths: [file] })).error?.code, 'PATH_NOT_GRANTED');
     const event = { ...ours(), returnValue: undefined as unknown };
     grant(event, file);
