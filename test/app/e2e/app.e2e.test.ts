@@ -701,7 +701,7 @@ describe('the reading workstation', () => {
       (s) => s.study !== target.study && s.images.length === 1 && s.images[0].status === 'ok',
     )!;
     await page.locator(`[role="option"][data-study="${other.study}"]`).click();
-    await waitForViewer(other.images[0].file, null);
+    await page.waitForFunction((f) => document.getElementById('viewport')?.dataset.file === f, other.images[0].file);
     await settle();
     assert.ok((await lit()) > 1000, 'the other radiograph is drawn');
 
