@@ -43,7 +43,15 @@ export const ERROR_CODES = {
   // The desktop app: requests from the window to the engine
   INVALID_REQUEST: 'A request from the app window does not match the API contract; it was refused.',
   FORBIDDEN_SENDER: 'A request came from a frame that is not the application window; it was refused.',
+  PATH_NOT_GRANTED:
+    'The window asked to scan a path the user did not open in it (open dialog or drop) and that is not in the worklist; it was refused.',
+  PATH_NOT_LOCAL:
+    'The window asked to scan a network, device or automount path; only files on this computer are scanned from the window.',
+  RATE_LIMITED: 'The window sent more requests of this kind than a reader can; this one was refused. Wait a moment.',
   ENGINE_STOPPED: 'The analysis engine process stopped; it is restarted for the next request.',
+  ENGINE_TIMEOUT:
+    'The analysis engine did not answer in time; try again, and restart the application if it keeps happening.',
+  SCAN_QUEUE_FULL: 'Too many scans are waiting; let them finish, or stop them, before adding another.',
   // Command line and output
   USAGE: 'The command line is incomplete or wrong.',
   OUTPUT_FAILED: 'An output file could not be written.',

@@ -30,6 +30,6 @@ export type {
 export { colour, RAMP } from './colormap.js';
 export { parseApiCallError, toApiCallError, unknownChannel, unwrapEnvelope } from './api-errors.js';
 export type { CodedError } from './api-errors.js';
-export { eventChannel, invokeChannel } from './ipc-channels.js';
+export { eventChannel, GRANT_PATH_CHANNEL, invokeChannel } from './ipc-channels.js';
 export { ERROR_CODES } from './error-codes.js';
 export type { ErrorCode } from './error-codes.js';

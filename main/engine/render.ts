@@ -24,7 +24,7 @@ export async function readChecked(file: string, sha256: string | null, buffer?: 
   if (sha256 !== null && createHash('sha256').update(bytes).digest('hex') !== sha256) {
     throw new TriageError(
       'FILE_CHANGED',
-      'The file changed since it was analysed: its pixels are not shown under the findings of another content. Analyse it again.',
+      'The file changed since it was analysed; its pixels are not shown under the old findings. Analyse it again.',
       { file },
     );
   }

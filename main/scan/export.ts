@@ -1,6 +1,7 @@
 /**
  * Exports of stored results: NDJSON (one result per line), JSON (one array) and CSV (one row per
- * image, RFC 4180 quoting, positive findings in one cell). Every record carries its provenance:
+ * image, RFC 4180 quoting, positive findings in one cell, text that a spreadsheet would evaluate
+ * as a formula neutralised). Every record carries its provenance:
  * pack id, version and fingerprint, each model's id, version, ONNX SHA-256 and operating points,
  * the provider, and the file's SHA-256. Written to a temporary file and renamed, so an export is
  * never seen half-written.
@@ -59,9 +60,21 @@ export const CSV_COLUMNS = [
   'scanned_at',
 ] as const;
 
+/**
+ * Text a spreadsheet would take for a formula: one that begins with =, +, - or @ (after any
+ * spaces, which some spreadsheets trim on import), or with a tab or a carriage return (OWASP's
+ * list), and the full-width = + - @ that some spreadsheets also read as formulas.
+ */
+const FORMULA_START = /^[\t\r]|^\s*[=+\-@\uff1d\uff0b\uff0d\uff20]/;
+
+/**
+ * One RFC 4180 cell. A text cell that a spreadsheet would evaluate (a reason can echo a file's
+ * attribute values) is prefixed with a single quote, so it stays text; numbers and booleans are
+ * written as they are (-3.5 stays a number).
+ */
 export function csvCell(value: string | number | boolean | null): string {
   if (value === null) return '';
-  const text = String(value);
+  const text = typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : String(value);
   return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -44,6 +44,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
 import { TriageError } from '../errors/index.js';
+import { storeFailure } from './failures.js';
 import { recoverStaleLock, registerOwner, unregisterOwner } from './lock.js';
 
 export type SqlValue = number | bigint | string | Uint8Array | null;
@@ -77,13 +78,10 @@ export class Sqlite {
     const path = resolve(file);
     try {
       mkdirSync(dirname(path), { recursive: true });
+      // Registering writes beside the database: a read-only or full disk fails here, with its errno.
       registerOwner(path);
     } catch (error) {
-      throw new TriageError(
-        'DATABASE_FAILED',
-        `Cannot create the results database's folder ${dirname(path)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
-        { file: path },
-      );
+      throw storeFailure(path, error);
     }
     recoverStaleLock(path);
     const connection = new Sqlite(path);
@@ -103,11 +101,8 @@ export class Sqlite {
     try {
       db = new sqlite.Database(this.path);
     } catch (error) {
-      throw new TriageError(
-        'DATABASE_FAILED',
-        `Cannot open the results database ${this.path} (${(error as Error).message}).`,
-        { file: this.path, cause: error },
-      );
+      // SQLite's VFS says only "Could not open the database": the path shows why.
+      throw storeFailure(this.path, error);
     }
     try {
       db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -192,11 +187,7 @@ export class Sqlite {
             { file: this.path, cause: error },
           );
         }
-        throw new TriageError(
-          'DATABASE_FAILED',
-          `The results database ${this.path} failed: ${(error as Error).message}.`,
-          { file: this.path, cause: error },
-        );
+        throw storeFailure(this.path, error);
       }
     }
   }

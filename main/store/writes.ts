@@ -14,6 +14,26 @@ import type { FileIdentity, ImageKey, ScanStart } from './types.js';
 const now = () => new Date().toISOString();
 const json = (value: unknown) => JSON.stringify(value);
 
+/**
+ * The longest reason, error message or note the store keeps, in UTF-16 code units. These texts
+ * can echo a file's attribute values, and every worklist answer carries the reasons: a hostile
+ * file must not make them grow.
+ */
+export const STORED_TEXT_MAX = 1000;
+
+/** `text` cut to at most `max` code units, ending in an ellipsis when cut (never half a surrogate pair). */
+export function boundedText(text: string, max = STORED_TEXT_MAX): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  // A high surrogate left alone at the end would be half a character.
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+const bounded = (text: string | null | undefined): string | null =>
+  text === null || text === undefined ? null : boundedText(text);
+
 /** The study an image belongs to: its Study Instance UID, else the image alone. */
 export function studyKey(studyInstanceUID: string | null, path: string): string {
   return studyInstanceUID ? studyInstanceUID : `file:${path}`;
@@ -116,9 +136,9 @@ export class ResultWriter extends ResultReader {
         study_instance_uid: result.studyInstanceUID,
         study_key: key,
         status: result.status,
-        reason: result.reason ?? null,
+        reason: bounded(result.reason),
         error_code: result.error?.code ?? null,
-        error_message: result.error?.message ?? null,
+        error_message: bounded(result.error?.message),
         duplicate_of: null,
         provider: result.executionProvider,
         pack_fingerprint: fingerprint,
@@ -192,7 +212,9 @@ export class ResultWriter extends ResultReader {
         study_instance_uid: input.studyInstanceUID,
         study_key: key,
         status: 'duplicate',
-        reason: `The same image as ${input.original.path} (${input.original.sha256 === input.file.sha256 ? 'identical content' : 'same SOP Instance UID'}); not analysed again.`,
+        reason: boundedText(
+          `The same image as ${input.original.path} (${input.original.sha256 === input.file.sha256 ? 'identical content' : 'same SOP Instance UID'}); not analysed again.`,
+        ),
         error_code: null,
         error_message: null,
         duplicate_of: input.original.id,
@@ -242,7 +264,7 @@ export class ResultWriter extends ResultReader {
       });
     return this.db.run(
       'INSERT INTO feedback (image_id, term, tree, verdict, note, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [image.id, input.term ?? null, input.tree ?? null, input.verdict, input.note ?? null, now()],
+      [image.id, input.term ?? null, input.tree ?? null, input.verdict, bounded(input.note), now()],
     ).lastInsertRowid;
   }
 }

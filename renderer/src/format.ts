@@ -41,3 +41,9 @@ export function shortPath(path: string, segments = 2): string {
 export function shortUid(uid: string): string {
   return uid.length > 18 ? `…${uid.slice(-12)}` : uid;
 }
+
+/** The roots a scan event names, and how many more there are ("a, b, c and 5 more"). */
+export function namedRoots(shown: string[], count: number): string {
+  const names = shown.map((root) => shortPath(root)).join(', ');
+  return count > shown.length ? `${names} and ${count - shown.length} more` : names;
+}

@@ -46,6 +46,8 @@ class App {
   private studyStamp = '';
   private heatmapToken = 0;
   private studyToken = 0;
+  /** A file the reader asked to analyse again, until the scan that does it ends. */
+  private reanalysing: string | null = null;
 
   constructor() {
     this.worklist = new WorklistPanel(byId('worklist'), {
@@ -53,7 +55,10 @@ class App {
       open: (kind) => void this.open(kind),
       cancelScan: () => void this.run(() => invoke('scan.cancel', {})),
     });
-    this.viewer = new Viewer(byId('viewer'), { heatmapChanged: () => void this.updateHeatmap() });
+    this.viewer = new Viewer(byId('viewer'), {
+      heatmapChanged: () => void this.updateHeatmap(),
+      analyseAgain: (file) => void this.analyseAgain(file),
+    });
     this.findings = new FindingsPanel(byId('findings'), {
       select: () => void this.updateHeatmap(),
       verdict: (finding, verdict) => void this.verdict(finding, verdict),
@@ -75,7 +80,10 @@ class App {
   }
 
   async start(): Promise<void> {
-    on('scan.progress', (progress) => this.worklist.setScan(progress));
+    on('scan.progress', (progress) => {
+      this.worklist.setScan(progress);
+      if (!progress.running && progress.queued === 0 && this.reanalysing !== null) void this.reanalysed();
+    });
     on('worklist.changed', () => void this.refreshWorklist());
     this.keyboard();
     this.dragAndDrop();
@@ -172,8 +180,33 @@ class App {
       await this.viewer.show(null);
       return;
     }
-    await this.viewer.show(image.file, note);
+    await this.viewer.show(image.file, note, image.scannedAt);
     await this.updateHeatmap();
+  }
+
+  /** "Analyse again" on a file that changed since its analysis: scans that one file. */
+  private async analyseAgain(file: string): Promise<void> {
+    this.viewer.analysing(file);
+    try {
+      const started = await invoke('scan.start', { paths: [file] });
+      this.reanalysing = file;
+      this.worklist.setScan(started.scan);
+    } catch (thrown) {
+      const { message } = describeError(thrown);
+      this.viewer.analysing(file, message);
+      this.toast(message);
+    }
+  }
+
+  /** The scan that analysed a file again ended: show its new result if the reader is still on it. */
+  private async reanalysed(): Promise<void> {
+    const file = this.reanalysing;
+    this.reanalysing = null;
+    await this.refreshWorklist();
+    if (file === null || this.image?.file !== file) return;
+    // Its study, which may be another one now (the new content can name another study).
+    const study = this.studies.find((s) => s.images.some((i) => i.file === file));
+    if (study) await this.selectStudy(study.study, true);
   }
 
   private renderTabs(): void {
@@ -217,7 +250,8 @@ class App {
         image.findings.find((f) => f.tree === parent.tree && parent.supportedBy.includes(f.term) && hasHeatmap(f)) ??
         parent;
     }
-    if (!image || !finding || !hasHeatmap(finding) || !image.heatmaps) {
+    // No pixels shown for this image (it changed since its analysis, or failed): no heatmap either.
+    if (!image || !finding || !hasHeatmap(finding) || !image.heatmaps || this.viewer.file !== image.file) {
       this.viewer.setHeatmapMembers([]);
       this.viewer.setHeatmap(null);
       return;
@@ -323,6 +357,11 @@ class App {
         '?': () => this.help.showModal(),
       };
       for (const preset of PRESETS) actions[preset.key] = () => this.viewer.preset(Number(preset.key));
+      // A held A or X would toggle the verdict back and forth, once per key repeat.
+      if (event.repeat && (event.key === 'a' || event.key === 'x')) {
+        event.preventDefault();
+        return;
+      }
       const action = actions[event.key];
       if (action) {
         event.preventDefault();

@@ -26,9 +26,14 @@ export const PRESETS = [
 
 interface Loaded {
   file: string;
+  /** Which analysis of the file this image is shown for (its scannedAt). */
+  version: string;
   data: RenderedImageData;
   image: cornerstone.Image;
 }
+
+/** The code image.render fails with when the file's content no longer matches its stored result. */
+export const FILE_CHANGED = 'FILE_CHANGED';
 
 /** The VOI LUT as cornerstone takes it. */
 function toLut(voiLut: NonNullable<RenderedImageData['voiLut']>): cornerstone.LUT {
@@ -103,13 +108,21 @@ function autoWindow(data: RenderedImageData): { center: number; width: number } 
 const imageData = new WeakMap<cornerstone.Image, RenderedImageData>();
 let loaderRegistered = false;
 
-/** cornerstone image ids for radiographs in the store: `triage:<encoded path>`. */
+/**
+ * cornerstone image ids for radiographs in the store: `triage:<encoded path>|<encoded version>`.
+ * The version (the result's scannedAt) makes an image analysed again a new image, never one a
+ * cache could answer with the pixels of the analysis before.
+ */
+function imageIdOf(file: string, version: string): string {
+  return `triage:${encodeURIComponent(file)}|${encodeURIComponent(version)}`;
+}
+
 function registerLoader(): void {
   if (loaderRegistered) return;
   loaderRegistered = true;
   cornerstone.registerImageLoader('triage', (imageId) => ({
     promise: (async () => {
-      const file = decodeURIComponent(imageId.slice('triage:'.length));
+      const file = decodeURIComponent(imageId.slice('triage:'.length).split('|')[0]);
       const data = await invoke('image.render', { file });
       const image = cornerstoneImage(imageId, data);
       imageData.set(image, data);
@@ -121,12 +134,19 @@ function registerLoader(): void {
 export interface ViewerCallbacks {
   /** The heatmap was switched on with none loaded, or its model changed (the app fetches it). */
   heatmapChanged(): void;
+  /** The reader asked to analyse this file again (it changed since its analysis). */
+  analyseAgain(file: string): void;
 }
 
 export class Viewer {
   readonly element: HTMLElement;
   private readonly message: HTMLElement;
   private readonly banner: HTMLElement;
+  /** In place of the pixels when the file changed since its analysis, with "Analyse again". */
+  private readonly changed: HTMLElement;
+  private readonly changedStatus: HTMLElement;
+  private readonly analyseButton: HTMLButtonElement;
+  private changedFile: string | null = null;
   private readonly cornerTopLeft: HTMLElement;
   private readonly cornerTopRight: HTMLElement;
   private readonly cornerBottomLeft: HTMLElement;
@@ -156,6 +176,27 @@ export class Viewer {
     this.element = h('div', { id: 'viewport', class: 'viewport', tabindex: 0, 'aria-label': 'Radiograph viewer' });
     this.message = h('div', { class: 'viewer-message', role: 'status' });
     this.banner = h('div', { class: 'viewer-banner', role: 'note', hidden: true });
+    this.analyseButton = h(
+      'button',
+      {
+        type: 'button',
+        class: 'button primary',
+        on: {
+          click: () => {
+            if (this.changedFile !== null) this.callbacks.analyseAgain(this.changedFile);
+          },
+        },
+      },
+      'Analyse again',
+    );
+    this.changedStatus = h('p', { class: 'state-reason' });
+    this.changed = h(
+      'div',
+      { class: 'viewer-state file-changed', role: 'alert', 'data-state': 'file-changed', hidden: true },
+      h('p', { class: 'state-title' }, 'The file changed since it was analysed'),
+      this.changedStatus,
+      this.analyseButton,
+    );
     this.cornerTopLeft = h('div', { class: 'corner top-left' });
     this.cornerTopRight = h('div', { class: 'corner top-right' });
     this.cornerBottomLeft = h('div', { class: 'corner bottom-left' });
@@ -218,6 +259,7 @@ export class Viewer {
         this.cornerBottomLeft,
         this.cornerBottomRight,
         this.message,
+        this.changed,
       ),
     );
     cornerstone.enable(this.element);
@@ -340,28 +382,34 @@ export class Viewer {
     return this.loaded?.file ?? null;
   }
 
-  /** Shows one image of the store; `note` is a banner over it (a rejection's reason). */
-  async show(file: string | null, note: string | null = null): Promise<void> {
+  /**
+   * Shows one image of the store, as analysed at `version` (its result's scannedAt); `note` is a
+   * banner over it (a rejection's reason). Only that image's pixels are ever on screen under its
+   * findings: another image's are cleared before it decodes, and a file that changed since its
+   * analysis (FILE_CHANGED) shows that state, with "Analyse again", instead of pixels.
+   */
+  async show(file: string | null, note: string | null = null, version = ''): Promise<void> {
     const token = ++this.loading;
     this.heatmap = null;
     this.setBanner(note);
+    this.setChanged(null);
     if (file === null) {
       this.clear();
       this.showMessage('Select a study in the worklist.');
       return;
     }
-    if (this.loaded?.file === file) {
+    if (this.loaded?.file === file && this.loaded.version === version) {
       this.showMessage(null);
       this.redraw();
       return;
     }
+    if (this.loaded) this.clear();
     this.showMessage('Decoding…');
-    const imageId = `triage:${encodeURIComponent(file)}`;
     try {
-      const image = await cornerstone.loadImage(imageId);
+      const image = await cornerstone.loadImage(imageIdOf(file, version));
       if (token !== this.loading) return;
       const data = imageData.get(image)!;
-      this.loaded = { file, data, image };
+      this.loaded = { file, version, data, image };
       this.element.dataset.file = file;
       this.fillImageCorners(data);
       cornerstone.displayImage(this.element, image, cornerstone.getDefaultViewportForImage(this.element, image));
@@ -371,17 +419,43 @@ export class Viewer {
       if (token !== this.loading) return;
       const error = describeError(thrown);
       this.clear();
-      this.showMessage(`This image cannot be displayed: ${error.message}`, true);
+      if (error.code === FILE_CHANGED) {
+        this.showMessage(null);
+        this.setChanged(file, error.message);
+      } else {
+        this.showMessage(`This image cannot be displayed: ${error.message}`, true);
+      }
     }
+  }
+
+  /** The file on screen is being analysed again: "Analyse again" waits for the new result. */
+  analysing(file: string, failed: string | null = null): void {
+    if (this.changedFile !== file) return;
+    this.analyseButton.disabled = failed === null;
+    replace(
+      this.changedStatus,
+      failed ?? 'Analysing it again; the new result and its image replace these when they are ready.',
+    );
+  }
+
+  /** The file-changed state (null: none). */
+  private setChanged(file: string | null, message = ''): void {
+    this.changedFile = file;
+    this.changed.hidden = file === null;
+    this.analyseButton.disabled = false;
+    replace(this.changedStatus, message);
+    if (file === null) delete this.element.dataset.state;
+    else this.element.dataset.state = 'file-changed';
   }
 
   private clear(): void {
     this.loaded = null;
     delete this.element.dataset.file;
     delete this.element.dataset.window;
-    // A blank canvas: cornerstone keeps drawing the last image otherwise.
-    const canvas = this.element.querySelector('canvas');
-    if (canvas) canvas.getContext('2d')?.clearRect(0, 0, canvas.width, canvas.height);
+    // cornerstone keeps the last image and draws it again on the next resize or update: disabling
+    // and enabling the element drops it with its canvas, so no other image's pixels come back.
+    cornerstone.disable(this.element);
+    cornerstone.enable(this.element);
     for (const corner of [this.cornerTopLeft, this.cornerTopRight, this.cornerBottomLeft, this.cornerBottomRight])
       replace(corner);
     this.cornerHeatmap = null;

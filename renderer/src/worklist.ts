@@ -8,7 +8,7 @@ import type { ScanProgressData, WorklistStudyData } from '../../main/app/api/con
 import type { Priority, DialogKind } from '../../main/common/index.js';
 import { h, replace } from './dom.js';
 import { filterStudies, ORDER, PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
-import { duration, shortPath, shortUid, termLabel } from './format.js';
+import { duration, namedRoots, shortUid, termLabel } from './format.js';
 
 function statusLabel(study: WorklistStudyData): { text: string; kind: string } {
   const errors = study.images.filter((i) => i.status === 'error').length;
@@ -154,7 +154,7 @@ export class WorklistPanel {
             'div',
             { class: 'scan-title' },
             h('span', { class: 'spinner', 'aria-hidden': 'true' }),
-            `Scanning ${scan.roots.map((r) => shortPath(r)).join(', ')}`,
+            `Scanning ${namedRoots(scan.roots, scan.rootCount)}`,
           ),
           bar,
           h(
@@ -173,14 +173,11 @@ export class WorklistPanel {
               'Stop',
             ),
           ),
-          scan.queued.length > 0
+          scan.queued > 0
             ? h(
                 'div',
                 { class: 'scan-queued' },
-                `Then: ${scan.queued
-                  .flat()
-                  .map((r) => shortPath(r))
-                  .join(', ')}`,
+                `Then ${scan.queued === 1 ? '1 more scan' : `${scan.queued} more scans`}: ${namedRoots(scan.queuedRoots, scan.queuedRootCount)}`,
               )
             : null,
         ),

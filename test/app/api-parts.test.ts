@@ -5,14 +5,16 @@
  * (least recently used out, failures not kept) and the worklist's change events (debounced).
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Analysis } from '../../main/engine/index.js';
 import { Engine } from '../../main/engine/index.js';
 import { TriageError } from '../../main/errors/index.js';
 import { AnalysisCache } from '../../main/app/api/analysis-cache.js';
+import { ScanProgress, SHOWN_ROOTS } from '../../main/app/api/contract.js';
 import type { ApiEmit, ScanProgressData } from '../../main/app/api/contract.js';
-import { ScanQueue } from '../../main/app/api/scan-queue.js';
+import { MAX_WAITING_SCANS, ScanQueue } from '../../main/app/api/scan-queue.js';
 import { WorklistChanges } from '../../main/app/api/worklist-changes.js';
 import { ResultStore } from '../../main/store/index.js';
 import { defaultRules } from '../../main/triage/index.js';
@@ -27,7 +29,7 @@ function untilIdle(scans: ScanQueue): Promise<void> {
   return new Promise((resolve) => {
     const poll = setInterval(() => {
       const state = scans.state();
-      if (!state.running && state.queued.length === 0) {
+      if (!state.running && state.queued === 0) {
         clearInterval(poll);
         resolve();
       }
@@ -69,7 +71,7 @@ describe('the scan queue', () => {
       (error: TriageError) => error.code === 'FILE_NOT_FOUND',
     );
     assert.equal(scans.state().running, false);
-    assert.deepEqual(scans.state().queued, []);
+    assert.equal(scans.state().queued, 0);
     assert.equal(scans.cancel(), false, 'nothing to cancel');
   });
 
@@ -80,7 +82,9 @@ describe('the scan queue', () => {
     await scans.start([join(scratch.path, 'first')]);
     await scans.start([join(scratch.path, 'second'), join(scratch.path, 'second')]);
     assert.equal(scans.state().running, true);
-    assert.deepEqual(scans.state().queued, [[join(scratch.path, 'second')]], 'queued once, duplicates dropped');
+    assert.equal(scans.state().queued, 1);
+    assert.deepEqual(scans.state().queuedRoots, [join(scratch.path, 'second')], 'queued once, duplicates dropped');
+    assert.equal(scans.state().queuedRootCount, 1);
     await idle();
     const last = states[states.length - 1].state;
     assert.equal(last.running, false);
@@ -106,13 +110,74 @@ describe('the scan queue', () => {
     await scans.start([join(scratch.path, 'long')]);
     await scans.start([join(scratch.path, 'never')]);
     assert.equal(scans.cancel(), true);
-    assert.deepEqual(scans.state().queued, []);
+    assert.equal(scans.state().queued, 0);
     await idle();
     assert.equal(scans.state().last?.outcome, 'interrupted');
     assert.ok(
       !store.worklist().some((s) => s.images.some((i) => i.file.includes('/never/'))),
       'the queued scan never ran',
     );
+  });
+
+  test('at most 32 scans wait; one more is refused with SCAN_QUEUE_FULL; events stay small', async () => {
+    // 256 roots per request (the contract's most), all real files.
+    const many = join(scratch.path, 'many');
+    mkdirSync(many);
+    const roots = Array.from({ length: 256 }, (_, i) => {
+      const path = join(many, `${'r'.repeat(60)}-${String(i).padStart(3, '0')}.txt`);
+      writeFileSync(path, 'not a radiograph');
+      return path;
+    });
+    writeImages(join(scratch.path, 'running'), 2);
+    // An engine that holds the running scan until released, so the queue fills behind it.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holding = new Proxy(engine, {
+      get(target, key, receiver) {
+        if (key === 'analyze') {
+          return (...args: Parameters<Engine['analyze']>) =>
+            (async function* () {
+              await held;
+              yield* target.analyze(...args);
+            })();
+        }
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const states: ScanProgressData[] = [];
+    const scans = new ScanQueue({
+      engine: holding,
+      store,
+      rules: defaultRules(),
+      onProgress: (state) => states.push(state),
+      onResults: () => {},
+    });
+    try {
+      await scans.start([join(scratch.path, 'running')]);
+      assert.equal(scans.state().running, true);
+      for (let i = 0; i < MAX_WAITING_SCANS; i++) await scans.start(roots);
+      assert.equal(MAX_WAITING_SCANS, 32);
+      await assert.rejects(scans.start(roots), (error: TriageError) => error.code === 'SCAN_QUEUE_FULL');
+      await assert.rejects(
+        scans.start([join(scratch.path, 'absent')]),
+        (error: TriageError) => error.code === 'SCAN_QUEUE_FULL',
+        'refused before the path is looked at',
+      );
+      const state = scans.state();
+      assert.equal(state.queued, MAX_WAITING_SCANS);
+      assert.equal(state.queuedRootCount, MAX_WAITING_SCANS * roots.length);
+      assert.deepEqual(state.queuedRoots, roots.slice(0, SHOWN_ROOTS));
+      assert.ok(ScanProgress.safeParse(state).success, 'the contract accepts it');
+      // 8,192 roots of 80 characters wait; every event the window got is still under 2 KB.
+      const largest = Math.max(...states.map((sent) => JSON.stringify(sent).length));
+      assert.ok(largest < 2048, `largest progress event ${largest} characters`);
+    } finally {
+      // Even when an assertion failed: nothing may stay held or queued behind this test.
+      scans.cancel();
+      release();
+      await untilIdle(scans);
+    }
   });
 
   test('a scan that fails ends with its coded error, and the next one in the queue runs', async () => {

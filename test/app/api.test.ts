@@ -51,7 +51,7 @@ function scanEnded(): Promise<ApiEventPayload<'scan.progress'>> {
     const poll = setInterval(() => {
       const latest = [...events].reverse().find((e) => e.event === 'scan.progress')?.payload as
         ApiEventPayload<'scan.progress'> | undefined;
-      if (latest && !latest.running && latest.queued.length === 0 && latest.last) {
+      if (latest && !latest.running && latest.queued === 0 && latest.last) {
         clearInterval(poll);
         resolve(latest);
       }

@@ -1,12 +1,13 @@
 /**
  * The renderer's pure parts, in Node: the findings forest built from the engine's paths (order,
- * groups, a term under two parents), the worklist's filter and search, and the heatmap cells'
- * opacity. What needs a browser is in e2e/ (there, the colours the viewer draws).
+ * groups, a term under two parents), the worklist's filter and search, the scan's roots as the
+ * worklist names them, and the heatmap cells' opacity. What needs a browser is in e2e/ (there, the colours the viewer draws).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FindingData, WorklistStudyData } from '../../main/app/api/contract.js';
 import { cellRgba, HEATMAP_FLOOR } from '../../renderer/src/colormap.js';
+import { namedRoots } from '../../renderer/src/format.js';
 import { buildTree, flatten, hasHeatmap } from '../../renderer/src/tree.js';
 import { filterStudies } from '../../renderer/src/worklist-filter.js';
 
@@ -168,5 +169,13 @@ describe('heatmap colours', () => {
       [...alphas].sort((a, b) => a - b),
     );
     assert.ok(alphas[4] > 200);
+  });
+});
+
+describe('scan roots in the worklist', () => {
+  test('the roots an event names, then how many more the scan has', () => {
+    assert.equal(namedRoots(['/data/cxr/a.dcm'], 1), '…/cxr/a.dcm');
+    assert.equal(namedRoots(['/data/a', '/data/b', '/data/c'], 3), '/data/a, /data/b, /data/c');
+    assert.equal(namedRoots(['/data/a', '/data/b', '/data/c'], 8192), '/data/a, /data/b, /data/c and 8189 more');
   });
 });

@@ -30,6 +30,8 @@ export interface Backend {
   handlers: ApiHandlers;
   /** Validates and runs one request; always resolves to an envelope. */
   invoke(channel: ApiChannel | string, request: unknown): Promise<AnyEnvelope>;
+  /** Which of these paths the results store holds (a lookup; no file is touched). */
+  stored(paths: string[]): string[];
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   return {
     handlers,
     invoke: (channel, request) => dispatch(handlers, channel, request),
+    stored: (paths) => paths.filter((path) => store.lookup(path) !== undefined),
     async close() {
       await handlers.close();
       await engine.close();

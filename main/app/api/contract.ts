@@ -50,12 +50,26 @@ const Empty = z.object({}).strict();
 const Count = z.number().int().nonnegative();
 export const ApiErrorPayload = z.object({ code: z.string(), message: z.string() });
 
+/** How many roots a progress event names, of the running scan and of those waiting. */
+export const SHOWN_ROOTS = 3;
+const ShownRoots = z.array(z.string().max(4096)).max(SHOWN_ROOTS);
+
+/**
+ * What the window shows of scans. Every event carries it, so it stays small however many scans
+ * wait and however many roots each has: counts, and the first few roots.
+ */
 export const ScanProgress = ScanProgressSchema.extend({
   running: z.boolean(),
-  /** The roots of the scan running (or the last one). */
-  roots: z.array(z.string()),
-  /** Roots waiting for the running scan to end. */
-  queued: z.array(z.array(z.string())),
+  /** The first roots of the scan running (or of the last one). */
+  roots: ShownRoots,
+  /** How many roots that scan has. */
+  rootCount: Count,
+  /** How many scans wait for the running one to end. */
+  queued: Count,
+  /** The first roots of the waiting scans, in the order they will run. */
+  queuedRoots: ShownRoots,
+  /** How many roots the waiting scans have in all. */
+  queuedRootCount: Count,
   /** The last scan's end: counts, or the error that stopped it. */
   last: z
     .object({

@@ -11,11 +11,15 @@ import { Scanner } from '../../scan/index.js';
 import type { Progress, ScanSummary } from '../../scan/index.js';
 import type { ResultStore } from '../../store/index.js';
 import type { TriageRules } from '../../triage/index.js';
+import { SHOWN_ROOTS } from './contract.js';
 import type { ScanProgressData } from './contract.js';
 import { fileName } from './file-name.js';
 
 /** Minimum interval between progress events, ms. */
 export const PROGRESS_INTERVAL_MS = 200;
+
+/** How many scans may wait behind the running one; one more is refused (SCAN_QUEUE_FULL). */
+export const MAX_WAITING_SCANS = 32;
 
 export interface ScanQueueOptions {
   engine: Engine;
@@ -36,6 +40,8 @@ export class ScanQueue {
   private progress: Progress = idle();
   /** The running scan's roots, or the last scan's when none runs. */
   private roots: string[] = [];
+  /** The first of them, as events show them (one array per scan). */
+  private shownRoots: string[] = [];
   private last: ScanProgressData['last'] = null;
   private lastProgressAt = 0;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -45,12 +51,24 @@ export class ScanQueue {
     this.interval = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
   }
 
-  /** What the window shows of scans: the running one's progress, the queue, the last one's end. */
+  /**
+   * What the window shows of scans: the running one's progress, the queue, the last one's end.
+   * Counts and the first few roots only, so an event stays small however long the queue.
+   */
   state(): ScanProgressData {
+    const queuedRoots: string[] = [];
+    let queuedRootCount = 0;
+    for (const roots of this.waiting) {
+      queuedRootCount += roots.length;
+      for (const root of roots) if (queuedRoots.length < SHOWN_ROOTS) queuedRoots.push(root);
+    }
     return {
       running: this.running !== null,
-      roots: this.roots,
-      queued: this.waiting.map((roots) => roots),
+      roots: this.shownRoots,
+      rootCount: this.roots.length,
+      queued: this.waiting.length,
+      queuedRoots,
+      queuedRootCount,
       done: this.progress.done,
       total: this.progress.total,
       rate: this.progress.rate,
@@ -62,9 +80,11 @@ export class ScanQueue {
 
   /**
    * Queues a scan of these paths (each must exist now: a mistake to report, not a result to
-   * store) and starts it when nothing runs. Resolves to the roots accepted.
+   * store) and starts it when nothing runs. Resolves to the roots accepted. At most
+   * MAX_WAITING_SCANS wait; one more is refused before any path is looked at.
    */
   async start(paths: string[]): Promise<string[]> {
+    this.refuseWhenFull();
     for (const path of paths) {
       try {
         await stat(path);
@@ -74,11 +94,21 @@ export class ScanQueue {
         });
       }
     }
+    // Again: other requests may have queued while these paths were looked at.
+    this.refuseWhenFull();
     const roots = [...new Set(paths)];
     this.waiting.push(roots);
     if (!this.running) this.runNext();
     else this.emitProgress(true);
     return roots;
+  }
+
+  private refuseWhenFull(): void {
+    if (this.waiting.length < MAX_WAITING_SCANS) return;
+    throw new TriageError(
+      'SCAN_QUEUE_FULL',
+      `${MAX_WAITING_SCANS} scans are already waiting; let them finish, or stop them, before adding another.`,
+    );
   }
 
   /** Stops the running scan after its batch (everything done is kept) and drops the queue. */
@@ -122,6 +152,7 @@ export class ScanQueue {
     const controller = new AbortController();
     this.progress = idle();
     this.roots = roots;
+    this.shownRoots = roots.slice(0, SHOWN_ROOTS);
     const scanner = new Scanner({
       roots,
       engine,

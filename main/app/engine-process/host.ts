@@ -14,8 +14,13 @@ import type { DialogKind } from '../../common/index.js';
 /** What the host needs of the backend (main/app/api/backend.ts openBackend). */
 export interface HostedBackend {
   invoke(channel: string, request: unknown): Promise<Envelope>;
+  /** Which of these paths the results store holds. */
+  stored(paths: string[]): string[];
   close(): Promise<void>;
 }
+
+/** The most paths one 'stored' question may name (scan.start's own bound). */
+const MAX_STORED_QUERY = 256;
 
 export type OpenBackend = (
   settings: EngineSettings,
@@ -24,6 +29,11 @@ export type OpenBackend = (
 ) => Promise<HostedBackend>;
 
 type Opened = { backend: HostedBackend } | { failed: Envelope & { ok: false } };
+
+const notInitialised: Envelope & { ok: false } = {
+  ok: false,
+  error: { code: 'ENGINE_STOPPED', message: 'The engine process was not initialised.' },
+};
 
 export function serveEngine(end: MessageEnd<FromEngine, ToEngine>, open: OpenBackend, exit: () => void): void {
   let opened: Promise<Opened> | null = null;
@@ -57,15 +67,25 @@ export function serveEngine(end: MessageEnd<FromEngine, ToEngine>, open: OpenBac
         return;
       }
       case 'request': {
-        const ready: Opened = opened
-          ? await opened
-          : {
-              failed: {
-                ok: false,
-                error: { code: 'ENGINE_STOPPED', message: 'The engine process was not initialised.' },
-              },
-            };
+        const ready: Opened = opened ? await opened : { failed: notInitialised };
         const reply = 'failed' in ready ? ready.failed : await ready.backend.invoke(message.channel, message.request);
+        end.post({ kind: 'reply', id: message.id, reply });
+        return;
+      }
+      case 'stored': {
+        const ready: Opened = opened ? await opened : { failed: notInitialised };
+        const paths = Array.isArray(message.paths) ? message.paths : [];
+        let reply: Envelope;
+        if ('failed' in ready) reply = ready.failed;
+        else if (paths.length > MAX_STORED_QUERY || !paths.every((p) => typeof p === 'string'))
+          reply = { ok: false, error: { code: 'INVALID_REQUEST', message: 'A malformed store lookup was refused.' } };
+        else {
+          try {
+            reply = { ok: true, value: ready.backend.stored(paths) };
+          } catch (thrown) {
+            reply = errorEnvelope(thrown);
+          }
+        }
         end.post({ kind: 'reply', id: message.id, reply });
         return;
       }

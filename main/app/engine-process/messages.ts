@@ -22,6 +22,11 @@ export interface EngineSettings {
 export type ToEngine =
   | { kind: 'init'; settings: EngineSettings }
   | { kind: 'request'; id: number; channel: string; request: unknown }
+  /**
+   * Which of these paths the results store holds (answered as a reply whose value is that list):
+   * the main process lets the window re-scan them. Not a contract channel: the window cannot send it.
+   */
+  | { kind: 'stored'; id: number; paths: string[] }
   | { kind: 'chosen'; id: number; paths: string[] }
   | { kind: 'shutdown' };
 
@@ -43,7 +48,7 @@ export interface MessageEnd<Out, In> {
 export function isToEngine(value: unknown): value is ToEngine {
   if (typeof value !== 'object' || value === null) return false;
   const kind = (value as { kind?: unknown }).kind;
-  return kind === 'init' || kind === 'request' || kind === 'chosen' || kind === 'shutdown';
+  return kind === 'init' || kind === 'request' || kind === 'stored' || kind === 'chosen' || kind === 'shutdown';
 }
 
 export function isFromEngine(value: unknown): value is FromEngine {

@@ -7,7 +7,14 @@
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { IpcRendererEvent } from 'electron';
-import { eventChannel, invokeChannel, toApiCallError, unknownChannel, unwrapEnvelope } from '../../common/index.js';
+import {
+  eventChannel,
+  GRANT_PATH_CHANNEL,
+  invokeChannel,
+  toApiCallError,
+  unknownChannel,
+  unwrapEnvelope,
+} from '../../common/index.js';
 import type { TriageApi } from '../api/contract.js';
 
 declare const TRIAGE_CHANNELS: readonly string[];
@@ -39,11 +46,22 @@ const api: TriageApi = {
     };
   },
   pathForFile(file) {
+    let path: string;
     try {
-      return webUtils.getPathForFile(file);
+      path = webUtils.getPathForFile(file);
     } catch {
       return '';
     }
+    // The user dropped this file: the main process grants its path to the window (scan.start takes
+    // only granted paths). Synchronous, so the grant lands before the page's next invoke.
+    if (path !== '') {
+      try {
+        ipcRenderer.sendSync(GRANT_PATH_CHANNEL, path);
+      } catch {
+        // Not granted: scan.start refuses the path with its code.
+      }
+    }
+    return path;
   },
 };
 

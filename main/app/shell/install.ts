@@ -17,7 +17,7 @@ import {
   permissionRequestDecision,
   windowOpenDecision,
 } from './guards.js';
-import { eventChannel, handleInvoke, invokeChannel } from './ipc.js';
+import { eventChannel, GRANT_PATH_CHANNEL, handleGrant, handleInvoke, invokeChannel } from './ipc.js';
 import type { InvokeContext } from './ipc.js';
 import { EngineLink } from './engine-link.js';
 import type { EngineChild } from './engine-link.js';
@@ -26,6 +26,8 @@ import { menuTemplate } from './menu.js';
 import { ENTRY_URL, APP_SCHEME } from './origin.js';
 import { SCHEME_PRIVILEGES, serveAsset } from './protocol.js';
 import { windowOptions } from './window.js';
+import { pathSemantics } from './reach.js';
+import { WindowPolicy } from './window-policy.js';
 import type { DialogKind } from '../../common/index.js';
 
 export type ShellElectron = Pick<
@@ -115,15 +117,26 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     if (window && !window.isDestroyed()) window.webContents.send(eventChannel(event), payload);
   };
 
+  // What each window may scan: the paths its user gave it (the dialog below, drops through the
+  // preload) and the files already in the results store (asked of the engine process).
+  const policy = new WindowPolicy({
+    semantics: pathSemantics(config.platform ?? process.platform),
+    stored: (paths) => engine.stored(paths),
+  });
+
   const chooseFiles = async (kind: DialogKind): Promise<string[]> => {
     if (!window || window.isDestroyed()) return [];
+    const shownIn = window;
     const properties: Electron.OpenDialogOptions['properties'] =
       kind === 'folder' ? ['openDirectory'] : ['openFile', 'multiSelections'];
-    const chosen = await dialog.showOpenDialog(window, {
+    const chosen = await dialog.showOpenDialog(shownIn, {
       title: kind === 'folder' ? 'Open a folder of radiographs' : 'Open radiographs',
       properties,
     });
-    return chosen.canceled ? [] : chosen.filePaths;
+    if (chosen.canceled) return [];
+    // The user's answer: the window may scan these (and, for a folder, what lies inside it).
+    if (!shownIn.isDestroyed()) policy.grant(shownIn.webContents.id, chosen.filePaths);
+    return chosen.filePaths;
   };
 
   const spawn = (): EngineChild => {
@@ -142,12 +155,14 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     onEvent: relayEvent,
     chooseFiles,
     onExit: (code) => log('error', 'engine-process-exited', { code }),
+    onLateReply: (channel) => log('warn', 'engine-late-reply', { channel: channel.slice(0, 64) }),
   });
 
   const invokeContext: InvokeContext = {
     schemas: API,
     windowContentsId: () => (window && !window.isDestroyed() ? window.webContents.id : null),
     run: (channel, request) => engine.request(channel, request),
+    check: (windowId, channel, request) => policy.check(windowId, channel, request),
     onRefused: (channel, error) => log('warn', 'ipc-refused', { channel: channel.slice(0, 64), code: error.code }),
   };
 
@@ -163,7 +178,10 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
       log('error', 'renderer-load-failed', { code, description });
       shown.show();
     });
+    // Read now: a closed window's webContents can no longer be asked.
+    const contentsId = shown.webContents.id;
     shown.on('closed', () => {
+      policy.forget(contentsId);
       if (window === shown) window = null;
     });
     void shown.loadURL(ENTRY_URL);
@@ -194,6 +212,17 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     for (const channel of Object.keys(API)) {
       ipcMain.handle(invokeChannel(channel), (event, payload) => handleInvoke(invokeContext, channel, event, payload));
     }
+    // A dropped file's path, from the preload (sendSync: it must always get an answer, or the
+    // window would wait for it forever).
+    ipcMain.on(GRANT_PATH_CHANNEL, (event, path) => {
+      try {
+        event.returnValue = handleGrant(invokeContext, event, path, (windowId, granted) =>
+          policy.grant(windowId, [granted]),
+        );
+      } catch {
+        event.returnValue = false;
+      }
+    });
     Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(config.platform ?? process.platform, config.devTools)));
     createWindow();
     app.on('activate', () => {

@@ -5,12 +5,13 @@
  * one `ipcMain.handle` per contract channel with `handleInvoke`; the preload unwraps the envelope.
  */
 import { TriageError } from '../../errors/index.js';
-import type { Envelope } from '../api/contract.js';
+import { FilePath } from '../api/contract.js';
+import type { ApiError, Envelope } from '../api/contract.js';
 import { errorEnvelope, validateRequest } from '../api/dispatch.js';
 import type { RequestSchemas } from '../api/dispatch.js';
 import { isAppUrl } from './origin.js';
 
-export { invokeChannel, eventChannel } from '../../common/index.js';
+export { invokeChannel, eventChannel, GRANT_PATH_CHANNEL } from '../../common/index.js';
 /** Validation is the engine side's own (`dispatch` runs it again there), so the wording is one. */
 export { validateRequest };
 export type { RequestSchemas };
@@ -54,8 +55,13 @@ export interface InvokeContext {
   windowContentsId: () => number | null;
   /** Runs a validated request (relayed to the engine process); resolves to its envelope. */
   run: (channel: string, request: unknown) => Promise<Envelope>;
+  /**
+   * The window's own checks of a validated request (window-policy.ts: what it may scan): null to
+   * run it, else its coded refusal. The sender's WebContents id says whose grants apply.
+   */
+  check?: (windowId: number, channel: string, request: unknown) => Promise<ApiError | null>;
   /** Refusals are logged (channel and code only) so that an attack attempt leaves a trace. */
-  onRefused?: (channel: string, error: TriageError) => void;
+  onRefused?: (channel: string, error: ApiError) => void;
 }
 
 /** One invoke from the window, checked, validated and run; always resolves to a reply envelope. */
@@ -76,8 +82,38 @@ export async function handleInvoke(
     return replyError(validated.error);
   }
   try {
+    const checked = await context.check?.(event.sender.id, channel, validated.request);
+    if (checked) {
+      context.onRefused?.(channel, checked);
+      return { ok: false, error: { code: checked.code, message: checked.message } };
+    }
     return await context.run(channel, validated.request);
   } catch (thrown) {
     return replyError(thrown);
   }
+}
+
+/**
+ * The preload's grant of a dropped file's path (GRANT_PATH_CHANNEL, sent synchronously so that
+ * it lands before the page's next invoke): from our window's main frame only, an absolute path
+ * only. Returns whether it was granted (the preload's sendSync answer).
+ */
+export function handleGrant(
+  context: Pick<InvokeContext, 'windowContentsId' | 'onRefused'>,
+  event: InvokeEventLike,
+  path: unknown,
+  grant: (windowId: number, path: string) => void,
+): boolean {
+  const refused = checkSender(event, context.windowContentsId());
+  if (refused) {
+    context.onRefused?.('grant-path', refused);
+    return false;
+  }
+  const parsed = FilePath.safeParse(path);
+  if (!parsed.success) {
+    context.onRefused?.('grant-path', { code: 'INVALID_REQUEST', message: 'A granted path must be absolute.' });
+    return false;
+  }
+  grant(event.sender.id, parsed.data);
+  return true;
 }

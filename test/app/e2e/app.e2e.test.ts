@@ -11,13 +11,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { openBackend } from '../../../main/app/api/backend.js';
 import type { Backend } from '../../../main/app/api/backend.js';
-import type { ApiResponse, HeatmapDataType } from '../../../main/app/api/contract.js';
+import type { ApiResponse, HeatmapDataType, TriageApi } from '../../../main/app/api/contract.js';
 import { colour as engineColour } from '../../../main/common/index.js';
 import { readRadiograph, renderDisplay } from '../../../main/ingest/index.js';
 import { HEATMAP_FLOOR } from '../../../renderer/src/colormap.js';
@@ -28,7 +28,7 @@ import { pointInMask } from '../../../models/training/metrics.js';
 import { decodePng } from '../../../main/ingest/raster/png.js';
 import { scratchDir } from '../../support/tools.js';
 import { appPack, makeReadingFolder, PHANTOMS } from '../fixtures.js';
-import { bridgeApi, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
+import { BridgeWindow, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SCREENSHOTS = join(root, 'test-results', 'screenshots');
@@ -38,6 +38,7 @@ const dropFolder = join(scratch.path, 'dropped');
 const database = join(scratch.path, 'results.sqlite');
 
 let backend: Backend;
+const bridge = new BridgeWindow();
 let browser: Browser;
 let page: Page;
 let server: { origin: string; close(): Promise<void> };
@@ -164,7 +165,7 @@ before(async () => {
     provider: 'cpu',
     threads: 1,
     emit: pageEmitter(() => page ?? null),
-    chooseFiles: async () => [folder.dir],
+    chooseFiles: bridge.chooser(async () => [folder.dir]),
   });
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1600, height: 960 }, deviceScaleFactor: 1 });
@@ -175,7 +176,7 @@ before(async () => {
     if (message.type() === 'warning') consoleWarnings.push(message.text());
   });
   page.on('pageerror', (error) => consoleErrors.push(error.message));
-  await bridgeApi(page, backend, dropFolder);
+  await bridge.install(page, backend, dropFolder);
   await page.goto(`${server.origin}/index.html`);
   await page.waitForSelector('body[data-ready="true"]');
 });
@@ -661,6 +662,117 @@ describe('the reading workstation', () => {
     assert.ok(paddingSamples > 50, `padding visible on the canvas (${paddingSamples} samples)`);
     assert.equal(paddingBlack, paddingSamples, 'padding is black, as the engine renders it');
     await page.keyboard.press('h');
+  });
+
+  test('the page scans only what the user gave it: other paths and network paths are refused', async () => {
+    const attempt = (paths: string[]) =>
+      page.evaluate(
+        (list) =>
+          (window as unknown as { triage: TriageApi }).triage.invoke('scan.start', { paths: list }).then(
+            () => 'accepted',
+            (error: Error) => error.message,
+          ),
+        paths,
+      );
+    assert.match(await attempt([database]), /^PATH_NOT_GRANTED: /, 'a file the user never opened');
+    assert.match(await attempt([String.raw`\\attacker\share\x.dcm`]), /^PATH_NOT_LOCAL: /);
+    assert.match(await attempt(['/net/attacker/export/x.dcm']), /^PATH_NOT_LOCAL: /);
+    assert.equal(await attempt([join(dropFolder, 'dropped.dcm')]), 'accepted', 'the dropped file is the user’s');
+    // A file that appeared in the opened folder since its scan: not stored, but inside the grant.
+    const later = join(folder.dir, 'views', 'later.dcm');
+    copyFileSync(folder.phantoms[0], later);
+    assert.equal(await attempt([later]), 'accepted', 'inside the folder the dialog opened');
+  });
+
+  test('a file that changed since its analysis shows so instead of pixels; “Analyse again” brings the new result', async () => {
+    const file = target.file;
+    const lit = () =>
+      page.evaluate(() => {
+        const canvas = document.querySelector<HTMLCanvasElement>('#viewport canvas');
+        if (!canvas || canvas.width === 0) return 0;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let count = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 0) count++;
+        return count;
+      });
+    // Another study's radiograph on the canvas first.
+    const other = worklist.studies.find(
+      (s) => s.study !== target.study && s.images.length === 1 && s.images[0].status === 'ok',
+    )!;
+    await page.locator(`[role="option"][data-study="${other.study}"]`).click();
+    await page.waitForFunction((f) => document.getElementById('viewport')?.dataset.file === f, other.images[0].file);
+    await settle();
+    assert.ok((await lit()) > 1000, 'the other radiograph is drawn');
+
+    // The file changes on disk (its bottom quarter blacked out; the same study, new content).
+    const bytes = readFileSync(file);
+    const band = Math.floor((bytes.length * 0.2) / 2) * 2;
+    bytes.fill(0, bytes.length - band);
+    writeFileSync(file, bytes);
+    // The engine answers image.render with FILE_CHANGED (the content's hash is not the stored
+    // result's); the bridge only counts the scans and heatmap requests the window makes.
+    const handlers = backend.handlers;
+    const scanStart = handlers['scan.start'];
+    const heatmap = handlers['heatmap.get'];
+    const scans: string[][] = [];
+    let heatmaps = 0;
+    handlers['scan.start'] = async (request) => {
+      scans.push(request.paths);
+      return scanStart(request);
+    };
+    handlers['heatmap.get'] = async (request) => {
+      if (request.file === file) heatmaps++;
+      return heatmap(request);
+    };
+    try {
+      await page.locator(`[role="option"][data-study="${target.study}"]`).click();
+      const card = page.locator('.viewer-state.file-changed');
+      await card.waitFor({ state: 'visible' });
+      assert.match((await card.textContent()) ?? '', /The file changed since it was analysed/);
+      assert.match((await card.textContent()) ?? '', /its pixels are not shown under the old findings/);
+      assert.equal(await page.locator('#viewport').getAttribute('data-file'), null);
+      await settle();
+      assert.equal(await lit(), 0, 'no pixels of the other radiograph under these findings');
+      // cornerstone draws its last image again on a resize: it must have none left to draw.
+      await page.setViewportSize({ width: 1500, height: 900 });
+      await settle();
+      await page.setViewportSize({ width: 1600, height: 960 });
+      await settle();
+      assert.equal(await lit(), 0, 'still none after a resize');
+      assert.ok((await page.locator('[role="treeitem"]').count()) > 0, 'the stored findings stay readable');
+      assert.equal(heatmaps, 0, 'no heatmap is fetched for pixels not shown');
+      await shot('file-changed');
+
+      // Analyse again, from a window that was never granted the file: it is in the store.
+      bridge.forgetGrants();
+      await page.getByRole('button', { name: 'Analyse again' }).click();
+      await page.waitForFunction((f) => document.getElementById('viewport')?.dataset.file === f, file);
+      assert.deepEqual(scans, [[file]], 'scan.start with that one file');
+      assert.ok(await card.isHidden(), 'the state is gone with the new result');
+      // The canvas shows the file as it is now: the engine's rendering of the new content.
+      await page.keyboard.press('h');
+      await page.waitForFunction(() => (document.getElementById('viewport')?.dataset.heatmap ?? '') === '');
+      await page.evaluate(() => {
+        const element = document.getElementById('viewport')!;
+        const viewport = cornerstone.getViewport(element)!;
+        viewport.pixelReplication = true;
+        cornerstone.setViewport(element, viewport);
+      });
+      const radiograph = await readRadiograph(file);
+      const expected = renderDisplay(radiograph);
+      const differences: number[] = [];
+      for (const [, , px, py, r] of (await canvasSamples(3)).points) {
+        if (px < 0 || py < 0 || px >= radiograph.columns || py >= radiograph.rows) continue;
+        if (Math.abs(px - Math.round(px)) < 0.15 || Math.abs(py - Math.round(py)) < 0.15) continue;
+        differences.push(Math.abs(r - expected.pixels[Math.floor(py) * radiograph.columns + Math.floor(px)]));
+      }
+      const mean = differences.reduce((a, b) => a + b, 0) / differences.length;
+      assert.ok(differences.length > 5000 && mean < 1, `the new pixels (mean |canvas - engine| ${mean.toFixed(3)})`);
+      await page.keyboard.press('h');
+    } finally {
+      handlers['scan.start'] = scanStart;
+      handlers['heatmap.get'] = heatmap;
+    }
   });
 
   test('nothing left the page: every request went to the app’s own origin; no CSP violation, no error', async () => {

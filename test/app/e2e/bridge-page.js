@@ -1,7 +1,8 @@
 // window.triage in the test page: what Electron's preload exposes, over Playwright's binding
 // `__triageInvoke` (JSON only: ArrayBuffers arrive as {__bytes: base64} and are rebuilt here).
 // Plain JavaScript on purpose: Playwright injects this text as it is, with nothing compiled in.
-// `__TRIAGE_DROP_FOLDER__` is replaced by the folder dropped files "come from".
+// `__TRIAGE_DROP_FOLDER__` is replaced by the folder dropped files "come from"; pathForFile
+// grants each dropped path to the window over `__triageGrant`, as the preload does.
 (() => {
   const dropFolder = __TRIAGE_DROP_FOLDER__;
   const listeners = new Map();
@@ -27,8 +28,13 @@
     for (const listener of listeners.get(event) ?? []) listener(decode(payload));
   };
   const invoke = window.__triageInvoke;
+  const grant = window.__triageGrant;
+  // The preload grants a dropped path synchronously (sendSync) before pathForFile returns; here
+  // the grant is a binding call, so every invoke waits for the grants made before it.
+  let granting = Promise.resolve();
   window.triage = Object.freeze({
     async invoke(channel, request) {
+      await granting;
       const envelope = decode(await invoke(channel, request));
       if (envelope.ok) return envelope.value;
       const error = new Error(`${envelope.error.code}: ${envelope.error.message}`);
@@ -42,7 +48,9 @@
       return () => set.delete(listener);
     },
     pathForFile(file) {
-      return file && file.name ? `${dropFolder}/${file.name}` : '';
+      const path = file && file.name ? `${dropFolder}/${file.name}` : '';
+      if (path !== '') granting = Promise.all([granting, grant(path)]);
+      return path;
     },
   });
 })();

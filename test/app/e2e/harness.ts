@@ -7,6 +7,8 @@
  * The bridge's transport is Playwright's exposeBinding, which carries JSON only, so ArrayBuffers
  * (pixels, heatmaps) travel base64-encoded and are rebuilt in the page; what the renderer sees is
  * exactly what the preload gives it in Electron: ArrayBuffers, "CODE: message" errors, events.
+ * Requests are checked as the main process checks them (BridgeWindow): the same sender check,
+ * schemas and window policy, and dropped paths granted as the preload grants them.
  */
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -16,8 +18,15 @@ import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import type { Backend } from '../../../main/app/api/backend.js';
-import { APP_ORIGIN } from '../../../main/app/shell/origin.js';
+import { API } from '../../../main/app/api/contract.js';
+import type { Envelope } from '../../../main/app/api/contract.js';
+import { handleGrant, handleInvoke } from '../../../main/app/shell/ipc.js';
+import type { InvokeContext, InvokeEventLike } from '../../../main/app/shell/ipc.js';
+import { APP_ORIGIN, ENTRY_URL } from '../../../main/app/shell/origin.js';
 import { serveAsset } from '../../../main/app/shell/protocol.js';
+import { pathSemantics } from '../../../main/app/shell/reach.js';
+import { WindowPolicy } from '../../../main/app/shell/window-policy.js';
+import type { DialogKind } from '../../../main/common/index.js';
 import { requireChromium } from '../../support/reference-tools.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -76,20 +85,70 @@ export function encodeBinary(value: unknown): unknown {
   return value;
 }
 
+/** The page's "WebContents": the bridge speaks for one window, its main frame on the app origin. */
+const BRIDGE_WINDOW = 1;
+const FROM_THE_PAGE: InvokeEventLike = { sender: { id: BRIDGE_WINDOW }, senderFrame: { url: ENTRY_URL, parent: null } };
+
 /**
- * Installs `window.triage` in every document the page loads (reloads included). `dropFolder` is
- * where dropped files "are": pathForFile(file) answers dropFolder/<file name>, as Electron's
- * webUtils.getPathForFile answers a dropped file's real path.
+ * The main process's side of the bridge: every invoke goes through the shell's own handleInvoke
+ * (the contract's schemas, then the window's checks: what it may scan), and a dropped file's path
+ * is granted through the shell's handleGrant, as the preload's message is in the app. The dialog's
+ * answers are granted as install.ts grants them.
  */
-export async function bridgeApi(page: Page, backend: Backend, dropFolder: string): Promise<void> {
-  await page.exposeBinding('__triageInvoke', async (_source, channel: unknown, request: unknown) =>
-    encodeBinary(await backend.invoke(String(channel), request)),
-  );
-  const script = readFileSync(new URL('./bridge-page.js', import.meta.url), 'utf8').replace(
-    '= __TRIAGE_DROP_FOLDER__;',
-    `= ${JSON.stringify(dropFolder)};`,
-  );
-  await page.addInitScript({ content: script });
+export class BridgeWindow {
+  readonly policy: WindowPolicy;
+  private backend: Backend | null = null;
+  private readonly context: InvokeContext;
+
+  constructor() {
+    this.policy = new WindowPolicy({
+      semantics: pathSemantics(process.platform),
+      stored: async (paths): Promise<Envelope> =>
+        this.backend
+          ? { ok: true, value: this.backend.stored(paths) }
+          : { ok: false, error: { code: 'ENGINE_STOPPED', message: 'The bridge has no backend yet.' } },
+    });
+    this.context = {
+      schemas: API,
+      windowContentsId: () => BRIDGE_WINDOW,
+      run: (channel, request) => this.backend!.invoke(channel, request),
+      check: (windowId, channel, request) => this.policy.check(windowId, channel, request),
+    };
+  }
+
+  /** The test's dialog answer, granted to the window as the main process grants the dialog's. */
+  chooser(choose: (kind: DialogKind) => Promise<string[]>): (kind: DialogKind) => Promise<string[]> {
+    return async (kind) => {
+      const paths = await choose(kind);
+      this.policy.grant(BRIDGE_WINDOW, paths);
+      return paths;
+    };
+  }
+
+  /** Forgets what the window was granted, as a window that closed (a new one starts with none). */
+  forgetGrants(): void {
+    this.policy.forget(BRIDGE_WINDOW);
+  }
+
+  /**
+   * Installs `window.triage` in every document the page loads (reloads included). `dropFolder` is
+   * where dropped files "are": pathForFile(file) answers dropFolder/<file name>, as Electron's
+   * webUtils.getPathForFile answers a dropped file's real path, and grants it first.
+   */
+  async install(page: Page, backend: Backend, dropFolder: string): Promise<void> {
+    this.backend = backend;
+    await page.exposeBinding('__triageInvoke', async (_source, channel: unknown, request: unknown) =>
+      encodeBinary(await handleInvoke(this.context, String(channel), FROM_THE_PAGE, request)),
+    );
+    await page.exposeBinding('__triageGrant', (_source, path: unknown) =>
+      handleGrant(this.context, FROM_THE_PAGE, path, (windowId, granted) => this.policy.grant(windowId, [granted])),
+    );
+    const script = readFileSync(new URL('./bridge-page.js', import.meta.url), 'utf8').replace(
+      '= __TRIAGE_DROP_FOLDER__;',
+      `= ${JSON.stringify(dropFolder)};`,
+    );
+    await page.addInitScript({ content: script });
+  }
 }
 
 /** Forwards backend events to the page (a page in the middle of a reload misses them, as a window would). */

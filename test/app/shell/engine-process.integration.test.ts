@@ -3,8 +3,9 @@
  * file as a utility process), the real backend on the real pack, store and phantom DICOMs, and the
  * main side's EngineLink relaying to it. Requests pair with replies across the process boundary
  * (pixels as ArrayBuffers), push events come through, the open dialog round-trips through the main
- * side, a failed start answers every request with its code, a killed process fails its pending
- * requests with ENGINE_STOPPED and a new one takes the next, and closing releases the database.
+ * side, the store lookup answers which paths the store holds, a failed start answers every
+ * request with its code, a killed process fails its pending requests with ENGINE_STOPPED and a
+ * new one takes the next, and closing releases the database.
  */
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
@@ -145,6 +146,15 @@ describe('the engine process relays the real API', () => {
     );
     assert.ok(image.pixels instanceof ArrayBuffer);
     assert.equal(image.pixels.byteLength, image.rows * image.columns * (image.pixelType === 'int32' ? 4 : 2));
+  });
+
+  test('the store lookup answers which paths the results store holds, and refuses a malformed question', async () => {
+    const absent = join(scratch.path, 'never-scanned.dcm');
+    assert.deepEqual(value(await h.link.stored([phantoms[1], absent, phantoms[0]])), [phantoms[1], phantoms[0]]);
+    const tooMany = await h.link.stored(Array.from({ length: 257 }, (_, i) => `/x/${i}`));
+    assert.equal(!tooMany.ok && tooMany.error.code, 'INVALID_REQUEST');
+    const notStrings = await h.link.stored([42 as unknown as string]);
+    assert.equal(!notStrings.ok && notStrings.error.code, 'INVALID_REQUEST');
   });
 
   test('a killed engine process fails its pending request with ENGINE_STOPPED; the next request starts a new one', async () => {

@@ -7,7 +7,9 @@
  * response; every WebContents refuses navigation, new windows and <webview>; one window with the
  * secure options loads the app origin; one IPC handler per contract channel refuses foreign
  * senders and malformed payloads and relays the rest; the open dialog and push events go through
- * the window; quitting closes the engine process first. Nothing here can call shell.openExternal:
+ * the window; scan.start takes only what the window was granted (the dialog's answer, a drop the
+ * preload reports) or what the store holds, and never a network or automount path; quitting
+ * closes the engine process first. Nothing here can call shell.openExternal:
  * the stand-in has no `shell`, and no shell source names it.
  */
 import assert from 'node:assert/strict';
@@ -112,6 +114,9 @@ class FakeWindow extends EventEmitter {
 const privileged: unknown[] = [];
 const protocolHandlers = new Map<string, (request: Request) => Promise<Response>>();
 const ipcHandlers = new Map<string, (event: unknown, payload: unknown) => Promise<unknown>>();
+const ipcListeners = new Map<string, (event: { returnValue?: unknown }, payload: unknown) => void>();
+/** What the main process posted to the engine process: kind, and the channel of requests. */
+const enginePosts: string[] = [];
 const session = new EventEmitter() as EventEmitter & Record<string, unknown>;
 const sessionHandlers: Record<string, (...args: never[]) => unknown> = {};
 Object.assign(session, {
@@ -140,6 +145,8 @@ const electron = {
   ipcMain: {
     handle: (channel: string, handler: (event: unknown, payload: unknown) => Promise<unknown>) =>
       ipcHandlers.set(channel, handler),
+    on: (channel: string, listener: (event: { returnValue?: unknown }, payload: unknown) => void) =>
+      ipcListeners.set(channel, listener),
   },
   protocol: {
     registerSchemesAsPrivileged: (schemes: unknown[]) => (
@@ -162,7 +169,11 @@ const electron = {
       child.on('error', () => undefined);
       engineChildren.push(child);
       return {
-        postMessage: (message: unknown) => child.send(message as never),
+        postMessage: (message: unknown) => {
+          const { kind, channel } = message as { kind: string; channel?: string };
+          enginePosts.push(channel ? `${kind}:${channel}` : kind);
+          return child.send(message as never);
+        },
         on: (event: string, listener: (...args: unknown[]) => void) => child.on(event, listener),
         kill: () => child.kill('SIGKILL'),
       };
@@ -446,6 +457,114 @@ describe('IPC to the engine process', () => {
     );
     const worklist = await invoke('worklist.list', ours(), {});
     assert.equal(worklist.value?.studies.length, 1);
+  });
+
+  test('scan.start takes what the dialog granted (a folder: what lies inside); the rest is refused', async () => {
+    const added = join(reading, 'added-1.dcm');
+    copyFileSync(join(PHANTOMS, PHANTOM_FILES[1]), added);
+    const inside = await invoke('scan.start', ours(), { paths: [added] });
+    assert.equal(inside.ok, true, JSON.stringify(inside.error));
+    enginePosts.length = 0;
+    const secret = await invoke('scan.start', ours(), { paths: [join(scratch.path, 'secret.txt')] });
+    assert.equal(secret.error?.code, 'PATH_NOT_GRANTED');
+    // The engine process was asked whether the store holds it (it does not), and nothing else.
+    assert.deepEqual(enginePosts, ['stored']);
+  });
+
+  test('network and automount paths are refused outright, granted or not, before the engine hears of them', async () => {
+    const grant = ipcListeners.get('triage:grant-path')!;
+    const event = { ...ours(), returnValue: undefined as unknown };
+    grant(event, '/net/fileserver/export');
+    assert.equal(event.returnValue, true, 'the preload always gets an answer');
+    enginePosts.length = 0;
+    for (const path of [
+      '/net/fileserver/export/a.dcm',
+      '//fileserver/share/a.dcm',
+      String.raw`\\fileserver\share\a.dcm`,
+    ]) {
+      const reply = await invoke('scan.start', ours(), { paths: [path] });
+      assert.equal(reply.error?.code, 'PATH_NOT_LOCAL', path);
+    }
+    assert.deepEqual(enginePosts, [], 'no lookup, no stat: the engine process was not asked');
+  });
+
+  test("a dropped file is granted by the preload's message, from our window only", async () => {
+    const dropped = join(scratch.path, 'dropped');
+    mkdirSync(dropped);
+    const file = join(dropped, 'dropped.dcm');
+    copyFileSync(join(PHANTOMS, PHANTOM_FILES[2]), file);
+    assert.equal((await invoke('scan.start', ours(), { paths: [file] })).error?.code, 'PATH_NOT_GRANTED');
+    const grant = ipcListeners.get('triage:grant-path')!;
+    const foreign = {
+      sender: { id: 999 },
+      senderFrame: { url: 'app://triage/', parent: null },
+      returnValue: undefined as unknown,
+    };
+    grant(foreign, file);
+    assert.equal(foreign.returnValue, false);
+    // A frame Electron can no longer describe: still an answer, so the window never hangs on it.
+    const gone = {
+      sender: { id: window.webContents.id },
+      get senderFrame(): never {
+        throw new Error('Render frame was disposed before WebFrameMain could be accessed');
+      },
+      returnValue: undefined as unknown,
+    };
+    grant(gone, file);
+    assert.equal(gone.returnValue, false);
+    assert.equal((await invoke('scan.start', ours(), { paths: [file] })).error?.code, 'PATH_NOT_GRANTED');
+    const event = { ...ours(), returnValue: undefined as unknown };
+    grant(event, file);
+    assert.equal(event.returnValue, true);
+    const reply = await invoke('scan.start', ours(), { paths: [file] });
+    assert.equal(reply.ok, true, JSON.stringify(reply.error));
+  });
+
+  test('a new window has no grants, but may scan again what the results store holds', async () => {
+    const first = window;
+    const firstFile = join(reading, PHANTOM_FILES[0]); // scanned from the dialog above
+    first.emit('closed');
+    app.emit('activate');
+    const second = windows[windows.length - 1];
+    assert.notEqual(second, first);
+    const theirs = () => ({
+      sender: { id: second.webContents.id },
+      senderFrame: { url: 'app://triage/index.html', parent: null },
+    });
+    const again = await invoke('scan.start', theirs(), { paths: [firstFile] });
+    assert.equal(again.ok, true, JSON.stringify(again.error));
+    const never = join(reading, 'added-2.dcm');
+    copyFileSync(join(PHANTOMS, PHANTOM_FILES[3]), never);
+    assert.equal(
+      (await invoke('scan.start', theirs(), { paths: [never] })).error?.code,
+      'PATH_NOT_GRANTED',
+      'the closed window took its folder grant with it',
+    );
+    window = second;
+  });
+
+  test('a flood of verdicts is cut to the burst and the rate before it reaches the engine', async () => {
+    enginePosts.length = 0;
+    const started = performance.now();
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        invoke('feedback.set', ours(), {
+          file: join(reading, PHANTOM_FILES[0]),
+          term: 'nodule',
+          tree: 'finding',
+          verdict: 'agree',
+        }),
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const limited = replies.filter((reply) => reply.error?.code === 'RATE_LIMITED').length;
+    const relayed = enginePosts.filter((post) => post === 'request:feedback.set').length;
+    assert.equal(relayed + limited, 200);
+    // However slow this machine: at most the burst, and the rate over the time the flood took.
+    assert.ok(
+      relayed >= 40 && relayed <= 40 + Math.ceil(10 * seconds),
+      `${relayed} relayed in ${seconds.toFixed(2)} s`,
+    );
   });
 
   test('quitting closes the engine process (and with it the database) first', async () => {

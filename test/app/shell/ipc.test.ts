@@ -2,8 +2,10 @@
  * The main side of IPC with the real contract: only our window's main frame on the app origin
  * may call (a null senderFrame, another window, a subframe or a foreign page are refused with
  * FORBIDDEN_SENDER before the payload is looked at); every payload is parsed by the channel's
- * schema (malformed ones get INVALID_REQUEST naming the field, never echoing the payload); nothing
- * refused reaches the engine; failures come back as code and message, never a stack.
+ * schema (malformed ones get INVALID_REQUEST naming the field, never echoing the payload); the
+ * window's own checks (what it may scan) run on the validated request with the sender's id; nothing
+ * refused reaches the engine; failures come back as code and message, never a stack. The preload's
+ * grant of a dropped path is taken from our window's main frame only, and only an absolute path.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -12,6 +14,8 @@ import { TriageError } from '../../../main/errors/index.js';
 import {
   checkSender,
   eventChannel,
+  GRANT_PATH_CHANNEL,
+  handleGrant,
   handleInvoke,
   invokeChannel,
   replyError,
@@ -176,5 +180,83 @@ describe('payload validation', () => {
   test('IPC channel names are namespaced', () => {
     assert.equal(invokeChannel('status.get'), 'triage:invoke:status.get');
     assert.equal(eventChannel('scan.progress'), 'triage:event:scan.progress');
+  });
+});
+
+describe("the window's own checks", () => {
+  test("a refusal from the window's checks comes back coded, logged, and nothing reaches the engine", async () => {
+    const engine = engineRecorder();
+    const ctx = context(engine.run);
+    const checked: Array<[number, string, unknown]> = [];
+    ctx.check = async (windowId, channel, request) => {
+      checked.push([windowId, channel, request]);
+      return { code: 'PATH_NOT_GRANTED', message: 'not yours' };
+    };
+    const reply = await handleInvoke(ctx, 'scan.start', ours, { paths: ['/data/a.dcm'] });
+    assert.deepEqual(reply, { ok: false, error: { code: 'PATH_NOT_GRANTED', message: 'not yours' } });
+    assert.deepEqual(checked, [[WINDOW_ID, 'scan.start', { paths: ['/data/a.dcm'] }]], 'the validated request');
+    assert.deepEqual(ctx.refused, ['scan.start:PATH_NOT_GRANTED']);
+    assert.equal(engine.calls.length, 0);
+  });
+
+  test('the checks see only requests that passed the sender check and the schema', async () => {
+    const ctx = context(engineRecorder().run);
+    let checks = 0;
+    ctx.check = async () => {
+      checks++;
+      return null;
+    };
+    await handleInvoke(ctx, 'scan.start', { sender: { id: 8 }, senderFrame: mainFrame }, { paths: ['/a'] });
+    await handleInvoke(ctx, 'scan.start', ours, { paths: ['relative'] });
+    assert.equal(checks, 0);
+    assert.equal((await handleInvoke(ctx, 'scan.start', ours, { paths: ['/a'] })).ok, true);
+    assert.equal(checks, 1);
+  });
+});
+
+describe("the preload's grant of a dropped path", () => {
+  test('our window main frame, an absolute path: granted to that window', () => {
+    const granted: Array<[number, string]> = [];
+    const ctx = context(engineRecorder().run);
+    assert.equal(GRANT_PATH_CHANNEL, 'triage:grant-path');
+    assert.equal(
+      handleGrant(ctx, ours, '/data/dropped.dcm', (id, path) => granted.push([id, path])),
+      true,
+    );
+    assert.deepEqual(granted, [[WINDOW_ID, '/data/dropped.dcm']]);
+  });
+
+  test('another window, a subframe, a foreign page, or a path that is not absolute: refused', () => {
+    const granted: unknown[] = [];
+    const ctx = context(engineRecorder().run);
+    const grant = (id: number, path: string) => granted.push([id, path]);
+    assert.equal(handleGrant(ctx, { sender: { id: 8 }, senderFrame: mainFrame }, '/a.dcm', grant), false);
+    assert.equal(
+      handleGrant(
+        ctx,
+        { sender: { id: WINDOW_ID }, senderFrame: { url: 'app://triage/f.html', parent: mainFrame } },
+        '/a.dcm',
+        grant,
+      ),
+      false,
+    );
+    assert.equal(
+      handleGrant(
+        ctx,
+        { sender: { id: WINDOW_ID }, senderFrame: { url: 'https://evil.example/', parent: null } },
+        '/a.dcm',
+        grant,
+      ),
+      false,
+    );
+    for (const path of ['relative.dcm', '', 42, null, { path: '/a.dcm' }, '/a\0b', `/${'x'.repeat(5000)}`])
+      assert.equal(handleGrant(ctx, ours, path, grant), false, JSON.stringify(path)?.slice(0, 40));
+    assert.deepEqual(granted, []);
+    assert.deepEqual(ctx.refused.slice(0, 3), [
+      'grant-path:FORBIDDEN_SENDER',
+      'grant-path:FORBIDDEN_SENDER',
+      'grant-path:FORBIDDEN_SENDER',
+    ]);
+    assert.ok(ctx.refused.slice(3).every((entry) => entry === 'grant-path:INVALID_REQUEST'));
   });
 });

@@ -5,7 +5,8 @@
  * and webUtils, since Electron cannot run here. Checked: exactly `window.triage` is exposed with
  * invoke/on/pathForFile; the channel names are the contract's; unknown channels and events are
  * refused before IPC; envelopes unwrap to values or to errors whose message carries the code;
- * listeners get the payload and never the IPC event.
+ * listeners get the payload and never the IPC event; pathForFile grants a dropped file's path to
+ * the window (synchronously, on the preload's own channel) before it returns it.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ after(() => scratch.remove());
 
 const exposed = new Map<string, unknown>();
 const invoked: Array<[string, unknown]> = [];
+const sentSync: Array<[string, unknown]> = [];
 const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
 let nextReply: unknown = { ok: true, value: null };
 const required: string[] = [];
@@ -41,6 +43,10 @@ const electron = {
     },
     removeListener: (channel: string, listener: (...args: unknown[]) => void) =>
       listeners.get(channel)?.delete(listener),
+    sendSync: (channel: string, payload: unknown) => {
+      sentSync.push([channel, payload]);
+      return true;
+    },
   },
   webUtils: {
     getPathForFile: (file: { path?: string }) => {
@@ -148,8 +154,25 @@ describe('the bundled preload', () => {
     );
   });
 
-  test("pathForFile gives a dropped file's path, and an empty string for anything else", () => {
+  test("pathForFile gives a dropped file's path, granted to the window first; anything else gets ''", () => {
+    sentSync.length = 0;
     assert.equal(triage.pathForFile({ path: '/data/cxr/a.dcm' } as never), '/data/cxr/a.dcm');
+    // Synchronously, on the preload's own channel: granted before the page's next invoke.
+    assert.deepEqual(sentSync, [['triage:grant-path', '/data/cxr/a.dcm']]);
     assert.equal(triage.pathForFile({} as never), '');
+    assert.equal(triage.pathForFile({ path: '' } as never), '');
+    assert.equal(sentSync.length, 1, 'nothing granted for a File without a path');
+  });
+
+  test('the page has no way to grant a path but a File: no send, no channel name, no ipcRenderer', () => {
+    assert.deepEqual(Object.keys(triage).sort(), ['invoke', 'on', 'pathForFile']);
+    // The grant channel is no API channel: invoke refuses it before IPC.
+    invoked.length = 0;
+    return assert
+      .rejects(
+        triage.invoke('grant-path' as never, '/etc' as never),
+        (e: Error) => parseApiCallError(e).code === 'INVALID_REQUEST',
+      )
+      .then(() => assert.equal(invoked.length, 0));
   });
 });
