@@ -5,11 +5,11 @@
  * case changed, so a component that does not exist as written is matched case-insensitively.
  */
 import { readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TriageError, toTriageError } from '../errors/index.js';
 import { parseDataSet } from '../ingest/index.js';
 import type { DataSet } from '../ingest/index.js';
+import { readRegularFile } from './read.js';
 
 export const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 const DIRECTORY_RECORD_SEQUENCE = 'x00041220';
@@ -37,12 +37,13 @@ function component(folder: string, name: string): string {
 
 /**
  * The files a DICOMDIR references, as paths, in record order, each once; `invalid` holds the
- * references that point outside its folder (never followed).
+ * references that point outside its folder (never followed). The file is read as the scan reads
+ * any file (never waiting on a FIFO swapped in for it).
  */
 export async function dicomdirReferences(path: string): Promise<{ files: string[]; invalid: string[] }> {
   let dataSet: DataSet;
   try {
-    dataSet = parseDataSet(await readFile(path));
+    dataSet = parseDataSet(await readRegularFile(path, undefined, 'The DICOMDIR'));
   } catch (error) {
     const coded = toTriageError(error, path);
     throw new TriageError('INVALID_DICOMDIR', `The DICOMDIR cannot be read: ${coded.message}`, {

@@ -510,6 +510,7 @@ export class Scanner {
       const ready: Candidate[] = [];
       const present = new Set<string>();
       for await (const candidate of walk(this.options.roots)) {
+        if (this.aborted) break;
         present.add(candidate.path);
         if (candidate.kind === 'error') {
           // Errors are recorded once per path until the path changes.
@@ -534,6 +535,8 @@ export class Scanner {
           ready.push(candidate);
         }
       }
+      // Interrupted mid-walk: what was seen is partial, and nothing more is started.
+      if (this.aborted) break;
       // A file removed is forgotten, so a copy made again later is picked up.
       for (const path of this.known.keys()) if (!present.has(path)) this.known.delete(path);
       for (const path of pending.keys()) if (!present.has(path)) pending.delete(path);

@@ -1,7 +1,7 @@
 /**
  * `triage scan` and `triage worklist` through the real binary, as separate processes: a scan
- * killed with SIGKILL mid-write and started again (nothing lost, nothing twice), Ctrl-C stopping
- * after the batch, watch mode picking up files copied in later (one still being written), the
+ * killed with SIGKILL mid-write and started again (nothing lost, nothing twice), Ctrl-C and
+ * SIGTERM stopping after the batch, watch mode picking up files copied in later (one still being written), the
  * NDJSON progress contract, --out exports, the worklist JSON contract, and usage errors.
  */
 import { fileURLToPath } from 'node:url';
@@ -154,30 +154,36 @@ describe('resuming after SIGKILL', () => {
   });
 });
 
-describe('Ctrl-C', () => {
-  test(
-    'stops after the current batch, keeps what is done, exits 130; a rerun finishes',
-    { timeout: 300_000 },
-    async () => {
-      const dir = fresh('sigint');
-      writeImages(join(dir, 'in'), 60, 1024);
-      const database = join(dir, 'db.sqlite');
-      const scan = start([join(dir, 'in'), '--db', database, ...PACK, '--batch', '4']);
-      await scan.waitFor((p) => p.done >= 5);
-      scan.child.kill('SIGINT');
-      assert.equal(await scan.exited, 130);
-      const summary = summaryOf(scan.stdout());
-      assert.equal(summary.outcome, 'interrupted');
-      assert.ok(summary.analysed < 60);
-      assert.equal(summary.analysed % 4, 0, 'whole batches');
-      const stored = storedRows(database).results.length;
-      assert.equal(stored, summary.analysed, 'every analysed image was kept');
-      const rerun = triage(['scan', join(dir, 'in'), '--db', database, ...PACK]);
-      assert.equal(rerun.status, 0, rerun.stderr);
-      assert.deepEqual([summaryOf(rerun.stdout).analysed, summaryOf(rerun.stdout).unchanged], [60 - stored, stored]);
-    },
-  );
-});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  describe(signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM', () => {
+    test(
+      'stops after the current batch, keeps what is done, exits 130; a rerun finishes',
+      { timeout: 300_000 },
+      async () => {
+        const dir = fresh(signal.toLowerCase());
+        writeImages(join(dir, 'in'), 60, 1024);
+        const database = join(dir, 'db.sqlite');
+        const scan = start([join(dir, 'in'), '--db', database, ...PACK, '--batch', '4']);
+        await scan.waitFor((p) => p.done >= 5);
+        scan.child.kill(signal);
+        assert.equal(await scan.exited, 130, scan.stderr());
+        const summary = summaryOf(scan.stdout());
+        assert.equal(summary.outcome, 'interrupted');
+        assert.ok(summary.analysed < 60);
+        assert.equal(summary.analysed % 4, 0, 'whole batches');
+        const stored = storedRows(database);
+        assert.deepEqual(stored.integrity, ['ok']);
+        assert.equal(stored.results.length, summary.analysed, 'every analysed image was kept');
+        const rerun = triage(['scan', join(dir, 'in'), '--db', database, ...PACK]);
+        assert.equal(rerun.status, 0, rerun.stderr);
+        assert.deepEqual(
+          [summaryOf(rerun.stdout).analysed, summaryOf(rerun.stdout).unchanged],
+          [60 - stored.results.length, stored.results.length],
+        );
+      },
+    );
+  });
+}
 
 describe('watch mode', () => {
   test(

@@ -1,7 +1,8 @@
 /**
  * Identification in its own thread: what the Identifier returns is what `identify` gives on the
  * caller's thread (the SHA-256 of the file's bytes, format by content, the UIDs); failures keep
- * their codes and do not stop the next file; the thread runs below normal priority; close() ends it.
+ * their codes and do not stop the next file; a FIFO swapped in for a file is refused without
+ * waiting; the thread runs below normal priority; close() ends it.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -14,6 +15,7 @@ import { identify } from '../../main/scan/identify.js';
 import { Identifier } from '../../main/scan/identifier.js';
 import { threadNiceValues } from '../support/threads.js';
 import { scratchDir } from '../support/tools.js';
+import { swapForFifo, watchFifo } from './fifo.js';
 import { DICOM, writeImages } from './fixtures.js';
 
 const scratch = scratchDir('identifier');
@@ -74,6 +76,24 @@ describe('the identification thread', () => {
       assert.equal(error.file, missing);
       return true;
     });
+    assert.equal((await identifier.identify(pngs[1], stats(pngs[1]))).format, 'png');
+  });
+
+  test('a file swapped for a FIFO after the walk saw it is UNREADABLE at once; the next file is identified', async () => {
+    const path = join(scratch.path, 'was-a-file.png');
+    writeFileSync(path, readFileSync(pngs[0]));
+    const seen = stats(path);
+    swapForFifo(path);
+    const watch = watchFifo(path);
+    try {
+      await assert.rejects(identifier.identify(path, seen), (error: TriageError) => {
+        assert.equal(error.code, 'UNREADABLE');
+        assert.match(error.message, /not a regular file/);
+        return true;
+      });
+    } finally {
+      assert.equal(watch.stop(), false, 'no thread waited for a writer on the FIFO');
+    }
     assert.equal((await identifier.identify(pngs[1], stats(pngs[1]))).format, 'png');
   });
 
