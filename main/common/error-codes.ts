@@ -17,7 +17,8 @@ export const ERROR_CODES = {
   DECODE_FAILED: 'The codec could not decode the pixel data.',
   // Folder scans
   SYMLINK_LOOP: 'A symbolic link leads back into a folder that contains it; the loop is not followed.',
-  INVALID_DICOMDIR: 'A DICOMDIR cannot be read, or references a file outside its folder.',
+  INVALID_DICOMDIR:
+    'A DICOMDIR cannot be read, or references a file outside its folder or a DICOMDIR that leads back to it.',
   // Model packs and inference
   PACK_NOT_FOUND: 'No model pack (ensemble.json) at the given folder.',
   INVALID_PACK: 'A model pack file is missing or does not match the pack format.',

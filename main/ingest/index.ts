@@ -4,6 +4,7 @@
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import { TriageError, toTriageError } from '../errors/index.js';
+import { fsPath } from '../paths/index.js';
 import { hasPart10Prefix, looksLikeRawDataSet } from './dicom/parse.js';
 import { readDicom } from './dicom/read.js';
 import type { DecodeOptions } from './dicom/read.js';
@@ -64,7 +65,7 @@ export class ReadBuffer {
  * caller to code.
  */
 export async function readWhole(file: string, size: number | null, buffer: ReadBuffer): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
+  const handle = await open(fsPath(file), 'r');
   try {
     size ??= (await handle.stat()).size;
     if (size > MAX_FILE_BYTES)
@@ -84,12 +85,12 @@ export async function readWhole(file: string, size: number | null, buffer: ReadB
 
 async function readBytes(file: string, buffer?: ReadBuffer): Promise<Uint8Array> {
   try {
-    const info = await stat(file);
+    const info = await stat(fsPath(file));
     if (!info.isFile()) throw new TriageError('UNREADABLE', 'The path is not a regular file.', { file });
     if (info.size > MAX_FILE_BYTES) {
       throw new TriageError('TOO_LARGE', `The file is ${info.size} bytes; radiographs are far smaller.`, { file });
     }
-    return buffer ? await readWhole(file, info.size, buffer) : await readFile(file);
+    return buffer ? await readWhole(file, info.size, buffer) : await readFile(fsPath(file));
   } catch (error) {
     if (error instanceof TriageError) throw error;
     const code = (error as NodeJS.ErrnoException).code;

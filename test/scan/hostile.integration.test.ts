@@ -1,21 +1,49 @@
 /**
- * Folders that fight back: a FIFO swapped in for a file after the walk saw it is refused without
- * waiting, and loses nothing else. SIGTERM: cli.integration.test.ts; the identification thread
- * meeting a FIFO: identifier.test.ts.
+ * Folders that fight back, scanned in process with the real cam-pack on the CPU: a FIFO swapped
+ * in for a file after the walk saw it, a tree 2,000 folders deep, names whose bytes are not
+ * UTF-8. Each fails alone, with its code, or is scanned whole, and loses nothing else. DICOMDIR
+ * cycles: dicomdir.conformance.test.ts; SIGTERM: cli.integration.test.ts.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { walk } from '../../main/scan/index.js';
-import type { Candidate } from '../../main/scan/index.js';
+import { after, before, describe, test } from 'node:test';
+import { Engine } from '../../main/engine/index.js';
+import { fsPath } from '../../main/paths/index.js';
+import { walk, Scanner } from '../../main/scan/index.js';
+import type { Candidate, ScanOptions } from '../../main/scan/index.js';
+import { ResultStore } from '../../main/store/index.js';
+import type { StoredResult } from '../../main/domain/index.js';
+import { defaultRules } from '../../main/triage/index.js';
 import { scratchDir } from '../support/tools.js';
 import { swapForFifo, watchFifo } from './fifo.js';
-import { copyFixture, writeImage } from './fixtures.js';
+import { CAM_PACK, copyFixture, writeImage } from './fixtures.js';
 
 const scratch = scratchDir('hostile');
 after(() => scratch.remove());
 let counter = 0;
 const fresh = (name: string) => join(scratch.path, `${name}-${++counter}`);
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const bytesOf = (path: string) => {
+  const converted = fsPath(path);
+  return typeof converted === 'string' ? Buffer.from(converted, 'utf8') : converted;
+};
+
+/** Valid Unicode: no lone surrogate, so UTF-8 (a database's text) holds it exactly. */
+const wellFormed = (text: string) => Buffer.from(text, 'utf8').toString('utf8') === text;
+let engine: Engine;
+before(async () => {
+  engine = await Engine.create({ models: CAM_PACK, provider: 'cpu', threads: 1, batchSize: 4 });
+});
+after(() => engine?.close());
+
+async function run(store: ResultStore, roots: string[], options: Partial<ScanOptions> = {}) {
+  const summary = await new Scanner({ roots, engine, store, rules: defaultRules(), ...options }).run();
+  return { summary, results: [...store.scanResults(summary.scanId)] };
+}
+const byFile = (results: StoredResult[]) => new Map(results.map((r) => [r.file, r]));
 
 describe('a FIFO swapped in after the walk saw a regular file', () => {
   test('a DICOMDIR become a FIFO is refused without waiting, and the walk goes on', async () => {
@@ -39,5 +67,102 @@ describe('a FIFO swapped in after the walk saw a regular file', () => {
     assert.equal(rest[0].kind === 'error' && rest[0].error.code, 'INVALID_DICOMDIR');
     assert.match(rest[0].kind === 'error' ? rest[0].error.message : '', /not a regular file/);
     assert.deepEqual([rest[1].kind, rest[1].path], ['file', join(root, 'zz-last.png')]);
+  });
+});
+
+describe('a tree 2,000 folders deep', () => {
+  const DEPTH = 2000;
+  /** root/d/d/.../d, DEPTH folders below the root. */
+  const folderAt = (root: string, depth: number) => join(root, ...Array<string>(depth).fill('d'));
+  // Node's recursive rmSync recurses too, and overflows its stack on such a tree; rm does not.
+  const trees: string[] = [];
+  after(() => {
+    for (const tree of trees) execFileSync('rm', ['-rf', tree]);
+  });
+
+  test('the walk finds the file in every one of its folders, in order', async () => {
+    const root = fresh('deep-walk');
+    trees.push(root);
+    mkdirSync(folderAt(root, DEPTH), { recursive: true });
+    for (let depth = 1; depth <= DEPTH; depth++) writeFileSync(join(folderAt(root, depth), 'f'), `${depth}`);
+    const found: string[] = [];
+    for await (const candidate of walk([root])) {
+      assert.equal(candidate.kind, 'file', candidate.kind === 'error' ? candidate.error.message : '');
+      found.push(candidate.path);
+    }
+    // Name order: "d" before "f", so the deepest file comes first.
+    assert.equal(found.length, DEPTH);
+    assert.deepEqual(
+      found,
+      Array.from({ length: DEPTH }, (_, i) => join(folderAt(root, DEPTH - i), 'f')),
+    );
+  });
+
+  test('a scan analyses the images at every depth; nothing is INTERNAL', async () => {
+    const dir = fresh('deep-scan');
+    trees.push(dir);
+    const root = join(dir, 'in');
+    const depths = [1, 700, 1400, DEPTH];
+    mkdirSync(folderAt(root, DEPTH), { recursive: true });
+    for (const [i, depth] of depths.entries())
+      writeImage(join(folderAt(root, depth), 'x.png'), i % 2 === 0 ? 'nodule' : 'normal', i);
+    const store = ResultStore.open(join(dir, 'db.sqlite'));
+    const { summary, results } = await run(store, [root]);
+    assert.equal(summary.outcome, 'completed');
+    assert.deepEqual([summary.files, summary.analysed, summary.ok, summary.errors], [4, 4, 4, 0]);
+    const stored = byFile(results);
+    for (const [i, depth] of depths.entries()) {
+      const result = stored.get(join(folderAt(root, depth), 'x.png'));
+      assert.equal(result?.priority, i % 2 === 0 ? 'urgent' : 'normal', `depth ${depth}`);
+    }
+    store.close();
+  });
+});
+
+describe('names whose bytes are not UTF-8', () => {
+  test('found, identified, analysed and stored under a name that maps back to the same bytes', async () => {
+    const dir = fresh('bytes');
+    const root = join(dir, 'in');
+    const source = join(dir, 'source.png');
+    writeImage(source, 'nodule', 4);
+    const image = readFileSync(source);
+    copyFixture('explicit-le.dcm', join(dir, 'source.dcm'));
+    const dicom = readFileSync(join(dir, 'source.dcm'));
+    mkdirSync(root, { recursive: true });
+    const named = (...parts: Buffer[]) => Buffer.concat([Buffer.from(`${root}/`), ...parts]);
+    // 0xFF 0xFE (never valid UTF-8), in a folder named with Latin-1 "é" (0xE9, invalid too).
+    mkdirSync(named(Buffer.of(0xe9)));
+    const ff = named(Buffer.of(0xe9), Buffer.from('/'), Buffer.of(0xff, 0xfe), Buffer.from('.png'));
+    writeFileSync(ff, image);
+    // A real U+EF90 character, valid UTF-8 that must not be read as the byte 0x90.
+    const privateUse = named(Buffer.from('\uEF90.dcm', 'utf8'));
+    writeFileSync(privateUse, dicom);
+    // And a file whose name is the byte 0x90 itself, which must stay another file.
+    const byte90 = named(Buffer.of(0x90), Buffer.from('.png'));
+    writeImage(join(dir, 'other.png'), 'normal', 9);
+    writeFileSync(byte90, readFileSync(join(dir, 'other.png')));
+
+    const store = ResultStore.open(join(dir, 'db.sqlite'));
+    const { summary, results } = await run(store, [root]);
+    assert.equal(summary.outcome, 'completed');
+    assert.deepEqual([summary.analysed, summary.ok, summary.errors, summary.duplicates], [3, 3, 0, 0]);
+    const back = new Map(results.map((r) => [bytesOf(r.file).toString('hex'), r]));
+    assert.equal(back.size, 3, 'three names, three results');
+    for (const [raw, content, priority] of [
+      [ff, image, 'urgent'],
+      [privateUse, dicom, 'normal'],
+      [byte90, readFileSync(join(dir, 'other.png')), 'normal'],
+    ] as const) {
+      const result = back.get(raw.toString('hex'));
+      assert.ok(result, `a result whose name maps back to ${raw.toString('hex')}`);
+      assert.ok(wellFormed(result.file), 'stored as valid Unicode');
+      assert.equal(result.status, 'ok');
+      assert.equal(result.priority, priority);
+      assert.equal(result.sha256, sha256(content), 'the hash of the file those bytes name');
+    }
+    // A second pass finds the same names unchanged: the stored strings are the walk's strings.
+    const again = await run(store, [root]);
+    assert.deepEqual([again.summary.analysed, again.summary.unchanged], [0, 3]);
+    store.close();
   });
 });
