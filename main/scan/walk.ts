@@ -7,7 +7,7 @@
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { basename, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { TriageError } from '../errors/index.js';
 import { fsPath, pathFromBytes, pathFromText } from '../paths/index.js';
 import { dicomdirReferences, isDicomdirName } from './dicomdir.js';
@@ -47,6 +47,37 @@ async function realPath(path: string): Promise<string> {
 export interface WalkOptions {
   /** Follow DICOMDIRs (default true). */
   dicomdir?: boolean;
+  /**
+   * Paths never walked into nor yielded (the product's own outputs), whether they exist yet or
+   * not: an entry is left out when it is one of them (the same file or folder, through any
+   * link), or when it has one's name in the folder that holds it.
+   */
+  exclude?: readonly string[];
+}
+
+/** The excluded paths as the walk recognises them: by identity, and by folder and name. */
+interface Exclusions {
+  ids: Set<string>;
+  /** `${folder's dev:ino}/${name}`. */
+  names: Set<string>;
+}
+
+async function exclusions(paths: readonly string[]): Promise<Exclusions> {
+  const found: Exclusions = { ids: new Set(), names: new Set() };
+  for (const path of paths) {
+    const absolute = resolve(path);
+    try {
+      found.ids.add(key(await stat(absolute)));
+    } catch {
+      // Not there (yet): known by its folder and name.
+    }
+    try {
+      found.names.add(`${key(await stat(dirname(absolute)))}/${pathFromText(basename(absolute))}`);
+    } catch {
+      // No folder: nothing can be found under that name.
+    }
+  }
+  return found;
 }
 
 /** What the walk is in the middle of: a folder's entries, or a DICOMDIR's references. */
@@ -65,6 +96,7 @@ type Frame =
  */
 export async function* walk(roots: readonly string[], options: WalkOptions = {}): AsyncGenerator<Candidate> {
   const resolved = roots.map((root) => pathFromText(resolve(root)));
+  const excluded = await exclusions(options.exclude ?? []);
   const folders: string[] = [];
   for (const root of resolved) {
     try {
@@ -89,6 +121,7 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
 
   /** A file: yielded (or its error); a DICOMDIR not followed yet has its references read and stacked. */
   async function* file(path: string, stats: Stats, explicit: boolean): AsyncGenerator<Candidate> {
+    if (excluded.ids.has(key(stats))) return;
     if (!stats.isFile()) {
       yield {
         kind: 'error',
@@ -157,6 +190,7 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
         return;
       }
       const name = frame.names[frame.next++];
+      if (excluded.names.has(`${frame.id}/${name}`)) return;
       const child = join(frame.path, name);
       let stats: Stats;
       try {
@@ -170,6 +204,7 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
         return;
       }
       const id = key(stats);
+      if (excluded.ids.has(id)) return;
       if (openFolders.has(id)) {
         yield {
           kind: 'error',
@@ -234,7 +269,7 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
     }
     if (stats.isDirectory()) {
       const id = key(stats);
-      if (visited.has(id)) continue;
+      if (visited.has(id) || excluded.ids.has(id)) continue;
       pushFolder(root, id);
     } else {
       yield* file(root, stats, true);
@@ -244,8 +279,8 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
 }
 
 /** Counts the entries (files and errors) a walk will yield, for progress, without reading any file. */
-export async function countFiles(roots: readonly string[]): Promise<number> {
+export async function countFiles(roots: readonly string[], exclude: readonly string[] = []): Promise<number> {
   let count = 0;
-  for await (const candidate of walk(roots, { dicomdir: false })) if (candidate) count++;
+  for await (const candidate of walk(roots, { dicomdir: false, exclude })) if (candidate) count++;
   return count;
 }

@@ -1,13 +1,14 @@
 /**
  * Folders that fight back, scanned in process with the real cam-pack on the CPU: a FIFO swapped
  * in for a file after the walk saw it, a tree 2,000 folders deep, names whose bytes are not
- * UTF-8. Each fails alone, with its code, or is scanned whole, and loses nothing else. DICOMDIR
- * cycles: dicomdir.conformance.test.ts; SIGTERM: cli.integration.test.ts.
+ * UTF-8, the product's own outputs inside the scanned folder. Each fails alone, with its code, or
+ * is scanned whole, and loses nothing else. DICOMDIR cycles: dicomdir.conformance.test.ts;
+ * SIGTERM and --out: cli.integration.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../main/engine/index.js';
@@ -19,7 +20,7 @@ import type { StoredResult } from '../../main/domain/index.js';
 import { defaultRules } from '../../main/triage/index.js';
 import { scratchDir } from '../support/tools.js';
 import { swapForFifo, watchFifo } from './fifo.js';
-import { CAM_PACK, copyFixture, writeImage } from './fixtures.js';
+import { CAM_PACK, copyFixture, writeImage, writeImages } from './fixtures.js';
 
 const scratch = scratchDir('hostile');
 after(() => scratch.remove());
@@ -163,6 +164,37 @@ describe('names whose bytes are not UTF-8', () => {
     // A second pass finds the same names unchanged: the stored strings are the walk's strings.
     const again = await run(store, [root]);
     assert.deepEqual([again.summary.analysed, again.summary.unchanged], [0, 3]);
+    store.close();
+  });
+});
+
+describe("the product's own outputs inside the scanned folder", () => {
+  test('the heatmaps folder (and a link to it) and the database with its side files are never scanned', async () => {
+    const root = fresh('outputs');
+    const images = writeImages(join(root, 'images'), 4);
+    const maps = join(root, 'maps');
+    mkdirSync(maps);
+    symlinkSync(maps, join(root, 'link-to-maps'));
+    const database = join(root, 'results.sqlite');
+    const store = ResultStore.open(database);
+    const passes = [];
+    for (let pass = 0; pass < 3; pass++) {
+      const { summary, results } = await run(store, [root], { heatmapsDir: maps });
+      passes.push({
+        files: summary.files,
+        skipped: summary.skipped,
+        errors: summary.errors,
+        overlays: readdirSync(maps).length,
+        scanned: results.map((r) => r.file),
+      });
+    }
+    assert.ok(passes[0].overlays >= 2, `the nodules' overlays were written (${passes[0].overlays})`);
+    for (const pass of passes)
+      assert.deepEqual(pass, { files: 4, skipped: 0, errors: 0, overlays: passes[0].overlays, scanned: images });
+    assert.ok(
+      existsSync(`${database}-wal`) && existsSync(`${database}.owners`),
+      'side files were there to be left out',
+    );
     store.close();
   });
 });

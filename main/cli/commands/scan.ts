@@ -25,8 +25,9 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE]
   JSON object. Resumable: a file already analysed with the same content and the same model pack
   is skipped; a new pack version analyses it again. Duplicates (same content or SOP Instance UID)
   are recorded, not analysed twice. Unreadable files, symbolic-link loops and broken files are
-  recorded as coded errors; they never stop the scan. Ctrl-C or SIGTERM stops after the current
-  batch, keeping everything done (exit code 130).
+  recorded as coded errors; they never stop the scan. The scan's own outputs (--heatmaps, --out,
+  the database) are never scanned. Ctrl-C or SIGTERM stops after the current batch, keeping
+  everything done (exit code 130).
   Progress goes to stderr: a bar on a terminal, else NDJSON lines
   {"progress": {"done", "total", "rate", "etaSeconds"}} (total null until counted).
   --watch            keep watching the paths; analyse files copied in later once their size has
@@ -185,6 +186,8 @@ export async function runScan(argv: string[]): Promise<number> {
       store,
       rules,
       heatmapsDir: values.heatmaps,
+      // The export is the product's own output: a later scan of a folder holding it leaves it out.
+      exclude: values.out === undefined ? [] : [values.out],
       watch,
       signal: controller.signal,
       onProgress: (progress) => reporter.update(progress),
