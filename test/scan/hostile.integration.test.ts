@@ -1,8 +1,8 @@
 /**
  * Folders that fight back, scanned in process with the real cam-pack on the CPU: a FIFO swapped
  * in for a file after the walk saw it, a tree 2,000 folders deep, names whose bytes are not
- * UTF-8, the product's own outputs inside the scanned folder. Each fails alone, with its code, or
- * is scanned whole, and loses nothing else. DICOMDIR cycles: dicomdir.conformance.test.ts;
+ * UTF-8, the product's own outputs inside the scanned folder, two images with one base name.
+ * Each fails alone, with its code, or is scanned whole, and loses nothing else. DICOMDIR cycles: dicomdir.conformance.test.ts;
  * SIGTERM and --out: cli.integration.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { decode } from 'fast-png';
 import { Engine } from '../../main/engine/index.js';
 import { fsPath } from '../../main/paths/index.js';
 import { walk, Scanner } from '../../main/scan/index.js';
@@ -196,5 +197,36 @@ describe("the product's own outputs inside the scanned folder", () => {
       'side files were there to be left out',
     );
     store.close();
+  });
+
+  test('overlays are named per image: two IM0001 in two folders get two overlays, each of its own image', async () => {
+    const dir = fresh('overlay-names');
+    const small = join(dir, 'in', 'patient-a', 'IM0001');
+    const large = join(dir, 'in', 'patient-b', 'IM0001');
+    writeImage(small, 'nodule', 1, 256);
+    writeImage(large, 'nodule', 2, 512);
+    const maps = join(dir, 'maps');
+    const store = ResultStore.open(join(dir, 'db.sqlite'));
+    const { results } = await run(store, [join(dir, 'in')], { heatmapsDir: maps });
+    store.close();
+    const overlays = byFile(results);
+    const a = overlays.get(small)?.heatmaps?.nodule;
+    const b = overlays.get(large)?.heatmaps?.nodule;
+    assert.ok(a && b && a !== b, `two overlay files: ${a}, ${b}`);
+    assert.equal(readdirSync(maps).length, 2);
+    for (const [path, size, name] of [
+      [a, 256, 'IM0001'],
+      [b, 512, 'IM0001'],
+    ] as const) {
+      const png = decode(readFileSync(path));
+      assert.deepEqual([png.width, png.height], [size, size], `${path} is drawn over its own image`);
+      assert.ok(path.startsWith(join(maps, name)), `readable: named after the image (${path})`);
+    }
+    // The same names on another run, into another database.
+    const again = ResultStore.open(join(dir, 'again.sqlite'));
+    const rerun = byFile((await run(again, [join(dir, 'in')], { heatmapsDir: maps })).results);
+    again.close();
+    assert.deepEqual([rerun.get(small)?.heatmaps?.nodule, rerun.get(large)?.heatmaps?.nodule], [a, b]);
+    assert.equal(readdirSync(maps).length, 2);
   });
 });

@@ -38,7 +38,7 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE]
   --rules FILE       triage rules (JSON); default: pneumothorax critical, mass and nodule urgent
   --models DIR       model pack folder; default: the bundled pack (${DEFAULT_PACK})
   --ep NAME          execution provider: auto or ${PROVIDERS.join(', ')}
-  --heatmaps DIR     write one PNG overlay per positive finding
+  --heatmaps DIR     write one PNG overlay per positive finding (IMAGE.HASH.FINDING.png)
 ${threadOptionsHelp(21)}
   --batch N          images per inference batch (default 8)
   --poll MS          watch: how often the paths are listed (default 1000)
