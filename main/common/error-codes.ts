@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   NOT_AN_IMAGE: 'The DICOM object is not an image (for example a structured report).',
   INVALID_ATTRIBUTE: 'An attribute has a value that is missing, impossible or inconsistent.',
   TOO_LARGE: 'The image is larger than a radiograph can plausibly be.',
-  DECODE_FAILED: 'The codec could not decode the pixel data.',
+  DECODE_FAILED: 'The codec could not decode the pixel data, or reading the file stopped the thread reading it.',
   // Folder scans
   SYMLINK_LOOP: 'A symbolic link leads back into a folder that contains it; the loop is not followed.',
   INVALID_DICOMDIR:

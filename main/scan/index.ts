@@ -191,7 +191,7 @@ export class Scanner {
   private readonly identifyAhead: number;
   /** Reads and hashes files off this thread (see Identifier); for the length of run(). */
   private readonly identifier = new Identifier();
-  /** How every walk of this scan goes: the product's own outputs left out. */
+  /** How every walk of this scan goes: DICOMDIRs read in the identification thread, outputs left out. */
   private readonly walkOptions: WalkOptions;
   private scanId = 0;
   private started = 0;
@@ -221,6 +221,7 @@ export class Scanner {
     this.fingerprint = packFingerprint(this.provenance);
     this.identifyAhead = Math.max(1, options.identifyAhead ?? 2);
     this.walkOptions = {
+      references: (path) => this.identifier.references(path),
       exclude: [
         ...(options.heatmapsDir ? [options.heatmapsDir] : []),
         ...databaseFiles(options.store.path),

@@ -48,6 +48,11 @@ export interface WalkOptions {
   /** Follow DICOMDIRs (default true). */
   dicomdir?: boolean;
   /**
+   * Reads a DICOMDIR's references (default: dicomdirReferences on this thread); failures are
+   * coded errors (rejected). A scan reads them in its identification thread.
+   */
+  references?: (path: string) => Promise<DicomdirReferences>;
+  /**
    * Paths never walked into nor yielded (the product's own outputs), whether they exist yet or
    * not: an entry is left out when it is one of them (the same file or folder, through any
    * link), or when it has one's name in the folder that holds it.
@@ -96,6 +101,7 @@ type Frame =
  */
 export async function* walk(roots: readonly string[], options: WalkOptions = {}): AsyncGenerator<Candidate> {
   const resolved = roots.map((root) => pathFromText(resolve(root)));
+  const readReferences = options.references ?? dicomdirReferences;
   const excluded = await exclusions(options.exclude ?? []);
   const folders: string[] = [];
   for (const root of resolved) {
@@ -147,7 +153,7 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
     followed.add(real);
     let found: DicomdirReferences;
     try {
-      found = await dicomdirReferences(path);
+      found = await readReferences(path);
     } catch (error) {
       yield {
         kind: 'error',

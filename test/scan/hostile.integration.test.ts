@@ -1,14 +1,15 @@
 /**
  * Folders that fight back, scanned in process with the real cam-pack on the CPU: a FIFO swapped
  * in for a file after the walk saw it, a tree 2,000 folders deep, names whose bytes are not
- * UTF-8, the product's own outputs inside the scanned folder, two images with one base name.
- * Each fails alone, with its code, or is scanned whole, and loses nothing else. DICOMDIR cycles: dicomdir.conformance.test.ts;
- * SIGTERM and --out: cli.integration.test.ts.
+ * UTF-8, the product's own outputs inside the scanned folder, two images with one base name, and
+ * a header that exhausts the identification thread. Each fails alone, with its code, and loses
+ * nothing else. DICOMDIR cycles: dicomdir.conformance.test.ts; SIGTERM and --out:
+ * cli.integration.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode } from 'fast-png';
@@ -228,5 +229,57 @@ describe("the product's own outputs inside the scanned folder", () => {
     again.close();
     assert.deepEqual([rerun.get(small)?.heatmaps?.nodule, rerun.get(large)?.heatmaps?.nodule], [a, b]);
     assert.equal(readdirSync(maps).length, 2);
+  });
+});
+
+/**
+ * A DICOM file whose data set ends in one sequence of `items` empty items: a few bytes each on
+ * disk, hundreds of bytes each once dicom-parser has read them. The image before it is healthy.
+ */
+function writeSequenceBomb(path: string, items: number): void {
+  const base = readFileSync(copyFixture('explicit-le.dcm', `${path}.base`));
+  // (7FE1,1010) SQ of undefined length, after the pixel data (a private tag, ascending order).
+  const head = Buffer.from([0xe1, 0x7f, 0x10, 0x10, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+  const body = Buffer.alloc(items * 8);
+  for (let i = 0; i < items; i++) body.writeUInt32LE(0xe000fffe, i * 8); // (FFFE,E000), length 0
+  const end = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+  writeFileSync(path, Buffer.concat([base, head, body, end]));
+  unlinkSync(`${path}.base`);
+}
+
+describe('a header that exhausts the identification thread', () => {
+  test('fails alone with its code; the healthy files queued beside it are identified and analysed', async () => {
+    const dir = fresh('exhaust');
+    const root = join(dir, 'in');
+    writeImage(join(root, 'a.png'), 'nodule', 1);
+    // 4 million empty items: 32 MB on disk, far beyond the thread's heap once parsed.
+    writeSequenceBomb(join(root, 'b-hostile.dcm'), 4_000_000);
+    writeImage(join(root, 'c.png'), 'normal', 2);
+    copyFixture('no-window.dcm', join(root, 'd.dcm'));
+    writeImage(join(root, 'e.png'), 'nodule', 3);
+    const store = ResultStore.open(join(dir, 'db.sqlite'));
+    // Four files asked of the thread at once: the hostile one has healthy ones queued behind it.
+    const { summary, results } = await run(store, [root], { identifyAhead: 4 });
+    store.close();
+    assert.equal(summary.outcome, 'completed');
+    const stored = byFile(results);
+    const hostile = stored.get(join(root, 'b-hostile.dcm'));
+    assert.equal(hostile?.status, 'error');
+    // DECODE_FAILED when the identification thread is what the file exhausts; where the ingest's
+    // parse budgets refuse it first, theirs (a file too large or malformed to read).
+    assert.ok(
+      ['DECODE_FAILED', 'TOO_LARGE', 'MALFORMED'].includes(hostile.error?.code ?? ''),
+      JSON.stringify(hostile.error),
+    );
+    assert.deepEqual(
+      ['a.png', 'c.png', 'd.dcm', 'e.png'].map((name) => [name, stored.get(join(root, name))?.status]),
+      [
+        ['a.png', 'ok'],
+        ['c.png', 'ok'],
+        ['d.dcm', 'ok'],
+        ['e.png', 'ok'],
+      ],
+    );
+    assert.deepEqual([summary.files, summary.analysed, summary.ok, summary.errors], [5, 4, 4, 1]);
   });
 });
