@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   NOT_AN_IMAGE: 'The DICOM object is not an image (for example a structured report).',
   INVALID_ATTRIBUTE: 'An attribute has a value that is missing, impossible or inconsistent.',
   TOO_LARGE: 'The image, or the work of decoding it, is larger than any radiograph needs.',
-  DECODE_FAILED: 'The codec could not decode the pixel data.',
+  DECODE_FAILED: 'The codec could not decode the pixel data, or reading the file stopped the thread reading it.',
   DECODE_TIMEOUT: 'Decoding the file took longer than its time budget; it was stopped and the file is not read.',
   DECODE_OUT_OF_MEMORY:
     'Decoding the file needed more memory than its budget; it was stopped and the file is not read.',
@@ -22,7 +22,8 @@ export const ERROR_CODES = {
     'The file changed since it was analysed; its pixels are not shown under the old findings. Analyse it again.',
   // Folder scans
   SYMLINK_LOOP: 'A symbolic link leads back into a folder that contains it; the loop is not followed.',
-  INVALID_DICOMDIR: 'A DICOMDIR cannot be read, or references a file outside its folder.',
+  INVALID_DICOMDIR:
+    'A DICOMDIR cannot be read, or references a file outside its folder or a DICOMDIR that leads back to it.',
   // Model packs and inference
   PACK_NOT_FOUND: 'No model pack (ensemble.json) at the given folder.',
   INVALID_PACK: 'A model pack file is missing or does not match the pack format.',

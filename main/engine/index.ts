@@ -4,6 +4,7 @@
  * taxonomy -> explain. Its own thread only batches, votes, explains and hands results on; the
  * full-size pixels stay in the decode workers. It knows nothing of Electron.
  */
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
@@ -173,10 +174,15 @@ function round(value: number, digits = 4): number {
   return Math.round(value * factor) / factor;
 }
 
-/** Files named after the image and the term, safe on every file system. */
+/**
+ * Files named after the image and the term, safe on every file system, with a short hash of the
+ * image's full path and the term: two images with one base name (every patient's IM0001) get two
+ * overlays, and an image gets the same name on every run.
+ */
 function heatmapFileName(file: string, term: string): string {
   const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]+/g, '_');
-  return `${safe(basename(file))}.${safe(term)}.png`;
+  const hash = createHash('sha256').update(file).update('\0').update(term).digest('hex').slice(0, 12);
+  return `${safe(basename(file))}.${hash}.${safe(term)}.png`;
 }
 
 export class Engine {

@@ -6,6 +6,7 @@ import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { TriageError, toTriageError } from '../errors/index.js';
+import { fsPath } from '../paths/index.js';
 import { MAX_FILE_BYTES, SNIFF_BYTES } from './budget.js';
 import { hasPart10Prefix, looksLikeRawDataSet } from './dicom/parse.js';
 import { readDicom } from './dicom/read.js';
@@ -62,8 +63,13 @@ export class ReadBuffer {
   }
 }
 
-/** Opening never waits (a FIFO or a device would block a plain open); O_NONBLOCK is POSIX's. */
-const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
+/**
+ * Opening never waits: a FIFO opened the usual way waits for a writer for ever, in one of libuv's
+ * threads, which also keeps the process from exiting (Ctrl-C and SIGTERM included). O_NONBLOCK
+ * opens it at once (on a regular file it changes nothing) and O_NOCTTY keeps a terminal device
+ * from becoming the process's; both are POSIX's, absent on Windows.
+ */
+const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
 
 /** The file system's error for a file, as a coded error. */
 function readError(file: string, error: unknown): TriageError {
@@ -85,7 +91,8 @@ function readError(file: string, error: unknown): TriageError {
 async function openFile(file: string): Promise<{ handle: FileHandle; size: number }> {
   let handle: FileHandle;
   try {
-    handle = await open(file, OPEN_FLAGS);
+    // The scan's names are kept as strings that map back to their bytes (main/paths).
+    handle = await open(fsPath(file), OPEN_FLAGS);
   } catch (error) {
     throw readError(file, error);
   }
@@ -124,15 +131,16 @@ async function readInto(handle: FileHandle, target: Uint8Array, offset: number, 
 }
 
 /**
- * Reads a file into `buffer`'s memory: `size` bytes (as a stat gave it), or with `size` null as
- * many as the open file has (a file still growing is read as it is now, not as an earlier stat
- * saw it). A file that shrank since is what is there. Errors are coded (TriageError).
+ * Reads a whole file, into `buffer`'s memory when one is lent (see ReadBuffer): `size` bytes (as a
+ * stat gave it), or with `size` null as many as the open file has (a file still growing is read
+ * as it is now, not as an earlier stat saw it). A file that shrank since is what is there. Errors
+ * are coded (TriageError): not a regular file, too large, or the file system's.
  */
-export async function readWhole(file: string, size: number | null, buffer: ReadBuffer): Promise<Uint8Array> {
+export async function readWhole(file: string, size: number | null, buffer?: ReadBuffer): Promise<Uint8Array> {
   const opened = await openFile(file);
   try {
     const length = Math.min(size ?? opened.size, opened.size);
-    const target = buffer.take(length);
+    const target = buffer ? buffer.take(length) : new Uint8Array(length);
     const filled = await readInto(opened.handle, target, 0, length).catch((error: unknown) => {
       throw readError(file, error);
     });

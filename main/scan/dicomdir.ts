@@ -4,12 +4,12 @@
  * component per value. Media are often copied onto case-sensitive file systems with their names'
  * case changed, so a component that does not exist as written is matched case-insensitively.
  */
-import { readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TriageError, toTriageError } from '../errors/index.js';
-import { parseDataSet } from '../ingest/index.js';
+import { parseDataSet, readWhole } from '../ingest/index.js';
 import type { DataSet } from '../ingest/index.js';
+import { fsPath, pathFromBytes } from '../paths/index.js';
 
 export const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 const DIRECTORY_RECORD_SEQUENCE = 'x00041220';
@@ -24,25 +24,53 @@ export function isDicomdir(dataSet: DataSet): boolean {
   return dataSet.string(MEDIA_STORAGE_SOP_CLASS)?.replace(/\0/g, '').trim() === MEDIA_STORAGE_DIRECTORY;
 }
 
-/** Finds `name` in `folder`, exactly or else ignoring case. */
-function component(folder: string, name: string): string {
-  try {
-    const entries = readdirSync(folder);
-    if (entries.includes(name)) return name;
-    return entries.find((entry) => entry.toUpperCase() === name.toUpperCase()) ?? name;
-  } catch {
-    return name;
+/** A folder's names: as they are, and by their upper case (the first of a kind). */
+interface Listing {
+  names: Set<string>;
+  upper: Map<string, string>;
+}
+
+/** Finds `name` in `folder`, exactly or else ignoring case; `listings` keeps each folder's names. */
+async function component(folder: string, name: string, listings: Map<string, Listing>): Promise<string> {
+  let listing = listings.get(folder);
+  if (!listing) {
+    listing = { names: new Set(), upper: new Map() };
+    try {
+      for (const entry of await readdir(fsPath(folder), { encoding: 'buffer' })) {
+        const decoded = pathFromBytes(entry);
+        listing.names.add(decoded);
+        if (!listing.upper.has(decoded.toUpperCase())) listing.upper.set(decoded.toUpperCase(), decoded);
+      }
+    } catch {
+      // Not a folder, or unreadable: the name as written, which then fails with its own error.
+    }
+    listings.set(folder, listing);
   }
+  if (listing.names.has(name)) return name;
+  return listing.upper.get(name.toUpperCase()) ?? name;
+}
+
+/** A Referenced File ID as written, and the path it names. */
+export interface DicomdirReference {
+  id: string;
+  path: string;
+}
+
+export interface DicomdirReferences {
+  /** The files, in record order, each once. */
+  files: DicomdirReference[];
+  /** The IDs that point outside the DICOMDIR's folder (never followed). */
+  invalid: string[];
 }
 
 /**
- * The files a DICOMDIR references, as paths, in record order, each once; `invalid` holds the
- * references that point outside its folder (never followed).
+ * The files a DICOMDIR references. The file is read as the scan reads any file (never waiting
+ * on a FIFO swapped in for it); a failure is INVALID_DICOMDIR (thrown).
  */
-export async function dicomdirReferences(path: string): Promise<{ files: string[]; invalid: string[] }> {
+export async function dicomdirReferences(path: string): Promise<DicomdirReferences> {
   let dataSet: DataSet;
   try {
-    dataSet = await parseDataSet(await readFile(path));
+    dataSet = await parseDataSet(await readWhole(path, null));
   } catch (error) {
     const coded = toTriageError(error, path);
     throw new TriageError('INVALID_DICOMDIR', `The DICOMDIR cannot be read: ${coded.message}`, {
@@ -58,8 +86,9 @@ export async function dicomdirReferences(path: string): Promise<{ files: string[
     );
   const folder = dirname(path);
   const seen = new Set<string>();
-  const references: string[] = [];
+  const files: DicomdirReference[] = [];
   const invalid: string[] = [];
+  const listings = new Map<string, Listing>();
   for (const item of dataSet.elements[DIRECTORY_RECORD_SEQUENCE]?.items ?? []) {
     const id = item.dataSet?.string(REFERENCED_FILE_ID);
     if (!id) continue;
@@ -73,11 +102,11 @@ export async function dicomdirReferences(path: string): Promise<{ files: string[
       continue;
     }
     let resolved = folder;
-    for (const part of parts) resolved = join(resolved, component(resolved, part));
+    for (const part of parts) resolved = join(resolved, await component(resolved, part, listings));
     if (!seen.has(resolved)) {
       seen.add(resolved);
-      references.push(resolved);
+      files.push({ id: parts.join('\\'), path: resolved });
     }
   }
-  return { files: references, invalid };
+  return { files, invalid };
 }

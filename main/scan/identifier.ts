@@ -1,46 +1,83 @@
 /**
  * Identification off the scan's thread: a worker thread (identify-worker) reads, hashes and sniffs
- * the files the scan meets, at below-normal priority. On the CPU provider inference is the stage
- * that sets a scan's pace, and the SHA-256 of every file (6 to 10 ms for a 10 MiB radiograph)
- * taken on the scan's own thread competed with it for the cores; in a low-priority thread it
- * takes only the time inference leaves. A worker that dies fails only the files it was
- * identifying (each with its coded error) and is replaced for the next ones.
+ * the files the scan meets, and reads DICOMDIRs' references, at below-normal priority. On the CPU
+ * provider inference is the stage that sets a scan's pace, and the SHA-256 of every file (6 to
+ * 10 ms for a 10 MiB radiograph) taken on the scan's own thread competed with it for the cores;
+ * in a low-priority thread it takes only the time inference leaves.
+ *
+ * The thread also parses every DICOM header, and a hostile header can make a parser allocate
+ * without bound. So it runs under a heap ceiling (IDENTIFY_HEAP_MB): a file that exhausts it
+ * kills the thread, not the process. The thread says which file it starts on; when it dies, that
+ * file alone fails (DECODE_FAILED, or INVALID_DICOMDIR for a DICOMDIR's references), and the
+ * files queued behind it go to a fresh thread and are identified as if nothing had happened.
  */
 import type { Worker } from 'node:worker_threads';
 import { TriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { log } from '../log/index.js';
 import { sibling, startWorker, stopWorker } from '../threads/index.js';
+import type { DicomdirReferences } from './dicomdir.js';
 import type { Identified } from './identify.js';
 
-export type IdentifyRequest =
-  { type: 'identify'; id: number; path: string; stats: { size: number; mtimeMs: number } } | { type: 'close' };
+/**
+ * The identification thread's heap (V8's old generation), MB. File bytes are not on it (a
+ * buffer's memory is outside the heap); identifying a 10 MiB radiograph takes a few MB of it.
+ */
+export const IDENTIFY_HEAP_MB = 256;
+
+export type IdentifyJob =
+  | { type: 'identify'; id: number; path: string; stats: { size: number; mtimeMs: number } }
+  | { type: 'references'; id: number; path: string };
+
+export type IdentifyRequest = IdentifyJob | { type: 'close' };
 
 export type IdentifyResponse =
+  /** The thread starts on this job (sent before it reads a byte). */
+  | { type: 'started'; id: number }
   | { type: 'identified'; id: number; identified: Identified }
+  | { type: 'references'; id: number; references: DicomdirReferences }
   | { type: 'failed'; id: number; code: ErrorCode; message: string };
 
 interface Pending {
-  path: string;
-  resolve: (identified: Identified) => void;
+  job: IdentifyJob;
+  answer: (response: IdentifyResponse) => void;
   reject: (error: TriageError) => void;
 }
+
+export interface IdentifierOptions {
+  /** The worker module (default: identify-worker beside this file). */
+  worker?: URL;
+}
+
+/** Deaths of a fresh thread before it starts on any file, in a row, after which waiting jobs fail. */
+const MAX_IDLE_DEATHS = 2;
 
 export class Identifier {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
+  /** The job the thread said it started on and has not answered yet. */
+  private current: number | null = null;
+  private idleDeaths = 0;
   private nextId = 1;
   private closed = false;
+  private readonly workerUrl: URL;
+
+  constructor(options: IdentifierOptions = {}) {
+    this.workerUrl = options.worker ?? sibling('./identify-worker', import.meta.url);
+  }
 
   /** Reads, hashes and sniffs one file; failures are coded TriageErrors (rejected). */
   identify(path: string, stats: { size: number; mtimeMs: number }): Promise<Identified> {
-    if (this.closed)
-      return Promise.reject(new TriageError('INTERNAL', 'The scan has stopped identifying files.', { file: path }));
-    const id = this.nextId++;
-    return new Promise<Identified>((resolve, reject) => {
-      this.pending.set(id, { path, resolve, reject });
-      this.started().postMessage({ type: 'identify', id, path, stats } satisfies IdentifyRequest);
-    });
+    return this.ask<Identified>({ type: 'identify', id: this.nextId++, path, stats }, (response) =>
+      response.type === 'identified' ? response.identified : null,
+    );
+  }
+
+  /** The files a DICOMDIR references (see dicomdirReferences); failures are INVALID_DICOMDIR (rejected). */
+  references(path: string): Promise<DicomdirReferences> {
+    return this.ask<DicomdirReferences>({ type: 'references', id: this.nextId++, path }, (response) =>
+      response.type === 'references' ? response.references : null,
+    );
   }
 
   /** Ends the worker once the files asked for are identified. */
@@ -51,35 +88,105 @@ export class Identifier {
     if (worker) await stopWorker(worker, { type: 'close' } satisfies IdentifyRequest);
   }
 
+  private ask<T>(job: IdentifyJob, value: (response: IdentifyResponse) => T | null): Promise<T> {
+    if (this.closed)
+      return Promise.reject(new TriageError('INTERNAL', 'The scan has stopped identifying files.', { file: job.path }));
+    return new Promise<T>((resolve, reject) => {
+      const answer = (response: IdentifyResponse) => {
+        if (response.type === 'failed') {
+          reject(new TriageError(response.code, response.message, { file: job.path }));
+          return;
+        }
+        const answered = value(response);
+        if (answered === null)
+          reject(
+            new TriageError('INTERNAL', `The identification thread answered ${response.type}.`, { file: job.path }),
+          );
+        else resolve(answered);
+      };
+      this.pending.set(job.id, { job, answer, reject });
+      this.started().postMessage(job satisfies IdentifyRequest);
+    });
+  }
+
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = startWorker(sibling('./identify-worker', import.meta.url));
+    const worker = startWorker(this.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: IDENTIFY_HEAP_MB } });
     worker.on('message', (response: IdentifyResponse) => {
+      if (response.type === 'started') {
+        this.current = response.id;
+        return;
+      }
+      if (this.current === response.id) this.current = null;
+      this.idleDeaths = 0;
       const pending = this.pending.get(response.id);
       if (!pending) return;
       this.pending.delete(response.id);
-      if (response.type === 'identified') pending.resolve(response.identified);
-      else pending.reject(new TriageError(response.code, response.message, { file: pending.path }));
+      pending.answer(response);
     });
-    const died = (reason: string) => {
-      if (this.worker !== worker) return;
-      this.worker = null;
-      worker.removeAllListeners();
-      void worker.terminate();
-      if (this.closed && this.pending.size === 0) return;
-      log('error', 'identify-worker-died', { reason, files: this.pending.size });
+    // Acted on at 'exit', which comes after 'error' and after every message the thread sent
+    // (its 'started' among them) has been handled.
+    let failure: string | null | undefined;
+    worker.on('error', (error) => {
+      failure = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? null : error.message;
+    });
+    worker.on('exit', (code) => this.died(worker, failure === undefined ? `exit code ${code}` : failure));
+    this.worker = worker;
+    this.current = null;
+    return worker;
+  }
+
+  /**
+   * The thread stopped (`reason` null: it ran out of memory). The job it was on fails; the others
+   * go to a fresh thread, unless fresh threads keep dying before starting on any.
+   */
+  private died(worker: Worker, reason: string | null): void {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    worker.removeAllListeners();
+    void worker.terminate();
+    if (this.closed && this.pending.size === 0) return;
+    const what = reason === null ? `it ran out of its ${IDENTIFY_HEAP_MB} MB of memory` : reason;
+    const culprit = this.current === null ? undefined : this.pending.get(this.current);
+    this.current = null;
+    log('error', 'identify-worker-died', {
+      reason: reason ?? 'out of memory',
+      file: culprit?.job.path ?? null,
+      waiting: this.pending.size - (culprit ? 1 : 0),
+    });
+    if (culprit) {
+      this.idleDeaths = 0;
+      this.pending.delete(culprit.job.id);
+      const { path } = culprit.job;
+      culprit.reject(
+        culprit.job.type === 'references'
+          ? new TriageError(
+              'INVALID_DICOMDIR',
+              `The DICOMDIR cannot be read: reading it stopped the identification thread (${what}).`,
+              { file: path },
+            )
+          : new TriageError(
+              'DECODE_FAILED',
+              `Reading this file stopped the identification thread (${what}); no radiograph does that.`,
+              { file: path },
+            ),
+      );
+    } else {
+      this.idleDeaths++;
+    }
+    if (this.pending.size === 0) return;
+    if (this.closed || this.idleDeaths >= MAX_IDLE_DEATHS) {
       for (const [id, pending] of this.pending) {
         this.pending.delete(id);
         pending.reject(
-          new TriageError('UNREADABLE', `The file could not be identified: the reading thread stopped (${reason}).`, {
-            file: pending.path,
-          }),
+          new TriageError('INTERNAL', `The identification thread cannot run (${what}).`, { file: pending.job.path }),
         );
       }
-    };
-    worker.on('error', (error) => died(error.message));
-    worker.on('exit', (code) => died(`exit code ${code}`));
-    this.worker = worker;
-    return worker;
+      return;
+    }
+    // In the order they were asked: a fresh thread reads them one after another, as the old one would have.
+    const fresh = this.started();
+    for (const pending of [...this.pending.values()].sort((a, b) => a.job.id - b.job.id))
+      fresh.postMessage(pending.job);
   }
 }

@@ -4,7 +4,6 @@
  * Instance UIDs (to recognise a duplicate before analysis) and whether it is a DICOMDIR.
  */
 import { createHash } from 'node:crypto';
-import { TriageError } from '../errors/index.js';
 import { parseDataSet, readWhole, sniffFormat } from '../ingest/index.js';
 import type { SourceFormat } from '../common/index.js';
 import type { ReadBuffer } from '../ingest/index.js';
@@ -35,22 +34,10 @@ export async function identify(
   stats: { size: number; mtimeMs: number },
   buffer: ReadBuffer,
 ): Promise<Identified> {
-  let bytes: Uint8Array;
-  try {
-    // The size of the file as it is now (one still being written is hashed as far as it goes);
-    // one too large to be a radiograph is refused (TOO_LARGE) before it is read.
-    bytes = await readWhole(path, null, buffer);
-  } catch (error) {
-    if (error instanceof TriageError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
-      throw new TriageError('FILE_NOT_FOUND', 'The file disappeared before it could be read.', { file: path });
-    throw new TriageError(
-      'UNREADABLE',
-      `The file cannot be read (${code ?? (error as Error).message}); check its permissions.`,
-      { file: path },
-    );
-  }
+  // The size of the file as it is now (one still being written is hashed as far as it goes); one
+  // too large to be a radiograph is refused (TOO_LARGE) before it is read; a FIFO or a device
+  // swapped in since the walk is refused, never waited on (see ingest readWhole).
+  const bytes = await readWhole(path, null, buffer);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const format = sniffFormat(bytes);
   let sopInstanceUID: string | null = null;

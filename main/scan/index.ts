@@ -12,12 +12,13 @@
  * new or changed file is analysed once its size and modification time have stayed the same for
  * `settleMs` (a file still being copied is not read half-written).
  */
+import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnalysisResult, PackRef, ScanProgress } from '../domain/index.js';
 import type { Engine } from '../engine/index.js';
 import { toTriageError } from '../errors/index.js';
 import type { TriageError } from '../errors/index.js';
-import { packFingerprint, packProvenance } from '../store/index.js';
+import { databaseFiles, packFingerprint, packProvenance } from '../store/index.js';
 import type { ResultStore, ImageKey, PackProvenance } from '../store/index.js';
 import { PRIORITIES } from '../common/index.js';
 import type { Priority, ScanOutcome } from '../common/index.js';
@@ -26,10 +27,10 @@ import type { Identified } from './identify.js';
 import { Identifier } from './identifier.js';
 import { BoundedQueue } from './queue.js';
 import { countFiles, walk } from './walk.js';
-import type { Candidate } from './walk.js';
+import type { Candidate, WalkOptions } from './walk.js';
 
 export { walk, countFiles } from './walk.js';
-export type { Candidate } from './walk.js';
+export type { Candidate, WalkOptions } from './walk.js';
 export {
   CSV_COLUMNS,
   csvCell,
@@ -47,6 +48,11 @@ export interface ScanOptions {
   store: ResultStore;
   rules: TriageRules;
   heatmapsDir?: string;
+  /**
+   * More of the product's own outputs, never read as input (the CLI's --out file). The heatmaps
+   * folder and the database with its side files are left out without being named here.
+   */
+  exclude?: string[];
   /**
    * Files asked of the identification thread at once (default 2: it reads them one after another,
    * the next one always waiting). The engine's decode workers are the engine's own setting.
@@ -185,6 +191,8 @@ export class Scanner {
   private readonly identifyAhead: number;
   /** Reads and hashes files off this thread (see Identifier); for the length of run(). */
   private readonly identifier = new Identifier();
+  /** How every walk of this scan goes: DICOMDIRs read in the identification thread, outputs left out. */
+  private readonly walkOptions: WalkOptions;
   private scanId = 0;
   private started = 0;
   private total: number | null = null;
@@ -212,6 +220,14 @@ export class Scanner {
     this.provenance = packProvenance(options.engine.pack);
     this.fingerprint = packFingerprint(this.provenance);
     this.identifyAhead = Math.max(1, options.identifyAhead ?? 2);
+    this.walkOptions = {
+      references: (path) => this.identifier.references(path),
+      exclude: [
+        ...(options.heatmapsDir ? [options.heatmapsDir] : []),
+        ...databaseFiles(options.store.path),
+        ...(options.exclude ?? []),
+      ],
+    };
   }
 
   private get aborted(): boolean {
@@ -230,11 +246,13 @@ export class Scanner {
     this.statsAtStart = engine.stats ?? null;
     let outcome: ScanSummary['outcome'] = 'completed';
     try {
-      void countFiles(roots).then(
+      // Made now rather than when the first overlay is written, so that the walk knows it is there.
+      if (this.options.heatmapsDir) await mkdir(this.options.heatmapsDir, { recursive: true }).catch(() => undefined);
+      void countFiles(roots, this.walkOptions.exclude).then(
         (count) => (this.total = count),
         () => undefined,
       );
-      await this.pipeline(walk(roots));
+      await this.pipeline(walk(roots, this.walkOptions));
       if (this.options.watch && !this.stopped) await this.watch(this.options.watch);
       // Watching ends with Ctrl-C: that is its normal end unless work was cut short.
       if (this.stopped) outcome = 'interrupted';
@@ -509,7 +527,8 @@ export class Scanner {
       }
       const ready: Candidate[] = [];
       const present = new Set<string>();
-      for await (const candidate of walk(this.options.roots)) {
+      for await (const candidate of walk(this.options.roots, this.walkOptions)) {
+        if (this.aborted) break;
         present.add(candidate.path);
         if (candidate.kind === 'error') {
           // Errors are recorded once per path until the path changes.
@@ -534,6 +553,8 @@ export class Scanner {
           ready.push(candidate);
         }
       }
+      // Interrupted mid-walk: what was seen is partial, and nothing more is started.
+      if (this.aborted) break;
       // A file removed is forgotten, so a copy made again later is picked up.
       for (const path of this.known.keys()) if (!present.has(path)) this.known.delete(path);
       for (const path of pending.keys()) if (!present.has(path)) pending.delete(path);

@@ -10,6 +10,7 @@ import { ResultWriter } from './writes.js';
 
 export { DATABASE_FILE, defaultDataDir, defaultDatabasePath } from './paths.js';
 export { packFingerprint, packProvenance } from './fingerprint.js';
+export { databaseFiles } from './lock.js';
 export type { PackProvenance } from './fingerprint.js';
 export { ResultReader } from './reads.js';
 export { ResultWriter, studyKey } from './writes.js';

@@ -39,6 +39,21 @@ function ownersDir(database: string): string {
   return `${database}.owners`;
 }
 
+/**
+ * The database and what SQLite and this store keep beside it (its WAL, shared-memory and journal
+ * files, the lock and owners folders): the product's own files, which a folder scan never reads.
+ */
+export function databaseFiles(database: string): string[] {
+  return [
+    database,
+    `${database}-wal`,
+    `${database}-shm`,
+    `${database}-journal`,
+    lockDir(database),
+    ownersDir(database),
+  ];
+}
+
 function ownerName(pid = process.pid): string {
   return `${HOST}~${pid}`;
 }

@@ -1,15 +1,17 @@
 /**
  * `triage scan` and `triage worklist` through the real binary, as separate processes: a scan
- * killed with SIGKILL mid-write and started again (nothing lost, nothing twice), Ctrl-C stopping
- * after the batch, watch mode picking up files copied in later (one still being written), the
- * NDJSON progress contract, --out exports, the worklist JSON contract, and usage errors.
+ * killed with SIGKILL mid-write and started again (nothing lost, nothing twice), Ctrl-C and
+ * SIGTERM stopping after the batch, watch mode picking up files copied in later (one still being
+ * written), the product's own outputs (--heatmaps, --out, the database) inside the scanned folder
+ * never scanned, with and without --watch, the NDJSON progress contract, --out exports, the
+ * worklist JSON contract, and usage errors.
  */
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, openSync, readFileSync, renameSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, renameSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
@@ -154,30 +156,36 @@ describe('resuming after SIGKILL', () => {
   });
 });
 
-describe('Ctrl-C', () => {
-  test(
-    'stops after the current batch, keeps what is done, exits 130; a rerun finishes',
-    { timeout: 300_000 },
-    async () => {
-      const dir = fresh('sigint');
-      writeImages(join(dir, 'in'), 60, 1024);
-      const database = join(dir, 'db.sqlite');
-      const scan = start([join(dir, 'in'), '--db', database, ...PACK, '--batch', '4']);
-      await scan.waitFor((p) => p.done >= 5);
-      scan.child.kill('SIGINT');
-      assert.equal(await scan.exited, 130);
-      const summary = summaryOf(scan.stdout());
-      assert.equal(summary.outcome, 'interrupted');
-      assert.ok(summary.analysed < 60);
-      assert.equal(summary.analysed % 4, 0, 'whole batches');
-      const stored = storedRows(database).results.length;
-      assert.equal(stored, summary.analysed, 'every analysed image was kept');
-      const rerun = triage(['scan', join(dir, 'in'), '--db', database, ...PACK]);
-      assert.equal(rerun.status, 0, rerun.stderr);
-      assert.deepEqual([summaryOf(rerun.stdout).analysed, summaryOf(rerun.stdout).unchanged], [60 - stored, stored]);
-    },
-  );
-});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  describe(signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM', () => {
+    test(
+      'stops after the current batch, keeps what is done, exits 130; a rerun finishes',
+      { timeout: 300_000 },
+      async () => {
+        const dir = fresh(signal.toLowerCase());
+        writeImages(join(dir, 'in'), 60, 1024);
+        const database = join(dir, 'db.sqlite');
+        const scan = start([join(dir, 'in'), '--db', database, ...PACK, '--batch', '4']);
+        await scan.waitFor((p) => p.done >= 5);
+        scan.child.kill(signal);
+        assert.equal(await scan.exited, 130, scan.stderr());
+        const summary = summaryOf(scan.stdout());
+        assert.equal(summary.outcome, 'interrupted');
+        assert.ok(summary.analysed < 60);
+        assert.equal(summary.analysed % 4, 0, 'whole batches');
+        const stored = storedRows(database);
+        assert.deepEqual(stored.integrity, ['ok']);
+        assert.equal(stored.results.length, summary.analysed, 'every analysed image was kept');
+        const rerun = triage(['scan', join(dir, 'in'), '--db', database, ...PACK]);
+        assert.equal(rerun.status, 0, rerun.stderr);
+        assert.deepEqual(
+          [summaryOf(rerun.stdout).analysed, summaryOf(rerun.stdout).unchanged],
+          [60 - stored.results.length, stored.results.length],
+        );
+      },
+    );
+  });
+}
 
 describe('watch mode', () => {
   test(
@@ -236,6 +244,88 @@ describe('watch mode', () => {
       assert.equal(slowResult.sha256, createHash('sha256').update(bytes).digest('hex'));
       assert.equal(slowResult.priority, 'urgent');
       assert.ok(results.find((r) => r.file === join(watched, 'copied.png')));
+    },
+  );
+});
+
+describe("the product's own outputs inside the scanned folder", () => {
+  test('--heatmaps, --out and the database are never scanned: three runs find the same files', () => {
+    const dir = fresh('outputs');
+    const root = join(dir, 'in');
+    writeImages(join(root, 'images'), 4);
+    const args = [
+      'scan',
+      root,
+      '--db',
+      join(root, 'results.sqlite'),
+      '--heatmaps',
+      join(root, 'heatmaps'),
+      '--out',
+      join(root, 'results.csv'),
+      ...PACK,
+    ];
+    const runs = [];
+    for (let run = 0; run < 3; run++) {
+      const result = triage(args);
+      assert.equal(result.status, 0, result.stderr);
+      const summary = summaryOf(result.stdout) as ReturnType<typeof summaryOf> & { files: number; skipped: number };
+      runs.push({
+        files: summary.files,
+        skipped: summary.skipped,
+        errors: summary.errors,
+        analysed: summary.analysed,
+        overlays: readdirSync(join(root, 'heatmaps')).length,
+        exported: csvRecords(readFileSync(join(root, 'results.csv'), 'utf8')).length,
+      });
+    }
+    const overlays = runs[0].overlays;
+    assert.ok(overlays >= 2, `overlays written (${overlays})`);
+    assert.deepEqual(runs, [
+      { files: 4, skipped: 0, errors: 0, analysed: 4, overlays, exported: 4 },
+      { files: 4, skipped: 0, errors: 0, analysed: 0, overlays, exported: 4 },
+      { files: 4, skipped: 0, errors: 0, analysed: 0, overlays, exported: 4 },
+    ]);
+  });
+
+  test(
+    '--watch with --heatmaps inside the watched folder analyses the images, never the overlays',
+    { timeout: 120_000 },
+    async () => {
+      const dir = fresh('watch-outputs');
+      const watched = join(dir, 'in');
+      writeImages(join(watched, 'images'), 4);
+      const database = join(watched, 'results.sqlite');
+      const heatmaps = join(watched, 'heatmaps');
+      const scan = start([
+        watched,
+        '--watch',
+        '--poll',
+        '100',
+        '--settle',
+        '300',
+        '--db',
+        database,
+        '--heatmaps',
+        heatmaps,
+        ...PACK,
+      ]);
+      await scan.waitFor((p) => p.done >= 4);
+      // The overlays of the first pass are on the disk from here on. A file copied in later is
+      // read only after it has stayed unchanged for the settle time, so by the time it is
+      // analysed the overlays, older and as settled, would have been analysed too.
+      writeImage(join(dir, 'staging.png'), 'nodule', 40);
+      renameSync(join(dir, 'staging.png'), join(watched, 'later.png'));
+      await scan.waitFor((p) => p.done >= 5, 60_000);
+      scan.child.kill('SIGINT');
+      assert.equal(await scan.exited, 0, scan.stderr());
+      const summary = summaryOf(scan.stdout()) as ReturnType<typeof summaryOf> & { files: number };
+      assert.deepEqual([summary.files, summary.analysed, summary.errors], [5, 5, 0]);
+      const files = storedRows(database).results.map((r) => r.file);
+      assert.ok(readdirSync(heatmaps).length >= 2, 'overlays were there to be seen');
+      assert.deepEqual(
+        files.filter((file) => !file.startsWith(join(watched, 'images'))),
+        [join(watched, 'later.png')],
+      );
     },
   );
 });

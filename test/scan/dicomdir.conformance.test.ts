@@ -1,9 +1,11 @@
 /**
  * DICOMDIRs as dcmtk's dcmmkdir writes them (an independent writer): the scan follows the
- * referenced files, whatever the case of their names on the disk, and never reads one twice.
+ * referenced files, whatever the case of their names on the disk, and never reads one twice. A
+ * DICOMDIR that references itself, or two that reference each other (through a symbolic link),
+ * are followed once each: the reference back is an INVALID_DICOMDIR result, and the scan ends.
  */
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../main/engine/index.js';
@@ -25,6 +27,26 @@ after(() => engine?.close());
 async function run(store: ResultStore, roots: string[]) {
   const summary = await new Scanner({ roots, engine, store, rules: defaultRules() }).run();
   return { summary, results: [...store.scanResults(summary.scanId)] };
+}
+
+/** A DICOMDIR written by dcmmkdir in `folder` for the files named (relative, with "/"). */
+function dcmmkdir(folder: string, files: string[]): string {
+  const dicomdir = join(folder, 'DICOMDIR');
+  tool('dcmmkdir', ['+I', '+id', folder, '--output-file', dicomdir, ...files], { cwd: folder });
+  return dicomdir;
+}
+
+/**
+ * Rewrites one Referenced File ID in a DICOMDIR, in place: `from` and `to` have the same length,
+ * so every length in the file stays right. The reference then names another file.
+ */
+function rewriteReference(dicomdir: string, from: string, to: string): void {
+  assert.equal(from.length, to.length);
+  const bytes = readFileSync(dicomdir);
+  const at = bytes.indexOf(Buffer.from(from, 'latin1'));
+  assert.ok(at >= 0 && bytes.indexOf(Buffer.from(from, 'latin1'), at + 1) < 0, `"${from}" once in ${dicomdir}`);
+  bytes.write(to, at, 'latin1');
+  writeFileSync(dicomdir, bytes);
 }
 
 describe('DICOMDIR', () => {
@@ -55,5 +77,58 @@ describe('DICOMDIR', () => {
     const viaFolder = await run(store, [media]);
     assert.deepEqual([viaFolder.summary.analysed, viaFolder.summary.unchanged, viaFolder.summary.skipped], [0, 2, 1]);
     store.close();
+  });
+});
+
+describe('DICOMDIR cycles', () => {
+  test('a DICOMDIR that references itself: one INVALID_DICOMDIR result, the other files analysed', async () => {
+    const dir = join(scratch.path, 'self');
+    const media = join(dir, 'media');
+    copyFixture('explicit-le.dcm', join(media, 'IM000001'));
+    copyFixture('no-window.dcm', join(media, 'IMAGES', 'IM000002'));
+    const dicomdir = dcmmkdir(media, ['IM000001', 'IMAGES/IM000002']);
+    rewriteReference(dicomdir, 'IM000001', 'DICOMDIR');
+    const store = ResultStore.open(join(dir, 'db.sqlite'));
+    const { summary, results } = await run(store, [dicomdir]);
+    store.close();
+    assert.equal(summary.outcome, 'completed');
+    assert.deepEqual(
+      results.map((r) => [r.file, r.status, r.error?.code ?? null]),
+      [
+        [`${dicomdir}#DICOMDIR`, 'error', 'INVALID_DICOMDIR'],
+        [join(media, 'IMAGES', 'IM000002'), 'ok', null],
+      ],
+    );
+    assert.equal(summary.skipped, 1, 'the DICOMDIR itself, once');
+  });
+
+  test('two DICOMDIRs that reference each other: each followed once, the reference back an error', async () => {
+    const dir = join(scratch.path, 'cycle');
+    const media = join(dir, 'media');
+    const sub = join(media, 'SUB');
+    copyFixture('explicit-le.dcm', join(media, 'IMAGES', 'IM000001'));
+    copyFixture('no-window.dcm', join(sub, 'IM000002'));
+    copyFixture('monochrome1.dcm', join(sub, 'IMAGES', 'IM000003'));
+    copyFixture('padding.dcm', join(sub, 'XX', 'IM000004'));
+    // SUB's DICOMDIR, then the outer one that references it (in place of SUB/IM000002).
+    const inner = dcmmkdir(sub, ['IMAGES/IM000003', 'XX/IM000004']);
+    const outer = dcmmkdir(media, ['IMAGES/IM000001', 'SUB/IM000002']);
+    rewriteReference(outer, 'SUB\\IM000002', 'SUB\\DICOMDIR');
+    // The inner one references the outer one back, through SUB/UP, a link to the media's root.
+    rewriteReference(inner, 'XX\\IM000004', 'UP\\DICOMDIR');
+    symlinkSync('..', join(sub, 'UP'));
+    const store = ResultStore.open(join(dir, 'db.sqlite'));
+    const { summary, results } = await run(store, [outer]);
+    store.close();
+    assert.equal(summary.outcome, 'completed');
+    assert.deepEqual(
+      results.map((r) => [r.file, r.status === 'error' ? r.error?.code : 'analysed']).sort(),
+      [
+        [`${inner}#UP\\DICOMDIR`, 'INVALID_DICOMDIR'],
+        [join(media, 'IMAGES', 'IM000001'), 'analysed'],
+        [join(sub, 'IMAGES', 'IM000003'), 'analysed'],
+      ].sort(),
+    );
+    assert.equal(summary.skipped, 2, 'the two DICOMDIRs, once each');
   });
 });

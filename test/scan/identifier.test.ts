@@ -1,7 +1,10 @@
 /**
  * Identification in its own thread: what the Identifier returns is what `identify` gives on the
  * caller's thread (the SHA-256 of the file's bytes, format by content, the UIDs); failures keep
- * their codes and do not stop the next file; the thread runs below normal priority; close() ends it.
+ * their codes and do not stop the next file; a FIFO swapped in for a file is refused without
+ * waiting; the thread runs below normal priority under a heap ceiling that a 10 MiB radiograph
+ * stays well within; a file that exhausts it fails alone while the files queued behind it are
+ * identified by a fresh thread; close() ends it.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -10,10 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TriageError } from '../../main/errors/index.js';
 import { ReadBuffer } from '../../main/ingest/index.js';
+import { encodePart10 } from '../../main/phantom/index.js';
 import { identify } from '../../main/scan/identify.js';
 import { Identifier } from '../../main/scan/identifier.js';
 import { threadNiceValues } from '../support/threads.js';
 import { scratchDir } from '../support/tools.js';
+import { swapForFifo, watchFifo } from './fifo.js';
 import { DICOM, writeImages } from './fixtures.js';
 
 const scratch = scratchDir('identifier');
@@ -77,6 +82,24 @@ describe('the identification thread', () => {
     assert.equal((await identifier.identify(pngs[1], stats(pngs[1]))).format, 'png');
   });
 
+  test('a file swapped for a FIFO after the walk saw it is UNREADABLE at once; the next file is identified', async () => {
+    const path = join(scratch.path, 'was-a-file.png');
+    writeFileSync(path, readFileSync(pngs[0]));
+    const seen = stats(path);
+    swapForFifo(path);
+    const watch = watchFifo(path);
+    try {
+      await assert.rejects(identifier.identify(path, seen), (error: TriageError) => {
+        assert.equal(error.code, 'UNREADABLE');
+        assert.match(error.message, /not a regular file/);
+        return true;
+      });
+    } finally {
+      assert.equal(watch.stop(), false, 'no thread waited for a writer on the FIFO');
+    }
+    assert.equal((await identifier.identify(pngs[1], stats(pngs[1]))).format, 'png');
+  });
+
   test(
     'the thread runs below normal priority (Linux)',
     { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' },
@@ -94,5 +117,97 @@ describe('the identification thread', () => {
     await closing.close();
     await assert.rejects(closing.identify(pngs[2], stats(pngs[2])), (error: TriageError) => error.code === 'INTERNAL');
     assert.ok(threadNiceValues().size < before, 'the worker thread ended');
+  });
+});
+
+describe('a file that kills the identification thread', () => {
+  test('a healthy 10 MiB DICOM is identified under the heap ceiling', async () => {
+    const path = join(scratch.path, 'ten-mib.dcm');
+    const sop = '1.2.826.0.1.3680043.10.1234.1';
+    const study = '1.2.826.0.1.3680043.10.1234.2';
+    const rows = 2048;
+    const columns = 2560; // 2048 x 2560 x 2 bytes: 10 MiB of pixels
+    const pixels = new Uint16Array(rows * columns).map((_, i) => (i * 7) & 0xfff);
+    const bytes = encodePart10(
+      [
+        { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.1.1' },
+        { tag: 0x00080018, vr: 'UI', value: sop },
+        { tag: 0x00080060, vr: 'CS', value: 'DX' },
+        { tag: 0x0020000d, vr: 'UI', value: study },
+        { tag: 0x0020000e, vr: 'UI', value: `${study}.1` },
+        { tag: 0x00280002, vr: 'US', value: 1 },
+        { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+        { tag: 0x00280010, vr: 'US', value: rows },
+        { tag: 0x00280011, vr: 'US', value: columns },
+        { tag: 0x00280100, vr: 'US', value: 16 },
+        { tag: 0x00280101, vr: 'US', value: 12 },
+        { tag: 0x00280102, vr: 'US', value: 11 },
+        { tag: 0x00280103, vr: 'US', value: 0 },
+        { tag: 0x7fe00010, vr: 'OW', value: pixels },
+      ],
+      {
+        mediaStorageSOPClassUID: '1.2.840.10008.5.1.4.1.1.1.1',
+        mediaStorageSOPInstanceUID: sop,
+        implementationClassUID: '1.2.826.0.1.3680043.10.1234',
+      },
+    );
+    writeFileSync(path, bytes);
+    assert.ok(bytes.length > 10 * 1024 * 1024);
+    const identifier = new Identifier();
+    try {
+      const identified = await identifier.identify(path, stats(path));
+      assert.deepEqual(
+        [identified.format, identified.sopInstanceUID, identified.studyInstanceUID, identified.size],
+        ['dicom', sop, study, bytes.length],
+      );
+      assert.equal(identified.sha256, createHash('sha256').update(bytes).digest('hex'));
+    } finally {
+      await identifier.close();
+    }
+  });
+
+  test('the file it was reading fails alone; the files queued behind it go to a fresh thread', async () => {
+    const pngs = writeImages(join(scratch.path, 'queued'), 4);
+    const hostile = join(scratch.path, 'header.exhaust');
+    writeFileSync(hostile, readFileSync(join(DICOM, 'explicit-le.dcm')));
+    const identifier = new Identifier({ worker: new URL('./exhausting-identify-worker.ts', import.meta.url) });
+    try {
+      const files = [pngs[0], hostile, pngs[1], join(DICOM, 'explicit-le.dcm'), pngs[2], hostile, pngs[3]];
+      const answers = await Promise.allSettled(files.map((file) => identifier.identify(file, stats(file))));
+      for (const [i, answer] of answers.entries()) {
+        if (files[i] === hostile) {
+          assert.equal(answer.status, 'rejected', `${i}: the hostile file fails`);
+          const error = (answer as PromiseRejectedResult).reason as TriageError;
+          assert.equal(error.code, 'DECODE_FAILED');
+          assert.equal(error.file, hostile);
+          assert.match(error.message, /ran out of its \d+ MB of memory/);
+        } else {
+          assert.equal(answer.status, 'fulfilled', `${i}: ${files[i]} is identified`);
+          const { sha256 } = (answer as PromiseFulfilledResult<{ sha256: string }>).value;
+          assert.equal(sha256, createHash('sha256').update(readFileSync(files[i])).digest('hex'));
+        }
+      }
+      // The thread that replaced the dead ones goes on.
+      assert.equal((await identifier.identify(pngs[0], stats(pngs[0]))).format, 'png');
+    } finally {
+      await identifier.close();
+    }
+  });
+
+  test('a DICOMDIR whose reading kills the thread is INVALID_DICOMDIR; the next request is answered', async () => {
+    const identifier = new Identifier({ worker: new URL('./exhausting-identify-worker.ts', import.meta.url) });
+    const hostile = join(scratch.path, 'DICOMDIR.exhaust');
+    writeFileSync(hostile, 'x');
+    try {
+      const [references, next] = await Promise.allSettled([
+        identifier.references(hostile),
+        identifier.identify(join(DICOM, 'explicit-le.dcm'), stats(join(DICOM, 'explicit-le.dcm'))),
+      ]);
+      assert.equal(references.status, 'rejected');
+      assert.equal(((references as PromiseRejectedResult).reason as TriageError).code, 'INVALID_DICOMDIR');
+      assert.equal(next.status, 'fulfilled');
+    } finally {
+      await identifier.close();
+    }
   });
 });

@@ -25,8 +25,9 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE]
   JSON object. Resumable: a file already analysed with the same content and the same model pack
   is skipped; a new pack version analyses it again. Duplicates (same content or SOP Instance UID)
   are recorded, not analysed twice. Unreadable files, symbolic-link loops and broken files are
-  recorded as coded errors; they never stop the scan. Ctrl-C stops after the current batch,
-  keeping everything done (exit code 130).
+  recorded as coded errors; they never stop the scan. The scan's own outputs (--heatmaps, --out,
+  the database) are never scanned. Ctrl-C or SIGTERM stops after the current batch, keeping
+  everything done (exit code 130).
   Progress goes to stderr: a bar on a terminal, else NDJSON lines
   {"progress": {"done", "total", "rate", "etaSeconds"}} (total null until counted).
   --watch            keep watching the paths; analyse files copied in later once their size has
@@ -37,7 +38,7 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE]
   --rules FILE       triage rules (JSON); default: pneumothorax critical, mass and nodule urgent
   --models DIR       model pack folder; default: the bundled pack (${DEFAULT_PACK})
   --ep NAME          execution provider: auto or ${PROVIDERS.join(', ')}
-  --heatmaps DIR     write one PNG overlay per positive finding
+  --heatmaps DIR     write one PNG overlay per positive finding (IMAGE.HASH.FINDING.png)
 ${threadOptionsHelp(21)}
   --batch N          images per inference batch (default 8)
   --poll MS          watch: how often the paths are listed (default 1000)
@@ -157,17 +158,21 @@ export async function runScan(argv: string[]): Promise<number> {
     }
   }
   const rules = values.rules === undefined ? defaultRules() : loadRules(values.rules);
-  const store = ResultStore.open(values.db ?? defaultDatabasePath());
-  let engine: Engine | undefined;
+  // Ctrl-C (SIGINT) and SIGTERM (a service manager, `kill`) stop the scan the same way: after the
+  // current batch, every result kept, the interrupted summary printed, exit code 130. A second
+  // signal stops at once (each result is its own transaction: nothing written is lost).
   const controller = new AbortController();
   const interrupt = () => {
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: stop now
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
     controller.abort();
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
+  let store: ResultStore | undefined;
+  let engine: Engine | undefined;
   const reporter = progressReporter(process.stderr.isTTY === true);
   try {
+    store = ResultStore.open(values.db ?? defaultDatabasePath());
     engine = await Engine.create({
       models: values.models ?? DEFAULT_PACK,
       provider,
@@ -181,6 +186,8 @@ export async function runScan(argv: string[]): Promise<number> {
       store,
       rules,
       heatmapsDir: values.heatmaps,
+      // The export is the product's own output: a later scan of a folder holding it leaves it out.
+      exclude: values.out === undefined ? [] : [values.out],
       watch,
       signal: controller.signal,
       onProgress: (progress) => reporter.update(progress),
@@ -198,6 +205,6 @@ export async function runScan(argv: string[]): Promise<number> {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await engine?.close();
-    store.close();
+    store?.close();
   }
 }
