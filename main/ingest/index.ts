@@ -78,6 +78,11 @@ function readError(file: string, error: unknown): TriageError {
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     return new TriageError('FILE_NOT_FOUND', 'The file does not exist; check the path.', { file });
   }
+  if (code === 'ENAMETOOLONG') {
+    return new TriageError('UNREADABLE', 'The path is longer than the file system allows; move the file higher up.', {
+      file,
+    });
+  }
   return new TriageError('UNREADABLE', `The file cannot be read (${code ?? 'unknown error'}); check its permissions.`, {
     file,
   });

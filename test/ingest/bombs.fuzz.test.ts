@@ -153,6 +153,14 @@ before(async () => {
 });
 
 describe('hostile files through triage decode: a coded error within 1 GB', { timeout: 10 * 60_000 }, () => {
+  test('the baseline: a healthy radiograph decodes (the cost of the command itself)', () => {
+    const run = triage(['decode', join(FIXTURES, 'dicom', 'j2k-lossless.dcm')]);
+    console.log(
+      `# healthy JPEG 2000 radiograph: decoded in ${run.seconds.toFixed(2)} s, peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB`,
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok((JSON.parse(run.stdout) as { rows: number }).rows > 0);
+  });
   test('a 1 MB deflated data set that inflates to 1 GiB', () =>
     refusedWithin('1 GiB inflation', bombs.inflation, 'TOO_LARGE'));
   test('100 million empty sequence items, deflated', () => refusedWithin('100 M items', bombs.items, 'TOO_LARGE'));
