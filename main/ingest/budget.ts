@@ -15,6 +15,12 @@ export const SNIFF_BYTES = 1024;
 export const MAX_SIDE = 12_288;
 export const MAX_PIXELS = 36_000_000;
 
+/**
+ * What a raster image's decoder may hold of samples: a 36-million-pixel image in RGBA or 16-bit
+ * grey with alpha, or a smaller one of more bytes per pixel.
+ */
+export const MAX_DECODED_BYTES = 144 * 1024 * 1024;
+
 /** A DICOM data set's structure, counted before dicom-parser builds an object per element. */
 export const MAX_ELEMENTS = 100_000;
 export const MAX_SEQUENCE_ITEMS = 20_000;

@@ -12,7 +12,7 @@ import { hasPart10Prefix, looksLikeRawDataSet } from './dicom/parse.js';
 import { readDicom } from './dicom/read.js';
 import type { DecodeOptions } from './dicom/read.js';
 import { decodeJpegFile, isJpeg } from './raster/jpeg.js';
-import { decodePng, isPng } from './raster/png.js';
+import { isPng, readPng } from './raster/png.js';
 import type { RasterImage } from './raster/png.js';
 import { emptyMetadata } from './radiograph.js';
 import type { SourceFormat } from '../common/index.js';
@@ -228,7 +228,7 @@ export async function decodeRadiograph(
       case 'dicom':
         return await readDicom(file, bytes, options);
       case 'png':
-        return fromRaster(file, 'png', decodePng(bytes));
+        return fromRaster(file, 'png', await readPng(bytes));
       case 'jpeg':
         return fromRaster(file, 'jpeg', await decodeJpegFile(bytes));
       default:

@@ -9,11 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { deflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync, deflateSync } from 'node:zlib';
+import dicomParser from 'dicom-parser';
+import { decode as fastPngDecode } from 'fast-png';
 import { fileURLToPath } from 'node:url';
-import { decodeRadiograph, MAX_FILE_BYTES, readRadiograph } from '../../main/ingest/index.js';
+import { decodeRadiograph, MAX_FILE_BYTES, parseDataSet, readRadiograph } from '../../main/ingest/index.js';
 import type { TriageError } from '../../main/errors/index.js';
 import {
+  MAX_DECODED_BYTES,
   MAX_ELEMENTS,
   MAX_FRAGMENTS,
   MAX_JPEG_SCANS,
@@ -66,14 +69,85 @@ describe('the pixel ceiling', () => {
 
   test('a PNG whose image data inflates beyond its declared size is MALFORMED; exactly the declared size decodes', async () => {
     const width = 64;
-    const rows = Buffer.alloc(64 * (1 + width)); // filter byte 0 and 64 grey samples per row
-    const { deflateSync } = await import('node:zlib');
-    const exact = pngWithHeader(width, 64, deflateSync(rows));
-    const radiograph = await decode(exact, 'exact.png').catch((error: TriageError) => error);
-    // The CRCs are zero: fast-png may refuse them, but not for the image data's size.
-    if ('code' in radiograph) assert.doesNotMatch(radiograph.message, /inflates beyond/);
+    const rows = Buffer.alloc(64 * (1 + width), 0x40); // filter byte 0 (none) and 64 grey samples per row
+    for (let y = 0; y < 64; y++) rows[y * (1 + width)] = 0;
+    const exact = await decode(pngWithHeader(width, 64, deflateSync(rows)), 'exact.png');
+    assert.deepEqual([exact.columns, exact.rows], [64, 64]);
     const bomb = pngWithHeader(width, 64, deflateSync(Buffer.alloc(rows.length * 1000)));
     await assert.rejects(decode(bomb, 'bomb.png'), code('MALFORMED', /inflates beyond/));
+  });
+
+  test(`a PNG whose samples decode to more than ${MAX_DECODED_BYTES / 2 ** 20} MiB is TOO_LARGE; RGBA at 8 bits passes the check`, async () => {
+    // 6,000 x 6,000 is within the pixel ceiling; 16-bit RGBA is 288 MB of samples, 8-bit 144 MB.
+    const idat = deflateSync(Buffer.alloc(16));
+    await assert.rejects(
+      decode(pngWithHeader(6000, 6000, idat, { colourType: 6, depth: 16 }), 'rgba16.png'),
+      code('TOO_LARGE', /decode to more than/),
+    );
+    const within = await decode(pngWithHeader(6000, 6000, idat, { colourType: 6 }), 'rgba8.png').catch(
+      (error: TriageError) => error,
+    );
+    assert.ok('code' in within && within.code !== 'TOO_LARGE', 'refused for its short image data, not its size');
+  });
+});
+
+describe('PNG chunks', () => {
+  const width = 64;
+  const rows = Buffer.alloc(64 * (1 + width));
+  const image = () => deflateSync(rows);
+  const text = (keyword: string, compressed: Uint8Array) =>
+    Buffer.concat([Buffer.from(`${keyword}\0\0`, 'latin1'), compressed]);
+
+  test('ancillary chunks never reach the decoder: a profile it would refuse, text, and a 128 MiB profile bomb', async () => {
+    // Compression method 1 does not exist: fast-png refuses the profile, so it must never see it.
+    const refused = pngWithHeader(width, 64, image(), {
+      before: [
+        ['iCCP', text('icc', deflateSync(Buffer.alloc(64)))],
+        ['tEXt', Buffer.from('Comment\0hello', 'latin1')],
+      ],
+    });
+    refused[refused.indexOf('iCCP') + 8] = 1;
+    const crcEnd = refused.indexOf('IDAT') - 4;
+    const iccpStart = refused.indexOf('iCCP');
+    refused.writeUInt32BE(crc32(refused.subarray(iccpStart, crcEnd - 4)), crcEnd - 4);
+    assert.throws(() => fastPngDecode(refused), /iCCP compression method/, 'the reference decoder reads the profile');
+    assert.equal((await decode(refused, 'profile.png')).rows, 64);
+
+    const bomb = pngWithHeader(width, 64, image(), {
+      before: [
+        ['iCCP', text('icc', deflateSync(Buffer.alloc(128 * 2 ** 20)))],
+        ['zTXt', text('Comment', deflateSync(Buffer.alloc(128 * 2 ** 20)))],
+      ],
+    });
+    assert.ok(bomb.length < 600_000, `${bomb.length} bytes`);
+    const before = process.memoryUsage().arrayBuffers;
+    const started = performance.now();
+    assert.equal((await decode(bomb, 'profile-bomb.png')).rows, 64);
+    const grew = process.memoryUsage().arrayBuffers - before;
+    console.log(
+      `# 2 x 128 MiB chunk bombs read in ${(performance.now() - started).toFixed(1)} ms, +${(grew / 2 ** 20).toFixed(1)} MiB`,
+    );
+    assert.ok(grew < 16 * 2 ** 20, `${grew} bytes of buffers held`);
+  });
+
+  test('a second image header is MALFORMED; so is a critical chunk the reader does not know', async () => {
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(8000, 0);
+    ihdr.writeUInt32BE(8000, 4);
+    ihdr[8] = 8;
+    await assert.rejects(
+      decode(pngWithHeader(width, 64, image(), { before: [['IHDR', ihdr]] }), 'two-headers.png'),
+      code('MALFORMED', /second image header/),
+    );
+    await assert.rejects(
+      decode(pngWithHeader(width, 64, image(), { before: [['ZZZZ', Buffer.alloc(4)]] }), 'unknown.png'),
+      code('MALFORMED', /critical chunk/),
+    );
+    // The same chunk as an ancillary one (lower-case first letter) is left out, and the image reads.
+    assert.equal(
+      (await decode(pngWithHeader(width, 64, image(), { before: [['zZZZ', Buffer.alloc(4)]] }), 'a.png')).rows,
+      64,
+    );
   });
 });
 
@@ -94,31 +168,60 @@ describe('the structure of a DICOM data set', () => {
     assert.equal((await decode(withBefore(sequence(0x00081110, 1, MAX_NESTING_DEPTH - 1)))).rows, 8);
   });
 
-  test(`more than ${MAX_ELEMENTS.toLocaleString('en')} elements is TOO_LARGE`, async () => {
+  test(`more than ${MAX_ELEMENTS.toLocaleString('en')} elements is TOO_LARGE; as many reads`, async () => {
     // Private elements of 8 bytes each, one group of many.
-    const count = MAX_ELEMENTS + 1;
-    const many = Buffer.alloc(count * 8);
-    for (let i = 0; i < count; i++) {
-      many.writeUInt16LE(0x0009, i * 8);
-      many.writeUInt16LE(0x1000 + (i % 0xe000), i * 8 + 2);
-      many.write('SH', i * 8 + 4, 'latin1');
-      many.writeUInt16LE(0, i * 8 + 6);
-    }
-    await assert.rejects(decode(withBefore(many)), code('TOO_LARGE', /elements/));
+    const privates = (count: number) => {
+      const many = Buffer.alloc(count * 8);
+      for (let i = 0; i < count; i++) {
+        many.writeUInt16LE(0x0009, i * 8);
+        many.writeUInt16LE(0x1000 + (i % 0xe000), i * 8 + 2);
+        many.write('SH', i * 8 + 4, 'latin1');
+        many.writeUInt16LE(0, i * 8 + 6);
+      }
+      return many;
+    };
+    // The image's own elements, as dicom-parser counts them (the meta group is not counted).
+    const own = Object.keys(dicomParser.parseDicom(withBefore(privates(0))).elements).filter(
+      (tag) => !tag.startsWith('x0002'),
+    ).length;
+    await assert.rejects(decode(withBefore(privates(MAX_ELEMENTS - own + 1))), code('TOO_LARGE', /elements/));
+    assert.equal((await decode(withBefore(privates(MAX_ELEMENTS - own)))).rows, 8);
   });
 
-  test(`more than ${MAX_FRAGMENTS.toLocaleString('en')} pixel data fragments is TOO_LARGE`, async () => {
-    const fragments = Buffer.alloc((MAX_FRAGMENTS + 1) * 8);
-    for (let i = 0; i <= MAX_FRAGMENTS; i++) itemTag(ITEM, 0).copy(fragments, i * 8);
-    const file = Buffer.concat([
-      fileMeta(SYNTAX.jpegBaseline),
-      imageAttributes(8, 8),
-      element(0x7fe00010, 'OB', new Uint8Array(0), UNDEFINED),
-      fragments,
-      itemTag(SEQUENCE_END, 0),
-    ]);
-    await assert.rejects(decode(file), code('TOO_LARGE', /fragments/));
+  test(`more than ${MAX_FRAGMENTS.toLocaleString('en')} pixel data fragments is TOO_LARGE; as many pass the count`, async () => {
+    // An empty basic offset table, then `count` empty fragments.
+    const encapsulated = (count: number) => {
+      const fragments = Buffer.alloc((count + 1) * 8);
+      for (let i = 0; i <= count; i++) itemTag(ITEM, 0).copy(fragments, i * 8);
+      return Buffer.concat([
+        fileMeta(SYNTAX.jpegBaseline),
+        imageAttributes(8, 8),
+        element(0x7fe00010, 'OB', new Uint8Array(0), UNDEFINED),
+        fragments,
+        itemTag(SEQUENCE_END, 0),
+      ]);
+    };
+    await assert.rejects(decode(encapsulated(MAX_FRAGMENTS + 1)), code('TOO_LARGE', /fragments/));
+    // Counted and let through: refused later, for the empty frame it holds.
+    await assert.rejects(decode(encapsulated(MAX_FRAGMENTS)), (error: TriageError) => error.code !== 'TOO_LARGE');
   });
+});
+
+describe('a hostile structure as the first element after the meta group', () => {
+  // Where a header-only read (the scan's identification) and a whole read meet the data set first.
+  const first = (bomb: Buffer) => Buffer.concat([bomb, imageAttributes(8, 8), nativePixels(8, 8)]);
+  const bombs: Array<[string, Buffer, RegExp]> = [
+    ['sequence items', sequence(0x00081110, MAX_SEQUENCE_ITEMS + 1), /sequence items/],
+    ['nesting', sequence(0x00081110, 1, MAX_NESTING_DEPTH), /nested/],
+  ];
+  for (const [what, bomb, message] of bombs) {
+    test(`${what}: TOO_LARGE for the header read and the whole read, explicit and deflated`, async () => {
+      for (const file of [dicom(first(bomb)), deflatedFile(first(bomb))]) {
+        await assert.rejects(parseDataSet(file), code('TOO_LARGE', message));
+        await assert.rejects(decode(file), code('TOO_LARGE', message));
+      }
+    });
+  }
 });
 
 describe('deflated data sets', () => {

@@ -3,7 +3,7 @@
  * structure bombs) at whatever scale a test asks for. Explicit VR little endian unless a builder
  * says otherwise; a valid image module around the bomb, so nothing but the bomb is wrong.
  */
-import { createDeflateRaw, deflateRawSync } from 'node:zlib';
+import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 
@@ -135,26 +135,41 @@ export async function writeDeflatedBomb(
   await once(out, 'finish');
 }
 
+/** One PNG chunk: length, type, data and its CRC-32 (over type and data, as PNG's readers check it). */
+export function pngChunk(type: string, data: Uint8Array): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])));
+  return Buffer.concat([head, data, crc]);
+}
+
+export interface PngLayout {
+  /** 0 grey (default), 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA. */
+  colourType?: number;
+  /** Bits per sample (default 8). */
+  depth?: number;
+  /** Chunks between the header and the image data, as [type, data]. */
+  before?: Array<[string, Uint8Array]>;
+}
+
 /**
- * A PNG that declares `width` x `height` 8-bit grey pixels, with `idat` as its compressed image data
- * (CRCs are not checked by the reader before the header check, and are written as zero).
+ * A PNG that declares `width` x `height` pixels (8-bit grey unless `layout` says otherwise), with
+ * `idat` as its compressed image data and valid CRCs: what the reader refuses, it refuses for
+ * what the test built, not for a checksum.
  */
-export function pngWithHeader(width: number, height: number, idat: Uint8Array): Buffer {
-  const chunk = (type: string, data: Uint8Array) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'latin1');
-    return Buffer.concat([head, data, Buffer.alloc(4)]);
-  };
+export function pngWithHeader(width: number, height: number, idat: Uint8Array, layout: PngLayout = {}): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 0; // grey
+  ihdr[8] = layout.depth ?? 8;
+  ihdr[9] = layout.colourType ?? 0;
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', idat),
-    chunk('IEND', new Uint8Array(0)),
+    pngChunk('IHDR', ihdr),
+    ...(layout.before ?? []).map(([type, data]) => pngChunk(type, data)),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', new Uint8Array(0)),
   ]);
 }

@@ -3,8 +3,8 @@
  * failure turned into a coded error. dicom-parser throws plain strings; the message decides between
  * a file that stops early (TRUNCATED) and one whose structure is impossible (MALFORMED).
  *
- * Before dicom-parser sees a byte, the data set's structure is walked (structure.ts) and counted
- * against the budget. A deflated data set is inflated as a stream whose cap is derived from what
+ * Before dicom-parser sees a byte, the data set's structure is walked (structure.ts) element by
+ * element as dicom-parser will parse it, and counted against the budget. A deflated data set is inflated as a stream whose cap is derived from what
  * its header declares: the header itself may take MAX_HEADER_BYTES, then the Pixel Data its
  * declared frames, then MAX_TRAILER_BYTES. Files without the Part 10 preamble (old archives hold
  * bare data sets) are read with their transfer syntax inferred, as dcmtk and pydicom do.
@@ -65,8 +65,10 @@ export function inferRawSyntax(
       if (!littleEndian || !explicit) continue;
       return { uid: EXPLICIT_LE, metaWithoutPreamble: true };
     }
+    const long = explicit && ['OB', 'OD', 'OF', 'OL', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT'].includes(vr);
+    if (long && bytes.length < 12) continue;
     const length = explicit
-      ? ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'].includes(vr)
+      ? long
         ? view.getUint32(8, littleEndian)
         : view.getUint16(6, littleEndian)
       : view.getUint32(4, littleEndian);
@@ -105,18 +107,17 @@ function parserError(thrown: unknown): TriageError {
   return new TriageError('MALFORMED', `The DICOM structure is corrupt (${message}).`);
 }
 
-/** The file meta group of a Part 10 file: where the data set starts, and its transfer syntax. */
+/**
+ * The file meta group of a Part 10 file, walked as dicom-parser's readPart10Header reads it (which
+ * reads the first element after the group whole before it stops there, so that element is counted
+ * against the budget too): where the data set starts, and its transfer syntax.
+ */
 function readMeta(bytes: Uint8Array): { end: number; uid: string } {
-  let meta: DataSet;
-  try {
-    // Stops at the first element after group 0002: the data set itself is not parsed here.
-    meta = dicomParser.readPart10Header(bytes);
-  } catch (thrown) {
-    throw parserError(thrown);
+  const meta = walkStructure(bytes, PREAMBLE_LENGTH + 4, encodingOf(EXPLICIT_LE), { meta: true });
+  if (!meta.transferSyntax) {
+    throw new TriageError('MALFORMED', 'The file meta information has no Transfer Syntax UID (0002,0010).');
   }
-  const uid = meta.string('x00020010')?.replace(/\0/g, '').trim();
-  if (!uid) throw new TriageError('MALFORMED', 'The file meta information has no Transfer Syntax UID (0002,0010).');
-  return { end: (meta as DataSet & { position: number }).position, uid };
+  return { end: meta.end, uid: meta.transferSyntax };
 }
 
 function encodingOf(uid: string): Encoding {
@@ -180,7 +181,8 @@ async function inflateDataSet(bytes: Uint8Array, start: number): Promise<Uint8Ar
       if (!structure?.pixelData && inflated >= nextLook) {
         nextLook *= 2;
         try {
-          structure = walkStructure(whole(), start, encodingOf(EXPLICIT_LE));
+          // From the file's first byte, as dicom-parser parses an inflated data set (preamble included).
+          structure = walkStructure(whole(), 0, encodingOf(EXPLICIT_LE), { partial: true });
         } catch (error) {
           fail(error as TriageError);
           return;
@@ -248,7 +250,9 @@ export async function parseDataSet(input: Uint8Array): Promise<DataSet> {
   let full = bytes;
   if (meta.uid === DEFLATED) {
     full = await inflateDataSet(bytes, meta.end);
-    walkStructure(full, meta.end, encodingOf(EXPLICIT_LE));
+    // dicom-parser parses the inflated buffer from its first byte (the preamble and meta group as
+    // elements too): the walk does the same.
+    walkStructure(full, 0, encodingOf(EXPLICIT_LE));
   } else {
     walkStructure(bytes, meta.end, encodingOf(meta.uid));
   }

@@ -1,14 +1,16 @@
 /**
  * A DICOM data set's structure, walked before dicom-parser parses it: dicom-parser builds an
- * object for every element, sequence item and pixel fragment it meets, so a small file of a
- * hundred million empty items exhausts the heap. This walk allocates nothing per element; it
- * counts elements, items, fragments and nesting against the ingest's budget (TOO_LARGE beyond
- * it) and notes where the Pixel Data starts. It decides what is a sequence exactly as
- * dicom-parser does (explicit VR SQ, UN of undefined length, an implicit VR element whose value
- * starts with an item tag), so what it counts is what dicom-parser would build.
+ * object for every element, sequence item, pixel fragment and offset-table entry it meets, so a
+ * small file of a hundred million empty items exhausts the heap. This walk follows dicom-parser
+ * 1.8's parsing step for step (the same VR table, the same rules for what is a sequence, where a
+ * sequence or an item ends, how an undefined length is searched for, how encapsulated pixel data is
+ * read) but allocates nothing per element: it counts what dicom-parser would build against the
+ * ingest's budget (TOO_LARGE beyond it) and stops where dicom-parser would stop with an error
+ * (TRUNCATED, MALFORMED). A file this walk accepts is one dicom-parser parses within the budget;
+ * test/ingest/structure.test.ts checks the two agree construct by construct.
  *
- * Where the bytes end (a truncated file, or a data set still being inflated) it stops quietly
- * with what it found so far.
+ * Partial mode (a deflated data set still being inflated) stops quietly where the bytes end, with
+ * what it found so far.
  */
 import { TriageError } from '../../errors/index.js';
 import { MAX_ELEMENTS, MAX_FRAGMENTS, MAX_NESTING_DEPTH, MAX_SEQUENCE_ITEMS } from '../budget.js';
@@ -21,6 +23,7 @@ export interface Encoding {
 export interface Structure {
   elements: number;
   items: number;
+  /** Pixel data fragments and basic offset table entries. */
   fragments: number;
   /** The top-level Pixel Data element: where its value starts and its length (-1: undefined). */
   pixelData: { valueOffset: number; length: number } | null;
@@ -32,8 +35,22 @@ export interface Structure {
     samplesPerPixel: number | null;
     frames: number | null;
   };
-  /** The walk reached the end of the bytes given (partial mode: it may have stopped early). */
+  /** Partial mode: the walk reached the end of the data set (not just of the bytes so far). */
   complete: boolean;
+  /** Where the walk stopped: the file's end, or (meta mode) the first element after group 0002. */
+  end: number;
+  /** Meta mode: the Transfer Syntax UID (0002,0010), or null. */
+  transferSyntax: string | null;
+}
+
+export interface WalkOptions {
+  /** A deflated data set still being inflated: stop quietly where the bytes end. */
+  partial?: boolean;
+  /**
+   * The file meta group, as dicom-parser's readPart10Header reads it: elements (each read whole,
+   * sequences included) until one of a group above 0002, which is left unread.
+   */
+  meta?: boolean;
 }
 
 const UNDEFINED = 0xffffffff;
@@ -41,10 +58,10 @@ const ITEM = 0xfffee000;
 const ITEM_END = 0xfffee00d;
 const SEQUENCE_END = 0xfffee0dd;
 const PIXEL_DATA = 0x7fe00010;
-/** VRs whose explicit encoding has two reserved bytes and a 32-bit length. */
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+/** dicom-parser's VRs with two reserved bytes and a 32-bit length (getDataLengthSizeInBytesForVR). */
+const LONG_VRS = new Set(['OB', 'OD', 'OL', 'OW', 'SQ', 'OF', 'UC', 'UR', 'UT', 'UN']);
 
-/** Thrown inside the walk when the bytes end (partial mode catches it). */
+/** The bytes ended (partial mode stops here; a whole file is TRUNCATED). */
 class OutOfBytes extends Error {}
 
 function tooLarge(what: string, limit: number): never {
@@ -54,10 +71,19 @@ function tooLarge(what: string, limit: number): never {
   );
 }
 
-export function walkStructure(bytes: Uint8Array, start: number, encoding: Encoding): Structure {
+function malformed(what: string): never {
+  throw new TriageError('MALFORMED', `The DICOM structure is corrupt (${what}).`);
+}
+
+export function walkStructure(
+  bytes: Uint8Array,
+  start: number,
+  encoding: Encoding,
+  options: WalkOptions = {},
+): Structure {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = encoding.littleEndian;
-  const end = bytes.length;
+  const length = bytes.length;
   const result: Structure = {
     elements: 0,
     items: 0,
@@ -65,138 +91,205 @@ export function walkStructure(bytes: Uint8Array, start: number, encoding: Encodi
     pixelData: null,
     image: { rows: null, columns: null, bitsAllocated: null, samplesPerPixel: null, frames: null },
     complete: true,
+    end: start,
+    transferSyntax: null,
   };
+  let p = start;
 
-  const need = (position: number, count: number) => {
-    if (position + count > end) throw new OutOfBytes();
+  // The byte stream's reads: each advances p, and reading past the end is dicom-parser's error.
+  const need = (count: number) => {
+    if (p + count > length) throw new OutOfBytes();
   };
-  const u16 = (position: number) => (need(position, 2), view.getUint16(position, le));
-  const u32 = (position: number) => (need(position, 4), view.getUint32(position, le));
-  const tagAt = (position: number) => ((u16(position) << 16) | u16(position + 2)) >>> 0;
-  const isAnyItemTag = (position: number) => {
-    if (position + 4 > end) return false;
-    const tag = tagAt(position);
-    return tag === ITEM || tag === SEQUENCE_END;
+  const u16 = () => {
+    need(2);
+    const value = view.getUint16(p, le);
+    p += 2;
+    return value;
   };
-
-  /** Skips an undefined-length value that is not a sequence: up to and past its item delimiter. */
-  const skipToDelimiter = (position: number): number => {
-    for (let p = position; p + 8 <= end; p += 2) {
-      if (tagAt(p) === ITEM_END) return p + 8;
-    }
-    throw new OutOfBytes();
+  const u32 = () => {
+    need(4);
+    const value = view.getUint32(p, le);
+    p += 4;
+    return value;
+  };
+  const tag = () => ((u16() << 16) | u16()) >>> 0;
+  const peekTag = () => {
+    const tagged = tag();
+    p -= 4;
+    return tagged;
+  };
+  const vrString = () => {
+    need(2);
+    const vr = String.fromCharCode(bytes[p], bytes[p + 1]);
+    p += 2;
+    return vr;
   };
 
   const countElement = () => {
     if (++result.elements > MAX_ELEMENTS) tooLarge('elements', MAX_ELEMENTS);
   };
-
-  /** Items of a sequence value from `position`; returns the position after the sequence. */
-  const sequence = (position: number, length: number, depth: number, itemsExplicit: boolean): number => {
-    // `depth` is the containing data set's: the top level's sequences are level 1.
-    if (depth + 1 > MAX_NESTING_DEPTH) tooLarge('levels of nested sequences', MAX_NESTING_DEPTH);
-    const stop = length === UNDEFINED ? end : position + length;
-    let p = position;
-    while (p < stop) {
-      need(p, 8);
-      const tag = tagAt(p);
-      const itemLength = u32(p + 4);
-      p += 8;
-      if (tag === SEQUENCE_END) return p;
-      if (tag !== ITEM) return p - 8; // dicom-parser reports what it makes of it
-      if (++result.items > MAX_SEQUENCE_ITEMS) tooLarge('sequence items', MAX_SEQUENCE_ITEMS);
-      p = dataSet(
-        p,
-        itemLength === UNDEFINED ? end : p + itemLength,
-        depth + 1,
-        itemsExplicit,
-        itemLength === UNDEFINED,
-      );
-    }
-    if (length === UNDEFINED) throw new OutOfBytes();
-    return stop;
+  const countItem = () => {
+    if (++result.items > MAX_SEQUENCE_ITEMS) tooLarge('sequence items', MAX_SEQUENCE_ITEMS);
+  };
+  const countFragments = (count: number) => {
+    result.fragments += count;
+    if (result.fragments > MAX_FRAGMENTS) tooLarge('pixel data fragments and offsets', MAX_FRAGMENTS);
+  };
+  /** `level`: how many sequences deep (the top level's sequences are level 1). */
+  const enter = (level: number) => {
+    if (level > MAX_NESTING_DEPTH) tooLarge('levels of nested sequences', MAX_NESTING_DEPTH);
   };
 
-  /** Fragments of encapsulated Pixel Data; returns the position after them. */
-  const fragments = (position: number): number => {
-    let p = position;
-    for (;;) {
-      need(p, 8);
-      const tag = tagAt(p);
-      const length = u32(p + 4);
-      p += 8;
-      if (tag === SEQUENCE_END) return p;
-      if (tag !== ITEM) return p - 8;
-      if (++result.fragments > MAX_FRAGMENTS) tooLarge('pixel data fragments', MAX_FRAGMENTS);
-      p += length;
+  /** findItemDelimitationItemAndSetElementLength. */
+  const findItemDelimiter = () => {
+    const max = length - 8;
+    while (p <= max) {
+      if (u16() === 0xfffe && u16() === 0xe00d) {
+        u32();
+        return;
+      }
+    }
+    p = length; // no delimiter: dicom-parser runs to the end of the buffer
+  };
+
+  /** findEndOfEncapsulatedElement. */
+  const encapsulated = () => {
+    if (tag() !== ITEM) malformed('the encapsulated pixel data has no basic offset table');
+    const offsets = Math.ceil(u32() / 4); // dicom-parser reads while i < length / 4
+    countFragments(offsets);
+    for (let i = 0; i < offsets; i++) u32();
+    while (p < length) {
+      const tagged = tag();
+      const itemLength = u32();
+      if (tagged === SEQUENCE_END) {
+        p += itemLength;
+        return;
+      }
+      countFragments(1);
+      if (tagged !== ITEM) {
+        p += Math.min(itemLength, length - p);
+        return;
+      }
+      p += itemLength;
     }
   };
 
-  /** Elements from `position` to `stop` (or to an item delimiter when `delimited`). */
-  function dataSet(position: number, stop: number, depth: number, explicit: boolean, delimited: boolean): number {
-    let p = position;
-    while (p < stop) {
-      need(p, 8);
-      const tag = tagAt(p);
-      if (delimited && tag === ITEM_END) return p + 8;
-      countElement();
-      let vr: string | null = null;
-      let length: number;
-      let value: number;
-      if (explicit && tag >>> 16 !== 0xfffe) {
-        vr = String.fromCharCode(bytes[p + 4], bytes[p + 5]);
-        if (LONG_VRS.has(vr)) {
-          length = u32(p + 8);
-          value = p + 12;
-        } else {
-          length = u16(p + 6);
-          value = p + 8;
-        }
-      } else {
-        length = u32(p + 4);
-        value = p + 8;
-      }
-      if (depth === 0) noteTopLevel(tag, vr, value, length);
-      if (depth === 0 && tag === PIXEL_DATA) {
-        result.pixelData = { valueOffset: value, length: length === UNDEFINED ? -1 : length };
-      }
-      const isPrivate = ((tag >>> 16) & 1) === 1;
-      if (explicit && vr === 'SQ') {
-        p = sequence(value, length, depth, true);
-      } else if (tag === PIXEL_DATA && length === UNDEFINED && explicit) {
-        p = fragments(value);
-      } else if (explicit && vr === 'UN' && length === UNDEFINED) {
-        p = sequence(value, length, depth, false);
-      } else if (!explicit && (length === UNDEFINED || !isPrivate) && isAnyItemTag(value)) {
-        p = sequence(value, length, depth, false);
-      } else if (length === UNDEFINED) {
-        p = skipToDelimiter(value);
-      } else {
-        p = value + length;
-        if (p > end) throw new OutOfBytes();
-      }
-    }
-    return p;
+  /** parseDicomDataSetExplicit / parseDicomDataSetImplicit up to `max`. */
+  function dataSet(max: number, explicit: boolean, depth: number): void {
+    if (max < p || max > length) malformed('an item runs past its sequence or the file');
+    while (p < max) element(explicit, depth);
+    if (p > max) throw new OutOfBytes(); // dicom-parser's "buffer overrun"
   }
 
-  function noteTopLevel(tag: number, vr: string | null, value: number, length: number): void {
+  /** readDicomDataSet...UndefinedLength: elements up to an item delimiter, or the end. */
+  function dataSetUndefined(explicit: boolean, depth: number): void {
+    while (p < length) {
+      if (element(explicit, depth) === ITEM_END) return;
+    }
+  }
+
+  /** readSequenceItem + its data set. */
+  function item(explicit: boolean, depth: number): void {
+    if (tag() !== ITEM) malformed('a sequence holds something that is not an item');
+    const itemLength = u32();
+    countItem();
+    if (itemLength === UNDEFINED) dataSetUndefined(explicit, depth);
+    else dataSet(p + itemLength, explicit, depth);
+  }
+
+  /** readSequenceItemsExplicit / readSequenceItemsImplicit. */
+  function sequence(valueOffset: number, valueLength: number, explicit: boolean, depth: number): void {
+    enter(depth);
+    if (valueLength === UNDEFINED) {
+      while (p + 4 <= length) {
+        if (peekTag() === SEQUENCE_END) {
+          p += 8;
+          return;
+        }
+        item(explicit, depth);
+      }
+      return;
+    }
+    const max = valueOffset + valueLength;
+    while (p < max) item(explicit, depth);
+  }
+
+  /** readDicomElementExplicit / readDicomElementImplicit; returns the element's tag. */
+  function element(explicit: boolean, depth: number): number {
+    countElement();
+    const tagged = tag();
+    let vr: string | null = null;
+    let valueLength: number;
+    if (explicit) {
+      vr = vrString();
+      if (LONG_VRS.has(vr)) {
+        p += 2;
+        valueLength = u32();
+      } else valueLength = u16();
+    } else valueLength = u32();
+    const valueOffset = p;
+    if (depth === 0) noteTopLevel(tagged, vr, valueOffset, valueLength);
+    if (depth === 0 && tagged === PIXEL_DATA)
+      result.pixelData = { valueOffset, length: valueLength === UNDEFINED ? -1 : valueLength };
+
+    if (explicit) {
+      if (vr === 'SQ') sequence(valueOffset, valueLength, true, depth + 1);
+      else if (valueLength === UNDEFINED) {
+        if (tagged === PIXEL_DATA) encapsulated();
+        else if (vr === 'UN') sequence(valueOffset, valueLength, false, depth + 1);
+        else findItemDelimiter();
+      } else p += valueLength;
+      return tagged;
+    }
+    // Implicit VR: a value that starts with an item tag (or ends at once) is a sequence.
+    const isPrivate = ((tagged >>> 16) & 1) === 1;
+    const peeksSequence = p + 4 <= length && [ITEM, SEQUENCE_END].includes(peekTag());
+    if (peeksSequence && (!isPrivate || valueLength === UNDEFINED))
+      sequence(valueOffset, valueLength, false, depth + 1);
+    else if (valueLength === UNDEFINED) findItemDelimiter();
+    else p += valueLength;
+    return tagged;
+  }
+
+  function noteTopLevel(tagged: number, vr: string | null, value: number, valueLength: number): void {
     const key = (
       { 0x00280010: 'rows', 0x00280011: 'columns', 0x00280100: 'bitsAllocated', 0x00280002: 'samplesPerPixel' } as const
-    )[tag];
-    if (key && (vr === null || vr === 'US') && length === 2 && value + 2 <= end) result.image[key] = u16(value);
-    if (tag === 0x00280008 && length > 0 && length < 16 && value + length <= end) {
-      const text = String.fromCharCode(...bytes.subarray(value, value + length)).trim();
-      const frames = Number.parseInt(text, 10);
+    )[tagged];
+    if (key && (vr === null || vr === 'US') && valueLength === 2 && value + 2 <= length) {
+      result.image[key] = view.getUint16(value, le);
+    }
+    if (tagged === 0x00020010 && valueLength < 256 && value + valueLength <= length) {
+      result.transferSyntax = String.fromCharCode(...bytes.subarray(value, value + valueLength))
+        .replace(/\0/g, '')
+        .trim();
+    }
+    if (tagged === 0x00280008 && valueLength > 0 && valueLength < 16 && value + valueLength <= length) {
+      const frames = Number.parseInt(String.fromCharCode(...bytes.subarray(value, value + valueLength)).trim(), 10);
       if (Number.isInteger(frames)) result.image.frames = frames;
     }
   }
 
   try {
-    dataSet(start, end, 0, encoding.explicit, false);
+    // The top level: parseDicomDataSet{Explicit,Implicit} over the whole buffer, or the meta group.
+    while (p < length) {
+      const at = p;
+      const tagged = element(encoding.explicit, 0);
+      if (options.meta && tagged > 0x0002ffff) {
+        p = at;
+        break;
+      }
+    }
+    if (p > length) throw new OutOfBytes();
   } catch (error) {
     if (!(error instanceof OutOfBytes)) throw error;
-    // Partial: the bytes so far. Whole: a truncated file, which dicom-parser reports (TRUNCATED).
+    if (!options.partial) {
+      throw new TriageError(
+        'TRUNCATED',
+        'The DICOM file ends before the data it announces (an element runs past its end).',
+      );
+    }
     result.complete = false;
   }
+  result.end = p;
   return result;
 }

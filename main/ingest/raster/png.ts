@@ -2,10 +2,10 @@
  * PNG in (8 and 16 bit, grey, grey+alpha, RGB, RGBA, palette) and 8-bit grey PNG out, with
  * fast-png; 8-bit RGBA PNG out (heatmap overlays) with Node's zlib.
  */
-import { constants, crc32, deflateSync, inflateSync } from 'node:zlib';
+import { constants, crc32, createInflate, deflateSync, inflateSync } from 'node:zlib';
 import { convertIndexedToRgb, decode, encode } from 'fast-png';
 import { TriageError } from '../../errors/index.js';
-import { checkImageSize } from '../budget.js';
+import { checkImageSize, MAX_DECODED_BYTES } from '../budget.js';
 import { LUMA } from '../pixels/modality.js';
 
 export interface RasterImage {
@@ -54,17 +54,37 @@ export function pngDataBytes(width: number, height: number, bitsPerPixel: number
 /** Channels per pixel of each PNG colour type (grey, RGB, palette, grey+alpha, RGBA). */
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
+/** What a PNG's chunks say, checked, with only the chunks a radiograph needs kept. */
+interface InspectedPng {
+  width: number;
+  height: number;
+  /** The inflated size of the image data the header implies. */
+  dataBytes: number;
+  /** The IDAT chunks' compressed data, in order. */
+  idat: Uint8Array[];
+  /** The file with its ancillary chunks left out (IHDR, PLTE, tRNS, IDAT and IEND, verbatim). */
+  sanitized: Uint8Array;
+}
+
+const IHDR = 0x49484452;
+const PLTE = 0x504c5445;
+const TRNS = 0x74524e53;
+const IDAT = 0x49444154;
+const IEND = 0x49454e44;
+
 /**
- * Checks a PNG's header and the size of its image data before anything decodes it: the size it
- * declares must fit the pixel ceiling (TOO_LARGE), and its compressed data must not inflate to
- * more than that size needs (a small file whose data inflates without end is MALFORMED). Inflating
- * stops at the declared size, so the check costs at most what decoding would.
+ * Reads a PNG's chunks before anything decodes it: exactly one IHDR, first; the size it declares
+ * within the pixel ceiling and its decoded samples within MAX_DECODED_BYTES (TOO_LARGE); every
+ * ancillary chunk left out of what the decoder sees (a compressed colour profile or text chunk
+ * would be inflated without a limit, and nothing of them is needed to read the pixels).
  */
-export function checkPng(bytes: Uint8Array): void {
+function inspectPng(bytes: Uint8Array): InspectedPng {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // Signature (8 bytes), then the IHDR chunk: length, "IHDR", width, height, depth, colour type, ..., interlace.
-  if (bytes.length < 33 || view.getUint32(12) !== 0x49484452) {
-    throw new TriageError(bytes.length < 33 ? 'TRUNCATED' : 'MALFORMED', 'The PNG file has no image header (IHDR).');
+  if (bytes.length < 33 || view.getUint32(12) !== IHDR || view.getUint32(8) !== 13) {
+    throw new TriageError(
+      bytes.length < 33 ? 'TRUNCATED' : 'MALFORMED',
+      'The PNG file has no image header (IHDR) first.',
+    );
   }
   const width = view.getUint32(16);
   const height = view.getUint32(20);
@@ -77,51 +97,124 @@ export function checkPng(bytes: Uint8Array): void {
     );
   }
   checkImageSize(width, height, 'The PNG');
-  const expected = pngDataBytes(width, height, channels * depth, bytes[28] === 1);
-  const chunks: Uint8Array[] = [];
-  for (let offset = 8; offset + 12 <= bytes.length;) {
+  // What the decoder holds: the samples (palette images expand to RGB or RGBA, 8 bits).
+  const sampleBytes = bytes[25] === 3 ? 4 : channels * (depth === 16 ? 2 : 1);
+  if (width * height * sampleBytes > MAX_DECODED_BYTES) {
+    throw new TriageError(
+      'TOO_LARGE',
+      `The PNG's ${width} x ${height} pixels of ${sampleBytes} bytes each decode to more than ${MAX_DECODED_BYTES / 1024 / 1024} MiB; a radiograph needs far less.`,
+    );
+  }
+  const kept: Uint8Array[] = [bytes.subarray(0, 8)];
+  const idat: Uint8Array[] = [];
+  let offset = 8;
+  while (offset + 12 <= bytes.length) {
     const length = view.getUint32(offset);
     const type = view.getUint32(offset + 4);
-    if (offset + 12 + length > bytes.length) break; // truncated: the decoder says so
-    if (type === 0x49444154) chunks.push(bytes.subarray(offset + 8, offset + 8 + length)); // IDAT
-    if (type === 0x49454e44) break; // IEND
-    offset += 12 + length;
-  }
-  try {
-    inflateSync(Buffer.concat(chunks), { maxOutputLength: expected, finishFlush: constants.Z_SYNC_FLUSH });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new TriageError(
-        'MALFORMED',
-        `The PNG's image data inflates beyond the ${width} x ${height} pixels it declares.`,
-      );
+    const end = offset + 12 + length;
+    if (end > bytes.length) break; // truncated: the decoder says so
+    if (type === IHDR && offset !== 8)
+      throw new TriageError('MALFORMED', 'The PNG file has a second image header (IHDR).');
+    if (type === IDAT) idat.push(bytes.subarray(offset + 8, offset + 8 + length));
+    // Critical chunks (an upper-case first letter) are kept; of the ancillary ones, transparency.
+    const critical = (bytes[offset + 4] & 0x20) === 0;
+    if (critical && ![IHDR, PLTE, IDAT, IEND].includes(type)) {
+      throw new TriageError('MALFORMED', 'The PNG file has a critical chunk this reader does not know.');
     }
-    // Corrupt or truncated data: the decoder reports it with its own words.
+    if (critical || type === TRNS) kept.push(bytes.subarray(offset, end));
+    if (type === IEND) break;
+    offset = end;
   }
+  if (offset + 12 > bytes.length && offset < bytes.length) kept.push(bytes.subarray(offset)); // a truncated tail
+  return {
+    width,
+    height,
+    dataBytes: pngDataBytes(width, height, channels * depth, bytes[28] === 1),
+    idat,
+    sanitized: Buffer.concat(kept),
+  };
 }
 
-export function decodePng(bytes: Uint8Array): RasterImage {
-  checkPng(bytes);
-  let png: ReturnType<typeof decode>;
+const beyondDeclared = (png: InspectedPng) =>
+  new TriageError(
+    'MALFORMED',
+    `The PNG's image data inflates beyond the ${png.width} x ${png.height} pixels it declares.`,
+  );
+
+/** The image data inflated as a stream and only counted: MALFORMED as soon as it passes its size. */
+async function checkPngData(png: InspectedPng): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const inflater = createInflate({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: 256 * 1024 });
+    let inflated = 0;
+    inflater.on('data', (chunk: Buffer) => {
+      inflated += chunk.length;
+      if (inflated > png.dataBytes) {
+        inflater.destroy();
+        reject(beyondDeclared(png));
+      }
+    });
+    // Corrupt or truncated data: the decoder reports it in its own words.
+    inflater.on('error', () => resolve());
+    inflater.on('end', () => resolve());
+    inflater.on('close', () => resolve());
+    for (const chunk of png.idat) inflater.write(chunk);
+    inflater.end();
+  });
+}
+
+/** fast-png on the checked chunks, its size checked again against the header. */
+function decodeInspected(png: InspectedPng): RasterImage {
+  let decoded: ReturnType<typeof decode>;
   try {
-    png = decode(bytes);
+    decoded = decode(png.sanitized);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const truncated = /end of|out of range|offset|bounds|unexpected end/i.test(message);
     throw new TriageError(truncated ? 'TRUNCATED' : 'MALFORMED', `The PNG file cannot be decoded (${message}).`);
   }
-  if (png.palette) {
-    const rgb = convertIndexedToRgb(png);
-    const channels = png.transparency ? 4 : 3;
-    return { width: png.width, height: png.height, values: toGrey(rgb, png.width, png.height, channels), bitDepth: 8 };
+  if (decoded.width !== png.width || decoded.height !== png.height) {
+    throw new TriageError('MALFORMED', 'The PNG decoded to another size than its header declares.');
   }
-  const depth = png.depth;
+  if (decoded.palette) {
+    const rgb = convertIndexedToRgb(decoded);
+    const channels = decoded.transparency ? 4 : 3;
+    return {
+      width: decoded.width,
+      height: decoded.height,
+      values: toGrey(rgb, decoded.width, decoded.height, channels),
+      bitDepth: 8,
+    };
+  }
   return {
-    width: png.width,
-    height: png.height,
-    values: toGrey(png.data, png.width, png.height, png.channels),
-    bitDepth: depth,
+    width: decoded.width,
+    height: decoded.height,
+    values: toGrey(decoded.data, decoded.width, decoded.height, decoded.channels),
+    bitDepth: decoded.depth,
   };
+}
+
+/**
+ * A PNG file to grey levels, within the ingest's budget: its chunks checked and its image data's
+ * inflated size counted (as a stream, holding nothing) before the decoder runs.
+ */
+export async function readPng(bytes: Uint8Array): Promise<RasterImage> {
+  const png = inspectPng(bytes);
+  await checkPngData(png);
+  return decodeInspected(png);
+}
+
+/**
+ * The same, synchronously, for the build scripts and tests that read the generator's own PNGs
+ * (the image data's size is checked by inflating it up to that size).
+ */
+export function decodePng(bytes: Uint8Array): RasterImage {
+  const png = inspectPng(bytes);
+  try {
+    inflateSync(Buffer.concat(png.idat), { maxOutputLength: png.dataBytes, finishFlush: constants.Z_SYNC_FLUSH });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw beyondDeclared(png);
+  }
+  return decodeInspected(png);
 }
 
 /** An 8-bit greyscale PNG. */
