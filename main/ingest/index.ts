@@ -2,6 +2,7 @@
  * The ingest stage: a file (DICOM above all, PNG or JPEG too) to a Radiograph. Format is decided by
  * content, never by extension, because archives are full of DICOM files without one.
  */
+import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -124,11 +125,20 @@ async function openFile(file: string): Promise<{ handle: FileHandle; size: numbe
   }
 }
 
-/** Reads `size` bytes from `offset` into `target` (fewer if the file is shorter now). */
-async function readInto(handle: FileHandle, target: Uint8Array, offset: number, size: number): Promise<number> {
+/**
+ * Reads `size` bytes of the file from `position` into `target` at `offset` (the same number unless
+ * a chunk is reused, as in hashFile); fewer where the file ends sooner.
+ */
+async function readInto(
+  handle: FileHandle,
+  target: Uint8Array,
+  offset: number,
+  size: number,
+  position = offset,
+): Promise<number> {
   let filled = 0;
   while (filled < size) {
-    const { bytesRead } = await handle.read(target, offset + filled, size - filled, offset + filled);
+    const { bytesRead } = await handle.read(target, offset + filled, size - filled, position + filled);
     if (bytesRead === 0) break; // the file shrank: what is there is the file
     filled += bytesRead;
   }
@@ -152,6 +162,43 @@ export async function readWhole(file: string, size: number | null, buffer?: Read
     return target.subarray(0, filled);
   } finally {
     await opened.handle.close();
+  }
+}
+
+/**
+ * A file's first SNIFF_BYTES (enough to know its format) and its size as it is now, without
+ * reading the rest.
+ */
+export async function readHead(file: string): Promise<{ head: Uint8Array; size: number }> {
+  const { handle, size } = await openFile(file);
+  try {
+    const head = new Uint8Array(Math.min(size, SNIFF_BYTES));
+    const read = await readInto(handle, head, 0, head.length);
+    return { head: head.subarray(0, read), size };
+  } catch (error) {
+    throw readError(file, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The SHA-256 of a whole file, read as a stream (a file that is no image is never held whole). */
+export async function hashFile(file: string): Promise<string> {
+  const { handle, size } = await openFile(file);
+  try {
+    const hash = createHash('sha256');
+    const chunk = new Uint8Array(Math.min(size, 1024 * 1024));
+    for (let at = 0; at < size;) {
+      const read = await readInto(handle, chunk, 0, Math.min(chunk.length, size - at), at);
+      if (read === 0) break;
+      hash.update(chunk.subarray(0, read));
+      at += read;
+    }
+    return hash.digest('hex');
+  } catch (error) {
+    throw readError(file, error);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -4,7 +4,7 @@
  * Instance UIDs (to recognise a duplicate before analysis) and whether it is a DICOMDIR.
  */
 import { createHash } from 'node:crypto';
-import { parseDataSet, readWhole, sniffFormat } from '../ingest/index.js';
+import { hashFile, parseDataSet, readHead, readWhole, sniffFormat } from '../ingest/index.js';
 import type { SourceFormat } from '../common/index.js';
 import type { ReadBuffer } from '../ingest/index.js';
 import { isDicomdir } from './dicomdir.js';
@@ -24,10 +24,11 @@ export interface Identified {
 const uid = (value: string | undefined) => value?.replace(/\0/g, '').trim() || null;
 
 /**
- * Reads a file once, into `buffer` (lent by the caller: a scan identifies file after file, and a
- * new file-sized buffer each time was garbage that cost the scan's thread as much as reading):
- * hash, sniff, header. Nothing returned points into the buffer. Failures to read are coded errors
- * (thrown).
+ * Knows a file by its first kilobyte, then reads an image once, into `buffer` (lent by the caller:
+ * a scan identifies file after file, and a new file-sized buffer each time was garbage that cost
+ * the scan's thread as much as reading): hash, sniff, header. A file that is no image is hashed as
+ * a stream, never held whole. Nothing returned points into the buffer. Failures to read are coded
+ * errors (thrown).
  */
 export async function identify(
   path: string,
@@ -37,6 +38,19 @@ export async function identify(
   // The size of the file as it is now (one still being written is hashed as far as it goes); one
   // too large to be a radiograph is refused (TOO_LARGE) before it is read; a FIFO or a device
   // swapped in since the walk is refused, never waited on (see ingest readWhole).
+  const { head, size } = await readHead(path);
+  if (sniffFormat(head, size) === null) {
+    return {
+      path,
+      size,
+      mtimeMs: stats.mtimeMs,
+      sha256: await hashFile(path),
+      format: null,
+      dicomdir: false,
+      sopInstanceUID: null,
+      studyInstanceUID: null,
+    };
+  }
   const bytes = await readWhole(path, null, buffer);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const format = sniffFormat(bytes);

@@ -4,18 +4,20 @@
  * their codes and do not stop the next file; a FIFO swapped in for a file is refused without
  * waiting; the thread runs below normal priority under a heap ceiling that a 10 MiB radiograph
  * stays well within; a file that exhausts it fails alone while the files queued behind it are
- * identified by a fresh thread; close() ends it.
+ * identified by a fresh thread, and so does a file the thread is on past its deadline; close()
+ * ends it.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TriageError } from '../../main/errors/index.js';
 import { ReadBuffer } from '../../main/ingest/index.js';
 import { encodePart10 } from '../../main/phantom/index.js';
 import { identify } from '../../main/scan/identify.js';
-import { Identifier } from '../../main/scan/identifier.js';
+import { Identifier, identifyDeadlineMs, IDENTIFY_DEADLINE_MS } from '../../main/scan/identifier.js';
 import { threadNiceValues } from '../support/threads.js';
 import { scratchDir } from '../support/tools.js';
 import { swapForFifo, watchFifo } from './fifo.js';
@@ -80,6 +82,22 @@ describe('the identification thread', () => {
       return true;
     });
     assert.equal((await identifier.identify(pngs[1], stats(pngs[1]))).format, 'png');
+  });
+
+  test('a large file that is no image is hashed as a stream, never held whole', async () => {
+    const path = join(scratch.path, 'video.mp4');
+    writeFileSync(path, Buffer.from('\x00\x00\x00\x18ftypmp42', 'latin1'));
+    truncateSync(path, 100 * 2 ** 20); // sparse, beyond what a ReadBuffer keeps
+    const buffer = new ReadBuffer();
+    const before = process.memoryUsage().arrayBuffers;
+    const identified = await identify(path, stats(path), buffer);
+    const grew = process.memoryUsage().arrayBuffers - before;
+    assert.equal(identified.format, null);
+    assert.equal(identified.size, 100 * 2 ** 20);
+    // coreutils' digest of the same file, the reference.
+    assert.equal(identified.sha256, execFileSync('sha256sum', ['-b', path], { encoding: 'utf8' }).split(' ')[0]);
+    assert.equal((buffer as unknown as { bytes: Uint8Array }).bytes.length, 0, 'the lent buffer was not used');
+    assert.ok(grew < 16 * 2 ** 20, `${grew} bytes of buffers held while hashing 100 MiB`);
   });
 
   test('a file swapped for a FIFO after the walk saw it is UNREADABLE at once; the next file is identified', async () => {
@@ -192,6 +210,40 @@ describe('a file that kills the identification thread', () => {
     } finally {
       await identifier.close();
     }
+  });
+
+  test('a file the thread is on past its deadline is DECODE_TIMEOUT; the files behind it are identified', async () => {
+    const pngs = writeImages(join(scratch.path, 'behind-stall'), 2);
+    const stalling = join(scratch.path, 'header.stall');
+    writeFileSync(stalling, readFileSync(pngs[0]));
+    const identifier = new Identifier({
+      worker: new URL('./exhausting-identify-worker.ts', import.meta.url),
+      deadlineMs: 300,
+    });
+    try {
+      const began = performance.now();
+      const [stalled, ...rest] = await Promise.allSettled(
+        [stalling, ...pngs].map((file) => identifier.identify(file, stats(file))),
+      );
+      const took = performance.now() - began;
+      assert.equal(stalled.status, 'rejected');
+      const error = (stalled as PromiseRejectedResult).reason as TriageError;
+      assert.equal(error.code, 'DECODE_TIMEOUT');
+      assert.equal(error.file, stalling);
+      // The deadline is 300 ms plus 1 s for the file's one started MiB.
+      assert.ok(took >= 1300, `stopped after ${Math.round(took)} ms, before its deadline`);
+      for (const [i, answer] of rest.entries()) assert.equal(answer.status, 'fulfilled', pngs[i]);
+    } finally {
+      await identifier.close();
+    }
+  });
+
+  test('the deadline allows 1 s per started MiB beyond its fixed part; a DICOMDIR gets the fixed part', () => {
+    const job = (size: number) => ({ type: 'identify' as const, id: 1, path: 'x', stats: { size, mtimeMs: 0 } });
+    assert.equal(identifyDeadlineMs(job(0)), IDENTIFY_DEADLINE_MS);
+    assert.equal(identifyDeadlineMs(job(1)), IDENTIFY_DEADLINE_MS + 1000);
+    assert.equal(identifyDeadlineMs(job(256 * 2 ** 20)), IDENTIFY_DEADLINE_MS + 256_000);
+    assert.equal(identifyDeadlineMs({ type: 'references', id: 1, path: 'DICOMDIR' }), IDENTIFY_DEADLINE_MS);
   });
 
   test('a DICOMDIR whose reading kills the thread is INVALID_DICOMDIR; the next request is answered', async () => {
