@@ -30,6 +30,10 @@ interface Listing {
   upper: Map<string, string>;
 }
 
+/** A Referenced File ID's components: 8 of up to 8 characters in the standard; twice that is tolerated. */
+const MAX_ID_COMPONENTS = 16;
+const MAX_COMPONENT_LENGTH = 64;
+
 /** Finds `name` in `folder`, exactly or else ignoring case; `listings` keeps each folder's names. */
 async function component(folder: string, name: string, listings: Map<string, Listing>): Promise<string> {
   let listing = listings.get(folder);
@@ -97,7 +101,13 @@ export async function dicomdirReferences(path: string): Promise<DicomdirReferenc
       .split('\\')
       .map((part) => part.trim())
       .filter((part) => part.length > 0);
-    if (parts.length === 0 || parts.some((part) => part === '..' || part === '.' || /[/:]/.test(part))) {
+    // PS3.10: at most 8 components of 8 characters; anything far beyond is not a media file ID (and
+    // resolving thousands of components would cost the thread its memory).
+    if (
+      parts.length === 0 ||
+      parts.length > MAX_ID_COMPONENTS ||
+      parts.some((part) => part.length > MAX_COMPONENT_LENGTH || part === '..' || part === '.' || /[/:]/.test(part))
+    ) {
       invalid.push(id);
       continue;
     }

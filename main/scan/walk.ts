@@ -8,7 +8,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { TriageError } from '../errors/index.js';
+import { quoted, TriageError } from '../errors/index.js';
 import { fsPath, pathFromBytes, pathFromText } from '../paths/index.js';
 import { dicomdirReferences, isDicomdirName } from './dicomdir.js';
 import type { DicomdirReference, DicomdirReferences } from './dicomdir.js';
@@ -163,13 +163,14 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
       };
       return;
     }
-    for (const id of found.invalid) {
+    for (const [index, id] of found.invalid.entries()) {
+      // The ID is the file's: named by its position, quoted at a bounded length.
       yield {
         kind: 'error',
-        path: `${path}#${id}`,
+        path: `${path}#invalid-${index + 1}`,
         error: new TriageError(
           'INVALID_DICOMDIR',
-          `The DICOMDIR references "${id}", which is outside its folder; not followed.`,
+          `The DICOMDIR references ${quoted(id)}, which is outside its folder or not a file ID; not followed.`,
           { file: path },
         ),
       };
@@ -249,7 +250,7 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
         path: `${frame.dicomdir}#${reference.id}`,
         error: new TriageError(
           'INVALID_DICOMDIR',
-          `The DICOMDIR references "${reference.id}", a DICOMDIR that leads back to it; not followed again.`,
+          `The DICOMDIR references ${quoted(reference.id)}, a DICOMDIR that leads back to it; not followed again.`,
           { file: frame.dicomdir },
         ),
       };

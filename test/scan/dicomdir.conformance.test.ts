@@ -49,6 +49,22 @@ function rewriteReference(dicomdir: string, from: string, to: string): void {
   writeFileSync(dicomdir, bytes);
 }
 
+/**
+ * Sets Referenced File IDs of a DICOMDIR's records (by their index in the Directory Record
+ * Sequence) at any length, with dcmodify. dcmodify writes the data set only (it would replace the
+ * meta group's Media Storage SOP Class with a private one); the file keeps its own meta group.
+ * The records' offsets go stale: readers that follow the sequence, as this one and gdcm do, are
+ * not misled by them.
+ */
+function setReferences(dicomdir: string, ids: Record<number, string>): void {
+  const original = readFileSync(dicomdir);
+  // The meta group ends its group length (an explicit UL at byte 132) after its first element.
+  const metaEnd = 144 + original.readUInt32LE(140);
+  const edits = Object.entries(ids).flatMap(([index, id]) => ['-m', `(0004,1220)[${index}].(0004,1500)=${id}`]);
+  tool('dcmodify', ['-nb', '-F', ...edits, dicomdir]);
+  writeFileSync(dicomdir, Buffer.concat([original.subarray(0, metaEnd), readFileSync(dicomdir)]));
+}
+
 describe('DICOMDIR', () => {
   test('the referenced files are analysed, found whatever the case of their names', async () => {
     const dir = join(scratch.path, 'dicomdir');
@@ -77,6 +93,37 @@ describe('DICOMDIR', () => {
     const viaFolder = await run(store, [media]);
     assert.deepEqual([viaFolder.summary.analysed, viaFolder.summary.unchanged, viaFolder.summary.skipped], [0, 2, 1]);
     store.close();
+  });
+});
+
+describe('Referenced File IDs that are no file ID', () => {
+  test('too many components, an overlong one, or a way out: each an error named by position, the rest analysed', async () => {
+    const dir = join(scratch.path, 'ids');
+    const media = join(dir, 'media');
+    copyFixture('explicit-le.dcm', join(media, 'IM000001'));
+    copyFixture('no-window.dcm', join(media, 'IMAGES', 'IM000002'));
+    copyFixture('monochrome1.dcm', join(media, 'IMAGES', 'IM000003'));
+    copyFixture('padding.dcm', join(media, 'IMAGES', 'IM000004'));
+    const dicomdir = dcmmkdir(media, ['IM000001', 'IMAGES/IM000002', 'IMAGES/IM000003', 'IMAGES/IM000004']);
+    const deep = Array.from({ length: 17 }, () => 'A').join('\\');
+    const long = 'X'.repeat(100);
+    setReferences(dicomdir, { 3: deep, 5: `IMAGES\\${long}`, 6: '..\\IM000001' });
+    // gdcm reads the rewritten IDs (dcmdump 3.6.7 aborts printing a record with an ID this long).
+    assert.match(tool('gdcmdump', [dicomdir]), /\[A\\A\\A/);
+    const store = ResultStore.open(join(dir, 'db.sqlite'));
+    const { summary, results } = await run(store, [dicomdir]);
+    store.close();
+    assert.equal(summary.outcome, 'completed');
+    const errors = results.filter((r) => r.status === 'error');
+    assert.deepEqual(
+      errors.map((r) => [r.file, r.error?.code]),
+      [1, 2, 3].map((n) => [`${dicomdir}#invalid-${n}`, 'INVALID_DICOMDIR']),
+    );
+    for (const error of errors) assert.ok(error.error!.message.length < 200, error.error!.message);
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'error').map((r) => r.file),
+      [join(media, 'IMAGES', 'IM000002')],
+    );
   });
 });
 
