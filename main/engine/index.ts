@@ -84,7 +84,7 @@ export interface AnalyzeOptions {
    * Content hashes the files must still have (a stored result's, when the app analyses a file
    * again for its heatmaps): a file whose content differs is an error (FILE_CHANGED), not analysed.
    */
-  expectedSha256?: ReadonlyMap<string, string>;
+  expectedSha256?: { get(file: string): string | undefined };
 }
 
 /** Per-image, per-finding heatmaps: the ensemble's and each positive member's. */

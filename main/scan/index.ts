@@ -363,6 +363,9 @@ export class Scanner {
         heatmapsDir: this.options.heatmapsDir,
         heatmaps: false,
         signal: this.options.signal,
+        // The engine decodes the bytes it hashes: a file rewritten since identification fails as
+        // FILE_CHANGED rather than storing one content's findings under another's fingerprint.
+        expectedSha256: { get: (file) => flight.byPath.get(file)?.identified.sha256 },
       });
       for await (const analysis of analyses) {
         const entry = flight.byPath.get(analysis.result.file);

@@ -243,6 +243,37 @@ describe('broken, unreadable and odd paths', () => {
   });
 });
 
+describe('a file rewritten between identification and analysis', () => {
+  test('is FILE_CHANGED, never stored with the findings of one content under the fingerprint of another', async () => {
+    const dir = fresh('rewritten');
+    const [target, other, third] = writeImages(join(dir, 'in'), 3);
+    const identifiedHash = sha256(target);
+    // The engine the scan drives, with the file rewritten as the scan hands it over: after the
+    // scan identified (hashed) it, before the engine reads it.
+    const rewriting: ScanOptions['engine'] = {
+      pack: engine.pack,
+      provider: engine.provider,
+      analyze: (files, options) =>
+        engine.analyze(
+          (async function* () {
+            for await (const file of files) {
+              if (file === target) writeFileSync(target, readFileSync(other));
+              yield file;
+            }
+          })(),
+          options,
+        ),
+    };
+    const store = ResultStore.open(join(dir, 'db.sqlite'));
+    const { results } = await run(store, [join(dir, 'in')], { engine: rewriting });
+    const stored = byFile(results);
+    assert.equal(stored.get(target)?.error?.code, 'FILE_CHANGED');
+    assert.equal(stored.get(target)?.sha256, identifiedHash, 'recorded under what was identified, as an error');
+    for (const path of [other, third]) assert.equal(stored.get(path)?.status, 'ok', path);
+    store.close();
+  });
+});
+
 describe('interruption', () => {
   test('an abort stops at a batch boundary; the next run finishes the rest, nothing twice', async () => {
     const dir = fresh('abort');
