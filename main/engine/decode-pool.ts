@@ -24,12 +24,17 @@ import type { DecodedFile, DecodeOutputs } from './render.js';
 
 /** A job's wall-clock budget in its worker: far above a real radiograph's decode (under a second here). */
 export const DECODE_DEADLINE_MS = 8000;
-/** A worker's JavaScript heap ceiling (pixels live outside it, bounded by the ingest's pixel ceiling). */
+/**
+ * A worker's JavaScript heap ceiling. Buffers (file bytes, pixels, a codec's WebAssembly memory)
+ * are outside it: the ingest's budget bounds them, checked before each is allocated.
+ */
 export const WORKER_HEAP_MB = 256;
 
 export interface DecodePoolOptions {
   deadlineMs?: number;
   heapMb?: number;
+  /** The worker module (default: decode-worker beside this file). */
+  worker?: URL;
 }
 
 export interface DecodeJob {
@@ -84,8 +89,8 @@ function failed(code: ErrorCode, message: string): PreparedImage {
 }
 
 /** Starts one worker and waits for it to be ready (its modules loaded). */
-async function spawn(plan: PreparePlan | null, heapMb: number): Promise<Worker> {
-  const worker = startWorker(sibling('./decode-worker', import.meta.url), {
+async function spawn(module: URL, plan: PreparePlan | null, heapMb: number): Promise<Worker> {
+  const worker = startWorker(module, {
     workerData: plan,
     // The young generation's share follows V8's own ratio; the old one is the ceiling that counts.
     resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.max(8, heapMb / 16) },
@@ -150,11 +155,14 @@ export class DecodePool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closing = false;
+  /** Why no worker can start any more, once a replacement has failed with none left. */
+  private broken: string | null = null;
   private highWater = 0;
   private preparedCount = 0;
   private restarts = 0;
   private readonly deadlineMs: number;
   private readonly heapMb: number;
+  private readonly workerUrl: URL;
 
   private constructor(
     private readonly plan: PreparePlan | null,
@@ -162,6 +170,7 @@ export class DecodePool {
   ) {
     this.deadlineMs = options.deadlineMs ?? DECODE_DEADLINE_MS;
     this.heapMb = options.heapMb ?? WORKER_HEAP_MB;
+    this.workerUrl = options.worker ?? sibling('./decode-worker', import.meta.url);
   }
 
   /** Starts `workers` workers; `plan` is the pack's inputs (null: a pool that renders and decodes only). */
@@ -169,7 +178,9 @@ export class DecodePool {
     if (!Number.isInteger(workers) || workers < 1)
       throw new RangeError(`decode workers must be a whole number >= 1, not ${workers}`);
     const pool = new DecodePool(plan, options);
-    const started = await Promise.allSettled(Array.from({ length: workers }, () => spawn(plan, pool.heapMb)));
+    const started = await Promise.allSettled(
+      Array.from({ length: workers }, () => spawn(pool.workerUrl, plan, pool.heapMb)),
+    );
     for (const outcome of started) if (outcome.status === 'fulfilled') pool.adopt(outcome.value);
     const failure = started.find((outcome) => outcome.status === 'rejected');
     if (failure) {
@@ -202,7 +213,8 @@ export class DecodePool {
       if (response.type === 'prepared') resolve(response.prepared);
       else if (response.type === 'failed') resolve(failed(response.code, response.message));
     };
-    if (this.closing) resolve(failed('INTERNAL', 'The decode pool is closed.'));
+    const refusal = this.refusal();
+    if (refusal) resolve(failed('INTERNAL', refusal));
     else {
       this.queue.push({ id, job: { type: 'prepare', file, sha256 }, settle });
       this.dispatch();
@@ -253,6 +265,7 @@ export class DecodePool {
     }
   }
 
+  /** Ends the workers; every job not answered yet, queued or running, settles as INTERNAL. */
   async close(): Promise<void> {
     this.closing = true;
     for (const pending of this.queue.splice(0))
@@ -261,9 +274,19 @@ export class DecodePool {
       this.slots.splice(0).map((slot) => {
         if (slot.deadline) clearTimeout(slot.deadline);
         slot.worker.removeAllListeners();
+        const running = slot.job;
+        slot.job = null;
+        running?.settle({ type: 'failed', code: 'INTERNAL', message: 'The decode pool closed while this job ran.' });
         return stopWorker(slot.worker, { type: 'close' } satisfies DecodeRequest);
       }),
     );
+  }
+
+  /** Why a new job cannot be taken (closed, or no worker can start), or null. */
+  private refusal(): string | null {
+    if (this.closing) return 'The decode pool is closed.';
+    if (this.broken !== null && this.slots.length === 0) return this.broken;
+    return null;
   }
 
   /**
@@ -281,8 +304,9 @@ export class DecodePool {
           reject(new TriageError(response.error.code, response.error.message, { file }));
         } else reject(new TriageError('INTERNAL', 'The decode worker gave no answer for this job.', { file }));
       };
-      if (this.closing) {
-        reject(new TriageError('INTERNAL', 'The decode pool is closed.'));
+      const refusal = this.refusal();
+      if (refusal) {
+        reject(new TriageError('INTERNAL', refusal, { file }));
         return;
       }
       this.queue.unshift({ id: this.nextId++, job, settle });
@@ -326,14 +350,19 @@ export class DecodePool {
 
   private replace(): void {
     this.restarts++;
-    spawn(this.plan, this.heapMb).then(
+    spawn(this.workerUrl, this.plan, this.heapMb).then(
       (worker) => {
         if (this.closing) void worker.terminate();
-        else this.adopt(worker);
+        else {
+          this.broken = null;
+          this.adopt(worker);
+        }
       },
       (error: TriageError) => {
-        // No worker can start any more (the installation is broken): fail what waits, loudly.
+        // No worker can start any more (the installation is broken): fail what waits, and what
+        // comes later, loudly. Another worker that dies later tries again.
         log('error', 'decode-worker-restart-failed', { reason: error.message });
+        this.broken = error.message;
         if (this.slots.length === 0) {
           for (const pending of this.queue.splice(0))
             pending.settle({ type: 'failed', code: 'INTERNAL', message: error.message });

@@ -170,6 +170,46 @@ describe('the decode pool', () => {
   });
 });
 
+describe('the end of the pool', () => {
+  test('close() settles the job a worker is running, as INTERNAL, and refuses new ones', async () => {
+    const own = await DecodePool.start(plan, 1);
+    const job = own.prepare(large);
+    const viewer = own.render(large, null).then(
+      () => null,
+      (error: TriageError) => error,
+    );
+    assert.equal(own.stats.decoding, 1);
+    await own.close();
+    const outcome = await job.outcome;
+    assert.equal(outcome.status === 'error' && outcome.error.code, 'INTERNAL');
+    assert.equal((await viewer)?.code, 'INTERNAL');
+    const late = await own.prepare(disk).outcome;
+    assert.equal(late.status === 'error' && late.error.code, 'INTERNAL');
+  });
+
+  test('when no worker can start again, the jobs waiting and the jobs after fail at once', async () => {
+    const own = await DecodePool.start(plan, 1);
+    try {
+      // From here a new worker's module is missing: the installation is broken.
+      (own as unknown as { workerUrl: URL }).workerUrl = new URL('./no-such-decode-worker.js', import.meta.url);
+      const job = own.prepare(large);
+      const waiting = own.prepare(disk);
+      await (
+        own as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }
+      ).slots[0].worker.terminate();
+      assert.equal((await job.outcome).status === 'error', true);
+      const queued = await waiting.outcome;
+      assert.equal(queued.status === 'error' && queued.error.code, 'INTERNAL');
+      const later = await own.prepare(disk).outcome;
+      assert.equal(later.status === 'error' && later.error.code, 'INTERNAL');
+      assert.match(later.status === 'error' ? later.error.message : '', /could not start/);
+      await assert.rejects(own.render(disk, null), (error: TriageError) => error.code === 'INTERNAL');
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('the budget of every job', () => {
   test('a job past its deadline ends its worker with DECODE_TIMEOUT; the next job runs on a new worker', async () => {
     // A 3000 x 3000 PNG takes far longer than 20 ms to decode: a deadline it cannot meet.
