@@ -6,14 +6,14 @@
  * feedback are what the engine and the store say.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, renameSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API } from '../../main/app/api/contract.js';
 import type { ApiChannel, ApiEvent, ApiEventPayload, ApiResponse } from '../../main/app/api/contract.js';
 import { openBackend } from '../../main/app/api/backend.js';
 import type { Backend } from '../../main/app/api/backend.js';
-import { storedPixels, readRadiograph, renderDisplay } from '../../main/ingest/index.js';
+import { MAX_FILE_BYTES, storedPixels, readRadiograph, renderDisplay } from '../../main/ingest/index.js';
 import { Engine } from '../../main/engine/index.js';
 import { peak } from '../../main/explain/heatmap.js';
 import { linearWindow } from '../../main/ingest/pixels/window.js';
@@ -330,6 +330,24 @@ describe('a folder scan through the API', () => {
     const end = await scanEnded();
     assert.equal(end.last?.outcome, 'completed');
     assert.equal(end.last?.analysed, 0);
+  });
+
+  test('a file the scan could not read has no fingerprint: its pixels are not shown later (FILE_CHANGED)', async () => {
+    const unread = join(scratch.path, 'unread');
+    mkdirSync(unread);
+    const file = join(unread, 'big.dcm');
+    // Sparse: larger than the ingest reads, so the scan records it unread (FILE_TOO_LARGE).
+    copyFileSync(join(DICOM_FIXTURES, 'explicit-le.dcm'), file);
+    truncateSync(file, MAX_FILE_BYTES + 1);
+    picked = [unread];
+    events.length = 0;
+    await call('dialog.open', { kind: 'folder' });
+    assert.equal((await scanEnded()).last?.outcome, 'completed');
+    // A readable radiograph at that path now: nothing on record says it is what was scanned.
+    copyFileSync(join(DICOM_FIXTURES, 'explicit-le.dcm'), file);
+    const render = await refused('image.render', { file });
+    assert.equal(render.code, 'FILE_CHANGED');
+    assert.match(render.message, /could not be read when it was scanned/);
   });
 });
 

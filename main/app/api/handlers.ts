@@ -160,6 +160,14 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
       // Decoded in a decode worker (off this process's main thread, within the file's budget),
       // and only if the file still has the content its stored result was made from.
       const stored = requireStored(store, file);
+      // No fingerprint: the scan could not read the file, so nothing on record says which
+      // content its entry describes; pixels read now would be shown under that entry unchecked.
+      if (stored.sha256 === null)
+        throw new TriageError(
+          'FILE_CHANGED',
+          'This file could not be read when it was scanned, so its pixels are not shown under that entry. Analyse it again.',
+          { file },
+        );
       return engine.render(file, stored.sha256);
     },
 
