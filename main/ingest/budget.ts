@@ -21,6 +21,9 @@ export const MAX_PIXELS = 36_000_000;
  */
 export const MAX_DECODED_BYTES = 144 * 1024 * 1024;
 
+/** A PNG's chunks (libpng writes 8 KiB of image data a chunk: 144 MiB of it would be 18,000). */
+export const MAX_PNG_CHUNKS = 100_000;
+
 /** A DICOM data set's structure, counted before dicom-parser builds an object per element. */
 export const MAX_ELEMENTS = 100_000;
 export const MAX_SEQUENCE_ITEMS = 20_000;

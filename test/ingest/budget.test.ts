@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { crc32, deflateRawSync, deflateSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync, deflateSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
 import { decode as fastPngDecode } from 'fast-png';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import type { TriageError } from '../../main/errors/index.js';
 import {
   MAX_DECODED_BYTES,
   MAX_ELEMENTS,
+  MAX_PNG_CHUNKS,
   MAX_FRAGMENTS,
   MAX_JPEG_SCANS,
   MAX_NESTING_DEPTH,
@@ -31,6 +32,7 @@ import {
   ITEM,
   itemTag,
   nativePixels,
+  pngChunk,
   pngWithHeader,
   SEQUENCE_END,
   sequence,
@@ -224,6 +226,37 @@ describe('a hostile structure as the first element after the meta group', () => 
   }
 });
 
+describe('the transfer syntax, as dicom-parser reads it', () => {
+  /** A meta group with the Transfer Syntax UID values given, in order (dicom-parser keeps the last). */
+  const metaWith = (...syntaxes: Uint8Array[]) => {
+    const body = Buffer.concat([
+      element(0x00020001, 'OB', new Uint8Array([0, 1])),
+      element(0x00020002, 'UI', '1.2.840.10008.5.1.4.1.1.1.1'),
+      element(0x00020003, 'UI', '2.25.1'),
+      ...syntaxes.map((uid) => element(0x00020010, 'UI', uid)),
+    ]);
+    return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), element(0x00020000, 'UL', body.length), body]);
+  };
+  const bomb = Buffer.concat([sequence(0x00081110, MAX_SEQUENCE_ITEMS + 1), imageAttributes(8, 8), nativePixels(8, 8)]);
+
+  test('the last of two UIDs counts, however long (one padded with NULs to 300 bytes)', async () => {
+    const padded = Buffer.alloc(300);
+    padded.write(SYNTAX.explicitLE, 'latin1');
+    // dicom-parser parses explicit VR by the second UID: the walk must count what it will build.
+    const file = Buffer.concat([metaWith(Buffer.from('1.2.840.10008.1.2\0', 'latin1'), padded), bomb]);
+    await assert.rejects(parseDataSet(file), code('TOO_LARGE', /sequence items/));
+  });
+
+  test('an implicit, big-endian or deflated UID padded with a space is MALFORMED; explicit reads', async () => {
+    for (const uid of ['1.2.840.10008.1.2 ', '1.2.840.10008.1.2.2 ', '1.2.840.10008.1.2.1.99 ']) {
+      const file = Buffer.concat([fileMeta(uid), imageAttributes(8, 8), nativePixels(8, 8)]);
+      await assert.rejects(parseDataSet(file), code('MALFORMED', /padded with spaces/));
+    }
+    const healthy = Buffer.concat([fileMeta('1.2.840.10008.1.2.1 '), imageAttributes(8, 8), nativePixels(8, 8)]);
+    assert.equal((await decode(healthy)).rows, 8);
+  });
+});
+
 describe('deflated data sets', () => {
   test('a data set whose header inflates beyond 16 MiB is TOO_LARGE, and the inflated bytes stay near the cap', async () => {
     // 64 MiB of one private OB element before the image: a 65 KB file.
@@ -248,10 +281,58 @@ describe('deflated data sets', () => {
     await assert.rejects(decode(bomb), code('TOO_LARGE', /beyond the .* bytes its header declares/));
   });
 
+  test('a defined-length item longer than what is inflated so far reads (the walk waits for its end)', async () => {
+    // 300 KB of incompressible bytes in one item: it spans many steps of the inflation.
+    const noise = Buffer.alloc(300_000);
+    for (let i = 0, x = 12345; i < noise.length; i++) noise[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+    const inner = element(0x00091010, 'OB', noise);
+    const item = Buffer.concat([itemTag(ITEM, inner.length), inner]);
+    const file = deflatedFile(
+      Buffer.concat([element(0x00081110, 'SQ', item), imageAttributes(8, 8), nativePixels(8, 8)]),
+    );
+    assert.equal((await decode(file)).rows, 8);
+  });
+
   test('a healthy deflated file within its declared size decodes (the conformance fixture)', async () => {
     const file = join(FIXTURES, 'dicom', 'deflated-le.dcm');
     const radiograph = await readRadiograph(file);
     assert.ok(radiograph.rows > 0 && radiograph.columns > 0);
+  });
+});
+
+describe('PNG image data read by one inflater only', () => {
+  test('a stored block whose length check zlib refuses (fast-png would inflate past it) is MALFORMED', async () => {
+    // 1 x 1 grey: 2 bytes of image data. A non-final stored block of one byte with a wrong NLEN,
+    // then a final fixed-Huffman block of runs: fast-png's inflater ignores NLEN and carries on.
+    const runs = (bytes: number) =>
+      Buffer.concat([
+        Buffer.from([0x78, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]),
+        deflateRawSync(Buffer.alloc(bytes), { strategy: constants.Z_FIXED }),
+        Buffer.alloc(4),
+      ]);
+    const reference = fastPngDecode(pngWithHeader(1, 1, runs(1024 * 1024)));
+    assert.equal(reference.width, 1, 'fast-png alone decodes it, having inflated a megabyte');
+    const bomb = pngWithHeader(1, 1, runs(256 * 1024 * 1024));
+    const before = process.memoryUsage().arrayBuffers;
+    await assert.rejects(decode(bomb, 'nlen.png'), code('MALFORMED', /image data is corrupt/));
+    assert.ok(process.memoryUsage().arrayBuffers - before < 16 * 2 ** 20);
+  });
+
+  test(`a palette over 256 colours is MALFORMED; more than ${MAX_PNG_CHUNKS.toLocaleString('en')} chunks is TOO_LARGE`, async () => {
+    const rows = deflateSync(Buffer.alloc(2));
+    await assert.rejects(
+      decode(pngWithHeader(1, 1, rows, { colourType: 3, before: [['PLTE', Buffer.alloc(771)]] }), 'palette.png'),
+      code('MALFORMED', /palette/),
+    );
+    const grey = (chunks: number) =>
+      Buffer.concat([
+        pngWithHeader(1, 1, rows).subarray(0, 33),
+        Buffer.concat(Array.from({ length: chunks }, () => pngChunk('tEXt', new Uint8Array(0)))),
+        pngChunk('IDAT', rows),
+        pngChunk('IEND', new Uint8Array(0)),
+      ]);
+    await assert.rejects(decode(grey(MAX_PNG_CHUNKS), 'chunks.png'), code('TOO_LARGE', /chunks/));
+    assert.equal((await decode(grey(MAX_PNG_CHUNKS - 3), 'fewer.png')).rows, 1);
   });
 });
 

@@ -202,6 +202,47 @@ describe('the structure walk counts what dicom-parser builds', () => {
     assert.deepEqual({ elements: walked.elements, items: walked.items, fragments: walked.fragments }, parsed);
   });
 
+  test('explicit VR big endian: nested sequences and an image, counted alike', () => {
+    const be = (tag: number, vr: string, value: Buffer, length = value.length) => {
+      const long = ['OB', 'OW', 'SQ', 'UN', 'UT'].includes(vr);
+      const header = Buffer.alloc(long ? 12 : 8);
+      header.writeUInt16BE(tag >>> 16, 0);
+      header.writeUInt16BE(tag & 0xffff, 2);
+      header.write(vr, 4, 'latin1');
+      if (long) header.writeUInt32BE(length, 8);
+      else header.writeUInt16BE(length, 6);
+      return Buffer.concat([header, value]);
+    };
+    const beItem = (elementNumber: number, length: number) => {
+      const bytes = Buffer.alloc(8);
+      bytes.writeUInt16BE(0xfffe, 0);
+      bytes.writeUInt16BE(elementNumber, 2);
+      bytes.writeUInt32BE(length, 4);
+      return bytes;
+    };
+    const us = (value: number) => Buffer.from([value >> 8, value & 0xff]);
+    const inner = be(0x00081150, 'UI', Buffer.from('1.2.3\0'));
+    const dataSet = Buffer.concat([
+      be(0x00080060, 'CS', Buffer.from('DX')),
+      be(0x00081110, 'SQ', Buffer.alloc(0), UNDEFINED),
+      beItem(ITEM, UNDEFINED),
+      inner,
+      be(0x00081199, 'SQ', Buffer.concat([beItem(ITEM, inner.length), inner])),
+      beItem(ITEM_END, 0),
+      beItem(ITEM, inner.length),
+      inner,
+      beItem(SEQUENCE_END, 0),
+      be(0x00280010, 'US', us(4)),
+      be(0x00280011, 'US', us(4)),
+      be(0x7fe00010, 'OW', Buffer.alloc(32)),
+    ]);
+    const file = Buffer.concat([fileMeta('1.2.840.10008.1.2.2'), dataSet]);
+    const walked = walkStructure(file, metaEnd(file), { explicit: true, littleEndian: false });
+    const parsed = parserCounts(dicomParser.parseDicom(file));
+    assert.deepEqual({ elements: walked.elements, items: walked.items, fragments: walked.fragments }, parsed);
+    assert.deepEqual([walked.items, walked.image.rows], [3, 4]);
+  });
+
   test('the meta group is walked as dicom-parser reads it: up to the first element of another group', () => {
     const bytes = Buffer.concat([fileMeta(SYNTAX.explicitLE), image, pixels]);
     const meta = walkStructure(bytes, 132, { explicit: true, littleEndian: true }, { meta: true });

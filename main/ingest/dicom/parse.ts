@@ -11,7 +11,7 @@
  */
 import dicomParser from 'dicom-parser';
 import { createInflateRaw } from 'node:zlib';
-import { TriageError } from '../../errors/index.js';
+import { quoted, TriageError } from '../../errors/index.js';
 import { MAX_FILE_BYTES, MAX_HEADER_BYTES, MAX_TRAILER_BYTES } from '../budget.js';
 import { walkStructure } from './structure.js';
 import type { Encoding, Structure } from './structure.js';
@@ -114,10 +114,18 @@ function parserError(thrown: unknown): TriageError {
  */
 function readMeta(bytes: Uint8Array): { end: number; uid: string } {
   const meta = walkStructure(bytes, PREAMBLE_LENGTH + 4, encodingOf(EXPLICIT_LE), { meta: true });
-  if (!meta.transferSyntax) {
-    throw new TriageError('MALFORMED', 'The file meta information has no Transfer Syntax UID (0002,0010).');
+  const uid = meta.transferSyntax;
+  if (!uid) throw new TriageError('MALFORMED', 'The file meta information has no Transfer Syntax UID (0002,0010).');
+  // dicom-parser decides the data set's encoding on the UID exactly as written: padded with
+  // spaces, an implicit, big-endian or deflated syntax would be parsed as explicit little endian,
+  // and the walk (which follows dicom-parser) would count another structure than the one meant.
+  if (uid !== uid.trim() && [IMPLICIT_LE, EXPLICIT_BE, DEFLATED].includes(uid.trim())) {
+    throw new TriageError(
+      'MALFORMED',
+      `The Transfer Syntax UID ${quoted(uid)} is padded with spaces (a UID is padded with a NUL); the data set's encoding is ambiguous.`,
+    );
   }
-  return { end: meta.end, uid: meta.transferSyntax };
+  return { end: meta.end, uid };
 }
 
 function encodingOf(uid: string): Encoding {

@@ -6,8 +6,10 @@
  * sequence or an item ends, how an undefined length is searched for, how encapsulated pixel data is
  * read) but allocates nothing per element: it counts what dicom-parser would build against the
  * ingest's budget (TOO_LARGE beyond it) and stops where dicom-parser would stop with an error
- * (TRUNCATED, MALFORMED). A file this walk accepts is one dicom-parser parses within the budget;
- * test/ingest/structure.test.ts checks the two agree construct by construct.
+ * (TRUNCATED, MALFORMED), and a little sooner: a value that runs past the end of the file, which
+ * dicom-parser would read short, is TRUNCATED here. A file this walk accepts is one dicom-parser
+ * parses within the budget; test/ingest/structure.test.ts checks the two agree construct by
+ * construct.
  *
  * Partial mode (a deflated data set still being inflated) stops quietly where the bytes end, with
  * what it found so far.
@@ -39,7 +41,10 @@ export interface Structure {
   complete: boolean;
   /** Where the walk stopped: the file's end, or (meta mode) the first element after group 0002. */
   end: number;
-  /** Meta mode: the Transfer Syntax UID (0002,0010), or null. */
+  /**
+   * The Transfer Syntax UID (0002,0010) of the top level as dicom-parser reads it (up to the first
+   * NUL, not trimmed, the last one met), or null.
+   */
   transferSyntax: string | null;
 }
 
@@ -176,6 +181,8 @@ export function walkStructure(
 
   /** parseDicomDataSetExplicit / parseDicomDataSetImplicit up to `max`. */
   function dataSet(max: number, explicit: boolean, depth: number): void {
+    // Still inflating: the item's end may be in bytes not inflated yet.
+    if (options.partial && max > length) throw new OutOfBytes();
     if (max < p || max > length) malformed('an item runs past its sequence or the file');
     while (p < max) element(explicit, depth);
     if (p > max) throw new OutOfBytes(); // dicom-parser's "buffer overrun"
@@ -258,10 +265,14 @@ export function walkStructure(
     if (key && (vr === null || vr === 'US') && valueLength === 2 && value + 2 <= length) {
       result.image[key] = view.getUint16(value, le);
     }
-    if (tagged === 0x00020010 && valueLength < 256 && value + valueLength <= length) {
-      result.transferSyntax = String.fromCharCode(...bytes.subarray(value, value + valueLength))
-        .replace(/\0/g, '')
-        .trim();
+    if (tagged === 0x00020010 && value + valueLength <= length) {
+      // As dicom-parser's readFixedString reads it: up to the first NUL, untrimmed; the last
+      // occurrence wins (it keeps elements by tag). Past 64 characters (a UID's most) no value
+      // names a transfer syntax, so 65 are enough to tell.
+      let end = value;
+      const stop = Math.min(value + valueLength, value + 65);
+      while (end < stop && bytes[end] !== 0) end++;
+      result.transferSyntax = Buffer.from(bytes.buffer, bytes.byteOffset + value, end - value).toString('latin1');
     }
     if (tagged === 0x00280008 && valueLength > 0 && valueLength < 16 && value + valueLength <= length) {
       const frames = Number.parseInt(String.fromCharCode(...bytes.subarray(value, value + valueLength)).trim(), 10);

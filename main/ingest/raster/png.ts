@@ -2,10 +2,10 @@
  * PNG in (8 and 16 bit, grey, grey+alpha, RGB, RGBA, palette) and 8-bit grey PNG out, with
  * fast-png; 8-bit RGBA PNG out (heatmap overlays) with Node's zlib.
  */
-import { constants, crc32, createInflate, deflateSync, inflateSync } from 'node:zlib';
+import { crc32, createInflate, deflateSync, inflateSync } from 'node:zlib';
 import { convertIndexedToRgb, decode, encode } from 'fast-png';
 import { TriageError } from '../../errors/index.js';
-import { checkImageSize, MAX_DECODED_BYTES } from '../budget.js';
+import { checkImageSize, MAX_DECODED_BYTES, MAX_PNG_CHUNKS } from '../budget.js';
 import { LUMA } from '../pixels/modality.js';
 
 export interface RasterImage {
@@ -62,8 +62,8 @@ interface InspectedPng {
   dataBytes: number;
   /** The IDAT chunks' compressed data, in order. */
   idat: Uint8Array[];
-  /** The file with its ancillary chunks left out (IHDR, PLTE, tRNS, IDAT and IEND, verbatim). */
-  sanitized: Uint8Array;
+  /** The signature and the chunks before the image data a decoder needs (IHDR, PLTE, tRNS), verbatim. */
+  head: Uint8Array[];
 }
 
 const IHDR = 0x49484452;
@@ -105,34 +105,34 @@ function inspectPng(bytes: Uint8Array): InspectedPng {
       `The PNG's ${width} x ${height} pixels of ${sampleBytes} bytes each decode to more than ${MAX_DECODED_BYTES / 1024 / 1024} MiB; a radiograph needs far less.`,
     );
   }
-  const kept: Uint8Array[] = [bytes.subarray(0, 8)];
+  const head: Uint8Array[] = [bytes.subarray(0, 8)];
   const idat: Uint8Array[] = [];
   let offset = 8;
+  let chunks = 0;
   while (offset + 12 <= bytes.length) {
+    if (++chunks > MAX_PNG_CHUNKS) {
+      throw new TriageError('TOO_LARGE', `The PNG file has more than ${MAX_PNG_CHUNKS.toLocaleString('en')} chunks.`);
+    }
     const length = view.getUint32(offset);
     const type = view.getUint32(offset + 4);
     const end = offset + 12 + length;
-    if (end > bytes.length) break; // truncated: the decoder says so
+    if (end > bytes.length) break; // a truncated chunk: the image data comes up short
     if (type === IHDR && offset !== 8)
       throw new TriageError('MALFORMED', 'The PNG file has a second image header (IHDR).');
-    if (type === IDAT) idat.push(bytes.subarray(offset + 8, offset + 8 + length));
+    // A palette of 256 RGB entries at most (the decoder builds an object per entry).
+    if (type === PLTE && (length > 768 || length % 3 !== 0))
+      throw new TriageError('MALFORMED', `The PNG palette is ${length} bytes; one holds at most 256 colours of 3.`);
     // Critical chunks (an upper-case first letter) are kept; of the ancillary ones, transparency.
     const critical = (bytes[offset + 4] & 0x20) === 0;
     if (critical && ![IHDR, PLTE, IDAT, IEND].includes(type)) {
       throw new TriageError('MALFORMED', 'The PNG file has a critical chunk this reader does not know.');
     }
-    if (critical || type === TRNS) kept.push(bytes.subarray(offset, end));
+    if (type === IDAT) idat.push(bytes.subarray(offset + 8, offset + 8 + length));
+    else if (type !== IEND && (critical || type === TRNS)) head.push(bytes.subarray(offset, end));
     if (type === IEND) break;
     offset = end;
   }
-  if (offset + 12 > bytes.length && offset < bytes.length) kept.push(bytes.subarray(offset)); // a truncated tail
-  return {
-    width,
-    height,
-    dataBytes: pngDataBytes(width, height, channels * depth, bytes[28] === 1),
-    idat,
-    sanitized: Buffer.concat(kept),
-  };
+  return { width, height, dataBytes: pngDataBytes(width, height, channels * depth, bytes[28] === 1), idat, head };
 }
 
 const beyondDeclared = (png: InspectedPng) =>
@@ -141,36 +141,68 @@ const beyondDeclared = (png: InspectedPng) =>
     `The PNG's image data inflates beyond the ${png.width} x ${png.height} pixels it declares.`,
   );
 
-/** The image data inflated as a stream and only counted: MALFORMED as soon as it passes its size. */
-async function checkPngData(png: InspectedPng): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const inflater = createInflate({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: 256 * 1024 });
-    let inflated = 0;
+/** zlib's failure on a PNG's image data, as a coded error. */
+function corrupt(error: NodeJS.ErrnoException): TriageError {
+  return error.code === 'Z_BUF_ERROR'
+    ? new TriageError('TRUNCATED', 'The PNG file ends before its image data does.')
+    : new TriageError('MALFORMED', `The PNG's image data is corrupt (${error.message}).`);
+}
+
+/**
+ * Node's zlib inflates the image data, as a stream, up to the size the header declares
+ * (MALFORMED beyond it); any error of the stream refuses the file. Exactly that many bytes, or
+ * TRUNCATED.
+ */
+async function inflatePngData(png: InspectedPng): Promise<Buffer> {
+  const inflated = await new Promise<Buffer>((resolve, reject) => {
+    const inflater = createInflate({ chunkSize: 256 * 1024 });
+    const chunks: Buffer[] = [];
+    let total = 0;
     inflater.on('data', (chunk: Buffer) => {
-      inflated += chunk.length;
-      if (inflated > png.dataBytes) {
+      total += chunk.length;
+      if (total > png.dataBytes) {
         inflater.destroy();
         reject(beyondDeclared(png));
+        return;
       }
+      chunks.push(chunk);
     });
-    // Corrupt or truncated data: the decoder reports it in its own words.
-    inflater.on('error', () => resolve());
-    inflater.on('end', () => resolve());
-    inflater.on('close', () => resolve());
+    inflater.on('error', (error) => reject(corrupt(error)));
+    inflater.on('end', () => resolve(Buffer.concat(chunks, total)));
     for (const chunk of png.idat) inflater.write(chunk);
     inflater.end();
   });
+  return complete(png, inflated);
 }
 
-/** fast-png on the checked chunks, its size checked again against the header. */
-function decodeInspected(png: InspectedPng): RasterImage {
+function complete(png: InspectedPng, inflated: Buffer): Buffer {
+  if (inflated.length < png.dataBytes) {
+    throw new TriageError(
+      'TRUNCATED',
+      `The PNG's image data holds fewer pixels than its ${png.width} x ${png.height}.`,
+    );
+  }
+  return inflated;
+}
+
+/**
+ * fast-png on the checked chunks, its size checked again against the header. Its image data is
+ * what Node's zlib inflated, stored again without compression: only one inflater ever reads the
+ * file's own compressed bytes, so no difference between two inflaters (fast-png's reads a stored
+ * block whose length check zlib refuses) can let the decoder inflate more than was counted.
+ */
+function decodeInspected(png: InspectedPng, inflated: Buffer): RasterImage {
+  const rebuilt = Buffer.concat([
+    ...png.head,
+    chunk('IDAT', deflateSync(inflated, { level: 0 })),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
   let decoded: ReturnType<typeof decode>;
   try {
-    decoded = decode(png.sanitized);
+    decoded = decode(rebuilt);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const truncated = /end of|out of range|offset|bounds|unexpected end/i.test(message);
-    throw new TriageError(truncated ? 'TRUNCATED' : 'MALFORMED', `The PNG file cannot be decoded (${message}).`);
+    throw new TriageError('MALFORMED', `The PNG file cannot be decoded (${message}).`);
   }
   if (decoded.width !== png.width || decoded.height !== png.height) {
     throw new TriageError('MALFORMED', 'The PNG decoded to another size than its header declares.');
@@ -194,27 +226,25 @@ function decodeInspected(png: InspectedPng): RasterImage {
 }
 
 /**
- * A PNG file to grey levels, within the ingest's budget: its chunks checked and its image data's
- * inflated size counted (as a stream, holding nothing) before the decoder runs.
+ * A PNG file to grey levels, within the ingest's budget: its chunks checked and its image data
+ * inflated by Node's zlib as a stream, counted against its declared size, before the decoder runs.
  */
 export async function readPng(bytes: Uint8Array): Promise<RasterImage> {
   const png = inspectPng(bytes);
-  await checkPngData(png);
-  return decodeInspected(png);
+  return decodeInspected(png, await inflatePngData(png));
 }
 
-/**
- * The same, synchronously, for the build scripts and tests that read the generator's own PNGs
- * (the image data's size is checked by inflating it up to that size).
- */
+/** The same, synchronously, for the build scripts and tests that read the generator's own PNGs. */
 export function decodePng(bytes: Uint8Array): RasterImage {
   const png = inspectPng(bytes);
+  let inflated: Buffer;
   try {
-    inflateSync(Buffer.concat(png.idat), { maxOutputLength: png.dataBytes, finishFlush: constants.Z_SYNC_FLUSH });
+    inflated = inflateSync(Buffer.concat(png.idat), { maxOutputLength: Math.max(1, png.dataBytes) });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw beyondDeclared(png);
+    const failure = error as NodeJS.ErrnoException;
+    throw failure.code === 'ERR_BUFFER_TOO_LARGE' ? beyondDeclared(png) : corrupt(failure);
   }
-  return decodeInspected(png);
+  return decodeInspected(png, complete(png, inflated));
 }
 
 /** An 8-bit greyscale PNG. */
