@@ -17,7 +17,7 @@ import { TriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { Heatmap } from '../explain/index.js';
 import { log } from '../log/index.js';
-import { sibling, startWorker, stopWorker } from '../threads/index.js';
+import { detach, sibling, startWorker, stopWorker } from '../threads/index.js';
 import type { DecodeRequest, DecodeResponse } from './decode-worker.js';
 import type { PreparedImage, PreparePlan } from './prepare.js';
 import type { DecodedFile, DecodeOutputs } from './render.js';
@@ -29,6 +29,9 @@ export const DECODE_DEADLINE_MS = 8000;
  * are outside it: the ingest's budget bounds them, checked before each is allocated.
  */
 export const WORKER_HEAP_MB = 256;
+
+/** After a worker failed to start, how long new jobs are refused before a start is tried again. */
+const RETRY_START_MS = 5000;
 
 export interface DecodePoolOptions {
   deadlineMs?: number;
@@ -118,6 +121,7 @@ async function spawn(module: URL, plan: PreparePlan | null, heapMb: number): Pro
     worker.once('error', onError);
     worker.once('exit', onExit);
   }).catch(async (error: Error) => {
+    detach(worker);
     await worker.terminate();
     throw new TriageError('INTERNAL', `The decode worker could not start: ${error.message}`);
   });
@@ -155,8 +159,12 @@ export class DecodePool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closing = false;
-  /** Why no worker can start any more, once a replacement has failed with none left. */
+  /** Why the last worker start failed (null once one starts again). */
   private broken: string | null = null;
+  /** Worker starts under way. */
+  private spawning = 0;
+  /** After a failed start, when to try again (a later job's arrival tries). */
+  private retryAt = 0;
   private highWater = 0;
   private preparedCount = 0;
   private restarts = 0;
@@ -166,6 +174,8 @@ export class DecodePool {
 
   private constructor(
     private readonly plan: PreparePlan | null,
+    /** How many workers the pool keeps. */
+    private readonly size: number,
     options: DecodePoolOptions,
   ) {
     this.deadlineMs = options.deadlineMs ?? DECODE_DEADLINE_MS;
@@ -177,7 +187,7 @@ export class DecodePool {
   static async start(plan: PreparePlan | null, workers: number, options: DecodePoolOptions = {}): Promise<DecodePool> {
     if (!Number.isInteger(workers) || workers < 1)
       throw new RangeError(`decode workers must be a whole number >= 1, not ${workers}`);
-    const pool = new DecodePool(plan, options);
+    const pool = new DecodePool(plan, workers, options);
     const started = await Promise.allSettled(
       Array.from({ length: workers }, () => spawn(pool.workerUrl, plan, pool.heapMb)),
     );
@@ -271,21 +281,30 @@ export class DecodePool {
     for (const pending of this.queue.splice(0))
       pending.settle({ type: 'failed', code: 'INTERNAL', message: 'The decode pool closed before this job ran.' });
     await Promise.all(
-      this.slots.splice(0).map((slot) => {
+      this.slots.splice(0).map(async (slot) => {
         if (slot.deadline) clearTimeout(slot.deadline);
-        slot.worker.removeAllListeners();
+        detach(slot.worker);
         const running = slot.job;
         slot.job = null;
-        running?.settle({ type: 'failed', code: 'INTERNAL', message: 'The decode pool closed while this job ran.' });
-        return stopWorker(slot.worker, { type: 'close' } satisfies DecodeRequest);
+        if (!running) return stopWorker(slot.worker, { type: 'close' } satisfies DecodeRequest);
+        // Its job is answered: nothing it still does is wanted (a hostile file goes no further).
+        running.settle({ type: 'failed', code: 'INTERNAL', message: 'The decode pool closed while this job ran.' });
+        await slot.worker.terminate();
       }),
     );
   }
 
-  /** Why a new job cannot be taken (closed, or no worker can start), or null. */
+  /**
+   * Why a new job cannot be taken, or null: the pool is closed, or it has no worker, none is
+   * starting and the last start failed less than RETRY_START_MS ago. Past that, a new job starts
+   * the missing workers again (a start that failed for a passing reason is not final).
+   */
   private refusal(): string | null {
     if (this.closing) return 'The decode pool is closed.';
-    if (this.broken !== null && this.slots.length === 0) return this.broken;
+    if (this.broken !== null && Date.now() >= this.retryAt) {
+      while (this.slots.length + this.spawning < this.size) this.start();
+    }
+    if (this.broken !== null && this.slots.length === 0 && this.spawning === 0) return this.broken;
     return null;
   }
 
@@ -333,7 +352,7 @@ export class DecodePool {
       if (index < 0) return;
       this.slots.splice(index, 1);
       if (slot.deadline) clearTimeout(slot.deadline);
-      worker.removeAllListeners();
+      detach(worker);
       void worker.terminate();
       if (slot.job) {
         log('error', 'decode-worker-ended', { cause, reason, job: slot.job.job.type });
@@ -350,20 +369,31 @@ export class DecodePool {
 
   private replace(): void {
     this.restarts++;
+    this.start();
+  }
+
+  /** Starts one worker for the pool. */
+  private start(): void {
+    this.spawning++;
     spawn(this.workerUrl, this.plan, this.heapMb).then(
       (worker) => {
-        if (this.closing) void worker.terminate();
-        else {
-          this.broken = null;
-          this.adopt(worker);
+        this.spawning--;
+        if (this.closing) {
+          detach(worker);
+          void worker.terminate();
+          return;
         }
+        this.broken = null;
+        this.adopt(worker);
       },
       (error: TriageError) => {
-        // No worker can start any more (the installation is broken): fail what waits, and what
-        // comes later, loudly. Another worker that dies later tries again.
+        this.spawning--;
+        // A worker cannot start (the installation is broken, or memory is short): with none left,
+        // what waits fails, loudly, and so do later jobs until RETRY_START_MS has passed.
         log('error', 'decode-worker-restart-failed', { reason: error.message });
         this.broken = error.message;
-        if (this.slots.length === 0) {
+        this.retryAt = Date.now() + RETRY_START_MS;
+        if (this.slots.length === 0 && this.spawning === 0) {
           for (const pending of this.queue.splice(0))
             pending.settle({ type: 'failed', code: 'INTERNAL', message: error.message });
         }

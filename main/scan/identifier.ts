@@ -17,7 +17,7 @@ import type { Worker } from 'node:worker_threads';
 import { TriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { log } from '../log/index.js';
-import { sibling, startWorker, stopWorker } from '../threads/index.js';
+import { detach, sibling, startWorker, stopWorker } from '../threads/index.js';
 import type { DicomdirReferences } from './dicomdir.js';
 import type { Identified } from './identify.js';
 
@@ -191,7 +191,7 @@ export class Identifier {
     if (this.worker !== worker) return;
     this.worker = null;
     this.clearDeadline();
-    worker.removeAllListeners();
+    detach(worker);
     void worker.terminate();
     if (this.closed && this.pending.size === 0) return;
     const what =

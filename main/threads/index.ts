@@ -20,10 +20,24 @@ export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
 }
 
 /**
+ * Stops listening to a worker that is being ended: what it still sends is dropped, and an error it
+ * still raises (its heap ceiling, met before terminate() takes effect) is not an 'error' event
+ * without a listener, which would end the process.
+ */
+export function detach(worker: Worker): void {
+  worker.removeAllListeners();
+  worker.on('error', ignore);
+}
+
+function ignore(): void {}
+
+/**
  * Asks a worker to finish (`closeMessage`: it ends its port after the work it holds) and resolves
  * once it has exited; a worker that has not exited after `graceMs` is terminated.
  */
 export function stopWorker(worker: Worker, closeMessage: unknown, graceMs = 5000): Promise<void> {
+  // An error while it finishes (its heap ceiling, say) ends in 'exit' all the same.
+  worker.on('error', ignore);
   return new Promise<void>((resolve) => {
     const timer = setTimeout(() => void worker.terminate().then(() => resolve()), graceMs);
     worker.once('exit', () => {

@@ -187,7 +187,30 @@ describe('the end of the pool', () => {
     assert.equal(late.status === 'error' && late.error.code, 'INTERNAL');
   });
 
-  test('when no worker can start again, the jobs waiting and the jobs after fail at once', async () => {
+  test('close() while a job is exhausting its heap: the job settles, the process goes on', async () => {
+    const count = 90_000;
+    const many = Buffer.alloc(count * 8);
+    for (let i = 0; i < count; i++) {
+      many.writeUInt16LE(0x0009, i * 8);
+      many.writeUInt16LE(0x1000 + (i % 0xe000), i * 8 + 2);
+      many.write('SH', i * 8 + 4, 'latin1');
+    }
+    const file = join(scratch.path, 'closing-many-elements.dcm');
+    writeFileSync(
+      file,
+      Buffer.concat([fileMeta(SYNTAX.explicitLE), imageAttributes(8, 8, [many]), nativePixels(8, 8)]),
+    );
+    const own = await DecodePool.start(plan, 1, { heapMb: 16 });
+    const job = own.prepare(file);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await own.close();
+    const outcome = await job.outcome;
+    assert.equal(outcome.status === 'error' && outcome.error.code, 'INTERNAL');
+    // An uncaught worker 'error' would have ended this process by now.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  });
+
+  test('when no worker can start, the jobs waiting and the jobs after fail at once, until a start succeeds', async () => {
     const own = await DecodePool.start(plan, 1);
     try {
       // From here a new worker's module is missing: the installation is broken.
@@ -204,6 +227,11 @@ describe('the end of the pool', () => {
       assert.equal(later.status === 'error' && later.error.code, 'INTERNAL');
       assert.match(later.status === 'error' ? later.error.message : '', /could not start/);
       await assert.rejects(own.render(disk, null), (error: TriageError) => error.code === 'INTERNAL');
+      // Repaired, and the retry delay past: the next job starts a worker again and is prepared.
+      (own as unknown as { workerUrl: URL }).workerUrl = new URL('../../main/engine/decode-worker.ts', import.meta.url);
+      (own as unknown as { retryAt: number }).retryAt = 0;
+      assert.equal((await own.prepare(disk).outcome).status, 'ok');
+      assert.equal(own.stats.workers, 1);
     } finally {
       await own.close();
     }
