@@ -6,7 +6,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { TriageError, toTriageError } from '../errors/index.js';
+import { quoted, TriageError, toTriageError } from '../errors/index.js';
 import { parseDataSet, readWhole } from '../ingest/index.js';
 import type { DataSet } from '../ingest/index.js';
 import { fsPath, pathFromBytes } from '../paths/index.js';
@@ -63,7 +63,10 @@ export interface DicomdirReference {
 export interface DicomdirReferences {
   /** The files, in record order, each once. */
   files: DicomdirReference[];
-  /** The IDs that point outside the DICOMDIR's folder (never followed). */
+  /**
+   * The IDs that point outside the DICOMDIR's folder or are no file ID (never followed), each
+   * quoted at a bounded length: the file's own text, held and sent between threads.
+   */
   invalid: string[];
 }
 
@@ -108,7 +111,7 @@ export async function dicomdirReferences(path: string): Promise<DicomdirReferenc
       parts.length > MAX_ID_COMPONENTS ||
       parts.some((part) => part.length > MAX_COMPONENT_LENGTH || part === '..' || part === '.' || /[/:]/.test(part))
     ) {
-      invalid.push(id);
+      invalid.push(quoted(id));
       continue;
     }
     let resolved = folder;

@@ -164,13 +164,13 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
       return;
     }
     for (const [index, id] of found.invalid.entries()) {
-      // The ID is the file's: named by its position, quoted at a bounded length.
+      // The ID is the file's: named by its position, quoted (by dicomdirReferences) at a bounded length.
       yield {
         kind: 'error',
         path: `${path}#invalid-${index + 1}`,
         error: new TriageError(
           'INVALID_DICOMDIR',
-          `The DICOMDIR references ${quoted(id)}, which is outside its folder or not a file ID; not followed.`,
+          `The DICOMDIR references ${id}, which is outside its folder or not a file ID; not followed.`,
           { file: path },
         ),
       };
