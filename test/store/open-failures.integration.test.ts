@@ -46,7 +46,7 @@ before(() => {
   assert.equal(
     probe.status,
     0,
-    `these tests need util-linux's unshare with user namespaces (apt-get install util-linux; on kernels that restrict them: sysctl kernel.unprivileged_userns_clone=1, or kernel.apparmor_restrict_unprivileged_userns=0): ${probe.error?.message ?? probe.stderr}`,
+    `these tests need util-linux's unshare with user namespaces (apt-get install util-linux; on kernels that restrict them: sysctl kernel.unprivileged_userns_clone=1, or kernel.apparmor_restrict_unprivileged_userns=0; a chroot never has them, a container only if its seccomp policy allows them): ${probe.error?.message ?? probe.stderr}`,
   );
 });
 
