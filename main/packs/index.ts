@@ -3,11 +3,14 @@
  * every ONNX file's SHA-256 checked (load.ts), and the bundled demonstration pack's place.
  */
 export { DEFAULT_PACK } from './default.js';
-export { loadMember, loadPack, sha256File } from './load.js';
-export type { Member, ModelPack, TermCheck } from './load.js';
+export { loadGateModel, loadMember, loadPack, sha256File } from './load.js';
+export type { GateModel, Member, ModelPack, TermCheck } from './load.js';
 export {
   ENSEMBLE_FILE,
   EnsembleManifestSchema,
+  GateCheckSchema,
+  GateModelManifestSchema,
+  ImageGateSchema,
   InputSpecSchema,
   LabelSpecSchema,
   MANIFEST_FILE,
@@ -15,15 +18,20 @@ export {
   ModelCardSchema,
   NormalizationSchema,
   OutputSpecSchema,
+  ThresholdChoiceSchema,
   VotingRuleSchema,
 } from './manifest.js';
 export type {
   EnsembleManifest,
+  GateCheck,
+  GateModelManifest,
+  ImageGate,
   InputSpec,
   LabelSpec,
   MemberManifest,
   ModelCard,
   Normalization,
   OutputSpec,
+  ThresholdChoice,
   VotingRule,
 } from './manifest.js';

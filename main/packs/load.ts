@@ -11,8 +11,14 @@ import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { Tree } from '../common/index.js';
 import { TriageError, describeIssues } from '../errors/index.js';
-import { ENSEMBLE_FILE, EnsembleManifestSchema, MANIFEST_FILE, MemberManifestSchema } from './manifest.js';
-import type { EnsembleManifest, MemberManifest } from './manifest.js';
+import {
+  ENSEMBLE_FILE,
+  EnsembleManifestSchema,
+  GateModelManifestSchema,
+  MANIFEST_FILE,
+  MemberManifestSchema,
+} from './manifest.js';
+import type { EnsembleManifest, GateModelManifest, ImageGate, MemberManifest } from './manifest.js';
 
 export interface Member {
   manifest: MemberManifest;
@@ -21,10 +27,19 @@ export interface Member {
   onnxPath: string;
 }
 
+/** A pack's gate model (an autoencoder of its training distribution). */
+export interface GateModel {
+  manifest: GateModelManifest;
+  dir: string;
+  onnxPath: string;
+}
+
 export interface ModelPack {
   dir: string;
   ensemble: EnsembleManifest;
   members: Member[];
+  /** The image-based gate the pack declares (null: none), with its model when a check needs one. */
+  gate: { spec: ImageGate; model: GateModel | null } | null;
 }
 
 /** Checks a label's term exists in the PadChest taxonomy; supplied by the taxonomy stage. */
@@ -60,10 +75,9 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-export async function loadMember(dir: string, checkTerm?: TermCheck): Promise<Member> {
-  const manifestPath = join(dir, MANIFEST_FILE);
-  const manifest = await readJson(manifestPath, MemberManifestSchema, 'Model manifest');
-  const onnxPath = join(dir, manifest.onnx.file);
+/** The ONNX file a manifest names, present and with the SHA-256 the manifest records. */
+async function checkedOnnx(dir: string, manifestPath: string, onnx: { file: string; sha256: string }): Promise<string> {
+  const onnxPath = join(dir, onnx.file);
   try {
     await stat(onnxPath);
   } catch {
@@ -74,13 +88,26 @@ export async function loadMember(dir: string, checkTerm?: TermCheck): Promise<Me
     );
   }
   const actual = await sha256File(onnxPath);
-  if (actual !== manifest.onnx.sha256) {
+  if (actual !== onnx.sha256) {
     throw new TriageError(
       'HASH_MISMATCH',
-      `${onnxPath} has SHA-256 ${actual} but its manifest (onnx.sha256) records ${manifest.onnx.sha256}: the model file was changed or damaged; reinstall the pack.`,
+      `${onnxPath} has SHA-256 ${actual} but its manifest (onnx.sha256) records ${onnx.sha256}: the model file was changed or damaged; reinstall the pack.`,
       { file: onnxPath },
     );
   }
+  return onnxPath;
+}
+
+export async function loadGateModel(dir: string): Promise<GateModel> {
+  const manifestPath = join(dir, MANIFEST_FILE);
+  const manifest = await readJson(manifestPath, GateModelManifestSchema, 'Gate model manifest');
+  return { manifest, dir, onnxPath: await checkedOnnx(dir, manifestPath, manifest.onnx) };
+}
+
+export async function loadMember(dir: string, checkTerm?: TermCheck): Promise<Member> {
+  const manifestPath = join(dir, MANIFEST_FILE);
+  const manifest = await readJson(manifestPath, MemberManifestSchema, 'Model manifest');
+  const onnxPath = await checkedOnnx(dir, manifestPath, manifest.onnx);
   if (checkTerm) {
     manifest.labels.forEach((label, index) => {
       if (!checkTerm(label.term, label.tree)) {
@@ -120,5 +147,27 @@ export async function loadPack(dir: string, checkTerm?: TermCheck): Promise<Mode
       );
     }
   });
-  return { dir: packDir, ensemble, members };
+  return { dir: packDir, ensemble, members, gate: await loadGate(packDir, ensemblePath, ensemble) };
+}
+
+async function loadGate(packDir: string, ensemblePath: string, ensemble: EnsembleManifest): Promise<ModelPack['gate']> {
+  if (!ensemble.gate) return null;
+  const checks = ensemble.gate.checks.flatMap((check) =>
+    check.kind === 'reconstruction' || check.kind === 'feature-distance' ? [check] : [],
+  );
+  if (checks.length === 0) return { spec: ensemble.gate, model: null };
+  const name = checks[0].model;
+  const refuse = (why: string) => {
+    throw new TriageError('INVALID_PACK', `${ensemblePath} gate: ${why}`, { file: ensemblePath });
+  };
+  if (ensemble.members.includes(name)) refuse(`the gate model "${name}" is also a member; give it its own folder.`);
+  const model = await loadGateModel(join(packDir, name));
+  if (model.manifest.id !== name)
+    refuse(`it names the model "${name}" but that folder's manifest id is "${model.manifest.id}".`);
+  for (const check of checks) {
+    const output = check.kind === 'reconstruction' ? 'reconstruction' : 'distance';
+    if (!model.manifest.outputs[output])
+      refuse(`a ${check.kind} check needs the gate model's ${output} output, which "${name}" lacks.`);
+  }
+  return { spec: ensemble.gate, model };
 }

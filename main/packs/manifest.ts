@@ -17,6 +17,16 @@ const id = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');
 
+const semver = z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version such as 1.0.0');
+
+/** A model's ONNX file inside its folder, with the SHA-256 it was validated with. */
+const onnxFile = z
+  .object({
+    file: z.string().regex(/^[^/\\]+\.onnx$/, 'an .onnx file name inside the model folder'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
+  })
+  .strict();
+
 /**
  * TorchXRayVision's normalisation: (2 * x / maxval - 1) * 1024, maxval from the stored bit depth
  * (255 for 8-bit images). Or ImageNet-style mean/std on values scaled to [0, 1].
@@ -106,14 +116,9 @@ export const MemberManifestSchema = z
     schemaVersion: z.literal(1),
     id,
     name: z.string().min(1),
-    version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version such as 1.0.0'),
+    version: semver,
     architecture: z.string().min(1),
-    onnx: z
-      .object({
-        file: z.string().regex(/^[^/\\]+\.onnx$/, 'an .onnx file name inside the member folder'),
-        sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
-      })
-      .strict(),
+    onnx: onnxFile,
     input: InputSpecSchema,
     outputs: OutputSpecSchema,
     labels: z.array(LabelSpecSchema).min(1),
@@ -154,6 +159,114 @@ export const VotingRuleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('soft-mean'), threshold: z.number().gt(0).lt(1) }).strict(),
 ]);
 
+/**
+ * A gate model a pack may carry, fitted to the pack's own training distribution only: an
+ * autoencoder whose reconstruction of an unfamiliar image is poor (Chester's and TorchXRayVision's
+ * out-of-distribution test), or a feature extractor that gives an image's distance from the
+ * training images in its feature space.
+ */
+export const GateModelManifestSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    id,
+    name: z.string().min(1),
+    version: semver,
+    architecture: z.string().min(1),
+    onnx: onnxFile,
+    input: InputSpecSchema,
+    outputs: z
+      .object({
+        /** The reconstruction, shape [batch, channels, height, width], in the input's units. */
+        reconstruction: z
+          .object({ name: z.string().min(1) })
+          .strict()
+          .optional(),
+        /**
+         * The image's distance from the training distribution in the model's feature space, shape
+         * [batch] (e.g. the squared Mahalanobis distance of a member's pooled features).
+         */
+        distance: z
+          .object({ name: z.string().min(1) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .refine((outputs) => outputs.reconstruction || outputs.distance, {
+        message: 'give a reconstruction output, a distance output or both',
+      }),
+    card: ModelCardSchema,
+  })
+  .strict();
+
+/** How a gate threshold was chosen: on which in-distribution images, by which rule. */
+export const ThresholdChoiceSchema = z
+  .object({
+    /** The split of the pack's own data, e.g. "validation". */
+    split: z.string().min(1),
+    seed: z.number().int().nullable(),
+    images: z.number().int().positive(),
+    /** e.g. "0.25th percentile of the validation phantoms' SSIM". */
+    rule: z.string().min(1),
+    /** How many of those images the threshold rejects. */
+    rejected: z.number().int().nonnegative(),
+    /** When and with what it was chosen (date, command). */
+    chosenBy: z.string().min(1),
+  })
+  .strict();
+
+/** The interval of scores an in-distribution image has; outside it the image is rejected. */
+const AcceptedRangeSchema = z
+  .object({ min: z.number().nullable(), max: z.number().nullable() })
+  .strict()
+  .refine((range) => range.min !== null || range.max !== null, { message: 'give min, max or both' })
+  .refine((range) => range.min === null || range.max === null || range.min < range.max, {
+    message: 'min must be below max',
+  });
+
+export const GateCheckSchema = z.discriminatedUnion('kind', [
+  /**
+   * The members' joint energy (Wang et al. 2021): the mean over members of
+   * sum over trained labels of log(1 + exp(logit)). An image far from training moves it.
+   */
+  z.object({ kind: z.literal('energy'), accepted: AcceptedRangeSchema, chosen: ThresholdChoiceSchema }).strict(),
+  /** The members' disagreement: the mean over findings of max - min of their calibrated probabilities. */
+  z.object({ kind: z.literal('disagreement'), accepted: AcceptedRangeSchema, chosen: ThresholdChoiceSchema }).strict(),
+  /** The gate model's distance of the image from the training images in its feature space. */
+  z
+    .object({
+      kind: z.literal('feature-distance'),
+      /** The gate model's folder, relative to the pack folder. */
+      model: id,
+      accepted: AcceptedRangeSchema,
+      chosen: ThresholdChoiceSchema,
+    })
+    .strict(),
+  /** The gate model's reconstruction of the image: SSIM (Gaussian window, sigma 1.5) or RMSE. */
+  z
+    .object({
+      kind: z.literal('reconstruction'),
+      /** The gate model's folder, relative to the pack folder. */
+      model: id,
+      metric: z.enum(['ssim', 'rmse']),
+      accepted: AcceptedRangeSchema,
+      chosen: ThresholdChoiceSchema,
+    })
+    .strict(),
+]);
+
+/** The image-based input gate: every check must pass for the members' findings to be reported. */
+export const ImageGateSchema = z
+  .object({
+    checks: z.array(GateCheckSchema).min(1),
+    /** What the checks were chosen for, in words a reader of the pack's card understands. */
+    description: z.string().min(1),
+  })
+  .strict()
+  .refine((gate) => new Set(gate.checks.flatMap((c) => ('model' in c ? [c.model] : []))).size <= 1, {
+    message: 'at most one gate model',
+    path: ['checks'],
+  });
+
 export const EnsembleManifestSchema = z
   .object({
     schemaVersion: z.literal(1),
@@ -165,6 +278,8 @@ export const EnsembleManifestSchema = z
     rule: VotingRuleSchema,
     /** A demonstration pack: every output it produces says "not for clinical use". */
     demo: z.boolean(),
+    /** The image-based out-of-distribution gate; a pack without one says so in every result. */
+    gate: ImageGateSchema.optional(),
   })
   .strict()
   .refine((ensemble) => new Set(ensemble.members).size === ensemble.members.length, {
@@ -180,3 +295,7 @@ export type ModelCard = z.infer<typeof ModelCardSchema>;
 export type MemberManifest = z.infer<typeof MemberManifestSchema>;
 export type VotingRule = z.infer<typeof VotingRuleSchema>;
 export type EnsembleManifest = z.infer<typeof EnsembleManifestSchema>;
+export type GateModelManifest = z.infer<typeof GateModelManifestSchema>;
+export type GateCheck = z.infer<typeof GateCheckSchema>;
+export type ImageGate = z.infer<typeof ImageGateSchema>;
+export type ThresholdChoice = z.infer<typeof ThresholdChoiceSchema>;
