@@ -69,3 +69,6 @@ export function gate(radiograph: Radiograph): GateDecision {
   if (view === null) notes.push('no View Position attribute');
   return { accepted: true, notes };
 }
+
+export { checkName, disagreement, jointEnergy, judgeImage, logit, rmse, score, ssim } from './image.js';
+export type { CheckOutcome, GateEvidence, ImageGateDecision } from './image.js';
