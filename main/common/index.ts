@@ -9,6 +9,7 @@ export { PROVIDERS } from './providers.js';
 export type { Provider } from './providers.js';
 export {
   ANALYSIS_STATUSES,
+  OUT_OF_DISTRIBUTION_REASON,
   DIALOG_KINDS,
   IMAGE_STATUSES,
   SCAN_OUTCOMES,

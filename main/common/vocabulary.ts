@@ -12,6 +12,12 @@ export type ImageStatus = (typeof IMAGE_STATUSES)[number];
 export const ANALYSIS_STATUSES = ['ok', 'rejected', 'error'] as const satisfies readonly ImageStatus[];
 export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
 
+/**
+ * How every refusal by a pack's image-based (out-of-distribution) gate begins, so that a reader
+ * of the stored reason (the app, an export) can tell it from the metadata gate's refusals.
+ */
+export const OUT_OF_DISTRIBUTION_REASON = "outside this pack's training distribution";
+
 /** The two trees of the PadChest hierarchy. */
 export const TREES = ['finding', 'diagnosis'] as const;
 export type Tree = (typeof TREES)[number];

@@ -115,6 +115,19 @@ export type CurrentVerdict = z.output<typeof CurrentVerdictSchema>;
 export const PackRefSchema = z.object({ id: z.string(), version: z.string(), rule: z.string(), demo: z.boolean() });
 export type PackRef = z.output<typeof PackRefSchema>;
 
+/** One check of a pack's image-based gate on one image: its score and the range it must lie in. */
+export const GateCheckOutcomeSchema = z.object({
+  check: z.string(),
+  score: z.number(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  passed: z.boolean(),
+});
+
+/** The image-based gate's verdict on an image the metadata gate accepted. */
+export const GateReportSchema = z.object({ passed: z.boolean(), checks: z.array(GateCheckOutcomeSchema) });
+export type GateReport = z.output<typeof GateReportSchema>;
+
 /** Where one image's time went, in milliseconds. */
 export const TimingsSchema = z.object({
   decodeMs: z.number(),
@@ -146,6 +159,11 @@ export const AnalysisResultSchema = z.object({
   findings: z.array(FindingSchema),
   /** Heatmap overlay files written, by finding key. */
   heatmaps: z.record(z.string(), z.string()).optional(),
+  /**
+   * The pack's image-based gate on this image (absent: the image never reached the models, or
+   * the pack has no image-based gate, which a note then says).
+   */
+  gate: GateReportSchema.optional(),
   timings: TimingsSchema,
 });
 export type AnalysisResult = z.output<typeof AnalysisResultSchema>;

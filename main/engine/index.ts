@@ -1,7 +1,7 @@
 /**
  * The engine: one API over every stage, for the CLI, the desktop app and the tests alike.
- * ingest -> gate -> preprocess (decode pool workers) -> models (inference worker) -> ensemble ->
- * taxonomy -> explain. Its own thread only batches, votes, explains and hands results on; the
+ * ingest -> gate (metadata) -> preprocess (decode pool workers) -> models (inference worker) ->
+ * gate (image-based) -> ensemble -> taxonomy -> explain. Its own thread only batches, votes, explains and hands results on; the
  * full-size pixels stay in the decode workers. It knows nothing of Electron.
  */
 import { createHash } from 'node:crypto';
@@ -19,11 +19,13 @@ import {
   sensitivityMap,
 } from '../explain/index.js';
 import type { Heatmap, InputMap } from '../explain/index.js';
+import { judgeImage, logit } from '../gate/index.js';
+import type { GateEvidence } from '../gate/index.js';
 import { InferenceService } from '../inference/index.js';
 import type { TensorData, ProviderChoice } from '../inference/index.js';
 import type { Provider } from '../common/index.js';
 import { loadPack } from '../packs/index.js';
-import type { Member, ModelPack } from '../packs/index.js';
+import type { GateModel, Member, ModelPack } from '../packs/index.js';
 import type { ModelInput } from '../preprocess/index.js';
 import { loadTaxonomy, rollUp } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
@@ -35,6 +37,21 @@ import type { ImageSummary, PreparedImage } from './prepare.js';
 import type { AnalysisResult, Finding, ModelProvenance, RenderedImage, Timings } from '../domain/index.js';
 
 export type { ImageSummary } from './prepare.js';
+
+/** The inference session of a pack's gate model (member ids cannot hold a colon). */
+function gateSessionId(id: string): string {
+  return `gate:${id}`;
+}
+
+/** The outputs a gate model has: its reconstruction, its feature-space distance, or both. */
+function gateOutputNames(model: GateModel): string[] {
+  const { reconstruction, distance } = model.manifest.outputs;
+  return [reconstruction?.name, distance?.name].filter((name): name is string => name !== undefined);
+}
+
+/** Said in every result of a pack that declares no image-based gate. */
+export const NO_IMAGE_GATE_NOTE =
+  'this pack has no image-based gate: an image unlike its training data (a photograph, a rotated or inverted image) is not refused';
 export { DECODE_DEADLINE_MS, WORKER_HEAP_MB } from './decode-pool.js';
 export type { DecodePoolOptions } from './decode-pool.js';
 export type { DecodedFile, DecodeOutputs } from './render.js';
@@ -66,6 +83,12 @@ export interface EngineOptions {
   batchSize?: number;
   /** Decode workers (files read, decoded and preprocessed at once); default: see defaultDecodeWorkers. */
   decodeWorkers?: number;
+  /**
+   * The pack's image-based gate: `enforce` (default) refuses images outside its accepted ranges;
+   * `measure` reports every check's score and refuses nothing (choosing thresholds, evaluating
+   * a gate: never for reading radiographs).
+   */
+  imageGate?: 'enforce' | 'measure';
 }
 
 export interface AnalyzeOptions {
@@ -193,6 +216,7 @@ export class Engine {
   private readonly inference: InferenceService;
   private readonly pool: DecodePool;
   private readonly batchSize: number;
+  private readonly imageGate: 'enforce' | 'measure';
   private readonly lookaheadCapacity: number;
   private readonly counters = {
     highWaterOutstanding: 0,
@@ -209,8 +233,10 @@ export class Engine {
     pool: DecodePool,
     batchSize: number,
     threads: number,
+    imageGate: 'enforce' | 'measure',
   ) {
     this.pack = pack;
+    this.imageGate = imageGate;
     this.threads = threads;
     this.taxonomy = taxonomy;
     this.inference = inference;
@@ -223,22 +249,40 @@ export class Engine {
   static async create(options: EngineOptions): Promise<Engine> {
     const taxonomy = loadTaxonomy();
     const pack = await loadPack(options.models, (term, tree) => taxonomy.has(term, tree));
+    const gateModel = pack.gate?.model ?? null;
     const plan = {
-      inputs: pack.members.map((member) => member.manifest.input),
+      // The members' inputs, then the gate model's (the image it must reconstruct).
+      inputs: [
+        ...pack.members.map((member) => member.manifest.input),
+        ...(gateModel ? [gateModel.manifest.input] : []),
+      ],
       // Decode only the resolution the largest model input needs (JPEG 2000 and HTJ2K can).
       shortSide: Math.max(...pack.members.map((m) => Math.max(m.manifest.input.height, m.manifest.input.width))),
     };
     const threads = options.threads ?? defaultThreads();
     const inference = await InferenceService.start(
-      pack.members.map((member) => ({
-        memberId: member.manifest.id,
-        onnxPath: member.onnxPath,
-        inputName: member.manifest.input.name,
-        outputNames: [
-          member.manifest.outputs.scores.name,
-          ...(member.manifest.outputs.cam ? [member.manifest.outputs.cam.name] : []),
-        ],
-      })),
+      pack.members
+        .map((member) => ({
+          memberId: member.manifest.id,
+          onnxPath: member.onnxPath,
+          inputName: member.manifest.input.name,
+          outputNames: [
+            member.manifest.outputs.scores.name,
+            ...(member.manifest.outputs.cam ? [member.manifest.outputs.cam.name] : []),
+          ],
+        }))
+        .concat(
+          gateModel
+            ? [
+                {
+                  memberId: gateSessionId(gateModel.manifest.id),
+                  onnxPath: gateModel.onnxPath,
+                  inputName: gateModel.manifest.input.name,
+                  outputNames: gateOutputNames(gateModel),
+                },
+              ]
+            : [],
+        ),
       options.provider ?? 'auto',
       threads,
     );
@@ -250,7 +294,7 @@ export class Engine {
       await inference.close();
       throw error;
     }
-    return new Engine(pack, taxonomy, inference, pool, options.batchSize ?? 8, threads);
+    return new Engine(pack, taxonomy, inference, pool, options.batchSize ?? 8, threads, options.imageGate ?? 'enforce');
   }
 
   get provider() {
@@ -299,7 +343,7 @@ export class Engine {
       pack: { id: ensemble.id, version: ensemble.version, rule: ensemble.rule.kind, demo: ensemble.demo },
       models: this.pack.members.map(provenance),
       notForClinicalUse: ensemble.demo || this.pack.members.some((m) => m.manifest.card.notForClinicalUse),
-      notes: [],
+      notes: this.pack.gate ? [] : [NO_IMAGE_GATE_NOTE],
       findings: [],
       timings: { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, explainMs: 0 },
     };
@@ -430,16 +474,70 @@ export class Engine {
     });
   }
 
-  /** One batched run per member; each output row belongs to one image. */
+  /** One batched run per member, then the gate model's; each output row belongs to one image. */
   private runBatch(prepared: Prepared[]): Promise<RunOutputs> {
-    return Promise.all(
-      this.pack.members.map(async (member, m) => {
-        const size = prepared[0].inputs[m].data.length;
-        const batch = new Float32Array(size * prepared.length);
-        prepared.forEach((image, i) => batch.set(image.inputs[m].data, i * size));
-        return this.run(m, batch, prepared.length);
-      }),
-    );
+    const batchOf = (m: number) => {
+      const size = prepared[0].inputs[m].data.length;
+      const batch = new Float32Array(size * prepared.length);
+      prepared.forEach((image, i) => batch.set(image.inputs[m].data, i * size));
+      return batch;
+    };
+    const gateModel = this.pack.gate?.model;
+    return Promise.all([
+      ...this.pack.members.map((_, m) => this.run(m, batchOf(m), prepared.length)),
+      ...(gateModel
+        ? [
+            this.inference.run(gateSessionId(gateModel.manifest.id), {
+              data: batchOf(this.pack.members.length),
+              dims: [
+                prepared.length,
+                gateModel.manifest.input.channels,
+                gateModel.manifest.input.height,
+                gateModel.manifest.input.width,
+              ],
+            }),
+          ]
+        : []),
+    ]);
+  }
+
+  /** What the image-based gate reads for image `i` of a batch. */
+  private gateEvidence(i: number, image: Prepared, perMember: RunOutputs, scores: MemberScores[]): GateEvidence {
+    const memberLogits = this.pack.members.map((member, m) => {
+      const { scores: spec } = member.manifest.outputs;
+      const row = perMember[m].outputs[spec.name].data;
+      const labels = member.manifest.labels;
+      return labels.flatMap((label, l) => {
+        if (!label.trained) return [];
+        const value = row[i * labels.length + l];
+        return [spec.kind === 'logits' ? value : logit(value)];
+      });
+    });
+    const gateModel = this.pack.gate?.model;
+    let reconstruction: GateEvidence['reconstruction'] = null;
+    let distance: number | null = null;
+    if (gateModel) {
+      const { input: spec, outputs } = gateModel.manifest;
+      const gateOutputs = perMember[this.pack.members.length].outputs;
+      if (outputs.reconstruction) {
+        const input = image.inputs[this.pack.members.length].data;
+        const output = gateOutputs[outputs.reconstruction.name].data;
+        reconstruction = {
+          input,
+          output: output.subarray(i * input.length, (i + 1) * input.length),
+          rows: spec.height,
+          columns: spec.width * spec.channels,
+          range: spec.normalization.kind === 'xrv' ? 2 * spec.normalization.range : 1,
+        };
+      }
+      if (outputs.distance) distance = gateOutputs[outputs.distance.name].data[i];
+    }
+    return {
+      memberLogits,
+      memberCalibrated: scores.map((member) => member.calibrated),
+      reconstruction,
+      distance,
+    };
   }
 
   /** Votes, findings and heatmaps of a batch whose models have run. */
@@ -464,6 +562,26 @@ export class Engine {
           member.manifest.outputs.scores.kind,
         );
       });
+      const result = this.base(image.file, image.image);
+      result.notes = [...result.notes, ...image.notes];
+      if (this.pack.gate) {
+        const decision = judgeImage(
+          this.pack.gate.spec,
+          this.gateEvidence(i, image, perMember, scores),
+          this.imageGate === 'enforce',
+        );
+        result.gate = {
+          passed: decision.passed,
+          checks: decision.checks.map((c) => ({ ...c, score: round(c.score, 6) })),
+        };
+        if (decision.reason !== null) {
+          result.status = 'rejected';
+          result.reason = decision.reason;
+          result.timings = { ...image.timings, inferenceMs: round(inferenceMs, 2), explainMs: 0 };
+          analyses.set(image.slot, { result, image: image.image, heatmaps: new Map() });
+          continue;
+        }
+      }
       const votes = vote(scores, this.pack.ensemble.rule);
       const explainStarted = performance.now();
       const heatmaps =
@@ -476,10 +594,7 @@ export class Engine {
               scores,
               perMember.map((run) => run.outputs),
             );
-      const findings = this.findings(votes);
-      const result = this.base(image.file, image.image);
-      result.notes = image.notes;
-      result.findings = findings;
+      result.findings = this.findings(votes);
       if (options.heatmapsDir && heatmaps.size > 0) {
         result.heatmaps = {};
         for (const [term, maps] of heatmaps) {

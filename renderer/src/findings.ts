@@ -12,7 +12,7 @@ import { buildTree, findingKey, hasHeatmap } from './tree.js';
 import type { TreeNode } from './tree.js';
 import { PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
 import type { Tree, Verdict } from '../../main/common/index.js';
-import { TREES } from '../../main/common/index.js';
+import { OUT_OF_DISTRIBUTION_REASON, TREES } from '../../main/common/index.js';
 
 export interface FindingsCallbacks {
   /** A finding was selected (its heatmap is shown when it has one). */
@@ -115,9 +115,25 @@ export class FindingsPanel {
         h(
           'div',
           { class: 'state-card rejected', role: 'note' },
-          h('p', { class: 'state-title' }, 'Not analysed: rejected by the input gate'),
-          h('p', { class: 'state-reason' }, image.reason ?? 'No reason was recorded.'),
-          h('p', { class: 'muted' }, 'The models read frontal chest radiographs only. Review this image yourself.'),
+          ...(image.reason?.startsWith(OUT_OF_DISTRIBUTION_REASON)
+            ? [
+                h('p', { class: 'state-title' }, 'Not assessed: unlike the images this model pack was trained on'),
+                h('p', { class: 'state-reason' }, image.reason),
+                h(
+                  'p',
+                  { class: 'muted' },
+                  "The pack's out-of-distribution gate refused it: its models' findings would mean nothing here. Review this image yourself.",
+                ),
+              ]
+            : [
+                h('p', { class: 'state-title' }, 'Not analysed: rejected by the input gate'),
+                h('p', { class: 'state-reason' }, image.reason ?? 'No reason was recorded.'),
+                h(
+                  'p',
+                  { class: 'muted' },
+                  'The models read frontal chest radiographs only. Review this image yourself.',
+                ),
+              ]),
         ),
       );
     } else if (image.status === 'error') {
