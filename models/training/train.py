@@ -667,8 +667,8 @@ def main():
                     f"never real patients: a bootstrap sample ({training['bootstrap']['size']} draws, "
                     f"{training['bootstrap']['distinct']} distinct images) of the {train_meta['count']} training phantoms "
                     f"(generator seed {train_meta['seed']}); early stopping and operating points on {val_meta['count']} "
-                    f"validation phantoms (seed {val_meta['seed']}); evaluated on held-out test phantoms "
-                    f"(seed {config['splits']['test']['seed']}). Images read and preprocessed by the product's own ingest "
+                    f"validation phantoms (seed {val_meta['seed']}); evaluated on held-out evidence phantoms "
+                    f"(seed {config['splits']['evidence']['seed']}, used for nothing else). Images read and preprocessed by the product's own ingest "
                     f"and preprocess stages. Model seed {training['seed']}."
                 ),
                 "metrics": {"validation": metrics},
