@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   HASH_MISMATCH: 'An ONNX file does not match the SHA-256 its manifest records.',
   PROVIDER_UNAVAILABLE: 'The requested execution provider cannot run on this machine.',
   INFERENCE_FAILED: 'The ONNX runtime failed while running a model.',
+  CAM_MISMATCH:
+    "A model's class activation map does not average to its logit, so its heatmaps would not show what drives its scores.",
   // The PadChest taxonomy
   TAXONOMY_NOT_FOUND: 'The bundled PadChest taxonomy file is missing; reinstall the application.',
   INVALID_TAXONOMY: 'The PadChest taxonomy file is malformed.',

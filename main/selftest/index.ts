@@ -6,14 +6,20 @@
  * if it has them. Options, report and exit codes are the same wherever it runs.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROVIDERS } from '../common/index.js';
+import type { Provider } from '../common/index.js';
 import { Engine } from '../engine/index.js';
 import type { AnalysisResult } from '../domain/index.js';
 import { toTriageError, TriageError } from '../errors/index.js';
 import { isProviderChoice } from '../inference/index.js';
+import type { ModelPack } from '../packs/index.js';
 import { resourcePath } from '../resources/index.js';
+import { CAM_TOLERANCE, camGaps, memberOutputs } from './outputs.js';
+
+export { CAM_TOLERANCE, camGaps, memberOutputs } from './outputs.js';
+export type { CamGap, CamOutput, ImageOutputs, MemberOutput } from './outputs.js';
 
 function usage(message: string): never {
   throw new TriageError('USAGE', message);
@@ -28,7 +34,9 @@ export const SELFTEST_HELP = `triage selftest [--ep auto|${PROVIDERS.join('|')}]
   Runs the bundled phantoms through every installed model pack on the chosen provider and on the
   CPU, and prints a pass/fail table. Checks: the pack loads (manifests, SHA-256 of every model);
   calibrated probabilities agree with the CPU within ${TOLERANCE} and positive calls are identical;
-  the positive findings equal those recorded when the pack was built (${SELFTEST_FILE}).
+  every member with a cam output: on every image, each label's map averages to its logit
+  (within ${CAM_TOLERANCE} x max(1, |logit|)); the positive findings equal those recorded when the
+  pack was built (${SELFTEST_FILE}).
   Exit code 0 when every check passes, 1 when one fails.
   --models DIR   a pack to test (repeatable); default: every pack under models/packs
   --samples DIR  the images to run; default: the bundled phantoms (models/samples/phantoms)`;
@@ -67,14 +75,26 @@ async function run(
   pack: string,
   provider: string,
   files: string[],
-): Promise<{ results: AnalysisResult[]; provider: string; seconds: number; fallbacks: string[] }> {
+): Promise<{
+  results: AnalysisResult[];
+  provider: Provider;
+  seconds: number;
+  fallbacks: string[];
+  models: ModelPack;
+}> {
   const engine = await Engine.create({ models: pack, provider: provider as never });
   try {
     const started = performance.now();
     const results: AnalysisResult[] = [];
     for await (const { result } of engine.analyze(files)) results.push(result);
     const fallbacks = engine.providerAttempts.map((a) => `${a.provider} (${a.reason})`);
-    return { results, provider: engine.provider, seconds: (performance.now() - started) / 1000, fallbacks };
+    return {
+      results,
+      provider: engine.provider,
+      seconds: (performance.now() - started) / 1000,
+      fallbacks,
+      models: engine.pack,
+    };
   } finally {
     await engine.close();
   }
@@ -100,6 +120,64 @@ export function maxDifference(a: AnalysisResult[], b: AnalysisResult[]): number 
     }
   });
   return max;
+}
+
+function short(value: number): string {
+  return Math.abs(value) >= 1e-3 || value === 0 ? value.toFixed(4) : value.toExponential(2);
+}
+
+/**
+ * The pack format's promise for a cam output, checked on the models themselves: every member with
+ * one, on every image the engine analysed, on the provider it ran on. A map that does not average
+ * to its logit (an exporter that dropped the bias, scaled the map or took another layer) would show
+ * a reader something other than what drives the score.
+ */
+export async function camCheck(
+  pack: ModelPack,
+  provider: Provider,
+  files: string[],
+): Promise<{ name: string; passed: boolean; detail: string }> {
+  const name = 'CAM mean equals the logit';
+  const withCam = pack.members.filter((member) => member.manifest.outputs.cam).map((member) => member.manifest);
+  if (withCam.length === 0) return { name, passed: true, detail: 'no member has a cam output (occlusion maps)' };
+  const rule = `tolerance ${CAM_TOLERANCE} x max(1, |logit|)`;
+  let maps = 0;
+  let largest = 0;
+  const mismatches: string[] = [];
+  try {
+    for await (const image of memberOutputs(pack, files, { provider, cam: true })) {
+      for (const manifest of withCam) {
+        const output = image.members[manifest.id];
+        for (const gap of camGaps(output.scores, output.cam!)) {
+          maps++;
+          largest = Math.max(largest, gap.difference);
+          // Written so that a NaN fails.
+          if (!(gap.difference <= gap.allowed)) {
+            mismatches.push(
+              `${manifest.id} on ${basename(image.file)}, ${manifest.labels[gap.label].name}: mean of the map ${short(gap.mean)}, logit ${short(gap.logit)}`,
+            );
+          }
+        }
+      }
+    }
+  } catch (error) {
+    const coded = toTriageError(error);
+    return { name, passed: false, detail: `${coded.code}: ${coded.message}` };
+  }
+  if (mismatches.length === 0) {
+    return {
+      name,
+      passed: true,
+      detail: `${maps} maps (${withCam.length} member${withCam.length === 1 ? '' : 's'} x ${files.length} images x labels); largest |mean - logit| ${largest.toExponential(1)} (${rule})`,
+    };
+  }
+  const more = mismatches.length > 3 ? `; and ${mismatches.length - 3} more` : '';
+  const error = new TriageError(
+    'CAM_MISMATCH',
+    `${mismatches.length} of ${maps} class activation maps do not average to their logit (${rule}): ` +
+      `${mismatches.slice(0, 3).join('; ')}${more}. Their heatmaps would not show what drives the scores: replace the pack.`,
+  );
+  return { name, passed: false, detail: `${error.code}: ${error.message}` };
 }
 
 export async function selftestPack(pack: string, choice: string, files: string[]): Promise<PackReport> {
@@ -141,6 +219,8 @@ export async function selftestPack(pack: string, choice: string, files: string[]
         ? 'ran on the CPU itself'
         : `max |difference| ${difference.toExponential(2)} (tolerance ${TOLERANCE}); positive calls ${sameCalls ? 'identical' : 'differ'}`,
   });
+  const analysed = chosen.results.filter((r) => r.status === 'ok').map((r) => r.file);
+  checks.push(await camCheck(chosen.models, chosen.provider, analysed));
 
   const recordedPath = join(pack, SELFTEST_FILE);
   if (existsSync(recordedPath)) {

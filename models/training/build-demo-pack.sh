@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds the demonstration pack (models/packs/demo) from nothing: generate phantoms with the
 # product's CLI, preprocess them with the product's own code, train and export the three members,
-# evaluate them with the product's Engine on the held-out test phantoms, print the metrics.
+# evaluate them with the product's Engine on the held-out evidence phantoms, print the metrics.
 #
 # usage: models/training/build-demo-pack.sh [WORK_DIR]
 #
@@ -14,7 +14,8 @@
 #   JOBS            data preparation processes at once (default: cores / 2, at least 1)
 #   MEMBER_JOBS     members trained at once, each in its own process (default 3 on a GPU, 1 on the CPU)
 #   STEPS           which steps to run, of "prepare train evaluate" (default all three)
-#   SPLITS          which splits to prepare (default "validation train test"; training reads the first two)
+#   SPLITS          which splits to prepare (default "validation train evidence"; training reads the
+#                   first two, the evaluation validation and evidence; "test" is seed 3003, no longer used)
 #   BUDGET_MINUTES  default none: every member trains its fixed epochs (reproducible); set, train.py
 #                   shortens the plans to fit that many minutes per member from the measured epochs
 #   PHANTOM_OPTIONS extra options for `triage phantom`; PHANTOM_SIZE its --size (default the generator's)
@@ -71,12 +72,12 @@ throttled() {
 }
 
 # 1. Phantoms and tensors, counts and seeds from models/training/config.json: validation, the
-#    train shards and the held-out test split, JOBS at a time (each generator process also uses
+#    train shards and the held-out evidence split, JOBS at a time (each generator process also uses
 #    several cores). The compiled script runs wherever Node does, tsx or not.
 if wants prepare; then
   stamp "generate and preprocess the phantoms in $WORK ($JOBS at a time)"
   parts=()
-  for split in ${SPLITS:-validation train test}; do
+  for split in ${SPLITS:-validation train evidence}; do
     shards=$(config "c.splits['$split'].shards ?? 1")
     if [[ "$shards" == 1 ]]; then parts+=("$split:"); else for k in $(seq 0 $(( shards - 1 ))); do parts+=("$split:$k"); done; fi
   done
@@ -120,9 +121,11 @@ if wants train; then
   done
 fi
 
-# 3. Evaluate on the held-out test phantoms with the product's Engine; fills the cards and README.
+# 3. The evidence: the held-out evidence phantoms (and validation, for the members' best-F1 points)
+#    through the product's Engine; per-image outputs in PACK/evidence/, evaluation.json, the cards
+#    and README. recompute_evidence.py recomputes the figures from the outputs (scikit-learn).
 if wants evaluate; then
-  stamp "evaluate on the held-out test split"
-  node dist/models/training/evaluate.js --data "$WORK/test" --pack "$PACK" --threads "$THREADS"
+  stamp "evaluate on the held-out evidence split"
+  node dist/models/training/evaluate.js --validation "$WORK/validation" --data "$WORK/evidence" --pack "$PACK" --threads "$THREADS"
 fi
 stamp "done: $PACK"

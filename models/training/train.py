@@ -5,7 +5,8 @@ usage: python3 models/training/train.py --data DIR --pack models/packs/demo [--d
          [--stage all|members|assemble]
 
 DIR holds what prepare-dataset.ts wrote for `validation` and `train` (train.* or the shards
-train-K.*: NAME.x.f32, NAME.y.f32, NAME.m.u8, NAME.json). The held-out `test` split is never read here.
+train-K.*: NAME.x.f32, NAME.y.f32, NAME.m.u8, NAME.json). The held-out `evidence` split (and the old
+`test` split, seed 3003) is never read here.
 
 Runs with Debian's Python (torch 1.13, onnx 1.12) on the CPU, or torch 2.x on a CUDA GPU (the
 committed pack: see its training.json). Three members of different architectures, each with its own
@@ -39,7 +40,7 @@ threshold maximising Youden's J on the validation split (TorchXRayVision's op_th
 way (in logit space) between the last validation score called positive and the next one below it.
 
 Writes PACK/ensemble.json, PACK/<member>/{model.onnx,manifest.json} (card.metrics.validation
-filled; evaluate.ts adds the held-out test metrics) and PACK/training.json (what this run printed).
+filled; evaluate.ts adds the held-out evidence metrics) and PACK/training.json (what this run printed).
 """
 import argparse
 import hashlib
@@ -667,8 +668,8 @@ def main():
                     f"never real patients: a bootstrap sample ({training['bootstrap']['size']} draws, "
                     f"{training['bootstrap']['distinct']} distinct images) of the {train_meta['count']} training phantoms "
                     f"(generator seed {train_meta['seed']}); early stopping and operating points on {val_meta['count']} "
-                    f"validation phantoms (seed {val_meta['seed']}); evaluated on held-out test phantoms "
-                    f"(seed {config['splits']['test']['seed']}). Images read and preprocessed by the product's own ingest "
+                    f"validation phantoms (seed {val_meta['seed']}); evaluated on held-out evidence phantoms "
+                    f"(seed {config['splits']['evidence']['seed']}, used for nothing else). Images read and preprocessed by the product's own ingest "
                     f"and preprocess stages. Model seed {training['seed']}."
                 ),
                 "metrics": {"validation": metrics},

@@ -33,8 +33,9 @@ export const REFERENCE_PROGRAMS: Record<string, { package: string; tests: boolea
 };
 
 /**
- * Modules of Debian's Python 3 (/usr/bin/python3): the exporter's cross-check against torch in
- * the tests, scikit-image's SSIM for the gate's; pydicom for the decode benchmark only.
+ * Modules of Debian's Python 3 (/usr/bin/python3): the exporter's cross-check against torch, the
+ * demonstration pack's evidence against scikit-learn and the gate's SSIM against scikit-image in
+ * the tests; pydicom for the decode benchmark only.
  */
 export const PYTHON = '/usr/bin/python3';
 export const REFERENCE_PYTHON_MODULES: Record<string, { package: string; tests: boolean }> = {
@@ -42,6 +43,7 @@ export const REFERENCE_PYTHON_MODULES: Record<string, { package: string; tests: 
   torch: { package: 'python3-torch', tests: true },
   torchvision: { package: 'python3-torchvision', tests: true },
   onnx: { package: 'python3-onnx', tests: true },
+  sklearn: { package: 'python3-sklearn', tests: true },
   skimage: { package: 'python3-skimage', tests: true },
   pydicom: { package: 'python3-pydicom', tests: false },
 };

@@ -74,25 +74,36 @@ test('the demo pack is the default pack and loads: three members, majority vote,
     assert.ok(manifest.card.limitations);
     const metrics = manifest.card.metrics as {
       validation?: { meanAuc: number };
-      test?: { meanAuc: number; microF1: number };
+      evidence?: { seed: number; meanAuc7: { value: number } };
+      test?: unknown;
     };
-    assert.ok(metrics.validation && metrics.test, 'the card carries validation and held-out test metrics');
+    assert.ok(metrics.validation && metrics.evidence, 'the card carries validation and held-out evidence metrics');
+    assert.equal(metrics.evidence.seed, CONFIG.splits.evidence.seed);
+    assert.equal(metrics.test, undefined, 'no figure from seed 3003, which is no longer held out');
+    assert.match(manifest.card.trainingData, new RegExp(`evidence phantoms \\(seed ${CONFIG.splits.evidence.seed}\\b`));
   }
 });
 
-test('the evaluation and the README agree with the cards', () => {
+test('the evaluation, the cards and the README say the same', () => {
   const evaluation = JSON.parse(readFileSync(join(PACK, 'evaluation.json'), 'utf8'));
   const readme = readFileSync(join(PACK, 'README.md'), 'utf8');
+  const ci = (i: { value: number; low: number; high: number }) =>
+    `${i.value.toFixed(3)} (${i.low.toFixed(3)} to ${i.high.toFixed(3)})`;
   assert.match(readme, /Not for clinical use/);
+  assert.equal(evaluation.data.evidence.seed, CONFIG.splits.evidence.seed);
+  assert.ok(readme.includes(`seed ${CONFIG.splits.evidence.seed}`));
+  assert.ok(readme.includes(`| **ensemble (majority, shipped)** | ${ci(evaluation.figures.ensemble.microF1)} |`));
   for (const id of ['resnet', 'densenet', 'mobilenet']) {
     const manifest = JSON.parse(readFileSync(join(PACK, id, 'manifest.json'), 'utf8'));
-    assert.equal(manifest.card.metrics.test.microF1, evaluation.members[id].microF1.f1);
-    assert.ok(readme.includes(`| ${id} |`));
+    const figures = evaluation.figures.members[id];
+    const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
+    assert.deepEqual(manifest.card.metrics.evidence.microF1Shipped, {
+      value: round4(figures.shipped.microF1.value),
+      ci95: [round4(figures.shipped.microF1.low), round4(figures.shipped.microF1.high)],
+    });
+    assert.equal(manifest.card.metrics.evidence.meanAuc7.value, round4(figures.meanAuc.value));
+    assert.ok(readme.includes(`| ${id}, best-F1 points | ${ci(figures.bestF1.microF1)} |`), id);
   }
-  assert.equal(
-    evaluation.comparison.ensembleBeatsBestMember,
-    evaluation.ensemble.microF1.f1 > evaluation.comparison.bestMemberMicroF1,
-  );
 });
 
 test('the Engine runs the demo pack on phantoms: every finding voted on by three members, heatmaps on the image', async () => {
