@@ -13,7 +13,7 @@
 #   THREADS         CPU threads for torch (default: all cores)
 #   JOBS            data preparation processes at once (default: cores / 2, at least 1)
 #   MEMBER_JOBS     members trained at once, each in its own process (default 3 on a GPU, 1 on the CPU)
-#   STEPS           which steps to run, of "prepare train evaluate" (default all three)
+#   STEPS           which steps to run, of "prepare train gate evaluate" (default all four)
 #   SPLITS          which splits to prepare (default "validation train evidence"; training reads the
 #                   first two, the evaluation validation and evidence; "test" is seed 3003, no longer used)
 #   BUDGET_MINUTES  default none: every member trains its fixed epochs (reproducible); set, train.py
@@ -30,7 +30,7 @@ CORES=$(nproc)
 DEVICE=${DEVICE:-auto}
 THREADS=${THREADS:-$CORES}
 JOBS=${JOBS:-$(( CORES / 2 > 1 ? CORES / 2 : 1 ))}
-STEPS=${STEPS:-prepare train evaluate}
+STEPS=${STEPS:-prepare train gate evaluate}
 BUDGET_OPTION=()
 [[ -n "${BUDGET_MINUTES:-}" ]] && BUDGET_OPTION=(--budget-minutes "$BUDGET_MINUTES")
 read -r -a EXTRA <<< "${PHANTOM_OPTIONS:-}"
@@ -119,6 +119,25 @@ if wants train; then
     size=$(stat -c %s "$onnx")
     (( size <= 10 * 1024 * 1024 )) || { echo "$onnx is $size bytes, over 10 MB" >&2; exit 1; }
   done
+fi
+
+# 2b. The image-based gate: the densenet member's pooled features of train shards 0 and 1 fitted
+#    (train_gate.py), the bound chosen on validation through the Engine (choose-gate.ts), then
+#    measured on fresh phantoms, the real radiographs in ../shared and the misuses
+#    make_gate_challenges.py writes (evaluate-gate.ts; Python with scikit-image, scikit-learn and
+#    pydicom for the challenges).
+if wants gate; then
+  stamp "fit, choose and measure the image-based gate"
+  "$PYTHON" models/training/train_gate.py --data "$WORK" --pack "$PACK"
+  node dist/models/training/choose-gate.js --data "$WORK" --pack "$PACK"
+  heldout_seed=$(config "c.splits['gate-heldout'].seed")
+  challenge_seed=$(config "c.splits['gate-challenges'].seed")
+  node bin/triage.js phantom --count "$(config "c.splits['gate-heldout'].count")" --seed "$heldout_seed" \
+    --out "$WORK/gate-heldout" --format dicom "${SIZE_OPTION[@]}" "${EXTRA[@]}" > /dev/null
+  node bin/triage.js phantom --count "$(config "c.splits['gate-challenges'].count")" --seed "$challenge_seed" \
+    --out "$WORK/gate-source" --format png "${SIZE_OPTION[@]}" "${EXTRA[@]}" > /dev/null
+  "$PYTHON" models/training/make_gate_challenges.py --phantoms "$WORK/gate-source" --out "$WORK/gate-challenges"
+  node dist/models/training/evaluate-gate.js --pack "$PACK" --heldout "$WORK/gate-heldout" --challenges "$WORK/gate-challenges"
 fi
 
 # 3. The evidence: the held-out evidence phantoms (and validation, for the members' best-F1 points)

@@ -310,7 +310,15 @@ async function main(): Promise<void> {
   }
   if (!complete && !values['no-update']) throw new Error('--limit and --resamples are for trials: add --no-update');
 
-  const engine = await Engine.create({ models: packDir, provider: 'cpu', threads, batchSize: 16 });
+  // The classifiers' evidence covers every phantom: the image-based gate measures only here
+  // (evaluate-gate.ts measures the gate itself).
+  const engine = await Engine.create({
+    models: packDir,
+    provider: 'cpu',
+    threads,
+    batchSize: 16,
+    imageGate: 'measure',
+  });
   let validationRun: SplitRun;
   let evidenceRun: SplitRun;
   const pack = engine.pack;
