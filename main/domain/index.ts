@@ -39,6 +39,18 @@ export type Votes = z.output<typeof VotesSchema>;
 export const ProbabilitySchema = z.object({ mean: z.number(), min: z.number(), max: z.number() });
 export type Probability = z.output<typeof ProbabilitySchema>;
 
+/**
+ * The ensemble probabilities too close to the operating point to call with confidence, [low,
+ * high): 0 < low <= 0.5 <= high < 1 (low = high = 0.5 is no band). A pack declares it
+ * (ensemble.json); every result records it. The vote still decides positive or negative and the
+ * priority; a finding whose ensemble probability lies inside is shown as indeterminate.
+ */
+export const IndeterminateBandSchema = z.object({
+  low: z.number().gt(0).lte(0.5),
+  high: z.number().gte(0.5).lt(1),
+});
+export type IndeterminateBand = z.output<typeof IndeterminateBandSchema>;
+
 /** One PadChest term as the ensemble calls it on one image. */
 export const FindingSchema = z.object({
   term: z.string(),
