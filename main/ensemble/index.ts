@@ -5,7 +5,7 @@
  * covers it, so a radiologist sees "2 of 3 models" and each model's value.
  */
 import type { Tree } from '../common/index.js';
-import type { Probability, Votes } from '../domain/index.js';
+import type { IndeterminateBand, Probability, Votes } from '../domain/index.js';
 import type { LabelSpec, MemberManifest, VotingRule } from '../packs/index.js';
 
 /**
@@ -59,17 +59,12 @@ export function memberScores(
   return { memberId: manifest.id, version: manifest.version, calibrated, labelIndex };
 }
 
-/** The members' calibrated probabilities for a finding, and the ensemble's (see ensembleProbability). */
-export interface VoteProbability extends Probability {
-  ensemble: number;
-}
-
 export interface Vote {
   term: string;
   tree: Tree;
   positive: boolean;
   votes: Votes;
-  probability: VoteProbability;
+  probability: Probability;
   perModel: Record<string, number>;
   /** Members whose vote was positive: their heatmaps make the ensemble's. */
   positiveMembers: string[];
@@ -109,6 +104,21 @@ export function ensembleProbability(rule: VotingRule, values: readonly number[],
     case 'soft-mean':
       return calibrate(mean, rule.threshold);
   }
+}
+
+/**
+ * A calibrated probability as results report it: 4 decimals, never rounded up to 0.5 (0.49996
+ * reads 0.4999), so a reported value is >= 0.5 exactly when the value computed is, and the call
+ * and its number cannot disagree.
+ */
+export function reportedProbability(value: number): number {
+  const rounded = Math.round(value * 10_000) / 10_000;
+  return value < 0.5 && rounded >= 0.5 ? 0.4999 : rounded;
+}
+
+/** An ensemble probability (as reported) inside the band [low, high): shown as indeterminate. */
+export function isIndeterminate(ensemble: number, band: IndeterminateBand): boolean {
+  return ensemble >= band.low && ensemble < band.high;
 }
 
 /** The vote on every finding that at least one member covers, in a stable order. */

@@ -18,8 +18,10 @@ function finding(term: string, paths: string[][], options: Partial<FindingData> 
     tree: 'finding',
     positive: false,
     direct: true,
+    assessed: true,
     votes: { positive: 0, total: 3 },
-    probability: { mean: 0.1, min: 0.05, max: 0.2 },
+    probability: { ensemble: 0.1, mean: 0.1167, min: 0.05, max: 0.2 },
+    indeterminate: false,
     perModel: { a: 0.1, b: 0.05, c: 0.2 },
     supportedBy: [],
     paths,
@@ -32,7 +34,7 @@ describe('findings tree', () => {
     finding('nodule', [['radiological finding', 'nodule']], {
       positive: true,
       votes: { positive: 3, total: 3 },
-      probability: { mean: 0.8, min: 0.7, max: 0.9 },
+      probability: { ensemble: 0.8, mean: 0.8, min: 0.7, max: 0.9 },
     }),
     finding('radiological finding', [['radiological finding']], {
       positive: true,
@@ -43,10 +45,10 @@ describe('findings tree', () => {
       supportedBy: ['nodule'],
     }),
     finding('cardiomegaly', [['radiological finding', 'cardiomegaly']], {
-      probability: { mean: 0.3, min: 0.2, max: 0.4 },
+      probability: { ensemble: 0.3, mean: 0.3, min: 0.2, max: 0.4 },
     }),
     finding('pleural effusion', [['radiological finding', 'pleural effusion']], {
-      probability: { mean: 0.05, min: 0.01, max: 0.1 },
+      probability: { ensemble: 0.05, mean: 0.0533, min: 0.01, max: 0.1 },
     }),
     finding(
       'pneumonia',
@@ -116,7 +118,14 @@ describe('worklist filter', () => {
         priority,
         reason,
         notForClinicalUse: true,
-        findings: terms.map((term) => ({ term, tree: 'finding', votes: { positive: 2, total: 3 }, probability: 0.7 })),
+        findings: terms.map((term) => ({
+          term,
+          tree: 'finding',
+          votes: { positive: 2, total: 3 },
+          probability: 0.7,
+          indeterminate: false,
+        })),
+        notAssessed: [],
       },
     ],
   });

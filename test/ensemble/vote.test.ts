@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { calibrate, decide, ensembleProbability, vote } from '../../main/ensemble/index.js';
+import {
+  calibrate,
+  decide,
+  ensembleProbability,
+  isIndeterminate,
+  reportedProbability,
+  vote,
+} from '../../main/ensemble/index.js';
 import type { MemberScores } from '../../main/ensemble/index.js';
 import type { VotingRule } from '../../main/packs/index.js';
 
@@ -188,4 +195,29 @@ test('property: for every rule, positive exactly when the ensemble probability i
     positives > 2000 && negatives > 2000,
     `both calls are exercised (${positives} positive, ${negatives} negative)`,
   );
+});
+
+test('reported values have 4 decimals and are never rounded up to 0.5', () => {
+  assert.equal(reportedProbability(0.123456), 0.1235);
+  assert.equal(reportedProbability(0.99996), 1);
+  assert.equal(reportedProbability(0.5), 0.5);
+  assert.equal(reportedProbability(0.50004), 0.5);
+  assert.equal(reportedProbability(0.49996), 0.4999, 'not 0.5: below the operating point stays below');
+  assert.equal(reportedProbability(adjacent(0.5, -1)), 0.4999);
+  assert.equal(reportedProbability(0.49994), 0.4999);
+  for (let seed = 1; seed <= 2000; seed++) {
+    const next = random(seed);
+    const value = next() < 0.5 ? 0.5 + (next() - 0.5) * 1e-3 : next();
+    assert.equal(reportedProbability(value) >= 0.5, value >= 0.5, `${value}`);
+  }
+});
+
+test('the indeterminate band holds its low end and not its high end', () => {
+  const band = { low: 0.4, high: 0.6 };
+  assert.equal(isIndeterminate(0.3999, band), false);
+  assert.equal(isIndeterminate(0.4, band), true);
+  assert.equal(isIndeterminate(0.5294, band), true);
+  assert.equal(isIndeterminate(0.5999, band), true);
+  assert.equal(isIndeterminate(0.6, band), false);
+  assert.equal(isIndeterminate(0.5, { low: 0.5, high: 0.5 }), false, 'an empty band marks nothing');
 });
