@@ -13,6 +13,7 @@ import sqlite from 'node-sqlite3-wasm';
 import { exportRecord, exportResults } from '../../main/scan/export.js';
 import { packFingerprint, ResultStore } from '../../main/store/index.js';
 import { MIGRATIONS } from '../../main/store/schema.js';
+import { csvRecords } from '../scan/csv.js';
 import { scratchDir } from '../support/tools.js';
 import { finding, MODELS, result, unassessed } from './results.js';
 
@@ -93,7 +94,7 @@ describe('the new fields in the store', () => {
     }
   });
 
-  test('NDJSON and JSON exports carry the new fields unchanged', async () => {
+  test('NDJSON and JSON exports carry the new fields unchanged; CSV words them', async () => {
     const store = ResultStore.open(freshDb());
     try {
       record(store, '/p/3.dcm');
@@ -116,6 +117,14 @@ describe('the new fields in the store', () => {
         );
         assert.equal(nodule?.assessed, false);
       }
+      const csv = join(scratch.path, `export-${counter}.csv`);
+      await exportResults(stored, csv, 'csv');
+      const [row] = csvRecords(readFileSync(csv, 'utf8'));
+      assert.equal(
+        row.positive_findings,
+        `pleural effusion: indeterminate (2/2, ${0.57 - 0.05}); mass (2/2, ${0.9 - 0.05})`,
+      );
+      assert.equal(row.not_assessed_findings, 'nodule');
     } finally {
       store.close();
     }
