@@ -29,6 +29,8 @@ export type {
   WindowSource,
 } from './vocabulary.js';
 export { colour, RAMP } from './colormap.js';
+export { findingText, percentOf } from './finding-text.js';
+export type { FindingCall } from './finding-text.js';
 export { parseApiCallError, toApiCallError, unknownChannel, unwrapEnvelope } from './api-errors.js';
 export type { CodedError } from './api-errors.js';
 export { eventChannel, GRANT_PATH_CHANNEL, invokeChannel } from './ipc-channels.js';

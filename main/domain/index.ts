@@ -35,9 +35,31 @@ export type CodedFailure = z.output<typeof CodedErrorSchema>;
 export const VotesSchema = z.object({ positive: Count, total: Count });
 export type Votes = z.output<typeof VotesSchema>;
 
-/** The members' calibrated probabilities for a finding (0.5 is the operating point). */
-export const ProbabilitySchema = z.object({ mean: z.number(), min: z.number(), max: z.number() });
+/**
+ * A finding's calibrated probabilities (0.5 is the operating point), to 4 decimals, never rounded
+ * across 0.5. `ensemble` is the number shown: the ensemble's own, defined per voting rule so that
+ * the vote is positive exactly when it is >= 0.5 (main/ensemble's ensembleProbability); beside it
+ * the covering members' mean, min and max.
+ */
+export const ProbabilitySchema = z.object({
+  ensemble: z.number(),
+  mean: z.number(),
+  min: z.number(),
+  max: z.number(),
+});
 export type Probability = z.output<typeof ProbabilitySchema>;
+
+/**
+ * The ensemble probabilities too close to the operating point to call with confidence, [low,
+ * high): 0 < low <= 0.5 <= high < 1 (low = high = 0.5 is no band). A pack declares it
+ * (ensemble.json); every result records it. The vote still decides positive or negative and the
+ * priority; a finding whose ensemble probability lies inside is shown as indeterminate.
+ */
+export const IndeterminateBandSchema = z.object({
+  low: z.number().gt(0).lte(0.5),
+  high: z.number().gte(0.5).lt(1),
+});
+export type IndeterminateBand = z.output<typeof IndeterminateBandSchema>;
 
 /** One PadChest term as the ensemble calls it on one image. */
 export const FindingSchema = z.object({
@@ -45,11 +67,21 @@ export const FindingSchema = z.object({
   cui: z.string().nullable(),
   tree: TreeSchema,
   positive: z.boolean(),
-  /** False for a parent made positive by roll-up from a model finding below it. */
+  /** False for a parent made positive by roll-up from a model finding below it, and when not assessed. */
   direct: z.boolean(),
+  /**
+   * False for a term the pack's members declare but none was trained on: shown as "not assessed",
+   * never positive, votes 0 of 0, no probability, out of triage and heatmaps.
+   */
+  assessed: z.boolean(),
   votes: VotesSchema,
-  /** Null for rolled-up parents no model covers. */
+  /**
+   * Null for rolled-up parents no model covers and for findings not assessed (and for results
+   * stored before schema 3 under a soft-mean rule, whose threshold was not stored).
+   */
   probability: ProbabilitySchema.nullable(),
+  /** The ensemble probability lies in the pack's indeterminate band: the call stands, shown as indeterminate. */
+  indeterminate: z.boolean(),
   /** Each member's calibrated probability, by model id. */
   perModel: z.record(z.string(), z.number()),
   /** For rolled-up parents: the model findings below it that are positive. */
@@ -73,8 +105,13 @@ export const WorklistFindingSchema = z.object({
   term: z.string(),
   tree: TreeSchema,
   votes: VotesSchema,
+  /** The ensemble probability (see ProbabilitySchema). */
   probability: z.number().nullable(),
+  indeterminate: z.boolean(),
 });
+
+/** A term of an image that no model assessed (see FindingSchema's `assessed`). */
+export const FindingRefSchema = z.object({ term: z.string(), tree: TreeSchema });
 
 /** One image of a worklist study. */
 export const WorklistImageSchema = z.object({
@@ -87,6 +124,8 @@ export const WorklistImageSchema = z.object({
   /** A demonstration pack produced it, or a model says not for clinical use. */
   notForClinicalUse: z.boolean(),
   findings: z.array(WorklistFindingSchema),
+  /** The terms the pack declares but no model assessed. */
+  notAssessed: z.array(FindingRefSchema),
 });
 export type WorklistImage = z.output<typeof WorklistImageSchema>;
 
@@ -111,8 +150,17 @@ export const CurrentVerdictSchema = z.object({
 });
 export type CurrentVerdict = z.output<typeof CurrentVerdictSchema>;
 
-/** The pack behind a result: its identity and voting rule, and whether it is a demonstration. */
-export const PackRefSchema = z.object({ id: z.string(), version: z.string(), rule: z.string(), demo: z.boolean() });
+/**
+ * The pack behind a result: its identity, voting rule and indeterminate band, and whether it is a
+ * demonstration.
+ */
+export const PackRefSchema = z.object({
+  id: z.string(),
+  version: z.string(),
+  rule: z.string(),
+  indeterminate: IndeterminateBandSchema,
+  demo: z.boolean(),
+});
 export type PackRef = z.output<typeof PackRefSchema>;
 
 /** One check of a pack's image-based gate on one image: its score and the range it must lie in. */

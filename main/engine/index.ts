@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
-import { findingKey, memberScores, vote } from '../ensemble/index.js';
+import { findingKey, isIndeterminate, memberScores, reportedProbability, vote } from '../ensemble/index.js';
 import type { MemberScores, Vote } from '../ensemble/index.js';
 import {
   meanHeatmap,
@@ -28,7 +28,7 @@ import { loadPack } from '../packs/index.js';
 import type { GateModel, Member, ModelPack } from '../packs/index.js';
 import type { ModelInput } from '../preprocess/index.js';
 import { loadTaxonomy, rollUp } from '../taxonomy/index.js';
-import type { Taxonomy } from '../taxonomy/index.js';
+import type { Taxonomy, TaxonomyNode } from '../taxonomy/index.js';
 import { DecodePool } from './decode-pool.js';
 import type { DecodeJob, DecodePoolOptions, DecodePoolStats } from './decode-pool.js';
 import type { DecodedFile, DecodeOutputs } from './render.js';
@@ -208,9 +208,21 @@ function heatmapFileName(file: string, term: string): string {
   return `${safe(basename(file))}.${hash}.${safe(term)}.png`;
 }
 
+/**
+ * The terms the members declare and none was trained on (untrained heads in every member): the
+ * ensemble never assesses them, and results list them as not assessed. Manifest order.
+ */
+function unassessedTerms(pack: ModelPack, taxonomy: Taxonomy): TaxonomyNode[] {
+  const labels = pack.members.flatMap((member) => member.manifest.labels);
+  const trained = new Set(labels.filter((label) => label.trained).map((label) => findingKey(label)));
+  const nodes = labels.filter((label) => !trained.has(findingKey(label))).map((l) => taxonomy.require(l.term, l.tree));
+  return [...new Set(nodes)];
+}
+
 export class Engine {
   readonly pack: ModelPack;
   readonly taxonomy: Taxonomy;
+  private readonly unassessed: TaxonomyNode[];
   /** The provider's CPU threads. */
   readonly threads: number;
   private readonly inference: InferenceService;
@@ -239,6 +251,7 @@ export class Engine {
     this.imageGate = imageGate;
     this.threads = threads;
     this.taxonomy = taxonomy;
+    this.unassessed = unassessedTerms(pack, taxonomy);
     this.inference = inference;
     this.pool = pool;
     this.batchSize = batchSize;
@@ -340,7 +353,13 @@ export class Engine {
       sopInstanceUID: image?.metadata.sopInstanceUID ?? null,
       studyInstanceUID: image?.metadata.studyInstanceUID ?? null,
       executionProvider: this.inference.provider,
-      pack: { id: ensemble.id, version: ensemble.version, rule: ensemble.rule.kind, demo: ensemble.demo },
+      pack: {
+        id: ensemble.id,
+        version: ensemble.version,
+        rule: ensemble.rule.kind,
+        indeterminate: { ...ensemble.indeterminate },
+        demo: ensemble.demo,
+      },
       models: this.pack.members.map(provenance),
       notForClinicalUse: ensemble.demo || this.pack.members.some((m) => m.manifest.card.notForClinicalUse),
       notes: this.pack.gate ? [] : [NO_IMAGE_GATE_NOTE],
@@ -618,41 +637,68 @@ export class Engine {
     return analyses;
   }
 
-  /** Model votes placed in the taxonomy, rolled up so no positive child sits under a negative parent. */
+  /**
+   * Model votes placed in the taxonomy, rolled up so no positive child sits under a negative
+   * parent, then the terms no member assesses (unless a positive term below implies them).
+   */
   private findings(votes: Vote[]): Finding[] {
     const byKey = new Map(votes.map((v) => [findingKey(v), v]));
+    const band = this.pack.ensemble.indeterminate;
     const nodes = rollUp(
       this.taxonomy,
       votes.map((v) => ({ term: v.term, tree: v.tree, positive: v.positive })),
     );
     const findings = nodes.map((node): Finding => {
       const evidence = byKey.get(`${node.tree}:${node.term}`);
+      const probability = evidence
+        ? {
+            ensemble: reportedProbability(evidence.probability.ensemble),
+            mean: reportedProbability(evidence.probability.mean),
+            min: reportedProbability(evidence.probability.min),
+            max: reportedProbability(evidence.probability.max),
+          }
+        : null;
       return {
         term: node.term,
         cui: node.cui,
         tree: node.tree as Finding['tree'],
         positive: node.positive,
         direct: node.direct,
+        assessed: true,
         votes: evidence?.votes ?? { positive: 0, total: 0 },
-        probability: evidence
-          ? {
-              mean: round(evidence.probability.mean),
-              min: round(evidence.probability.min),
-              max: round(evidence.probability.max),
-            }
-          : null,
+        probability,
+        indeterminate: probability !== null && isIndeterminate(probability.ensemble, band),
         perModel: evidence
-          ? Object.fromEntries(Object.entries(evidence.perModel).map(([id, p]) => [id, round(p)]))
+          ? Object.fromEntries(Object.entries(evidence.perModel).map(([id, p]) => [id, reportedProbability(p)]))
           : {},
         supportedBy: node.supportedBy,
         paths: node.paths,
       };
     });
-    // Positive first, then by agreement and probability: what a reader should look at first.
+    const listed = new Set(findings.map((f) => `${f.tree}:${f.term}`));
+    for (const node of this.unassessed) {
+      if (listed.has(`${node.tree}:${node.term}`)) continue;
+      findings.push({
+        term: node.term,
+        cui: node.cui,
+        tree: node.tree as Finding['tree'],
+        positive: false,
+        direct: false,
+        assessed: false,
+        votes: { positive: 0, total: 0 },
+        probability: null,
+        indeterminate: false,
+        perModel: {},
+        supportedBy: [],
+        paths: this.taxonomy.pathsFromRoot(node.term, node.tree),
+      });
+    }
+    // Positive first, then by probability, the unassessed last: what a reader should look at first.
     return findings.sort(
       (a, b) =>
         Number(b.positive) - Number(a.positive) ||
-        (b.probability?.mean ?? 0) - (a.probability?.mean ?? 0) ||
+        Number(b.assessed) - Number(a.assessed) ||
+        (b.probability?.ensemble ?? 0) - (a.probability?.ensemble ?? 0) ||
         a.term.localeCompare(b.term),
     );
   }

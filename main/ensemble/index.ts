@@ -1,10 +1,11 @@
 /**
  * The ensemble stage: each member's probabilities calibrated at its operating points, one vote
- * per member per finding, and the voting rule that decides. A finding's evidence lists every
- * member that covers it, so a radiologist sees "2 of 3 models" and each model's value.
+ * per member per finding, the voting rule that decides, and the ensemble's own calibrated
+ * probability, which agrees with that decision. A finding's evidence lists every member that
+ * covers it, so a radiologist sees "2 of 3 models" and each model's value.
  */
 import type { Tree } from '../common/index.js';
-import type { Probability, Votes } from '../domain/index.js';
+import type { IndeterminateBand, Probability, Votes } from '../domain/index.js';
 import type { LabelSpec, MemberManifest, VotingRule } from '../packs/index.js';
 
 /**
@@ -82,6 +83,44 @@ export function decide(rule: VotingRule, positive: number, total: number, mean: 
   }
 }
 
+/**
+ * The ensemble's calibrated probability of a finding, from the covering members' calibrated
+ * values (not empty) and their mean: the number shown beside the call. Defined per voting rule so
+ * that `decide` calls the finding positive exactly when it is >= 0.5, as a member's value is:
+ * - majority: the (floor(n/2) + 1)-th largest value, the smallest a majority reaches (odd n: the
+ *   median; even n: the lower median, since 1 of 2 is no majority);
+ * - any: the largest value; all: the smallest;
+ * - soft-mean at threshold t: the mean calibrated at t (`calibrate(mean, t)`), as a member's
+ *   probability is at its operating point.
+ */
+export function ensembleProbability(rule: VotingRule, values: readonly number[], mean: number): number {
+  switch (rule.kind) {
+    case 'majority':
+      return [...values].sort((a, b) => b - a)[Math.floor(values.length / 2)];
+    case 'any':
+      return Math.max(...values);
+    case 'all':
+      return Math.min(...values);
+    case 'soft-mean':
+      return calibrate(mean, rule.threshold);
+  }
+}
+
+/**
+ * A calibrated probability as results report it: 4 decimals, never rounded up to 0.5 (0.49996
+ * reads 0.4999), so a reported value is >= 0.5 exactly when the value computed is, and the call
+ * and its number cannot disagree.
+ */
+export function reportedProbability(value: number): number {
+  const rounded = Math.round(value * 10_000) / 10_000;
+  return value < 0.5 && rounded >= 0.5 ? 0.4999 : rounded;
+}
+
+/** An ensemble probability (as reported) inside the band [low, high): shown as indeterminate. */
+export function isIndeterminate(ensemble: number, band: IndeterminateBand): boolean {
+  return ensemble >= band.low && ensemble < band.high;
+}
+
 /** The vote on every finding that at least one member covers, in a stable order. */
 export function vote(members: MemberScores[], rule: VotingRule): Vote[] {
   const keys = [...new Set(members.flatMap((member) => [...member.calibrated.keys()]))].sort();
@@ -91,26 +130,29 @@ export function vote(members: MemberScores[], rule: VotingRule): Vote[] {
     const term = key.slice(separator + 1);
     const perModel: Record<string, number> = {};
     const positiveMembers: string[] = [];
+    const values: number[] = [];
     let sum = 0;
-    let min = Infinity;
-    let max = -Infinity;
     for (const member of members) {
       const value = member.calibrated.get(key);
       if (value === undefined) continue;
       perModel[member.memberId] = value;
+      values.push(value);
       sum += value;
-      min = Math.min(min, value);
-      max = Math.max(max, value);
       if (value >= 0.5) positiveMembers.push(member.memberId);
     }
-    const total = Object.keys(perModel).length;
+    const total = values.length;
     const mean = sum / total;
     return {
       term,
       tree,
       positive: decide(rule, positiveMembers.length, total, mean),
       votes: { positive: positiveMembers.length, total },
-      probability: { mean, min, max },
+      probability: {
+        ensemble: ensembleProbability(rule, values, mean),
+        mean,
+        min: Math.min(...values),
+        max: Math.max(...values),
+      },
       perModel,
       positiveMembers,
     };

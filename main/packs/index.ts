@@ -6,6 +6,7 @@ export { DEFAULT_PACK } from './default.js';
 export { loadGateModel, loadMember, loadPack, sha256File } from './load.js';
 export type { GateModel, Member, ModelPack, TermCheck } from './load.js';
 export {
+  DEFAULT_INDETERMINATE_BAND,
   ENSEMBLE_FILE,
   EnsembleManifestSchema,
   GateCheckSchema,

@@ -8,7 +8,8 @@
  * and the ONNX file.
  */
 import { z } from 'zod';
-import { TreeSchema } from '../domain/index.js';
+import { IndeterminateBandSchema, TreeSchema } from '../domain/index.js';
+import type { IndeterminateBand } from '../domain/index.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const ENSEMBLE_FILE = 'ensemble.json';
@@ -267,6 +268,9 @@ export const ImageGateSchema = z
     path: ['checks'],
   });
 
+/** The indeterminate band of a pack whose ensemble.json declares none: calibrated [0.4, 0.6). */
+export const DEFAULT_INDETERMINATE_BAND: Readonly<IndeterminateBand> = Object.freeze({ low: 0.4, high: 0.6 });
+
 export const EnsembleManifestSchema = z
   .object({
     schemaVersion: z.literal(1),
@@ -276,6 +280,11 @@ export const EnsembleManifestSchema = z
     /** Member folder names, relative to the pack folder. */
     members: z.array(id).min(1),
     rule: VotingRuleSchema,
+    /**
+     * Ensemble probabilities shown as indeterminate, [low, high) around the operating point (0.5);
+     * optional, DEFAULT_INDETERMINATE_BAND when absent.
+     */
+    indeterminate: IndeterminateBandSchema.strict().default(() => ({ ...DEFAULT_INDETERMINATE_BAND })),
     /** A demonstration pack: every output it produces says "not for clinical use". */
     demo: z.boolean(),
     /** The image-based out-of-distribution gate; a pack without one says so in every result. */

@@ -1,7 +1,7 @@
 /**
  * Exports of stored results: NDJSON (one result per line), JSON (one array) and CSV (one row per
- * image, RFC 4180 quoting, positive findings in one cell, text that a spreadsheet would evaluate
- * as a formula neutralised). Every record carries its provenance:
+ * image, RFC 4180 quoting, positive findings in one cell and the terms not assessed in another,
+ * text that a spreadsheet would evaluate as a formula neutralised). Every record carries its provenance:
  * pack id, version and fingerprint, each model's id, version, ONNX SHA-256 and operating points,
  * the provider, and the file's SHA-256. Written to a temporary file and renamed, so an export is
  * never seen half-written.
@@ -9,6 +9,7 @@
 import { open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { findingText } from '../common/index.js';
 import { TriageError } from '../errors/index.js';
 import type { StoredResult } from '../domain/index.js';
 
@@ -52,6 +53,7 @@ export const CSV_COLUMNS = [
   'pack_fingerprint',
   'models',
   'positive_findings',
+  'not_assessed_findings',
   'not_for_clinical_use',
   'decode_ms',
   'preprocess_ms',
@@ -78,11 +80,19 @@ export function csvCell(value: string | number | boolean | null): string {
   return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** One CSV row; `models` is JSON (ids, versions, ONNX SHA-256, operating points). */
+/**
+ * One CSV row; `models` is JSON (ids, versions, ONNX SHA-256, operating points). Positive findings
+ * read as the worklist words them, with the ensemble probability as a number ("mass (3/3, 0.9725)",
+ * "pleural effusion: indeterminate (2/3, 0.5294)"); the terms not assessed are named apart.
+ */
 export function csvRow(r: StoredResult): string {
   const positives = r.findings
     .filter((f) => f.positive)
-    .map((f) => `${f.term} (${f.votes.positive}/${f.votes.total}${f.probability ? `, ${f.probability.mean}` : ''})`)
+    .map((f) => findingText({ ...f, probability: f.probability?.ensemble ?? null }, String))
+    .join('; ');
+  const notAssessed = r.findings
+    .filter((f) => !f.assessed)
+    .map((f) => f.term)
     .join('; ');
   const cells: Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null> = {
     file: r.file,
@@ -101,6 +111,7 @@ export function csvRow(r: StoredResult): string {
     pack_fingerprint: r.pack.fingerprint,
     models: JSON.stringify(r.models),
     positive_findings: positives,
+    not_assessed_findings: notAssessed,
     not_for_clinical_use: r.notForClinicalUse,
     decode_ms: r.timings?.decodeMs ?? null,
     preprocess_ms: r.timings?.preprocessMs ?? null,

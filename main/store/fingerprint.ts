@@ -26,6 +26,7 @@ export function packProvenance(pack: ModelPack): PackProvenance {
       id: pack.ensemble.id,
       version: pack.ensemble.version,
       rule: pack.ensemble.rule.kind,
+      indeterminate: { ...pack.ensemble.indeterminate },
       demo: pack.ensemble.demo,
     },
     models: pack.members.map((m) => ({
@@ -38,13 +39,27 @@ export function packProvenance(pack: ModelPack): PackProvenance {
   };
 }
 
-/** SHA-256 of the pack's id, version, rule and each member's id, version, ONNX hash and operating points. */
+/**
+ * The indeterminate band of every result stored before results recorded one (schema 3's
+ * migration gives their packs this band): frozen, whatever a later default becomes.
+ */
+export const LEGACY_INDETERMINATE_BAND = Object.freeze({ low: 0.4, high: 0.6 });
+
+/**
+ * SHA-256 of the pack's id, version, rule, indeterminate band and each member's id, version, ONNX
+ * hash and operating points. The band enters only when it is not LEGACY_INDETERMINATE_BAND, so the
+ * fingerprints of results stored before the band existed stay valid (they are not analysed again),
+ * while a pack that changes its band has its images analysed again.
+ */
 export function packFingerprint(provenance: Pick<PackProvenance, 'pack' | 'models'>): string {
+  const { low, high } = provenance.pack.indeterminate;
+  const legacyBand = low === LEGACY_INDETERMINATE_BAND.low && high === LEGACY_INDETERMINATE_BAND.high;
   const canonical = {
     pack: {
       id: provenance.pack.id,
       version: provenance.pack.version,
       rule: provenance.pack.rule,
+      ...(legacyBand ? {} : { indeterminate: { low, high } }),
       demo: provenance.pack.demo,
     },
     models: provenance.models.map((m) => ({

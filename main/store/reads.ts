@@ -83,7 +83,8 @@ export class ResultReader {
 
   result(id: number): StoredResult | undefined {
     const row = this.db.get(
-      `SELECT i.*, p.pack_id, p.version AS pack_version, p.rule, p.demo, d.path AS duplicate_path
+      `SELECT i.*, p.pack_id, p.version AS pack_version, p.rule, p.demo, p.indeterminate_low, p.indeterminate_high,
+         d.path AS duplicate_path
        FROM images i JOIN packs p ON p.fingerprint = i.pack_fingerprint LEFT JOIN images d ON d.id = i.duplicate_of
        WHERE i.id = ?`,
       [id],
@@ -108,11 +109,19 @@ export class ResultReader {
         cui: (f.cui as string | null) ?? null,
         positive: f.positive === 1,
         direct: f.direct === 1,
+        assessed: f.assessed === 1,
         votes: { positive: Number(f.votes_positive), total: Number(f.votes_total) },
+        // No ensemble probability: a finding without one, or (schema 2, soft-mean) one not known.
         probability:
-          f.probability_mean === null
+          f.probability_mean === null || f.probability_ensemble === null
             ? null
-            : { mean: Number(f.probability_mean), min: Number(f.probability_min), max: Number(f.probability_max) },
+            : {
+                ensemble: Number(f.probability_ensemble),
+                mean: Number(f.probability_mean),
+                min: Number(f.probability_min),
+                max: Number(f.probability_max),
+              },
+        indeterminate: f.indeterminate === 1,
         perModel: parseJson(f.per_model, {}),
         supportedBy: parseJson(f.supported_by, []),
         paths: parseJson(f.paths, []),
@@ -137,6 +146,7 @@ export class ResultReader {
         id: String(row.pack_id),
         version: String(row.pack_version),
         rule: String(row.rule),
+        indeterminate: { low: Number(row.indeterminate_low), high: Number(row.indeterminate_high) },
         demo: row.demo === 1,
         fingerprint: String(row.pack_fingerprint),
       },
@@ -173,8 +183,9 @@ export class ResultReader {
        WHERE status <> 'duplicate' ORDER BY study_key, priority_rank, path`,
     );
     const positives = this.db.all(
-      `SELECT f.image_id, f.term, f.tree, f.votes_positive, f.votes_total, f.probability_mean FROM findings f
-       JOIN images i ON i.id = f.image_id WHERE f.positive = 1 AND f.direct = 1 AND i.status = 'ok' ORDER BY f.image_id, f.position`,
+      `SELECT f.image_id, f.term, f.tree, f.votes_positive, f.votes_total, f.probability_ensemble, f.indeterminate
+       FROM findings f JOIN images i ON i.id = f.image_id
+       WHERE f.positive = 1 AND f.direct = 1 AND i.status = 'ok' ORDER BY f.image_id, f.position`,
     );
     const findingsOf = new Map<number, WorklistImage['findings']>();
     for (const f of positives) {
@@ -183,9 +194,20 @@ export class ResultReader {
         term: String(f.term),
         tree: f.tree as Tree,
         votes: { positive: Number(f.votes_positive), total: Number(f.votes_total) },
-        probability: f.probability_mean === null ? null : Number(f.probability_mean),
+        probability: f.probability_ensemble === null ? null : Number(f.probability_ensemble),
+        indeterminate: f.indeterminate === 1,
       });
       findingsOf.set(Number(f.image_id), list);
+    }
+    const unassessed = this.db.all(
+      `SELECT f.image_id, f.term, f.tree FROM findings f JOIN images i ON i.id = f.image_id
+       WHERE f.assessed = 0 AND i.status = 'ok' ORDER BY f.image_id, f.position`,
+    );
+    const notAssessedOf = new Map<number, WorklistImage['notAssessed']>();
+    for (const f of unassessed) {
+      const list = notAssessedOf.get(Number(f.image_id)) ?? [];
+      list.push({ term: String(f.term), tree: f.tree as Tree });
+      notAssessedOf.set(Number(f.image_id), list);
     }
     const imagesOf = new Map<string, WorklistImage[]>();
     for (const image of images) {
@@ -198,6 +220,7 @@ export class ResultReader {
         reason: (image.reason as string | null) ?? null,
         notForClinicalUse: image.not_for_clinical_use === 1,
         findings: findingsOf.get(Number(image.id)) ?? [],
+        notAssessed: notAssessedOf.get(Number(image.id)) ?? [],
       });
       imagesOf.set(String(image.study_key), list);
     }

@@ -4,7 +4,8 @@
  * refused (DATABASE_TOO_NEW) rather than misread.
  *
  * Tables:
- *   packs         one row per pack fingerprint: pack id, version, rule, demo flag
+ *   packs         one row per pack fingerprint: pack id, version, rule, demo flag, indeterminate
+ *                 band (since schema 3)
  *   pack_models   the members behind a fingerprint: model id, version, ONNX SHA-256, operating points
  *   scans         one row per `triage scan` run: roots, provider, fingerprint, start/end, summary
  *   studies       Study Instance UID (or `file:PATH` for an image without one) and its priority,
@@ -13,7 +14,8 @@
  *                 error, duplicate_of, provider, pack fingerprint (the result's provenance), priority,
  *                 timings, when it was scanned and by which scan
  *   findings      every finding of an image (term, tree, CUI, positive, direct, votes, probability
- *                 mean/min/max, per-model JSON, supported-by JSON, paths JSON)
+ *                 mean/min/max, per-model JSON, supported-by JSON, paths JSON; since schema 3 the
+ *                 ensemble probability, indeterminate, and assessed)
  *   feedback      a reader's verdicts on an image or one of its findings (agree, disagree, or
  *                 withdrawn since schema 2), with the time: an append-only log, so the history of
  *                 a reader's decisions is kept; the current verdict on a finding is its latest row
@@ -150,6 +152,54 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE feedback;
       ALTER TABLE feedback_v2 RENAME TO feedback;
       CREATE INDEX feedback_image ON feedback(image_id, term, tree, id);
+    `,
+  },
+  {
+    version: 3,
+    description:
+      'findings: the ensemble probability, indeterminate, assessed; packs: the indeterminate band; backfilled',
+    // Results stored before: their packs declared no band, so they get the default of the time,
+    // [0.4, 0.6) (fingerprint.ts's LEGACY_INDETERMINATE_BAND). Every stored finding was assessed.
+    // The ensemble probability is replayed from the stored members' values and the rule:
+    // majority the (floor(n/2) + 1)-th largest, any the largest, all the smallest. Those values
+    // were rounded to 4 decimals, so one just below 0.5 may read 0.5: where the stored votes say
+    // the rule did not call the finding, the value is held below 0.5 (0.4999), as the engine now
+    // rounds. Under soft-mean the threshold was not stored: the value stays NULL and such a
+    // finding reads back with no probability (and not indeterminate) until it is analysed again.
+    sql: `
+      ALTER TABLE packs ADD COLUMN indeterminate_low REAL NOT NULL DEFAULT 0.4;
+      ALTER TABLE packs ADD COLUMN indeterminate_high REAL NOT NULL DEFAULT 0.6;
+      ALTER TABLE findings ADD COLUMN assessed INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE findings ADD COLUMN probability_ensemble REAL;
+      ALTER TABLE findings ADD COLUMN indeterminate INTEGER NOT NULL DEFAULT 0;
+      UPDATE findings SET probability_ensemble = (
+        SELECT CASE p.rule
+          WHEN 'any' THEN findings.probability_max
+          WHEN 'all' THEN findings.probability_min
+          WHEN 'majority' THEN (
+            SELECT ranked.value FROM (
+              SELECT j.value, row_number() OVER (ORDER BY j.value DESC) AS rank
+              FROM json_each(findings.per_model) j) ranked
+            WHERE ranked.rank = findings.votes_total / 2 + 1)
+        END
+        FROM images i JOIN packs p ON p.fingerprint = i.pack_fingerprint
+        WHERE i.id = findings.image_id)
+      WHERE probability_mean IS NOT NULL AND votes_total > 0;
+      UPDATE findings SET probability_ensemble = 0.4999
+      WHERE probability_ensemble >= 0.5 AND NOT (
+        SELECT CASE p.rule
+          WHEN 'majority' THEN findings.votes_positive * 2 > findings.votes_total
+          WHEN 'any' THEN findings.votes_positive > 0
+          WHEN 'all' THEN findings.votes_positive = findings.votes_total
+        END
+        FROM images i JOIN packs p ON p.fingerprint = i.pack_fingerprint
+        WHERE i.id = findings.image_id);
+      UPDATE findings SET indeterminate = 1
+      WHERE probability_ensemble IS NOT NULL AND EXISTS (
+        SELECT 1 FROM images i JOIN packs p ON p.fingerprint = i.pack_fingerprint
+        WHERE i.id = findings.image_id
+          AND findings.probability_ensemble >= p.indeterminate_low
+          AND findings.probability_ensemble < p.indeterminate_high);
     `,
   },
 ];

@@ -44,8 +44,18 @@ export class ResultWriter extends ResultReader {
     const fingerprint = packFingerprint(provenance);
     const { pack } = provenance;
     const inserted = this.db.run(
-      'INSERT INTO packs (fingerprint, pack_id, version, rule, demo, not_for_clinical_use) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING',
-      [fingerprint, pack.id, pack.version, pack.rule, pack.demo ? 1 : 0, provenance.notForClinicalUse ? 1 : 0],
+      `INSERT INTO packs (fingerprint, pack_id, version, rule, demo, not_for_clinical_use, indeterminate_low, indeterminate_high)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING`,
+      [
+        fingerprint,
+        pack.id,
+        pack.version,
+        pack.rule,
+        pack.demo ? 1 : 0,
+        provenance.notForClinicalUse ? 1 : 0,
+        pack.indeterminate.low,
+        pack.indeterminate.high,
+      ],
     );
     if (inserted.changes > 0) {
       provenance.models.forEach((model, position) =>
@@ -159,9 +169,10 @@ export class ResultWriter extends ResultReader {
       this.db.run('DELETE FROM findings WHERE image_id = ?', [id]);
       result.findings.forEach((f, position) =>
         this.db.run(
-          `INSERT INTO findings (image_id, position, term, tree, cui, positive, direct, votes_positive, votes_total,
-             probability_mean, probability_min, probability_max, per_model, supported_by, paths)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO findings (image_id, position, term, tree, cui, positive, direct, assessed, votes_positive,
+             votes_total, probability_ensemble, indeterminate, probability_mean, probability_min, probability_max,
+             per_model, supported_by, paths)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
             id,
             position,
@@ -170,8 +181,11 @@ export class ResultWriter extends ResultReader {
             f.cui,
             f.positive ? 1 : 0,
             f.direct ? 1 : 0,
+            f.assessed ? 1 : 0,
             f.votes.positive,
             f.votes.total,
+            f.probability?.ensemble ?? null,
+            f.indeterminate ? 1 : 0,
             f.probability?.mean ?? null,
             f.probability?.min ?? null,
             f.probability?.max ?? null,

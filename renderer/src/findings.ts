@@ -1,9 +1,11 @@
 /**
  * The findings of the image on screen, in the PadChest hierarchy: a collapsible tree (findings and
- * differential diagnoses), each node with its calibrated probability, "k of n models", the spread
- * between the members, and each member's value; positive findings first. The reader accepts or
- * rejects each finding (stored with the time). A clear state for no positive finding; a rejected
- * or unreadable image shows why instead.
+ * differential diagnoses), each node with the ensemble's calibrated probability (>= 50% exactly
+ * when the vote calls it), "k of n models", "indeterminate" when that value lies in the pack's
+ * band, the spread between the members, and each member's value; positive findings first; a term
+ * no model of the pack was trained on says "not assessed". The reader accepts or rejects each
+ * finding (stored with the time). A clear state for no positive finding; a rejected or unreadable
+ * image shows why instead.
  */
 import type { FeedbackData, FindingData, ImageResultData } from '../../main/app/api/contract.js';
 import { h, replace } from './dom.js';
@@ -25,6 +27,16 @@ const TREE_NAMES: Record<FindingData['tree'], string> = {
   finding: 'Radiological findings',
   diagnosis: 'Differential diagnoses',
 };
+
+/** What the ensemble's probability is, per voting rule (main/ensemble's ensembleProbability). */
+const ENSEMBLE_MEANING: Record<string, string> = {
+  majority: 'the value a majority of the models reaches',
+  any: 'the highest model’s value',
+  all: 'the lowest model’s value',
+  'soft-mean': 'the models’ mean, calibrated at the rule’s threshold',
+};
+
+const NOT_ASSESSED_TITLE = 'No model of this pack was trained on this finding: the image was not assessed for it';
 
 export class FindingsPanel {
   private image: ImageResultData | null = null;
@@ -162,6 +174,7 @@ export class FindingsPanel {
     } else {
       const positives = image.findings.filter((f) => f.positive && f.direct);
       const covered = image.findings.filter((f) => f.direct && f.votes.total > 0).length;
+      const unassessed = image.findings.filter((f) => !f.assessed);
       sections.push(
         positives.length === 0
           ? h(
@@ -178,9 +191,18 @@ export class FindingsPanel {
               'div',
               { class: 'summary', role: 'status', 'data-state': 'positive' },
               `${positives.length} positive finding${positives.length === 1 ? '' : 's'}: `,
-              positives.map((f) => termLabel(f.term)).join(', '),
+              positives.map((f) => `${termLabel(f.term)}${f.indeterminate ? ' (indeterminate)' : ''}`).join(', '),
             ),
       );
+      if (unassessed.length > 0) {
+        sections.push(
+          h(
+            'div',
+            { class: 'not-assessed-note', role: 'note', title: NOT_ASSESSED_TITLE },
+            unassessed.map((f) => `${termLabel(f.term)}: not assessed`).join('; '),
+          ),
+        );
+      }
       sections.push(this.tree(image));
     }
     sections.push(this.provenance(image));
@@ -234,7 +256,7 @@ export class FindingsPanel {
     const row = h(
       'div',
       {
-        class: `node depth-${Math.min(depth, 6)}${finding?.positive ? ' positive' : ''}${finding ? '' : ' group'}${selected ? ' selected' : ''}`,
+        class: `node depth-${Math.min(depth, 6)}${finding?.positive ? ' positive' : ''}${finding ? '' : ' group'}${finding && !finding.assessed ? ' unassessed' : ''}${selected ? ' selected' : ''}`,
         role: 'treeitem',
         'aria-level': depth,
         'aria-expanded': node.children.length > 0 ? String(open) : undefined,
@@ -279,8 +301,11 @@ export class FindingsPanel {
       finding?.probability
         ? h(
             'span',
-            { class: 'probability', title: 'Calibrated probability: 50% is the operating point' },
-            percent(finding.probability.mean),
+            {
+              class: 'probability',
+              title: 'The ensemble’s calibrated probability: 50% is the operating point',
+            },
+            percent(finding.probability.ensemble),
           )
         : h('span', { class: 'probability' }),
       finding && finding.direct && finding.votes.total > 0
@@ -297,22 +322,39 @@ export class FindingsPanel {
     }
   }
 
-  /** The line under the term: votes (or what a rolled-up parent stands for) and the probability bar. */
+  /**
+   * The line under the term: votes (or what a rolled-up parent stands for, or "not assessed"),
+   * "indeterminate" when it is, and the probability bar.
+   */
   private figures(finding: FindingData): HTMLElement {
+    if (!finding.assessed) {
+      return h(
+        'span',
+        { class: 'node-sub' },
+        h('span', { class: 'not-assessed', title: NOT_ASSESSED_TITLE }, 'not assessed'),
+      );
+    }
     const probability = finding.probability;
+    const band = this.image?.pack.indeterminate;
     let bar: HTMLElement | null = null;
     if (probability) {
       bar = h('span', {
         class: 'bar',
         'aria-hidden': 'true',
-        title: 'Mean of the models (fill), their range (line), the operating point (tick)',
+        title:
+          'The ensemble’s probability (fill), the models’ range (line), the indeterminate band (shade), the operating point (tick)',
       });
+      const shade = h('span', { class: 'bar-band' });
+      if (band) {
+        shade.style.left = `${band.low * 100}%`;
+        shade.style.width = `${(band.high - band.low) * 100}%`;
+      }
       const fill = h('span', { class: `bar-fill${finding.positive ? ' positive' : ''}` });
-      fill.style.width = `${Math.round(Math.min(1, Math.max(0, probability.mean)) * 100)}%`;
+      fill.style.width = `${Math.min(1, Math.max(0, probability.ensemble)) * 100}%`;
       const range = h('span', { class: 'bar-range' });
       range.style.left = `${Math.round(probability.min * 100)}%`;
       range.style.width = `${Math.max(1, Math.round((probability.max - probability.min) * 100))}%`;
-      bar.append(fill, range, h('span', { class: 'bar-threshold' }));
+      bar.append(shade, fill, range, h('span', { class: 'bar-threshold' }));
     }
     return h(
       'span',
@@ -328,6 +370,18 @@ export class FindingsPanel {
             { class: 'votes', title: 'Positive because a finding below it is' },
             `via ${finding.supportedBy.map(termLabel).join(', ')}`,
           ),
+      finding.indeterminate
+        ? h(
+            'span',
+            {
+              class: 'indeterminate-tag',
+              title: band
+                ? `Within the pack’s indeterminate band, ${percent(band.low)} to ${percent(band.high)}: too close to the operating point to call with confidence. The vote still decides.`
+                : undefined,
+            },
+            'indeterminate',
+          )
+        : null,
       bar,
     );
   }
@@ -374,9 +428,17 @@ export class FindingsPanel {
         ? h(
             'div',
             { class: 'detail-line' },
-            `Calibrated ${percent(probability.mean)} · spread ${percent(probability.min)}–${percent(probability.max)} (${Math.round((probability.max - probability.min) * 100)} points)`,
+            `Ensemble ${percent(probability.ensemble)}, ${ENSEMBLE_MEANING[this.image?.pack.rule ?? ''] ?? 'by the pack’s rule'} · mean ${percent(probability.mean)} · spread ${percent(probability.min)}–${percent(probability.max)} (${Math.round((probability.max - probability.min) * 100)} points)`,
           )
         : null,
+      finding.indeterminate && probability && this.image
+        ? h(
+            'div',
+            { class: 'detail-line indeterminate-note' },
+            `Indeterminate: ${percent(probability.ensemble)} lies in the pack’s band, ${percent(this.image.pack.indeterminate.low)} to ${percent(this.image.pack.indeterminate.high)}; the vote calls it ${probability.ensemble >= 0.5 ? 'positive' : 'negative'}.`,
+          )
+        : null,
+      !finding.assessed ? h('div', { class: 'detail-line muted' }, `Not assessed. ${NOT_ASSESSED_TITLE}.`) : null,
       members
         ? h(
             'ul',
@@ -418,6 +480,12 @@ export class FindingsPanel {
           'dd',
           null,
           `${image.pack.id} ${image.pack.version} (${image.pack.rule} vote)${image.pack.demo ? ', demonstration' : ''}`,
+        ),
+        h('dt', null, 'Indeterminate'),
+        h(
+          'dd',
+          null,
+          `${percent(image.pack.indeterminate.low)} to ${percent(image.pack.indeterminate.high)} (the vote still decides)`,
         ),
         h('dt', null, 'Provider'),
         h('dd', null, image.executionProvider),

@@ -1,8 +1,13 @@
 /** How numbers, times and names read in the UI. */
+import { percentOf } from '../../main/common/index.js';
 
+/**
+ * A calibrated probability as the CLI writes it: whole percents rounded down, never 50% below the
+ * operating point (main/common's percentOf); a dash for none.
+ */
 export function percent(probability: number | null | undefined): string {
   if (probability === null || probability === undefined) return '–';
-  return `${Math.round(probability * 100)}%`;
+  return percentOf(probability);
 }
 
 export function fixed(value: number, digits = 2): string {

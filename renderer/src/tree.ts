@@ -3,7 +3,8 @@
  * from its taxonomy root. A node the engine reported carries its finding; a node only on the way
  * to one (an ancestor of a negative finding, which the engine does not roll up) is a plain group.
  * A term under two parents (the taxonomy is a DAG) appears under both.
- * Order: positive first, then by calibrated probability, then alphabetically.
+ * Order: positive first, then by the ensemble's calibrated probability (terms not assessed
+ * last), then alphabetically.
  */
 import type { FindingData } from '../../main/app/api/contract.js';
 
@@ -25,7 +26,7 @@ export function findingKey(finding: { term: string; tree: string }): string {
 function compare(a: TreeNode, b: TreeNode): number {
   return (
     Number(b.positiveWithin) - Number(a.positiveWithin) ||
-    (b.finding?.probability?.mean ?? -1) - (a.finding?.probability?.mean ?? -1) ||
+    (b.finding?.probability?.ensemble ?? -1) - (a.finding?.probability?.ensemble ?? -1) ||
     a.term.localeCompare(b.term)
   );
 }

@@ -35,7 +35,7 @@ export function filterStudies(
         image.name,
         image.status,
         image.reason ?? '',
-        ...image.findings.map((f) => f.term),
+        ...image.findings.flatMap((f) => (f.indeterminate ? [f.term, 'indeterminate'] : [f.term])),
       ]),
     ]
       .join(' ')

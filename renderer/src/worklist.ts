@@ -5,6 +5,7 @@
  * to open files or a folder.
  */
 import type { ScanProgressData, WorklistStudyData } from '../../main/app/api/contract.js';
+import { findingText } from '../../main/common/index.js';
 import type { Priority, DialogKind } from '../../main/common/index.js';
 import { h, replace } from './dom.js';
 import { filterStudies, ORDER, PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
@@ -260,12 +261,10 @@ export class WorklistPanel {
   private row(study: WorklistStudyData): HTMLElement {
     const first = study.images[0];
     const status = statusLabel(study);
-    const positives = new Map<string, { votes: string; probability: number | null }>();
+    // Each term once, from the most urgent image that has it (the images come in that order).
+    const positives = new Map<string, WorklistStudyData['images'][number]['findings'][number]>();
     for (const image of study.images) {
-      for (const f of image.findings) {
-        if (!positives.has(f.term))
-          positives.set(f.term, { votes: `${f.votes.positive}/${f.votes.total}`, probability: f.probability });
-      }
+      for (const f of image.findings) if (!positives.has(f.term)) positives.set(f.term, f);
     }
     const reason = study.images.find((i) => i.reason)?.reason ?? null;
     return h(
@@ -294,8 +293,14 @@ export class WorklistPanel {
           ? h(
               'div',
               { class: 'study-findings' },
-              ...[...positives].map(([term, info]) =>
-                h('span', { class: 'finding-chip' }, termLabel(term), h('span', { class: 'votes' }, info.votes)),
+              ...[...positives].map(([term, f]) =>
+                h(
+                  'span',
+                  { class: `finding-chip${f.indeterminate ? ' indeterminate' : ''}`, title: findingText(f) },
+                  termLabel(term),
+                  h('span', { class: 'votes' }, `${f.votes.positive}/${f.votes.total}`),
+                  f.indeterminate ? h('span', { class: 'indeterminate-tag' }, 'indeterminate') : null,
+                ),
               ),
             )
           : reason

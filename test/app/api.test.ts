@@ -268,6 +268,31 @@ describe('a folder scan through the API', () => {
     );
   });
 
+  test('a term no model assesses is shown as such, with no heatmap and no verdict to give', async () => {
+    // The demo pack's nodule heads are untrained in every member.
+    const image = worklist.studies.flatMap((s) => s.images).find((i) => i.status === 'ok')!;
+    assert.deepEqual(image.notAssessed, [{ term: 'nodule', tree: 'finding' }]);
+    const study = worklist.studies.find((s) => s.images.includes(image))!;
+    const detail = (await call('study.get', { study: study.study })).images.find((i) => i.file === image.file)!;
+    const nodule = detail.findings.find((f) => f.term === 'nodule')!;
+    assert.deepEqual(
+      [nodule.assessed, nodule.positive, nodule.direct, nodule.probability, nodule.votes],
+      [false, false, false, null, { positive: 0, total: 0 }],
+    );
+    assert.equal(
+      (await refused('heatmap.get', { file: image.file, term: 'nodule', tree: 'finding', model: null })).code,
+      'INVALID_REQUEST',
+    );
+    const verdict = await refused('feedback.set', {
+      file: image.file,
+      term: 'nodule',
+      tree: 'finding',
+      verdict: 'agree',
+    });
+    assert.equal(verdict.code, 'INVALID_REQUEST');
+    assert.match(verdict.message, /not assessed/);
+  });
+
   test('a file gone since its scan: pixels and heatmaps fail with the coded reason', async () => {
     // The last positive image: no earlier test asked for its heatmap (the handlers cache a few analyses).
     const image = worklist.studies

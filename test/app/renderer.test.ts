@@ -18,8 +18,10 @@ function finding(term: string, paths: string[][], options: Partial<FindingData> 
     tree: 'finding',
     positive: false,
     direct: true,
+    assessed: true,
     votes: { positive: 0, total: 3 },
-    probability: { mean: 0.1, min: 0.05, max: 0.2 },
+    probability: { ensemble: 0.1, mean: 0.1167, min: 0.05, max: 0.2 },
+    indeterminate: false,
     perModel: { a: 0.1, b: 0.05, c: 0.2 },
     supportedBy: [],
     paths,
@@ -32,7 +34,7 @@ describe('findings tree', () => {
     finding('nodule', [['radiological finding', 'nodule']], {
       positive: true,
       votes: { positive: 3, total: 3 },
-      probability: { mean: 0.8, min: 0.7, max: 0.9 },
+      probability: { ensemble: 0.8, mean: 0.8, min: 0.7, max: 0.9 },
     }),
     finding('radiological finding', [['radiological finding']], {
       positive: true,
@@ -42,11 +44,19 @@ describe('findings tree', () => {
       perModel: {},
       supportedBy: ['nodule'],
     }),
+    // By the ensemble's value pleural effusion comes first; by the members' mean it would not.
     finding('cardiomegaly', [['radiological finding', 'cardiomegaly']], {
-      probability: { mean: 0.3, min: 0.2, max: 0.4 },
+      probability: { ensemble: 0.2, mean: 0.4, min: 0.2, max: 0.8 },
     }),
     finding('pleural effusion', [['radiological finding', 'pleural effusion']], {
-      probability: { mean: 0.05, min: 0.01, max: 0.1 },
+      probability: { ensemble: 0.3, mean: 0.2, min: 0.01, max: 0.3 },
+    }),
+    finding('mass', [['radiological finding', 'mass']], {
+      direct: false,
+      assessed: false,
+      votes: { positive: 0, total: 0 },
+      probability: null,
+      perModel: {},
     }),
     finding(
       'pneumonia',
@@ -59,7 +69,7 @@ describe('findings tree', () => {
   ];
   const roots = buildTree(findings);
 
-  test('roots per taxonomy tree, positive branches first, then by probability', () => {
+  test('roots per taxonomy tree, positive branches first, then by the ensemble probability, unassessed last', () => {
     assert.deepEqual(
       roots.map((r) => [r.tree, r.term, r.positiveWithin]),
       [
@@ -69,7 +79,7 @@ describe('findings tree', () => {
     );
     assert.deepEqual(
       roots[0].children.map((c) => c.term),
-      ['nodule', 'cardiomegaly', 'pleural effusion'],
+      ['nodule', 'pleural effusion', 'cardiomegaly', 'mass'],
     );
     assert.equal(roots[0].finding?.supportedBy[0], 'nodule', 'a rolled-up parent carries its finding');
   });
@@ -88,6 +98,7 @@ describe('findings tree', () => {
     assert.equal(hasHeatmap(findings[0]), true);
     assert.equal(hasHeatmap(findings[1]), false, 'a rolled-up parent');
     assert.equal(hasHeatmap(findings[2]), false, 'a negative finding');
+    assert.equal(hasHeatmap(findings[4]), false, 'a term not assessed');
     assert.equal(hasHeatmap(null), false);
   });
 });
@@ -99,6 +110,7 @@ describe('worklist filter', () => {
     name: string,
     terms: string[],
     reason: string | null = null,
+    indeterminate = false,
   ): WorklistStudyData => ({
     study: key,
     studyInstanceUID: key.startsWith('file:') ? null : key,
@@ -116,7 +128,14 @@ describe('worklist filter', () => {
         priority,
         reason,
         notForClinicalUse: true,
-        findings: terms.map((term) => ({ term, tree: 'finding', votes: { positive: 2, total: 3 }, probability: 0.7 })),
+        findings: terms.map((term) => ({
+          term,
+          tree: 'finding',
+          votes: { positive: 2, total: 3 },
+          probability: indeterminate ? 0.55 : 0.7,
+          indeterminate,
+        })),
+        notAssessed: [],
       },
     ],
   });
@@ -125,6 +144,7 @@ describe('worklist filter', () => {
     study('1.2.4', 'urgent', 'b.dcm', ['nodule']),
     study('file:/data/c.dcm', 'needs review', 'c.dcm', [], 'view position LL is a lateral view'),
     study('1.2.5', 'normal', 'd.dcm', []),
+    study('1.2.6', 'abnormal', 'e.dcm', ['pleural effusion'], null, true),
   ];
 
   test('by priority, by words anywhere (file, finding, reason, UID), all words must match', () => {
@@ -151,8 +171,15 @@ describe('worklist filter', () => {
     assert.deepEqual(filterStudies(studies, null, 'a.dcm nodule'), []);
     assert.deepEqual(
       filterStudies(studies, null, '  ').map((s) => s.study),
-      ['1.2.3', '1.2.4', 'file:/data/c.dcm', '1.2.5'],
+      ['1.2.3', '1.2.4', 'file:/data/c.dcm', '1.2.5', '1.2.6'],
       'the order is kept',
+    );
+  });
+
+  test('"indeterminate" finds the studies with a call in the indeterminate band', () => {
+    assert.deepEqual(
+      filterStudies(studies, null, 'indeterminate').map((s) => s.study),
+      ['1.2.6'],
     );
   });
 });

@@ -1,17 +1,20 @@
 /**
  * The engine end to end on real ONNX models (test/fixtures/models, made by make-models.py):
- * votes, roll-up in the PadChest DAG, CAM heatmaps registered through crop and resize, the
- * occlusion fallback, the input gate, provider choice and provenance.
+ * votes, the ensemble probability and the indeterminate band, terms no member assesses, roll-up
+ * in the PadChest DAG, CAM heatmaps registered through crop and resize, the occlusion fallback,
+ * the input gate, provider choice and provenance.
  */
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode } from 'fast-png';
 import { Engine } from '../../main/engine/index.js';
 import type { Analysis } from '../../main/engine/index.js';
 import { peak } from '../../main/explain/heatmap.js';
+import type { MemberManifest } from '../../main/packs/index.js';
+import { compileRules, DEFAULT_RULES } from '../../main/triage/index.js';
 import { DICOM_FIXTURES } from '../support/fixtures.js';
 import { writeDiskPng } from '../support/images.js';
 import { scratchDir } from '../support/tools.js';
@@ -82,6 +85,24 @@ describe('CAM ensemble (3 members)', () => {
         }
       }
     }
+  });
+
+  test('the number shown is the majority value: the median member value, >= 0.5 exactly when called', async () => {
+    const results = (await analyzeAll(engine, [diskFile, greyFile])).map((a) => a.result);
+    assert.deepEqual(results[0].pack.indeterminate, { low: 0.4, high: 0.6 }, 'the default band, recorded');
+    let called = 0;
+    for (const finding of results.flatMap((r) => r.findings).filter((f) => f.direct)) {
+      const values = Object.values(finding.perModel).sort((a, b) => b - a);
+      // Of 3 members the 2nd largest, of 2 the smaller: the value a majority reaches.
+      assert.equal(finding.probability!.ensemble, values[Math.floor(values.length / 2)], finding.term);
+      assert.equal(finding.positive, finding.probability!.ensemble >= 0.5, finding.term);
+      assert.equal(finding.positive, finding.votes.positive * 2 > finding.votes.total, finding.term);
+      const { ensemble } = finding.probability!;
+      assert.equal(finding.indeterminate, ensemble >= 0.4 && ensemble < 0.6, finding.term);
+      assert.equal(finding.assessed, true);
+      if (finding.positive) called++;
+    }
+    assert.ok(called > 0, 'some finding is called');
   });
 
   test('partial coverage: the untrained head does not vote', async () => {
@@ -174,6 +195,77 @@ describe('CAM ensemble (3 members)', () => {
     assert.equal(results[5].status, 'ok', 'a frontal chest DX passes the gate');
     assert.ok(results[5].sopInstanceUID);
     for (const r of results.slice(0, 5)) assert.deepEqual(r.findings, []);
+  });
+});
+
+describe('a term no member assesses, and a declared band', () => {
+  let engine: Engine;
+  before(async () => {
+    // The CAM pack with cardiomegaly untrained in every member (gamma's already is) and a band.
+    const pack = join(scratch.path, 'unassessed-pack');
+    cpSync(join(MODELS, 'cam-pack'), pack, { recursive: true });
+    for (const member of ['alpha', 'beta']) {
+      const path = join(pack, member, 'manifest.json');
+      const manifest = JSON.parse(readFileSync(path, 'utf8')) as MemberManifest;
+      const label = manifest.labels.find((l) => l.term === 'cardiomegaly')!;
+      Object.assign(label, { trained: false, operatingPoint: null });
+      writeFileSync(path, JSON.stringify(manifest));
+    }
+    const ensemblePath = join(pack, 'ensemble.json');
+    const ensemble = JSON.parse(readFileSync(ensemblePath, 'utf8'));
+    writeFileSync(ensemblePath, JSON.stringify({ ...ensemble, indeterminate: { low: 0.3, high: 0.95 } }));
+    engine = await Engine.create({ models: pack, provider: 'cpu', threads: 1 });
+  });
+  after(() => engine.close());
+
+  test('is listed as not assessed: never positive, no votes, no probability, last, no heatmap', async () => {
+    for (const { result, heatmaps } of await analyzeAll(engine, [diskFile, greyFile])) {
+      const cardiomegaly = result.findings.filter((f) => f.term === 'cardiomegaly');
+      assert.deepEqual(cardiomegaly, [
+        {
+          term: 'cardiomegaly',
+          cui: cardiomegaly[0].cui,
+          tree: 'finding',
+          positive: false,
+          direct: false,
+          assessed: false,
+          votes: { positive: 0, total: 0 },
+          probability: null,
+          indeterminate: false,
+          perModel: {},
+          supportedBy: [],
+          paths: [['radiological finding', 'cardiomegaly']],
+        },
+      ]);
+      assert.match(cardiomegaly[0].cui!, /^C\d{7}$/);
+      assert.equal(result.findings.at(-1)!.term, 'cardiomegaly', 'listed after every assessed finding');
+      assert.ok(!heatmaps.has('cardiomegaly'));
+      assert.ok(result.models.every((m) => m.operatingPoints.Cardiomegaly === undefined));
+    }
+  });
+
+  test('stays out of triage: an image with only it is normal', async () => {
+    const [, grey] = (await analyzeAll(engine, [diskFile, greyFile])).map((a) => a.result);
+    assert.ok(grey.findings.every((f) => !f.positive));
+    // Even a rule on the term itself does not lift it.
+    const rules = compileRules({
+      ...DEFAULT_RULES,
+      rules: [{ term: 'cardiomegaly', tree: 'finding', priority: 'critical' }],
+    });
+    assert.equal(rules.prioritize(grey), 'normal');
+  });
+
+  test('the declared band is recorded and marks the findings inside it, whatever their call', async () => {
+    const [disk, grey] = (await analyzeAll(engine, [diskFile, greyFile])).map((a) => a.result);
+    assert.deepEqual(disk.pack.indeterminate, { low: 0.3, high: 0.95 });
+    const assessed = [...disk.findings, ...grey.findings].filter((f) => f.direct);
+    for (const finding of assessed) {
+      const { ensemble } = finding.probability!;
+      assert.equal(finding.indeterminate, ensemble >= 0.3 && ensemble < 0.95, `${finding.term} at ${ensemble}`);
+    }
+    assert.ok(assessed.some((f) => f.indeterminate) && assessed.some((f) => !f.indeterminate), 'both occur');
+    // The band does not change a call: the nodule stays positive.
+    assert.equal(disk.findings.find((f) => f.term === 'nodule')!.positive, true);
   });
 });
 

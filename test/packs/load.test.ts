@@ -24,6 +24,16 @@ function packWith(edit: (manifest: MemberManifest) => void, member = 'alpha'): s
   return dir;
 }
 
+/** A copy of the fixture pack with its ensemble.json edited. */
+function ensembleWith(edit: (ensemble: Record<string, unknown>) => void): string {
+  const dir = packWith(() => {});
+  const path = join(dir, 'ensemble.json');
+  const ensemble = JSON.parse(readFileSync(path, 'utf8'));
+  edit(ensemble);
+  writeFileSync(path, JSON.stringify(ensemble));
+  return dir;
+}
+
 async function rejects(dir: string, code: string, message: RegExp): Promise<void> {
   await assert.rejects(loadPack(dir), (error: { code?: string; message: string }) => {
     assert.equal(error.code, code, error.message);
@@ -81,6 +91,32 @@ test('manifest errors name the field', async () => {
     packWith((m) => (m.onnx.sha256 = 'abc')),
     'INVALID_PACK',
     /onnx\.sha256/,
+  );
+});
+
+test('the indeterminate band is optional, [0.4, 0.6) by default, and must hold 0 < low <= 0.5 <= high < 1', async () => {
+  assert.deepEqual((await loadPack(CAM_PACK)).ensemble.indeterminate, { low: 0.4, high: 0.6 });
+  const declared = ensembleWith((e) => (e.indeterminate = { low: 0.45, high: 0.55 }));
+  assert.deepEqual((await loadPack(declared)).ensemble.indeterminate, { low: 0.45, high: 0.55 });
+  const none = ensembleWith((e) => (e.indeterminate = { low: 0.5, high: 0.5 }));
+  assert.deepEqual((await loadPack(none)).ensemble.indeterminate, { low: 0.5, high: 0.5 }, 'an empty band: none');
+  for (const [band, field] of [
+    [{ low: 0, high: 0.6 }, 'low'],
+    [{ low: 0.51, high: 0.6 }, 'low'],
+    [{ low: 0.4, high: 0.49 }, 'high'],
+    [{ low: 0.4, high: 1 }, 'high'],
+    [{ low: 0.4 }, 'high'],
+  ] as const) {
+    await rejects(
+      ensembleWith((e) => (e.indeterminate = band)),
+      'INVALID_PACK',
+      new RegExp(`Ensemble file .*indeterminate\\.${field}`),
+    );
+  }
+  await rejects(
+    ensembleWith((e) => (e.indeterminate = { low: 0.4, high: 0.6, width: 0.2 })),
+    'INVALID_PACK',
+    /indeterminate.*width/,
   );
 });
 

@@ -28,6 +28,8 @@ after(() => scratch.remove());
 let counter = 0;
 const fresh = (name: string) => join(scratch.path, `${name}-${++counter}`);
 const PACK = ['--models', CAM_PACK, '--ep', 'cpu'];
+const DEMO_PACK = fileURLToPath(new URL('../../models/packs/demo/', import.meta.url));
+const PHANTOMS = fileURLToPath(new URL('../../models/samples/phantoms/', import.meta.url));
 
 interface Progress {
   done: number;
@@ -398,7 +400,13 @@ describe('progress, exports and the worklist', () => {
         file: string;
         sopInstanceUID: string | null;
         status: string;
-        findings: Array<{ term: string; votes: { positive: number; total: number }; probability: number }>;
+        findings: Array<{
+          term: string;
+          votes: { positive: number; total: number };
+          probability: number;
+          indeterminate: boolean;
+        }>;
+        notAssessed: Array<{ term: string; tree: string }>;
       }>;
     }>;
     const ranks = studies.map((s) => PRIORITIES.indexOf(s.priority as (typeof PRIORITIES)[number]));
@@ -419,6 +427,8 @@ describe('progress, exports and the worklist', () => {
       [['nodule', { positive: 3, total: 3 }]],
     );
     assert.ok(urgent.findings[0].probability > 0.5);
+    assert.equal(urgent.findings[0].indeterminate, urgent.findings[0].probability < 0.6, 'the default band');
+    assert.deepEqual(urgent.notAssessed, [], 'every term of the test pack is trained somewhere');
     const study = studies.find((s) => s.studyInstanceUID !== null)!;
     assert.deepEqual(study.images.map((i) => i.status).sort(), ['ok', 'rejected']);
     assert.ok(study.images.every((i) => typeof i.sopInstanceUID === 'string'));
@@ -429,9 +439,41 @@ describe('progress, exports and the worklist', () => {
     );
     const text = triage(['worklist', '--db', database]);
     assert.match(text.stdout, /^NOT FOR CLINICAL USE: .*\n\nURGENT/);
+    const [nodule] = urgent.findings;
+    const percent = Math.floor(Math.round(nodule.probability * 10_000) / 100);
+    assert.ok(
+      text.stdout.includes(
+        `- ${urgent.file}: nodule${nodule.indeterminate ? ': indeterminate' : ''} (3/3, ${percent}%)\n`,
+      ),
+      text.stdout,
+    );
     const none = join(dir, 'none.sqlite');
     assert.deepEqual(JSON.parse(triage(['worklist', '--db', none, '--json']).stdout), []);
     assert.ok(!existsSync(none), 'reading an empty worklist creates nothing');
+  });
+
+  test('the demo pack: an indeterminate call and its not-assessed nodule, in the worklist text and the CSV', () => {
+    // phantom-00000: the members' pleural effusion recorded when the pack was built, 2 of 3 positive.
+    const recorded = JSON.parse(readFileSync(join(DEMO_PACK, 'selftest.json'), 'utf8'));
+    const members = Object.values(
+      recorded.samples['phantom-00000.dcm'].perModel['finding:pleural effusion'],
+    ) as number[];
+    const median = [...members].sort((a, b) => a - b)[1];
+    assert.ok(median >= 0.5 && median < 0.6, `the recorded median ${median} lies in the default band, called`);
+    const dir = fresh('demo');
+    const database = join(dir, 'db.sqlite');
+    const file = join(PHANTOMS, 'phantom-00000.dcm');
+    const scan = triage(['scan', file, '--db', database, '--ep', 'cpu', '--out', join(dir, 'r.csv')]);
+    assert.equal(scan.status, 0, scan.stderr);
+    const text = triage(['worklist', '--db', database]).stdout;
+    const percent = Math.floor(median * 100);
+    assert.ok(
+      text.includes(`- ${file}: pleural effusion: indeterminate (2/3, ${percent}%); nodule: not assessed\n`),
+      text,
+    );
+    const [row] = csvRecords(readFileSync(join(dir, 'r.csv'), 'utf8'));
+    assert.equal(row.positive_findings, `pleural effusion: indeterminate (2/3, ${median}); radiological finding (0/0)`);
+    assert.equal(row.not_assessed_findings, 'nodule');
   });
 
   test('usage errors are coded', () => {

@@ -110,7 +110,10 @@ describe('results', () => {
   });
 
   test('the pack fingerprint changes with a model version, a hash or an operating point', () => {
-    const base = { pack: { id: 'p', version: '1', rule: 'majority', demo: false }, models: MODELS };
+    const base = {
+      pack: { id: 'p', version: '1', rule: 'majority', indeterminate: { low: 0.4, high: 0.6 }, demo: false },
+      models: MODELS,
+    };
     const fp = packFingerprint(base);
     assert.notEqual(packFingerprint({ ...base, pack: { ...base.pack, version: '2' } }), fp);
     assert.notEqual(packFingerprint({ ...base, models: [{ ...MODELS[0], sha256: 'c'.repeat(64) }, MODELS[1]] }), fp);
@@ -236,7 +239,16 @@ describe('studies and the worklist', () => {
       priority: 'urgent',
       reason: null,
       notForClinicalUse: true,
-      findings: [{ term: 'nodule', tree: 'finding', votes: { positive: 2, total: 2 }, probability: 0.9 }],
+      findings: [
+        {
+          term: 'nodule',
+          tree: 'finding',
+          votes: { positive: 2, total: 2 },
+          probability: finding('nodule').probability!.ensemble,
+          indeterminate: false,
+        },
+      ],
+      notAssessed: [],
     });
     assert.deepEqual(
       list[0].images[0].findings.map((f) => f.term),
@@ -368,7 +380,7 @@ describe('studies and the worklist', () => {
     );
     raw.close();
     const store = ResultStore.open(path);
-    assert.equal(store.schemaVersion(), 2);
+    assert.equal(store.schemaVersion(), 3);
     assert.deepEqual(store.feedbackFor('/m/1.dcm'), [
       {
         id: 3,

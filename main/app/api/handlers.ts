@@ -241,8 +241,16 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
 
     async 'feedback.set'({ file, term, tree, verdict }) {
       const stored = requireStored(store, file);
-      if (!stored.findings.some((f) => f.term === term && f.tree === tree)) {
+      const finding = stored.findings.find((f) => f.term === term && f.tree === tree);
+      if (!finding) {
         throw new TriageError('INVALID_REQUEST', `"${term}" (${tree}) is not a finding of this image.`, { file });
+      }
+      if (!finding.assessed) {
+        throw new TriageError(
+          'INVALID_REQUEST',
+          `"${term}" is not assessed by this pack's models: there is no call to accept or reject.`,
+          { file },
+        );
       }
       store.addFeedback({ file, term, tree, verdict: verdict ?? 'withdrawn' });
       worklist.changed();
