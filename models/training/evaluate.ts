@@ -27,7 +27,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../main/engine/index.js';
 import type { Analysis } from '../../main/engine/index.js';
-import { memberScores, findingKey, sigmoid } from '../../main/ensemble/index.js';
+import {
+  ensembleProbability,
+  findingKey,
+  memberScores,
+  reportedProbability,
+  sigmoid,
+} from '../../main/ensemble/index.js';
 import { peak } from '../../main/explain/index.js';
 import { decodePng } from '../../main/ingest/index.js';
 import { ENSEMBLE_FILE, MANIFEST_FILE, MemberManifestSchema } from '../../main/packs/index.js';
@@ -202,7 +208,10 @@ async function runSplit(
       if (voters.length === 0) {
         if (finding) throw new Error(`${file}: the Engine votes on "${term}", which no member has trained`);
         ensembleCalls.push(0);
-        ensembleScore.push(round4(members.reduce((sum, m) => sum + sigmoid(logits[m.id][k]), 0) / members.length));
+        // Not assessed by the product; for the AUC over all 7, the pack's rule on the raw heads.
+        const raw = members.map((m) => sigmoid(logits[m.id][k]));
+        const mean = raw.reduce((sum, v) => sum + v, 0) / raw.length;
+        ensembleScore.push(round4(ensembleProbability(pack.ensemble.rule, raw, mean)));
         continue;
       }
       if (!finding) throw new Error(`${file}: the Engine has no vote on "${term}"`);
@@ -213,7 +222,17 @@ async function runSplit(
       if (finding.positive !== votes * 2 > voters.length)
         throw new Error(`${file}, ${term}: the Engine's decision is not the majority of the votes`);
       ensembleCalls.push(finding.positive ? 1 : 0);
-      ensembleScore.push(round4(voters.reduce((sum, m) => sum + calibrated[m.id][k]!, 0) / voters.length));
+      // The number the product shows beside the call (the rule's order statistic of the members').
+      const values = voters.map((m) => calibrated[m.id][k]!);
+      const expectedScore = reportedProbability(
+        ensembleProbability(pack.ensemble.rule, values, values.reduce((sum, v) => sum + v, 0) / values.length),
+      );
+      // The members' outputs here come from their own runs: equal to the Engine's up to float rounding.
+      if (finding.probability === null || Math.abs(finding.probability.ensemble - expectedScore) > 2e-4)
+        throw new Error(
+          `${file}, ${term}: the Engine reports ${finding.probability?.ensemble}, the members' outputs give ${expectedScore}`,
+        );
+      ensembleScore.push(finding.probability.ensemble);
     }
     // The product's roll-up is what the hierarchical F1 assumes: positives plus their ancestors.
     const expected = new Set(
@@ -435,7 +454,7 @@ async function main(): Promise<void> {
       microF1:
         'over the 7 findings and every image, 2tp / (2tp + fp + fn). Ensemble: its majority vote as shipped. Members: at their shipped operating points (Youden on validation), and at their own best-F1 operating points (per finding, chosen on the validation split alone). Heads shipped untrained (nodule) never vote in either, so nodule positives are misses throughout.',
       hierarchicalF1: `true and predicted finding sets extended with their ancestors in the PadChest finding tree, without the root ('${root}'), micro-averaged`,
-      auc: "Mann-Whitney with ties counted half, for all 7 findings: members on their logits (the untrained nodule head included, as it scores); the ensemble on the mean calibrated probability the Engine reports (4 decimals), for nodule (which no member trained and the Engine does not report) the mean of the members' sigmoid(logit); meanAuc: the mean over the 7",
+      auc: "Mann-Whitney with ties counted half, for all 7 findings: members on their logits (the untrained nodule head included, as it scores); the ensemble on the ensemble probability the Engine reports beside each call (4 decimals; majority: the members' median calibrated value), for nodule (which no member trained and the Engine reports as not assessed) the median of the members' sigmoid(logit); meanAuc: the mean over the 7",
       pointingGame:
         "ensemble-positive, truly present findings: a hit when the peak of the ensemble's heatmap (original image pixels) lies inside the ground-truth mask, no tolerance. Members: their own maps, on those findings they voted for. The heatmaps were trained towards the masks (train.py's localisation loss on the training split), so this measures that training as much as localisation; cardiomegaly's mask is the whole heart, which the peak almost always hits, hence the figure without it.",
       differences: 'ensemble minus member on the same resamples (paired)',
@@ -686,7 +705,7 @@ function readme(packDir: string, evaluation: Evaluation, memberIds: string[], te
       return `| ${id} | ${signed(d.microF1VsBestF1)} | ${signed(d.microF1VsShipped)} | ${signed(d.hierarchicalF1VsBestF1)} | ${signed(d.meanAuc)} |`;
     }),
     '',
-    "AUC per finding and the mean over all 7 (members: logits; ensemble: the Engine's mean calibrated probability; the",
+    "AUC per finding and the mean over all 7 (members: logits; ensemble: the Engine's ensemble probability; the",
     "untrained nodule heads as they score, the ensemble's nodule score the members' mean sigmoid):",
     '',
     `| model | ${terms.join(' | ')} | mean (7) |`,

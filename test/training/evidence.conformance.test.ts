@@ -114,8 +114,9 @@ test("the stored votes, decisions and scores follow from the stored logits and t
   const { checks } = python();
   assert.equal(checks.voteMismatches, 0);
   assert.equal(checks.decisionMismatches, 0);
-  // The ensemble's score is the Engine's 4-decimal mean; float rounding may move the last digit.
-  assert.ok(checks.largestScoreDifference <= 5e-5 + 1e-9, String(checks.largestScoreDifference));
+  // The ensemble's score is the Engine's 4-decimal ensemble probability (never rounded up to 0.5,
+  // so 0.49995 reads 0.4999): within 1e-4 of the members' median.
+  assert.ok(checks.largestScoreDifference <= 1e-4 + 1e-9, String(checks.largestScoreDifference));
 });
 
 test('the outputs are the splits config.json names, and the evidence seed is no other split’s', () => {
