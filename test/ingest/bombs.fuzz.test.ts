@@ -26,6 +26,7 @@ import {
   writeDeflatedBomb,
 } from '../support/hostile.js';
 import { scratchDir } from '../support/tools.js';
+import { resourcePath } from '../../main/resources/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -184,7 +185,8 @@ test(
     mkdirSync(folder);
     copyFileSync(bombs.inflation, join(folder, 'a-bomb.dcm'));
     copyFileSync(bombs.items, join(folder, 'b-bomb.dcm'));
-    copyFileSync(join(FIXTURES, 'dicom', 'explicit-le.dcm'), join(folder, 'c-healthy.dcm'));
+    // A radiograph the demo pack's image-based gate accepts: one of its sample phantoms.
+    copyFileSync(resourcePath('models', 'samples', 'phantoms', 'phantom-00000.dcm'), join(folder, 'c-healthy.dcm'));
     const out = join(scratch.path, 'scan.ndjson');
     const run = triage([
       'scan',

@@ -230,7 +230,10 @@ describe('Linux directory build (x64)', () => {
     const { resources } = builds.x64!;
     const models = join(resources, 'models');
     const kept = (path: string) =>
-      !/^(import|training)\//.test(path) && !path.endsWith('.py') && !path.includes('__pycache__');
+      !/^(import|training)\//.test(path) &&
+      !/^packs\/[^/]+\/evidence\//.test(path) &&
+      !path.endsWith('.py') &&
+      !path.includes('__pycache__');
     const source = files(join(root, 'models'))
       .map((f) => relative(join(root, 'models'), f).split(sep).join('/'))
       .filter(kept)
@@ -238,7 +241,11 @@ describe('Linux directory build (x64)', () => {
     const packaged = files(models)
       .map((f) => relative(models, f).split(sep).join('/'))
       .sort();
-    assert.deepEqual(packaged, source, 'resources/models mirrors models/ minus import/, training/ and Python');
+    assert.deepEqual(
+      packaged,
+      source,
+      "resources/models mirrors models/ minus import/, training/, the packs' evidence/ and Python",
+    );
     for (const file of source)
       assert.equal(statSync(join(models, file)).size, statSync(join(root, 'models', file)).size, file);
     assert.ok(existsSync(join(models, 'taxonomy', 'padchest', 'trees_code.txt')));
