@@ -160,6 +160,11 @@ export const PackRefSchema = z.object({
   rule: z.string(),
   indeterminate: IndeterminateBandSchema,
   demo: z.boolean(),
+  /**
+   * SHA-256 of the pack's image-based gate (its checks, accepted ranges and gate model file); null
+   * for a pack without one. Absent in results stored before gates existed.
+   */
+  gate: z.string().nullable().optional(),
 });
 export type PackRef = z.output<typeof PackRefSchema>;
 
@@ -242,6 +247,8 @@ export const StoredResultSchema = z.object({
   notes: z.array(z.string()),
   findings: z.array(FindingSchema),
   heatmaps: z.record(z.string(), z.string()).nullable(),
+  /** The image-based gate's report; null when the image never reached the models or none was stored. */
+  gate: GateReportSchema.nullable(),
   timings: TimingsSchema.nullable(),
   scannedAt: z.string(),
   scanId: Count.nullable(),

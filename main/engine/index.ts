@@ -19,12 +19,13 @@ import {
   sensitivityMap,
 } from '../explain/index.js';
 import type { Heatmap, InputMap } from '../explain/index.js';
+import { TriageError } from '../errors/index.js';
 import { judgeImage, logit } from '../gate/index.js';
 import type { GateEvidence } from '../gate/index.js';
 import { InferenceService } from '../inference/index.js';
 import type { TensorData, ProviderChoice } from '../inference/index.js';
 import type { Provider } from '../common/index.js';
-import { loadPack } from '../packs/index.js';
+import { gateFingerprint, loadPack } from '../packs/index.js';
 import type { GateModel, Member, ModelPack } from '../packs/index.js';
 import type { ModelInput } from '../preprocess/index.js';
 import { loadTaxonomy, rollUp } from '../taxonomy/index.js';
@@ -47,6 +48,25 @@ function gateSessionId(id: string): string {
 function gateOutputNames(model: GateModel): string[] {
   const { reconstruction, distance } = model.manifest.outputs;
   return [reconstruction?.name, distance?.name].filter((name): name is string => name !== undefined);
+}
+
+/**
+ * An image whose model outputs are no evidence either way (NaN, infinity): neither a call nor a
+ * refusal, but an error of that image alone.
+ */
+function inferenceFailed(result: AnalysisResult, image: Prepared, inferenceMs: number, why: string): Analysis {
+  const message = `${why} for this image; it was not analysed. Run triage selftest on this workstation and report the file.`;
+  return {
+    result: {
+      ...result,
+      status: 'error',
+      reason: message,
+      error: { code: 'INFERENCE_FAILED', message },
+      timings: { ...image.timings, inferenceMs: round(inferenceMs, 2), explainMs: 0 },
+    },
+    image: null,
+    heatmaps: new Map(),
+  };
 }
 
 /** Said in every result of a pack that declares no image-based gate. */
@@ -229,6 +249,7 @@ export class Engine {
   private readonly pool: DecodePool;
   private readonly batchSize: number;
   private readonly imageGate: 'enforce' | 'measure';
+  private readonly gateFingerprint: string | null;
   private readonly lookaheadCapacity: number;
   private readonly counters = {
     highWaterOutstanding: 0,
@@ -249,6 +270,7 @@ export class Engine {
   ) {
     this.pack = pack;
     this.imageGate = imageGate;
+    this.gateFingerprint = gateFingerprint(pack);
     this.threads = threads;
     this.taxonomy = taxonomy;
     this.unassessed = unassessedTerms(pack, taxonomy);
@@ -270,7 +292,11 @@ export class Engine {
         ...(gateModel ? [gateModel.manifest.input] : []),
       ],
       // Decode only the resolution the largest model input needs (JPEG 2000 and HTJ2K can).
-      shortSide: Math.max(...pack.members.map((m) => Math.max(m.manifest.input.height, m.manifest.input.width))),
+      shortSide: Math.max(
+        ...[...pack.members, ...(gateModel ? [gateModel] : [])].map((m) =>
+          Math.max(m.manifest.input.height, m.manifest.input.width),
+        ),
+      ),
     };
     const threads = options.threads ?? defaultThreads();
     const inference = await InferenceService.start(
@@ -359,6 +385,7 @@ export class Engine {
         rule: ensemble.rule.kind,
         indeterminate: { ...ensemble.indeterminate },
         demo: ensemble.demo,
+        gate: this.gateFingerprint,
       },
       models: this.pack.members.map(provenance),
       notForClinicalUse: ensemble.demo || this.pack.members.some((m) => m.manifest.card.notForClinicalUse),
@@ -520,6 +547,24 @@ export class Engine {
     ]);
   }
 
+  /** The model (member or gate model) whose outputs for image `i` hold a NaN or infinity, or null. */
+  private nonFiniteOutput(i: number, perMember: RunOutputs): string | null {
+    for (const [m, member] of this.pack.members.entries()) {
+      const labels = member.manifest.labels.length;
+      const row = perMember[m].outputs[member.manifest.outputs.scores.name].data.subarray(i * labels, (i + 1) * labels);
+      if (!row.every(Number.isFinite)) return `The model ${member.manifest.id}`;
+    }
+    const gateModel = this.pack.gate?.model;
+    if (gateModel) {
+      for (const tensor of Object.values(perMember[this.pack.members.length].outputs)) {
+        const per = tensor.data.length / (tensor.dims[0] ?? 1);
+        if (!tensor.data.subarray(i * per, (i + 1) * per).every(Number.isFinite))
+          return `The gate model ${gateModel.manifest.id}`;
+      }
+    }
+    return null;
+  }
+
   /** What the image-based gate reads for image `i` of a batch. */
   private gateEvidence(i: number, image: Prepared, perMember: RunOutputs, scores: MemberScores[]): GateEvidence {
     const memberLogits = this.pack.members.map((member, m) => {
@@ -538,9 +583,22 @@ export class Engine {
     if (gateModel) {
       const { input: spec, outputs } = gateModel.manifest;
       const gateOutputs = perMember[this.pack.members.length].outputs;
+      const expectShape = (name: string, dims: number[], expected: number[]) => {
+        if (dims.length !== expected.length || dims.some((d, k) => k > 0 && d !== expected[k])) {
+          throw new TriageError(
+            'INVALID_PACK',
+            `The gate model ${gateModel.manifest.id}'s output ${name} has shape [${dims.join(', ')}]; the pack format needs [batch${expected
+              .slice(1)
+              .map((d) => `, ${d}`)
+              .join('')}]. Fix or remove the pack's gate.`,
+          );
+        }
+      };
       if (outputs.reconstruction) {
         const input = image.inputs[this.pack.members.length].data;
-        const output = gateOutputs[outputs.reconstruction.name].data;
+        const tensor = gateOutputs[outputs.reconstruction.name];
+        expectShape(outputs.reconstruction.name, tensor.dims, [0, spec.channels, spec.height, spec.width]);
+        const output = tensor.data;
         reconstruction = {
           input,
           output: output.subarray(i * input.length, (i + 1) * input.length),
@@ -549,7 +607,11 @@ export class Engine {
           range: spec.normalization.kind === 'xrv' ? 2 * spec.normalization.range : 1,
         };
       }
-      if (outputs.distance) distance = gateOutputs[outputs.distance.name].data[i];
+      if (outputs.distance) {
+        const tensor = gateOutputs[outputs.distance.name];
+        expectShape(outputs.distance.name, tensor.dims.length === 2 ? tensor.dims : [...tensor.dims, 1], [0, 1]);
+        distance = tensor.data[i];
+      }
     }
     return {
       memberLogits,
@@ -583,12 +645,27 @@ export class Engine {
       });
       const result = this.base(image.file, image.image);
       result.notes = [...result.notes, ...image.notes];
+      const broken = this.nonFiniteOutput(i, perMember);
+      if (broken !== null) {
+        // A NaN or infinite output is no evidence either way: neither a call nor a refusal.
+        analyses.set(
+          image.slot,
+          inferenceFailed(result, image, inferenceMs, `${broken} gave a value that is not a number`),
+        );
+        continue;
+      }
       if (this.pack.gate) {
         const decision = judgeImage(
           this.pack.gate.spec,
           this.gateEvidence(i, image, perMember, scores),
           this.imageGate === 'enforce',
         );
+        const unscored = decision.checks.find((c) => !Number.isFinite(c.score));
+        if (unscored) {
+          const why = `The gate's ${unscored.check} check could not be computed`;
+          analyses.set(image.slot, inferenceFailed(result, image, inferenceMs, why));
+          continue;
+        }
         result.gate = {
           passed: decision.passed,
           checks: decision.checks.map((c) => ({ ...c, score: round(c.score, 6) })),

@@ -3,7 +3,7 @@
  * every ONNX file's SHA-256 checked (load.ts), and the bundled demonstration pack's place.
  */
 export { DEFAULT_PACK } from './default.js';
-export { loadGateModel, loadMember, loadPack, sha256File } from './load.js';
+export { gateFingerprint, loadGateModel, loadMember, loadPack, sha256File } from './load.js';
 export type { GateModel, Member, ModelPack, TermCheck } from './load.js';
 export {
   DEFAULT_INDETERMINATE_BAND,

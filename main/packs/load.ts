@@ -150,6 +150,23 @@ export async function loadPack(dir: string, checkTerm?: TermCheck): Promise<Mode
   return { dir: packDir, ensemble, members, gate: await loadGate(packDir, ensemblePath, ensemble) };
 }
 
+/**
+ * SHA-256 of what decides a pack's image-based gate: each check's kind, metric, model and accepted
+ * range, and the gate model's ONNX hash (not how the ranges were chosen, which changes nothing an
+ * image meets). Null for a pack without a gate.
+ */
+export function gateFingerprint(pack: Pick<ModelPack, 'gate'>): string | null {
+  if (!pack.gate) return null;
+  const checks = pack.gate.spec.checks.map((check) => ({
+    kind: check.kind,
+    metric: 'metric' in check ? check.metric : null,
+    model: 'model' in check ? check.model : null,
+    accepted: check.accepted,
+  }));
+  const canonical = JSON.stringify({ checks, model: pack.gate.model?.manifest.onnx.sha256 ?? null });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
 async function loadGate(packDir: string, ensemblePath: string, ensemble: EnsembleManifest): Promise<ModelPack['gate']> {
   if (!ensemble.gate) return null;
   const checks = ensemble.gate.checks.flatMap((check) =>
@@ -164,6 +181,12 @@ async function loadGate(packDir: string, ensemblePath: string, ensemble: Ensembl
   const model = await loadGateModel(join(packDir, name));
   if (model.manifest.id !== name)
     refuse(`it names the model "${name}" but that folder's manifest id is "${model.manifest.id}".`);
+  const { channels, normalization } = model.manifest.input;
+  if (checks.some((check) => check.kind === 'reconstruction') && (channels !== 1 || normalization.kind !== 'xrv')) {
+    refuse(
+      `a reconstruction check compares one-channel images on TorchXRayVision's scale; "${name}" reads ${channels} channel(s) with ${normalization.kind} normalisation.`,
+    );
+  }
   for (const check of checks) {
     const output = check.kind === 'reconstruction' ? 'reconstruction' : 'distance';
     if (!model.manifest.outputs[output])

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelProvenance, PackRef } from '../domain/index.js';
+import { gateFingerprint } from '../packs/index.js';
 import type { Member, ModelPack } from '../packs/index.js';
 
 /** What decides whether a stored result is still valid: the pack and every model's identity. */
@@ -28,6 +29,7 @@ export function packProvenance(pack: ModelPack): PackProvenance {
       rule: pack.ensemble.rule.kind,
       indeterminate: { ...pack.ensemble.indeterminate },
       demo: pack.ensemble.demo,
+      gate: gateFingerprint(pack),
     },
     models: pack.members.map((m) => ({
       id: m.manifest.id,
@@ -46,8 +48,8 @@ export function packProvenance(pack: ModelPack): PackProvenance {
 export const LEGACY_INDETERMINATE_BAND = Object.freeze({ low: 0.4, high: 0.6 });
 
 /**
- * SHA-256 of the pack's id, version, rule, indeterminate band and each member's id, version, ONNX
- * hash and operating points. The band enters only when it is not LEGACY_INDETERMINATE_BAND, so the
+ * SHA-256 of the pack's id, version, rule, indeterminate band, image-based gate (when it has one)
+ * and each member's id, version, ONNX hash and operating points. The band enters only when it is not LEGACY_INDETERMINATE_BAND, so the
  * fingerprints of results stored before the band existed stay valid (they are not analysed again),
  * while a pack that changes its band has its images analysed again.
  */
@@ -61,6 +63,8 @@ export function packFingerprint(provenance: Pick<PackProvenance, 'pack' | 'model
       rule: provenance.pack.rule,
       ...(legacyBand ? {} : { indeterminate: { low, high } }),
       demo: provenance.pack.demo,
+      // A pack without a gate keeps the fingerprint it had before gates existed.
+      ...(provenance.pack.gate ? { gate: provenance.pack.gate } : {}),
     },
     models: provenance.models.map((m) => ({
       id: m.id,

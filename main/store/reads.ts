@@ -156,6 +156,7 @@ export class ResultReader {
       notes: parseJson(row.notes, []),
       findings,
       heatmaps: parseJson(row.heatmaps, null),
+      gate: parseJson(row.gate, null),
       timings: timed
         ? {
             decodeMs: Number(row.decode_ms),

@@ -202,6 +202,12 @@ export const MIGRATIONS: readonly Migration[] = [
           AND findings.probability_ensemble < p.indeterminate_high);
     `,
   },
+  {
+    version: 4,
+    description: "images: the image-based gate's report (each check's score, range and outcome)",
+    // NULL for results stored before, and for images that never reached the models.
+    sql: `ALTER TABLE images ADD COLUMN gate TEXT;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Engine, NO_IMAGE_GATE_NOTE } from '../../main/engine/index.js';
 import type { AnalysisResult } from '../../main/domain/index.js';
+import ort from 'onnxruntime-node';
+import { readRadiograph } from '../../main/ingest/index.js';
 import { loadPack } from '../../main/packs/index.js';
+import { preprocess } from '../../main/preprocess/index.js';
+import { packFingerprint, packProvenance } from '../../main/store/index.js';
 import type { GateCheck } from '../../main/packs/index.js';
 import { writeDiskPng } from '../support/images.js';
 import { scratchDir } from '../support/tools.js';
@@ -31,7 +35,7 @@ const chosen = {
 };
 
 /** The cam-pack with a gate: `model` (mirror or flat) copied in as `gate` when given. */
-function packWithGate(checks: GateCheck[], model?: 'mirror' | 'flat'): string {
+function packWithGate(checks: GateCheck[], model?: 'mirror' | 'flat' | 'broken'): string {
   const dir = join(scratch.path, `pack-${packs++}`);
   cpSync(join(MODELS, 'cam-pack'), dir, { recursive: true });
   if (model) cpSync(join(MODELS, 'gate-models', model), join(dir, 'gate'), { recursive: true });
@@ -47,6 +51,30 @@ const ssimAtLeast = (min: number): GateCheck => ({
   accepted: { min, max: null },
   chosen,
 });
+
+/**
+ * The members' joint energy for a file, computed here from onnxruntime's own logits (each member
+ * run directly on the preprocessed input): the mean over members of the sum over trained labels of
+ * log(1 + e^logit).
+ */
+async function energyOf(models: string, file: string): Promise<number> {
+  const pack = await loadPack(models);
+  const radiograph = await readRadiograph(file);
+  let total = 0;
+  for (const member of pack.members) {
+    const { input, labels, outputs } = member.manifest;
+    const session = await ort.InferenceSession.create(member.onnxPath);
+    const tensor = new ort.Tensor('float32', preprocess(radiograph, input).data, [
+      1,
+      input.channels,
+      input.height,
+      input.width,
+    ]);
+    const logits = (await session.run({ [input.name]: tensor }))[outputs.scores.name].data as Float32Array;
+    total += labels.reduce((sum, label, k) => (label.trained ? sum + Math.log1p(Math.exp(logits[k])) : sum), 0);
+  }
+  return total / pack.members.length;
+}
 
 async function analyse(models: string, imageGate?: 'enforce' | 'measure'): Promise<AnalysisResult[]> {
   const engine = await Engine.create({ models, provider: 'cpu', threads: 1, imageGate });
@@ -95,6 +123,16 @@ test('a gate model that reconstructs nothing refuses the image: rejected, why, n
   );
 });
 
+test('a gate model that outputs NaN fails that image with a coded error, neither refused nor called', async () => {
+  const results = await analyse(packWithGate([ssimAtLeast(0.5)], 'broken'));
+  for (const result of results) {
+    assert.equal(result.status, 'error');
+    assert.equal(result.error?.code, 'INFERENCE_FAILED');
+    assert.match(result.error!.message, /The gate model gate gave a value that is not a number/);
+    assert.deepEqual(result.findings, []);
+  }
+});
+
 test('measuring computes the same scores and refuses nothing', async () => {
   const pack = packWithGate([ssimAtLeast(0.5)], 'flat');
   const [enforced] = await analyse(pack);
@@ -104,24 +142,50 @@ test('measuring computes the same scores and refuses nothing', async () => {
   assert.equal(measured.gate!.checks[0].score, enforced.gate!.checks[0].score);
 });
 
-test("member-output checks read the members' logits: a range around the score passes, one beside it refuses", async () => {
-  const [measured] = await analyse(
-    packWithGate([
-      { kind: 'energy', accepted: { min: -1e9, max: 1e9 }, chosen },
-      { kind: 'disagreement', accepted: { min: null, max: 1 }, chosen },
-    ]),
+test("the energy check scores the members' own logits; a batch of refused and accepted images keeps each its findings", async () => {
+  const energyCheck = (min: number): GateCheck => ({ kind: 'energy', accepted: { min, max: null }, chosen });
+  const measured = await analyse(packWithGate([energyCheck(-1e9)]));
+  const energies = measured.map((r) => r.gate!.checks[0].score);
+  const expected = [
+    await energyOf(join(MODELS, 'cam-pack'), diskFile),
+    await energyOf(join(MODELS, 'cam-pack'), greyFile),
+  ];
+  energies.forEach((energy, i) =>
+    assert.ok(Math.abs(energy - expected[i]) < 1e-4 * Math.max(1, expected[i]), `${energy} against ${expected[i]}`),
   );
-  const [energy, disagreement] = measured.gate!.checks.map((c) => c.score);
-  assert.ok(energy > 0 && disagreement >= 0 && disagreement <= 1);
-  const [refused] = await analyse(
-    packWithGate([{ kind: 'energy', accepted: { min: energy + 0.01, max: null }, chosen }]),
+  assert.notEqual(energies[0], energies[1]);
+  // A bound between the two: the lower-energy image is refused, the other analysed as without a gate.
+  const [low, high] = energies[0] < energies[1] ? [0, 1] : [1, 0];
+  const mixed = await analyse(packWithGate([energyCheck((energies[0] + energies[1]) / 2)]));
+  const ungated = await analyse(join(MODELS, 'cam-pack'));
+  assert.equal(mixed[low].status, 'rejected');
+  assert.match(mixed[low].reason!, /joint energy/);
+  assert.equal(mixed[high].status, 'ok');
+  assert.deepEqual(mixed[high].findings, ungated[high].findings);
+  assert.equal(mixed[high].file, ungated[high].file);
+});
+
+test("a disagreement check reads the members' calibrated values", async () => {
+  const [measured] = await analyse(packWithGate([{ kind: 'disagreement', accepted: { min: null, max: 1 }, chosen }]));
+  // The spread of each finding's member values, as the result reports them (4 decimals).
+  const spreads = measured.findings
+    .filter((f) => Object.keys(f.perModel).length >= 2)
+    .map((f) => Math.max(...Object.values(f.perModel)) - Math.min(...Object.values(f.perModel)));
+  const expected = spreads.reduce((a, b) => a + b, 0) / spreads.length;
+  assert.ok(
+    Math.abs(measured.gate!.checks[0].score - expected) < 2e-4,
+    `${measured.gate!.checks[0].score} against ${expected}`,
   );
-  assert.equal(refused.status, 'rejected');
-  assert.match(refused.reason!, /joint energy/);
-  const [passed] = await analyse(
-    packWithGate([{ kind: 'energy', accepted: { min: energy - 0.01, max: energy + 0.01 }, chosen }]),
-  );
-  assert.equal(passed.status, 'ok');
+});
+
+test('the pack fingerprint follows the gate: its model and bounds, not how they were chosen', async () => {
+  const fingerprint = async (dir: string) => packFingerprint(packProvenance(await loadPack(dir)));
+  const base = await fingerprint(packWithGate([ssimAtLeast(0.5)], 'mirror'));
+  assert.notEqual(await fingerprint(packWithGate([ssimAtLeast(0.6)], 'mirror')), base);
+  assert.notEqual(await fingerprint(packWithGate([ssimAtLeast(0.5)], 'flat')), base);
+  assert.notEqual(await fingerprint(join(MODELS, 'cam-pack')), base);
+  const reworded = { ...ssimAtLeast(0.5), chosen: { ...chosen, rule: 'the same bound, reworded' } };
+  assert.equal(await fingerprint(packWithGate([reworded], 'mirror')), base);
 });
 
 test('a pack without an image-based gate says so in every result', async () => {

@@ -235,7 +235,7 @@ describe('schema 3 migration', () => {
     });
     const store = ResultStore.open(path);
     try {
-      assert.equal(store.schemaVersion(), 3);
+      assert.equal(store.schemaVersion(), 4);
       const called = (id: number) =>
         Object.fromEntries(
           store

@@ -131,6 +131,24 @@ describe('results', () => {
       }),
       fp,
     );
+    // An image-based gate changes it (a pack without one keeps the fingerprint it had before).
+    const gated = packFingerprint({ ...base, pack: { ...base.pack, gate: 'a'.repeat(64) } });
+    assert.notEqual(gated, fp);
+    assert.notEqual(packFingerprint({ ...base, pack: { ...base.pack, gate: 'b'.repeat(64) } }), gated);
+    assert.equal(packFingerprint({ ...base, pack: { ...base.pack, gate: null } }), fp);
+  });
+
+  test("the image-based gate's report reads back with the result", () => {
+    const store = ResultStore.open(freshDb());
+    const gate = {
+      passed: false,
+      checks: [{ check: 'feature-distance', score: 1197.9, min: null, max: 384.3, passed: false }],
+    };
+    const refused = write(store, '/a/refused.png', { status: 'rejected', reason: 'outside', gate });
+    const plain = write(store, '/a/plain.dcm', {});
+    assert.deepEqual(store.result(refused)!.gate, gate);
+    assert.equal(store.result(plain)!.gate, null);
+    store.close();
   });
 
   test('a new result for a path replaces the old one (same id, findings replaced)', () => {
@@ -380,7 +398,7 @@ describe('studies and the worklist', () => {
     );
     raw.close();
     const store = ResultStore.open(path);
-    assert.equal(store.schemaVersion(), 3);
+    assert.equal(store.schemaVersion(), 4);
     assert.deepEqual(store.feedbackFor('/m/1.dcm'), [
       {
         id: 3,
