@@ -188,6 +188,7 @@ export function judgeImage(gate: ImageGate, evidence: GateEvidence, enforce = tr
   const failed = gate.checks.flatMap((check, i) => {
     const outcome = checks[i];
     if (outcome.passed) return [];
+    if (!Number.isFinite(outcome.score)) return [`${WORDING[outcome.check]} could not be computed`];
     const bound =
       outcome.min !== null && !(outcome.score >= outcome.min)
         ? `below the accepted ${format(outcome.min)}`

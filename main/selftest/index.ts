@@ -148,7 +148,7 @@ export async function camCheck(
     for await (const image of memberOutputs(pack, files, { provider, cam: true })) {
       for (const manifest of withCam) {
         const output = image.members[manifest.id];
-        for (const gap of camGaps(output.scores, output.cam!)) {
+        for (const gap of camGaps(output.scores, output.cam!, manifest.outputs.scores.kind)) {
           maps++;
           largest = Math.max(largest, gap.difference);
           // Written so that a NaN fails.

@@ -14,6 +14,7 @@ import { readRadiograph } from '../ingest/index.js';
 import type { ModelPack } from '../packs/index.js';
 import { preprocess } from '../preprocess/index.js';
 import type { PlaneCache } from '../preprocess/index.js';
+import { logit as logitOf } from '../gate/index.js';
 
 /** One member's class activation map for one image: labels x rows x columns. */
 export interface CamOutput {
@@ -120,16 +121,20 @@ export interface CamGap {
 
 /**
  * The pack format's promise for a `cam` output (docs/model-packs.md): the classifier applied to
- * the features at every cell, bias included, so that the mean over the cells is the logit. One
- * entry per label.
+ * the features at every cell, bias included, so that the mean over the cells is the logit (for a
+ * model whose scores are probabilities, the logit of its score). One entry per label.
  */
-export function camGaps(scores: ArrayLike<number>, cam: CamOutput): CamGap[] {
+export function camGaps(
+  scores: ArrayLike<number>,
+  cam: CamOutput,
+  kind: 'logits' | 'probabilities' = 'logits',
+): CamGap[] {
   const cells = cam.rows * cam.columns;
   return Array.from({ length: cam.labels }, (_, label) => {
     let sum = 0;
     for (let c = 0; c < cells; c++) sum += cam.data[label * cells + c];
     const mean = sum / cells;
-    const logit = scores[label];
+    const logit = kind === 'logits' ? scores[label] : logitOf(scores[label]);
     return {
       label,
       mean,

@@ -186,7 +186,7 @@ async function runSplit(
     const calibrated: Record<string, Array<number | null>> = {};
     for (const manifest of members) {
       const output = image.members[manifest.id];
-      for (const gap of camGaps(output.scores, output.cam!)) {
+      for (const gap of camGaps(output.scores, output.cam!, manifest.outputs.scores.kind)) {
         largestCamGap = Math.max(largestCamGap, gap.difference);
         if (!(gap.difference <= gap.allowed))
           throw new Error(

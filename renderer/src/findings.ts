@@ -129,7 +129,7 @@ export class FindingsPanel {
           { class: 'state-card rejected', role: 'note' },
           ...(image.reason?.startsWith(OUT_OF_DISTRIBUTION_REASON)
             ? [
-                h('p', { class: 'state-title' }, 'Not assessed: unlike the images this model pack was trained on'),
+                h('p', { class: 'state-title' }, 'Refused: unlike the images this model pack was trained on'),
                 h('p', { class: 'state-reason' }, image.reason),
                 h(
                   'p',

@@ -109,5 +109,6 @@ test('a reconstruction check reads the gate model output; a broken (NaN) score n
     evidence({ reconstruction: { input, output: new Float32Array(16).fill(NaN), rows: 4, columns: 4, range: 2048 } }),
   );
   assert.equal(broken.passed, false);
+  assert.match(broken.reason!, /reconstruction error \(RMSE\) could not be computed/);
   assert.throws(() => judgeImage(gate, evidence({})), /gate model output/);
 });
