@@ -67,6 +67,10 @@ async function main(): Promise<void> {
   const ensemble = EnsembleManifestSchema.parse(JSON.parse(readFileSync(join(packDir, ENSEMBLE_FILE), 'utf8')));
   if (!ensemble.gate) throw new Error(`${packDir} declares no image-based gate`);
   const heldoutSeed = (JSON.parse(readFileSync(join(heldout, 'phantoms.json'), 'utf8')) as { seed?: number }).seed;
+  const challengeManifest = JSON.parse(readFileSync(join(challenges, 'manifest.json'), 'utf8')) as {
+    command: string;
+    files: Array<{ file: string; kind: string; source: string }>;
+  };
 
   const items: Item[] = [
     ...readdirSync(heldout)
@@ -77,11 +81,11 @@ async function main(): Promise<void> {
       .filter((f) => f.endsWith('.png'))
       .sort()
       .map((f): Item => ({ set: 'real radiographs', kind: 'radiograph', file: join(real, f) })),
-    ...(
-      JSON.parse(readFileSync(join(challenges, 'manifest.json'), 'utf8')) as {
-        files: Array<{ file: string; kind: string }>;
-      }
-    ).files.map((entry): Item => ({ set: 'challenges', kind: entry.kind, file: join(challenges, entry.file) })),
+    ...challengeManifest.files.map((entry): Item => ({
+      set: 'challenges',
+      kind: entry.kind,
+      file: join(challenges, entry.file),
+    })),
   ];
   const byFile = new Map(items.map((item) => [item.file, item]));
   const checkNames = ensemble.gate.checks.map(checkName);
@@ -126,8 +130,19 @@ async function main(): Promise<void> {
   const evaluation = {
     date: new Date().toISOString().slice(0, 10),
     machine: `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.versions.node}`,
-    command: `node --import tsx models/training/evaluate-gate.ts --pack ${relative(projectRoot(), packDir)} --heldout DIR --challenges DIR`,
+    command: `node dist/models/training/evaluate-gate.js --pack ${relative(projectRoot(), packDir)} --heldout ${heldout} --challenges ${challenges}`,
     heldoutSeed,
+    challenges: {
+      command: challengeManifest.command,
+      distinctSources: Object.fromEntries(
+        [...new Set(challengeManifest.files.map((f) => f.kind))].map((kind) => [
+          kind,
+          new Set(
+            challengeManifest.files.filter((f) => f.kind === kind).map((f) => f.source.replace(/, .* window$/, '')),
+          ).size,
+        ]),
+      ),
+    },
     seconds: Math.round(seconds * 10) / 10,
     goals: {
       heldOutPhantomsRefused: { goal: '<= 1 %', share: summarize(bySet.get('held-out phantoms')!).refusedShare },

@@ -150,7 +150,10 @@ def main():
     with open(os.path.join(folder, "manifest.json"), "w") as out_file:
         json.dump(manifest, out_file, indent=2)
         out_file.write("\n")
-    record = {"command": " ".join(sys.argv), "numpy": np.__version__, "onnx": onnx.__version__,
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown CPU") \
+        if os.path.exists("/proc/cpuinfo") else "unknown CPU"
+    record = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu}, {os.cpu_count()} cores",
+              "command": " ".join(sys.argv), "numpy": np.__version__, "onnx": onnx.__version__,
               "member": args.member, "images": int(images), "features": int(channels),
               "shrinkage": args.shrinkage, "seconds": round(time.time() - started, 1), "sha256": digest}
     with open(os.path.join(args.pack, "gate-training.json"), "w") as out_file:
