@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { TriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { PhantomFormat } from './acquisition.js';
+import type { NoduleAppearance } from './findings.js';
 import { writePhantom } from './files.js';
 import type { PhantomEntry } from './files.js';
 import { DEFAULT_SIZE } from './generate.js';
@@ -27,6 +28,8 @@ export interface PhantomSetOptions {
   format?: PhantomFormat;
   /** Long side in pixels (default 600). */
   size?: number;
+  /** 'standard' (default) or 'visible' (PhantomOptions.nodules); phantoms.json records 'visible'. */
+  nodules?: NoduleAppearance;
   /** Worker threads (default: the CPUs available, at most 8; 1 writes in this thread). */
   jobs?: number;
   /** Called after each image is written (in completion order). */
@@ -39,6 +42,7 @@ export interface PhantomSetSummary {
   count: number;
   format: PhantomFormat;
   size: number;
+  nodules: NoduleAppearance;
   /** Images carrying each label (normal: none of the findings). */
   counts: Record<LabelColumn, number>;
   masks: number;
@@ -133,6 +137,9 @@ export async function writePhantomSet(options: PhantomSetOptions): Promise<Phant
   const started = performance.now();
   const format = options.format ?? 'dicom';
   const size = options.size ?? DEFAULT_SIZE;
+  const nodules = options.nodules ?? 'standard';
+  // The default is left out of the generator options, so that standard sets stay byte for byte as before.
+  const generator = nodules === 'standard' ? { format, size } : { format, size, nodules };
   const { out, count, seed } = options;
   await prepare(out);
 
@@ -145,9 +152,9 @@ export async function writePhantomSet(options: PhantomSetOptions): Promise<Phant
     options.onImage?.(entry, done);
   };
   if (jobs === 1) {
-    for (let index = 0; index < count; index++) onEntry(await writePhantom(out, seed, index, { format, size }));
+    for (let index = 0; index < count; index++) onEntry(await writePhantom(out, seed, index, generator));
   } else {
-    await writeInWorkers({ out, seed, count, options: { format, size } }, jobs, onEntry);
+    await writeInWorkers({ out, seed, count, options: generator }, jobs, onEntry);
   }
 
   const counts = Object.fromEntries(LABEL_COLUMNS.map((column) => [column, 0])) as Record<LabelColumn, number>;
@@ -167,6 +174,8 @@ export async function writePhantomSet(options: PhantomSetOptions): Promise<Phant
     count,
     format,
     size,
+    // Recorded only when not the default: standard sets keep the phantoms.json they always had.
+    ...(nodules === 'standard' ? {} : { nodules }),
     terms: PHANTOM_TERMS,
     labelColumns: LABEL_COLUMNS,
     counts,
@@ -179,6 +188,7 @@ export async function writePhantomSet(options: PhantomSetOptions): Promise<Phant
     count,
     format,
     size,
+    nodules,
     counts,
     masks,
     bytes,

@@ -29,6 +29,8 @@ export interface Lesion {
   lobes: { amp: number; freq: number; phase: number }[];
   /** Width of the soft margin, mm. */
   margin: number;
+  /** Solid (every mass, three nodules in four) or subsolid: fainter, with a wide soft margin. */
+  solid: boolean;
 }
 
 export interface EffusionParams {
@@ -83,6 +85,33 @@ export interface AtelectasisParams {
   mediastinalShift: number;
 }
 
+/**
+ * How nodules are drawn: 'standard' (the generator's original appearance, the default) or
+ * 'visible', nodules as conspicuous as a radiologist sees them (visibleNodules, and a weaker
+ * coarse texture octave in the renderer).
+ */
+export type NoduleAppearance = 'standard' | 'visible';
+export const NODULE_APPEARANCES: readonly NoduleAppearance[] = ['standard', 'visible'];
+
+/** Density floors of visible nodules: solid ones and subsolid (part-solid, ground-glass) ones. */
+export const VISIBLE_SOLID_FLOOR = 0.85;
+export const VISIBLE_SUBSOLID_FLOOR = 0.45;
+
+/**
+ * Nodules with a density floor: a solid nodule of 5 mm or more replaces the whole path of aerated
+ * lung it occupies with soft tissue, so its density lies between VISIBLE_SOLID_FLOOR and 1; a
+ * subsolid one between VISIBLE_SUBSOLID_FLOOR and the solid floor. The drawn density keeps its
+ * rank within its range; size, shape, margin and position are unchanged.
+ */
+export function visibleNodules(lesions: readonly Lesion[]): Lesion[] {
+  return lesions.map((lesion) => {
+    const [low, high] = lesion.solid ? SOLID_DENSITY : SUBSOLID_DENSITY;
+    const [floor, top] = lesion.solid ? [VISIBLE_SOLID_FLOOR, 1] : [VISIBLE_SUBSOLID_FLOOR, VISIBLE_SOLID_FLOOR];
+    const t = Math.min(1, Math.max(0, (lesion.density - low) / (high - low)));
+    return { ...lesion, density: floor + (top - floor) * t };
+  });
+}
+
 export interface FindingParams {
   cardiomegaly: { ctrNormal: number; ctrEnlarged: number };
   'pleural effusion': EffusionParams;
@@ -127,12 +156,21 @@ function lobes(rng: Random, amplitude: number): Lesion['lobes'] {
   }));
 }
 
+/** The nodules' drawn densities, solid and subsolid. */
+const SOLID_DENSITY: [number, number] = [0.28, 0.95];
+const SUBSOLID_DENSITY: [number, number] = [0.12, 0.35];
+
 function sampleLesion(rng: Random, anatomy: Anatomy, kind: 'nodule' | 'mass'): Lesion {
   const side: Side = rng.chance(0.52) ? 'right' : 'left';
   const lung = anatomy.lungs[side];
   const radius = kind === 'nodule' ? rng.skewed(5, 28, 1.7) / 2 : rng.skewed(32, 78, 1.4) / 2;
   const solid = kind === 'mass' || rng.chance(0.75);
-  const density = kind === 'mass' ? rng.uniform(0.3, 0.95) : solid ? rng.uniform(0.28, 0.95) : rng.uniform(0.12, 0.35);
+  const density =
+    kind === 'mass'
+      ? rng.uniform(0.3, 0.95)
+      : solid
+        ? rng.uniform(SOLID_DENSITY[0], SOLID_DENSITY[1])
+        : rng.uniform(SUBSOLID_DENSITY[0], SUBSOLID_DENSITY[1]);
   // Perihilar masses are common; nodules anywhere in the lung.
   const nearHilum = kind === 'mass' && rng.chance(0.3);
   const hilum = anatomy.hila[side];
@@ -151,6 +189,7 @@ function sampleLesion(rng: Random, anatomy: Anatomy, kind: 'nodule' | 'mass'): L
     density,
     lobes: lobes(rng, kind === 'mass' ? 0.16 : solid ? 0.08 : 0.12),
     margin: solid ? rng.uniform(0.6, 1.8) + (kind === 'mass' ? rng.uniform(0, 4) : 0) : radius * rng.uniform(0.25, 0.5),
+    solid,
   };
 }
 

@@ -7,8 +7,8 @@ import { buildHeart, costophrenicAngle, sampleAnatomy, SIGMA } from './anatomy.j
 import type { Anatomy } from './anatomy.js';
 import { Frame, sampleAcquisition } from './acquisition.js';
 import type { Acquisition, PhantomFormat, Photometric, WindowKind } from './acquisition.js';
-import { sampleFindings } from './findings.js';
-import type { FindingParams } from './findings.js';
+import { sampleFindings, visibleNodules } from './findings.js';
+import type { FindingParams, NoduleAppearance } from './findings.js';
 import { hash32, Random, uuidDecimal } from './random.js';
 import { renderPhantom } from './render.js';
 import { LABEL_COLUMNS, PHANTOM_TERMS, PREVALENCE } from './terms.js';
@@ -32,6 +32,11 @@ export interface PhantomOptions {
   bitsStored?: number;
   window?: WindowKind;
   padding?: boolean;
+  /**
+   * 'standard' (default): nodules as drawn, often fainter than the lung texture; 'visible': a
+   * density floor for nodules and a weaker coarse texture octave (see visibleNodules).
+   */
+  nodules?: NoduleAppearance;
 }
 
 export interface VoiLutTable {
@@ -110,6 +115,8 @@ export interface Phantom {
   /** One binary mask (0/1, rows x columns) per present finding. */
   masks: Partial<Record<PhantomTerm, Uint8Array>>;
   findings: FindingRecord[];
+  /** 1 in the right lung, 2 in the left, 0 elsewhere, before findings: where lesions can lie. */
+  lungs: Uint8Array;
   /** Cardiothoracic ratio of this phantom's heart, present or not. */
   ctr: number;
   view: 'PA' | 'AP';
@@ -263,7 +270,11 @@ export function generatePhantom(seed: number, index: number, options: PhantomOpt
     { sex: study.sex, age: study.age, size: study.bodySize },
     view,
   );
+  const nodules = options.nodules ?? 'standard';
+  if (nodules !== 'standard' && nodules !== 'visible')
+    throw new RangeError(`nodules must be standard or visible, not ${String(nodules)}`);
   const findings = sampleFindings(seed, index, base);
+  if (nodules === 'visible') findings.nodule.lesions = visibleNodules(findings.nodule.lesions);
   const acquisition = sampleAcquisition(new Random(seed, index, 'acquisition'), base, {
     format,
     size,
@@ -278,7 +289,7 @@ export function generatePhantom(seed: number, index: number, options: PhantomOpt
   for (const term of options.without ?? []) present.delete(term);
 
   const anatomy = finalAnatomy(base, findings, present);
-  const rendered = renderPhantom(anatomy, findings, present, acquisition, seed, index);
+  const rendered = renderPhantom(anatomy, findings, present, acquisition, seed, index, nodules);
   const frame = new Frame(acquisition);
 
   const masks: Partial<Record<PhantomTerm, Uint8Array>> = {};
@@ -315,6 +326,7 @@ export function generatePhantom(seed: number, index: number, options: PhantomOpt
     labels,
     masks,
     findings: records,
+    lungs: rendered.lungs,
     ctr: round(anatomy.ctr, 4),
     view,
     acquisition,

@@ -19,13 +19,15 @@ import type { Anatomy, BoneCurve, Ellipse, Lung, VesselSegment } from './anatomy
 import { Frame } from './acquisition.js';
 import type { Acquisition } from './acquisition.js';
 import { effusionSurface } from './findings.js';
-import type { FindingParams, Lesion } from './findings.js';
+import type { FindingParams, Lesion, NoduleAppearance } from './findings.js';
 import { hash32, Random } from './random.js';
 import type { PhantomTerm } from './terms.js';
 
 /** Linear attenuation per mm: soft tissue (water) and bone at a chest radiograph's effective energy. */
 export const MU_SOFT = 0.0205;
 export const MU_BONE = 0.055;
+/** The coarse texture octave's weight with visible nodules (0.9 otherwise). */
+export const VISIBLE_COARSE_TEXTURE = 0.3;
 
 export interface Rendered {
   /** Stored values, row-major, rows x columns. */
@@ -38,6 +40,8 @@ export interface Rendered {
   paddingValue: number | null;
   /** Stored values of the image content, before MONOCHROME1 inversion: [low, high]. */
   valueRange: [number, number];
+  /** 1 right lung, 2 left lung, 0 elsewhere, before findings (a copy: the scratch maps are reused). */
+  lungs: Uint8Array;
 }
 
 function smoothstep(edge0: number, edge1: number, x: number): number {
@@ -438,6 +442,7 @@ class Renderer {
     private readonly acquisition: Acquisition,
     private readonly seed: number,
     private readonly index: number,
+    private readonly nodules: NoduleAppearance,
   ) {
     const frame = new Frame(acquisition);
     const n = frame.rows * frame.columns;
@@ -671,17 +676,23 @@ class Renderer {
     this.addContrast('pneumothorax', tally[0], tally[1]);
   }
 
-  /** Parenchymal texture: two octaves of value noise (about 3 and 9 mm) modulating the lung air. */
+  /**
+   * Parenchymal texture: two octaves of value noise (about 3 and 9 mm) modulating the lung air.
+   * With visible nodules the coarse octave, at the nodules' own scale, is weakened: the texture of
+   * real lungs (secondary lobules, about 1 to 2.5 cm, and finer) is much fainter than a solid
+   * nodule at 5 to 30 mm.
+   */
   private texture(): void {
     const { frame, air, lung, clear } = this.m;
     const amount = 2 * this.anatomy.texture;
+    const coarseWeight = this.nodules === 'visible' ? VISIBLE_COARSE_TEXTURE : 0.9;
     const { rows, columns, spacing } = frame;
     const fine = new PixelNoise(hash32(this.seed, this.index, 'texture fine'), rows, columns, 3.2 / spacing);
     const coarse = new PixelNoise(hash32(this.seed, this.index, 'texture coarse'), rows, columns, 9 / spacing);
     for (let y = 0, i = 0; y < rows; y++) {
       for (let x = 0; x < columns; x++, i++) {
         if (lung[i] === 0) continue;
-        const n = 0.6 * fine.at(x, y) + 0.9 * coarse.at(x, y);
+        const n = 0.6 * fine.at(x, y) + coarseWeight * coarse.at(x, y);
         air[i] *= 1 + amount * n * (1 - clear[i]);
       }
     }
@@ -1121,7 +1132,14 @@ class Renderer {
         }
       }
     }
-    return { stored, masks: this.masks, contrast: this.contrast, paddingValue, valueRange: [lowValue, highValue] };
+    return {
+      stored,
+      masks: this.masks,
+      contrast: this.contrast,
+      paddingValue,
+      valueRange: [lowValue, highValue],
+      lungs: this.m.lung.slice(),
+    };
   }
 
   /** A lead side marker ("L" on the patient's left, "R" on the right) near a top corner of the field. */
@@ -1158,6 +1176,7 @@ export function renderPhantom(
   acquisition: Acquisition,
   seed: number,
   index: number,
+  nodules: NoduleAppearance = 'standard',
 ): Rendered {
-  return new Renderer(anatomy, findings, present, acquisition, seed, index).render();
+  return new Renderer(anatomy, findings, present, acquisition, seed, index, nodules).render();
 }

@@ -93,6 +93,8 @@ function readSplit(dir: string, terms: string[], limit: number | null) {
     count: number;
     size: number | null;
     format: string;
+    /** Present only when not the generator's default (standard). */
+    nodules?: string;
     images: Array<{ file: string; patient: { id: string } }>;
   };
   let { files, labels } = readLabels(join(dir, 'labels.csv'), terms);
@@ -106,7 +108,7 @@ function readSplit(dir: string, terms: string[], limit: number | null) {
     if (!id) throw new Error(`${dir}/phantoms.json does not list ${file}`);
     return id;
   });
-  const generator = `triage phantom --count ${phantoms.count} --seed ${phantoms.seed} --format ${phantoms.format}${phantoms.size ? ` --size ${phantoms.size}` : ''}`;
+  const generator = `triage phantom --count ${phantoms.count} --seed ${phantoms.seed} --format ${phantoms.format}${phantoms.size ? ` --size ${phantoms.size}` : ''}${phantoms.nodules ? ` --nodules ${phantoms.nodules}` : ''}`;
   return { seed: phantoms.seed, files, labels, patients, generator };
 }
 
