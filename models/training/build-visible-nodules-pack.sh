@@ -56,7 +56,11 @@ node dist/models/training/evaluate-gate.js --pack "$PACK" --heldout "$WORK/stand
 cp "$PACK/gate-evaluation.json" "$WORK/gate-evaluation.standard.json"
 cp "$WORK/gate-evaluation.json" "$PACK/"
 cp "$WORK/gate-test.csv" "$PACK/evidence/"
-grep -i -E "held-out|refus" "$WORK/gate-standard.log" | head -5 || true
+node -e '
+  const e = require(process.argv[1]);
+  const p = e.sets["held-out phantoms"];
+  console.log(`standard phantoms (seed 7721) refused by the gate: ${p.refusedByGate} of ${p.images}`);
+' "$WORK/gate-evaluation.standard.json" || true
 echo "(all figures: $WORK/gate-evaluation.standard.json)"
 
 exit "$failed"
