@@ -8,6 +8,10 @@
  * exercises the path for real weights: labels and op_threshs read from the model object, published
  * metrics, a non-demo ensemble.
  *
+ * The same export writes TorchXRayVision's autoencoder (ResNetAE 101-elastic, here its
+ * architecture-identical stand-in) as the pack's gate model: onnxruntime-node's reconstruction must
+ * equal torch's, and the pack must carry no gate check (no bound without in-distribution images).
+ *
  * Needs Debian's Python with torch, torchvision and onnx; without them the test fails and names the
  * packages (a check that silently skips proves nothing).
  */
@@ -17,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { loadPack } from '../../main/packs/load.js';
+import { loadGateModel, loadPack } from '../../main/packs/load.js';
 import type { MemberManifest } from '../../main/packs/manifest.js';
 import { loadTaxonomy } from '../../main/taxonomy/index.js';
 import { aptCommand, missingPythonModules, PYTHON, REFERENCE_PYTHON_MODULES } from '../support/reference-tools.js';
@@ -93,14 +97,23 @@ function standInPack(): Promise<string> {
   standIns ??= Promise.resolve().then(() => {
     requireTorch();
     const dir = join(scratch.path, 'stand-in');
-    const exported = run(PYTHON, [EXPORTER, '--from-architecture', '--weights', 'all,resnet50', '--out', dir]);
+    const exported = run(PYTHON, [
+      EXPORTER,
+      '--from-architecture',
+      '--weights',
+      'all,resnet50',
+      '--gate',
+      'ae',
+      '--out',
+      dir,
+    ]);
     assert.equal(
       exported.status,
       0,
       `the exporter failed (${exported.error?.message ?? `exit ${exported.status}`}):\n${exported.output}`,
     );
     console.log(
-      `# exporter (--from-architecture, all + resnet50): ${exported.seconds.toFixed(1)} s\n${exported.stdout.trim().replace(/^/gm, '# ')}`,
+      `# exporter (--from-architecture, all + resnet50, --gate ae): ${exported.seconds.toFixed(1)} s\n${exported.stdout.trim().replace(/^/gm, '# ')}`,
     );
     return dir;
   });
@@ -143,6 +156,15 @@ test(
       assert.ok(ref.torchChecks.calibratedMinusLibraryForward <= 1e-6, JSON.stringify(ref.torchChecks));
       assert.ok(ref.torchChecks.meanCamMinusLogit <= 1e-4, JSON.stringify(ref.torchChecks));
     }
+    // The gate model: its folder, torch's reconstruction of the same two inputs, and no gate check
+    // (no bound without in-distribution images).
+    assert.ok(existsSync(join(dir, 'gate', 'model.onnx')), 'gate/model.onnx');
+    assert.equal(ensemble.gate, undefined, 'the exporter invents no gate threshold');
+    const gate = reference.gate;
+    assert.equal(gate.id, 'gate');
+    assert.deepEqual(gate.input.shape, [2, 1, 224, 224]);
+    assert.equal(gate.reconstruction.length, 2 * 224 * 224);
+    assert.equal(gate.torchChecks.reconstructionMinusLibraryForward, 0);
   },
 );
 
@@ -167,6 +189,12 @@ test(
     // The DenseNet's CAM agrees to 1e-4 absolutely; the ResNet's 16x16 cells of 2048-channel sums agree
     // to 1e-4 of their largest magnitude (torch's own float32 is 1e-4 away from float64 there).
     assert.ok(summary.members.find((m: { member: string }) => m.member === DENSENET).cam <= 1e-4);
+    // The autoencoder's reconstruction (values up to some 4e4 in xrv units; torch's own float32 is
+    // 3e-1 from float64 there) within 1e-4 of its largest magnitude, batch 1 as batch 2.
+    assert.equal(summary.gate.model, 'gate');
+    assert.equal(summary.gate.ok, true);
+    assert.ok(summary.gate.reconstruction <= summary.gate.limit, JSON.stringify(summary.gate));
+    assert.ok(summary.gate.batch <= summary.gate.limit, JSON.stringify(summary.gate));
   },
 );
 
@@ -174,11 +202,14 @@ test('the verifier fails when the torch outputs differ', { timeout: TIMEOUT }, a
   const dir = await standInPack();
   const reference = JSON.parse(readFileSync(join(dir, 'torch-reference.json'), 'utf8'));
   reference.members[DENSENET].logits[1][4] += 1e-3;
+  // A reconstruction off by a scale (an export that left the units): 1 % more.
+  reference.gate.reconstruction = reference.gate.reconstruction.map((value: number) => value * 1.01);
   const changed = join(scratch.path, 'changed-reference.json');
   writeFileSync(changed, JSON.stringify(reference));
   const verified = run(process.execPath, [VERIFIER, dir, '--reference', changed]);
   assert.equal(verified.status, 1, verified.output);
   assert.match(verified.stdout, new RegExp(`FAIL ${DENSENET}: logits vs torch`));
+  assert.match(verified.stdout, /FAIL gate: reconstruction vs torch/);
   assert.match(verified.stdout, new RegExp(`${RESNET}\\s.*\\sok`));
 });
 
@@ -236,6 +267,17 @@ test(
           /Untrained heads, masked \(never vote\): Lung Lesion, Enlarged Cardiomediastinum/,
         );
     }
+    // The gate model: a gate model manifest (GateModelManifestSchema), prepared as the DenseNet is.
+    const gate = await loadGateModel(join(dir, 'gate'));
+    assert.equal(gate.manifest.id, 'gate');
+    assert.deepEqual(gate.manifest.input, pack.members[0].manifest.input);
+    assert.deepEqual(gate.manifest.outputs, { reconstruction: { name: 'reconstruction' } });
+    assert.match(gate.manifest.architecture, /ResNetAE101.*512x3x3 latent/);
+    assert.equal(gate.manifest.card.notForClinicalUse, true);
+    assert.match(gate.manifest.card.license ?? '', /Apache-2\.0/);
+    assert.match(gate.manifest.card.citation ?? '', /Gifsplanation.*arxiv\.org\/abs\/2102\.09475/);
+    assert.match(gate.manifest.card.limitations ?? '', /RANDOM WEIGHTS/);
+    assert.match(gate.manifest.card.limitations ?? '', /choose-gate\.ts --images/);
   },
 );
 
@@ -261,14 +303,24 @@ test(
         '    key = next(k for k, spec in exporter.MODELS.items() if spec["weights"] == weights)',
         '    return exporter.build_stand_in(key, 7 + list(exporter.MODELS).index(key))',
         'models = types.SimpleNamespace(DenseNet=lambda weights: _load(weights), ResNet=lambda weights: _load(weights))',
+        'def _autoencoder(weights):',
+        '    model = exporter.build_gate_stand_in("ae", 11)',
+        '    model.weights = weights',
+        '    model.weights_metadata = {"resolution": 224, "image_range": [-1024, 1024]}',
+        '    return model',
+        'autoencoders = types.SimpleNamespace(ResNetAE=_autoencoder)',
         '',
       ].join('\n'),
     );
     const dir = join(scratch.path, 'real-path');
     const env = { ...PYTHON_ENV, PYTHONPATH: [join(scratch.path, 'fake-xrv'), IMPORT_DIR].join(':') };
-    const exported = run(PYTHON, [EXPORTER, '--weights', 'all,nih', '--members', 'all,nih', '--out', dir], env);
+    const exported = run(
+      PYTHON,
+      [EXPORTER, '--weights', 'all,nih', '--members', 'all,nih', '--gate', 'ae', '--out', dir],
+      env,
+    );
     assert.equal(exported.status, 0, exported.output);
-    console.log(`# exporter (stand-in torchxrayvision, all + nih): ${exported.seconds.toFixed(1)} s`);
+    console.log(`# exporter (stand-in torchxrayvision, all + nih, --gate ae): ${exported.seconds.toFixed(1)} s`);
     const verified = run(process.execPath, [VERIFIER, dir]);
     assert.equal(verified.status, 0, verified.output);
 
@@ -289,6 +341,15 @@ test(
     );
     assert.ok(nih.labels.filter((l) => !l.trained).every((l) => l.operatingPoint === null));
     assert.deepEqual(nih.card.metrics, {});
+    const gate = await loadGateModel(join(dir, 'gate'));
+    assert.equal(gate.manifest.name, 'TorchXRayVision ResNet autoencoder (101-elastic)');
+    assert.equal(gate.manifest.version, '1.0.0+xrv0.0.0');
+    assert.match(
+      gate.manifest.card.trainingData,
+      /^NIH ChestX-ray14, PadChest, RSNA Pneumonia, MIMIC-CXR and CheXpert/,
+    );
+    assert.doesNotMatch(gate.manifest.card.limitations ?? '', /RANDOM/);
+    assert.equal(pack.gate, null, 'no gate check until the site chooses its bound');
 
     // Without the library (and without --from-architecture) the exporter says how to get it.
     const bare = run(PYTHON, ['-c', 'import torchxrayvision']);
