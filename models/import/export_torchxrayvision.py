@@ -801,6 +801,9 @@ def build_gate_stand_in(key, seed):
     with torch.no_grad():
         model(x)
         model.eval()
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.momentum = 0.1  # back to the library's (PyTorch's default)
         # A trained autoencoder's reconstruction has its input's spread: scale the last layer (no bias,
         # no activation) so that the stand-in's does too, rather than the few units random weights give.
         spread = float(model(x)["out"].std())
@@ -824,11 +827,14 @@ class XrvGateExport(nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
+        # Releases before the resolution check have encode(x) alone.
+        self.encode_options = ({"check_resolution": False}
+                               if "check_resolution" in inspect.signature(model.encode).parameters else {})
 
     def forward(self, x):
         # encode then decode, as the library's forward does, without its resolution check (a Python
         # branch on the traced shape; the export's input is the native resolution anyway).
-        return self.model.decode(self.model.encode(x, check_resolution=False), x.size())
+        return self.model.decode(self.model.encode(x, **self.encode_options), x.size())
 
 
 def gate_geometry(model, key):
