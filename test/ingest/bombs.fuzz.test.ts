@@ -25,6 +25,7 @@ import {
   UNDEFINED,
   writeDeflatedBomb,
 } from '../support/hostile.js';
+import { OUT_OF_DISTRIBUTION_REASON } from '../../main/common/index.js';
 import { scratchDir } from '../support/tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -205,11 +206,22 @@ test(
     const results = readFileSync(out, 'utf8')
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { file: string; status: string; error: { code: string } | null });
+      .map(
+        (line) =>
+          JSON.parse(line) as { file: string; status: string; reason: string | null; error: { code: string } | null },
+      );
     const byName = new Map(results.map((r) => [r.file.split('/').pop(), r]));
     assert.equal(byName.get('a-bomb.dcm')?.error?.code, 'TOO_LARGE');
     assert.equal(byName.get('b-bomb.dcm')?.error?.code, 'TOO_LARGE');
-    assert.equal(byName.get('c-healthy.dcm')?.status, 'ok', 'the healthy radiograph is analysed');
+    // Analysed: decoded and run through the models. The default (demonstration) pack's image gate
+    // then refuses anything unlike its phantoms, this fixture included; that refusal comes after
+    // inference, so it counts.
+    const healthy = byName.get('c-healthy.dcm');
+    assert.equal(healthy?.error, null, 'the healthy radiograph is no error');
+    assert.ok(
+      healthy?.status === 'ok' || healthy?.reason?.startsWith(OUT_OF_DISTRIBUTION_REASON),
+      `the healthy radiograph is analysed: ${healthy?.status} (${healthy?.reason})`,
+    );
     assert.ok(run.peakRss < RSS_BUDGET, `peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB`);
   },
 );
