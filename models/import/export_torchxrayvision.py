@@ -4,7 +4,7 @@
 On a machine with internet, after `pip install torchxrayvision onnx` (see README.md beside this file):
 
     python export_torchxrayvision.py --out DIR \
-        [--weights all,nih,pc,chex,mimic_nb,mimic_ch,rsna,resnet50] [--members all,resnet50]
+        [--weights all,nih,pc,chex,mimic_nb,mimic_ch,rsna,resnet50] [--members all,resnet50] [--gate ae]
 
 loads each `xrv.models.DenseNet(weights="densenet121-res224-<key>")` and
 `xrv.models.ResNet(weights="resnet50-res512-all")` (the library downloads the weights to
@@ -26,6 +26,14 @@ over its cells equals the logit. Opset 13, dynamic batch. The library's own forw
 checks, sigmoid, op_threshs calibration with a masked assignment) is bypassed: the wrapper calls
 features -> relu -> global average pool -> linear itself, and the export checks that this equals
 the library's forward on the same inputs.
+
+`--gate ae` also exports TorchXRayVision's autoencoder (`xrv.autoencoders.ResNetAE(weights="101-elastic")`,
+ResNetAE101; with --from-architecture an architecture-identical stand-in) as the pack's gate model,
+DIR/gate: input "input" [batch, 1, 224, 224] on the same scale, output "reconstruction" [batch, 1, 224, 224]
+in the same units (the library's forward returns {"z": latent, "out": reconstruction}, trained to equal
+its input), opset 13, dynamic batch; torch's reconstruction of the two inputs goes into
+torch-reference.json. ensemble.json gets no gate check: its bound must be chosen on in-distribution
+images, the site's own radiographs (models/training/choose-gate.ts --images).
 """
 import argparse
 import copy
@@ -555,6 +563,19 @@ def model_card(key, labels, from_architecture, seed, size):
     }
 
 
+def onnx_export(wrapper, x, path, outputs, opset):
+    """Input "input", the named outputs, every one with a dynamic batch; checked by onnx."""
+    # The TorchScript-based exporter (newer torch defaults to its dynamo exporter, which takes
+    # dynamic shapes differently and needs onnxscript).
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    with torch.no_grad():
+        torch.onnx.export(
+            wrapper, x, path, input_names=["input"], output_names=outputs,
+            dynamic_axes={name: {0: "batch"} for name in ["input", *outputs]},
+            opset_version=opset, do_constant_folding=True, **legacy)
+    onnx.checker.check_model(path)
+
+
 def member_id(key):
     return MODELS[key]["weights"]
 
@@ -586,15 +607,7 @@ def export_member(key, out_dir, from_architecture, seed, opset, float64, log, wa
     member_dir = os.path.join(out_dir, member)
     os.makedirs(member_dir, exist_ok=True)
     onnx_path = os.path.join(member_dir, "model.onnx")
-    # The TorchScript-based exporter (newer torch defaults to its dynamo exporter, which takes
-    # dynamic shapes differently and needs onnxscript).
-    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-    with torch.no_grad():
-        torch.onnx.export(
-            wrapper, x, onnx_path, input_names=["input"], output_names=["scores", "cam"],
-            dynamic_axes={"input": {0: "batch"}, "scores": {0: "batch"}, "cam": {0: "batch"}},
-            opset_version=opset, do_constant_folding=True, **legacy)
-    onnx.checker.check_model(onnx_path)
+    onnx_export(wrapper, x, onnx_path, ["scores", "cam"], opset)
     digest = sha256_file(onnx_path)
     _, channels, height, width = cam.shape
     arch_name = "DenseNet-121" if spec["arch"] == "densenet" else "ResNet-50"
@@ -637,6 +650,328 @@ def export_member(key, out_dir, from_architecture, seed, opset, float64, log, wa
     return member, reference
 
 
+# ---------------------------------------------------------------------------------------------
+# The gate model (--gate ae): TorchXRayVision's autoencoder, xrv.autoencoders.ResNetAE.
+# ---------------------------------------------------------------------------------------------
+
+GATE_ID = "gate"  # the gate model's folder and manifest id; ensemble.json's checks name it
+GATES = {
+    "ae": dict(weights="101-elastic", size=224, range=1024,
+               data="NIH ChestX-ray14, PadChest, RSNA Pneumonia, MIMIC-CXR and CheXpert images (the library's "
+                    "description of 101-elastic: 'nih pc rsna mimic_ch chex'); trained to reconstruct its input "
+                    "(squared plus absolute error, the library's 'elastic' loss), labels unused"),
+}
+# The library's ResNetAE101: (bottleneck width, blocks, stride) per encoder stage (outputs 4 x width
+# channels), then per decoder stage (outputs 2 x width channels, the stage's last block upsampling).
+AE_ENCODER = [(64, 3, 1), (128, 4, 2), (256, 23, 2), (128, 2, 6)]
+AE_DECODER = [(128, 2, 6), (64, 23, 2), (32, 4, 2), (16, 3, 2)]
+AE_RESIDUAL_SCALE = 0.2  # the stand-in's initial bn3 scale (build_gate_stand_in)
+
+
+class _AeEncoderBlock(nn.Module):
+    """A bottleneck of the autoencoder's encoder: 1x1, 3x3 (strided), 1x1 to 4 x width, each with batch
+    norm and ReLU (the third too, before the sum), plus the shortcut, then ReLU."""
+
+    def __init__(self, inputs, width, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, width, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, 4 * width, kernel_size=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(4 * width)
+        self.relu = nn.ReLU()
+        self.downsample = downsample
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.relu(self.bn3(self.conv3(out)))
+        return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class _AeDecoderBlock(nn.Module):
+    """A bottleneck of the decoder: as the encoder's, with `expansion` x width outputs and, when strided,
+    a 3x3 transposed convolution (padding 1, output padding 1) in the middle."""
+
+    def __init__(self, inputs, width, expansion, stride=1, upsample=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, width, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = (nn.Conv2d(width, width, kernel_size=3, stride=1, padding=1, bias=False) if stride == 1 else
+                      nn.ConvTranspose2d(width, width, kernel_size=3, stride=stride, padding=1, output_padding=1,
+                                         bias=False))
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, expansion * width, kernel_size=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(expansion * width)
+        self.relu = nn.ReLU()
+        self.upsample = upsample
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.relu(self.bn3(self.conv3(out)))
+        return self.relu(out + (x if self.upsample is None else self.upsample(x)))
+
+
+def _upsampling_shortcut(inputs, outputs, stride):
+    return nn.Sequential(
+        nn.ConvTranspose2d(inputs, outputs, kernel_size=1, stride=stride, output_padding=1, bias=False),
+        nn.BatchNorm2d(outputs))
+
+
+class StandInResNetAE(nn.Module):
+    """xrv.autoencoders.ResNetAE's layout (ResNetAE101), module for module and parameter for parameter:
+
+    - encoder: conv1 (7x7, stride 2, 64), bn1, relu, maxpool (3x3, stride 2), layer1-4 of bottlenecks as
+      in AE_ENCODER (a 1x1 strided convolution and batch norm as the first block's shortcut); a 224 x 224
+      image becomes a 512 x 3 x 3 latent (layer4's stride is 6);
+    - decoder: uplayer1-4 as in AE_DECODER, each stage's blocks at stride 1 with 4 x width outputs, its
+      last block at the stage's stride with a 1x1 transposed-convolution shortcut; uplayer_top (64
+      outputs, stride 2); conv1_1, a 1x1 transposed convolution to one channel, no bias, no activation,
+      given the input's size as its output size;
+    - forward returns {"z": latent, "out": reconstruction}; encode checks the native resolution when
+      weights_metadata is set; weights_metadata carries the resolution and the image range.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        channels = 64
+        for index, (width, blocks, stride) in enumerate(AE_ENCODER, 1):
+            shortcut = None
+            if stride != 1 or channels != 4 * width:
+                shortcut = nn.Sequential(nn.Conv2d(channels, 4 * width, kernel_size=1, stride=stride, bias=False),
+                                         nn.BatchNorm2d(4 * width))
+            stage = [_AeEncoderBlock(channels, width, stride, shortcut)]
+            stage += [_AeEncoderBlock(4 * width, width) for _ in range(blocks - 1)]
+            setattr(self, f"layer{index}", nn.Sequential(*stage))
+            channels = 4 * width
+        for index, (width, blocks, stride) in enumerate(AE_DECODER, 1):
+            shortcut = None
+            if stride != 1 or channels != 2 * width:
+                shortcut = _upsampling_shortcut(channels, 2 * width, stride)
+            stage = [_AeDecoderBlock(channels, width, 4) for _ in range(blocks - 1)]
+            stage.append(_AeDecoderBlock(channels, width, 2, stride, shortcut))
+            setattr(self, f"uplayer{index}", nn.Sequential(*stage))
+            channels = 2 * width
+        self.uplayer_top = _AeDecoderBlock(channels, 64, 1, 2, _upsampling_shortcut(channels, 64, 2))
+        self.conv1_1 = nn.ConvTranspose2d(64, 1, kernel_size=1, stride=1, bias=False)
+        self.weights = None
+        self.weights_metadata = {"resolution": GATES["ae"]["size"], "image_range": [-1024, 1024]}
+
+    def encode(self, x, check_resolution=True):
+        resolution = (self.weights_metadata or {}).get("resolution")
+        if check_resolution and resolution and (x.shape[2] != resolution or x.shape[3] != resolution):
+            raise ValueError(f"input {x.shape[2]}x{x.shape[3]} is not the native resolution {resolution}")
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def decode(self, z, image_size=(1, 1, 224, 224)):
+        x = self.uplayer_top(self.uplayer4(self.uplayer3(self.uplayer2(self.uplayer1(z)))))
+        return self.conv1_1(x, output_size=image_size)
+
+    def forward(self, x):
+        z = self.encode(x)
+        return {"z": z, "out": self.decode(z, x.size())}
+
+
+def build_gate_stand_in(key, seed):
+    """The stand-in with random weights; the batch norms and the output layer set as a trained network's."""
+    spec = GATES[key]
+    torch.manual_seed(seed)
+    model = StandInResNetAE()
+    # Batch-norm statistics from one training-mode pass over seeded phantoms, as for the classifiers.
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+            module.momentum = None
+    # Each bottleneck's last batch norm scaled to AE_RESIDUAL_SCALE (a damped form of torchvision's
+    # zero_init_residual): with unit scales the 68 random residual branches make the network chaotic,
+    # float32 rounding alone moving its output by 2e-4 of its largest value (torch float32 against
+    # float64), which says nothing about the export; a trained network is not like that.
+    for module in model.modules():
+        if isinstance(module, (_AeEncoderBlock, _AeDecoderBlock)):
+            module.bn3.weight.data.fill_(AE_RESIDUAL_SCALE)
+    x = reference_inputs(2, spec["size"], seed=seed + 1)
+    model.train()
+    with torch.no_grad():
+        model(x)
+        model.eval()
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.momentum = 0.1  # back to the library's (PyTorch's default)
+        # A trained autoencoder's reconstruction has its input's spread: scale the last layer (no bias,
+        # no activation) so that the stand-in's does too, rather than the few units random weights give.
+        spread = float(model(x)["out"].std())
+        model.conv1_1.weight.mul_(float(x.std()) / spread)
+    return model
+
+
+def load_xrv_gate(key):
+    try:
+        import torchxrayvision as xrv
+    except ImportError:
+        raise ExportError("torchxrayvision is not installed: `python -m pip install torchxrayvision onnx` "
+                          "(or use --from-architecture to test the export path without it)")
+    model = xrv.autoencoders.ResNetAE(weights=GATES[key]["weights"])
+    return model.eval(), getattr(xrv, "__version__", "unknown")
+
+
+class XrvGateExport(nn.Module):
+    """The autoencoder's reconstruction, as the library's forward computes its "out"."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        # Releases before the resolution check have encode(x) alone.
+        self.encode_options = ({"check_resolution": False}
+                               if "check_resolution" in inspect.signature(model.encode).parameters else {})
+
+    def forward(self, x):
+        # encode then decode, as the library's forward does, without its resolution check (a Python
+        # branch on the traced shape; the export's input is the native resolution anyway).
+        return self.model.decode(self.model.encode(x, **self.encode_options), x.size())
+
+
+def gate_geometry(model, key):
+    """The input side and image range the model object declares (weights_metadata), else the table's."""
+    spec = GATES[key]
+    metadata = getattr(model, "weights_metadata", None) or {}
+    size = int(metadata.get("resolution", spec["size"]))
+    low, high = (float(v) for v in metadata.get("image_range", [-spec["range"], spec["range"]]))
+    if low != -high or high <= 0:
+        raise ExportError(f"the autoencoder's image_range is [{low}, {high}]; the engine's xrv normalisation is "
+                          "symmetric, [-R, R]")
+    return size, high
+
+
+def gate_card(key, from_architecture, seed, size, image_range):
+    spec = GATES[key]
+    limitations = [
+        "Research use only; not a medical device.",
+        "A gate, not a classifier: the engine compares its reconstruction of each image with the image (SSIM "
+        "or RMSE) and refuses the image, withholding the members' findings, when the score is outside the "
+        "accepted range in the pack's ensemble.json. The export writes no range: it is chosen on the "
+        "site's own frontal chest radiographs (models/training/choose-gate.ts --images) and recorded with how.",
+        f"Input: the VOI-windowed display rendering (bone bright), centre-square crop on the long side, area "
+        f"resize to {size}x{size}, scaled to [-{image_range:g}, {image_range:g}], as the classifiers'.",
+        "Trained on adult frontal (PA/AP) radiographs of the datasets named; what it reconstructs well "
+        "beyond them (laterals, paediatric images, rotated or inverted images) is not established by this "
+        "export and must be measured on local images.",
+    ]
+    if from_architecture:
+        limitations.insert(0, f"STAND-IN WITH RANDOM WEIGHTS (torch seed {seed}): architecture-identical to "
+                              f"TorchXRayVision's ResNetAE ({spec['weights']}) but untrained; its "
+                              "reconstructions are meaningless.")
+    return {
+        "intendedUse": (
+            "Export-path test of the TorchXRayVision importer; random weights, not for refusing or admitting "
+            "radiographs" if from_architecture else
+            "Research and evaluation: the out-of-distribution gate of a TorchXRayVision pack, refusing images "
+            "it reconstructs unlike the site's own frontal chest radiographs; never a diagnosis"),
+        "trainingData": (f"None: random initialisation (torch seed {seed}); stands in for {spec['weights']}, "
+                         f"trained on {spec['data']}" if from_architecture else
+                         f"{spec['data']} (TorchXRayVision autoencoder weights {spec['weights']})"),
+        "metrics": {},
+        "notForClinicalUse": True,
+        "limitations": " ".join(limitations),
+        "license": "Apache-2.0 (TorchXRayVision code and weights); the training datasets have their own terms",
+        "citation": "Cohen JP, et al. Gifsplanation via Latent Shift: A Simple Autoencoder Approach to "
+                    "Counterfactual Generation for Chest X-rays. Medical Imaging with Deep Learning (MIDL), "
+                    "2021. https://arxiv.org/abs/2102.09475; and TorchXRayVision: A library of chest X-ray "
+                    "datasets and models, MIDL 2022. https://github.com/mlmed/torchxrayvision",
+    }
+
+
+def _round32(values):
+    """float32 values as the shortest decimals that read back to them (keeps the reference small)."""
+    return [float(str(np.float32(value))) for value in values]
+
+
+def export_gate(key, out_dir, from_architecture, seed, opset, float64, log):
+    spec = GATES[key]
+    started = time.time()
+    if from_architecture:
+        seed = seed + len(MODELS) + list(GATES).index(key)
+        model, library = build_gate_stand_in(key, seed), None
+    else:
+        model, library = load_xrv_gate(key)
+    size, image_range = gate_geometry(model, key)
+    wrapper = XrvGateExport(model).eval()
+    x = reference_inputs(2, size)
+    with torch.no_grad():
+        out = model(x.clone())
+        if not isinstance(out, dict) or "out" not in out:
+            raise ExportError(f"{type(model).__name__}'s forward returns {type(out).__name__}, not a dict with "
+                              "'out' (TorchXRayVision's autoencoder returns {'z': latent, 'out': reconstruction})")
+        reconstruction = wrapper(x)
+        precision = None
+        if float64:
+            exact = copy.deepcopy(wrapper).double()(x.double())
+            precision = {"reconstruction": float((reconstruction.double() - exact).abs().max())}
+    if tuple(reconstruction.shape) != tuple(x.shape):
+        raise ExportError(f"the reconstruction is {tuple(reconstruction.shape)}, the input {tuple(x.shape)}: the "
+                          "gate compares them pixel for pixel")
+    checks = {"reconstructionMinusLibraryForward": float((reconstruction - out["out"]).abs().max())}
+    for name, value in checks.items():
+        if not value <= 1e-5 * max(1.0, float(reconstruction.abs().max())):
+            raise ExportError(f"gate: torch check {name} = {value:.3g}: the exported graph would not compute what "
+                              "the library computes")
+
+    gate_dir = os.path.join(out_dir, GATE_ID)
+    os.makedirs(gate_dir, exist_ok=True)
+    onnx_path = os.path.join(gate_dir, "model.onnx")
+    onnx_export(wrapper, x, onnx_path, ["reconstruction"], opset)
+    digest = sha256_file(onnx_path)
+    origin = (f"architecture stand-in for TorchXRayVision ResNetAE {spec['weights']} with random weights, seed "
+              f"{seed}" if from_architecture else f"TorchXRayVision {library}, ResNetAE weights {spec['weights']}")
+    latent = tuple(out["z"].shape[1:])
+    manifest = {
+        "schemaVersion": 1,
+        "id": GATE_ID,
+        "name": ("ResNet autoencoder stand-in for TorchXRayVision's 101-elastic (random weights, export test)"
+                 if from_architecture else f"TorchXRayVision ResNet autoencoder ({spec['weights']})"),
+        "version": "0.0.0-stand-in" if from_architecture else f"1.0.0+xrv{library}".replace("+xrvunknown", ""),
+        "architecture": (f"ResNet-101-style autoencoder, TorchXRayVision's ResNetAE101 ({origin}): bottleneck "
+                         f"encoder of 3, 4, 23 and 2 blocks to a {'x'.join(map(str, latent))} latent, decoder of "
+                         f"2, 23, 4 and 3 blocks, a top block and a 1x1 transposed convolution; 1 input channel, "
+                         f"{size}x{size}; reconstruction in the input's units; ONNX opset {opset} from torch "
+                         f"{torch.__version__}"),
+        "onnx": {"file": "model.onnx", "sha256": digest},
+        "input": {"name": "input", "channels": 1, "height": size, "width": size, "source": "display",
+                  "crop": "center-square", "resize": "area", "normalization": {"kind": "xrv", "range": image_range}},
+        "outputs": {"reconstruction": {"name": "reconstruction"}},
+        "card": gate_card(key, from_architecture, seed, size, image_range),
+    }
+    write_json(os.path.join(gate_dir, "manifest.json"), manifest)
+    error = (reconstruction - x).double()
+    reference = {
+        "key": key,
+        "id": GATE_ID,
+        "standInSeed": seed if from_architecture else None,  # build_gate_stand_in(key, seed) rebuilds it
+        "onnx": {"file": f"{GATE_ID}/model.onnx", "sha256": digest},
+        "input": {"name": "input", "shape": list(x.shape), "seed": REFERENCE_SEED, "kinds": ["phantom", "phantom-b"],
+                  "phantoms": PHANTOMS, "sum": int(x.double().sum().item())},
+        "torchChecks": checks,
+        "torchFloat32MinusFloat64": precision,
+        # For scale: how far torch's reconstruction is from its input, per image.
+        "rmse": [float(v) for v in error.pow(2).mean((1, 2, 3)).sqrt()],
+        "reconstruction": _round32(reconstruction.flatten().tolist()),
+    }
+    log(f"{GATE_ID} ({spec['weights']}): {os.path.getsize(onnx_path) / 1e6:.1f} MB, latent "
+        f"{'x'.join(map(str, latent))}, reconstruction {tuple(reconstruction.shape[1:])} in "
+        f"[{float(reconstruction.min()):.0f}, {float(reconstruction.max()):.0f}], RMSE to the input "
+        + ", ".join(f"{v:.0f}" for v in reference["rmse"]) + "; torch checks "
+        + ", ".join(f"{name} {value:.1e}" for name, value in checks.items())
+        + (f"; torch float32 - float64 {precision['reconstruction']:.1e}" if precision else "")
+        + f" ({time.time() - started:.1f} s)")
+    return reference
+
+
 def write_json(path, value):
     temporary = path + ".tmp"
     with open(temporary, "w") as f:
@@ -672,6 +1007,10 @@ def main(argv=None):
     parser.add_argument("--float64", action="store_true",
                         help="also run torch in float64 and record how far its float32 outputs are from it "
                              "(slow: doubles without the fast kernels)")
+    parser.add_argument("--gate", choices=["none", *GATES], default="none",
+                        help="also export a gate model into DIR/gate: 'ae', TorchXRayVision's autoencoder "
+                             "(ResNetAE 101-elastic), for a reconstruction check whose bound the site chooses "
+                             "on its own radiographs (default none)")
     parser.add_argument("--force", action="store_true", help="write into a folder that already holds a pack")
     args = parser.parse_args(argv)
     started = time.time()
@@ -703,6 +1042,10 @@ def main(argv=None):
         for key in keys:
             member, reference = export_member(key, out_dir, args.from_architecture, args.seed, args.opset, args.float64, log, warn)
             references[member] = reference
+        gate_reference = None
+        if args.gate != "none":
+            gate_reference = export_gate(args.gate, out_dir, args.from_architecture, args.seed, args.opset,
+                                         args.float64, log)
         pack_id = args.pack_id or ("torchxrayvision-stand-in" if args.from_architecture else "torchxrayvision")
         ensemble = {
             "schemaVersion": 1,
@@ -714,6 +1057,8 @@ def main(argv=None):
             "rule": {"kind": "majority"},
             # Random weights are a demonstration at most: every result they produce must say so.
             "demo": bool(args.from_architecture),
+            # No gate check: its bound must be chosen on in-distribution images, which the exporter has
+            # none of; choose-gate.ts --images writes it from the site's own radiographs.
         }
         write_json(os.path.join(out_dir, "ensemble.json"), ensemble)
         write_json(os.path.join(out_dir, REFERENCE_FILE), {
@@ -724,9 +1069,14 @@ def main(argv=None):
             # verify_export.mjs: max |difference| <= tolerance * max(1, max |torch value|), per output
             "tolerance": TOLERANCE,
             "members": references,
+            **({"gate": gate_reference} if gate_reference else {}),
         })
         log(f"wrote {out_dir}: members {', '.join(ensemble['members'])} of {len(references)} exported "
             f"({time.time() - started:.1f} s)")
+        if gate_reference:
+            log(f"the gate model is in {os.path.join(out_dir, GATE_ID)}; ensemble.json has no gate check until its "
+                "bound is chosen on the site's own frontal chest radiographs: node "
+                f"dist/models/training/choose-gate.js --pack {out_dir} --images DIR (models/import/README.md)")
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

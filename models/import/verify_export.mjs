@@ -14,6 +14,9 @@
 //   moves a cell by about 1e-5 of its size, in torch too; the table shows torch's own float32 - float64);
 // - mean over the cells of cam[n, k] equals logit[n, k] within the CAM's limit (onnxruntime's own outputs);
 // - batch 1 gives the rows of batch 2 (dynamic batch).
+// The gate model, when exported (--gate ae): the same file checks, and on the same inputs its
+// reconstruction within 1e-4 * max(1, max |torch value|) of torch's, batch 1 as batch 2; a gate
+// check in ensemble.json must read the model torch exported.
 // Every ensemble member must have been checked. Prints a table; exits 1 on any failure, 2 on bad usage.
 // Needs only Node 20 and this repository's node_modules (npm ci): it runs on the offline workstation
 // too, where it proves that the copied pack computes there what torch computed.
@@ -251,6 +254,79 @@ for (const [id, ref] of Object.entries(reference.members ?? {})) {
   row.ok = failures.length === failuresBefore;
 }
 
+// ---- the gate model (export_torchxrayvision.py --gate): its reconstruction against torch's
+const gateRef = reference.gate ?? null;
+const gateModel = ensemble?.gate?.checks?.find((check) => check.model)?.model;
+if (gateModel !== undefined && gateRef?.id !== gateModel) {
+  fail(
+    'gate',
+    `ensemble.json's gate reads the model "${gateModel}", but torch-reference.json has ${gateRef ? `"${gateRef.id}"` : 'no gate model'}`,
+  );
+}
+let gateRow = null;
+if (gateRef) {
+  const id = gateRef.id;
+  gateRow = { model: id, reconstruction: NaN, limit: NaN, torchF64: NaN, batch: NaN, ms: NaN, ok: false };
+  const failuresBefore = failures.length;
+  try {
+    const manifest = JSON.parse(readFileSync(join(packDir, id, 'manifest.json'), 'utf8'));
+    const onnxPath = join(packDir, id, manifest.onnx.file);
+    const digest = await sha256File(onnxPath);
+    if (digest !== manifest.onnx.sha256)
+      fail(id, `${onnxPath} has SHA-256 ${digest}, its manifest says ${manifest.onnx.sha256}`);
+    if (digest !== gateRef.onnx.sha256)
+      fail(id, `${onnxPath} is not the file torch exported (SHA-256 ${digest}, reference ${gateRef.onnx.sha256})`);
+    const data = referenceInputs(gateRef.input);
+    const sum = data.reduce((total, value) => total + value, 0);
+    if (sum !== gateRef.input.sum)
+      fail(id, `rebuilt inputs sum to ${sum}, torch's to ${gateRef.input.sum}: the input generators differ`);
+    const [n, , height, width] = gateRef.input.shape;
+    if (manifest.input.height !== height || manifest.input.width !== width || manifest.input.channels !== 1) {
+      fail(
+        id,
+        `manifest input ${manifest.input.channels}x${manifest.input.height}x${manifest.input.width}, torch ran 1x${height}x${width}`,
+      );
+    }
+    const session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'] });
+    const inputName = manifest.input.name;
+    const outputName = manifest.outputs.reconstruction?.name;
+    if (!outputName) fail(id, 'the manifest names no reconstruction output');
+    if (!session.inputNames.includes(inputName)) fail(id, `graph inputs ${session.inputNames} lack "${inputName}"`);
+    if (outputName && !session.outputNames.includes(outputName))
+      fail(id, `graph outputs ${session.outputNames} lack "${outputName}"`);
+    const started = performance.now();
+    const outputs = await session.run({ [inputName]: new ort.Tensor('float32', data, [n, 1, height, width]) });
+    gateRow.ms = performance.now() - started;
+    const reconstruction = outputs[outputName];
+    if (reconstruction.dims.join() !== [n, 1, height, width].join())
+      fail(id, `reconstruction dims ${reconstruction.dims}, the input's ${[n, 1, height, width]}`);
+    gateRow.reconstruction = maxAbsDiff(reconstruction.data, gateRef.reconstruction);
+    let batch = 0;
+    for (let i = 0; i < n; i++) {
+      const one = data.subarray(i * height * width, (i + 1) * height * width);
+      const single = await session.run({ [inputName]: new ort.Tensor('float32', one, [1, 1, height, width]) });
+      batch = Math.max(
+        batch,
+        maxAbsDiff(single[outputName].data, reconstruction.data.subarray(i * height * width, (i + 1) * height * width)),
+      );
+    }
+    gateRow.batch = batch;
+    await session.release?.();
+    // The same rule as the members': absolute up to 1, relative to the largest |torch value| beyond.
+    gateRow.limit = tolerance * Math.max(1, maxAbs(gateRef.reconstruction));
+    gateRow.torchF64 = gateRef.torchFloat32MinusFloat64?.reconstruction ?? NaN;
+    for (const [what, value] of [
+      ['reconstruction vs torch', gateRow.reconstruction],
+      ['batch 1 vs batch 2', gateRow.batch],
+    ]) {
+      if (!(value <= gateRow.limit)) fail(id, `${what}: max |difference| ${fmt(value)} > ${fmt(gateRow.limit)}`);
+    }
+  } catch (error) {
+    fail(id, `${error.message}`);
+  }
+  gateRow.ok = failures.length === failuresBefore;
+}
+
 // ---- report
 const header = [
   'member',
@@ -279,11 +355,40 @@ console.log(
 );
 console.log(line(header));
 for (const t of table) console.log(line(t));
+if (gateRow) {
+  const gateHeader = [
+    'gate model',
+    'reconstruction max|d| (limit)',
+    'torch f32-f64',
+    'batch1 vs 2',
+    'run ms',
+    'result',
+  ];
+  const gateCells = [
+    gateRow.model,
+    `${fmt(gateRow.reconstruction)} (${fmt(gateRow.limit)})`,
+    Number.isNaN(gateRow.torchF64) ? '-' : fmt(gateRow.torchF64),
+    fmt(gateRow.batch),
+    Number.isFinite(gateRow.ms) ? gateRow.ms.toFixed(0) : '-',
+    gateRow.ok ? 'ok' : 'FAIL',
+  ];
+  const gateWidths = gateHeader.map((h, i) => Math.max(h.length, gateCells[i].length));
+  const gateLine = (cells) => cells.map((c, i) => c.padEnd(gateWidths[i])).join('  ');
+  console.log(gateLine(gateHeader));
+  console.log(gateLine(gateCells));
+}
 for (const message of failures) console.log(`FAIL ${message}`);
 const ok = failures.length === 0 && rows.length > 0;
 if (rows.length === 0) console.log('FAIL torch-reference.json lists no members');
-console.log(ok ? `all ${rows.length} member(s) agree with torch` : `${failures.length} failure(s)`);
+console.log(
+  ok
+    ? `all ${rows.length} member(s)${gateRow ? ' and the gate model' : ''} agree with torch`
+    : `${failures.length} failure(s)`,
+);
 if (jsonOut) {
-  writeFileSync(jsonOut, `${JSON.stringify({ ok, tolerance, pack: packDir, members: rows, failures }, null, 2)}\n`);
+  writeFileSync(
+    jsonOut,
+    `${JSON.stringify({ ok, tolerance, pack: packDir, members: rows, gate: gateRow, failures }, null, 2)}\n`,
+  );
 }
 process.exit(ok ? 0 : 1);

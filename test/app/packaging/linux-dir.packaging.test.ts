@@ -229,6 +229,7 @@ describe('Linux directory build (x64)', () => {
   test('model packs, the taxonomy and the sample phantoms are extra resources, without build scripts', (t) => {
     const { resources } = builds.x64!;
     const models = join(resources, 'models');
+    // electron-builder.yml leaves out the per-image evidence behind a pack's figures (not run).
     const kept = (path: string) =>
       !/^(import|training)\//.test(path) &&
       !/^packs\/[^/]+\/evidence\//.test(path) &&
