@@ -147,7 +147,7 @@ export async function loadPack(dir: string, checkTerm?: TermCheck): Promise<Mode
       );
     }
   });
-  return { dir: packDir, ensemble, members, gate: await loadGate(packDir, ensemblePath, ensemble) };
+  return { dir: packDir, ensemble, members, gate: await loadGate(packDir, ensemblePath, ensemble, members) };
 }
 
 /**
@@ -167,7 +167,12 @@ export function gateFingerprint(pack: Pick<ModelPack, 'gate'>): string | null {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-async function loadGate(packDir: string, ensemblePath: string, ensemble: EnsembleManifest): Promise<ModelPack['gate']> {
+async function loadGate(
+  packDir: string,
+  ensemblePath: string,
+  ensemble: EnsembleManifest,
+  members: Member[],
+): Promise<ModelPack['gate']> {
   if (!ensemble.gate) return null;
   const checks = ensemble.gate.checks.flatMap((check) =>
     check.kind === 'reconstruction' || check.kind === 'feature-distance' ? [check] : [],
@@ -181,6 +186,17 @@ async function loadGate(packDir: string, ensemblePath: string, ensemble: Ensembl
   const model = await loadGateModel(join(packDir, name));
   if (model.manifest.id !== name)
     refuse(`it names the model "${name}" but that folder's manifest id is "${model.manifest.id}".`);
+  const basedOn = model.manifest.basedOn;
+  if (basedOn) {
+    const member = members.find((m) => m.manifest.id === basedOn.member);
+    if (!member)
+      refuse(`the gate model "${name}" was made from the member "${basedOn.member}", which the pack does not have.`);
+    else if (member.manifest.onnx.sha256 !== basedOn.sha256) {
+      refuse(
+        `the gate model "${name}" was made from ${basedOn.member} with SHA-256 ${basedOn.sha256}, but that member's ONNX file is now ${member.manifest.onnx.sha256}: fit the gate again (models/training/train_gate.py) or reinstall the pack.`,
+      );
+    }
+  }
   const { channels, normalization } = model.manifest.input;
   if (checks.some((check) => check.kind === 'reconstruction') && (channels !== 1 || normalization.kind !== 'xrv')) {
     refuse(

@@ -175,6 +175,15 @@ export const GateModelManifestSchema = z
     architecture: z.string().min(1),
     onnx: onnxFile,
     input: InputSpecSchema,
+    /**
+     * The member this gate model was cut from, when it shares that member's weights (a feature
+     * distance): loading refuses a pack whose member has changed since, as the gate would then
+     * measure distances in a feature space the member no longer has.
+     */
+    basedOn: z
+      .object({ member: id, sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits') })
+      .strict()
+      .optional(),
     outputs: z
       .object({
         /** The reconstruction, shape [batch, channels, height, width], in the input's units. */

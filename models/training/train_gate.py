@@ -133,6 +133,7 @@ def main():
                          f"training phantoms' mean (covariance shrunk by {args.shrinkage} of its mean variance)"),
         "onnx": {"file": "model.onnx", "sha256": digest},
         "input": member["input"],
+        "basedOn": {"member": member["id"], "sha256": member["onnx"]["sha256"]},
         "outputs": {"distance": {"name": "distance"}},
         "card": {
             "intendedUse": ("Refuses images unlike the synthetic phantoms the demonstration pack was trained on; "

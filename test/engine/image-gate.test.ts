@@ -11,7 +11,7 @@ import { Engine, NO_IMAGE_GATE_NOTE } from '../../main/engine/index.js';
 import type { AnalysisResult } from '../../main/domain/index.js';
 import ort from 'onnxruntime-node';
 import { readRadiograph } from '../../main/ingest/index.js';
-import { loadPack } from '../../main/packs/index.js';
+import { DEFAULT_PACK, loadPack } from '../../main/packs/index.js';
 import { preprocess } from '../../main/preprocess/index.js';
 import { packFingerprint, packProvenance } from '../../main/store/index.js';
 import type { GateCheck } from '../../main/packs/index.js';
@@ -192,6 +192,23 @@ test('a pack without an image-based gate says so in every result', async () => {
   const [result] = await analyse(join(MODELS, 'cam-pack'));
   assert.equal(result.gate, undefined);
   assert.ok(result.notes.includes(NO_IMAGE_GATE_NOTE), result.notes.join('; '));
+});
+
+test("the demo pack's gate model is refused once the member it was cut from has changed", async () => {
+  const dir = join(scratch.path, 'demo-copy');
+  cpSync(DEFAULT_PACK, dir, { recursive: true });
+  const pack = await loadPack(dir);
+  assert.deepEqual(pack.gate?.model?.manifest.basedOn, {
+    member: 'densenet',
+    sha256: pack.members.find((m) => m.manifest.id === 'densenet')!.manifest.onnx.sha256,
+  });
+  const path = join(dir, 'gate', 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8'));
+  writeFileSync(path, JSON.stringify({ ...manifest, basedOn: { member: 'densenet', sha256: 'f'.repeat(64) } }));
+  await assert.rejects(
+    loadPack(dir),
+    /made from densenet with SHA-256 f{64}, but that member's ONNX file is now [0-9a-f]{64}: fit the gate again/,
+  );
 });
 
 test('pack loading checks the gate: its model folder, manifest, hash and ranges', async () => {
