@@ -14,7 +14,8 @@ export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
 
 /**
  * How every refusal by a pack's image-based (out-of-distribution) gate begins, so that a reader
- * of the stored reason (the app, an export) can tell it from the metadata gate's refusals.
+ * of the reason alone (an export, the worklist text) can tell it from the metadata gate's. The app
+ * reads the result's gate report instead.
  */
 export const OUT_OF_DISTRIBUTION_REASON = "outside this pack's training distribution";
 

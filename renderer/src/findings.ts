@@ -14,7 +14,7 @@ import { buildTree, findingKey, hasHeatmap } from './tree.js';
 import type { TreeNode } from './tree.js';
 import { PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
 import type { Tree, Verdict } from '../../main/common/index.js';
-import { OUT_OF_DISTRIBUTION_REASON, TREES } from '../../main/common/index.js';
+import { TREES } from '../../main/common/index.js';
 
 export interface FindingsCallbacks {
   /** A finding was selected (its heatmap is shown when it has one). */
@@ -127,7 +127,8 @@ export class FindingsPanel {
         h(
           'div',
           { class: 'state-card rejected', role: 'note' },
-          ...(image.reason?.startsWith(OUT_OF_DISTRIBUTION_REASON)
+          // Refused by the pack's image-based gate after the models ran (its report says which check).
+          ...(image.gate && !image.gate.passed
             ? [
                 h('p', { class: 'state-title' }, 'Refused: unlike the images this model pack was trained on'),
                 h('p', { class: 'state-reason' }, image.reason),

@@ -126,8 +126,8 @@ describe('a folder scan through the API', () => {
       'a running progress with files done',
     );
     const final = progress[progress.length - 1];
-    assert.equal(final.done, folder.phantoms.length + 2);
-    assert.equal(final.total, folder.phantoms.length + 2);
+    assert.equal(final.done, folder.phantoms.length + 3);
+    assert.equal(final.total, folder.phantoms.length + 3);
     assert.ok(events.some((e) => e.event === 'worklist.changed'));
   });
 
@@ -138,7 +138,10 @@ describe('a folder scan through the API', () => {
       [...ranks].sort((a, b) => a - b),
     );
     const files = worklist.studies.flatMap((s) => s.images.map((i) => i.file)).sort();
-    assert.deepEqual(files, [...folder.phantoms, folder.lateral, folder.truncated].sort());
+    assert.deepEqual(files, [...folder.phantoms, folder.lateral, folder.truncated, folder.unfamiliar].sort());
+    const unfamiliar = worklist.studies.flatMap((s) => s.images).find((i) => i.file === folder.unfamiliar)!;
+    assert.equal(unfamiliar.status, 'rejected');
+    assert.equal(unfamiliar.priority, 'needs review');
     const lateral = worklist.studies.flatMap((s) => s.images).find((i) => i.file === folder.lateral)!;
     assert.equal(lateral.status, 'rejected');
     assert.equal(lateral.priority, 'needs review');

@@ -144,6 +144,7 @@ export const ImageResult = StoredResultSchema.pick({
   notForClinicalUse: true,
   notes: true,
   findings: true,
+  gate: true,
   scannedAt: true,
 }).extend({
   /** The file's name, for display. */

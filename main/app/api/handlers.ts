@@ -94,6 +94,7 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
     notForClinicalUse: result.notForClinicalUse,
     notes: result.notes,
     findings: result.findings,
+    gate: result.gate,
     feedback: feedbackOf(result.file),
     heatmaps: result.status === 'ok' && result.pack.fingerprint === fingerprint,
     scannedAt: result.scannedAt,

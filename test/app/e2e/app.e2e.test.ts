@@ -592,6 +592,25 @@ describe('the reading workstation', () => {
     await page.locator(`[role="option"][data-study="${lateral.study}"]`).click();
     await page.waitForSelector('.state-card.rejected');
     assert.match((await page.locator('.state-card.rejected .state-reason').textContent()) ?? '', /lateral/);
+    assert.equal(
+      await page.locator('.state-card.rejected .state-title').textContent(),
+      'Not analysed: rejected by the input gate',
+    );
+    // A real radiograph, which the demonstration pack (phantoms only) refuses after its models ran.
+    const unfamiliar = worklist.studies.find((s) => s.images.some((i) => i.file === folder.unfamiliar))!;
+    assert.equal(unfamiliar.priority, 'needs review');
+    await page.locator(`[role="option"][data-study="${unfamiliar.study}"]`).click();
+    await page.waitForFunction(() =>
+      document.querySelector('.state-card.rejected .state-title')?.textContent?.startsWith('Refused'),
+    );
+    assert.equal(
+      await page.locator('.state-card.rejected .state-title').textContent(),
+      'Refused: unlike the images this model pack was trained on',
+    );
+    assert.match(
+      (await page.locator('.state-card.rejected .state-reason').textContent()) ?? '',
+      /feature distance from the training images is [\d.]+, above the accepted 384\.3/,
+    );
     await shot('rejected');
     const truncated = worklist.studies.find((s) => s.images.some((i) => i.file === folder.truncated))!;
     await page.locator(`[role="option"][data-study="${truncated.study}"]`).click();
