@@ -7,6 +7,7 @@ export { generatePhantom, studyOf, phantomName, DEFAULT_SIZE, MIN_SIZE, MAX_SIZE
 export type { Phantom, PhantomOptions, FindingRecord, StudyInfo, VoiLutTable } from './generate.js';
 export { Frame } from './acquisition.js';
 export { NODULE_APPEARANCES } from './findings.js';
+export { mulberry32 } from './random.js';
 export type { NoduleAppearance } from './findings.js';
 export type { Acquisition, PhantomFormat, Photometric, WindowKind } from './acquisition.js';
 export { encodePhantomDicom, phantomDataSet, DX_FOR_PRESENTATION } from './dicom.js';

@@ -38,6 +38,22 @@ export function hash32(...parts: readonly (number | string)[]): number {
   return mix32(h);
 }
 
+/**
+ * mulberry32: a seeded stream of numbers in [0, 1), small and fully specified, so that a test or
+ * a script in another language draws the same numbers from the same seed (fuzz cases replay,
+ * bootstrap resamples recompute).
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** sfc32 generator: small, fast, good statistical quality, seeded from a hash. */
 export class Random {
   private a: number;

@@ -11,6 +11,7 @@
  * with mulberry32 from a fixed seed, and are order statistics of the resampled values (no
  * interpolation).
  */
+import { mulberry32 } from '../../main/phantom/index.js';
 import { auc, f1FromCounts, hierarchicalF1, microF1 } from './metrics.js';
 import type { F1 } from './metrics.js';
 
@@ -120,18 +121,6 @@ export interface Figures {
     string,
     { microF1VsBestF1: Interval; microF1VsShipped: Interval; hierarchicalF1VsBestF1: Interval; meanAuc: Interval }
   >;
-}
-
-/** mulberry32: small and fully specified, so that another language draws the same resamples. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

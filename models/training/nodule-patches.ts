@@ -14,21 +14,9 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generatePhantom, NODULE_APPEARANCES } from '../../main/phantom/index.js';
+import { generatePhantom, mulberry32, NODULE_APPEARANCES } from '../../main/phantom/index.js';
 import type { NoduleAppearance } from '../../main/phantom/index.js';
 import { backgroundCentres, densityImage, summedArea } from './nodule-conspicuity.js';
-
-/** mulberry32: a small seeded generator for the patch positions, 0 to 1. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function main(): void {
   const { values } = parseArgs({
@@ -66,7 +54,7 @@ function main(): void {
         n++;
       }
     const sd = Math.sqrt(Math.max(1e-9, squares / n - (sum / n) ** 2));
-    const random = generator(seed * 100003 + index);
+    const random = mulberry32(seed * 100003 + index);
     const uniform = (low: number, high: number): number => low + (high - low) * random();
     const clamp = (v: number, high: number): number => Math.min(high - P, Math.max(0, Math.round(v - half)));
     const put = (slot: number, top: number, left: number): void => {

@@ -5,18 +5,7 @@
  * noise. Smooth structures plus noise give lossless compression ratios like real DX images (about
  * 2.5-3.5), where a flat or purely synthetic pattern would flatter every codec.
  */
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../main/phantom/index.js';
 
 /** 0 below edge0, 1 above edge1, smooth in between. */
 function smoothstep(edge0: number, edge1: number, x: number): number {
@@ -46,7 +35,7 @@ export interface SyntheticImage {
 }
 
 export function syntheticChest(rows: number, columns: number, seed = 20240601): SyntheticImage {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const values = new Uint16Array(rows * columns);
   const max = 4095;
   const border = Math.round(Math.min(rows, columns) * 0.03); // collimator shutter

@@ -8,23 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ssim } from '../../main/gate/index.js';
+import { mulberry32 } from '../../main/phantom/index.js';
 import { aptCommand, missingPythonModules, PYTHON } from '../support/reference-tools.js';
 import { scratchDir } from '../support/tools.js';
 
 const scratch = scratchDir('ssim');
 after(() => scratch.remove());
-
-/** A seeded stream of numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Pair {
   name: string;
@@ -36,7 +25,7 @@ interface Pair {
 }
 
 function pairs(): Pair[] {
-  const next = random(1234);
+  const next = mulberry32(1234);
   const make = (
     name: string,
     rows: number,

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fsPath, pathFromBytes, pathFromText } from '../../main/paths/index.js';
+import { mulberry32 } from '../../main/phantom/index.js';
 
 const bytesOf = (path: string) => {
   const converted = fsPath(path);
@@ -15,18 +16,6 @@ const bytesOf = (path: string) => {
 /** Valid Unicode: no lone surrogate, so UTF-8 (a database's text) holds it exactly. */
 const wellFormed = (text: string) => Buffer.from(text, 'utf8').toString('utf8') === text;
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-
-/** A small deterministic generator (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('path strings for any bytes', () => {
   test('hand-worked names: invalid bytes one private character each, valid UTF-8 as itself', () => {
@@ -77,7 +66,7 @@ describe('path strings for any bytes', () => {
   });
 
   test('random byte strings round-trip exactly and read as well-formed Unicode', () => {
-    const next = random(20261207);
+    const next = mulberry32(20261207);
     // Bytes drawn to hit valid multi-byte sequences, broken ones and the escape range often.
     const pool = [0x2f, 0x41, 0x7a, 0x80, 0x90, 0xa9, 0xbe, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xee, 0xef, 0xf0, 0xf4, 0xff];
     const seen = new Map<string, string>();

@@ -3,13 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import {
-  bestF1Threshold,
-  clusterWeights,
-  mulberry32,
-  percentileInterval,
-  WeightedAuc,
-} from '../../models/training/evidence.js';
+import { mulberry32 } from '../../main/phantom/index.js';
+import { bestF1Threshold, clusterWeights, percentileInterval, WeightedAuc } from '../../models/training/evidence.js';
 import { auc } from '../../models/training/metrics.js';
 
 test("mulberry32 draws what make-models.py's Python mulberry32 drew (torch-reference.json)", () => {

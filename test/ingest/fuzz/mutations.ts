@@ -3,17 +3,10 @@
  * bits flipped, length fields overwritten, VRs garbled.
  */
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../main/phantom/index.js';
+
+/** A small seeded generator (mulberry32), so a failing case can be replayed from its seed. */
+export const random = mulberry32;
 
 export type MutationKind = 'truncate' | 'bitflip' | 'length' | 'vr' | 'splice';
 export const MUTATION_KINDS: readonly MutationKind[] = ['truncate', 'bitflip', 'length', 'vr', 'splice'];
