@@ -20,11 +20,13 @@ const id = z
 
 const semver = z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version such as 1.0.0');
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits');
+
 /** A model's ONNX file inside its folder, with the SHA-256 it was validated with. */
 const onnxFile = z
   .object({
     file: z.string().regex(/^[^/\\]+\.onnx$/, 'an .onnx file name inside the model folder'),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
+    sha256,
   })
   .strict();
 
@@ -112,15 +114,20 @@ export const ModelCardSchema = z
   })
   .strict();
 
+/** What every model file of a pack declares: its identity, its ONNX file and the input it reads. */
+const modelIdentity = {
+  schemaVersion: z.literal(1),
+  id,
+  name: z.string().min(1),
+  version: semver,
+  architecture: z.string().min(1),
+  onnx: onnxFile,
+  input: InputSpecSchema,
+};
+
 export const MemberManifestSchema = z
   .object({
-    schemaVersion: z.literal(1),
-    id,
-    name: z.string().min(1),
-    version: semver,
-    architecture: z.string().min(1),
-    onnx: onnxFile,
-    input: InputSpecSchema,
+    ...modelIdentity,
     outputs: OutputSpecSchema,
     labels: z.array(LabelSpecSchema).min(1),
     card: ModelCardSchema,
@@ -168,22 +175,13 @@ export const VotingRuleSchema = z.discriminatedUnion('kind', [
  */
 export const GateModelManifestSchema = z
   .object({
-    schemaVersion: z.literal(1),
-    id,
-    name: z.string().min(1),
-    version: semver,
-    architecture: z.string().min(1),
-    onnx: onnxFile,
-    input: InputSpecSchema,
+    ...modelIdentity,
     /**
      * The member this gate model was cut from, when it shares that member's weights (a feature
      * distance): loading refuses a pack whose member has changed since, as the gate would then
      * measure distances in a feature space the member no longer has.
      */
-    basedOn: z
-      .object({ member: id, sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits') })
-      .strict()
-      .optional(),
+    basedOn: z.object({ member: id, sha256 }).strict().optional(),
     outputs: z
       .object({
         /** The reconstruction, shape [batch, channels, height, width], in the input's units. */
