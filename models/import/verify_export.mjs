@@ -137,6 +137,33 @@ function fail(member, message) {
   failures.push(`${member}: ${message}`);
 }
 
+/**
+ * A model's manifest and ONNX file, checked against its manifest and torch's reference (hash,
+ * rebuilt inputs, input shape), with its onnxruntime session; failures are recorded, not thrown.
+ */
+async function openChecked(id, ref) {
+  const manifest = JSON.parse(readFileSync(join(packDir, id, 'manifest.json'), 'utf8'));
+  const onnxPath = join(packDir, id, manifest.onnx.file);
+  const digest = await sha256File(onnxPath);
+  if (digest !== manifest.onnx.sha256)
+    fail(id, `${onnxPath} has SHA-256 ${digest}, its manifest says ${manifest.onnx.sha256}`);
+  if (digest !== ref.onnx.sha256)
+    fail(id, `${onnxPath} is not the file torch exported (SHA-256 ${digest}, reference ${ref.onnx.sha256})`);
+  const data = referenceInputs(ref.input);
+  const sum = data.reduce((total, value) => total + value, 0);
+  if (sum !== ref.input.sum)
+    fail(id, `rebuilt inputs sum to ${sum}, torch's to ${ref.input.sum}: the input generators differ`);
+  const [n, , height, width] = ref.input.shape;
+  if (manifest.input.height !== height || manifest.input.width !== width || manifest.input.channels !== 1) {
+    fail(
+      id,
+      `manifest input ${manifest.input.channels}x${manifest.input.height}x${manifest.input.width}, torch ran 1x${height}x${width}`,
+    );
+  }
+  const session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'] });
+  return { manifest, data, n, height, width, session };
+}
+
 const ensemblePath = join(packDir, 'ensemble.json');
 const ensemble = existsSync(ensemblePath) ? JSON.parse(readFileSync(ensemblePath, 'utf8')) : null;
 if (!ensemble) fail('pack', `${ensemblePath} is missing`);
@@ -160,27 +187,7 @@ for (const [id, ref] of Object.entries(reference.members ?? {})) {
   rows.push(row);
   const failuresBefore = failures.length;
   try {
-    const manifest = JSON.parse(readFileSync(join(packDir, id, 'manifest.json'), 'utf8'));
-    const onnxPath = join(packDir, id, manifest.onnx.file);
-    const digest = await sha256File(onnxPath);
-    if (digest !== manifest.onnx.sha256)
-      fail(id, `${onnxPath} has SHA-256 ${digest}, its manifest says ${manifest.onnx.sha256}`);
-    if (digest !== ref.onnx.sha256)
-      fail(id, `${onnxPath} is not the file torch exported (SHA-256 ${digest}, reference ${ref.onnx.sha256})`);
-
-    const data = referenceInputs(ref.input);
-    const sum = data.reduce((total, value) => total + value, 0);
-    if (sum !== ref.input.sum)
-      fail(id, `rebuilt inputs sum to ${sum}, torch's to ${ref.input.sum}: the input generators differ`);
-    const [n, , height, width] = ref.input.shape;
-    if (manifest.input.height !== height || manifest.input.width !== width || manifest.input.channels !== 1) {
-      fail(
-        id,
-        `manifest input ${manifest.input.channels}x${manifest.input.height}x${manifest.input.width}, torch ran 1x${height}x${width}`,
-      );
-    }
-
-    const session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'] });
+    const { manifest, data, n, height, width, session } = await openChecked(id, ref);
     const inputName = manifest.input.name;
     const scoresName = manifest.outputs.scores.name;
     const camName = manifest.outputs.cam?.name;
@@ -269,25 +276,7 @@ if (gateRef) {
   gateRow = { model: id, reconstruction: NaN, limit: NaN, torchF64: NaN, batch: NaN, ms: NaN, ok: false };
   const failuresBefore = failures.length;
   try {
-    const manifest = JSON.parse(readFileSync(join(packDir, id, 'manifest.json'), 'utf8'));
-    const onnxPath = join(packDir, id, manifest.onnx.file);
-    const digest = await sha256File(onnxPath);
-    if (digest !== manifest.onnx.sha256)
-      fail(id, `${onnxPath} has SHA-256 ${digest}, its manifest says ${manifest.onnx.sha256}`);
-    if (digest !== gateRef.onnx.sha256)
-      fail(id, `${onnxPath} is not the file torch exported (SHA-256 ${digest}, reference ${gateRef.onnx.sha256})`);
-    const data = referenceInputs(gateRef.input);
-    const sum = data.reduce((total, value) => total + value, 0);
-    if (sum !== gateRef.input.sum)
-      fail(id, `rebuilt inputs sum to ${sum}, torch's to ${gateRef.input.sum}: the input generators differ`);
-    const [n, , height, width] = gateRef.input.shape;
-    if (manifest.input.height !== height || manifest.input.width !== width || manifest.input.channels !== 1) {
-      fail(
-        id,
-        `manifest input ${manifest.input.channels}x${manifest.input.height}x${manifest.input.width}, torch ran 1x${height}x${width}`,
-      );
-    }
-    const session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'] });
+    const { manifest, data, n, height, width, session } = await openChecked(id, gateRef);
     const inputName = manifest.input.name;
     const outputName = manifest.outputs.reconstruction?.name;
     if (!outputName) fail(id, 'the manifest names no reconstruction output');
