@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
-import { findingKey, isIndeterminate, memberScores, reportedProbability, vote } from '../ensemble/index.js';
+import { findingKey, isIndeterminate, logit, memberScores, reportedProbability, vote } from '../ensemble/index.js';
 import type { MemberScores, Vote } from '../ensemble/index.js';
 import {
   meanHeatmap,
@@ -20,7 +20,7 @@ import {
 } from '../explain/index.js';
 import type { Heatmap, InputMap } from '../explain/index.js';
 import { TriageError } from '../errors/index.js';
-import { judgeImage, logit } from '../gate/index.js';
+import { judgeImage } from '../gate/index.js';
 import type { GateEvidence } from '../gate/index.js';
 import { InferenceService } from '../inference/index.js';
 import type { TensorData, ProviderChoice } from '../inference/index.js';

@@ -18,6 +18,12 @@ export function calibrate(probability: number, operatingPoint: number): number {
   return 1 - (1 - probability) / (2 * (1 - operatingPoint));
 }
 
+/** A probability's logit, clamped so that 0 and 1 stay finite. */
+export function logit(probability: number): number {
+  const p = Math.min(Math.max(probability, 1e-7), 1 - 1e-7);
+  return Math.log(p / (1 - p));
+}
+
 export function sigmoid(logit: number): number {
   return 1 / (1 + Math.exp(-logit));
 }

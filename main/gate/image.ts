@@ -43,12 +43,6 @@ function softplus(x: number): number {
   return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
 }
 
-/** A probability's logit, clamped so that 0 and 1 stay finite. */
-export function logit(probability: number): number {
-  const p = Math.min(Math.max(probability, 1e-7), 1 - 1e-7);
-  return Math.log(p / (1 - p));
-}
-
 /**
  * The members' joint energy (Wang et al., "Can multi-label classification networks know what they
  * don't know?", 2021): per member, the sum over its trained labels of log(1 + e^logit); the mean

@@ -70,5 +70,5 @@ export function gate(radiograph: Radiograph): GateDecision {
   return { accepted: true, notes };
 }
 
-export { checkName, disagreement, jointEnergy, judgeImage, logit, rmse, score, ssim } from './image.js';
+export { checkName, disagreement, jointEnergy, judgeImage, rmse, score, ssim } from './image.js';
 export type { CheckOutcome, GateEvidence, ImageGateDecision } from './image.js';

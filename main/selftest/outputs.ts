@@ -14,7 +14,7 @@ import { readRadiograph } from '../ingest/index.js';
 import type { ModelPack } from '../packs/index.js';
 import { preprocess } from '../preprocess/index.js';
 import type { PlaneCache } from '../preprocess/index.js';
-import { logit as logitOf } from '../gate/index.js';
+import { logit as logitOf } from '../ensemble/index.js';
 
 /** One member's class activation map for one image: labels x rows x columns. */
 export interface CamOutput {

@@ -1,7 +1,8 @@
 /** The image-based gate's scores and decisions, against values computed by hand. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { disagreement, jointEnergy, judgeImage, logit, rmse } from '../../main/gate/index.js';
+import { logit } from '../../main/ensemble/index.js';
+import { disagreement, jointEnergy, judgeImage, rmse } from '../../main/gate/index.js';
 import type { GateEvidence } from '../../main/gate/index.js';
 import type { GateCheck, ImageGate } from '../../main/packs/index.js';
 
