@@ -55,6 +55,9 @@ export const ERROR_CODES = {
   ENGINE_TIMEOUT:
     'The analysis engine did not answer in time; try again, and restart the application if it keeps happening.',
   SCAN_QUEUE_FULL: 'Too many scans are waiting; let them finish, or stop them, before adding another.',
+  // DICOM networking
+  ADDRESS_IN_USE: 'The DICOM port is already in use by another program; choose another port.',
+  NETWORK_FAILED: 'A DICOM connection could not be made, or ended before its work was done.',
   // Command line and output
   USAGE: 'The command line is incomplete or wrong.',
   OUTPUT_FAILED: 'An output file could not be written.',
