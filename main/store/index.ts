@@ -6,12 +6,15 @@
 import { defaultDatabasePath } from './paths.js';
 import { migrate } from './migrate.js';
 import { Sqlite } from './sqlite.js';
+import { OutboxStore } from './outbox.js';
 import { ResultWriter } from './writes.js';
 
 export { DATABASE_FILE, defaultDataDir, defaultDatabasePath } from './paths.js';
 export { packFingerprint, packProvenance } from './fingerprint.js';
 export { databaseFiles } from './lock.js';
 export type { PackProvenance } from './fingerprint.js';
+export { OutboxStore, retryDelayMs, RETRY_BASE_MS, RETRY_MAX_MS } from './outbox.js';
+export type { OutboxCounts, OutboxItem, OutboxState } from './outbox.js';
 export { ResultReader } from './reads.js';
 export { ResultWriter, studyKey } from './writes.js';
 export { SCHEMA_VERSION } from './schema.js';
@@ -40,6 +43,14 @@ export class ResultStore extends ResultWriter {
   close(): void {
     this.db.close();
   }
+
+  /** The node's outbox, in the same database (schema 5). */
+  get outbox(): OutboxStore {
+    this.outboxStore ??= new OutboxStore(this.db);
+    return this.outboxStore;
+  }
+
+  private outboxStore: OutboxStore | undefined;
 
   /** SQLite's integrity check: ['ok'] for a sound database, else the problems it found. */
   integrityCheck(): string[] {

@@ -16,6 +16,9 @@
  *   findings      every finding of an image (term, tree, CUI, positive, direct, votes, probability
  *                 mean/min/max, per-model JSON, supported-by JSON, paths JSON; since schema 3 the
  *                 ensemble probability, indeterminate, and assessed)
+ *   outbox        result objects (SR, SC) to deliver to each destination (a DICOM peer or a STOW-RS
+ *                 URL): pending, sent or failed, attempts, the next attempt and the last error
+ *                 (since schema 5)
  *   feedback      a reader's verdicts on an image or one of its findings (agree, disagree, or
  *                 withdrawn since schema 2), with the time: an append-only log, so the history of
  *                 a reader's decisions is kept; the current verdict on a finding is its latest row
@@ -207,6 +210,31 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "images: the image-based gate's report (each check's score, range and outcome)",
     // NULL for results stored before, and for images that never reached the models.
     sql: `ALTER TABLE images ADD COLUMN gate TEXT;`,
+  },
+  {
+    version: 5,
+    description: 'outbox: result objects to deliver to each destination, with their state and retries',
+    // One row per (destination, object): delivered once, retried with backoff until then. The
+    // object's file is the product's own (written before the row); the row survives restarts.
+    sql: `
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        destination TEXT NOT NULL,
+        file TEXT NOT NULL,
+        sop_instance_uid TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        source_path TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (destination, sop_instance_uid)
+      );
+      CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+      CREATE INDEX outbox_sop ON outbox(sop_instance_uid);
+    `,
   },
 ];
 
