@@ -6,12 +6,14 @@
  * is installed that is already there; with everything present it exits 0 at once.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import {
   aptCommand,
   CHROMIUM_PACKAGE,
   missingPythonModules,
   osFamilies,
   PYTHON,
+  REFERENCE_FILES,
   REFERENCE_PROGRAMS,
   REFERENCE_PYTHON_MODULES,
   requireChromium,
@@ -29,6 +31,9 @@ function missingPackages(): string[] {
   const packages = new Set<string>();
   for (const [program, { package: name, tests }] of Object.entries(REFERENCE_PROGRAMS)) {
     if ((tests || all) && !which(program)) packages.add(name);
+  }
+  for (const [path, { package: name, tests }] of Object.entries(REFERENCE_FILES)) {
+    if ((tests || all) && !existsSync(path)) packages.add(name);
   }
   const modules = Object.keys(REFERENCE_PYTHON_MODULES).filter(
     (module) => REFERENCE_PYTHON_MODULES[module].tests || all,

@@ -7,6 +7,7 @@ import { ANALYZE_HELP, runAnalyze } from './commands/analyze.js';
 import { DECODE_HELP, runDecode } from './commands/decode.js';
 import { PHANTOM_COMMAND } from './commands/phantom.js';
 import { runScan, SCAN_HELP } from './commands/scan.js';
+import { runServe, SERVE_HELP } from './commands/serve.js';
 import { runSelftest, SELFTEST_HELP } from '../selftest/index.js';
 import { runWorklist, WORKLIST_HELP } from './commands/worklist.js';
 
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   selftest: { run: runSelftest, help: SELFTEST_HELP },
   scan: { run: runScan, help: SCAN_HELP },
   worklist: { run: runWorklist, help: WORKLIST_HELP },
+  serve: { run: runServe, help: SERVE_HELP },
 };
 
 export const HELP = `triage: chest X-ray triage engine

@@ -15,7 +15,7 @@
 import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnalysisResult, PackRef, ScanProgress } from '../domain/index.js';
-import type { Engine } from '../engine/index.js';
+import type { Analysis, Engine } from '../engine/index.js';
 import { toTriageError } from '../errors/index.js';
 import type { TriageError } from '../errors/index.js';
 import { databaseFiles, packFingerprint, packProvenance } from '../store/index.js';
@@ -64,6 +64,11 @@ export interface ScanOptions {
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   onFile?: (file: FileOutcome) => void;
+  /**
+   * Every analysis the engine hands out (results with their heatmaps), as it is recorded: the
+   * DICOM node writes result objects from them. With it, the engine registers heatmaps.
+   */
+  onAnalysis?: (analysis: Analysis) => void;
 }
 
 /** A scan's progress (main/domain's ScanProgress). */
@@ -361,7 +366,7 @@ export class Scanner {
       // image's maps again when it is opened).
       const analyses = this.options.engine.analyze(this.feed(queue, flight), {
         heatmapsDir: this.options.heatmapsDir,
-        heatmaps: false,
+        heatmaps: this.options.onAnalysis !== undefined,
         signal: this.options.signal,
         // The engine decodes the bytes it hashes: a file rewritten since identification fails as
         // FILE_CHANGED rather than storing one content's findings under another's fingerprint.
@@ -370,6 +375,7 @@ export class Scanner {
       for await (const analysis of analyses) {
         const entry = flight.byPath.get(analysis.result.file);
         this.finished(this.record(analysis.result, entry?.identified ?? null));
+        this.options.onAnalysis?.(analysis);
         if (entry) this.landed(entry, flight);
       }
     } finally {

@@ -26,11 +26,31 @@ export const REFERENCE_PROGRAMS: Record<string, { package: string; tests: boolea
   gdcmimg: { package: 'libgdcm-tools', tests: true },
   gdcmdump: { package: 'libgdcm-tools', tests: true },
   dciodvfy: { package: 'dicom3tools', tests: true },
+  dcentvfy: { package: 'dicom3tools', tests: true },
+  echoscu: { package: 'dcmtk', tests: true },
+  storescu: { package: 'dcmtk', tests: true },
+  storescp: { package: 'dcmtk', tests: true },
+  dsrdump: { package: 'dcmtk', tests: true },
+  Orthanc: { package: 'orthanc', tests: true },
   pngtopnm: { package: 'netpbm', tests: true },
   pngtopam: { package: 'netpbm', tests: true },
   ojph_compress: { package: 'openjph-tools', tests: false },
   ojph_expand: { package: 'openjph-tools', tests: false },
 };
+
+/** Files (plugins) the tests load, by the package that brings them. */
+export const REFERENCE_FILES: Record<string, { package: string; tests: boolean }> = {
+  '/usr/share/orthanc/plugins/libOrthancDicomWeb.so': { package: 'orthanc-dicomweb', tests: true },
+};
+
+/** A file the tests load, or an Error naming the install command. */
+export function requireFile(path: string): string {
+  if (existsSync(path)) return path;
+  const known = REFERENCE_FILES[path];
+  throw new Error(
+    `${path} is missing: ${known ? aptCommand([known.package]) : 'install it'} (or run npm run test:tools).`,
+  );
+}
 
 /**
  * Modules of Debian's Python 3 (/usr/bin/python3): the exporter's cross-check against torch, the

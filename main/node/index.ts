@@ -1,0 +1,374 @@
+/**
+ * The DICOM node: a thin adapter between the hospital's DICOM network and the same engine,
+ * store and worklist as `triage scan`.
+ *
+ *   modality / PACS --C-STORE--> Storage SCP (main/dimse) --durable file--> received instances
+ *   --study stable for N s--> Scanner (the scan pipeline, the results store, the worklist)
+ *   --each image analysed or rejected--> result objects (SR, SC) --> results folder + outbox
+ *   --retried with backoff--> each destination (C-STORE, STOW-RS)
+ *
+ * Everything that must survive a restart is on disk: received instances (a restart triages what
+ * was received and not yet triaged), the results store, the outbox. What it reports (events)
+ * carries counts, AE titles and addresses, never patient data or UIDs.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Analysis } from '../engine/index.js';
+import { echo, peerName, startStorageScp, stowFiles, storeFiles } from '../dimse/index.js';
+import type { AssociationEvent, DicomPeer, EchoOutcome, StorageScp, TlsOptions } from '../dimse/index.js';
+import { toTriageError } from '../errors/index.js';
+import { Scanner } from '../scan/index.js';
+import type { ScanOptions } from '../scan/index.js';
+import type { OutboxCounts, OutboxItem, ResultStore } from '../store/index.js';
+import type { TriageRules } from '../triage/index.js';
+import { ReceivedInstances, MAX_INSTANCE_BYTES } from './received.js';
+import type { InstanceHeader } from './received.js';
+import { StudyClock } from './studies.js';
+
+export { readInstanceHeader, ReceivedInstances, syncDirectory } from './received.js';
+export type { InstanceHeader, KeptInstance } from './received.js';
+export { StudyClock } from './studies.js';
+export { isOwnResult } from './publish.js';
+
+export type NodeDestination = { kind: 'dicom'; peer: DicomPeer } | { kind: 'stow'; url: string };
+
+export function destinationName(destination: NodeDestination): string {
+  return destination.kind === 'dicom' ? `dicom:${peerName(destination.peer)}` : `stow:${destination.url}`;
+}
+
+/** A result object written for an image (its file is complete and durable). */
+export interface PublishedObject {
+  file: string;
+  sopInstanceUID: string;
+  kind: string;
+  sourcePath: string;
+}
+
+/** Writes an analysed or rejected image's result objects into `dir` (none for a non-DICOM source). */
+export type ResultPublisher = (analysis: Analysis, dir: string) => Promise<PublishedObject[]>;
+
+export interface DicomNodeOptions {
+  aeTitle: string;
+  host: string;
+  port: number;
+  allowedCallingAeTitles: readonly string[] | null;
+  stableSeconds: number;
+  /** Received instances (and the results, unless resultsDir). */
+  dataDir: string;
+  resultsDir?: string;
+  destinations: readonly NodeDestination[];
+  tls?: TlsOptions;
+  engine: ScanOptions['engine'];
+  store: ResultStore;
+  rules: TriageRules;
+  /** Writes each image's result objects; without it the node triages and returns nothing. */
+  publish?: ResultPublisher;
+  /** The loop guard: an object this product made. */
+  isOwnResult(header: InstanceHeader): boolean;
+  onEvent?(event: NodeEvent): void;
+  /** Time per exchange with a destination. */
+  sendTimeoutMs?: number;
+}
+
+export type NodeEvent =
+  | { listening: { aet: string; host: string; port: number } }
+  | { association: { calling: string; remote: string; accepted: boolean; reason: string | null } }
+  | { received: { instances: number; duplicates: number; ownResults: number; refused: number } }
+  | { triaged: { studies: number; analysed: number; ok: number; rejected: number; errors: number; objects: number } }
+  | { delivered: { destination: string; sent: number; failed: number; error: string | null } }
+  | { problem: { message: string } }
+  | { stopped: { received: number; triaged: number } };
+
+export interface NodeStatus {
+  aet: string;
+  host: string;
+  port: number;
+  listening: boolean;
+  received: { instances: number; duplicates: number; ownResults: number; refused: number };
+  waiting: { studies: number; instances: number };
+  triaged: { studies: number; images: number };
+  triaging: boolean;
+  lastAssociation: { calling: string; remote: string; accepted: boolean; reason: string | null; at: string } | null;
+  outbox: OutboxCounts[];
+}
+
+/** Seconds between outbox passes while nothing else wakes it. */
+const OUTBOX_POLL_MS = 1_000;
+/** Objects per association or STOW request. */
+const SEND_BATCH = 20;
+
+export class DicomNode {
+  private scp: StorageScp | null = null;
+  private readonly clock: StudyClock;
+  private readonly received: ReceivedInstances;
+  private readonly resultsDir: string;
+  private readonly counts = { instances: 0, duplicates: 0, ownResults: 0, refused: 0 };
+  private readonly triagedCounts = { studies: 0, images: 0 };
+  private lastAssociation: NodeStatus['lastAssociation'] = null;
+  private triaging = false;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private wakeTriage: (() => void) | null = null;
+  private wakeOutbox: (() => void) | null = null;
+  private loops: Promise<void>[] = [];
+
+  private constructor(private readonly options: DicomNodeOptions) {
+    this.clock = new StudyClock(options.stableSeconds * 1000);
+    this.received = new ReceivedInstances(options.dataDir, options.isOwnResult);
+    this.resultsDir = options.resultsDir ?? join(options.dataDir, 'results');
+  }
+
+  /** Prepares the folders, queues what a previous run received and did not triage, and listens. */
+  static async start(options: DicomNodeOptions): Promise<DicomNode> {
+    const node = new DicomNode(options);
+    await node.received.prepare();
+    await mkdir(node.resultsDir, { recursive: true });
+    for await (const instance of node.received.kept()) {
+      if (!options.store.lookup(instance.path))
+        node.clock.arrived(instance.studyKey, instance.path, instance.arrivedAt);
+    }
+    node.scp = await startStorageScp({
+      aeTitle: options.aeTitle,
+      host: options.host,
+      port: options.port,
+      allowedCallingAeTitles: options.allowedCallingAeTitles,
+      incomingDir: node.received.incomingDir,
+      maxInstanceBytes: MAX_INSTANCE_BYTES,
+      tls: options.tls,
+      onInstance: (spooled) => node.onInstance(spooled),
+      onAssociation: (event) => node.onAssociation(event),
+      onProblem: (message) => node.emit({ problem: { message } }),
+    });
+    node.loops = [node.triageLoop(), node.outboxLoop()];
+    node.emit({ listening: { aet: options.aeTitle, host: options.host, port: node.scp.port } });
+    return node;
+  }
+
+  get port(): number {
+    return this.scp?.port ?? this.options.port;
+  }
+
+  status(): NodeStatus {
+    return {
+      aet: this.options.aeTitle,
+      host: this.options.host,
+      port: this.port,
+      listening: this.scp !== null && !this.stopping,
+      received: { ...this.counts },
+      waiting: { studies: this.clock.waitingStudies, instances: this.clock.waitingInstances },
+      triaged: { ...this.triagedCounts },
+      triaging: this.triaging,
+      lastAssociation: this.lastAssociation,
+      outbox: this.options.store.outbox.counts(),
+    };
+  }
+
+  recentOutbox(limit = 50): OutboxItem[] {
+    return this.options.store.outbox.recent(limit);
+  }
+
+  /** C-ECHO to a configured destination (a STOW-RS URL has no echo: null). */
+  async echo(destination: NodeDestination): Promise<EchoOutcome | null> {
+    if (destination.kind !== 'dicom') return null;
+    return echo(destination.peer, { callingAeTitle: this.options.aeTitle, timeoutMs: 10_000 });
+  }
+
+  /** Stops listening (answers under way finish), ends the current triage after its batch, and the outbox pass. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.scp?.close();
+    this.abort.abort();
+    this.wakeTriage?.();
+    this.wakeOutbox?.();
+    await Promise.allSettled(this.loops);
+    this.emit({ stopped: { received: this.counts.instances, triaged: this.triagedCounts.images } });
+  }
+
+  private emit(event: NodeEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  private onAssociation(event: AssociationEvent): void {
+    this.lastAssociation = {
+      calling: event.callingAeTitle,
+      remote: event.remoteAddress,
+      accepted: event.accepted,
+      reason: event.reason,
+      at: event.at.toISOString(),
+    };
+    this.emit({
+      association: {
+        calling: event.callingAeTitle,
+        remote: event.remoteAddress,
+        accepted: event.accepted,
+        reason: event.reason,
+      },
+    });
+  }
+
+  private async onInstance(spooled: Parameters<ReceivedInstances['keep']>[0]) {
+    const { verdict, kept, ownResult } = await this.received.keep(spooled);
+    if (ownResult) this.counts.ownResults++;
+    else if (!verdict.kept) this.counts.refused++;
+    else if (kept?.duplicate) this.counts.duplicates++;
+    else if (kept) {
+      this.counts.instances++;
+      this.clock.arrived(kept.studyKey, kept.path, Date.now());
+      this.wakeTriage?.();
+    }
+    this.emit({ received: { ...this.counts } });
+    return verdict;
+  }
+
+  /** Sleeps until `ms` pass or something wakes it. */
+  private sleep(ms: number, which: 'triage' | 'outbox'): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      if (which === 'triage') this.wakeTriage = done;
+      else this.wakeOutbox = done;
+    });
+  }
+
+  private async triageLoop(): Promise<void> {
+    while (!this.stopping) {
+      const now = Date.now();
+      const stable = this.clock.takeStable(now);
+      if (stable.length === 0) {
+        const next = this.clock.nextStableAt();
+        await this.sleep(next === null ? 60_000 : next - now, 'triage');
+        continue;
+      }
+      this.triaging = true;
+      try {
+        await this.triage(stable);
+      } catch (error) {
+        // The store or engine failed: the instances stay on disk and are triaged at the next start.
+        this.emit({ problem: { message: `triage failed: ${toTriageError(error).message}` } });
+      } finally {
+        this.triaging = false;
+      }
+    }
+  }
+
+  private async triage(stable: { studyKey: string; paths: string[] }[]): Promise<void> {
+    const paths = stable.flatMap((study) => study.paths);
+    const published: PublishedObject[] = [];
+    const publishing: Promise<void>[] = [];
+    const publish = this.options.publish;
+    const scanner = new Scanner({
+      roots: paths,
+      engine: this.options.engine,
+      store: this.options.store,
+      rules: this.options.rules,
+      signal: this.abort.signal,
+      // Heatmaps are made only for result objects (the Secondary Capture shows them).
+      onAnalysis: publish
+        ? (analysis) => {
+            if (analysis.result.status !== 'ok' && analysis.result.status !== 'rejected') return;
+            publishing.push(
+              publish(analysis, this.resultsDir).then(
+                (objects) => void published.push(...objects),
+                (error: unknown) =>
+                  this.emit({ problem: { message: `result objects not written: ${toTriageError(error).message}` } }),
+              ),
+            );
+          }
+        : undefined,
+    });
+    const summary = await scanner.run();
+    await Promise.all(publishing);
+    for (const destination of this.options.destinations) {
+      this.options.store.outbox.enqueue(destinationName(destination), published);
+    }
+    this.triagedCounts.studies += stable.length;
+    this.triagedCounts.images += summary.analysed;
+    this.emit({
+      triaged: {
+        studies: stable.length,
+        analysed: summary.analysed,
+        ok: summary.ok,
+        rejected: summary.rejected,
+        errors: summary.errors,
+        objects: published.length,
+      },
+    });
+    this.wakeOutbox?.();
+  }
+
+  private async outboxLoop(): Promise<void> {
+    const byName = new Map(this.options.destinations.map((d) => [destinationName(d), d]));
+    while (!this.stopping) {
+      const due = this.options.store.outbox.due(new Date(), 200).filter((item) => byName.has(item.destination));
+      if (due.length === 0) {
+        const next = this.options.store.outbox.nextDue();
+        await this.sleep(
+          next ? Math.min(OUTBOX_POLL_MS * 60, next.getTime() - Date.now()) : OUTBOX_POLL_MS * 60,
+          'outbox',
+        );
+        continue;
+      }
+      const groups = new Map<string, OutboxItem[]>();
+      for (const item of due) groups.set(item.destination, [...(groups.get(item.destination) ?? []), item]);
+      for (const [name, items] of groups) {
+        if (this.stopping) break;
+        for (let at = 0; at < items.length; at += SEND_BATCH)
+          await this.deliver(byName.get(name)!, items.slice(at, at + SEND_BATCH));
+      }
+    }
+  }
+
+  private async deliver(destination: NodeDestination, items: OutboxItem[]): Promise<void> {
+    const outbox = this.options.store.outbox;
+    const name = destinationName(destination);
+    const timeoutMs = this.options.sendTimeoutMs ?? 30_000;
+    let sent = 0;
+    let failed = 0;
+    let lastError: string | null = null;
+    if (destination.kind === 'dicom') {
+      const outcomes = await storeFiles(
+        destination.peer,
+        items.map((item) => item.file),
+        { callingAeTitle: this.options.aeTitle, timeoutMs },
+      );
+      outcomes.forEach((outcome, index) => {
+        const item = items[index];
+        if (outcome.sent) {
+          outbox.markSent([item.id]);
+          sent++;
+        } else {
+          // A failure status for the object itself (0xA9xx: not matching its SOP class; 0xCxxx:
+          // cannot understand) repeats on every try: it ends as failed. Anything else is retried.
+          const final =
+            outcome.status !== null && ((outcome.status & 0xff00) === 0xa900 || (outcome.status & 0xf000) === 0xc000);
+          outbox.markFailed([item.id], outcome.detail ?? 'not sent', final);
+          failed++;
+          lastError = outcome.detail;
+        }
+      });
+    } else {
+      const outcome = await stowFiles(
+        destination.url,
+        items.map((item) => item.file),
+        timeoutMs,
+      );
+      const ids = items.map((item) => item.id);
+      if (outcome.sent) {
+        outbox.markSent(ids);
+        sent = ids.length;
+      } else {
+        // 4xx other than 408/429: the request itself is refused and would be again.
+        const status = outcome.httpStatus;
+        const final = status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429;
+        outbox.markFailed(ids, outcome.detail ?? 'not sent', final);
+        failed = ids.length;
+        lastError = outcome.detail;
+      }
+    }
+    this.emit({ delivered: { destination: name, sent, failed, error: lastError } });
+  }
+}
