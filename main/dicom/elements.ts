@@ -23,9 +23,11 @@ export type DicomElement =
 export const UTF8_CHARACTER_SET = 'ISO_IR 192';
 
 export class DicomWriteError extends Error {
+  readonly tag: number;
   constructor(tag: number, message: string) {
     super(`(${tagText(tag)}): ${message}`);
     this.name = 'DicomWriteError';
+    this.tag = tag;
   }
 }
 

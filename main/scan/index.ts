@@ -15,7 +15,7 @@
 import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnalysisResult, PackRef, ScanProgress } from '../domain/index.js';
-import type { Engine } from '../engine/index.js';
+import type { Analysis, Engine } from '../engine/index.js';
 import { toTriageError } from '../errors/index.js';
 import type { TriageError } from '../errors/index.js';
 import { databaseFiles, packFingerprint, packProvenance } from '../store/index.js';
@@ -64,6 +64,12 @@ export interface ScanOptions {
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   onFile?: (file: FileOutcome) => void;
+  /**
+   * Each analysis as the engine hands it out, awaited before the next is recorded (the CLI's
+   * --dicom-out). With `heatmaps` true the engine registers every positive finding's maps for it.
+   */
+  onAnalysis?: (analysis: Analysis) => Promise<void>;
+  heatmaps?: boolean;
 }
 
 /** A scan's progress (main/domain's ScanProgress). */
@@ -361,13 +367,14 @@ export class Scanner {
       // image's maps again when it is opened).
       const analyses = this.options.engine.analyze(this.feed(queue, flight), {
         heatmapsDir: this.options.heatmapsDir,
-        heatmaps: false,
+        heatmaps: this.options.heatmaps ?? false,
         signal: this.options.signal,
         // The engine decodes the bytes it hashes: a file rewritten since identification fails as
         // FILE_CHANGED rather than storing one content's findings under another's fingerprint.
         expectedSha256: { get: (file) => flight.byPath.get(file)?.identified.sha256 },
       });
       for await (const analysis of analyses) {
+        await this.options.onAnalysis?.(analysis);
         const entry = flight.byPath.get(analysis.result.file);
         this.finished(this.record(analysis.result, entry?.identified ?? null));
         if (entry) this.landed(entry, flight);
