@@ -49,6 +49,11 @@ export function legendLines(result: AnalysisResult): string[] {
   const positives = result.findings.filter((finding) => finding.assessed && finding.positive);
   if (positives.length === 0) lines.push('NO POSITIVE FINDING');
   for (const finding of positives) {
+    if (!finding.direct) {
+      // A parent made positive by roll-up: no vote of its own, the findings below it say why.
+      lines.push(`${finding.term}: FROM ${finding.supportedBy.join(', ')}`);
+      continue;
+    }
     const probability = finding.probability ? `${decimal(Math.round(finding.probability.ensemble * 1000) / 10)}%` : '';
     const call = callOf(finding) === 'indeterminate' ? ' (INDETERMINATE)' : '';
     lines.push(`${finding.term}: ${probability} ${finding.votes.positive} OF ${finding.votes.total} VOTES${call}`);
