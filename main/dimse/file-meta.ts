@@ -1,9 +1,8 @@
 /**
- * The File Meta Information group that makes a received data set a Part 10 file, written by
- * dcmjs (the product's one DICOM writer) with an empty data set: the received bytes follow it.
+ * The File Meta Information group that makes a received data set a Part 10 file, written by the
+ * product's one DICOM writer: the received bytes follow it as they came.
  */
-import dcmjs from 'dcmjs';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './identity.js';
+import { encodeFileMetaPrefix } from '../dicom/index.js';
 
 export interface FileMetaInput {
   sopClassUID: string;
@@ -14,14 +13,10 @@ export interface FileMetaInput {
 }
 
 export function filePrefix(input: FileMetaInput): Uint8Array {
-  const meta = dcmjs.data.DicomMetaDictionary.denaturalizeDataset({
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: input.sopClassUID,
-    MediaStorageSOPInstanceUID: input.sopInstanceUID,
-    TransferSyntaxUID: input.transferSyntaxUID,
-    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
-    ImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
-    ...(input.sourceAeTitle ? { SourceApplicationEntityTitle: input.sourceAeTitle } : {}),
+  return encodeFileMetaPrefix({
+    mediaStorageSOPClassUID: input.sopClassUID,
+    mediaStorageSOPInstanceUID: input.sopInstanceUID,
+    transferSyntaxUID: input.transferSyntaxUID,
+    sourceApplicationEntityTitle: input.sourceAeTitle || undefined,
   });
-  return new Uint8Array(new dcmjs.data.DicomDict(meta).write());
 }

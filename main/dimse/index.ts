@@ -6,7 +6,6 @@
 export { parsePeer, peerName } from './destination.js';
 export type { DicomPeer } from './destination.js';
 export { filePrefix } from './file-meta.js';
-export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, nameUid } from './identity.js';
 export { startStorageScp } from './scp.js';
 export type {
   AssociationEvent,

@@ -16,7 +16,13 @@ import type { association as associationTypes, requests, responses } from 'dcmjs
 import { TriageError } from '../errors/index.js';
 import { filePrefix } from './file-meta.js';
 import { quietLibrary } from './quiet.js';
-import { chooseTransferSyntax, isValidUid, RADIOGRAPH_SOP_CLASSES, VERIFICATION_SOP_CLASS } from './sop-classes.js';
+import {
+  chooseTransferSyntax,
+  isValidAeTitle,
+  isValidUid,
+  RADIOGRAPH_SOP_CLASSES,
+  VERIFICATION_SOP_CLASS,
+} from './sop-classes.js';
 import { SpoolWriter } from './spool.js';
 import type { SpoolOutcome } from './spool.js';
 
@@ -153,6 +159,13 @@ class NodeScp extends Scp {
     this.sendAssociationAccept();
   }
 
+  /** The peer aborted: nothing it sent unanswered is kept, and the connection ends at once. */
+  override abort(): void {
+    for (const writer of this.spools.values()) writer.destroy();
+    this.spools.clear();
+    this.connection.destroy();
+  }
+
   override associationReleaseRequested(): void {
     this.sendAssociationReleaseResponse();
   }
@@ -171,7 +184,8 @@ class NodeScp extends Scp {
       sopClassUID: request.getAffectedSopClassUid(),
       sopInstanceUID: request.getAffectedSopInstanceUid(),
       transferSyntaxUID: context.getAcceptedTransferSyntaxUid() ?? '',
-      sourceAeTitle: this.association?.getCallingAeTitle().trim() ?? '',
+      // Only a well-formed calling AE title is recorded in the file.
+      sourceAeTitle: [this.association?.getCallingAeTitle().trim() ?? ''].find(isValidAeTitle) ?? '',
     });
     const writer = new SpoolWriter(this.options.incomingDir, prefix, this.options.maxInstanceBytes);
     this.spools.set(request, writer);

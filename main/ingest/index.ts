@@ -8,8 +8,9 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { TriageError, toTriageError } from '../errors/index.js';
 import { fsPath } from '../paths/index.js';
-import { MAX_FILE_BYTES, SNIFF_BYTES } from './budget.js';
-import { hasPart10Prefix, looksLikeRawDataSet } from './dicom/parse.js';
+import { MAX_FILE_BYTES, MAX_HEADER_BYTES, SNIFF_BYTES } from './budget.js';
+import { hasPart10Prefix, looksLikeRawDataSet, parseDicomHeader } from './dicom/parse.js';
+import type { DataSet } from './dicom/parse.js';
 import { readDicom } from './dicom/read.js';
 import type { DecodeOptions } from './dicom/read.js';
 import { decodeJpegFile, isJpeg } from './raster/jpeg.js';
@@ -25,7 +26,7 @@ export { displayRowRenderer, displayWordLevels, renderDisplay } from './pixels/d
 export type { DisplayRowRenderer } from './pixels/display.js';
 export { decodePng, encodeGreyPng, encodeRgbaPng } from './raster/png.js';
 export type { RasterImage } from './raster/png.js';
-export { parseDataSet } from './dicom/parse.js';
+export { parseDataSet, parseDicomHeader } from './dicom/parse.js';
 export { TRANSFER_SYNTAXES } from './dicom/transfer-syntax.js';
 export type { TransferSyntaxInfo } from './dicom/transfer-syntax.js';
 export { storedPixels } from './pixels/stored.js';
@@ -33,7 +34,7 @@ export { decodeSummary, modalityBytes } from './summary.js';
 export type { DecodeSummary } from './summary.js';
 export type { DataSet } from './dicom/parse.js';
 
-export { MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE } from './budget.js';
+export { MAX_FILE_BYTES, MAX_HEADER_BYTES, MAX_PIXELS, MAX_SIDE } from './budget.js';
 
 /** The format a file's first bytes say (`fileLength`: the whole file's, when only a prefix is given). */
 export function sniffFormat(bytes: Uint8Array, fileLength = bytes.length): SourceFormat | null {
@@ -182,6 +183,39 @@ export async function readHead(file: string): Promise<{ head: Uint8Array; size: 
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A DICOM file's header (everything before the Pixel Data) as a data set, reading at most the
+ * meta group and MAX_HEADER_BYTES of it, never the pixels (a deflated file, rare, is read whole
+ * within MAX_FILE_BYTES). Failures are coded: NOT_DICOM, TRUNCATED, MALFORMED, TOO_LARGE, or the
+ * file system's.
+ */
+export async function readDicomHeader(file: string): Promise<DataSet> {
+  const { handle, size } = await openFile(file);
+  let prefix: Uint8Array;
+  try {
+    prefix = new Uint8Array(Math.min(size, MAX_HEADER_BYTES + 64 * 1024));
+    prefix = prefix.subarray(0, await readInto(handle, prefix, 0, prefix.length));
+    if (prefix.length < size && isDeflated(prefix)) {
+      const all = new Uint8Array(size);
+      prefix = all.subarray(0, await readInto(handle, all, 0, size));
+    }
+  } catch (error) {
+    throw readError(file, error);
+  } finally {
+    await handle.close();
+  }
+  try {
+    return await parseDicomHeader(prefix, size);
+  } catch (error) {
+    throw readError(file, error);
+  }
+}
+
+/** The deflated transfer syntax UID in a Part 10 file's meta group (its first kilobyte). */
+function isDeflated(prefix: Uint8Array): boolean {
+  return Buffer.from(prefix.subarray(0, 1024)).toString('latin1').includes('1.2.840.10008.1.2.1.99');
 }
 
 /** The SHA-256 of a whole file, read as a stream (a file that is no image is never held whole). */

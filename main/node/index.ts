@@ -23,25 +23,19 @@ import type { OutboxCounts, OutboxItem, ResultStore } from '../store/index.js';
 import type { TriageRules } from '../triage/index.js';
 import { ReceivedInstances, MAX_INSTANCE_BYTES } from './received.js';
 import type { InstanceHeader } from './received.js';
+import type { PublishedObject } from './publish.js';
 import { StudyClock } from './studies.js';
 
 export { readInstanceHeader, ReceivedInstances, syncDirectory } from './received.js';
 export type { InstanceHeader, KeptInstance } from './received.js';
 export { StudyClock } from './studies.js';
-export { isOwnResult } from './publish.js';
+export { isOwnResult, publishResultObjects } from './publish.js';
+export type { PublishedObject } from './publish.js';
 
 export type NodeDestination = { kind: 'dicom'; peer: DicomPeer } | { kind: 'stow'; url: string };
 
 export function destinationName(destination: NodeDestination): string {
   return destination.kind === 'dicom' ? `dicom:${peerName(destination.peer)}` : `stow:${destination.url}`;
-}
-
-/** A result object written for an image (its file is complete and durable). */
-export interface PublishedObject {
-  file: string;
-  sopInstanceUID: string;
-  kind: string;
-  sourcePath: string;
 }
 
 /** Writes an analysed or rejected image's result objects into `dir` (none for a non-DICOM source). */
@@ -258,7 +252,6 @@ export class DicomNode {
   private async triage(stable: { studyKey: string; paths: string[] }[]): Promise<void> {
     const paths = stable.flatMap((study) => study.paths);
     const published: PublishedObject[] = [];
-    const publishing: Promise<void>[] = [];
     const publish = this.options.publish;
     const scanner = new Scanner({
       roots: paths,
@@ -266,22 +259,22 @@ export class DicomNode {
       store: this.options.store,
       rules: this.options.rules,
       signal: this.abort.signal,
-      // Heatmaps are made only for result objects (the Secondary Capture shows them).
+      // Heatmaps are made only for result objects (the Secondary Capture shows them). Each
+      // image's objects are written before the next result is recorded: one image's maps in
+      // memory at a time.
+      heatmaps: publish !== undefined,
       onAnalysis: publish
-        ? (analysis) => {
+        ? async (analysis) => {
             if (analysis.result.status !== 'ok' && analysis.result.status !== 'rejected') return;
-            publishing.push(
-              publish(analysis, this.resultsDir).then(
-                (objects) => void published.push(...objects),
-                (error: unknown) =>
-                  this.emit({ problem: { message: `result objects not written: ${toTriageError(error).message}` } }),
-              ),
-            );
+            try {
+              published.push(...(await publish(analysis, this.resultsDir)));
+            } catch (error) {
+              this.emit({ problem: { message: `result objects not written: ${toTriageError(error).message}` } });
+            }
           }
         : undefined,
     });
     const summary = await scanner.run();
-    await Promise.all(publishing);
     for (const destination of this.options.destinations) {
       this.options.store.outbox.enqueue(destinationName(destination), published);
     }

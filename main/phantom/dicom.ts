@@ -2,16 +2,17 @@
  * A phantom as a DX Image Storage - For Presentation object (PS3.3 A.26): Patient, General Study,
  * Patient Study, General Series, DX Series, General Equipment, General Image, Image Pixel, DX
  * Anatomy Imaged, DX Image, DX Detector, DX Positioning, VOI LUT, Acquisition Context and SOP
- * Common modules, in Explicit VR Little Endian.
+ * Common modules, in Explicit VR Little Endian, written by the product's DICOM writer.
  */
-import { encodePart10 } from './dicom-writer.js';
-import type { DicomElement } from './dicom-writer.js';
+import { encodePart10, MANUFACTURER } from '../dicom/index.js';
+import type { DicomElement } from '../dicom/index.js';
 import type { Phantom } from './generate.js';
-import { uuidDecimal } from './random.js';
 
 export const DX_FOR_PRESENTATION = '1.2.840.10008.5.1.4.1.1.1.1';
-/** This generator's implementation class UID (a fixed UUID-derived 2.25 UID). */
-export const IMPLEMENTATION_CLASS_UID = `2.25.${uuidDecimal('cxr-triage phantom generator implementation')}`;
+/**
+ * The generator's own version, in place of the product's: a phantom set stays byte for byte the
+ * same across releases of the product (models/samples/phantoms is checked against it).
+ */
 export const IMPLEMENTATION_VERSION = 'TRIAGE_PHANTOM_1';
 
 /** A decimal string of at most 16 characters. */
@@ -76,7 +77,7 @@ export function phantomDataSet(phantom: Phantom): DicomElement[] {
     { tag: 0x00200011, vr: 'IS', value: String(study.position + 1) },
     { tag: 0x00080068, vr: 'CS', value: 'FOR PRESENTATION' },
     // General Equipment
-    { tag: 0x00080070, vr: 'LO', value: 'cxr-triage' },
+    { tag: 0x00080070, vr: 'LO', value: MANUFACTURER },
     { tag: 0x00081090, vr: 'LO', value: 'triage phantom' },
     { tag: 0x00181020, vr: 'LO', value: IMPLEMENTATION_VERSION },
     // General Image, DX Image
@@ -157,7 +158,6 @@ export function encodePhantomDicom(phantom: Phantom): Uint8Array {
   return encodePart10(phantomDataSet(phantom), {
     mediaStorageSOPClassUID: DX_FOR_PRESENTATION,
     mediaStorageSOPInstanceUID: phantom.study.sopInstanceUID,
-    implementationClassUID: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION,
   });
 }

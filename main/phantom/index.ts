@@ -17,11 +17,3 @@ export { writePhantomSet, labelsCsv, PHANTOM_SET_VERSION } from './dataset.js';
 export type { PhantomSetOptions, PhantomSetSummary } from './dataset.js';
 export { PHANTOM_TERMS, LABEL_COLUMNS, PREVALENCE, termSlug, isPhantomTerm } from './terms.js';
 export type { PhantomTerm, LabelColumn } from './terms.js';
-export {
-  encodeDataSet,
-  encodePart10,
-  fileMetaElements,
-  DicomWriteError,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-} from './dicom-writer.js';
-export type { DicomElement, VR, FileMetaOptions } from './dicom-writer.js';

@@ -65,10 +65,11 @@ export interface ScanOptions {
   onProgress?: (progress: Progress) => void;
   onFile?: (file: FileOutcome) => void;
   /**
-   * Every analysis the engine hands out (results with their heatmaps), as it is recorded: the
-   * DICOM node writes result objects from them. With it, the engine registers heatmaps.
+   * Each analysis as the engine hands it out, awaited before the next is recorded (the CLI's
+   * --dicom-out). With `heatmaps` true the engine registers every positive finding's maps for it.
    */
-  onAnalysis?: (analysis: Analysis) => void;
+  onAnalysis?: (analysis: Analysis) => Promise<void>;
+  heatmaps?: boolean;
 }
 
 /** A scan's progress (main/domain's ScanProgress). */
@@ -366,16 +367,16 @@ export class Scanner {
       // image's maps again when it is opened).
       const analyses = this.options.engine.analyze(this.feed(queue, flight), {
         heatmapsDir: this.options.heatmapsDir,
-        heatmaps: this.options.onAnalysis !== undefined,
+        heatmaps: this.options.heatmaps ?? false,
         signal: this.options.signal,
         // The engine decodes the bytes it hashes: a file rewritten since identification fails as
         // FILE_CHANGED rather than storing one content's findings under another's fingerprint.
         expectedSha256: { get: (file) => flight.byPath.get(file)?.identified.sha256 },
       });
       for await (const analysis of analyses) {
+        await this.options.onAnalysis?.(analysis);
         const entry = flight.byPath.get(analysis.result.file);
         this.finished(this.record(analysis.result, entry?.identified ?? null));
-        this.options.onAnalysis?.(analysis);
         if (entry) this.landed(entry, flight);
       }
     } finally {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TriageError } from '../../main/errors/index.js';
 import { ReadBuffer } from '../../main/ingest/index.js';
-import { encodePart10 } from '../../main/phantom/index.js';
+import { encodePart10 } from '../../main/dicom/index.js';
 import { identify } from '../../main/scan/identify.js';
 import { Identifier, identifyDeadlineMs, IDENTIFY_DEADLINE_MS } from '../../main/scan/identifier.js';
 import { threadNiceValues } from '../support/threads.js';

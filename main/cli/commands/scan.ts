@@ -1,15 +1,17 @@
 /**
  * `triage scan PATH... [--watch] [--db FILE] [--out FILE] [--format ndjson|csv|json] [--heatmaps DIR]
- *  [--ep NAME] [--models DIR] [--concurrency N] [--threads N] [--batch N] [--rules FILE]`
+ *  [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N] [--threads N] [--batch N] [--rules FILE]`
  */
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../engine/index.js';
-import { TriageError } from '../../errors/index.js';
+import { toTriageError, TriageError } from '../../errors/index.js';
 import { PROVIDERS, PRIORITIES } from '../../common/index.js';
 import { isProviderChoice } from '../../inference/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
+import { buildResultObjects, writeResultObjects } from '../../report/index.js';
 import { EXPORT_FORMATS, exportResults, formatFor, isExportFormat, Scanner } from '../../scan/index.js';
+import type { Analysis } from '../../engine/index.js';
 import type { Progress, ScanSummary } from '../../scan/index.js';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
 import { defaultRules, loadRules } from '../../triage/index.js';
@@ -18,7 +20,7 @@ import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
 
 export const EXIT_INTERRUPTED = 130;
 
-export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE] [--format ndjson|csv|json] [--heatmaps DIR] [--ep NAME] [--models DIR] [--concurrency N]
+export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE] [--format ndjson|csv|json] [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N]
 
   Analyses every radiograph under the paths (folders recursively; DICOM recognised by content,
   PNG and JPEG too; DICOMDIRs followed) into the results database, then prints a summary as one
@@ -39,6 +41,9 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE]
   --models DIR       model pack folder; default: the bundled pack (${DEFAULT_PACK})
   --ep NAME          execution provider: auto or ${PROVIDERS.join(', ')}
   --heatmaps DIR     write one PNG overlay per positive finding (IMAGE.HASH.FINDING.png)
+  --dicom-out DIR    for every DICOM image analysed or rejected, write a Comprehensive 3D SR
+                     (TID 1500) and a Secondary Capture with the heatmaps burned in, as
+                     DIR/STUDY-UID/SOP-UID.dcm (PNG and JPEG sources get none; docs/dicom-outputs.md)
 ${threadOptionsHelp(21)}
   --batch N          images per inference batch (default 8)
   --poll MS          watch: how often the paths are listed (default 1000)
@@ -113,6 +118,53 @@ function humanSummary(summary: ScanSummary): string {
   ].join('\n');
 }
 
+/** What --dicom-out wrote in this scan. */
+export interface DicomOutCounts {
+  dir: string;
+  /** Images that got an SR and a Secondary Capture. */
+  images: number;
+  files: number;
+  /** PNG and JPEG sources: no patient or study to attach DICOM objects to. */
+  notDicom: number;
+  /** Unreadable images (an error result) get no objects. */
+  notAnalysed: number;
+  /** Images whose objects could not be made or written (each said on stderr with its code). */
+  failed: number;
+}
+
+function dicomOutSummary(counts: DicomOutCounts): string {
+  return `  DICOM results: ${counts.images} images (${counts.files} files) in ${counts.dir}; not DICOM ${counts.notDicom}; unreadable ${counts.notAnalysed}; failed ${counts.failed}`;
+}
+
+/** --dicom-out: the result objects of each analysis, written as it comes; a failure fails that image only. */
+function dicomOutput(dir: string): {
+  dir: string;
+  counts: DicomOutCounts;
+  write: (analysis: Analysis) => Promise<void>;
+} {
+  const counts: DicomOutCounts = { dir, images: 0, files: 0, notDicom: 0, notAnalysed: 0, failed: 0 };
+  const write = async (analysis: Analysis) => {
+    if (analysis.result.status === 'error') {
+      counts.notAnalysed++;
+      return;
+    }
+    try {
+      const objects = await buildResultObjects({ result: analysis.result, heatmaps: analysis.heatmaps });
+      if (!objects) {
+        counts.notDicom++;
+        return;
+      }
+      counts.files += (await writeResultObjects(dir, objects)).length;
+      counts.images++;
+    } catch (error) {
+      counts.failed++;
+      const { code, message } = toTriageError(error);
+      process.stderr.write(`${JSON.stringify({ dicomOut: { file: analysis.result.file, code, message } })}\n`);
+    }
+  };
+  return { dir, counts, write };
+}
+
 export async function runScan(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -123,6 +175,7 @@ export async function runScan(argv: string[]): Promise<number> {
       out: { type: 'string' },
       format: { type: 'string' },
       heatmaps: { type: 'string' },
+      'dicom-out': { type: 'string' },
       ep: { type: 'string', default: 'auto' },
       models: { type: 'string' },
       concurrency: { type: 'string' },
@@ -180,6 +233,7 @@ export async function runScan(argv: string[]): Promise<number> {
       threads,
       decodeWorkers,
     });
+    const dicomOut = values['dicom-out'] === undefined ? null : dicomOutput(values['dicom-out']);
     const scanner = new Scanner({
       roots: positionals,
       engine,
@@ -187,7 +241,8 @@ export async function runScan(argv: string[]): Promise<number> {
       rules,
       heatmapsDir: values.heatmaps,
       // The export is the product's own output: a later scan of a folder holding it leaves it out.
-      exclude: values.out === undefined ? [] : [values.out],
+      exclude: [...(values.out === undefined ? [] : [values.out]), ...(dicomOut ? [dicomOut.dir] : [])],
+      ...(dicomOut ? { heatmaps: true, onAnalysis: dicomOut.write } : {}),
       watch,
       signal: controller.signal,
       onProgress: (progress) => reporter.update(progress),
@@ -198,8 +253,12 @@ export async function runScan(argv: string[]): Promise<number> {
       const format = values.format && isExportFormat(values.format) ? values.format : formatFor(values.out);
       await exportResults(store.scanResults(summary.scanId), values.out, format);
     }
-    if (process.stderr.isTTY) process.stderr.write(`${humanSummary(summary)}\n`);
-    printJson({ summary });
+    const report = dicomOut ? { ...summary, dicomOut: dicomOut.counts } : summary;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`${humanSummary(summary)}\n`);
+      if (dicomOut) process.stderr.write(`${dicomOutSummary(dicomOut.counts)}\n`);
+    }
+    printJson({ summary: report });
     return summary.outcome === 'interrupted' ? EXIT_INTERRUPTED : 0;
   } finally {
     process.off('SIGINT', interrupt);

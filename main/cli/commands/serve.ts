@@ -10,7 +10,7 @@ import { Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
 import { PROVIDERS } from '../../common/index.js';
 import { isProviderChoice } from '../../inference/index.js';
-import { DicomNode, isOwnResult } from '../../node/index.js';
+import { DicomNode, isOwnResult, publishResultObjects } from '../../node/index.js';
 import type { NodeDestination, NodeEvent } from '../../node/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
@@ -131,6 +131,7 @@ export async function runServe(argv: string[]): Promise<number> {
       engine,
       store,
       rules,
+      publish: publishResultObjects,
       isOwnResult: (header) => isOwnResult(header, store),
       onEvent: (event: NodeEvent) => {
         if ('listening' in event) printJson(event);

@@ -270,3 +270,58 @@ export async function parseDataSet(input: Uint8Array): Promise<DataSet> {
     throw parserError(thrown);
   }
 }
+
+/**
+ * The header of a DICOM file, everything before its Pixel Data, from `prefix`, the file's first
+ * bytes (at most MAX_HEADER_BYTES past the meta group need be there): the data set is parsed up
+ * to the Pixel Data element and never past it, within the same budget. A header that does not
+ * end within the prefix is TOO_LARGE; one that stops early, TRUNCATED. A deflated data set is
+ * inflated whole (parseDataSet), so `prefix` must then be the whole file.
+ */
+export async function parseDicomHeader(prefix: Uint8Array, fileSize: number): Promise<DataSet> {
+  const whole = prefix.length >= fileSize;
+  let bytes = prefix;
+  let part10 = hasPart10Prefix(bytes);
+  const raw = part10 ? null : inferRawSyntax(bytes, fileSize);
+  if (!part10 && !raw) {
+    throw new TriageError('NOT_DICOM', 'The file is not DICOM (no "DICM" prefix at byte 128).');
+  }
+  if (raw?.metaWithoutPreamble) {
+    const withPreamble = new Uint8Array(PREAMBLE_LENGTH + 4 + bytes.length);
+    withPreamble.set([0x44, 0x49, 0x43, 0x4d], PREAMBLE_LENGTH);
+    withPreamble.set(bytes, PREAMBLE_LENGTH + 4);
+    bytes = withPreamble;
+    part10 = true;
+  }
+  let start = 0;
+  let uid = raw?.uid ?? EXPLICIT_LE;
+  if (part10) {
+    const meta = readMeta(bytes);
+    if (meta.uid === DEFLATED) {
+      if (!whole) throw new TriageError('TOO_LARGE', 'A deflated data set is read whole; the file was not.');
+      return parseDataSet(bytes);
+    }
+    start = meta.end;
+    uid = meta.uid;
+  }
+  const encoding = encodingOf(uid);
+  const found = walkStructure(bytes, start, encoding, { partial: !whole });
+  let end = bytes.length;
+  if (found.pixelData) {
+    end = found.pixelData.valueOffset - (encoding.explicit ? 12 : 8);
+  } else if (!whole) {
+    throw new TriageError(
+      'TOO_LARGE',
+      `The DICOM header runs past ${MAX_HEADER_BYTES.toLocaleString('en')} bytes without reaching the Pixel Data; a radiograph's is far smaller.`,
+    );
+  }
+  const header = bytes.subarray(0, end);
+  walkStructure(header, start, encoding);
+  try {
+    return part10
+      ? dicomParser.parseDicom(header)
+      : dicomParser.parseDicom(header, { TransferSyntaxUID: uid } as dicomParser.ParseDicomOptions);
+  } catch (thrown) {
+    throw parserError(thrown);
+  }
+}

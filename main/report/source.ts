@@ -1,0 +1,142 @@
+/**
+ * What the result objects take from their source image's header: the Patient, Patient Study and
+ * General Study attributes, copied value for value, and the references to the image. The header
+ * is read with the ingest's budget (never the Pixel Data). Text is decoded in the source's
+ * character set and written as UTF-8 (ISO_IR 192) where it is not ASCII.
+ */
+import { TextDecoder } from 'node:util';
+import { TriageError } from '../errors/index.js';
+import { readDicomHeader } from '../ingest/index.js';
+import type { DataSet } from '../ingest/index.js';
+import type { DicomElement, TextVR } from '../dicom/index.js';
+
+/** Copied attributes: tag, VR, and whether the object must carry it even empty (Type 2). */
+const COPIED: readonly (readonly [number, TextVR, boolean])[] = [
+  // Patient module
+  [0x00100010, 'PN', true], // Patient's Name
+  [0x00100020, 'LO', true], // Patient ID
+  [0x00100021, 'LO', false], // Issuer of Patient ID
+  [0x00100022, 'CS', false], // Type of Patient ID
+  [0x00100030, 'DA', true], // Patient's Birth Date
+  [0x00100032, 'TM', false], // Patient's Birth Time
+  [0x00100040, 'CS', true], // Patient's Sex
+  [0x00101001, 'PN', false], // Other Patient Names
+  [0x00102160, 'SH', false], // Ethnic Group
+  [0x00104000, 'LT', false], // Patient Comments
+  [0x00120062, 'CS', false], // Patient Identity Removed
+  [0x00120063, 'LO', false], // De-identification Method
+  // Patient Study module
+  [0x00101010, 'AS', false], // Patient's Age
+  [0x00101020, 'DS', false], // Patient's Size
+  [0x00101030, 'DS', false], // Patient's Weight
+  [0x00102000, 'LO', false], // Medical Alerts
+  [0x00102110, 'LO', false], // Allergies
+  [0x00102180, 'SH', false], // Occupation
+  [0x001021b0, 'LT', false], // Additional Patient History
+  // General Study module
+  [0x0020000d, 'UI', true], // Study Instance UID
+  [0x00080020, 'DA', true], // Study Date
+  [0x00080030, 'TM', true], // Study Time
+  [0x00080090, 'PN', true], // Referring Physician's Name
+  [0x00200010, 'SH', true], // Study ID
+  [0x00080050, 'SH', true], // Accession Number
+  [0x00081030, 'LO', false], // Study Description
+  [0x00081048, 'PN', false], // Physician(s) of Record
+  [0x00081060, 'PN', false], // Name of Physician(s) Reading Study
+];
+
+/** VRs holding one value, where a backslash is text. */
+const SINGLE_VALUED = new Set<TextVR>(['LT', 'ST', 'UT']);
+
+/** Single-byte and UTF-8 character sets (PS3.3 C.12.1.1.2) as TextDecoder labels. */
+const DECODERS: Record<string, string> = {
+  '': 'latin1', // the default repertoire: bytes above 0x7F are not ASCII, read as Latin-1
+  ISO_IR_6: 'latin1',
+  ISO_IR_100: 'latin1',
+  ISO_IR_101: 'iso-8859-2',
+  ISO_IR_109: 'iso-8859-3',
+  ISO_IR_110: 'iso-8859-4',
+  ISO_IR_144: 'iso-8859-5',
+  ISO_IR_127: 'iso-8859-6',
+  ISO_IR_126: 'iso-8859-7',
+  ISO_IR_138: 'iso-8859-8',
+  ISO_IR_148: 'iso-8859-9',
+  ISO_IR_166: 'windows-874',
+  ISO_IR_192: 'utf-8',
+  GB18030: 'gb18030',
+  GBK: 'gbk',
+};
+
+export interface SourceImage {
+  sopClassUID: string;
+  sopInstanceUID: string;
+  studyInstanceUID: string;
+  seriesInstanceUID: string;
+  /** The copied Patient, Patient Study and General Study elements. */
+  copied: DicomElement[];
+  /** True when a copied value is not ASCII: the objects then declare ISO_IR 192. */
+  utf8: boolean;
+  instanceNumber: string | null;
+  patientOrientation: string[] | null;
+}
+
+function decoderFor(dataSet: DataSet): TextDecoder {
+  const raw = (dataSet.string('x00080005') ?? '').trim();
+  const terms = raw === '' ? [''] : raw.split('\\').map((term) => term.trim().replace(/ /g, '_'));
+  // Code extensions (ISO 2022 escapes) switch sets inside a value: not copied faithfully by a single decoder.
+  const label = terms.length === 1 ? DECODERS[terms[0]] : undefined;
+  if (!label) {
+    throw new TriageError(
+      'INVALID_ATTRIBUTE',
+      `The source's Specific Character Set "${raw}" uses code extensions; its patient attributes cannot be copied into a result object.`,
+    );
+  }
+  return new TextDecoder(label, { fatal: false });
+}
+
+function uidOf(dataSet: DataSet, tag: string, name: string): string {
+  const value = dataSet.string(tag)?.replace(/\0/g, '').trim();
+  if (!value)
+    throw new TriageError('INVALID_ATTRIBUTE', `The source image has no ${name}; no result object can refer to it.`);
+  return value;
+}
+
+/** The source's header as the result objects need it. */
+export function sourceFromHeader(dataSet: DataSet): SourceImage {
+  const decoder = decoderFor(dataSet);
+  const bytes = dataSet.byteArray;
+  const copied: DicomElement[] = [];
+  let utf8 = false;
+  for (const [tag, vr, required] of COPIED) {
+    const key = `x${tag.toString(16).padStart(8, '0')}`;
+    const element = dataSet.elements[key];
+    if (!element) {
+      if (required) copied.push({ tag, vr, value: '' });
+      continue;
+    }
+    const text = decoder
+      .decode(bytes.subarray(element.dataOffset, element.dataOffset + element.length))
+      .replace(/[\0 ]+$/, '');
+    const values = SINGLE_VALUED.has(vr)
+      ? [text]
+      : text.split('\\').map((value) => (vr === 'PN' ? value : value.trim()));
+    if (/[^\x20-\x7e\n\r]/.test(text)) utf8 = true;
+    copied.push({ tag, vr, value: vr === 'UI' ? values.map((v) => v.replace(/\0/g, '')) : values });
+  }
+  const orientation = dataSet.string('x00200020');
+  return {
+    sopClassUID: uidOf(dataSet, 'x00080016', 'SOP Class UID'),
+    sopInstanceUID: uidOf(dataSet, 'x00080018', 'SOP Instance UID'),
+    studyInstanceUID: uidOf(dataSet, 'x0020000d', 'Study Instance UID'),
+    seriesInstanceUID: uidOf(dataSet, 'x0020000e', 'Series Instance UID'),
+    copied,
+    utf8,
+    instanceNumber: dataSet.string('x00200013')?.trim() || null,
+    patientOrientation: orientation ? orientation.split('\\').map((v) => v.trim()) : null,
+  };
+}
+
+/** Reads a DICOM source's header within the ingest's budget (coded errors for a hostile file). */
+export async function readSource(file: string): Promise<SourceImage> {
+  return sourceFromHeader(await readDicomHeader(file));
+}

@@ -1,0 +1,140 @@
+/**
+ * DICOM node benchmark (not a test): the same radiographs reach the worklist by `triage serve`
+ * (pushed by dcmtk's storescu, one association, as a modality or a PACS forward does) and by
+ * `triage scan` over the folder, each a process from the built JavaScript, with the bundled
+ * demonstration pack on the CPU provider and a fresh database each round.
+ *
+ * - scan: the scan's own clock (its summary's seconds: walking, identifying, analysing and
+ *   storing every file; the engine's start-up is not counted, as a node's engine is already up);
+ * - serve: from storescu's start to the triage of the last image (the sum of `triaged` events),
+ *   the node already listening with its engine loaded; --stable-seconds 1 (the quiet time that
+ *   completes a study is part of the figure).
+ *
+ * Prints medians over rounds, the ratio serve / scan speed (goal >= 0.9), and the machine.
+ *
+ *   npm run bench:serve
+ *     BENCH_IMAGES=200 BENCH_ROUNDS=3 BENCH_STABLE=1 BENCH_DIR=$TMPDIR/cxr-triage-bench-serve (kept, reused)
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { writePhantomSet } from '../../main/phantom/index.js';
+import { projectRoot } from '../../main/resources/index.js';
+import { freePort, startNode, stopNode } from '../node/node-process.js';
+import { requireProgram } from '../support/reference-tools.js';
+
+const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const STABLE = Number(process.env.BENCH_STABLE ?? 1);
+const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'cxr-triage-bench-serve');
+const SEED = 20261207;
+const BIN = join(projectRoot(), 'bin', 'triage.js');
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function scanRound(phantoms: string, files: string[], db: string): Promise<number> {
+  const result = await run(process.execPath, [BIN, 'scan', ...files, '--db', db, '--ep', 'cpu']);
+  if (result.code !== 0) throw new Error(`triage scan failed:\n${result.stderr}`);
+  const summary = (JSON.parse(result.stdout) as { summary: { seconds: number; analysed: number } }).summary;
+  if (summary.analysed !== files.length)
+    throw new Error(`scan analysed ${summary.analysed} of ${files.length} in ${phantoms}`);
+  return summary.seconds;
+}
+
+async function serveRound(files: string[], db: string): Promise<number> {
+  const node = await startNode([
+    '--aet',
+    'TRIAGE',
+    '--port',
+    String(await freePort()),
+    '--db',
+    db,
+    '--stable-seconds',
+    String(STABLE),
+    '--ep',
+    'cpu',
+  ]);
+  try {
+    let analysed = 0;
+    const done = node.waitFor((event) => {
+      if ('triaged' in event) analysed += (event.triaged as { analysed: number }).analysed;
+      return analysed >= files.length;
+    }, 600_000);
+    const started = performance.now();
+    const push = await run(requireProgram('storescu'), [
+      '-aet',
+      'MODALITY',
+      '-aec',
+      'TRIAGE',
+      '127.0.0.1',
+      String(node.port),
+      ...files,
+    ]);
+    if (push.code !== 0) throw new Error(`storescu failed:\n${push.stderr}`);
+    await done;
+    return (performance.now() - started) / 1000;
+  } finally {
+    await stopNode(node);
+  }
+}
+
+async function main(): Promise<void> {
+  const phantoms = join(WORK, `phantoms-${IMAGES}`);
+  if (!existsSync(join(phantoms, 'phantoms.json'))) await writePhantomSet({ out: phantoms, count: IMAGES, seed: SEED });
+  const files = readdirSync(phantoms)
+    .filter((name) => name.endsWith('.dcm'))
+    .sort()
+    .map((name) => join(phantoms, name));
+  const scan: number[] = [];
+  const serve: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const dir = join(WORK, `round-${round}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    scan.push(await scanRound(phantoms, files, join(dir, 'scan.db')));
+    serve.push(await serveRound(files, join(dir, 'serve.db')));
+    console.log(
+      `round ${round + 1}: scan ${scan.at(-1)!.toFixed(2)} s, serve ${serve.at(-1)!.toFixed(2)} s (load ${loadavg()[0].toFixed(2)})`,
+    );
+  }
+  const scanRate = files.length / median(scan);
+  const serveRate = files.length / median(serve);
+  console.log(
+    JSON.stringify(
+      {
+        machine: {
+          cpu: cpus()[0]?.model ?? 'unknown',
+          cores: availableParallelism(),
+          memoryGB: Math.round(totalmem() / 2 ** 30),
+          node: process.version,
+        },
+        images: files.length,
+        rounds: ROUNDS,
+        stableSeconds: STABLE,
+        scan: { medianSeconds: median(scan), imagesPerSecond: Number(scanRate.toFixed(2)) },
+        serve: { medianSeconds: median(serve), imagesPerSecond: Number(serveRate.toFixed(2)) },
+        ratio: Number((serveRate / scanRate).toFixed(3)),
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+await main();
