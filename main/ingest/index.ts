@@ -26,6 +26,7 @@ export type { DisplayRowRenderer } from './pixels/display.js';
 export { decodePng, encodeGreyPng, encodeRgbaPng } from './raster/png.js';
 export type { RasterImage } from './raster/png.js';
 export { parseDataSet } from './dicom/parse.js';
+export { readStudyIdentity, readStudyIdentityFields } from './dicom/identity.js';
 export { storedPixels } from './pixels/stored.js';
 export { decodeSummary, modalityBytes } from './summary.js';
 export type { DecodeSummary } from './summary.js';
