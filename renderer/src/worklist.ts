@@ -22,10 +22,16 @@ function statusLabel(study: WorklistStudyData): { text: string; kind: string } {
   return { text: 'Analysed', kind: 'ok' };
 }
 
-/** "ID 123 (ISSUER) · F 58y": the patient beside the name. */
-export function patientLine(patient: NonNullable<WorklistStudyData['patient']>): string {
-  const id = patient.id ? `ID ${patient.id}${patient.issuer ? ` (${patient.issuer})` : ''}` : '';
-  return [id, sexAgeText(patient.sex, patient.age)].filter(Boolean).join(' · ');
+type PatientData = NonNullable<WorklistStudyData['patient']>;
+
+/** "ID 123 (ISSUER)", or '' without an ID. */
+export function patientIdText(patient: PatientData): string {
+  return patient.id ? `ID ${patient.id}${patient.issuer ? ` (${patient.issuer})` : ''}` : '';
+}
+
+/** "ID 123 (ISSUER) · F 58y": the patient beside the name (the viewer's header). */
+export function patientLine(patient: PatientData): string {
+  return [patientIdText(patient), sexAgeText(patient.sex, patient.age)].filter(Boolean).join(' · ');
 }
 
 /** The accession number and the study's date and time, as spans (for the worklist and the viewer). */
@@ -319,12 +325,15 @@ export class WorklistPanel {
           study.patient?.name
             ? h('span', { class: 'patient-name' }, study.patient.name)
             : h('span', { class: 'file-name' }, first.name),
-          study.patient ? h('span', { class: 'patient-id' }, patientLine(study.patient)) : null,
+          study.patient && sexAgeText(study.patient.sex, study.patient.age)
+            ? h('span', { class: 'patient-sex-age' }, sexAgeText(study.patient.sex, study.patient.age))
+            : null,
         ),
         h(
           'div',
           { class: 'study-sub', title: study.studyInstanceUID ? `Study Instance UID ${study.studyInstanceUID}` : '' },
           ...separated([
+            study.patient?.id ? h('span', { class: 'patient-id' }, patientIdText(study.patient)) : null,
             ...examinationParts(study),
             study.accessionNumber || study.studyDate
               ? null
@@ -332,6 +341,8 @@ export class WorklistPanel {
                 ? `Study ${shortUid(study.studyInstanceUID)}`
                 : 'No study UID',
             `${study.images.length} image${study.images.length === 1 ? '' : 's'}`,
+            // The file, where the patient's name took its place in the title.
+            study.patient?.name ? h('span', { class: 'file-name' }, first.name) : null,
           ]),
         ),
         positives.size > 0
