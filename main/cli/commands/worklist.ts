@@ -24,14 +24,14 @@ export const WORKLIST_HELP = `triage worklist [--db FILE] [--json] [--search TEX
   --search TEXT   only the studies whose patient's name, patient ID or accession number holds
                   every word of TEXT (case and accents aside)
   --json          one JSON array: [{study, studyInstanceUID, priority, firstSeenAt, updatedAt,
-              patient: {name, id, issuer, sex, age, ageDerived} | null, accessionNumber,
-              studyDate (YYYY-MM-DD), studyTime, studyDescription,
-              images: [{file, sopInstanceUID, status, priority, reason, notForClinicalUse,
-                        findings: [{term, tree, votes: {positive, total}, probability,
-                                    indeterminate}],
-                        notAssessed: [{term, tree}]}]}]
-              (age: a DICOM age string, "058Y"; ageDerived: computed from the birth date and
-              the study date because the files state no age)
+                  patient: {name, id, issuer, sex, age, ageDerived} | null, accessionNumber,
+                  studyDate (YYYY-MM-DD), studyTime, studyDescription,
+                  images: [{file, sopInstanceUID, status, priority, reason, notForClinicalUse,
+                            findings: [{term, tree, votes: {positive, total}, probability,
+                                        indeterminate}],
+                            notAssessed: [{term, tree}]}]}]
+                  (age: a DICOM age string, "058Y"; ageDerived: computed from the birth date and
+                  the study date because the files state no age)
   Results from a demonstration pack are headed NOT FOR CLINICAL USE. The patient is shown here
   and in the app only: never in logs or progress, and in exports only with --include-patient.`;
 
