@@ -36,3 +36,14 @@ export type { CodedError } from './api-errors.js';
 export { eventChannel, GRANT_PATH_CHANNEL, invokeChannel } from './ipc-channels.js';
 export { ERROR_CODES } from './error-codes.js';
 export type { ErrorCode } from './error-codes.js';
+export {
+  ageText,
+  foldForSearch,
+  identitySearchText,
+  matchesIdentity,
+  personName,
+  sexAgeText,
+  StudyIdentity,
+  WITHHELD,
+} from './identity.js';
+export type { SearchableIdentity, StudyIdentityFields } from './identity.js';

@@ -129,6 +129,48 @@ export const WorklistImageSchema = z.object({
 });
 export type WorklistImage = z.output<typeof WorklistImageSchema>;
 
+/** An identity value as shown: sanitised and bounded when read (main/ingest), bounded again here. */
+const IdentityText = z.string().max(256);
+
+/**
+ * Who a study is of, as the worklist and the viewer show it (read from the study's DICOM files;
+ * see main/common/identity.ts for where it may and may not be written).
+ */
+export const PatientSchema = z.object({
+  /** Patient's Name for display ("FAMILY, Given"). */
+  name: IdentityText.nullable(),
+  id: IdentityText.nullable(),
+  /** Issuer of Patient ID. */
+  issuer: IdentityText.nullable(),
+  sex: z.enum(['M', 'F', 'O']).nullable(),
+  /** A DICOM age string: "058Y", "006M", "003W", "010D". */
+  age: z
+    .string()
+    .regex(/^\d{3}[DWMY]$/)
+    .nullable(),
+  /** The age was derived from the birth date and the study date (the file states none). */
+  ageDerived: z.boolean(),
+});
+export type Patient = z.output<typeof PatientSchema>;
+
+/** A study's patient and examination: null where the files say nothing (PNG, JPEG, no such attribute). */
+export const StudyIdentitySchema = z.object({
+  patient: PatientSchema.nullable(),
+  accessionNumber: IdentityText.nullable(),
+  /** YYYY-MM-DD. */
+  studyDate: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .nullable(),
+  /** HH:MM or HH:MM:SS. */
+  studyTime: z
+    .string()
+    .regex(/^\d{2}:\d{2}(:\d{2})?$/)
+    .nullable(),
+  studyDescription: IdentityText.nullable(),
+});
+export type StudyIdentityRecord = z.output<typeof StudyIdentitySchema>;
+
 /** A study on the worklist: most urgent first, equal priorities oldest first. */
 export const WorklistStudySchema = z.object({
   /** The study's key: its Study Instance UID, or `file:PATH` for an image without one. */
@@ -137,6 +179,7 @@ export const WorklistStudySchema = z.object({
   priority: PrioritySchema,
   firstSeenAt: z.string(),
   updatedAt: z.string(),
+  ...StudyIdentitySchema.shape,
   images: z.array(WorklistImageSchema),
 });
 export type WorklistStudy = z.output<typeof WorklistStudySchema>;

@@ -29,6 +29,7 @@ export type { RasterImage } from './raster/png.js';
 export { parseDataSet, parseDicomHeader } from './dicom/parse.js';
 export { TRANSFER_SYNTAXES } from './dicom/transfer-syntax.js';
 export type { TransferSyntaxInfo } from './dicom/transfer-syntax.js';
+export { readStudyIdentity, readStudyIdentityFields } from './dicom/identity.js';
 export { storedPixels } from './pixels/stored.js';
 export { decodeSummary, modalityBytes } from './summary.js';
 export type { DecodeSummary } from './summary.js';

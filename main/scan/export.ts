@@ -5,13 +5,17 @@
  * pack id, version and fingerprint, each model's id, version, ONNX SHA-256 and operating points,
  * the provider, and the file's SHA-256. Written to a temporary file and renamed, so an export is
  * never seen half-written.
+ *
+ * The patient and examination (name, ID, issuer, sex, age, accession number, study date, time and
+ * description) are in an export only when asked for (`identityOf`, the CLI's --include-patient):
+ * an export is a file that travels, and by default it names no one.
  */
 import { open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { findingText } from '../common/index.js';
 import { TriageError } from '../errors/index.js';
-import type { StoredResult } from '../domain/index.js';
+import type { StoredResult, StudyIdentityRecord } from '../domain/index.js';
 
 export const EXPORT_FORMATS = ['ndjson', 'csv', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -34,6 +38,57 @@ export type ExportRecord = Omit<StoredResult, 'id' | 'scanId'>;
 export function exportRecord(result: StoredResult): ExportRecord {
   const { id: _id, scanId: _scanId, ...record } = result;
   return record;
+}
+
+/** One exported result with its study's patient and examination (an export that asked for them). */
+export type ExportRecordWithPatient = ExportRecord & StudyIdentityRecord;
+
+/** The columns an export with the patient adds, after CSV_COLUMNS. */
+export const CSV_PATIENT_COLUMNS = [
+  'patient_name',
+  'patient_id',
+  'issuer_of_patient_id',
+  'patient_sex',
+  'patient_age',
+  'patient_age_derived',
+  'accession_number',
+  'study_date',
+  'study_time',
+  'study_description',
+] as const;
+
+const NO_IDENTITY: StudyIdentityRecord = {
+  patient: null,
+  accessionNumber: null,
+  studyDate: null,
+  studyTime: null,
+  studyDescription: null,
+};
+
+function patientCells(identity: StudyIdentityRecord): string {
+  const p = identity.patient;
+  const cells: Record<(typeof CSV_PATIENT_COLUMNS)[number], string | boolean | null> = {
+    patient_name: p?.name ?? null,
+    patient_id: p?.id ?? null,
+    issuer_of_patient_id: p?.issuer ?? null,
+    patient_sex: p?.sex ?? null,
+    patient_age: p?.age ?? null,
+    patient_age_derived: p ? p.ageDerived : null,
+    accession_number: identity.accessionNumber,
+    study_date: identity.studyDate,
+    study_time: identity.studyTime,
+    study_description: identity.studyDescription,
+  };
+  return CSV_PATIENT_COLUMNS.map((column) => csvCell(cells[column])).join(',');
+}
+
+export interface ExportOptions {
+  /**
+   * The patient and examination of a result's study (by its key): given, every record carries
+   * them (CSV: CSV_PATIENT_COLUMNS; JSON: patient, accessionNumber, studyDate, studyTime,
+   * studyDescription). Absent, the export names no patient.
+   */
+  identityOf?: (study: string) => StudyIdentityRecord | null;
 }
 
 export const CSV_COLUMNS = [
@@ -127,7 +182,14 @@ export async function exportResults(
   results: Iterable<StoredResult>,
   path: string,
   format: ExportFormat,
+  options: ExportOptions = {},
 ): Promise<number> {
+  const { identityOf } = options;
+  const identity = (r: StoredResult) => identityOf?.(r.study) ?? NO_IDENTITY;
+  const record = (r: StoredResult): ExportRecord | ExportRecordWithPatient =>
+    identityOf ? { ...exportRecord(r), ...identity(r) } : exportRecord(r);
+  const row = (r: StoredResult) => (identityOf ? `${csvRow(r)},${patientCells(identity(r))}` : csvRow(r));
+  const header = identityOf ? [...CSV_COLUMNS, ...CSV_PATIENT_COLUMNS] : CSV_COLUMNS;
   const temporary = `${path}.${process.pid}.partial`;
   const failed = (error: unknown) =>
     new TriageError(
@@ -151,12 +213,12 @@ export async function exportResults(
   };
   let count = 0;
   try {
-    if (format === 'csv') await write(`${CSV_COLUMNS.join(',')}\r\n`);
+    if (format === 'csv') await write(`${header.join(',')}\r\n`);
     if (format === 'json') await write('[');
     for (const result of results) {
-      if (format === 'csv') await write(`${csvRow(result)}\r\n`);
-      else if (format === 'json') await write(`${count === 0 ? '\n' : ',\n'}${JSON.stringify(exportRecord(result))}`);
-      else await write(`${JSON.stringify(exportRecord(result))}\n`);
+      if (format === 'csv') await write(`${row(result)}\r\n`);
+      else if (format === 'json') await write(`${count === 0 ? '\n' : ',\n'}${JSON.stringify(record(result))}`);
+      else await write(`${JSON.stringify(record(result))}\n`);
       count++;
     }
     await write(format === 'json' ? '\n]\n' : '', true);

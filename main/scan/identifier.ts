@@ -19,7 +19,8 @@ import type { ErrorCode } from '../errors/index.js';
 import { log } from '../log/index.js';
 import { detach, sibling, startWorker, stopWorker } from '../threads/index.js';
 import type { DicomdirReferences } from './dicomdir.js';
-import type { Identified } from './identify.js';
+import { StudyIdentity } from '../common/index.js';
+import type { Identified, IdentifiedMessage } from './identify.js';
 
 /**
  * The identification thread's heap (V8's old generation), MB. File bytes are not on it (a
@@ -49,7 +50,7 @@ export type IdentifyRequest = IdentifyJob | { type: 'close' };
 export type IdentifyResponse =
   /** The thread starts on this job (sent before it reads a byte). */
   | { type: 'started'; id: number }
-  | { type: 'identified'; id: number; identified: Identified }
+  | { type: 'identified'; id: number; identified: IdentifiedMessage }
   | { type: 'references'; id: number; references: DicomdirReferences }
   | { type: 'failed'; id: number; code: ErrorCode; message: string };
 
@@ -90,7 +91,9 @@ export class Identifier {
   /** Reads, hashes and sniffs one file; failures are coded TriageErrors (rejected). */
   identify(path: string, stats: { size: number; mtimeMs: number }): Promise<Identified> {
     return this.ask<Identified>({ type: 'identify', id: this.nextId++, path, stats }, (response) =>
-      response.type === 'identified' ? response.identified : null,
+      response.type === 'identified'
+        ? { ...response.identified, identity: StudyIdentity.from(response.identified.identity) }
+        : null,
     );
   }
 

@@ -1,11 +1,12 @@
 /**
  * What the scan needs to know about a file before deciding to analyse it: its content hash, its
  * format by content (the ingest's sniffing of the first bytes), and for DICOM the SOP and Study
- * Instance UIDs (to recognise a duplicate before analysis) and whether it is a DICOMDIR.
+ * Instance UIDs (to recognise a duplicate before analysis), whether it is a DICOMDIR, and the
+ * patient and study identity (for the worklist; sealed, see main/common/identity.ts).
  */
 import { createHash } from 'node:crypto';
-import { hashFile, parseDataSet, readHead, readWhole, sniffFormat } from '../ingest/index.js';
-import type { SourceFormat } from '../common/index.js';
+import { hashFile, parseDataSet, readHead, readStudyIdentityFields, readWhole, sniffFormat } from '../ingest/index.js';
+import type { SourceFormat, StudyIdentity, StudyIdentityFields } from '../common/index.js';
 import type { ReadBuffer } from '../ingest/index.js';
 import { isDicomdir } from './dicomdir.js';
 
@@ -19,7 +20,15 @@ export interface Identified {
   dicomdir: boolean;
   sopInstanceUID: string | null;
   studyInstanceUID: string | null;
+  /** The patient and study identity of a DICOM file (sealed); null when it has none. */
+  identity: StudyIdentity | null;
 }
+
+/**
+ * What the identification thread posts: the identity as plain fields (a structured clone drops a
+ * sealed StudyIdentity), sealed again on arrival by the Identifier.
+ */
+export type IdentifiedMessage = Omit<Identified, 'identity'> & { identity: StudyIdentityFields | null };
 
 const uid = (value: string | undefined) => value?.replace(/\0/g, '').trim() || null;
 
@@ -34,7 +43,7 @@ export async function identify(
   path: string,
   stats: { size: number; mtimeMs: number },
   buffer: ReadBuffer,
-): Promise<Identified> {
+): Promise<IdentifiedMessage> {
   // The size of the file as it is now (one still being written is hashed as far as it goes); one
   // too large to be a radiograph is refused (TOO_LARGE) before it is read; a FIFO or a device
   // swapped in since the walk is refused, never waited on (see ingest readWhole).
@@ -49,6 +58,7 @@ export async function identify(
       dicomdir: false,
       sopInstanceUID: null,
       studyInstanceUID: null,
+      identity: null,
     };
   }
   const bytes = await readWhole(path, null, buffer);
@@ -57,12 +67,14 @@ export async function identify(
   let sopInstanceUID: string | null = null;
   let studyInstanceUID: string | null = null;
   let dicomdir = false;
+  let identity: StudyIdentityFields | null = null;
   if (format === 'dicom') {
     try {
       const dataSet = await parseDataSet(bytes);
       dicomdir = isDicomdir(dataSet);
       sopInstanceUID = uid(dataSet.string('x00080018'));
       studyInstanceUID = uid(dataSet.string('x0020000d'));
+      if (!dicomdir) identity = readStudyIdentityFields(dataSet);
     } catch {
       // A broken file: the engine reports it with its coded error.
     }
@@ -76,5 +88,6 @@ export async function identify(
     dicomdir,
     sopInstanceUID,
     studyInstanceUID,
+    identity,
   };
 }

@@ -33,6 +33,7 @@ export { walk, countFiles } from './walk.js';
 export type { Candidate, WalkOptions } from './walk.js';
 export {
   CSV_COLUMNS,
+  CSV_PATIENT_COLUMNS,
   csvCell,
   EXPORT_FORMATS,
   exportRecord,
@@ -40,7 +41,7 @@ export {
   formatFor,
   isExportFormat,
 } from './export.js';
-export type { ExportFormat, ExportRecord } from './export.js';
+export type { ExportFormat, ExportOptions, ExportRecord, ExportRecordWithPatient } from './export.js';
 
 export interface ScanOptions {
   roots: string[];
@@ -417,7 +418,7 @@ export class Scanner {
       flight.seen.add(identified.path);
       const existing = store.lookup(identified.path);
       if (existing && existing.sha256 === identified.sha256 && existing.packFingerprint === this.fingerprint) {
-        this.finished(this.unchanged(existing));
+        this.finished(this.unchanged(existing, identified));
         continue;
       }
       const pending =
@@ -480,6 +481,7 @@ export class Scanner {
     const priority = this.options.rules.prioritize(result);
     this.options.store.recordResult({
       result,
+      identity: identified?.identity ?? null,
       file: { path: result.file, sha256: identified?.sha256 ?? null, size: identified?.size ?? null },
       format: identified?.format ?? null,
       priority,
@@ -496,7 +498,7 @@ export class Scanner {
   }
 
   /** A stored result for the same content and pack: kept, re-graded if the rules changed. */
-  private unchanged(existing: ImageKey): FileOutcome {
+  private unchanged(existing: ImageKey, identified: Identified): FileOutcome {
     const { store, rules } = this.options;
     if (existing.status !== 'duplicate' && existing.rulesFingerprint !== rules.fingerprint) {
       const stored = store.result(existing.id)!;
@@ -504,10 +506,10 @@ export class Scanner {
         status: stored.status as AnalysisResult['status'],
         findings: stored.findings,
       });
-      store.reprioritize(existing.id, priority, rules.fingerprint, this.scanId);
+      store.reprioritize(existing.id, priority, rules.fingerprint, this.scanId, identified.identity);
       return { file: existing.path, outcome: 'unchanged', status: existing.status, priority };
     }
-    store.markSeen(existing.id, this.scanId);
+    store.markSeen(existing.id, this.scanId, identified.identity);
     return { file: existing.path, outcome: 'unchanged', status: existing.status };
   }
 

@@ -44,7 +44,7 @@ export class ResultStore extends ResultWriter {
     this.db.close();
   }
 
-  /** The node's outbox, in the same database (schema 5). */
+  /** The node's outbox, in the same database (schema 6). */
   get outbox(): OutboxStore {
     this.outboxStore ??= new OutboxStore(this.db);
     return this.outboxStore;

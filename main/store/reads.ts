@@ -2,13 +2,15 @@
  * The results store's read path: lookups for the scan, whole results for exports and the app, the
  * worklist in order of urgency, and the reader's verdicts. Nothing here writes.
  */
-import { PRIORITIES } from '../common/index.js';
+import { personName, PRIORITIES } from '../common/index.js';
 import type { ImageStatus, Priority, Provider, SourceFormat, Tree, Verdict } from '../common/index.js';
 import type {
   CurrentVerdict,
   Finding,
   ModelProvenance,
   StoredResult,
+  Patient,
+  StudyIdentityRecord,
   WorklistImage,
   WorklistStudy,
 } from '../domain/index.js';
@@ -177,7 +179,8 @@ export class ResultReader {
    */
   worklist(): WorklistStudy[] {
     const studies = this.db.all(
-      'SELECT key, study_instance_uid, priority, first_seen_at, updated_at FROM studies ORDER BY priority_rank, first_seen_at, key',
+      `SELECT key, study_instance_uid, priority, first_seen_at, updated_at, ${IDENTITY_COLUMNS} FROM studies
+       ORDER BY priority_rank, first_seen_at, key`,
     );
     const images = this.db.all(
       `SELECT id, path, sop_instance_uid, status, priority, reason, study_key, not_for_clinical_use FROM images
@@ -232,6 +235,7 @@ export class ResultReader {
         priority: s.priority as Priority,
         firstSeenAt: String(s.first_seen_at),
         updatedAt: String(s.updated_at),
+        ...identityRecord(s),
         images: imagesOf.get(String(s.key)) ?? [],
       }))
       .filter((s) => s.images.length > 0);
@@ -249,7 +253,10 @@ export class ResultReader {
 
   /** One study by its key, or undefined. Duplicates are left out, as in the worklist. */
   study(key: string): StoredStudy | undefined {
-    const row = this.db.get('SELECT key, study_instance_uid, priority FROM studies WHERE key = ?', [key]);
+    const row = this.db.get(
+      `SELECT key, study_instance_uid, priority, ${IDENTITY_COLUMNS} FROM studies WHERE key = ?`,
+      [key],
+    );
     if (!row) return undefined;
     const ids = this.db.all<{ id: number }>(
       `SELECT id FROM images WHERE study_key = ? AND status <> 'duplicate' ORDER BY priority_rank, path`,
@@ -259,8 +266,18 @@ export class ResultReader {
       study: String(row.key),
       studyInstanceUID: (row.study_instance_uid as string | null) ?? null,
       priority: row.priority as Priority,
+      ...identityRecord(row),
       results: ids.map(({ id }) => this.result(Number(id))!),
     };
+  }
+
+  /**
+   * The patient and examination of a study (by its key, as results carry it in `study`), for
+   * exports that were explicitly asked to carry them; null for a study not in the store.
+   */
+  studyIdentity(key: string): StudyIdentityRecord | null {
+    const row = this.db.get(`SELECT ${IDENTITY_COLUMNS} FROM studies WHERE key = ?`, [key]);
+    return row ? identityRecord(row) : null;
   }
 
   feedbackFor(file: string): Feedback[] {
@@ -312,6 +329,33 @@ export class ResultReader {
  */
 const CURRENT_VERDICT = `f.term IS NOT NULL AND f.verdict <> 'withdrawn' AND f.id = (
   SELECT max(g.id) FROM feedback g WHERE g.image_id = f.image_id AND g.term = f.term AND g.tree IS f.tree)`;
+
+const IDENTITY_COLUMNS = `patient_name, patient_id, issuer_of_patient_id, patient_sex, patient_age,
+  patient_age_derived, accession_number, study_date, study_time, study_description`;
+
+const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+
+/** A studies row's identity columns as the worklist shows them (the name for display). */
+function identityRecord(row: Row): StudyIdentityRecord {
+  const name = text(row.patient_name);
+  const sex = text(row.patient_sex);
+  const patient: Patient = {
+    name: name === null ? null : personName(name),
+    id: text(row.patient_id),
+    issuer: text(row.issuer_of_patient_id),
+    sex: sex === 'M' || sex === 'F' || sex === 'O' ? sex : null,
+    age: text(row.patient_age),
+    ageDerived: row.patient_age_derived === 1,
+  };
+  const known = patient.name !== null || patient.id !== null || patient.sex !== null || patient.age !== null;
+  return {
+    patient: known ? patient : null,
+    accessionNumber: text(row.accession_number),
+    studyDate: text(row.study_date),
+    studyTime: text(row.study_time),
+    studyDescription: text(row.study_description),
+  };
+}
 
 function toKey(row: Row): ImageKey {
   return {

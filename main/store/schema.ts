@@ -9,7 +9,11 @@
  *   pack_models   the members behind a fingerprint: model id, version, ONNX SHA-256, operating points
  *   scans         one row per `triage scan` run: roots, provider, fingerprint, start/end, summary
  *   studies       Study Instance UID (or `file:PATH` for an image without one) and its priority,
- *                 which only ever rises
+ *                 which only ever rises; since schema 5 its patient and examination (Patient's
+ *                 Name, ID and issuer, sex, age and whether it was derived, Accession Number,
+ *                 Study Date and Time, Study Description), as its DICOM files say (the latest
+ *                 value read wins; NULL where none said, and for studies stored before until a
+ *                 scan sees their files again)
  *   images        the current result for each path: content SHA-256, UIDs, status, reason or coded
  *                 error, duplicate_of, provider, pack fingerprint (the result's provenance), priority,
  *                 timings, when it was scanned and by which scan
@@ -18,7 +22,7 @@
  *                 ensemble probability, indeterminate, and assessed)
  *   outbox        result objects (SR, SC) to deliver to each destination (a DICOM peer or a STOW-RS
  *                 URL): pending, sent or failed, attempts, the next attempt and the last error
- *                 (since schema 5)
+ *                 (since schema 6)
  *   feedback      a reader's verdicts on an image or one of its findings (agree, disagree, or
  *                 withdrawn since schema 2), with the time: an append-only log, so the history of
  *                 a reader's decisions is kept; the current verdict on a finding is its latest row
@@ -213,6 +217,27 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
+    description:
+      'studies: the patient and examination (name, ID, issuer, sex, age, accession, date, time, description)',
+    // NULL for studies stored before: the next scan of their files fills them in, without
+    // analysing the files again (an unchanged file's identity is written with its "seen" mark).
+    sql: `
+      ALTER TABLE studies ADD COLUMN patient_name TEXT;
+      ALTER TABLE studies ADD COLUMN patient_id TEXT;
+      ALTER TABLE studies ADD COLUMN issuer_of_patient_id TEXT;
+      ALTER TABLE studies ADD COLUMN patient_sex TEXT;
+      ALTER TABLE studies ADD COLUMN patient_age TEXT;
+      ALTER TABLE studies ADD COLUMN patient_age_derived INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE studies ADD COLUMN accession_number TEXT;
+      ALTER TABLE studies ADD COLUMN study_date TEXT;
+      ALTER TABLE studies ADD COLUMN study_time TEXT;
+      ALTER TABLE studies ADD COLUMN study_description TEXT;
+      CREATE INDEX studies_patient_id ON studies(patient_id);
+      CREATE INDEX studies_accession_number ON studies(accession_number);
+    `,
+  },
+  {
+    version: 6,
     description: 'outbox: result objects to deliver to each destination, with their state and retries',
     // One row per (destination, object): delivered once, retried with backoff until then. The
     // object's file is the product's own (written before the row); the row survives restarts.

@@ -1,6 +1,6 @@
 /** The values the results store reads and writes (a whole result: main/domain's StoredResult). */
 import type { ImageStatus, Priority, Provider, Verdict } from '../common/index.js';
-import type { StoredResult } from '../domain/index.js';
+import type { StoredResult, StudyIdentityRecord } from '../domain/index.js';
 import type { PackProvenance } from './fingerprint.js';
 
 /** An image's identity on disk, as the scan saw it. */
@@ -38,8 +38,8 @@ export interface Feedback {
   createdAt: string;
 }
 
-/** A study and every (non-duplicate) image's full result, most urgent image first. */
-export interface StoredStudy {
+/** A study, its patient and examination, and every (non-duplicate) image's full result, most urgent image first. */
+export interface StoredStudy extends StudyIdentityRecord {
   study: string;
   studyInstanceUID: string | null;
   priority: Priority;

@@ -2,7 +2,7 @@
  * The results store's write path. Every analysed image is written in one transaction with its
  * findings and its study's priority, so a scan killed at any moment leaves whole results or none.
  */
-import type { Priority, Provider, ScanOutcome, SourceFormat, Verdict } from '../common/index.js';
+import type { Priority, Provider, ScanOutcome, SourceFormat, StudyIdentity, Verdict } from '../common/index.js';
 import type { AnalysisResult } from '../domain/index.js';
 import { TriageError } from '../errors/index.js';
 import { priorityRank } from '../triage/index.js';
@@ -87,13 +87,72 @@ export class ResultWriter extends ResultReader {
     ]);
   }
 
-  /** Marks an unchanged, skipped image as covered by this scan (for its export). */
-  markSeen(imageId: number, scanId: number): void {
-    this.db.run('UPDATE images SET seen_scan_id = ? WHERE id = ?', [scanId, imageId]);
+  /**
+   * Marks an unchanged, skipped image as covered by this scan (for its export), and writes the
+   * identity its file holds into its study (a study stored before schema 5 gets it so).
+   */
+  markSeen(imageId: number, scanId: number, identity: StudyIdentity | null = null): void {
+    this.db.transaction(() => {
+      this.db.run('UPDATE images SET seen_scan_id = ? WHERE id = ?', [scanId, imageId]);
+      this.writeIdentityOf(imageId, identity);
+    });
+  }
+
+  /** The image's study takes the identity its file holds (see writeIdentity). */
+  private writeIdentityOf(imageId: number, identity: StudyIdentity | null): void {
+    if (!identity) return;
+    const row = this.db.get<{ study_key: string; status: string }>(
+      'SELECT study_key, status FROM images WHERE id = ?',
+      [imageId],
+    );
+    if (row && row.status !== 'duplicate') this.writeIdentity(row.study_key, identity);
+  }
+
+  /**
+   * A study's patient and examination as its latest file says: each value the file has replaces
+   * the stored one; one it lacks leaves the stored one.
+   */
+  private writeIdentity(key: string, identity: StudyIdentity | null): void {
+    if (!identity) return;
+    const v = identity.reveal();
+    this.db.run(
+      `UPDATE studies SET
+         patient_name = coalesce(?, patient_name),
+         patient_id = coalesce(?, patient_id),
+         issuer_of_patient_id = coalesce(?, issuer_of_patient_id),
+         patient_sex = coalesce(?, patient_sex),
+         patient_age_derived = CASE WHEN ? IS NULL THEN patient_age_derived ELSE ? END,
+         patient_age = coalesce(?, patient_age),
+         accession_number = coalesce(?, accession_number),
+         study_date = coalesce(?, study_date),
+         study_time = coalesce(?, study_time),
+         study_description = coalesce(?, study_description)
+       WHERE key = ?`,
+      [
+        v.patientName,
+        v.patientId,
+        v.issuerOfPatientId,
+        v.patientSex,
+        v.patientAge,
+        v.patientAgeDerived ? 1 : 0,
+        v.patientAge,
+        v.accessionNumber,
+        v.studyDate,
+        v.studyTime,
+        v.studyDescription,
+        key,
+      ],
+    );
   }
 
   /** Re-applies new rules to a stored image (same pack, new rules): its priority and its study's. */
-  reprioritize(imageId: number, priority: Priority, rulesFingerprint: string, scanId: number): void {
+  reprioritize(
+    imageId: number,
+    priority: Priority,
+    rulesFingerprint: string,
+    scanId: number,
+    identity: StudyIdentity | null = null,
+  ): void {
     this.db.transaction(() => {
       this.db.run(
         'UPDATE images SET priority = ?, priority_rank = ?, rules_fingerprint = ?, seen_scan_id = ? WHERE id = ?',
@@ -104,6 +163,7 @@ export class ResultWriter extends ResultReader {
         [imageId],
       );
       if (row) this.raiseStudy(row.study_key, row.study_instance_uid, priority);
+      this.writeIdentityOf(imageId, identity);
     });
   }
 
@@ -122,10 +182,13 @@ export class ResultWriter extends ResultReader {
 
   /**
    * Writes one analysed image: the image row (replacing an earlier result for the same path), all
-   * its findings, its pack's provenance and its study's priority, in one transaction.
+   * its findings, its pack's provenance, its study's priority and the patient and examination its
+   * file names (`identity`, read apart from the result: see main/common/identity.ts), in one
+   * transaction.
    */
   recordResult(input: {
     result: AnalysisResult;
+    identity?: StudyIdentity | null;
     file: FileIdentity;
     format: SourceFormat | null;
     priority: Priority;
@@ -137,6 +200,7 @@ export class ResultWriter extends ResultReader {
       const fingerprint = this.ensurePack(result);
       const key = studyKey(result.studyInstanceUID, file.path);
       this.raiseStudy(key, result.studyInstanceUID, priority);
+      this.writeIdentity(key, input.identity ?? null);
       const id = this.upsertImage({
         path: file.path,
         sha256: file.sha256,

@@ -9,7 +9,7 @@ import { FindingsPanel } from './findings.js';
 import { StatusBar } from './statusbar.js';
 import { findingKey, hasHeatmap } from './tree.js';
 import { PRESETS, Viewer } from './viewer.js';
-import { WorklistPanel } from './worklist.js';
+import { examinationParts, patientLine, separated, WorklistPanel } from './worklist.js';
 import type { DialogKind, Verdict } from '../../main/common/index.js';
 
 const SHORTCUTS: Array<[string, string]> = [
@@ -37,6 +37,7 @@ class App {
   private readonly findings: FindingsPanel;
   private readonly status: StatusBar;
   private readonly tabs: HTMLElement;
+  private readonly header: HTMLElement;
   private readonly toasts: HTMLElement;
   private readonly help: HTMLDialogElement;
   private studies: WorklistStudyData[] = [];
@@ -65,6 +66,7 @@ class App {
     });
     this.status = new StatusBar(byId('statusbar'), byId('banner'));
     this.tabs = byId('image-tabs');
+    this.header = byId('study-header');
     this.toasts = byId('toasts');
     this.help = byId<HTMLDialogElement>('help');
     replace(
@@ -152,6 +154,7 @@ class App {
     const summary = this.studies.find((s) => s.study === key);
     this.studyStamp = summary ? this.stampOf(summary) : '';
     this.study = study;
+    this.renderHeader();
     const keep = keepImage ? study.images.findIndex((i) => i.file === previousFile) : -1;
     this.imageIndex = keep >= 0 ? keep : 0;
     await this.showImage(keepImage && keep >= 0);
@@ -207,6 +210,24 @@ class App {
     // Its study, which may be another one now (the new content can name another study).
     const study = this.studies.find((s) => s.images.some((i) => i.file === file));
     if (study) await this.selectStudy(study.study, true);
+  }
+
+  /** The viewer's header: whose radiograph this is (name, ID, sex and age) and which examination. */
+  private renderHeader(): void {
+    const study = this.study;
+    this.header.hidden = !study;
+    if (!study) return;
+    const { patient } = study;
+    replace(
+      this.header,
+      h('span', { class: 'header-name' }, patient?.name ?? 'Unnamed patient'),
+      patient ? h('span', { class: 'header-patient' }, patientLine(patient)) : null,
+      h(
+        'span',
+        { class: 'header-study' },
+        ...separated([...examinationParts(study), study.studyDescription ? study.studyDescription : null]),
+      ),
+    );
   }
 
   private renderTabs(): void {

@@ -1,11 +1,12 @@
 /**
  * The worklist: studies most urgent first (the store's order: priority, then first seen), with
- * priority badges, each image's status and the positive findings; a priority filter and a search
- * over file names, study UIDs, findings and reasons; the live progress of a running scan; buttons
+ * priority badges, the patient (name, ID, sex and age), the accession number and study date, each
+ * image's status and the positive findings; a priority filter and a search over patients' names
+ * and IDs, accession numbers, file names, study UIDs, findings and reasons; the live progress of a running scan; buttons
  * to open files or a folder.
  */
 import type { ScanProgressData, WorklistStudyData } from '../../main/app/api/contract.js';
-import { findingText } from '../../main/common/index.js';
+import { findingText, sexAgeText } from '../../main/common/index.js';
 import type { Priority, DialogKind } from '../../main/common/index.js';
 import { h, replace } from './dom.js';
 import { filterStudies, ORDER, PRIORITY_LABELS, priorityClass } from './worklist-filter.js';
@@ -19,6 +20,42 @@ function statusLabel(study: WorklistStudyData): { text: string; kind: string } {
   if (rejected > 0)
     return { text: rejected === study.images.length ? 'Rejected' : `${rejected} rejected`, kind: 'rejected' };
   return { text: 'Analysed', kind: 'ok' };
+}
+
+type PatientData = NonNullable<WorklistStudyData['patient']>;
+
+/** "ID 123 (ISSUER)", or '' without an ID. */
+export function patientIdText(patient: PatientData): string {
+  return patient.id ? `ID ${patient.id}${patient.issuer ? ` (${patient.issuer})` : ''}` : '';
+}
+
+/** "ID 123 (ISSUER) · F 58y": the patient beside the name (the viewer's header). */
+export function patientLine(patient: PatientData): string {
+  return [patientIdText(patient), sexAgeText(patient.sex, patient.age)].filter(Boolean).join(' · ');
+}
+
+/** The accession number and the study's date and time, as spans (for the worklist and the viewer). */
+export function examinationParts(study: {
+  accessionNumber: string | null;
+  studyDate: string | null;
+  studyTime: string | null;
+}): HTMLElement[] {
+  const parts: HTMLElement[] = [];
+  if (study.accessionNumber) parts.push(h('span', { class: 'accession' }, `Acc ${study.accessionNumber}`));
+  if (study.studyDate)
+    parts.push(
+      h(
+        'span',
+        { class: 'study-date' },
+        `${study.studyDate}${study.studyTime ? ` ${study.studyTime.slice(0, 5)}` : ''}`,
+      ),
+    );
+  return parts;
+}
+
+/** The parts that are there, with " · " between them. */
+export function separated(parts: Array<HTMLElement | string | null>): Array<HTMLElement | string> {
+  return parts.filter((p): p is HTMLElement | string => p !== null).flatMap((p, i) => (i === 0 ? [p] : [' · ', p]));
 }
 
 export interface WorklistCallbacks {
@@ -45,7 +82,7 @@ export class WorklistPanel {
     this.search = h('input', {
       type: 'search',
       class: 'search',
-      placeholder: 'Search files, findings, study UID  ( / )',
+      placeholder: 'Search patients, IDs, accession, findings  ( / )',
       'aria-label': 'Search the worklist',
       spellcheck: false,
       on: {
@@ -282,12 +319,31 @@ export class WorklistPanel {
       h(
         'div',
         { class: 'study-main' },
-        h('div', { class: 'study-title', title: study.images.map((i) => i.file).join('\n') }, first.name),
         h(
           'div',
-          { class: 'study-sub' },
-          study.studyInstanceUID ? `Study ${shortUid(study.studyInstanceUID)}` : 'No study UID',
-          ` · ${study.images.length} image${study.images.length === 1 ? '' : 's'}`,
+          { class: 'study-title', title: study.images.map((i) => i.file).join('\n') },
+          study.patient?.name
+            ? h('span', { class: 'patient-name' }, study.patient.name)
+            : h('span', { class: 'file-name' }, first.name),
+          study.patient && sexAgeText(study.patient.sex, study.patient.age)
+            ? h('span', { class: 'patient-sex-age' }, sexAgeText(study.patient.sex, study.patient.age))
+            : null,
+        ),
+        h(
+          'div',
+          { class: 'study-sub', title: study.studyInstanceUID ? `Study Instance UID ${study.studyInstanceUID}` : '' },
+          ...separated([
+            study.patient?.id ? h('span', { class: 'patient-id' }, patientIdText(study.patient)) : null,
+            ...examinationParts(study),
+            study.accessionNumber || study.studyDate
+              ? null
+              : study.studyInstanceUID
+                ? `Study ${shortUid(study.studyInstanceUID)}`
+                : 'No study UID',
+            `${study.images.length} image${study.images.length === 1 ? '' : 's'}`,
+            // The file, where the patient's name took its place in the title.
+            study.patient?.name ? h('span', { class: 'file-name' }, first.name) : null,
+          ]),
         ),
         positives.size > 0
           ? h(

@@ -111,12 +111,19 @@ describe('worklist filter', () => {
     terms: string[],
     reason: string | null = null,
     indeterminate = false,
+    identity: Partial<Pick<WorklistStudyData, 'patient' | 'accessionNumber' | 'studyDate' | 'studyDescription'>> = {},
   ): WorklistStudyData => ({
     study: key,
     studyInstanceUID: key.startsWith('file:') ? null : key,
     priority,
     firstSeenAt: '2026-01-01',
     updatedAt: '2026-01-01',
+    patient: null,
+    accessionNumber: null,
+    studyDate: null,
+    studyTime: null,
+    studyDescription: null,
+    ...identity,
     notForClinicalUse: true,
     reviewed: 0,
     images: [
@@ -145,6 +152,12 @@ describe('worklist filter', () => {
     study('file:/data/c.dcm', 'needs review', 'c.dcm', [], 'view position LL is a lateral view'),
     study('1.2.5', 'normal', 'd.dcm', []),
     study('1.2.6', 'abnormal', 'e.dcm', ['pleural effusion'], null, true),
+    study('1.2.7', 'normal', 'f.dcm', [], null, false, {
+      patient: { name: 'MÜLLER, Anna', id: 'MRN-0042', issuer: 'NORTH', sex: 'F', age: '058Y', ageDerived: false },
+      accessionNumber: 'ACC77',
+      studyDate: '2026-03-14',
+      studyDescription: 'Chest PA',
+    }),
   ];
 
   test('by priority, by words anywhere (file, finding, reason, UID), all words must match', () => {
@@ -171,9 +184,21 @@ describe('worklist filter', () => {
     assert.deepEqual(filterStudies(studies, null, 'a.dcm nodule'), []);
     assert.deepEqual(
       filterStudies(studies, null, '  ').map((s) => s.study),
-      ['1.2.3', '1.2.4', 'file:/data/c.dcm', '1.2.5', '1.2.6'],
+      ['1.2.3', '1.2.4', 'file:/data/c.dcm', '1.2.5', '1.2.6', '1.2.7'],
       'the order is kept',
     );
+  });
+
+  test('the patient: name (case and accents aside), patient ID, accession number, study date', () => {
+    for (const query of ['müller', 'MULLER anna', 'mrn-0042', 'acc77', '2026-03-14', 'anna normal']) {
+      assert.deepEqual(
+        filterStudies(studies, null, query).map((s) => s.study),
+        ['1.2.7'],
+        query,
+      );
+    }
+    assert.deepEqual(filterStudies(studies, 'urgent', 'muller'), []);
+    assert.deepEqual(filterStudies(studies, null, 'muller bob'), []);
   });
 
   test('"indeterminate" finds the studies with a call in the indeterminate band', () => {

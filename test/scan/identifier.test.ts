@@ -8,6 +8,7 @@
  * ends it.
  */
 import assert from 'node:assert/strict';
+import { StudyIdentity } from '../../main/common/index.js';
 import { createHash } from 'node:crypto';
 import { appendFileSync, createReadStream, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,7 +46,9 @@ describe('the identification thread', () => {
         identifier.identify(file, stats(file)),
         identify(file, stats(file), new ReadBuffer()),
       ]);
-      assert.deepEqual(there, here, file);
+      // The identity crosses the thread as plain fields and is sealed again on arrival.
+      assert.deepEqual({ ...there, identity: there.identity?.reveal() ?? null }, here, file);
+      if (here.identity) assert.ok(there.identity instanceof StudyIdentity, 'sealed on arrival');
       assert.equal(there.sha256, createHash('sha256').update(readFileSync(file)).digest('hex'));
     }
     const dicom = await identifier.identify(join(DICOM, 'explicit-le.dcm'), stats(join(DICOM, 'explicit-le.dcm')));

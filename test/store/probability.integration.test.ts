@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sqlite from 'node-sqlite3-wasm';
 import { exportRecord, exportResults } from '../../main/scan/export.js';
-import { packFingerprint, ResultStore } from '../../main/store/index.js';
+import { packFingerprint, ResultStore, SCHEMA_VERSION } from '../../main/store/index.js';
 import { MIGRATIONS } from '../../main/store/schema.js';
 import { csvRecords } from '../scan/csv.js';
 import { scratchDir } from '../support/tools.js';
@@ -235,7 +235,7 @@ describe('schema 3 migration', () => {
     });
     const store = ResultStore.open(path);
     try {
-      assert.equal(store.schemaVersion(), 4);
+      assert.equal(store.schemaVersion(), SCHEMA_VERSION);
       const called = (id: number) =>
         Object.fromEntries(
           store

@@ -398,7 +398,7 @@ describe('studies and the worklist', () => {
     );
     raw.close();
     const store = ResultStore.open(path);
-    assert.equal(store.schemaVersion(), 4);
+    assert.equal(store.schemaVersion(), SCHEMA_VERSION);
     assert.deepEqual(store.feedbackFor('/m/1.dcm'), [
       {
         id: 3,

@@ -55,7 +55,7 @@ export function requireFile(path: string): string {
 /**
  * Modules of Debian's Python 3 (/usr/bin/python3): the exporter's cross-check against torch, the
  * demonstration pack's evidence against scikit-learn and the gate's SSIM against scikit-image in
- * the tests; pydicom for the decode benchmark only.
+ * the tests; pydicom for the patient identity's character sets in the tests and the decode benchmark.
  */
 export const PYTHON = '/usr/bin/python3';
 export const REFERENCE_PYTHON_MODULES: Record<string, { package: string; tests: boolean }> = {
@@ -65,7 +65,7 @@ export const REFERENCE_PYTHON_MODULES: Record<string, { package: string; tests: 
   onnx: { package: 'python3-onnx', tests: true },
   sklearn: { package: 'python3-sklearn', tests: true },
   skimage: { package: 'python3-skimage', tests: true },
-  pydicom: { package: 'python3-pydicom', tests: false },
+  pydicom: { package: 'python3-pydicom', tests: true },
 };
 
 /** Where a Chromium may be, first found wins (CHROMIUM_PATH names any Chromium or Chrome). */

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { DIALOG_KINDS, SCAN_OUTCOMES } from '../../common/index.js';
-import type { FindingSchema } from '../../domain/index.js';
+import type { FindingSchema, PatientSchema } from '../../domain/index.js';
 import {
   CurrentVerdictSchema,
   PrioritySchema,
@@ -23,6 +23,7 @@ import {
   ScanProgressSchema,
   RenderedImageSchema,
   StoredResultSchema,
+  StudyIdentitySchema,
   TreeSchema,
   VerdictSchema,
   WorklistImageSchema,
@@ -154,10 +155,12 @@ export const ImageResult = StoredResultSchema.pick({
   heatmaps: z.boolean(),
 });
 
+/** One study for the viewer: its patient and examination (the header) and every image's result. */
 export const StudyDetail = z.object({
   study: z.string(),
   studyInstanceUID: z.string().nullable(),
   priority: PrioritySchema,
+  ...StudyIdentitySchema.shape,
   images: z.array(ImageResult),
 });
 
@@ -261,6 +264,7 @@ export type WorklistStudyData = z.output<typeof WorklistStudy>;
 export type WorklistImageData = z.output<typeof WorklistImage>;
 export type ImageResultData = z.output<typeof ImageResult>;
 export type StudyData = z.output<typeof StudyDetail>;
+export type PatientData = z.output<typeof PatientSchema>;
 export type RenderedImageData = z.output<typeof RenderedImage>;
 export type HeatmapDataType = z.output<typeof HeatmapData>;
 

@@ -1,6 +1,6 @@
 /**
- * `triage scan PATH... [--watch] [--db FILE] [--out FILE] [--format ndjson|csv|json] [--heatmaps DIR]
- *  [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N] [--threads N] [--batch N] [--rules FILE]`
+ * `triage scan PATH... [--watch] [--db FILE] [--out FILE [--include-patient]] [--format ndjson|csv|json]
+ *  [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N] [--threads N] [--batch N] [--rules FILE]`
  */
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
 
 export const EXIT_INTERRUPTED = 130;
 
-export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE] [--format ndjson|csv|json] [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N]
+export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE [--include-patient]] [--format ndjson|csv|json] [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N]
 
   Analyses every radiograph under the paths (folders recursively; DICOM recognised by content,
   PNG and JPEG too; DICOMDIRs followed) into the results database, then prints a summary as one
@@ -29,13 +29,17 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE]
   are recorded, not analysed twice. Unreadable files, symbolic-link loops and broken files are
   recorded as coded errors; they never stop the scan. The scan's own outputs (--heatmaps, --out,
   the database) are never scanned. Ctrl-C or SIGTERM stops after the current batch, keeping
-  everything done (exit code 130).
+  everything done (exit code 130). Patient names, IDs and accession numbers are read into the
+  database for the worklist, and never written to progress, the summary or the log.
   Progress goes to stderr: a bar on a terminal, else NDJSON lines
   {"progress": {"done", "total", "rate", "etaSeconds"}} (total null until counted).
   --watch            keep watching the paths; analyse files copied in later once their size has
                      stopped changing (see --poll and --settle); Ctrl-C ends it
   --db FILE          results database (default: ${defaultDatabasePath()})
   --out FILE         export this scan's results (analysed, duplicate and unchanged files) to FILE
+  --include-patient  the export names each result's patient and examination (name, ID, issuer,
+                     sex, age, accession number, study date, time and description); without it,
+                     an export names no patient
   --format NAME      ${EXPORT_FORMATS.join(', ')} (default: from --out's extension, else ndjson)
   --rules FILE       triage rules (JSON); default: pneumothorax critical, mass and nodule urgent
   --models DIR       model pack folder; default: the bundled pack (${DEFAULT_PACK})
@@ -173,6 +177,7 @@ export async function runScan(argv: string[]): Promise<number> {
       watch: { type: 'boolean', default: false },
       db: { type: 'string' },
       out: { type: 'string' },
+      'include-patient': { type: 'boolean', default: false },
       format: { type: 'string' },
       heatmaps: { type: 'string' },
       'dicom-out': { type: 'string' },
@@ -192,6 +197,7 @@ export async function runScan(argv: string[]): Promise<number> {
   if (values.format !== undefined && !isExportFormat(values.format))
     usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${values.format}".`);
   if (values.format !== undefined && values.out === undefined) usage('--format needs --out FILE.');
+  if (values['include-patient'] && values.out === undefined) usage('--include-patient needs --out FILE.');
   const decodeWorkers =
     values.concurrency === undefined ? undefined : positiveInteger(values.concurrency, '--concurrency');
   const threads = values.threads === undefined ? undefined : positiveInteger(values.threads, '--threads');
@@ -251,7 +257,13 @@ export async function runScan(argv: string[]): Promise<number> {
     reporter.end();
     if (values.out !== undefined) {
       const format = values.format && isExportFormat(values.format) ? values.format : formatFor(values.out);
-      await exportResults(store.scanResults(summary.scanId), values.out, format);
+      const reader = store;
+      await exportResults(
+        store.scanResults(summary.scanId),
+        values.out,
+        format,
+        values['include-patient'] ? { identityOf: (study) => reader.studyIdentity(study) } : {},
+      );
     }
     const report = dicomOut ? { ...summary, dicomOut: dicomOut.counts } : summary;
     if (process.stderr.isTTY) {

@@ -32,6 +32,8 @@ import { BridgeWindow, buildRenderer, launchChromium, pageEmitter, serveRenderer
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SCREENSHOTS = join(root, 'test-results', 'screenshots');
+/** A folder (outside the repository) that also receives the worklist with patients, for review. */
+const SCREENSHOTS_OUTSIDE = process.env.TRIAGE_SCREENSHOTS ?? null;
 const scratch = scratchDir('app-e2e');
 const folder = makeReadingFolder(join(scratch.path, 'reading'));
 const dropFolder = join(scratch.path, 'dropped');
@@ -671,6 +673,71 @@ describe('the reading workstation', () => {
       .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.priority));
     assert.ok(priorities.length >= 2 && priorities.every((p) => p === 'needs review'));
     await page.locator('.chip[data-priority="needs review"]').click();
+    assert.equal(await page.locator('[role="option"][data-study]').count(), worklist.studies.length);
+  });
+
+  test('the worklist names each study’s patient; a search by name, ID or accession narrows it; the header too', async () => {
+    // The phantoms' patients as the phantom generator recorded them (PHANTOM^N, PHANTOM-N, PHN).
+    const recorded = (
+      JSON.parse(readFileSync(join(PHANTOMS, 'phantoms.json'), 'utf8')) as {
+        images: Array<{ file: string; patient: { name: string; id: string; sex: string; age: number } }>;
+      }
+    ).images;
+    const withPatient = worklist.studies.filter((s) => s.patient !== null);
+    const phantomStudies = worklist.studies.filter((s) => s.images.some((i) => /phantom-\d+\.dcm$/.test(i.file)));
+    assert.ok(phantomStudies.length >= 3, 'several phantom studies');
+    for (const study of phantomStudies) {
+      const image = recorded.find((r) => study.images.some((i) => basename(i.file) === r.file))!;
+      assert.equal(study.patient?.name, image.patient.name.replace('^', ', '));
+      assert.equal(study.patient?.id, image.patient.id);
+      assert.equal(study.patient?.sex, image.patient.sex);
+      assert.equal(study.patient?.age, `${String(image.patient.age).padStart(3, '0')}Y`);
+      assert.match(study.accessionNumber ?? '', /^PH\d+$/);
+      assert.match(study.studyDate ?? '', /^2026-\d{2}-\d{2}$/);
+    }
+    for (const study of withPatient) {
+      const row = page.locator(`[role="option"][data-study="${study.study}"]`);
+      assert.equal(await row.locator('.patient-name').textContent(), study.patient!.name ?? null);
+      assert.equal(await row.locator('.patient-id').textContent(), `ID ${study.patient!.id}`);
+      const sexAge = `${study.patient!.sex} ${Number(study.patient!.age!.slice(0, 3))}y`;
+      assert.equal(await row.locator('.patient-sex-age').textContent(), sexAge);
+      if (study.accessionNumber)
+        assert.equal(await row.locator('.accession').textContent(), `Acc ${study.accessionNumber}`);
+      if (study.studyDate)
+        assert.match((await row.locator('.study-date').textContent()) ?? '', new RegExp(study.studyDate));
+    }
+    const chosen = phantomStudies[1];
+    await page.locator(`[role="option"][data-study="${chosen.study}"]`).click();
+    await page.waitForFunction(
+      (name) => document.querySelector('.header-name')?.textContent === name,
+      chosen.patient!.name,
+    );
+    const header = (await page.locator('#study-header').textContent()) ?? '';
+    assert.ok(header.includes(`ID ${chosen.patient!.id}`), header);
+    assert.ok(header.includes(`Acc ${chosen.accessionNumber}`), header);
+    assert.ok(header.includes(chosen.studyDate!), header);
+    if (SCREENSHOTS_OUTSIDE) {
+      mkdirSync(SCREENSHOTS_OUTSIDE, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOTS_OUTSIDE, 'worklist-patients.png') });
+    }
+    await shot('worklist-patients');
+
+    const rowsNow = () =>
+      page
+        .locator('[role="option"][data-study]')
+        .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.study));
+    for (const query of [chosen.patient!.id!, chosen.accessionNumber!.toLowerCase()]) {
+      await page.locator('.search').fill(query);
+      assert.deepEqual(await rowsNow(), [chosen.study], query);
+    }
+    // By name: "PHANTOM, N" as shown (a reason that mentions phantoms does not match "phantom,").
+    await page.locator('.search').fill('Phantom,');
+    assert.deepEqual(
+      await rowsNow(),
+      worklist.studies.filter((s) => s.patient?.name?.startsWith('PHANTOM')).map((s) => s.study),
+      'every phantom patient, in the worklist’s order',
+    );
+    await page.locator('.search').fill('');
     assert.equal(await page.locator('[role="option"][data-study]').count(), worklist.studies.length);
   });
 
