@@ -55,7 +55,7 @@ export function phantomDataSet(phantom: Phantom): DicomElement[] {
     { tag: 0x00080018, vr: 'UI', value: study.sopInstanceUID },
     // General Study, Patient Study
     { tag: 0x00080020, vr: 'DA', value: study.date },
-    { tag: 0x00080030, vr: 'TM', value: study.time },
+    { tag: 0x00080030, vr: 'TM', value: study.studyTime },
     { tag: 0x00080050, vr: 'SH', value: `PH${study.study + 1}` },
     { tag: 0x00080090, vr: 'PN', value: '' },
     { tag: 0x00081030, vr: 'LO', value: 'Synthetic chest radiograph phantom' },

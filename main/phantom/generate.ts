@@ -60,8 +60,10 @@ export interface StudyInfo {
   studyInstanceUID: string;
   seriesInstanceUID: string;
   sopInstanceUID: string;
-  /** YYYYMMDD and HHMMSS. */
+  /** YYYYMMDD and HHMMSS: the study's date and start (the same for all its images). */
   date: string;
+  studyTime: string;
+  /** HHMMSS: this image's acquisition (3 minutes after the study's previous image). */
   time: string;
 }
 
@@ -153,8 +155,10 @@ function studyInfo(seed: number, index: number): StudyInfo & { bodySize: number 
   const bodySize = person.truncatedNormal(1, 0.065, 0.84, 1.18);
   const day = person.int(0, 364);
   const date = new Date(Date.UTC(2026, 0, 1 + day));
-  const minutes = person.int(7 * 60, 19 * 60) + position * 3;
+  const start = person.int(7 * 60, 19 * 60);
+  const minutes = start + position * 3;
   const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const second = pad(person.int(0, 59));
   return {
     study,
     position,
@@ -168,7 +172,8 @@ function studyInfo(seed: number, index: number): StudyInfo & { bodySize: number 
     seriesInstanceUID: `2.25.${uuidFor(seed, 'series', index)}`,
     sopInstanceUID: `2.25.${uuidFor(seed, 'instance', index)}`,
     date: `${date.getUTCFullYear()}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}`,
-    time: `${pad(Math.floor(minutes / 60))}${pad(minutes % 60)}${pad(person.int(0, 59))}`,
+    studyTime: `${pad(Math.floor(start / 60))}${pad(start % 60)}${second}`,
+    time: `${pad(Math.floor(minutes / 60))}${pad(minutes % 60)}${second}`,
   };
 }
 
@@ -342,6 +347,7 @@ export function generatePhantom(seed: number, index: number, options: PhantomOpt
       seriesInstanceUID: study.seriesInstanceUID,
       sopInstanceUID: study.sopInstanceUID,
       date: study.date,
+      studyTime: study.studyTime,
       time: study.time,
     },
     anatomy: {
