@@ -92,6 +92,20 @@ export function captureLayout(rows: number, columns: number, result: AnalysisRes
   };
 }
 
+/**
+ * The colour ramp sampled at RAMP_STEPS values (within one level of `colour` everywhere): a
+ * capture has a million pixels, and `colour` allocates an array per call.
+ */
+const RAMP_STEPS = 4096;
+let rampTable: Uint8Array | null = null;
+function rampColours(): Uint8Array {
+  if (!rampTable) {
+    rampTable = new Uint8Array(RAMP_STEPS * 3);
+    for (let i = 0; i < RAMP_STEPS; i++) rampTable.set(colour(i / (RAMP_STEPS - 1)), i * 3);
+  }
+  return rampTable;
+}
+
 /** The largest of the heatmaps at a source pixel (0 where none). */
 function heatAt(heatmaps: readonly Heatmap[], row: number, column: number): number {
   let value = 0;
@@ -109,6 +123,7 @@ export function drawCapture(radiograph: Radiograph, heatmaps: readonly Heatmap[]
   const layout = captureLayout(radiograph.rows, radiograph.columns, result);
   const { width, height, image, textScale } = layout;
   const canvas: Canvas = { width, height, pixels: new Uint8Array(width * height * 3) };
+  const ramp = rampColours();
   const render = displayRowRenderer(radiograph);
   const sourceRow = new Uint8Array(radiograph.columns);
   const sums = new Uint32Array(width);
@@ -131,10 +146,10 @@ export function drawCapture(radiograph: Radiograph, heatmaps: readonly Heatmap[]
       const at = rowAt + x * 3;
       if (heat > 0) {
         const alpha = (heat * MAX_ALPHA) / 255;
-        const [r, g, b] = colour(heat);
-        canvas.pixels[at] = Math.round(grey * (1 - alpha) + r * alpha);
-        canvas.pixels[at + 1] = Math.round(grey * (1 - alpha) + g * alpha);
-        canvas.pixels[at + 2] = Math.round(grey * (1 - alpha) + b * alpha);
+        const index = ((heat * (RAMP_STEPS - 1) + 0.5) | 0) * 3;
+        canvas.pixels[at] = Math.round(grey * (1 - alpha) + ramp[index] * alpha);
+        canvas.pixels[at + 1] = Math.round(grey * (1 - alpha) + ramp[index + 1] * alpha);
+        canvas.pixels[at + 2] = Math.round(grey * (1 - alpha) + ramp[index + 2] * alpha);
       } else {
         const level = Math.round(grey);
         canvas.pixels[at] = level;
