@@ -267,7 +267,15 @@ export class DicomNode {
         ? async (analysis) => {
             if (analysis.result.status !== 'ok' && analysis.result.status !== 'rejected') return;
             try {
-              published.push(...(await publish(analysis, this.resultsDir)));
+              const objects = await publish(analysis, this.resultsDir);
+              // Queued before the image is recorded: killed in between, the image is not in the
+              // store, so a restart analyses it again, writes the same objects (the same UIDs)
+              // and queues nothing twice.
+              for (const destination of this.options.destinations) {
+                this.options.store.outbox.enqueue(destinationName(destination), objects);
+              }
+              published.push(...objects);
+              this.wakeOutbox?.();
             } catch (error) {
               this.emit({ problem: { message: `result objects not written: ${toTriageError(error).message}` } });
             }
@@ -275,9 +283,6 @@ export class DicomNode {
         : undefined,
     });
     const summary = await scanner.run();
-    for (const destination of this.options.destinations) {
-      this.options.store.outbox.enqueue(destinationName(destination), published);
-    }
     this.triagedCounts.studies += stable.length;
     this.triagedCounts.images += summary.analysed;
     this.emit({
