@@ -151,6 +151,17 @@ describe('triage serve: results to the PACS', () => {
           assert.match(report, /NOT FOR CLINICAL USE/i);
         }
       }
+      // The node's own output names no patient (its events carry counts and AE titles).
+      for (const source of sources) {
+        for (const tag of ['0010,0010', '0010,0020', '0008,0050']) {
+          const value = attribute(source, tag);
+          if (value)
+            assert.ok(
+              !node.stderr().includes(value) && !node.stdout().includes(value),
+              `${tag} not in the node's output`,
+            );
+        }
+      }
       // The worklist names the patients the node received.
       const worklist = JSON.parse(triage(['worklist', '--db', db, '--json']).stdout) as {
         patient: { name: string | null; id: string | null } | null;

@@ -168,6 +168,83 @@ describe('triage serve: receiving', () => {
     }
   });
 
+  test('DICOM over TLS: a peer with a certificate from the trusted CA is served; plain TCP and anonymous TLS are not', async () => {
+    const dir = fresh('tls');
+    const openssl = (args: string[]) => tool('openssl', args, { cwd: dir });
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=test-ca',
+    ]);
+    for (const name of ['server', 'client']) {
+      openssl([
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${name}`,
+      ]);
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+      ]);
+    }
+    const at = (name: string) => join(dir, name);
+    const node = await startNode(
+      NODE(join(dir, 'triage.db'), [
+        '--tls-key',
+        at('server.key'),
+        '--tls-cert',
+        at('server.crt'),
+        '--tls-ca',
+        at('ca.crt'),
+      ]),
+    );
+    const echo = (options: string[]) =>
+      spawnSync(
+        requireProgram('echoscu'),
+        ['-aet', 'MODALITY', '-aec', 'TRIAGE', ...options, '127.0.0.1', String(node.port)],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+    try {
+      const trusted = echo(['+tls', at('client.key'), at('client.crt'), '+cf', at('ca.crt')]);
+      assert.equal(trusted.status, 0, trusted.stderr);
+      assert.notEqual(echo([]).status, 0, 'plain TCP to a TLS node fails');
+      assert.notEqual(echo(['+tla', '+cf', at('ca.crt')]).status, 0, 'TLS without a client certificate is refused');
+    } finally {
+      await stopNode(node);
+    }
+  });
+
   test('kill -9 during a push: every acknowledged instance is there after a restart, and triaged', async () => {
     const dir = fresh('kill');
     const db = join(dir, 'triage.db');

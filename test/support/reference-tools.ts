@@ -32,6 +32,7 @@ export const REFERENCE_PROGRAMS: Record<string, { package: string; tests: boolea
   storescu: { package: 'dcmtk', tests: true },
   storescp: { package: 'dcmtk', tests: true },
   Orthanc: { package: 'orthanc', tests: true },
+  openssl: { package: 'openssl', tests: true },
   pngtopnm: { package: 'netpbm', tests: true },
   pngtopam: { package: 'netpbm', tests: true },
   ojph_compress: { package: 'openjph-tools', tests: false },
