@@ -11,14 +11,17 @@
  * was received and not yet triaged), the results store, the outbox. What it reports (events)
  * carries counts, AE titles and addresses, never patient data or UIDs.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Analysis } from '../engine/index.js';
 import { echo, peerName, startStorageScp, stowFiles, storeFiles } from '../dimse/index.js';
 import type { AssociationEvent, DicomPeer, EchoOutcome, StorageScp, TlsOptions } from '../dimse/index.js';
 import { toTriageError } from '../errors/index.js';
+import { resultObjectPath, resultObjectUid } from '../report/index.js';
 import { Scanner } from '../scan/index.js';
 import type { ScanOptions } from '../scan/index.js';
+import { packFingerprint, packProvenance } from '../store/index.js';
 import type { OutboxCounts, OutboxItem, ResultStore } from '../store/index.js';
 import type { TriageRules } from '../triage/index.js';
 import { ReceivedInstances, MAX_INSTANCE_BYTES } from './received.js';
@@ -68,7 +71,8 @@ export type NodeEvent =
   | { listening: { aet: string; host: string; port: number } }
   | { association: { calling: string; remote: string; accepted: boolean; reason: string | null } }
   | { received: { instances: number; duplicates: number; ownResults: number; refused: number } }
-  | { triaged: { studies: number; analysed: number; ok: number; rejected: number; errors: number; objects: number } }
+  | { triaged: { studies: number; analysed: number; ok: number; rejected: number; errors: number } }
+  | { published: { images: number; objects: number; failed: number } }
   | { delivered: { destination: string; sent: number; failed: number; error: string | null } }
   | { problem: { message: string } }
   | { stopped: { received: number; triaged: number } };
@@ -82,6 +86,8 @@ export interface NodeStatus {
   waiting: { studies: number; instances: number };
   triaged: { studies: number; images: number };
   triaging: boolean;
+  /** Images on the worklist whose result objects are still to be written. */
+  publishing: number;
   lastAssociation: { calling: string; remote: string; accepted: boolean; reason: string | null; at: string } | null;
   outbox: OutboxCounts[];
 }
@@ -90,6 +96,15 @@ export interface NodeStatus {
 const OUTBOX_POLL_MS = 1_000;
 /** Objects per association or STOW request. */
 const SEND_BATCH = 20;
+/**
+ * Heatmaps held for result objects still to be written. Beyond it, an image's objects are written
+ * before the next image is recorded (the triage then runs at the speed of its objects).
+ */
+const MAX_QUEUED_HEATMAP_BYTES = 256 * 1024 * 1024;
+/** Images whose objects are written between two looks for studies ready to triage. */
+const PUBLISH_CHUNK = 4;
+/** Images analysed again at once to write objects lost to a crash. */
+const REPUBLISH_CHUNK = 16;
 
 export class DicomNode {
   private scp: StorageScp | null = null;
@@ -105,6 +120,12 @@ export class DicomNode {
   private wakeTriage: (() => void) | null = null;
   private wakeOutbox: (() => void) | null = null;
   private loops: Promise<void>[] = [];
+  /** Recorded images whose objects are not written yet, with their ensemble heatmaps. */
+  private readonly publishQueue: Analysis[] = [];
+  private queuedBytes = 0;
+  /** Recorded images whose objects a previous run did not write (found at start). */
+  private republish: string[] = [];
+  private readonly publishedCounts = { images: 0, objects: 0, failed: 0 };
 
   private constructor(private readonly options: DicomNodeOptions) {
     this.clock = new StudyClock(options.stableSeconds * 1000);
@@ -117,9 +138,11 @@ export class DicomNode {
     const node = new DicomNode(options);
     await node.received.prepare();
     await mkdir(node.resultsDir, { recursive: true });
+    const fingerprint = packFingerprint(packProvenance(options.engine.pack));
     for await (const instance of node.received.kept()) {
-      if (!options.store.lookup(instance.path))
-        node.clock.arrived(instance.studyKey, instance.path, instance.arrivedAt);
+      const stored = options.store.lookup(instance.path);
+      if (!stored) node.clock.arrived(instance.studyKey, instance.path, instance.arrivedAt);
+      else if (options.publish && node.lostObjects(instance, stored, fingerprint)) node.republish.push(instance.path);
     }
     node.scp = await startStorageScp({
       aeTitle: options.aeTitle,
@@ -152,6 +175,7 @@ export class DicomNode {
       waiting: { studies: this.clock.waitingStudies, instances: this.clock.waitingInstances },
       triaged: { ...this.triagedCounts },
       triaging: this.triaging,
+      publishing: this.publishQueue.length + this.republish.length,
       lastAssociation: this.lastAssociation,
       outbox: this.options.store.outbox.counts(),
     };
@@ -176,6 +200,10 @@ export class DicomNode {
     this.wakeTriage?.();
     this.wakeOutbox?.();
     await Promise.allSettled(this.loops);
+    // Heatmaps in memory are the one thing a restart cannot recover cheaply: their objects are
+    // written before the node exits (images found at the next start need their models again).
+    while (this.publishQueue.length > 0) await this.publishNext();
+    this.emitPublished();
     this.emit({ stopped: { received: this.counts.instances, triaged: this.triagedCounts.images } });
   }
 
@@ -232,26 +260,97 @@ export class DicomNode {
     while (!this.stopping) {
       const now = Date.now();
       const stable = this.clock.takeStable(now);
-      if (stable.length === 0) {
-        const next = this.clock.nextStableAt();
-        await this.sleep(next === null ? 60_000 : next - now, 'triage');
+      if (stable.length > 0) {
+        this.triaging = true;
+        try {
+          await this.triage(stable);
+        } catch (error) {
+          // The store or engine failed: the instances stay on disk and are triaged at the next start.
+          this.emit({ problem: { message: `triage failed: ${toTriageError(error).message}` } });
+        } finally {
+          this.triaging = false;
+        }
         continue;
       }
-      this.triaging = true;
-      try {
-        await this.triage(stable);
-      } catch (error) {
-        // The store or engine failed: the instances stay on disk and are triaged at the next start.
-        this.emit({ problem: { message: `triage failed: ${toTriageError(error).message}` } });
-      } finally {
-        this.triaging = false;
+      // Nothing to triage: the worklist is current; write the result objects it is owed, a few
+      // at a time, looking for studies ready to triage in between.
+      if (this.publishQueue.length > 0) {
+        for (let n = 0; n < PUBLISH_CHUNK && this.publishQueue.length > 0; n++) await this.publishNext();
+        if (this.publishQueue.length === 0) this.emitPublished();
+        continue;
       }
+      if (this.republish.length > 0) {
+        await this.republishLost(this.republish.splice(0, REPUBLISH_CHUNK));
+        if (this.republish.length === 0) this.emitPublished();
+        continue;
+      }
+      const next = this.clock.nextStableAt();
+      await this.sleep(next === null ? 60_000 : next - now, 'triage');
     }
+  }
+
+  /**
+   * Whether a recorded image's objects are missing from the results folder (a crash between its
+   * record and their writing): only for results of the pack now in use, whose objects' names are
+   * known from the source's SOP Instance UID and the pack's fingerprint.
+   */
+  private lostObjects(
+    instance: { path: string; studyKey: string },
+    stored: { status: string; packFingerprint: string },
+    fingerprint: string,
+  ): boolean {
+    if (stored.status !== 'ok' && stored.status !== 'rejected') return false;
+    if (stored.packFingerprint !== fingerprint || instance.studyKey.startsWith('file:')) return false;
+    const sop = basename(instance.path, '.dcm');
+    const sr = resultObjectPath(this.resultsDir, {
+      studyInstanceUID: instance.studyKey,
+      sopInstanceUID: resultObjectUid(sop, fingerprint, 'sr'),
+    });
+    return !existsSync(sr);
+  }
+
+  /** Writes the next queued image's objects and queues them for every destination. */
+  private async publishNext(): Promise<void> {
+    const analysis = this.publishQueue.shift();
+    if (!analysis) return;
+    this.queuedBytes -= heatmapBytes(analysis);
+    await this.publishNow(analysis);
+  }
+
+  private async publishNow(analysis: Analysis): Promise<void> {
+    const publish = this.options.publish;
+    if (!publish) return;
+    try {
+      const objects = await publish(analysis, this.resultsDir);
+      for (const destination of this.options.destinations) {
+        this.options.store.outbox.enqueue(destinationName(destination), objects);
+      }
+      this.publishedCounts.images++;
+      this.publishedCounts.objects += objects.length;
+      this.wakeOutbox?.();
+    } catch (error) {
+      this.publishedCounts.failed++;
+      this.emit({ problem: { message: `result objects not written: ${toTriageError(error).message}` } });
+    }
+  }
+
+  /** Analyses images again (their heatmaps were lost with a crash) and writes their objects. */
+  private async republishLost(paths: string[]): Promise<void> {
+    for await (const analysis of this.options.engine.analyze(paths, { heatmaps: true, signal: this.abort.signal })) {
+      if (analysis.result.status === 'ok' || analysis.result.status === 'rejected') await this.publishNow(analysis);
+    }
+  }
+
+  private emitPublished(): void {
+    if (this.publishedCounts.images + this.publishedCounts.failed === 0) return;
+    this.emit({ published: { ...this.publishedCounts } });
+    this.publishedCounts.images = 0;
+    this.publishedCounts.objects = 0;
+    this.publishedCounts.failed = 0;
   }
 
   private async triage(stable: { studyKey: string; paths: string[] }[]): Promise<void> {
     const paths = stable.flatMap((study) => study.paths);
-    const published: PublishedObject[] = [];
     const publish = this.options.publish;
     const scanner = new Scanner({
       roots: paths,
@@ -259,26 +358,23 @@ export class DicomNode {
       store: this.options.store,
       rules: this.options.rules,
       signal: this.abort.signal,
-      // Heatmaps are made only for result objects (the Secondary Capture shows them). Each
-      // image's objects are written before the next result is recorded: one image's maps in
-      // memory at a time.
+      // Heatmaps are made only for result objects (the Secondary Capture shows them).
       heatmaps: publish !== undefined,
+      // The worklist first: an image's objects are written once the node has nothing to triage,
+      // its ensemble heatmaps kept until then (within MAX_QUEUED_HEATMAP_BYTES; beyond, written
+      // at once). A crash loses those maps, not the objects: the next start finds the images
+      // whose objects are missing and analyses them again.
       onAnalysis: publish
         ? async (analysis) => {
             if (analysis.result.status !== 'ok' && analysis.result.status !== 'rejected') return;
-            try {
-              const objects = await publish(analysis, this.resultsDir);
-              // Queued before the image is recorded: killed in between, the image is not in the
-              // store, so a restart analyses it again, writes the same objects (the same UIDs)
-              // and queues nothing twice.
-              for (const destination of this.options.destinations) {
-                this.options.store.outbox.enqueue(destinationName(destination), objects);
-              }
-              published.push(...objects);
-              this.wakeOutbox?.();
-            } catch (error) {
-              this.emit({ problem: { message: `result objects not written: ${toTriageError(error).message}` } });
+            const kept = ensembleOnly(analysis);
+            const bytes = heatmapBytes(kept);
+            if (this.queuedBytes + bytes > MAX_QUEUED_HEATMAP_BYTES) {
+              await this.publishNow(kept);
+              return;
             }
+            this.publishQueue.push(kept);
+            this.queuedBytes += bytes;
           }
         : undefined,
     });
@@ -292,10 +388,8 @@ export class DicomNode {
         ok: summary.ok,
         rejected: summary.rejected,
         errors: summary.errors,
-        objects: published.length,
       },
     });
-    this.wakeOutbox?.();
   }
 
   private async outboxLoop(): Promise<void> {
@@ -369,4 +463,18 @@ export class DicomNode {
     }
     this.emit({ delivered: { destination: name, sent, failed, error: lastError } });
   }
+}
+
+/** An analysis with only what its result objects need: the ensemble heatmaps (not each model's). */
+function ensembleOnly(analysis: Analysis): Analysis {
+  const heatmaps = new Map(
+    [...analysis.heatmaps].map(([term, maps]) => [term, { ensemble: maps.ensemble, perModel: {} }]),
+  );
+  return { result: analysis.result, image: null, heatmaps };
+}
+
+function heatmapBytes(analysis: Analysis): number {
+  let bytes = 0;
+  for (const maps of analysis.heatmaps.values()) bytes += maps.ensemble.data.byteLength;
+  return bytes;
 }

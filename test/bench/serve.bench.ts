@@ -6,11 +6,14 @@
  *
  * - scan: the scan's own clock (its summary's seconds: walking, identifying, analysing and
  *   storing every file; the engine's start-up is not counted, as a node's engine is already up);
- * - serve: from storescu's start to the triage of the last image (the sum of `triaged` events),
- *   the node already listening with its engine loaded; --stable-seconds 1 (the quiet time that
- *   completes a study is part of the figure).
+ * - serve: from storescu's start to the triage of the last image (the sum of `triaged` events:
+ *   every image on the worklist), the node already listening with its engine loaded;
+ *   --stable-seconds 1 (the quiet time that completes a study is part of the figure);
+ * - and the result objects: `triage scan --dicom-out` against the node's time to the last image's
+ *   SR and SC written (the sum of `published` events).
  *
- * Prints medians over rounds, the ratio serve / scan speed (goal >= 0.9), and the machine.
+ * Prints medians over rounds, the ratio serve / scan speed to the worklist (goal >= 0.9), the
+ * same for the result objects, and the machine.
  *
  *   npm run bench:serve
  *     BENCH_IMAGES=200 BENCH_ROUNDS=3 BENCH_STABLE=1 BENCH_DIR=$TMPDIR/cxr-triage-bench-serve (kept, reused)
@@ -48,8 +51,8 @@ function run(command: string, args: string[]): Promise<{ code: number | null; st
   });
 }
 
-async function scanRound(phantoms: string, files: string[], db: string): Promise<number> {
-  const result = await run(process.execPath, [BIN, 'scan', ...files, '--db', db, '--ep', 'cpu']);
+async function scanRound(phantoms: string, files: string[], db: string, extra: string[] = []): Promise<number> {
+  const result = await run(process.execPath, [BIN, 'scan', ...files, '--db', db, '--ep', 'cpu', ...extra]);
   if (result.code !== 0) throw new Error(`triage scan failed:\n${result.stderr}`);
   const summary = (JSON.parse(result.stdout) as { summary: { seconds: number; analysed: number } }).summary;
   if (summary.analysed !== files.length)
@@ -57,7 +60,7 @@ async function scanRound(phantoms: string, files: string[], db: string): Promise
   return summary.seconds;
 }
 
-async function serveRound(files: string[], db: string): Promise<number> {
+async function serveRound(files: string[], db: string): Promise<{ worklist: number; objects: number }> {
   const node = await startNode([
     '--aet',
     'TRIAGE',
@@ -72,11 +75,18 @@ async function serveRound(files: string[], db: string): Promise<number> {
   ]);
   try {
     let analysed = 0;
-    const done = node.waitFor((event) => {
+    let published = 0;
+    let onWorklist = 0;
+    const started = performance.now();
+    const triaged = node.waitFor((event) => {
       if ('triaged' in event) analysed += (event.triaged as { analysed: number }).analysed;
+      if (analysed >= files.length && onWorklist === 0) onWorklist = performance.now();
       return analysed >= files.length;
     }, 600_000);
-    const started = performance.now();
+    const written = node.waitFor((event) => {
+      if ('published' in event) published += (event.published as { images: number }).images;
+      return published >= files.length;
+    }, 600_000);
     const push = await run(requireProgram('storescu'), [
       '-aet',
       'MODALITY',
@@ -87,8 +97,9 @@ async function serveRound(files: string[], db: string): Promise<number> {
       ...files,
     ]);
     if (push.code !== 0) throw new Error(`storescu failed:\n${push.stderr}`);
-    await done;
-    return (performance.now() - started) / 1000;
+    await triaged;
+    await written;
+    return { worklist: (onWorklist - started) / 1000, objects: (performance.now() - started) / 1000 };
   } finally {
     await stopNode(node);
   }
@@ -102,15 +113,23 @@ async function main(): Promise<void> {
     .sort()
     .map((name) => join(phantoms, name));
   const scan: number[] = [];
+  const scanWithObjects: number[] = [];
   const serve: number[] = [];
+  const serveObjects: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const dir = join(WORK, `round-${round}`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     scan.push(await scanRound(phantoms, files, join(dir, 'scan.db')));
-    serve.push(await serveRound(files, join(dir, 'serve.db')));
+    scanWithObjects.push(
+      await scanRound(phantoms, files, join(dir, 'scan-objects.db'), ['--dicom-out', join(dir, 'objects')]),
+    );
+    const node = await serveRound(files, join(dir, 'serve.db'));
+    serve.push(node.worklist);
+    serveObjects.push(node.objects);
     console.log(
-      `round ${round + 1}: scan ${scan.at(-1)!.toFixed(2)} s, serve ${serve.at(-1)!.toFixed(2)} s (load ${loadavg()[0].toFixed(2)})`,
+      `round ${round + 1}: scan ${scan.at(-1)!.toFixed(2)} s, scan --dicom-out ${scanWithObjects.at(-1)!.toFixed(2)} s, ` +
+        `serve: worklist ${node.worklist.toFixed(2)} s, objects ${node.objects.toFixed(2)} s (load ${loadavg()[0].toFixed(2)})`,
     );
   }
   const scanRate = files.length / median(scan);
@@ -128,8 +147,17 @@ async function main(): Promise<void> {
         rounds: ROUNDS,
         stableSeconds: STABLE,
         scan: { medianSeconds: median(scan), imagesPerSecond: Number(scanRate.toFixed(2)) },
-        serve: { medianSeconds: median(serve), imagesPerSecond: Number(serveRate.toFixed(2)) },
+        serveToWorklist: { medianSeconds: median(serve), imagesPerSecond: Number(serveRate.toFixed(2)) },
         ratio: Number((serveRate / scanRate).toFixed(3)),
+        scanWithDicomOut: {
+          medianSeconds: median(scanWithObjects),
+          imagesPerSecond: Number((files.length / median(scanWithObjects)).toFixed(2)),
+        },
+        serveToObjects: {
+          medianSeconds: median(serveObjects),
+          imagesPerSecond: Number((files.length / median(serveObjects)).toFixed(2)),
+        },
+        objectsRatio: Number((median(scanWithObjects) / median(serveObjects)).toFixed(3)),
       },
       null,
       2,

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
@@ -211,6 +211,48 @@ describe('triage serve: results to the PACS', () => {
     } finally {
       await stopNode(node);
       if (storescp) await stopProcess(storescp);
+    }
+  });
+
+  test('objects lost to a crash after the triage are written at the next start', async () => {
+    const dir = fresh('republish');
+    const db = join(dir, 'triage.db');
+    const results = join(dir, 'results');
+    const args = [
+      '--aet',
+      'TRIAGE',
+      '--port',
+      '0',
+      '--db',
+      db,
+      '--stable-seconds',
+      '1',
+      '--ep',
+      'cpu',
+      '--results-dir',
+      results,
+    ];
+    const first = await startNode(args);
+    try {
+      push(first, sources);
+      await first.waitFor((event) => 'published' in event);
+    } finally {
+      await stopNode(first);
+    }
+    const written = filesUnder(results);
+    assert.equal(written.length, 6);
+    // As if the node had died between recording two images and writing their objects.
+    const lost = written.filter((path) => attribute(path, '0008,1155') !== attribute(sources[0], '0008,0018'));
+    assert.equal(lost.length, 4);
+    for (const path of lost) rmSync(path);
+    const second = await startNode(args);
+    try {
+      const published = (await second.waitFor((event) => 'published' in event)) as { published: { images: number } };
+      assert.equal(published.published.images, 2, 'the two images whose objects were missing, and only those');
+      assert.deepEqual(filesUnder(results), written, 'the same objects, under the same names');
+      assert.equal(second.events.filter((event) => 'triaged' in event).length, 0, 'nothing triaged again');
+    } finally {
+      await stopNode(second);
     }
   });
 
