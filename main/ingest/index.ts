@@ -30,6 +30,8 @@ export { parseDataSet, parseDicomHeader } from './dicom/parse.js';
 export { TRANSFER_SYNTAXES } from './dicom/transfer-syntax.js';
 export type { TransferSyntaxInfo } from './dicom/transfer-syntax.js';
 export { readStudyIdentity, readStudyIdentityFields } from './dicom/identity.js';
+export { decoderFor, exactDecoder } from './dicom/charset.js';
+export type { Decode } from './dicom/charset.js';
 export { storedPixels } from './pixels/stored.js';
 export { decodeSummary, modalityBytes } from './summary.js';
 export type { DecodeSummary } from './summary.js';

@@ -4,10 +4,9 @@
  * is read with the ingest's budget (never the Pixel Data). Text is decoded in the source's
  * character set and written as UTF-8 (ISO_IR 192) where it is not ASCII.
  */
-import { TextDecoder } from 'node:util';
 import { TriageError } from '../errors/index.js';
-import { readDicomHeader } from '../ingest/index.js';
-import type { DataSet } from '../ingest/index.js';
+import { exactDecoder, readDicomHeader } from '../ingest/index.js';
+import type { DataSet, Decode } from '../ingest/index.js';
 import type { DicomElement, TextVR } from '../dicom/index.js';
 
 /** Copied attributes: tag, VR, and whether the object must carry it even empty (Type 2). */
@@ -48,25 +47,6 @@ const COPIED: readonly (readonly [number, TextVR, boolean])[] = [
 /** VRs holding one value, where a backslash is text. */
 const SINGLE_VALUED = new Set<TextVR>(['LT', 'ST', 'UT']);
 
-/** Single-byte and UTF-8 character sets (PS3.3 C.12.1.1.2) as TextDecoder labels. */
-const DECODERS: Record<string, string> = {
-  '': 'latin1', // the default repertoire: bytes above 0x7F are not ASCII, read as Latin-1
-  ISO_IR_6: 'latin1',
-  ISO_IR_100: 'latin1',
-  ISO_IR_101: 'iso-8859-2',
-  ISO_IR_109: 'iso-8859-3',
-  ISO_IR_110: 'iso-8859-4',
-  ISO_IR_144: 'iso-8859-5',
-  ISO_IR_127: 'iso-8859-6',
-  ISO_IR_126: 'iso-8859-7',
-  ISO_IR_138: 'iso-8859-8',
-  ISO_IR_148: 'iso-8859-9',
-  ISO_IR_166: 'windows-874',
-  ISO_IR_192: 'utf-8',
-  GB18030: 'gb18030',
-  GBK: 'gbk',
-};
-
 export interface SourceImage {
   sopClassUID: string;
   sopInstanceUID: string;
@@ -80,18 +60,17 @@ export interface SourceImage {
   patientOrientation: string[] | null;
 }
 
-function decoderFor(dataSet: DataSet): TextDecoder {
+function decoderFor(dataSet: DataSet): Decode {
   const raw = (dataSet.string('x00080005') ?? '').trim();
-  const terms = raw === '' ? [''] : raw.split('\\').map((term) => term.trim().replace(/ /g, '_'));
   // Code extensions (ISO 2022 escapes) switch sets inside a value: not copied faithfully by a single decoder.
-  const label = terms.length === 1 ? DECODERS[terms[0]] : undefined;
-  if (!label) {
+  const decode = exactDecoder(raw);
+  if (!decode) {
     throw new TriageError(
       'INVALID_ATTRIBUTE',
-      `The source's Specific Character Set "${raw}" uses code extensions; its patient attributes cannot be copied into a result object.`,
+      `The source's Specific Character Set "${raw}" uses code extensions or is unknown; its patient attributes cannot be copied into a result object.`,
     );
   }
-  return new TextDecoder(label, { fatal: false });
+  return decode;
 }
 
 function uidOf(dataSet: DataSet, tag: string, name: string): string {
@@ -114,9 +93,10 @@ export function sourceFromHeader(dataSet: DataSet): SourceImage {
       if (required) copied.push({ tag, vr, value: '' });
       continue;
     }
-    const text = decoder
-      .decode(bytes.subarray(element.dataOffset, element.dataOffset + element.length))
-      .replace(/[\0 ]+$/, '');
+    const text = decoder(bytes.subarray(element.dataOffset, element.dataOffset + element.length)).replace(
+      /[\0 ]+$/,
+      '',
+    );
     const values = SINGLE_VALUED.has(vr)
       ? [text]
       : text.split('\\').map((value) => (vr === 'PN' ? value : value.trim()));

@@ -24,6 +24,8 @@
 import { StudyIdentity } from '../../common/index.js';
 import type { StudyIdentityFields } from '../../common/index.js';
 import type { DataSet } from './parse.js';
+import { asciiOnly, decoderFor } from './charset.js';
+import type { Decode } from './charset.js';
 
 const TAGS = {
   specificCharacterSet: 'x00080005',
@@ -44,68 +46,12 @@ export const MAX_VALUE_BYTES = 1024;
 /** Characters of one value kept at most. */
 export const MAX_IDENTITY_TEXT = 128;
 
-/** Specific Character Set defined terms to the WHATWG encoding that decodes them. */
-const ENCODINGS: Record<string, string> = {
-  ISO_IR_100: 'latin1',
-  ISO_IR_101: 'iso-8859-2',
-  ISO_IR_109: 'iso-8859-3',
-  ISO_IR_110: 'iso-8859-4',
-  ISO_IR_144: 'iso-8859-5',
-  ISO_IR_127: 'iso-8859-6',
-  ISO_IR_126: 'iso-8859-7',
-  ISO_IR_138: 'iso-8859-8',
-  ISO_IR_148: 'iso-8859-9',
-  ISO_IR_203: 'iso-8859-15',
-  ISO_IR_166: 'windows-874',
-  ISO_IR_192: 'utf-8',
-  GB18030: 'gb18030',
-  GBK: 'gbk',
-};
-
 /**
  * C0 and C1 controls, DEL, and the bidirectional controls (embeddings, overrides, isolates,
  * marks) and other invisible format characters that could disguise a value on screen.
  */
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
-
-type Decode = (bytes: Uint8Array) => string;
-
-/** ISO 8859-1 exactly (TextDecoder's "latin1" is windows-1252, which differs at 0x80-0x9F). */
-const latin1: Decode = (bytes) => {
-  let text = '';
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return text;
-};
-
-/** ASCII kept, every other byte U+FFFD: the safe reading of an unknown set. */
-const asciiOnly: Decode = (bytes) => {
-  let text = '';
-  for (const byte of bytes) text += byte < 0x80 ? String.fromCharCode(byte) : '\ufffd';
-  return text;
-};
-
-/** The decoder for a data set's Specific Character Set (its first value: the default set). */
-export function decoderFor(specificCharacterSet: string | null): Decode {
-  const values = (specificCharacterSet ?? '').split('\\').map((v) => v.trim().toUpperCase());
-  const first = values[0] ?? '';
-  // No set: the default repertoire, read as Latin-1. A first value left empty before code
-  // extensions ("\\ISO 2022 IR 87"): only its ASCII is certain.
-  if (first === '') return values.length > 1 ? asciiOnly : latin1;
-  // "ISO 2022 IR 100" without escape sequences is ISO_IR 100; escapes are handled by the caller.
-  const term = first.replace(/^ISO 2022 IR /, 'ISO_IR ').replace(/ /g, '_');
-  if (term === 'ISO_IR_6') return latin1;
-  const label = ENCODINGS[term];
-  if (!label) return asciiOnly;
-  if (label === 'latin1') return latin1;
-  let decoder: { decode(bytes: Uint8Array): string };
-  try {
-    decoder = new TextDecoder(label, { fatal: false });
-  } catch {
-    return asciiOnly; // a runtime without that table (small-icu)
-  }
-  return (bytes) => decoder.decode(bytes);
-}
 
 /** Control and invisible formatting characters removed, trimmed, cut to MAX_IDENTITY_TEXT. */
 export function sanitise(text: string): string | null {

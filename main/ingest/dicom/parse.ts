@@ -25,6 +25,14 @@ const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const EXPLICIT_BE = '1.2.840.10008.1.2.2';
 const DEFLATED = '1.2.840.10008.1.2.1.99';
 
+/** A file meta group without the 128-byte preamble and "DICM": with them put back. */
+function withPreamble(bytes: Uint8Array): Uint8Array {
+  const whole = new Uint8Array(PREAMBLE_LENGTH + 4 + bytes.length);
+  whole.set([0x44, 0x49, 0x43, 0x4d], PREAMBLE_LENGTH);
+  whole.set(bytes, PREAMBLE_LENGTH + 4);
+  return whole;
+}
+
 /** "DICM" at offset 128: a Part 10 file. */
 export function hasPart10Prefix(bytes: Uint8Array): boolean {
   return (
@@ -239,11 +247,7 @@ export async function parseDataSet(input: Uint8Array): Promise<DataSet> {
     throw new TriageError('NOT_DICOM', 'The file is not DICOM (no "DICM" prefix at byte 128) nor a PNG or JPEG image.');
   }
   if (raw?.metaWithoutPreamble) {
-    // A file meta group without the 128-byte preamble and "DICM": put them back.
-    const withPreamble = new Uint8Array(PREAMBLE_LENGTH + 4 + bytes.length);
-    withPreamble.set([0x44, 0x49, 0x43, 0x4d], PREAMBLE_LENGTH);
-    withPreamble.set(bytes, PREAMBLE_LENGTH + 4);
-    bytes = withPreamble;
+    bytes = withPreamble(bytes);
     part10 = true;
   }
   if (!part10) {
@@ -287,10 +291,7 @@ export async function parseDicomHeader(prefix: Uint8Array, fileSize: number): Pr
     throw new TriageError('NOT_DICOM', 'The file is not DICOM (no "DICM" prefix at byte 128).');
   }
   if (raw?.metaWithoutPreamble) {
-    const withPreamble = new Uint8Array(PREAMBLE_LENGTH + 4 + bytes.length);
-    withPreamble.set([0x44, 0x49, 0x43, 0x4d], PREAMBLE_LENGTH);
-    withPreamble.set(bytes, PREAMBLE_LENGTH + 4);
-    bytes = withPreamble;
+    bytes = withPreamble(bytes);
     part10 = true;
   }
   let start = 0;
