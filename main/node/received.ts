@@ -9,7 +9,7 @@ import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isValidUid } from '../dimse/index.js';
 import type { InstanceVerdict, SpooledInstance } from '../dimse/index.js';
-import { MAX_FILE_BYTES, parseDataSet, readWhole } from '../ingest/index.js';
+import { MAX_FILE_BYTES, readDicomHeader } from '../ingest/index.js';
 
 /** What the node reads of an instance's header to route it (never shown or logged). */
 export interface InstanceHeader {
@@ -19,9 +19,9 @@ export interface InstanceHeader {
   imageType: string | null;
 }
 
+/** The header only (at most the ingest's header budget, never the pixel data): 32 associations may deliver at once. */
 export async function readInstanceHeader(path: string): Promise<InstanceHeader> {
-  const bytes = await readWhole(path, null);
-  const dataSet = await parseDataSet(bytes);
+  const dataSet = await readDicomHeader(path);
   const text = (tag: string) => dataSet.string(tag)?.replace(/\0/g, '').trim() || null;
   return {
     sopInstanceUID: text('x00080018'),
