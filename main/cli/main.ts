@@ -8,6 +8,7 @@ import { DECODE_HELP, runDecode } from './commands/decode.js';
 import { PHANTOM_COMMAND } from './commands/phantom.js';
 import { runScan, SCAN_HELP } from './commands/scan.js';
 import { runServe, SERVE_HELP } from './commands/serve.js';
+import { OUTBOX_HELP, runOutbox } from './commands/outbox.js';
 import { runSelftest, SELFTEST_HELP } from '../selftest/index.js';
 import { runWorklist, WORKLIST_HELP } from './commands/worklist.js';
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   scan: { run: runScan, help: SCAN_HELP },
   worklist: { run: runWorklist, help: WORKLIST_HELP },
   serve: { run: runServe, help: SERVE_HELP },
+  outbox: { run: runOutbox, help: OUTBOX_HELP },
 };
 
 export const HELP = `triage: chest X-ray triage engine

@@ -70,8 +70,9 @@ function exchange<T>(
         ),
       ),
     );
+    // The library prefixes its messages with its connection's log id ("... -> Connection error: ...").
     client.on('networkError', (error: Error) =>
-      settle(failed(`cannot reach ${peer.host}:${peer.port}: ${error.message}`)),
+      settle(failed(`cannot reach ${peer.host}:${peer.port}: ${error.message.replace(/^.*-> /, '')}`)),
     );
     client.on('closed', () => settle(finish()));
     client.send(peer.host, peer.port, options.callingAeTitle, peer.aeTitle, {

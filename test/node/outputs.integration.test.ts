@@ -197,6 +197,9 @@ describe('triage serve: results to the PACS', () => {
       await delivered(node, destination, 2, 60_000);
       assert.equal(filesUnder(pacs).length, 2);
       assert.equal(await stopNode(node), 0);
+      const shown = triage(['outbox', '--db', db]);
+      assert.equal(shown.status, 0, shown.stderr);
+      assert.match(shown.stdout, new RegExp(`${destination.replace(/[.]/g, '\\.')}: sent 2, pending 0, failed 0`));
       const store = ResultStore.open(db);
       try {
         const [counts] = store.outbox.counts();
