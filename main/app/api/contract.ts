@@ -276,7 +276,13 @@ export const NodeState = z.object({
   triaged: z.object({ studies: Count, images: Count }),
   triaging: z.boolean(),
   lastAssociation: z
-    .object({ calling: z.string(), remote: z.string(), accepted: z.boolean(), reason: z.string().nullable(), at: z.string() })
+    .object({
+      calling: z.string(),
+      remote: z.string(),
+      accepted: z.boolean(),
+      reason: z.string().nullable(),
+      at: z.string(),
+    })
     .nullable(),
   /** Why the node could not start (with its code), or the last problem it reported (code null). */
   problem: z.object({ code: z.string().nullable(), message: z.string() }).nullable(),

@@ -66,9 +66,7 @@ async function analyzeOne(engine: Engine, file: string, sha256: string | null): 
   return found;
 }
 
-export function createApiHandlers(
-  deps: ApiDeps,
-): ApiHandlers & { close(): Promise<void>; node: NodeControl | null } {
+export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promise<void>; node: NodeControl | null } {
   const { engine, store, rules, emit } = deps;
   const provenance = packProvenance(engine.pack);
   const fingerprint = packFingerprint(provenance);

@@ -64,7 +64,10 @@ export async function readNodeSettings(file: string): Promise<NodeSettingsData> 
   try {
     const bytes = await readFile(file);
     if (bytes.length > MAX_SETTINGS_BYTES)
-      throw new TriageError('INVALID_SETTINGS', `The DICOM node settings file is larger than ${MAX_SETTINGS_BYTES} bytes.`);
+      throw new TriageError(
+        'INVALID_SETTINGS',
+        `The DICOM node settings file is larger than ${MAX_SETTINGS_BYTES} bytes.`,
+      );
     text = bytes.toString('utf8');
   } catch (thrown) {
     if ((thrown as NodeJS.ErrnoException).code === 'ENOENT') return { ...DEFAULT_NODE_SETTINGS };
@@ -102,7 +105,10 @@ async function writeSettingsFile(file: string, settings: NodeSettingsData): Prom
     await writeFile(temporary, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
     await rename(temporary, file);
   } catch (thrown) {
-    throw new TriageError('OUTPUT_FAILED', `The DICOM node settings could not be saved: ${toTriageError(thrown).message}`);
+    throw new TriageError(
+      'OUTPUT_FAILED',
+      `The DICOM node settings could not be saved: ${toTriageError(thrown).message}`,
+    );
   }
 }
 
@@ -156,7 +162,8 @@ export class NodeControl {
 
   async configure(settings: NodeSettingsData): Promise<NodeStateData> {
     await this.busy;
-    if (this.node) throw new TriageError('NODE_RUNNING', 'The DICOM node is running; stop it before changing its settings.');
+    if (this.node)
+      throw new TriageError('NODE_RUNNING', 'The DICOM node is running; stop it before changing its settings.');
     checkSettings(settings);
     await writeSettingsFile(this.options.settingsFile, settings);
     this.settings = settings;
@@ -187,7 +194,12 @@ export class NodeControl {
     if (parsed.kind !== 'dicom')
       throw new TriageError('INVALID_REQUEST', 'A STOW-RS URL has no C-ECHO; only C-STORE destinations can be tested.');
     const outcome = await echo(parsed.peer, { callingAeTitle: this.settings.aeTitle, timeoutMs: ECHO_TIMEOUT_MS });
-    return { destination: destinationName(parsed), ok: outcome.ok, ms: Math.max(0, Math.round(outcome.ms)), detail: outcome.detail };
+    return {
+      destination: destinationName(parsed),
+      ok: outcome.ok,
+      ms: Math.max(0, Math.round(outcome.ms)),
+      detail: outcome.detail,
+    };
   }
 
   retry(destination: string): number {
