@@ -58,6 +58,9 @@ export const ERROR_CODES = {
   // DICOM networking
   ADDRESS_IN_USE: 'The DICOM port is already in use by another program; choose another port.',
   NETWORK_FAILED: 'A DICOM connection could not be made, or ended before its work was done.',
+  INVALID_SETTINGS:
+    "The DICOM node's settings file is not JSON or does not match its format; the defaults are shown, and the node does not start until settings are saved again.",
+  NODE_RUNNING: 'The DICOM node is running; stop it before changing its settings.',
   // Command line and output
   USAGE: 'The command line is incomplete or wrong.',
   OUTPUT_FAILED: 'An output file could not be written.',

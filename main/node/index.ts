@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Analysis } from '../engine/index.js';
 import { echo, peerName, startStorageScp, stowFiles, storeFiles } from '../dimse/index.js';
 import type { AssociationEvent, DicomPeer, EchoOutcome, StorageScp, TlsOptions } from '../dimse/index.js';
@@ -36,6 +36,15 @@ export { isOwnResult, publishResultObjects } from './publish.js';
 export type { PublishedObject } from './publish.js';
 
 export type NodeDestination = { kind: 'dicom'; peer: DicomPeer } | { kind: 'stow'; url: string };
+
+/**
+ * Where a node keeps what it receives, beside its results database (the CLI's and the app's
+ * alike): /data/triage.db -> /data/triage.received
+ */
+export function receivedFolder(database: string): string {
+  const path = resolve(database);
+  return join(dirname(path), `${basename(path, extname(path))}.received`);
+}
 
 export function destinationName(destination: NodeDestination): string {
   return destination.kind === 'dicom' ? `dicom:${peerName(destination.peer)}` : `stow:${destination.url}`;

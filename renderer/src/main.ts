@@ -6,6 +6,7 @@ import type { FindingData, ImageResultData, StudyData, WorklistStudyData } from 
 import { api, describeError, invoke, on } from './api.js';
 import { byId, h, replace } from './dom.js';
 import { FindingsPanel } from './findings.js';
+import { NodePanel } from './node-panel.js';
 import { StatusBar } from './statusbar.js';
 import { findingKey, hasHeatmap } from './tree.js';
 import { PRESETS, Viewer } from './viewer.js';
@@ -28,6 +29,7 @@ const SHORTCUTS: Array<[string, string]> = [
   ['X', 'Reject the selected finding'],
   ['/', 'Search the worklist'],
   ['O', 'Open files (Shift+O: a folder)'],
+  ['D', 'DICOM node'],
   ['?', 'This list'],
 ];
 
@@ -40,6 +42,7 @@ class App {
   private readonly header: HTMLElement;
   private readonly toasts: HTMLElement;
   private readonly help: HTMLDialogElement;
+  private readonly node: NodePanel;
   private studies: WorklistStudyData[] = [];
   private selectedStudy: string | null = null;
   private study: StudyData | null = null;
@@ -69,6 +72,7 @@ class App {
     this.header = byId('study-header');
     this.toasts = byId('toasts');
     this.help = byId<HTMLDialogElement>('help');
+    this.node = new NodePanel(byId<HTMLDialogElement>('node-panel'), (state) => this.status.setNode(state));
     replace(
       this.help,
       h('h2', null, 'Keyboard shortcuts'),
@@ -87,10 +91,12 @@ class App {
       if (!progress.running && progress.queued === 0 && this.reanalysing !== null) void this.reanalysed();
     });
     on('worklist.changed', () => void this.refreshWorklist());
+    on('node.changed', () => void this.node.refresh(false));
     this.keyboard();
     this.dragAndDrop();
     byId('statusbar').addEventListener('click', (event) => {
       if ((event.target as HTMLElement).closest('[data-action="help"]')) this.help.showModal();
+      if ((event.target as HTMLElement).closest('[data-action="node"]')) void this.node.open();
     });
     await this.run(async () => {
       const status = await invoke('status.get', {});
@@ -98,6 +104,7 @@ class App {
       this.worklist.setScan(status.scan);
     });
     await this.refreshWorklist();
+    await this.node.refresh(true);
     document.body.dataset.ready = 'true';
   }
 
@@ -345,7 +352,7 @@ class App {
   private keyboard(): void {
     document.addEventListener('keydown', (event) => {
       const target = event.target as HTMLElement;
-      if (target.closest('input, select, textarea') || this.help.open) return;
+      if (target.closest('input, select, textarea') || this.help.open || this.node.isOpen) return;
       if (event.ctrlKey || event.metaKey || event.altKey) {
         if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'o') {
           event.preventDefault();
@@ -376,6 +383,7 @@ class App {
         o: () => void this.open('files'),
         O: () => void this.open('folder'),
         '?': () => this.help.showModal(),
+        d: () => void this.node.open(),
       };
       for (const preset of PRESETS) actions[preset.key] = () => this.viewer.preset(Number(preset.key));
       // A held A or X would toggle the verdict back and forth, once per key repeat.

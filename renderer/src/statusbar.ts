@@ -3,16 +3,30 @@
  * and why faster ones were not used), the model pack and its members' versions, the database.
  * The banner shows whenever the loaded pack is a demonstration pack.
  */
-import type { StatusData } from '../../main/app/api/contract.js';
+import type { NodeStateData, StatusData } from '../../main/app/api/contract.js';
 import { h, replace } from './dom.js';
 import { shortPath } from './format.js';
+import { nodeHeadline } from './node-form.js';
 
 export class StatusBar {
+  /** The DICOM node's state; a click opens its panel. */
+  private readonly node = h(
+    'button',
+    { type: 'button', class: 'status-item link-button node-button', 'data-action': 'node', title: 'DICOM node (D)' },
+    'DICOM node',
+  );
+
   constructor(
     private readonly bar: HTMLElement,
     private readonly banner: HTMLElement,
   ) {
     replace(bar, h('span', { class: 'status-item muted' }, 'Starting the engine…'));
+  }
+
+  setNode(state: NodeStateData): void {
+    this.node.textContent = `DICOM node: ${state.running ? nodeHeadline(state).replace(/^Listening as /, '') : 'off'}`;
+    this.node.classList.toggle('on', state.running);
+    this.node.dataset.running = String(state.running);
   }
 
   show(status: StatusData): void {
@@ -44,6 +58,7 @@ export class StatusBar {
       h('span', { class: 'status-item muted' }, `Taxonomy ${status.taxonomy}`),
       h('span', { class: 'status-spacer' }),
       h('span', { class: 'status-item muted', title: status.database }, `Results ${shortPath(status.database, 2)}`),
+      this.node,
       h(
         'button',
         {

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import type { FindingData, WorklistStudyData } from '../../main/app/api/contract.js';
 import { cellRgba, HEATMAP_FLOOR } from '../../renderer/src/colormap.js';
 import { namedRoots } from '../../renderer/src/format.js';
+import { destinationLabel, fieldsOf, settingsDestination, settingsOf } from '../../renderer/src/node-form.js';
 import { buildTree, flatten, hasHeatmap } from '../../renderer/src/tree.js';
 import { filterStudies } from '../../renderer/src/worklist-filter.js';
 
@@ -229,5 +230,41 @@ describe('scan roots in the worklist', () => {
     assert.equal(namedRoots(['/data/cxr/a.dcm'], 1), '…/cxr/a.dcm');
     assert.equal(namedRoots(['/data/a', '/data/b', '/data/c'], 3), '/data/a, /data/b, /data/c');
     assert.equal(namedRoots(['/data/a', '/data/b', '/data/c'], 8192), '/data/a, /data/b, /data/c and 8189 more');
+  });
+});
+
+describe('the DICOM node form', () => {
+  const settings = {
+    aeTitle: 'TRIAGE',
+    port: 11112,
+    host: '127.0.0.1',
+    allowedCallingAeTitles: ['MOD', 'CR1'],
+    stableSeconds: 10,
+    destinations: ['PACS@10.0.0.5:104', 'http://pacs:8042/dicom-web'],
+    startWithApp: false,
+  };
+
+  test('settings round-trip through the form; unticked "other computers" means loopback', () => {
+    assert.deepEqual(settingsOf(fieldsOf(settings)), settings);
+    const fields = { ...fieldsOf(settings), host: '0.0.0.0' };
+    assert.equal(settingsOf(fields).host, '127.0.0.1', 'another address only when ticked');
+    assert.equal(settingsOf({ ...fields, network: true }).host, '0.0.0.0');
+    assert.equal(fieldsOf({ ...settings, host: '10.1.2.3' }).network, true);
+  });
+
+  test('lists are split and trimmed; a port that is not a number is NaN for the API to refuse', () => {
+    const fields = { ...fieldsOf(settings), allowed: ' MOD ,, CR1\n', destinations: '\n PACS@h:104 \n\n' };
+    assert.deepEqual(settingsOf(fields).allowedCallingAeTitles, ['MOD', 'CR1']);
+    assert.deepEqual(settingsOf(fields).destinations, ['PACS@h:104']);
+    assert.ok(Number.isNaN(settingsOf({ ...fields, port: '11a' }).port));
+    assert.equal(settingsOf({ ...fields, port: ' 0 ' }).port, 0);
+  });
+
+  test('outbox names for people, and the settings line a Test connection echoes', () => {
+    assert.equal(destinationLabel('dicom:PACS@10.0.0.5:104'), 'PACS@10.0.0.5:104');
+    assert.equal(destinationLabel('stow:http://pacs/dicom-web'), 'STOW-RS http://pacs/dicom-web');
+    assert.equal(settingsDestination(settings, 'dicom:PACS@10.0.0.5:104'), 'PACS@10.0.0.5:104');
+    assert.equal(settingsDestination(settings, 'stow:http://pacs:8042/dicom-web'), null);
+    assert.equal(settingsDestination(settings, 'dicom:OLD@h:1'), null);
   });
 });

@@ -4,6 +4,7 @@
  * start it in the test process. Closing stops a running scan after its batch (nothing is lost),
  * then the engine's worker and the database.
  */
+import { dirname, join } from 'node:path';
 import { Engine } from '../../engine/index.js';
 import type { ProviderChoice } from '../../inference/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
@@ -13,6 +14,8 @@ import type { ApiChannel, ApiEmit, ApiHandlers } from './contract.js';
 import { dispatch } from './dispatch.js';
 import type { AnyEnvelope } from './dispatch.js';
 import { createApiHandlers } from './handlers.js';
+import { NODE_SETTINGS_FILE } from './node-control.js';
+import { receivedFolder } from '../../node/index.js';
 import type { DialogKind } from '../../common/index.js';
 
 export interface BackendOptions {
@@ -38,7 +41,8 @@ export interface Backend {
 export async function openBackend(options: BackendOptions): Promise<Backend> {
   // The product's rules, compiled before anything is opened (they read the bundled taxonomy).
   const rules = defaultRules();
-  const store = ResultStore.open(options.databasePath ?? defaultDatabasePath());
+  const database = options.databasePath ?? defaultDatabasePath();
+  const store = ResultStore.open(database);
   let engine: Engine;
   try {
     engine = await Engine.create({
@@ -50,7 +54,18 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     store.close();
     throw error;
   }
-  const handlers = createApiHandlers({ engine, store, rules, emit: options.emit, chooseFiles: options.chooseFiles });
+  const handlers = createApiHandlers({
+    engine,
+    store,
+    rules,
+    emit: options.emit,
+    chooseFiles: options.chooseFiles,
+    // The node's settings beside the database; what it receives where `triage serve --db` keeps it.
+    node: { settingsFile: join(dirname(database), NODE_SETTINGS_FILE), dataDir: receivedFolder(database) },
+  });
+  // Starts the node only if the user turned on "start with the app"; a bad settings file or a
+  // port in use is shown in the panel, never a failure to open.
+  await handlers.node?.open();
   return {
     handlers,
     invoke: (channel, request) => dispatch(handlers, channel, request),

@@ -196,6 +196,134 @@ export const HeatmapData = z.object({
 });
 
 // ---------------------------------------------------------------------------------------------
+// The DICOM node (main/node), run in the engine process beside the scans
+
+/**
+ * An AE title: 1 to 16 characters of the default character repertoire, no backslash, not all
+ * spaces (main/dimse's isValidAeTitle, which the engine side applies again; a test checks both
+ * agree).
+ */
+export const AeTitle = z
+  .string()
+  .min(1)
+  .max(16)
+  .regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'an AE title has printable characters only, no backslash')
+  .refine((value) => value.trim().length > 0, 'an AE title cannot be all spaces');
+
+/** `AET@HOST:PORT` (main/dimse's parsePeer, applied again on the engine side). */
+export const PEER_PATTERN = /^([^@]+)@(\[[0-9a-fA-F:.]+\]|[^:@\s]+):(\d{1,5})$/;
+/** A STOW-RS root, as `triage serve --stow` takes it. */
+export const STOW_PATTERN = /^https?:\/\/[^\s]+$/;
+
+export function isPeerText(text: string): boolean {
+  const match = PEER_PATTERN.exec(text.trim());
+  if (!match || !AeTitle.safeParse(match[1]).success) return false;
+  const port = Number(match[3]);
+  return port >= 1 && port <= 65535;
+}
+
+/** A destination of results: a C-STORE peer `AET@HOST:PORT` or a STOW-RS URL. */
+export const DestinationText = z
+  .string()
+  .min(1)
+  .max(300)
+  .refine(
+    (text) => isPeerText(text) || STOW_PATTERN.test(text),
+    'a destination is AET@HOST:PORT (AE title up to 16 characters, port 1 to 65535) or an http(s) STOW-RS URL',
+  );
+
+/** An address to listen on: an IPv4 or IPv6 address or a host name (no scheme, no port). */
+const ListenAddress = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^([0-9A-Za-z.-]+|[0-9A-Fa-f:.]+)$/, 'an address is an IPv4 or IPv6 address or a host name');
+
+/** Where the node listens unless the user explicitly chooses another address. */
+export const LOOPBACK = '127.0.0.1';
+export const MAX_NODE_DESTINATIONS = 16;
+export const MAX_ALLOWED_AE_TITLES = 64;
+
+/** The node's settings, as the panel edits them and the settings file keeps them. */
+export const NodeSettings = z
+  .object({
+    aeTitle: AeTitle,
+    /** 0: any free port (the node reports the one it got). */
+    port: z.number().int().min(0).max(65535),
+    host: ListenAddress,
+    /** Calling AE titles allowed to associate; empty: any. */
+    allowedCallingAeTitles: z.array(AeTitle).max(MAX_ALLOWED_AE_TITLES),
+    stableSeconds: z.number().int().min(1).max(3600),
+    destinations: z.array(DestinationText).max(MAX_NODE_DESTINATIONS),
+    /** Start the node when the app starts (off unless the user turns it on). */
+    startWithApp: z.boolean(),
+  })
+  .strict();
+
+const NodeCounts = z.object({ instances: Count, duplicates: Count, ownResults: Count, refused: Count });
+
+/** What the panel shows of a node: AE titles, addresses, counts and reasons, never patient data. */
+export const NodeState = z.object({
+  settings: NodeSettings,
+  /** The settings file could not be used (INVALID_SETTINGS): the defaults are shown instead. */
+  settingsError: ApiErrorPayload.nullable(),
+  running: z.boolean(),
+  /** Where it listens while running (the real port when the settings say 0). */
+  listening: z.object({ aeTitle: z.string(), host: z.string(), port: z.number().int() }).nullable(),
+  /** Since the node last started. */
+  received: NodeCounts,
+  waiting: z.object({ studies: Count, instances: Count }),
+  triaged: z.object({ studies: Count, images: Count }),
+  triaging: z.boolean(),
+  lastAssociation: z
+    .object({
+      calling: z.string(),
+      remote: z.string(),
+      accepted: z.boolean(),
+      reason: z.string().nullable(),
+      at: z.string(),
+    })
+    .nullable(),
+  /** Why the node could not start (with its code), or the last problem it reported (code null). */
+  problem: z.object({ code: z.string().nullable(), message: z.string() }).nullable(),
+  /** One row per configured destination and per destination the outbox still holds. */
+  outbox: z.array(
+    z.object({
+      destination: z.string(),
+      /** dicom: a C-STORE peer (it has a Test connection); stow: a STOW-RS URL. */
+      kind: z.enum(['dicom', 'stow']),
+      /** In the settings now (a destination removed from them keeps its rows, not its sending). */
+      configured: z.boolean(),
+      pending: Count,
+      sent: Count,
+      failed: Count,
+      lastError: z.string().nullable(),
+    }),
+  ),
+  /** The latest outbox items, newest first (kind, state, attempts, reason; no file or UID). */
+  recent: z.array(
+    z.object({
+      destination: z.string(),
+      kind: z.string(),
+      state: z.enum(['pending', 'sent', 'failed']),
+      attempts: Count,
+      lastError: z.string().nullable(),
+      createdAt: z.string(),
+      sentAt: z.string().nullable(),
+    }),
+  ),
+});
+
+export const EchoResult = z.object({
+  destination: z.string(),
+  ok: z.boolean(),
+  /** Round trip, association included. */
+  ms: Count,
+  /** Why not, in words: refused, unreachable, timed out. */
+  detail: z.string().nullable(),
+});
+
+// ---------------------------------------------------------------------------------------------
 // Channels: renderer -> main, request and response
 
 export const API = {
@@ -234,6 +362,21 @@ export const API = {
     request: z.object({ kind: z.enum(DIALOG_KINDS) }).strict(),
     response: z.object({ paths: z.array(z.string()), scan: ScanProgress }),
   },
+  /** The DICOM node's settings, state, counts and outbox. */
+  'node.get': { request: Empty, response: NodeState },
+  /** Saves the node's settings (the settings file); refused with NODE_RUNNING while it runs. */
+  'node.configure': { request: z.object({ settings: NodeSettings }).strict(), response: NodeState },
+  /** Starts the node with its saved settings (ADDRESS_IN_USE, NETWORK_FAILED when it cannot listen). */
+  'node.start': { request: Empty, response: NodeState },
+  /** Stops the node: no new association; what was received is kept and triaged at the next start. */
+  'node.stop': { request: Empty, response: NodeState },
+  /** C-ECHO to a configured C-STORE destination, with this node's AE title as the calling AE. */
+  'node.echo': { request: z.object({ destination: DestinationText }).strict(), response: EchoResult },
+  /** Puts a destination's failed outbox items back to pending, due now. */
+  'node.retry': {
+    request: z.object({ destination: z.string().min(1).max(320) }).strict(),
+    response: z.object({ retried: Count, node: NodeState }),
+  },
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -244,6 +387,8 @@ export const API_EVENTS = {
   'scan.progress': ScanProgress,
   /** New or changed results are in the store: fetch the worklist again. */
   'worklist.changed': z.object({ studies: Count }),
+  /** The DICOM node started, stopped, received, triaged or sent something: fetch node.get again. */
+  'node.changed': z.object({ running: z.boolean() }),
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -267,6 +412,9 @@ export type StudyData = z.output<typeof StudyDetail>;
 export type PatientData = z.output<typeof PatientSchema>;
 export type RenderedImageData = z.output<typeof RenderedImage>;
 export type HeatmapDataType = z.output<typeof HeatmapData>;
+export type NodeSettingsData = z.output<typeof NodeSettings>;
+export type NodeStateData = z.output<typeof NodeState>;
+export type EchoResultData = z.output<typeof EchoResult>;
 
 /** What crosses a process boundary for one request: a value, or a coded error (never a stack trace). */
 export type Envelope<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiError };

@@ -18,6 +18,7 @@ import type { TriageRules } from '../../triage/index.js';
 import { AnalysisCache } from './analysis-cache.js';
 import type { ApiEmit, ApiHandlers, FeedbackData, ImageResultData } from './contract.js';
 import { fileName } from './file-name.js';
+import { NodeControl } from './node-control.js';
 import { ScanQueue } from './scan-queue.js';
 import { WorklistChanges } from './worklist-changes.js';
 import type { DialogKind } from '../../common/index.js';
@@ -34,6 +35,8 @@ export interface ApiDeps {
    * dialog.showOpenDialog in the app; a fixed choice in tests.
    */
   chooseFiles: (kind: DialogKind) => Promise<string[]>;
+  /** The DICOM node's settings file and received folder (node-control.ts); without them, no node. */
+  node?: { settingsFile: string; dataDir: string };
 }
 
 /** What the store holds for a path the window named, or a coded refusal. */
@@ -63,7 +66,7 @@ async function analyzeOne(engine: Engine, file: string, sha256: string | null): 
   return found;
 }
 
-export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promise<void> } {
+export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promise<void>; node: NodeControl | null } {
   const { engine, store, rules, emit } = deps;
   const provenance = packProvenance(engine.pack);
   const fingerprint = packFingerprint(provenance);
@@ -76,6 +79,22 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
     onResults: (now) => worklist.changed(now),
   });
   const analyses = new AnalysisCache((file, sha256) => analyzeOne(engine, file, sha256));
+  const node = deps.node
+    ? new NodeControl({
+        engine,
+        store,
+        rules,
+        emit,
+        settingsFile: deps.node.settingsFile,
+        dataDir: deps.node.dataDir,
+        // The node triaged a study: the worklist changed, as at the end of a scan.
+        onResults: () => worklist.changed(true),
+      })
+    : null;
+  const requireNode = (): NodeControl => {
+    if (!node) throw new TriageError('INVALID_REQUEST', 'This window has no DICOM node.');
+    return node;
+  };
 
   const feedbackOf = (file: string): FeedbackData[] => store.currentVerdicts(file);
 
@@ -284,12 +303,40 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
       const accepted = await scans.start(paths);
       return { paths: accepted, scan: scans.state() };
     },
+
+    async 'node.get'() {
+      return requireNode().state();
+    },
+
+    async 'node.configure'({ settings }) {
+      return requireNode().configure(settings);
+    },
+
+    async 'node.start'() {
+      return requireNode().start();
+    },
+
+    async 'node.stop'() {
+      return requireNode().stop();
+    },
+
+    async 'node.echo'({ destination }) {
+      return requireNode().echo(destination);
+    },
+
+    async 'node.retry'({ destination }) {
+      const control = requireNode();
+      return { retried: control.retry(destination), node: control.state() };
+    },
   };
 
   return {
     ...handlers,
     /** Stops the scan (keeping what is done) and waits for it; the caller closes engine and store. */
+    node,
     async close() {
+      // The node first: it triages through the same engine and store.
+      await node?.close();
       await scans.close();
       worklist.close();
       analyses.clear();

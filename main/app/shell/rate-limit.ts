@@ -32,3 +32,16 @@ export class TokenBucket {
 export const FEEDBACK_BURST = 40;
 /** Verdicts per second after the burst: faster than anyone reads a finding. */
 export const FEEDBACK_PER_SECOND = 10;
+
+/**
+ * The DICOM node's requests that reach the network or the disk (node-control.ts): a C-ECHO opens a
+ * connection to a peer, start, stop, save and retry bind ports and write files. A person clicking
+ * never needs more; a compromised window cannot use the app to flood a peer or the disk.
+ */
+export const NODE_LIMITS: Readonly<Record<string, { burst: number; perSecond: number; what: string }>> = {
+  'node.echo': { burst: 5, perSecond: 1, what: 'connection tests' },
+  'node.start': { burst: 6, perSecond: 1, what: 'node starts and stops' },
+  'node.stop': { burst: 6, perSecond: 1, what: 'node starts and stops' },
+  'node.configure': { burst: 10, perSecond: 2, what: 'settings saves' },
+  'node.retry': { burst: 10, perSecond: 2, what: 'retries' },
+};

@@ -2,13 +2,14 @@
  * The main process's checks of a window's requests beyond the contract's schemas, per window:
  * what it may scan (reach.ts: paths the user granted it through the open dialog or a drop, or
  * that the results store holds; never a network, device or automount path), and how fast it may
- * write verdicts (rate-limit.ts: feedback.set in bursts of 40, then 10 a second). `install.ts` runs
+ * write verdicts (rate-limit.ts: feedback.set in bursts of 40, then 10 a second) and drive the
+ * DICOM node (NODE_LIMITS: connection tests, starts and stops, saves, retries). `install.ts` runs
  * `check` on every validated request before relaying it; the end-to-end tests' bridge runs the
  * same class, so the page is checked as the app checks it.
  */
 import { toTriageError, TriageError } from '../../errors/index.js';
 import type { ApiError, Envelope } from '../api/contract.js';
-import { FEEDBACK_BURST, FEEDBACK_PER_SECOND, TokenBucket } from './rate-limit.js';
+import { FEEDBACK_BURST, FEEDBACK_PER_SECOND, NODE_LIMITS, TokenBucket } from './rate-limit.js';
 import { decideScanPaths, notGrantedRefusal, PathGrants } from './reach.js';
 import type { PathSemantics } from './reach.js';
 
@@ -29,6 +30,8 @@ export class WindowPolicy {
   private readonly grants = new Map<number, PathGrants>();
   /** feedback.set per window: bursts of FEEDBACK_BURST, then FEEDBACK_PER_SECOND. */
   private readonly feedback = new Map<number, TokenBucket>();
+  /** The node's requests per window and kind (start and stop share one bucket). */
+  private readonly node = new Map<string, TokenBucket>();
 
   constructor(private readonly options: WindowPolicyOptions) {}
 
@@ -43,6 +46,7 @@ export class WindowPolicy {
   forget(windowId: number): void {
     this.grants.delete(windowId);
     this.feedback.delete(windowId);
+    for (const key of [...this.node.keys()]) if (key.startsWith(`${windowId}:`)) this.node.delete(key);
   }
 
   /** Null when a validated request may run; else its coded refusal. */
@@ -50,6 +54,7 @@ export class WindowPolicy {
     try {
       if (channel === 'scan.start') return await this.checkScan(windowId, (request as { paths: string[] }).paths);
       if (channel === 'feedback.set') return this.checkFeedback(windowId);
+      if (Object.hasOwn(NODE_LIMITS, channel)) return this.checkNode(windowId, channel);
       return null;
     } catch (thrown) {
       return coded(thrown);
@@ -67,6 +72,23 @@ export class WindowPolicy {
       new TriageError(
         'RATE_LIMITED',
         `More than ${FEEDBACK_BURST} verdicts at once, then ${FEEDBACK_PER_SECOND} a second, were sent; this one was not stored. Wait a moment and give it again.`,
+      ),
+    );
+  }
+
+  private checkNode(windowId: number, channel: string): ApiError | null {
+    const limit = NODE_LIMITS[channel];
+    const key = `${windowId}:${limit.what}`;
+    let bucket = this.node.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(limit.burst, limit.perSecond, this.options.now);
+      this.node.set(key, bucket);
+    }
+    if (bucket.take()) return null;
+    return coded(
+      new TriageError(
+        'RATE_LIMITED',
+        `More than ${limit.burst} ${limit.what} at once, then ${limit.perSecond} a second, were asked; this one was not done. Wait a moment and try again.`,
       ),
     );
   }

@@ -2,7 +2,6 @@
  * `triage serve`: the DICOM node (main/node) on the command line, for a service manager.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isValidAeTitle, parsePeer } from '../../dimse/index.js';
 import type { TlsOptions } from '../../dimse/index.js';
@@ -10,7 +9,7 @@ import { Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
 import { PROVIDERS } from '../../common/index.js';
 import { isProviderChoice } from '../../inference/index.js';
-import { DicomNode, isOwnResult, publishResultObjects } from '../../node/index.js';
+import { DicomNode, isOwnResult, publishResultObjects, receivedFolder } from '../../node/index.js';
 import type { NodeDestination, NodeEvent } from '../../node/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
@@ -47,12 +46,6 @@ export const SERVE_HELP = `triage serve --aet AE --port P [--host ADDR] [--db FI
   --tls-key FILE, --tls-cert FILE
                        DICOM over TLS (PEM); with --tls-ca FILE, peers must present a
                        certificate signed by it`;
-
-/** The folder of received instances beside a database: /data/triage.db -> /data/triage.received */
-export function receivedFolder(database: string): string {
-  const path = resolve(database);
-  return join(dirname(path), `${basename(path, extname(path))}.received`);
-}
 
 export async function runServe(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -90,3 +90,24 @@ describe('feedback.set per window', () => {
     assert.equal(await policy.check(1, 'feedback.set', verdict), null, 'a new window session starts full');
   });
 });
+
+describe('the DICOM node per window', () => {
+  test('Test connection: 5 at once, then 1 a second; start and stop share a bucket; other channels are free', async () => {
+    let now = 0;
+    const policy = new WindowPolicy({
+      semantics: 'posix',
+      stored: async () => ({ ok: true, value: [] }),
+      now: () => now,
+    });
+    const echo = { destination: 'PACS@127.0.0.1:104' };
+    for (let i = 0; i < 5; i++) assert.equal(await policy.check(1, 'node.echo', echo), null, `echo ${i}`);
+    assert.equal((await policy.check(1, 'node.echo', echo))?.code, 'RATE_LIMITED');
+    now += 1000;
+    assert.equal(await policy.check(1, 'node.echo', echo), null, 'one more after a second');
+    for (let i = 0; i < 3; i++) assert.equal(await policy.check(1, 'node.start', {}), null);
+    for (let i = 0; i < 3; i++) assert.equal(await policy.check(1, 'node.stop', {}), null);
+    assert.equal((await policy.check(1, 'node.stop', {}))?.code, 'RATE_LIMITED', 'starts and stops together');
+    for (let i = 0; i < 100; i++) assert.equal(await policy.check(1, 'node.get', {}), null, 'reading is not limited');
+    assert.equal(await policy.check(2, 'node.echo', echo), null, 'another window has its own bucket');
+  });
+});
