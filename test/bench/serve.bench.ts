@@ -12,11 +12,15 @@
  * - and the result objects: `triage scan --dicom-out` against the node's time to the last image's
  *   SR and SC written (the sum of `published` events).
  *
- * Prints medians over rounds, the ratio serve / scan speed to the worklist (goal >= 0.9), the
- * same for the result objects, and the machine.
+ * - the transfer's own cost, the peer for the push: the same storescu push into dcmtk's storescp
+ *   (written to disk, nothing triaged).
+ *
+ * Prints medians over rounds, the ratio serve / scan speed to the worklist (goal >= 0.9), the node
+ * against the receive-only peer, the same for the result objects, and the machine.
  *
  *   npm run bench:serve
- *     BENCH_IMAGES=200 BENCH_ROUNDS=3 BENCH_STABLE=1 BENCH_DIR=$TMPDIR/cxr-triage-bench-serve (kept, reused)
+ *     BENCH_IMAGES=200 BENCH_SIZE=2500 BENCH_ROUNDS=3 BENCH_STABLE=1
+ *     BENCH_DIR=$TMPDIR/cxr-triage-bench-serve (the phantoms are kept and reused)
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -28,6 +32,8 @@ import { freePort, startNode, stopNode } from '../node/node-process.js';
 import { requireProgram } from '../support/reference-tools.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
+/** Long side in pixels: 2,500 as CR and DX are (the generator's own default is 600). */
+const SIZE = Number(process.env.BENCH_SIZE ?? 2500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const STABLE = Number(process.env.BENCH_STABLE ?? 1);
 const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'cxr-triage-bench-serve');
@@ -105,9 +111,41 @@ async function serveRound(files: string[], db: string): Promise<{ worklist: numb
   }
 }
 
+/** The receiving peer: dcmtk's storescp writing what storescu pushes (no triage): the transfer's own cost. */
+async function receiveRound(files: string[], dir: string): Promise<number> {
+  const port = await freePort();
+  const received = join(dir, 'storescp');
+  mkdirSync(received, { recursive: true });
+  const scp = spawn(requireProgram('storescp'), ['-aet', 'STORESCP', '-od', received, String(port)], {
+    stdio: 'ignore',
+  });
+  try {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const echo = await run(requireProgram('echoscu'), ['-aec', 'STORESCP', '127.0.0.1', String(port)]);
+      if (echo.code === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const started = performance.now();
+    const push = await run(requireProgram('storescu'), [
+      '-aet',
+      'MODALITY',
+      '-aec',
+      'STORESCP',
+      '127.0.0.1',
+      String(port),
+      ...files,
+    ]);
+    if (push.code !== 0) throw new Error(`storescu to storescp failed:\n${push.stderr}`);
+    return (performance.now() - started) / 1000;
+  } finally {
+    scp.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
-  const phantoms = join(WORK, `phantoms-${IMAGES}`);
-  if (!existsSync(join(phantoms, 'phantoms.json'))) await writePhantomSet({ out: phantoms, count: IMAGES, seed: SEED });
+  const phantoms = join(WORK, `phantoms-${IMAGES}-${SIZE}`);
+  if (!existsSync(join(phantoms, 'phantoms.json')))
+    await writePhantomSet({ out: phantoms, count: IMAGES, seed: SEED, size: SIZE });
   const files = readdirSync(phantoms)
     .filter((name) => name.endsWith('.dcm'))
     .sort()
@@ -116,6 +154,7 @@ async function main(): Promise<void> {
   const scanWithObjects: number[] = [];
   const serve: number[] = [];
   const serveObjects: number[] = [];
+  const receiveOnly: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const dir = join(WORK, `round-${round}`);
     rmSync(dir, { recursive: true, force: true });
@@ -124,11 +163,13 @@ async function main(): Promise<void> {
     scanWithObjects.push(
       await scanRound(phantoms, files, join(dir, 'scan-objects.db'), ['--dicom-out', join(dir, 'objects')]),
     );
+    receiveOnly.push(await receiveRound(files, dir));
     const node = await serveRound(files, join(dir, 'serve.db'));
     serve.push(node.worklist);
     serveObjects.push(node.objects);
     console.log(
       `round ${round + 1}: scan ${scan.at(-1)!.toFixed(2)} s, scan --dicom-out ${scanWithObjects.at(-1)!.toFixed(2)} s, ` +
+        `storescu to storescp ${receiveOnly.at(-1)!.toFixed(2)} s, ` +
         `serve: worklist ${node.worklist.toFixed(2)} s, objects ${node.objects.toFixed(2)} s (load ${loadavg()[0].toFixed(2)})`,
     );
   }
@@ -144,11 +185,18 @@ async function main(): Promise<void> {
           node: process.version,
         },
         images: files.length,
+        size: SIZE,
         rounds: ROUNDS,
         stableSeconds: STABLE,
         scan: { medianSeconds: median(scan), imagesPerSecond: Number(scanRate.toFixed(2)) },
         serveToWorklist: { medianSeconds: median(serve), imagesPerSecond: Number(serveRate.toFixed(2)) },
         ratio: Number((serveRate / scanRate).toFixed(3)),
+        receiveOnly: {
+          what: 'storescu to dcmtk storescp, the same files: the transfer alone, no triage',
+          medianSeconds: median(receiveOnly),
+          imagesPerSecond: Number((files.length / median(receiveOnly)).toFixed(2)),
+        },
+        serveAgainstReceiveOnly: Number((median(receiveOnly) / median(serve)).toFixed(3)),
         scanWithDicomOut: {
           medianSeconds: median(scanWithObjects),
           imagesPerSecond: Number((files.length / median(scanWithObjects)).toFixed(2)),
