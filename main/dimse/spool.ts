@@ -76,6 +76,31 @@ export class SpoolWriter extends Writable {
     );
   }
 
+  /**
+   * The chunks that arrived while the previous write was under way, in one write: a peer's PDVs
+   * are a PDU long (16 KiB from dcmtk by default), so a radiograph is hundreds of them.
+   */
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error | null) => void,
+  ): void {
+    const buffers = chunks.map((entry) => entry.chunk);
+    const length = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    this.received += length;
+    if (this.failure || !this.handle) return callback();
+    if (this.received > this.limit) {
+      this.fail('too-large', `more than ${this.limit} bytes`);
+      return callback();
+    }
+    this.handle.writev(buffers).then(
+      () => callback(),
+      (error: unknown) => {
+        this.fail('write-failed', error);
+        callback();
+      },
+    );
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     void this.finish().then(() => callback());
   }
