@@ -6,7 +6,9 @@
 export { parsePeer, peerName } from './destination.js';
 export type { DicomPeer } from './destination.js';
 export { filePrefix } from './file-meta.js';
-export { startStorageScp } from './scp.js';
+export { guardPduLengths, MAX_PDU_LENGTH, startStorageScp } from './scp.js';
+export { SpoolWriter } from './spool.js';
+export type { SpoolOutcome } from './spool.js';
 export type {
   AssociationEvent,
   InstanceVerdict,

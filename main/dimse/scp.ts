@@ -37,6 +37,49 @@ const STATUS_CANNOT_UNDERSTAND = 0xc000;
 /** Associations open at once; more are refused by the listener. */
 const MAX_ASSOCIATIONS = 32;
 
+/** The largest P-DATA PDU the node announces and accepts (its value, without the 6-byte header). */
+export const MAX_PDU_LENGTH = 256 * 1024;
+/** The largest PDU of any other type (an association request is a few kilobytes). */
+const MAX_OTHER_PDU_LENGTH = 64 * 1024;
+
+/**
+ * Reads the PDU headers in a connection's byte stream before the library does (which gathers a
+ * whole PDU in memory, up to the 4 GiB its header may claim) and closes the connection on a PDU
+ * larger than the node accepts: a P-DATA-TF beyond MAX_PDU_LENGTH, anything else beyond
+ * MAX_OTHER_PDU_LENGTH.
+ */
+export function guardPduLengths(socket: Socket | TLSSocket, refuse: () => void): void {
+  const header = Buffer.alloc(6);
+  let headerBytes = 0;
+  let remaining = 0;
+  const onData = (chunk: Buffer) => {
+    let at = 0;
+    while (at < chunk.length) {
+      if (remaining > 0) {
+        const skip = Math.min(remaining, chunk.length - at);
+        remaining -= skip;
+        at += skip;
+        continue;
+      }
+      const take = Math.min(6 - headerBytes, chunk.length - at);
+      chunk.copy(header, headerBytes, at, at + take);
+      headerBytes += take;
+      at += take;
+      if (headerBytes < 6) return;
+      headerBytes = 0;
+      const type = header[0];
+      const length = header.readUInt32BE(2);
+      if (length > (type === 0x04 ? MAX_PDU_LENGTH : MAX_OTHER_PDU_LENGTH)) {
+        socket.off('data', onData);
+        refuse();
+        return;
+      }
+      remaining = length;
+    }
+  };
+  socket.prependListener('data', onData);
+}
+
 export interface TlsOptions {
   key: Buffer;
   cert: Buffer;
@@ -106,8 +149,13 @@ class NodeScp extends Scp {
   ) {
     // connectTimeout: a peer that sends nothing at all; pduTimeout: one that stops mid-way.
     super(connection, { associationTimeout: 60_000, pduTimeout: 60_000, connectTimeout: 30_000 });
-    // The library's own Server marks an accepted socket connected (its PDU timeout needs it).
-    Object.assign(this, { connected: true });
+    // The library's own Server marks an accepted socket connected; with the time, its association
+    // timeout also holds (a peer that never completes a PDU is dropped after it).
+    Object.assign(this, { connected: true, connectedTime: Date.now() });
+    guardPduLengths(connection, () => {
+      this.options.onProblem?.('a peer announced a PDU larger than the node accepts: connection closed');
+      this.abortAssociation();
+    });
     this.on('close', () => {
       for (const writer of this.spools.values()) writer.destroy();
       this.spools.clear();
@@ -156,11 +204,17 @@ class NodeScp extends Scp {
       }
     }
     event(true, null);
+    // The largest PDU this node receives (announced in the accept; guardPduLengths holds peers to it).
+    association.setMaxPduLength(MAX_PDU_LENGTH);
     this.sendAssociationAccept();
   }
 
   /** The peer aborted: nothing it sent unanswered is kept, and the connection ends at once. */
   override abort(): void {
+    this.abortAssociation();
+  }
+
+  private abortAssociation(): void {
     for (const writer of this.spools.values()) writer.destroy();
     this.spools.clear();
     this.connection.destroy();
@@ -187,7 +241,12 @@ class NodeScp extends Scp {
       // Only a well-formed calling AE title is recorded in the file.
       sourceAeTitle: [this.association?.getCallingAeTitle().trim() ?? ''].find(isValidAeTitle) ?? '',
     });
-    const writer = new SpoolWriter(this.options.incomingDir, prefix, this.options.maxInstanceBytes);
+    // Operations are not negotiated asynchronous: a peer that sends its next command before this
+    // instance is answered breaks the protocol, and its association is aborted.
+    const writer = new SpoolWriter(this.options.incomingDir, prefix, this.options.maxInstanceBytes, () => {
+      this.options.onProblem?.('a peer sent a command before its C-STORE was answered: association aborted');
+      this.abortAssociation();
+    });
     this.spools.set(request, writer);
     return writer;
   }

@@ -47,7 +47,14 @@ function exchange<T>(
   const timeoutMs = options.timeoutMs ?? 30_000;
   return new Promise<T>((resolve) => {
     const client = new Client();
-    const finish = setup(client);
+    let finish: () => T;
+    try {
+      finish = setup(client);
+    } catch (error) {
+      // The library reads a file to send as the request is made: a file gone is this exchange's failure.
+      resolve(failed(`not sent: ${error instanceof Error ? error.message : String(error)}`));
+      return;
+    }
     let settled = false;
     const settle = (value: T) => {
       if (settled) return;

@@ -32,10 +32,18 @@ export class SpoolWriter extends Writable {
     directory: string,
     private readonly prefix: Uint8Array,
     private readonly limit: number,
+    onLateWrite: () => void,
   ) {
     super({ highWaterMark: 1 << 20 });
     this.path = join(directory, `${randomBytes(12).toString('hex')}.part`);
     this.settled = new Promise((resolve) => (this.settle = resolve));
+    // Never an unhandled 'error' (it would end the process): a write after the end is a peer
+    // sending its next command before this instance was answered (onLateWrite); anything else
+    // fails this instance.
+    this.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ERR_STREAM_WRITE_AFTER_END') onLateWrite();
+      else this.fail('write-failed', error);
+    });
   }
 
   /** The file once the stream has ended (or failed): never rejects. */

@@ -29,10 +29,14 @@ export async function stowFiles(base: string, files: readonly string[], timeoutM
   }
   const boundary = `cxr-triage-${randomBytes(12).toString('hex')}`;
   const parts: Uint8Array[] = [];
-  for (const file of files) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1'));
-    parts.push(await readFile(file));
-    parts.push(Buffer.from('\r\n', 'latin1'));
+  try {
+    for (const file of files) {
+      parts.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1'));
+      parts.push(await readFile(file));
+      parts.push(Buffer.from('\r\n', 'latin1'));
+    }
+  } catch (error) {
+    return { sent: false, httpStatus: null, detail: `not sent: ${(error as Error).message}` };
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`, 'latin1'));
   try {

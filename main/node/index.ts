@@ -9,7 +9,8 @@
  *
  * Everything that must survive a restart is on disk: received instances (a restart triages what
  * was received and not yet triaged), the results store, the outbox. What it reports (events)
- * carries counts, AE titles and addresses, never patient data or UIDs.
+ * carries counts, AE titles and addresses, never patient data (a problem's message may name a
+ * result file, whose path holds UIDs).
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -148,10 +149,15 @@ export class DicomNode {
     await node.received.prepare();
     await mkdir(node.resultsDir, { recursive: true });
     const fingerprint = packFingerprint(packProvenance(options.engine.pack));
+    // Only the instances not yet triaged have their headers read: a node that has received for
+    // years starts with a listing and one lookup per instance.
     for await (const instance of node.received.kept()) {
       const stored = options.store.lookup(instance.path);
-      if (!stored) node.clock.arrived(instance.studyKey, instance.path, instance.arrivedAt);
-      else if (options.publish && node.lostObjects(instance, stored, fingerprint)) node.republish.push(instance.path);
+      if (!stored) {
+        node.clock.arrived(await node.received.studyOf(instance.path), instance.path, instance.arrivedAt);
+      } else if (options.publish && node.lostObjects(instance.path, stored, fingerprint)) {
+        node.republish.push(instance.path);
+      }
     }
     node.scp = await startStorageScp({
       aeTitle: options.aeTitle,
@@ -289,7 +295,12 @@ export class DicomNode {
         continue;
       }
       if (this.republish.length > 0) {
-        await this.republishLost(this.republish.splice(0, REPUBLISH_CHUNK));
+        try {
+          await this.republishLost(this.republish.splice(0, REPUBLISH_CHUNK));
+        } catch (error) {
+          // The engine failed: those images keep their missing objects until the next start finds them.
+          this.emit({ problem: { message: `result objects not rewritten: ${toTriageError(error).message}` } });
+        }
         if (this.republish.length === 0) this.emitPublished();
         continue;
       }
@@ -303,17 +314,14 @@ export class DicomNode {
    * record and their writing): only for results of the pack now in use, whose objects' names are
    * known from the source's SOP Instance UID and the pack's fingerprint.
    */
-  private lostObjects(
-    instance: { path: string; studyKey: string },
-    stored: { status: string; packFingerprint: string },
-    fingerprint: string,
-  ): boolean {
+  private lostObjects(path: string, stored: { status: string; packFingerprint: string }, fingerprint: string): boolean {
     if (stored.status !== 'ok' && stored.status !== 'rejected') return false;
-    if (stored.packFingerprint !== fingerprint || instance.studyKey.startsWith('file:')) return false;
-    const sop = basename(instance.path, '.dcm');
+    if (stored.packFingerprint !== fingerprint) return false;
+    const uids = this.options.store.storedUids(path);
+    if (!uids?.sopInstanceUID || !uids.studyInstanceUID) return false;
     const sr = resultObjectPath(this.resultsDir, {
-      studyInstanceUID: instance.studyKey,
-      sopInstanceUID: resultObjectUid(sop, fingerprint, 'sr'),
+      studyInstanceUID: uids.studyInstanceUID,
+      sopInstanceUID: resultObjectUid(uids.sopInstanceUID, fingerprint, 'sr'),
     });
     return !existsSync(sr);
   }
@@ -403,28 +411,54 @@ export class DicomNode {
 
   private async outboxLoop(): Promise<void> {
     const byName = new Map(this.options.destinations.map((d) => [destinationName(d), d]));
+    const names = [...byName.keys()];
     while (!this.stopping) {
-      const due = this.options.store.outbox.due(new Date(), 200).filter((item) => byName.has(item.destination));
-      if (due.length === 0) {
-        const next = this.options.store.outbox.nextDue();
-        await this.sleep(
-          next ? Math.min(OUTBOX_POLL_MS * 60, next.getTime() - Date.now()) : OUTBOX_POLL_MS * 60,
-          'outbox',
-        );
-        continue;
-      }
-      const groups = new Map<string, OutboxItem[]>();
-      for (const item of due) groups.set(item.destination, [...(groups.get(item.destination) ?? []), item]);
-      for (const [name, items] of groups) {
-        if (this.stopping) break;
-        for (let at = 0; at < items.length; at += SEND_BATCH)
-          await this.deliver(byName.get(name)!, items.slice(at, at + SEND_BATCH));
+      try {
+        const due = this.options.store.outbox.due(names, new Date(), 200);
+        if (due.length === 0) {
+          const next = this.options.store.outbox.nextDue(names);
+          const wait = next ? Math.min(OUTBOX_POLL_MS * 60, next.getTime() - Date.now()) : OUTBOX_POLL_MS * 60;
+          await this.sleep(Math.max(wait, 50), 'outbox');
+          continue;
+        }
+        const groups = new Map<string, OutboxItem[]>();
+        for (const item of due) groups.set(item.destination, [...(groups.get(item.destination) ?? []), item]);
+        for (const [name, items] of groups) {
+          if (this.stopping) break;
+          for (let at = 0; at < items.length; at += SEND_BATCH)
+            await this.deliver(byName.get(name)!, items.slice(at, at + SEND_BATCH));
+        }
+      } catch (error) {
+        // The database failed: said, and tried again after a pause (nothing is lost from the outbox).
+        this.emit({ problem: { message: `outbox: ${toTriageError(error).message}` } });
+        await this.sleep(OUTBOX_POLL_MS * 5, 'outbox');
       }
     }
   }
 
-  private async deliver(destination: NodeDestination, items: OutboxItem[]): Promise<void> {
+  private async deliver(destination: NodeDestination, all: OutboxItem[]): Promise<void> {
     const outbox = this.options.store.outbox;
+    // A result file removed from the results folder cannot be sent, now or later.
+    const missing = all.filter((item) => !existsSync(item.file));
+    if (missing.length > 0) {
+      outbox.markFailed(
+        missing.map((item) => item.id),
+        'the result file is missing from the results folder',
+        true,
+      );
+    }
+    const items = all.filter((item) => !missing.includes(item));
+    if (missing.length > 0) {
+      this.emit({
+        delivered: {
+          destination: destinationName(destination),
+          sent: 0,
+          failed: missing.length,
+          error: 'the result file is missing from the results folder',
+        },
+      });
+    }
+    if (items.length === 0) return;
     const name = destinationName(destination);
     const timeoutMs = this.options.sendTimeoutMs ?? 30_000;
     let sent = 0;

@@ -108,26 +108,34 @@ export class ReceivedInstances {
       duplicate = true;
     }
     await discard();
-    if (!duplicate) await syncDirectory(this.instancesDir);
+    // A duplicate too: the first copy, from another association, may not have synced its folder yet.
+    await syncDirectory(this.instancesDir);
     const studyKey =
       header.studyInstanceUID && isValidUid(header.studyInstanceUID) ? header.studyInstanceUID : `file:${path}`;
     return { verdict: { kept: true, duplicate }, kept: { path, studyKey, duplicate }, ownResult: false };
   }
 
-  /** Every kept instance, with its study and when it arrived (its file's time): a restart's work. */
-  async *kept(): AsyncGenerator<{ path: string; studyKey: string; arrivedAt: number }> {
+  /** Every kept instance's path and when it arrived (its file's time): a restart's work. */
+  async *kept(): AsyncGenerator<{ path: string; arrivedAt: number }> {
     for (const name of await readdir(this.instancesDir)) {
       if (!name.endsWith('.dcm')) continue;
       const path = join(this.instancesDir, name);
-      try {
-        const [info, header] = await Promise.all([stat(path), readInstanceHeader(path)]);
-        const studyKey =
-          header.studyInstanceUID && isValidUid(header.studyInstanceUID) ? header.studyInstanceUID : `file:${path}`;
-        yield { path, studyKey, arrivedAt: info.mtimeMs };
-      } catch {
-        // Unreadable now: the triage records its coded error when it reaches it.
-        yield { path, studyKey: `file:${path}`, arrivedAt: Date.now() };
-      }
+      const arrivedAt = await stat(path).then(
+        (info) => info.mtimeMs,
+        () => Date.now(),
+      );
+      yield { path, arrivedAt };
+    }
+  }
+
+  /** The study an instance belongs to, from its header (`file:PATH` when it names none, or cannot be read). */
+  async studyOf(path: string): Promise<string> {
+    try {
+      const header = await readInstanceHeader(path);
+      return header.studyInstanceUID && isValidUid(header.studyInstanceUID) ? header.studyInstanceUID : `file:${path}`;
+    } catch {
+      // Unreadable now: the triage records its coded error when it reaches it.
+      return `file:${path}`;
     }
   }
 }

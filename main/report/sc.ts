@@ -197,7 +197,14 @@ export function scDataSet(context: ObjectContext, canvas: Canvas): DicomElement[
     { tag: 0x00080008, vr: 'CS', value: ['DERIVED', 'SECONDARY'] },
     { tag: 0x00200020, vr: 'CS', value: source.patientOrientation ?? [] },
     { tag: 0x00280301, vr: 'CS', value: 'YES' },
-    { tag: 0x00282110, vr: 'CS', value: '00' },
+    // Lossy Image Compression: kept from a lossy source (the capture itself is not compressed).
+    { tag: 0x00282110, vr: 'CS', value: source.lossy ? '01' : '00' },
+    ...(source.lossy && source.lossy.ratio.length > 0
+      ? [{ tag: 0x00282112, vr: 'DS' as const, value: source.lossy.ratio }]
+      : []),
+    ...(source.lossy && source.lossy.method.length > 0
+      ? [{ tag: 0x00282114, vr: 'CS' as const, value: source.lossy.method }]
+      : []),
     { tag: 0x00082111, vr: 'ST', value: description.slice(0, 1024) },
     { tag: 0x00204000, vr: 'LT', value: description },
     {

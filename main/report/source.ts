@@ -5,7 +5,7 @@
  * character set and written as UTF-8 (ISO_IR 192) where it is not ASCII.
  */
 import { TriageError } from '../errors/index.js';
-import { exactDecoder, readDicomHeader } from '../ingest/index.js';
+import { exactDecoder, readDicomHeader, TRANSFER_SYNTAXES } from '../ingest/index.js';
 import type { DataSet, Decode } from '../ingest/index.js';
 import type { DicomElement, TextVR } from '../dicom/index.js';
 
@@ -58,6 +58,11 @@ export interface SourceImage {
   utf8: boolean;
   instanceNumber: string | null;
   patientOrientation: string[] | null;
+  /**
+   * The source was lossy-compressed (it says so, or its transfer syntax is lossy): a derived image
+   * must say so too (PS3.3 C.7.6.1.1.5), with the source's ratio and method where it gives them.
+   */
+  lossy: { ratio: string[]; method: string[] } | null;
 }
 
 function decoderFor(dataSet: DataSet): Decode {
@@ -104,6 +109,15 @@ export function sourceFromHeader(dataSet: DataSet): SourceImage {
     copied.push({ tag, vr, value: vr === 'UI' ? values.map((v) => v.replace(/\0/g, '')) : values });
   }
   const orientation = dataSet.string('x00200020');
+  const multi = (tag: string, pattern: RegExp) =>
+    (dataSet.string(tag) ?? '')
+      .split('\\')
+      .map((value) => value.trim())
+      .filter((value) => value.length <= 16 && pattern.test(value));
+  const syntax = dataSet.string('x00020010')?.replace(/\0/g, '').trim();
+  const lossy =
+    dataSet.string('x00282110')?.trim() === '01' ||
+    TRANSFER_SYNTAXES.some((entry) => entry.uid === syntax && entry.lossy);
   return {
     sopClassUID: uidOf(dataSet, 'x00080016', 'SOP Class UID'),
     sopInstanceUID: uidOf(dataSet, 'x00080018', 'SOP Instance UID'),
@@ -113,6 +127,9 @@ export function sourceFromHeader(dataSet: DataSet): SourceImage {
     utf8,
     instanceNumber: dataSet.string('x00200013')?.trim() || null,
     patientOrientation: orientation ? orientation.split('\\').map((v) => v.trim()) : null,
+    lossy: lossy
+      ? { ratio: multi('x00282112', /^[-+]?\d*\.?\d+([eE][-+]?\d+)?$/), method: multi('x00282114', /^[A-Z0-9_ ]+$/) }
+      : null,
   };
 }
 

@@ -102,20 +102,26 @@ export class OutboxStore {
     });
   }
 
-  /** Pending items whose next attempt is due, oldest first, grouped by the caller per destination. */
-  due(at = new Date(), limit = 100): OutboxItem[] {
+  /** Pending items of these destinations whose next attempt is due, oldest first. */
+  due(destinations: readonly string[], at = new Date(), limit = 100): OutboxItem[] {
+    if (destinations.length === 0) return [];
     return this.db
       .all<OutboxRow>(
-        `SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
-        [at.toISOString(), limit],
+        `SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
+           AND destination IN (${destinations.map(() => '?').join(', ')})
+         ORDER BY next_attempt_at, id LIMIT ?`,
+        [at.toISOString(), ...destinations, limit],
       )
       .map(item);
   }
 
-  /** When the next pending item falls due (null: none pending). */
-  nextDue(): Date | null {
+  /** When the next pending item of these destinations falls due (null: none pending). */
+  nextDue(destinations: readonly string[]): Date | null {
+    if (destinations.length === 0) return null;
     const row = this.db.get<{ at: string | null }>(
-      `SELECT min(next_attempt_at) AS at FROM outbox WHERE state = 'pending'`,
+      `SELECT min(next_attempt_at) AS at FROM outbox WHERE state = 'pending'
+         AND destination IN (${destinations.map(() => '?').join(', ')})`,
+      [...destinations],
     );
     return row?.at ? new Date(row.at) : null;
   }

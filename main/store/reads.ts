@@ -34,6 +34,15 @@ export class ResultReader {
     return row && toKey(row);
   }
 
+  /** The UIDs a stored image was recorded with (null where it had none), or undefined when not stored. */
+  storedUids(path: string): { sopInstanceUID: string | null; studyInstanceUID: string | null } | undefined {
+    const row = this.db.get<{ sop: string | null; study: string | null }>(
+      'SELECT sop_instance_uid AS sop, study_instance_uid AS study FROM images WHERE path = ?',
+      [path],
+    );
+    return row && { sopInstanceUID: row.sop ?? null, studyInstanceUID: row.study ?? null };
+  }
+
   /** An analysed (not duplicate) image at another path with the same content or SOP Instance UID. */
   findOriginal(path: string, sha256: string | null, sopInstanceUID: string | null): ImageKey | undefined {
     const columns = 'id, path, sha256, pack_fingerprint, rules_fingerprint, status';

@@ -217,6 +217,46 @@ describe('triage serve: results to the PACS', () => {
     }
   });
 
+  test('a queued object whose file was removed ends as failed, with why; the node goes on', async () => {
+    const dir = fresh('missing');
+    const db = join(dir, 'triage.db');
+    const port = await freePort();
+    const destination = `dicom:PACS@127.0.0.1:${port}`;
+    const store = ResultStore.open(db);
+    store.outbox.enqueue(destination, [
+      { file: join(dir, 'gone.dcm'), sopInstanceUID: '2.25.77', kind: 'sr', sourcePath: join(dir, 'source.dcm') },
+    ]);
+    store.close();
+    const node = await startNode([
+      ...['--aet', 'TRIAGE', '--port', '0', '--db', db, '--stable-seconds', '1', '--ep', 'cpu'],
+      ...['--send-to', `PACS@127.0.0.1:${port}`],
+    ]);
+    try {
+      const event = (await node.waitFor(
+        (e) => 'delivered' in e && (e.delivered as { failed: number }).failed === 1,
+      )) as { delivered: { error: string } };
+      assert.match(event.delivered.error, /missing/);
+      const echo = spawnSync(requireProgram('echoscu'), [
+        '-aet',
+        'MODALITY',
+        '-aec',
+        'TRIAGE',
+        '127.0.0.1',
+        String(node.port),
+      ]);
+      assert.equal(echo.status, 0, 'the node still serves');
+      const shown = JSON.parse(triage(['outbox', '--db', db, '--json']).stdout) as {
+        destinations: { failed: number; lastError: string }[];
+      };
+      assert.deepEqual(
+        shown.destinations.map((d) => [d.failed, d.lastError]),
+        [[1, 'the result file is missing from the results folder']],
+      );
+    } finally {
+      await stopNode(node);
+    }
+  });
+
   test('objects lost to a crash after the triage are written at the next start', async () => {
     const dir = fresh('republish');
     const db = join(dir, 'triage.db');

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { triage } from '../support/cli.js';
@@ -163,6 +164,31 @@ describe('triage serve: receiving', () => {
         ],
       );
       assert.equal(readdirSync(join(dir, 'triage.received', 'instances')).length, 0);
+      // A hostile peer announcing a 4 GiB association request: the connection is closed at the
+      // header (nothing gathered), and the node goes on serving.
+      const closed = await new Promise<boolean>((resolve) => {
+        const socket = connect(node.port, '127.0.0.1', () => {
+          const header = Buffer.alloc(6);
+          header[0] = 0x01;
+          header.writeUInt32BE(0xfffffff0, 2);
+          socket.write(Buffer.concat([header, Buffer.alloc(1024)]));
+        });
+        const timer = setTimeout(() => resolve(false), 10_000);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        socket.on('error', () => undefined);
+      });
+      assert.ok(closed, 'the connection was closed by the node');
+      const after = spawnSync(
+        requireProgram('echoscu'),
+        ['-aet', 'MODALITY', '-aec', 'TRIAGE', '127.0.0.1', String(node.port)],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(after.status, 0, after.stderr);
     } finally {
       await stopNode(node);
     }

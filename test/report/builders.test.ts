@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import dicomParser from 'dicom-parser';
 import type { AnalysisResult, Finding } from '../../main/domain/index.js';
 import { encodePart10 } from '../../main/dicom/index.js';
+import type { DicomElement } from '../../main/dicom/index.js';
 import {
   callOf,
   captureLayout,
@@ -13,6 +14,7 @@ import {
   IMAGE_MAX_SIDE,
   legendLines,
   PRIVATE_SCHEME,
+  scDataSet,
   sourceFromHeader,
   srDataSet,
   termCode,
@@ -76,6 +78,7 @@ const SOURCE: SourceImage = {
   utf8: false,
   instanceNumber: '1',
   patientOrientation: ['L', 'F'],
+  lossy: null,
 };
 
 function context(analysis: AnalysisResult): ObjectContext {
@@ -226,4 +229,43 @@ test('the source header gives the copied attributes, decoded in its character se
   assert.deepEqual(byTag.get(0x00101010), ['042Y']);
   assert.deepEqual(byTag.get(0x00080050), '', 'Accession Number, Type 2, written empty');
   assert.equal(byTag.has(0x00081030), false, 'Study Description, absent, left out');
+  assert.equal(source.lossy, null, 'explicit VR little endian, no Lossy Image Compression: not lossy');
+});
+
+test('a source that was lossy-compressed makes a capture that says so, with its ratio and method', () => {
+  const header = (extra: DicomElement[]) =>
+    sourceFromHeader(
+      dicomParser.parseDicom(
+        encodePart10(
+          [
+            { tag: 0x00080016, vr: 'UI', value: SOURCE.sopClassUID },
+            { tag: 0x00080018, vr: 'UI', value: SOURCE.sopInstanceUID },
+            { tag: 0x0020000d, vr: 'UI', value: '1.2.3' },
+            { tag: 0x0020000e, vr: 'UI', value: '1.2.3.5' },
+            ...extra,
+          ],
+          { mediaStorageSOPClassUID: SOURCE.sopClassUID, mediaStorageSOPInstanceUID: SOURCE.sopInstanceUID },
+        ),
+      ),
+    );
+  const lossy = header([
+    { tag: 0x00282110, vr: 'CS', value: '01' },
+    { tag: 0x00282112, vr: 'DS', value: '12.5' },
+    { tag: 0x00282114, vr: 'CS', value: 'ISO_10918_1' },
+  ]);
+  assert.deepEqual(lossy.lossy, { ratio: ['12.5'], method: ['ISO_10918_1'] });
+  const elements = new Map(
+    scDataSet({ ...context(result()), source: lossy }, { width: 1, height: 1, pixels: new Uint8Array(3) }).map((e) => [
+      e.tag,
+      e.value,
+    ]),
+  );
+  assert.equal(elements.get(0x00282110), '01');
+  assert.deepEqual(elements.get(0x00282112), ['12.5']);
+  assert.deepEqual(elements.get(0x00282114), ['ISO_10918_1']);
+  const plain = new Map(
+    scDataSet(context(result()), { width: 1, height: 1, pixels: new Uint8Array(3) }).map((e) => [e.tag, e.value]),
+  );
+  assert.equal(plain.get(0x00282110), '00');
+  assert.equal(plain.has(0x00282112), false);
 });
