@@ -80,9 +80,15 @@ export function aptCommand(packages: readonly string[], root = process.getuid?.(
 }
 
 /** The full path of a program on the PATH (PATHEXT on Windows), or null. */
+/**
+ * Where Debian puts daemons (Orthanc in /usr/sbin): searched after the PATH, which for a user
+ * other than root often leaves them out.
+ */
+const SYSTEM_PROGRAM_DIRS = process.platform === 'win32' ? [] : ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
 export function which(program: string, env: NodeJS.ProcessEnv = process.env): string | null {
   const extensions = process.platform === 'win32' ? (env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : [''];
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
+  for (const dir of [...(env.PATH ?? '').split(delimiter), ...SYSTEM_PROGRAM_DIRS]) {
     if (!dir) continue;
     for (const extension of extensions) {
       const candidate = join(dir, program + extension);
