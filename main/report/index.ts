@@ -143,14 +143,21 @@ export async function buildResultObjects(input: ResultObjectsInput): Promise<Res
     time,
     deviceUid: nameUid('device observer', result.pack.id),
   });
-  const srContext = context('sr');
-  const sr: ResultObject = {
-    kind: 'sr',
-    sopClassUID: COMPREHENSIVE_3D_SR,
-    sopInstanceUID: srContext.sopInstanceUID,
-    studyInstanceUID: source.studyInstanceUID,
-    bytes: encode(srDataSet(srContext, fingerprint), COMPREHENSIVE_3D_SR, srContext.sopInstanceUID),
+  const resultObject = (
+    kind: ResultKind,
+    sopClassUID: string,
+    dataSet: (objectContext: ObjectContext) => DicomElement[],
+  ): ResultObject => {
+    const objectContext = context(kind);
+    return {
+      kind,
+      sopClassUID,
+      sopInstanceUID: objectContext.sopInstanceUID,
+      studyInstanceUID: source.studyInstanceUID,
+      bytes: encode(dataSet(objectContext), sopClassUID, objectContext.sopInstanceUID),
+    };
   };
+  const sr = resultObject('sr', COMPREHENSIVE_3D_SR, (objectContext) => srDataSet(objectContext, fingerprint));
   if (input.secondaryCapture === false) return { source: source.sopInstanceUID, sr, sc: null };
   const radiograph = await readRadiograph(result.file);
   if (radiograph.metadata.sopInstanceUID !== source.sopInstanceUID) {
@@ -164,14 +171,7 @@ export async function buildResultObjects(input: ResultObjectsInput): Promise<Res
     return maps ? [maps.ensemble] : [];
   });
   const canvas = drawCapture(radiograph, result.status === 'ok' ? heatmaps : [], result);
-  const scContext = context('sc');
-  const sc: ResultObject = {
-    kind: 'sc',
-    sopClassUID: SECONDARY_CAPTURE,
-    sopInstanceUID: scContext.sopInstanceUID,
-    studyInstanceUID: source.studyInstanceUID,
-    bytes: encode(scDataSet(scContext, canvas), SECONDARY_CAPTURE, scContext.sopInstanceUID),
-  };
+  const sc = resultObject('sc', SECONDARY_CAPTURE, (objectContext) => scDataSet(objectContext, canvas));
   return { source: source.sopInstanceUID, sr, sc };
 }
 

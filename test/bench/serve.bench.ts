@@ -28,7 +28,7 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { writePhantomSet } from '../../main/phantom/index.js';
 import { projectRoot } from '../../main/resources/index.js';
-import { freePort, startNode, stopNode } from '../node/node-process.js';
+import { eventTotal, freePort, nodeArgs, startNode, stopNode } from '../node/node-process.js';
 import { requireProgram } from '../support/reference-tools.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
@@ -67,32 +67,12 @@ async function scanRound(phantoms: string, files: string[], db: string, extra: s
 }
 
 async function serveRound(files: string[], db: string): Promise<{ worklist: number; objects: number }> {
-  const node = await startNode([
-    '--aet',
-    'TRIAGE',
-    '--port',
-    String(await freePort()),
-    '--db',
-    db,
-    '--stable-seconds',
-    String(STABLE),
-    '--ep',
-    'cpu',
-  ]);
+  const node = await startNode(nodeArgs(db, [], { stableSeconds: STABLE }));
   try {
-    let analysed = 0;
-    let published = 0;
-    let onWorklist = 0;
     const started = performance.now();
-    const triaged = node.waitFor((event) => {
-      if ('triaged' in event) analysed += (event.triaged as { analysed: number }).analysed;
-      if (analysed >= files.length && onWorklist === 0) onWorklist = performance.now();
-      return analysed >= files.length;
-    }, 600_000);
-    const written = node.waitFor((event) => {
-      if ('published' in event) published += (event.published as { images: number }).images;
-      return published >= files.length;
-    }, 600_000);
+    const seconds = () => (performance.now() - started) / 1000;
+    const onWorklist = eventTotal(node, 'triaged', 'analysed', files.length, { ms: 600_000 }).then(seconds);
+    const written = eventTotal(node, 'published', 'images', files.length, { ms: 600_000 }).then(seconds);
     const push = await run(requireProgram('storescu'), [
       '-aet',
       'MODALITY',
@@ -103,9 +83,7 @@ async function serveRound(files: string[], db: string): Promise<{ worklist: numb
       ...files,
     ]);
     if (push.code !== 0) throw new Error(`storescu failed:\n${push.stderr}`);
-    await triaged;
-    await written;
-    return { worklist: (onWorklist - started) / 1000, objects: (performance.now() - started) / 1000 };
+    return { worklist: await onWorklist, objects: await written };
   } finally {
     await stopNode(node);
   }

@@ -3,9 +3,10 @@
  * NDJSON events, and ways to wait on them.
  */
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { requireProgram } from '../support/reference-tools.js';
 
 const BIN = fileURLToPath(new URL('../../bin/triage.js', import.meta.url));
 
@@ -117,4 +118,54 @@ export async function stopNode(node: NodeProcess): Promise<number | null> {
   const code = await node.exited;
   clearTimeout(timer);
   return code;
+}
+
+/** `triage serve` as the tests run it: AE title TRIAGE, any free port, CPU, 1 s to stability. */
+export function nodeArgs(
+  db: string,
+  extra: string[] = [],
+  options: { port?: number; stableSeconds?: number } = {},
+): string[] {
+  return [
+    ...['--aet', 'TRIAGE', '--port', String(options.port ?? 0), '--db', db],
+    ...['--stable-seconds', String(options.stableSeconds ?? 1), '--ep', 'cpu'],
+    ...extra,
+  ];
+}
+
+/**
+ * The first moment the node's `kind` events, summed over `field` (those `where` accepts), reach
+ * `total`: a study set triaged in several batches, objects delivered over several passes.
+ */
+export function eventTotal(
+  node: NodeProcess,
+  kind: string,
+  field: string,
+  total: number,
+  options: { where?: (event: Record<string, unknown>) => boolean; ms?: number } = {},
+): Promise<Record<string, unknown>> {
+  let sum = 0;
+  return node.waitFor((event) => {
+    const body = event[kind] as Record<string, unknown> | undefined;
+    if (body && (options.where?.(body) ?? true)) sum += Number(body[field]);
+    return sum >= total;
+  }, options.ms);
+}
+
+/** dcmtk's storescu pushing files to a peer on this machine, as a modality does. */
+export function storescu(
+  port: number,
+  files: string[],
+  options: { calling?: string; called?: string; extra?: string[] } = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(
+    requireProgram('storescu'),
+    [
+      ...['-aet', options.calling ?? 'MODALITY', '-aec', options.called ?? 'TRIAGE'],
+      ...(options.extra ?? []),
+      ...['127.0.0.1', String(port), ...files],
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

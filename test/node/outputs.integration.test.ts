@@ -17,8 +17,8 @@ import { after, describe, test } from 'node:test';
 import { ResultStore } from '../../main/store/index.js';
 import { triage } from '../support/cli.js';
 import { requireProgram } from '../support/reference-tools.js';
-import { scratchDir, tool } from '../support/tools.js';
-import { freePort, startNode, stopNode } from './node-process.js';
+import { dicomValue, scratchDir, tool } from '../support/tools.js';
+import { eventTotal, freePort, nodeArgs, startNode, stopNode, storescu } from './node-process.js';
 import type { NodeProcess } from './node-process.js';
 import { startOrthanc } from './orthanc.js';
 
@@ -37,11 +37,6 @@ function filesUnder(dir: string): string[] {
     .map((name) => join(dir, name))
     .filter((path) => statSync(path).isFile())
     .sort();
-}
-
-function attribute(path: string, tag: string): string {
-  const line = tool('dcmdump', ['-q', '+P', tag, path]);
-  return /\[([^\]]*)\]/.exec(line)?.[1] ?? /=(\S+)/.exec(line)?.[1] ?? '';
 }
 
 /** dcmtk's storescp as a PACS: every object it receives written into `dir`. */
@@ -69,22 +64,13 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 function push(node: NodeProcess, files: string[]): void {
-  const result = spawnSync(
-    requireProgram('storescu'),
-    ['-aet', 'MODALITY', '-aec', 'TRIAGE', '127.0.0.1', String(node.port), ...files],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
+  const result = storescu(node.port, files);
   assert.equal(result.status, 0, result.stderr);
 }
 
 /** The sum of the node's `delivered` events for a destination, once it reaches `sent`. */
 function delivered(node: NodeProcess, destination: string, sent: number, ms = 90_000) {
-  let total = 0;
-  return node.waitFor((event) => {
-    const d = (event as { delivered?: { destination: string; sent: number } }).delivered;
-    if (d && d.destination === destination) total += d.sent;
-    return total >= sent;
-  }, ms);
+  return eventTotal(node, 'delivered', 'sent', sent, { where: (d) => d.destination === destination, ms });
 }
 
 const sources = ['phantom-00000.dcm', 'phantom-00001.dcm', 'phantom-00002.dcm'].map((name) => join(PHANTOMS, name));
@@ -99,10 +85,16 @@ describe('triage serve: results to the PACS', () => {
     const orthanc = await startOrthanc(join(dir, 'orthanc'));
     const results = join(dir, 'results');
     const db = join(dir, 'triage.db');
-    const node = await startNode([
-      ...['--aet', 'TRIAGE', '--port', '0', '--db', db, '--stable-seconds', '1', '--ep', 'cpu'],
-      ...['--send-to', `STORESCP@127.0.0.1:${storescpPort}`, '--stow', orthanc.dicomWeb, '--results-dir', results],
-    ]);
+    const node = await startNode(
+      nodeArgs(db, [
+        '--send-to',
+        `STORESCP@127.0.0.1:${storescpPort}`,
+        '--stow',
+        orthanc.dicomWeb,
+        '--results-dir',
+        results,
+      ]),
+    );
     try {
       push(node, sources);
       await delivered(node, `dicom:STORESCP@127.0.0.1:${storescpPort}`, 6);
@@ -111,8 +103,8 @@ describe('triage serve: results to the PACS', () => {
       const received = filesUnder(pacs);
       assert.equal(written.length, 6, 'an SR and an SC per image in the results folder');
       assert.deepEqual(
-        received.map((path) => attribute(path, '0008,0018')).sort(),
-        written.map((path) => attribute(path, '0008,0018')).sort(),
+        received.map((path) => dicomValue(path, '0008,0018')).sort(),
+        written.map((path) => dicomValue(path, '0008,0018')).sort(),
         'storescp holds exactly the results folder',
       );
       const instances = await orthanc.get<string[]>('/instances');
@@ -124,7 +116,7 @@ describe('triage serve: results to the PACS', () => {
       }
       assert.deepEqual([...modalities].sort(), ['OT', 'SR']);
       // Valid, and consistent with the radiograph they describe.
-      const bySop = new Map(sources.map((source) => [attribute(source, '0008,0018'), source]));
+      const bySop = new Map(sources.map((source) => [dicomValue(source, '0008,0018'), source]));
       for (const path of received) {
         const errors = tool('dciodvfy', [path]).split('\n');
         assert.deepEqual(
@@ -135,17 +127,17 @@ describe('triage serve: results to the PACS', () => {
           `${path}: dciodvfy ${errors.join(' ')}`,
         );
         // The first Referenced SOP Instance UID: the SC's source image, the SR's evidence.
-        const source = bySop.get(attribute(path, '0008,1155'));
+        const source = bySop.get(dicomValue(path, '0008,1155'));
         assert.ok(source, `${path} names one of the sources`);
         const consistency = spawnSync(requireProgram('dcentvfy'), [source, path], { encoding: 'latin1' });
         assert.deepEqual(
           `${consistency.stdout}${consistency.stderr}`.split('\n').filter((line) => line.startsWith('Error')),
           [],
         );
-        assert.equal(attribute(path, '0010,0010'), attribute(source, '0010,0010'), "Patient's Name copied");
-        assert.equal(attribute(path, '0008,0050'), attribute(source, '0008,0050'), 'Accession Number copied');
-        assert.equal(attribute(path, '0008,0070'), 'cxr-triage');
-        if (attribute(path, '0008,0060') === 'SR') {
+        assert.equal(dicomValue(path, '0010,0010'), dicomValue(source, '0010,0010'), "Patient's Name copied");
+        assert.equal(dicomValue(path, '0008,0050'), dicomValue(source, '0008,0050'), 'Accession Number copied');
+        assert.equal(dicomValue(path, '0008,0070'), 'cxr-triage');
+        if (dicomValue(path, '0008,0060') === 'SR') {
           const report = tool('dsrdump', [path]);
           assert.match(report, /Imaging Measurement Report/);
           assert.match(report, /NOT FOR CLINICAL USE/i);
@@ -154,7 +146,7 @@ describe('triage serve: results to the PACS', () => {
       // The node's own output names no patient (its events carry counts and AE titles).
       for (const source of sources) {
         for (const tag of ['0010,0010', '0010,0020', '0008,0050']) {
-          const value = attribute(source, tag);
+          const value = dicomValue(source, tag);
           if (value)
             assert.ok(
               !node.stderr().includes(value) && !node.stdout().includes(value),
@@ -167,7 +159,7 @@ describe('triage serve: results to the PACS', () => {
         patient: { name: string | null; id: string | null } | null;
       }[];
       const ids = worklist.map((study) => study.patient?.id).sort();
-      assert.deepEqual(ids, [...new Set(sources.map((source) => attribute(source, '0010,0020')))].sort());
+      assert.deepEqual(ids, [...new Set(sources.map((source) => dicomValue(source, '0010,0020')))].sort());
     } finally {
       await stopNode(node);
       await orthanc.stop();
@@ -180,10 +172,7 @@ describe('triage serve: results to the PACS', () => {
     const port = await freePort();
     const db = join(dir, 'triage.db');
     const destination = `dicom:LATE@127.0.0.1:${port}`;
-    const node = await startNode([
-      ...['--aet', 'TRIAGE', '--port', '0', '--db', db, '--stable-seconds', '1', '--ep', 'cpu'],
-      ...['--send-to', `LATE@127.0.0.1:${port}`],
-    ]);
+    const node = await startNode(nodeArgs(db, ['--send-to', `LATE@127.0.0.1:${port}`]));
     let storescp: ChildProcess | undefined;
     try {
       push(node, sources.slice(0, 1));
@@ -227,10 +216,7 @@ describe('triage serve: results to the PACS', () => {
       { file: join(dir, 'gone.dcm'), sopInstanceUID: '2.25.77', kind: 'sr', sourcePath: join(dir, 'source.dcm') },
     ]);
     store.close();
-    const node = await startNode([
-      ...['--aet', 'TRIAGE', '--port', '0', '--db', db, '--stable-seconds', '1', '--ep', 'cpu'],
-      ...['--send-to', `PACS@127.0.0.1:${port}`],
-    ]);
+    const node = await startNode(nodeArgs(db, ['--send-to', `PACS@127.0.0.1:${port}`]));
     try {
       const event = (await node.waitFor(
         (e) => 'delivered' in e && (e.delivered as { failed: number }).failed === 1,
@@ -261,20 +247,7 @@ describe('triage serve: results to the PACS', () => {
     const dir = fresh('republish');
     const db = join(dir, 'triage.db');
     const results = join(dir, 'results');
-    const args = [
-      '--aet',
-      'TRIAGE',
-      '--port',
-      '0',
-      '--db',
-      db,
-      '--stable-seconds',
-      '1',
-      '--ep',
-      'cpu',
-      '--results-dir',
-      results,
-    ];
+    const args = nodeArgs(db, ['--results-dir', results]);
     const first = await startNode(args);
     try {
       push(first, sources);
@@ -285,7 +258,7 @@ describe('triage serve: results to the PACS', () => {
     const written = filesUnder(results);
     assert.equal(written.length, 6);
     // As if the node had died between recording two images and writing their objects.
-    const lost = written.filter((path) => attribute(path, '0008,1155') !== attribute(sources[0], '0008,0018'));
+    const lost = written.filter((path) => dicomValue(path, '0008,1155') !== dicomValue(sources[0], '0008,0018'));
     assert.equal(lost.length, 4);
     for (const path of lost) rmSync(path);
     const second = await startNode(args);
@@ -304,10 +277,7 @@ describe('triage serve: results to the PACS', () => {
     const db = join(dir, 'triage.db');
     const port = await freePort();
     const orthanc = await startOrthanc(join(dir, 'orthanc'), { aeTitle: 'TRIAGE', port });
-    const node = await startNode([
-      ...['--aet', 'TRIAGE', '--port', String(port), '--db', db, '--stable-seconds', '1', '--ep', 'cpu'],
-      ...['--send-to', `ORTHANC@127.0.0.1:${orthanc.dicomPort}`],
-    ]);
+    const node = await startNode(nodeArgs(db, ['--send-to', `ORTHANC@127.0.0.1:${orthanc.dicomPort}`], { port }));
     try {
       push(node, sources.slice(0, 1));
       await delivered(node, `dicom:ORTHANC@127.0.0.1:${orthanc.dicomPort}`, 2);

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { triage } from '../support/cli.js';
 import { requireProgram } from '../support/reference-tools.js';
-import { scratchDir, tool } from '../support/tools.js';
-import { startNode, stopNode } from './node-process.js';
+import { dicomValue, scratchDir, tool } from '../support/tools.js';
+import { eventTotal, nodeArgs, startNode, stopNode, storescu } from './node-process.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/dicom/', import.meta.url));
 const PHANTOMS = fileURLToPath(new URL('../../models/samples/phantoms/', import.meta.url));
@@ -39,22 +39,6 @@ function dataSetBytes(path: string): Buffer {
   return bytes.subarray(144 + groupLength);
 }
 
-function attribute(path: string, tag: string): string {
-  const line = tool('dcmdump', ['-q', '+P', tag, path]);
-  return /\[([^\]]*)\]/.exec(line)?.[1] ?? /=(\S+)/.exec(line)?.[1] ?? '';
-}
-
-function storescu(port: number, files: string[], extra: string[] = [], calling = 'MODALITY') {
-  return spawnSync(
-    requireProgram('storescu'),
-    ['-aet', calling, '-aec', 'TRIAGE', ...extra, '127.0.0.1', String(port), ...files],
-    {
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
-}
-
 function worklistPaths(db: string): string[] {
   const result = triage(['worklist', '--db', db, '--json']);
   assert.equal(result.status, 0, result.stderr);
@@ -62,25 +46,11 @@ function worklistPaths(db: string): string[] {
   return worklist.flatMap((study) => study.images.map((image) => image.file)).sort();
 }
 
-const NODE = (db: string, extra: string[] = []) => [
-  '--aet',
-  'TRIAGE',
-  '--port',
-  '0',
-  '--db',
-  db,
-  '--stable-seconds',
-  '1',
-  '--ep',
-  'cpu',
-  ...extra,
-];
-
 describe('triage serve: receiving', () => {
   test('C-ECHO; storescu in four transfer syntaxes, each kept as sent and triaged; duplicates once', async () => {
     const dir = fresh('syntaxes');
     const db = join(dir, 'triage.db');
-    const node = await startNode(NODE(db, ['--allow-ae', 'MODALITY,OTHER']));
+    const node = await startNode(nodeArgs(db, ['--allow-ae', 'MODALITY,OTHER']));
     try {
       const echo = spawnSync(
         requireProgram('echoscu'),
@@ -97,22 +67,22 @@ describe('triage serve: receiving', () => {
         'rle.dcm': ['-xr'],
       };
       for (const [name, option] of Object.entries(sent)) {
-        const result = storescu(node.port, [join(FIXTURES, name)], option);
+        const result = storescu(node.port, [join(FIXTURES, name)], { extra: option });
         assert.equal(result.status, 0, `${name}: ${result.stderr}`);
       }
       // The same instance again: acknowledged, kept once.
-      assert.equal(storescu(node.port, [join(FIXTURES, 'rle.dcm')], ['-xr']).status, 0);
+      assert.equal(storescu(node.port, [join(FIXTURES, 'rle.dcm')], { extra: ['-xr'] }).status, 0);
       await node.waitFor((e) => 'triaged' in e);
       const kept = readdirSync(join(dir, 'triage.received', 'instances')).sort();
       assert.equal(kept.length, 4);
       for (const name of Object.keys(sent)) {
         const source = join(FIXTURES, name);
-        const uid = attribute(source, '0008,0018');
+        const uid = dicomValue(source, '0008,0018');
         const path = join(dir, 'triage.received', 'instances', `${uid}.dcm`);
         assert.ok(existsSync(path), `${name} kept under its SOP Instance UID`);
         assert.equal(
-          attribute(path, '0002,0010'),
-          attribute(source, '0002,0010'),
+          dicomValue(path, '0002,0010'),
+          dicomValue(source, '0002,0010'),
           `${name}: transfer syntax unchanged`,
         );
         assert.ok(dataSetBytes(path).equals(dataSetBytes(source)), `${name}: data set byte for byte as sent`);
@@ -135,9 +105,9 @@ describe('triage serve: receiving', () => {
 
   test('refused at association: a calling AE off the allow-list, a wrong called AE; other SOP classes refused', async () => {
     const dir = fresh('refused');
-    const node = await startNode(NODE(join(dir, 'triage.db'), ['--allow-ae', 'MODALITY']));
+    const node = await startNode(nodeArgs(join(dir, 'triage.db'), ['--allow-ae', 'MODALITY']));
     try {
-      const stranger = storescu(node.port, [join(FIXTURES, 'explicit-le.dcm')], [], 'STRANGER');
+      const stranger = storescu(node.port, [join(FIXTURES, 'explicit-le.dcm')], { calling: 'STRANGER' });
       assert.notEqual(stranger.status, 0);
       assert.match(stranger.stderr, /Calling AE Title Not Recognized/);
       const wrongCalled = spawnSync(
@@ -243,7 +213,7 @@ describe('triage serve: receiving', () => {
     }
     const at = (name: string) => join(dir, name);
     const node = await startNode(
-      NODE(join(dir, 'triage.db'), [
+      nodeArgs(join(dir, 'triage.db'), [
         '--tls-key',
         at('server.key'),
         '--tls-cert',
@@ -284,7 +254,7 @@ describe('triage serve: receiving', () => {
       // dcmodify updates the File Meta's copy of the UID with it.
       tool('dcmodify', ['-nb', '-m', `(0008,0018)=2.25.${9000 + i}`, path]);
     }
-    const first = await startNode(NODE(db, ['--stable-seconds', '30']));
+    const first = await startNode(nodeArgs(db, [], { stableSeconds: 30 }));
     const files = readdirSync(source)
       .sort()
       .map((name) => join(source, name));
@@ -314,17 +284,13 @@ describe('triage serve: receiving', () => {
       acknowledged.length >= 6 && acknowledged.length < 40,
       `${acknowledged.length} acknowledged before the kill`,
     );
-    const second = await startNode(NODE(db));
+    const second = await startNode(nodeArgs(db));
     try {
       const kept = new Set(readdirSync(join(dir, 'triage.received', 'instances')));
       // Studies complete at different times: the restart triages them in one or more batches.
-      let analysed = 0;
-      await second.waitFor((e) => {
-        if ('triaged' in e) analysed += (e.triaged as { analysed: number }).analysed;
-        return analysed >= kept.size;
-      });
+      await eventTotal(second, 'triaged', 'analysed', kept.size);
       for (const file of acknowledged)
-        assert.ok(kept.has(`${attribute(file, '0008,0018')}.dcm`), `${file} was acknowledged and is kept`);
+        assert.ok(kept.has(`${dicomValue(file, '0008,0018')}.dcm`), `${file} was acknowledged and is kept`);
       assert.equal(readdirSync(join(dir, 'triage.received', 'incoming')).length, 0, 'no partial file left');
       assert.equal(await stopNode(second), 0);
       const onWorklist = new Set(worklistPaths(db));

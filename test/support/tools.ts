@@ -25,6 +25,12 @@ export function tool(name: string, args: string[], options: { cwd?: string } = {
   return toolBytes(name, args, options).toString('latin1');
 }
 
+/** An attribute's first value as dcmdump reads it (the independent reader), '' when absent. */
+export function dicomValue(path: string, tag: string): string {
+  const line = tool('dcmdump', ['-q', '+P', tag, path]);
+  return /\[([^\]]*)\]/.exec(line)?.[1] ?? /=(\S+)/.exec(line)?.[1] ?? '';
+}
+
 export function scratchDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `${prefix}-`));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
