@@ -23,7 +23,7 @@ import { resultObjectPath, resultObjectUid } from '../report/index.js';
 import { Scanner } from '../scan/index.js';
 import type { ScanOptions } from '../scan/index.js';
 import { packFingerprint, packProvenance } from '../store/index.js';
-import type { OutboxCounts, OutboxItem, ResultStore } from '../store/index.js';
+import type { OutboxCounts, OutboxItem, ResultStore, StoredImage } from '../store/index.js';
 import type { TriageRules } from '../triage/index.js';
 import { ReceivedInstances, MAX_INSTANCE_BYTES } from './received.js';
 import type { InstanceHeader } from './received.js';
@@ -152,10 +152,10 @@ export class DicomNode {
     // Only the instances not yet triaged have their headers read: a node that has received for
     // years starts with a listing and one lookup per instance.
     for await (const instance of node.received.kept()) {
-      const stored = options.store.lookup(instance.path);
+      const stored = options.store.storedImage(instance.path);
       if (!stored) {
         node.clock.arrived(await node.received.studyOf(instance.path), instance.path, instance.arrivedAt);
-      } else if (options.publish && node.lostObjects(instance.path, stored, fingerprint)) {
+      } else if (options.publish && node.lostObjects(stored, fingerprint)) {
         node.republish.push(instance.path);
       }
     }
@@ -314,14 +314,12 @@ export class DicomNode {
    * record and their writing): only for results of the pack now in use, whose objects' names are
    * known from the source's SOP Instance UID and the pack's fingerprint.
    */
-  private lostObjects(path: string, stored: { status: string; packFingerprint: string }, fingerprint: string): boolean {
+  private lostObjects(stored: StoredImage, fingerprint: string): boolean {
     if (stored.status !== 'ok' && stored.status !== 'rejected') return false;
-    if (stored.packFingerprint !== fingerprint) return false;
-    const uids = this.options.store.storedUids(path);
-    if (!uids?.sopInstanceUID || !uids.studyInstanceUID) return false;
+    if (stored.packFingerprint !== fingerprint || !stored.sopInstanceUID || !stored.studyInstanceUID) return false;
     const sr = resultObjectPath(this.resultsDir, {
-      studyInstanceUID: uids.studyInstanceUID,
-      sopInstanceUID: resultObjectUid(uids.sopInstanceUID, fingerprint, 'sr'),
+      studyInstanceUID: stored.studyInstanceUID,
+      sopInstanceUID: resultObjectUid(stored.sopInstanceUID, fingerprint, 'sr'),
     });
     return !existsSync(sr);
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { isValidUid } from '../dimse/index.js';
 import type { InstanceVerdict, SpooledInstance } from '../dimse/index.js';
 import { MAX_FILE_BYTES, readDicomHeader } from '../ingest/index.js';
+import { studyKey } from '../store/index.js';
 
 /** What the node reads of an instance's header to route it (never shown or logged). */
 export interface InstanceHeader {
@@ -110,9 +111,11 @@ export class ReceivedInstances {
     await discard();
     // A duplicate too: the first copy, from another association, may not have synced its folder yet.
     await syncDirectory(this.instancesDir);
-    const studyKey =
-      header.studyInstanceUID && isValidUid(header.studyInstanceUID) ? header.studyInstanceUID : `file:${path}`;
-    return { verdict: { kept: true, duplicate }, kept: { path, studyKey, duplicate }, ownResult: false };
+    return {
+      verdict: { kept: true, duplicate },
+      kept: { path, studyKey: studyKeyOf(header, path), duplicate },
+      ownResult: false,
+    };
   }
 
   /** Every kept instance's path and when it arrived (its file's time): a restart's work. */
@@ -131,13 +134,20 @@ export class ReceivedInstances {
   /** The study an instance belongs to, from its header (`file:PATH` when it names none, or cannot be read). */
   async studyOf(path: string): Promise<string> {
     try {
-      const header = await readInstanceHeader(path);
-      return header.studyInstanceUID && isValidUid(header.studyInstanceUID) ? header.studyInstanceUID : `file:${path}`;
+      return studyKeyOf(await readInstanceHeader(path), path);
     } catch {
       // Unreadable now: the triage records its coded error when it reaches it.
       return `file:${path}`;
     }
   }
+}
+
+/** An instance's study as the store keys it (an invalid Study Instance UID counts as none). */
+function studyKeyOf(header: InstanceHeader, path: string): string {
+  return studyKey(
+    header.studyInstanceUID && isValidUid(header.studyInstanceUID) ? header.studyInstanceUID : null,
+    path,
+  );
 }
 
 export const MAX_INSTANCE_BYTES = MAX_FILE_BYTES;

@@ -16,6 +16,7 @@ export type { PackProvenance } from './fingerprint.js';
 export { OutboxStore, retryDelayMs, RETRY_BASE_MS, RETRY_MAX_MS } from './outbox.js';
 export type { OutboxCounts, OutboxItem, OutboxState } from './outbox.js';
 export { ResultReader } from './reads.js';
+export type { StoredImage } from './reads.js';
 export { ResultWriter, studyKey } from './writes.js';
 export { SCHEMA_VERSION } from './schema.js';
 export type { Feedback, FileIdentity, ImageKey, ScanStart, StoredStudy } from './types.js';

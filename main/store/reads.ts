@@ -22,6 +22,14 @@ import type { Feedback, ImageKey, StoredStudy } from './types.js';
 export const parseJson = <T>(value: unknown, fallback: T): T =>
   typeof value === 'string' ? (JSON.parse(value) as T) : fallback;
 
+/** What a stored image was recorded as (ResultReader.storedImage). */
+export interface StoredImage {
+  status: ImageStatus;
+  packFingerprint: string;
+  sopInstanceUID: string | null;
+  studyInstanceUID: string | null;
+}
+
 export class ResultReader {
   protected constructor(protected readonly db: Sqlite) {}
 
@@ -34,13 +42,24 @@ export class ResultReader {
     return row && toKey(row);
   }
 
-  /** The UIDs a stored image was recorded with (null where it had none), or undefined when not stored. */
-  storedUids(path: string): { sopInstanceUID: string | null; studyInstanceUID: string | null } | undefined {
-    const row = this.db.get<{ sop: string | null; study: string | null }>(
-      'SELECT sop_instance_uid AS sop, study_instance_uid AS study FROM images WHERE path = ?',
+  /**
+   * What a stored image was recorded as: its status, its result's pack fingerprint and its UIDs
+   * (null where it had none); undefined when the path is not stored.
+   */
+  storedImage(path: string): StoredImage | undefined {
+    const row = this.db.get<{ status: string; fingerprint: string; sop: string | null; study: string | null }>(
+      `SELECT status, pack_fingerprint AS fingerprint, sop_instance_uid AS sop, study_instance_uid AS study
+       FROM images WHERE path = ?`,
       [path],
     );
-    return row && { sopInstanceUID: row.sop ?? null, studyInstanceUID: row.study ?? null };
+    return (
+      row && {
+        status: row.status as ImageStatus,
+        packFingerprint: String(row.fingerprint),
+        sopInstanceUID: row.sop ?? null,
+        studyInstanceUID: row.study ?? null,
+      }
+    );
   }
 
   /** An analysed (not duplicate) image at another path with the same content or SOP Instance UID. */
