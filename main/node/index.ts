@@ -16,9 +16,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Analysis } from '../engine/index.js';
-import { echo, peerName, startStorageScp, stowFiles, storeFiles } from '../dimse/index.js';
+import { echo, parsePeer, peerName, startStorageScp, stowFiles, storeFiles } from '../dimse/index.js';
 import type { AssociationEvent, DicomPeer, EchoOutcome, StorageScp, TlsOptions } from '../dimse/index.js';
-import { toTriageError } from '../errors/index.js';
+import { toTriageError, TriageError } from '../errors/index.js';
 import { resultObjectPath, resultObjectUid } from '../report/index.js';
 import { Scanner } from '../scan/index.js';
 import type { ScanOptions } from '../scan/index.js';
@@ -26,7 +26,7 @@ import { packFingerprint, packProvenance } from '../store/index.js';
 import type { OutboxCounts, OutboxItem, ResultStore, StoredImage } from '../store/index.js';
 import type { TriageRules } from '../triage/index.js';
 import { ReceivedInstances, MAX_INSTANCE_BYTES } from './received.js';
-import type { InstanceHeader } from './received.js';
+import { isOwnResult, publishResultObjects } from './publish.js';
 import type { PublishedObject } from './publish.js';
 import { StudyClock } from './studies.js';
 
@@ -45,6 +45,21 @@ export type NodeDestination = { kind: 'dicom'; peer: DicomPeer } | { kind: 'stow
 export function receivedFolder(database: string): string {
   const path = resolve(database);
   return join(dirname(path), `${basename(path, extname(path))}.received`);
+}
+
+/** A STOW-RS destination: an http(s) DICOMweb root (USAGE otherwise). */
+export function stowDestination(url: string): NodeDestination {
+  const trimmed = url.trim();
+  if (!/^https?:\/\/[^\s]+$/i.test(trimmed)) {
+    throw new TriageError('USAGE', `"${trimmed}" is not a STOW-RS URL: write http(s)://HOST[:PORT]/PATH.`);
+  }
+  return { kind: 'stow', url: trimmed.replace(/\/+$/, '') };
+}
+
+/** A destination as a person writes it: AET@HOST:PORT (C-STORE) or an http(s) DICOMweb root (STOW-RS). */
+export function parseDestination(text: string): NodeDestination {
+  const trimmed = text.trim();
+  return /^https?:\/\//i.test(trimmed) ? stowDestination(trimmed) : { kind: 'dicom', peer: parsePeer(trimmed) };
 }
 
 export function destinationName(destination: NodeDestination): string {
@@ -68,10 +83,8 @@ export interface DicomNodeOptions {
   engine: ScanOptions['engine'];
   store: ResultStore;
   rules: TriageRules;
-  /** Writes each image's result objects; without it the node triages and returns nothing. */
-  publish?: ResultPublisher;
-  /** The loop guard: an object this product made. */
-  isOwnResult(header: InstanceHeader): boolean;
+  /** Writes each image's result objects (default: the SR and SC of main/report); null: none. */
+  publish?: ResultPublisher | null;
   onEvent?(event: NodeEvent): void;
   /** Time per exchange with a destination. */
   sendTimeoutMs?: number;
@@ -136,10 +149,12 @@ export class DicomNode {
   /** Recorded images whose objects a previous run did not write (found at start). */
   private republish: string[] = [];
   private readonly publishedCounts = { images: 0, objects: 0, failed: 0 };
+  private readonly publish: ResultPublisher | null;
 
   private constructor(private readonly options: DicomNodeOptions) {
     this.clock = new StudyClock(options.stableSeconds * 1000);
-    this.received = new ReceivedInstances(options.dataDir, options.isOwnResult);
+    this.received = new ReceivedInstances(options.dataDir, (header) => isOwnResult(header, options.store));
+    this.publish = options.publish === undefined ? publishResultObjects : options.publish;
     this.resultsDir = options.resultsDir ?? join(options.dataDir, 'results');
   }
 
@@ -155,7 +170,7 @@ export class DicomNode {
       const stored = options.store.storedImage(instance.path);
       if (!stored) {
         node.clock.arrived(await node.received.studyOf(instance.path), instance.path, instance.arrivedAt);
-      } else if (options.publish && node.lostObjects(stored, fingerprint)) {
+      } else if (node.publish && node.lostObjects(stored, fingerprint)) {
         node.republish.push(instance.path);
       }
     }
@@ -333,7 +348,7 @@ export class DicomNode {
   }
 
   private async publishNow(analysis: Analysis): Promise<void> {
-    const publish = this.options.publish;
+    const publish = this.publish;
     if (!publish) return;
     try {
       const objects = await publish(analysis, this.resultsDir);
@@ -366,7 +381,7 @@ export class DicomNode {
 
   private async triage(stable: { studyKey: string; paths: string[] }[]): Promise<void> {
     const paths = stable.flatMap((study) => study.paths);
-    const publish = this.options.publish;
+    const publish = this.publish;
     const scanner = new Scanner({
       roots: paths,
       engine: this.options.engine,

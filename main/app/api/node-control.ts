@@ -11,15 +11,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { echo, isValidAeTitle, parsePeer } from '../../dimse/index.js';
+import { echo, isValidAeTitle } from '../../dimse/index.js';
 import type { Engine } from '../../engine/index.js';
 import { describeIssues, toTriageError, TriageError } from '../../errors/index.js';
 import { log } from '../../log/index.js';
-import { DicomNode, destinationName, isOwnResult, publishResultObjects } from '../../node/index.js';
+import { DicomNode, destinationName, parseDestination } from '../../node/index.js';
 import type { NodeDestination, NodeEvent } from '../../node/index.js';
 import type { ResultStore } from '../../store/index.js';
 import type { TriageRules } from '../../triage/index.js';
-import { LOOPBACK, NodeSettings, STOW_PATTERN } from './contract.js';
+import { LOOPBACK, NodeSettings } from './contract.js';
 import type { ApiError, ApiEmit, EchoResultData, NodeSettingsData, NodeStateData } from './contract.js';
 
 export const NODE_SETTINGS_FILE = 'dicom-node.json';
@@ -40,17 +40,6 @@ export const DEFAULT_NODE_SETTINGS: NodeSettingsData = {
   destinations: [],
   startWithApp: false,
 };
-
-/** A destination as the node takes it (parsePeer's coded USAGE error for a malformed peer). */
-export function parseDestination(text: string): NodeDestination {
-  const trimmed = text.trim();
-  if (/^https?:\/\//i.test(trimmed)) {
-    if (!STOW_PATTERN.test(trimmed))
-      throw new TriageError('USAGE', `"${trimmed}" is not a STOW-RS URL: write http(s)://HOST[:PORT]/PATH.`);
-    return { kind: 'stow', url: trimmed.replace(/\/+$/, '') };
-  }
-  return { kind: 'dicom', peer: parsePeer(trimmed) };
-}
 
 /** Reads the settings file: the defaults when there is none; INVALID_SETTINGS when it cannot be used. */
 export async function readNodeSettings(file: string): Promise<NodeSettingsData> {
@@ -279,8 +268,6 @@ export class NodeControl {
         engine,
         store,
         rules,
-        publish: publishResultObjects,
-        isOwnResult: (header) => isOwnResult(header, store),
         onEvent: (event) => this.onEvent(event),
       });
     } catch (thrown) {

@@ -9,7 +9,7 @@ import { Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
 import { PROVIDERS } from '../../common/index.js';
 import { isProviderChoice } from '../../inference/index.js';
-import { DicomNode, isOwnResult, publishResultObjects, receivedFolder } from '../../node/index.js';
+import { DicomNode, receivedFolder, stowDestination } from '../../node/index.js';
 import type { NodeDestination, NodeEvent } from '../../node/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
@@ -83,10 +83,7 @@ export async function runServe(argv: string[]): Promise<number> {
       : positiveInteger(values['stable-seconds'], '--stable-seconds');
   const destinations: NodeDestination[] = [
     ...values['send-to'].map((text): NodeDestination => ({ kind: 'dicom', peer: parsePeer(text) })),
-    ...values.stow.map((url): NodeDestination => {
-      if (!/^https?:\/\/[^\s]+$/.test(url)) usage(`--stow takes an http(s) URL, not "${url}".`);
-      return { kind: 'stow', url: url.replace(/\/+$/, '') };
-    }),
+    ...values.stow.map(stowDestination),
   ];
   if ((values['tls-key'] === undefined) !== (values['tls-cert'] === undefined))
     usage('--tls-key and --tls-cert go together.');
@@ -124,8 +121,6 @@ export async function runServe(argv: string[]): Promise<number> {
       engine,
       store,
       rules,
-      publish: publishResultObjects,
-      isOwnResult: (header) => isOwnResult(header, store),
       onEvent: (event: NodeEvent) => {
         if ('listening' in event) printJson(event);
         else process.stderr.write(`${JSON.stringify(event)}\n`);
