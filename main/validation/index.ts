@@ -3,3 +3,7 @@
  * operating points chosen on them (`triage calibrate`).
  */
 export type * from './types.js';
+export { auc, f1FromCounts, hierarchicalF1, microF1 } from './metrics.js';
+export type { Counts, F1 } from './metrics.js';
+export { clusterWeights, percentileBounds, prepareScores, weightedAuc } from './bootstrap.js';
+export type { BootstrapPlan, PreparedScores } from './bootstrap.js';

@@ -8,12 +8,20 @@
  * of the same definitions gets the same double: micro-F1 2tp / (2tp + fp + fn), AUC the
  * Mann-Whitney U (ties half) over P x N, the pointing game hits / total. The confidence intervals
  * come from a cluster bootstrap over patients (a patient's images are resampled together), drawn
- * with mulberry32 from a fixed seed, and are order statistics of the resampled values (no
+ * with mulberry32 from a fixed seed (main/validation's clusterWeights), and are order statistics of the resampled values (no
  * interpolation).
  */
-import { mulberry32 } from '../../main/phantom/index.js';
-import { auc, f1FromCounts, hierarchicalF1, microF1 } from './metrics.js';
-import type { F1 } from './metrics.js';
+import {
+  auc,
+  clusterWeights,
+  f1FromCounts,
+  hierarchicalF1,
+  microF1,
+  percentileBounds,
+  prepareScores,
+  weightedAuc,
+} from '../../main/validation/index.js';
+import type { BootstrapPlan, F1, PreparedScores } from '../../main/validation/index.js';
 
 /** One image of the validation split: enough to choose operating points. */
 export interface ValidationRow {
@@ -79,11 +87,6 @@ export interface EvidenceOutputs extends OutputsHeader {
   rows: EvidenceRow[];
 }
 
-export interface BootstrapPlan {
-  resamples: number;
-  seed: number;
-}
-
 /** A figure, and its 95 % bootstrap interval. */
 export interface Interval {
   value: number;
@@ -124,32 +127,13 @@ export interface Figures {
 }
 
 /**
- * The resamples' image weights: each resample draws as many patients as there are, with
- * replacement (patient = floor(u x patients), patients in order of first appearance), and an
- * image weighs as often as its patient was drawn.
- */
-export function clusterWeights(patients: readonly string[], plan: BootstrapPlan): Int32Array[] {
-  const ids = [...new Set(patients)];
-  const index = new Map(ids.map((id, i) => [id, i]));
-  const ofImage = patients.map((id) => index.get(id)!);
-  const next = mulberry32(plan.seed);
-  const resamples: Int32Array[] = [];
-  for (let b = 0; b < plan.resamples; b++) {
-    const drawn = new Int32Array(ids.length);
-    for (let j = 0; j < ids.length; j++) drawn[Math.floor(next() * ids.length)]++;
-    resamples.push(Int32Array.from(ofImage, (p) => drawn[p]));
-  }
-  return resamples;
-}
-
-/**
  * The 95 % percentile interval: of the B sorted resample values, the order statistics
  * floor(25 B / 1000) and ceil(975 B / 1000) - 1 (0-based; for B = 2000 the 51st and the 1950th).
  */
 export function percentileInterval(value: number, resampled: readonly number[]): Interval {
-  const sorted = [...resampled].sort((a, b) => a - b);
-  const n = sorted.length;
-  return { value, low: sorted[Math.floor((25 * n) / 1000)], high: sorted[Math.ceil((975 * n) / 1000) - 1] };
+  const bounds = percentileBounds(resampled);
+  if (bounds === null) throw new Error('no resampled value to take an interval from');
+  return { value, ...bounds };
 }
 
 /** micro-F1 counts with each image weighted (an integer: how often the resample drew it). */
@@ -174,43 +158,18 @@ export function weightedCounts(
 }
 
 /**
- * AUC with integer image weights, as on the data with each image repeated: U counts each
- * (positive, negative) pair 1 when the positive scores higher, 1/2 when tied. Kept in integers
- * (2U) to the one division. Null when a class is empty.
+ * AUC with integer image weights, as on the data with each image repeated: main/validation's
+ * weightedAuc on scores put in order once.
  */
 export class WeightedAuc {
-  private readonly order: number[];
-  /** The start of each tie group in `order`, and the end (exclusive) as the last entry. */
-  private readonly groups: number[];
-  private readonly positive: boolean[];
+  private readonly prepared: PreparedScores;
 
   constructor(truth: readonly number[], scores: readonly number[]) {
-    this.positive = truth.map((t) => t > 0);
-    this.order = scores.map((_, i) => i).sort((a, b) => scores[a] - scores[b]);
-    this.groups = [0];
-    for (let j = 1; j < this.order.length; j++)
-      if (scores[this.order[j]] !== scores[this.order[j - 1]]) this.groups.push(j);
-    this.groups.push(this.order.length);
+    this.prepared = prepareScores(truth, scores);
   }
 
   value(weights: ArrayLike<number>): number | null {
-    let twiceU = 0;
-    let negativesBelow = 0;
-    let positives = 0;
-    for (let g = 0; g + 1 < this.groups.length; g++) {
-      let p = 0;
-      let n = 0;
-      for (let j = this.groups[g]; j < this.groups[g + 1]; j++) {
-        const image = this.order[j];
-        if (this.positive[image]) p += weights[image];
-        else n += weights[image];
-      }
-      twiceU += 2 * p * negativesBelow + p * n;
-      negativesBelow += n;
-      positives += p;
-    }
-    if (positives === 0 || negativesBelow === 0) return null;
-    return twiceU / (2 * positives * negativesBelow);
+    return weightedAuc(this.prepared, weights);
   }
 }
 

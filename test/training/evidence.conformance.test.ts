@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { computeFigures } from '../../models/training/evidence.js';
 import type { EvidenceOutputs, Figures, ValidationOutputs } from '../../models/training/evidence.js';
-import { auc, microF1 } from '../../models/training/metrics.js';
+import { auc, microF1 } from '../../main/validation/index.js';
 import { aptCommand, missingPythonModules, PYTHON, REFERENCE_PYTHON_MODULES } from '../support/reference-tools.js';
 
 const PACK = fileURLToPath(new URL('../../models/packs/demo/', import.meta.url));

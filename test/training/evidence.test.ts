@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { mulberry32 } from '../../main/phantom/index.js';
-import { bestF1Threshold, clusterWeights, percentileInterval, WeightedAuc } from '../../models/training/evidence.js';
-import { auc } from '../../models/training/metrics.js';
+import { bestF1Threshold, percentileInterval, WeightedAuc } from '../../models/training/evidence.js';
+import { auc, clusterWeights } from '../../main/validation/index.js';
 
 test("mulberry32 draws what make-models.py's Python mulberry32 drew (torch-reference.json)", () => {
   const reference = JSON.parse(

@@ -1,7 +1,9 @@
-// The demonstration pack's evaluation metrics (models/training/metrics.ts) on hand-checked cases.
+// The evaluation metrics (main/validation's, and models/training/metrics.ts's pointing test) on
+// hand-checked cases.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { auc, hierarchicalF1, microF1, pointInMask } from '../../models/training/metrics.js';
+import { auc, hierarchicalF1, microF1 } from '../../main/validation/index.js';
+import { pointInMask } from '../../models/training/metrics.js';
 
 test('AUC is the Mann-Whitney statistic with ties counted half', () => {
   assert.equal(auc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]), 1);
