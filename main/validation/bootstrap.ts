@@ -4,11 +4,47 @@
  * interval of their resampled values. The demonstration pack's evidence
  * (models/training/evidence.ts) draws its patient resamples here too.
  */
+import { TriageError } from '../errors/index.js';
 import { mulberry32 } from '../phantom/index.js';
+import { checkScores, sameLength } from './metrics.js';
+import type { Confusion, Interval } from './types.js';
 
 export interface BootstrapPlan {
   resamples: number;
   seed: number;
+}
+
+/**
+ * The most image weights a bootstrap holds at once (resamples x images, 4 bytes each: 256 MiB);
+ * a plan over it is refused before anything is allocated.
+ */
+export const MAX_BOOTSTRAP_WEIGHTS = 2 ** 26;
+
+function checkPlan(images: number, plan: BootstrapPlan): void {
+  if (!Number.isInteger(plan.resamples) || plan.resamples < 1 || !Number.isInteger(plan.seed))
+    throw new TriageError('USAGE', 'The bootstrap needs a whole number of resamples (1 or more) and a whole seed.');
+  if (plan.resamples * images > MAX_BOOTSTRAP_WEIGHTS)
+    throw new TriageError(
+      'USAGE',
+      `${plan.resamples} resamples of ${images} images would hold more than ${MAX_BOOTSTRAP_WEIGHTS} image ` +
+        `weights; ask for at most ${Math.max(1, Math.floor(MAX_BOOTSTRAP_WEIGHTS / Math.max(1, images)))} resamples.`,
+    );
+}
+
+/**
+ * The plain bootstrap's image weights: each resample draws n images with replacement
+ * (image = floor(u x n), u from mulberry32(seed)), an image weighing as often as it was drawn.
+ */
+export function imageWeights(n: number, plan: BootstrapPlan): Int32Array[] {
+  checkPlan(n, plan);
+  const next = mulberry32(plan.seed);
+  const resamples: Int32Array[] = [];
+  for (let b = 0; b < plan.resamples; b++) {
+    const drawn = new Int32Array(n);
+    for (let j = 0; j < n; j++) drawn[Math.floor(next() * n)]++;
+    resamples.push(drawn);
+  }
+  return resamples;
 }
 
 /**
@@ -17,6 +53,7 @@ export interface BootstrapPlan {
  * image weighs as often as its patient was drawn.
  */
 export function clusterWeights(patients: ReadonlyArray<string | number>, plan: BootstrapPlan): Int32Array[] {
+  checkPlan(patients.length, plan);
   const ids = [...new Set(patients)];
   const index = new Map(ids.map((id, i) => [id, i]));
   const ofImage = patients.map((id) => index.get(id)!);
@@ -53,6 +90,7 @@ export interface PreparedScores {
 }
 
 export function prepareScores(truth: ArrayLike<number | boolean>, scores: ArrayLike<number>): PreparedScores {
+  checkScores(truth, scores);
   const n = scores.length;
   const positive = Uint8Array.from({ length: n }, (_, i) => (truth[i] ? 1 : 0));
   const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
@@ -86,4 +124,50 @@ export function weightedAuc(prepared: PreparedScores, weights: ArrayLike<number>
   }
   if (positives === 0 || negativesBelow === 0) return null;
   return twiceU / (2 * positives * negativesBelow);
+}
+
+/** Labels against calls with integer image weights, as on the data with each image repeated. */
+export function weightedConfusion(
+  truth: ArrayLike<number | boolean>,
+  called: ArrayLike<boolean | number>,
+  weights: ArrayLike<number>,
+): Confusion {
+  sameLength(truth, called, 'calls');
+  sameLength(truth, weights, 'weights');
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  let tn = 0;
+  for (let i = 0; i < truth.length; i++) {
+    const w = weights[i];
+    if (called[i]) {
+      if (truth[i]) tp += w;
+      else fp += w;
+    } else if (truth[i]) fn += w;
+    else tn += w;
+  }
+  return { tp, fp, fn, tn };
+}
+
+/**
+ * A figure with its 95 % percentile bootstrap interval: the statistic on each resample's weights,
+ * then percentileBounds (order statistics, no interpolation) of the values. A resample on which
+ * the statistic is undefined (null: no positive drawn for a sensitivity, one class for an AUC) is
+ * left out, so that B counts the defined ones. All null when `value` is null; low and high null
+ * when no resample is defined.
+ */
+export function bootstrapInterval(
+  weights: readonly Int32Array[],
+  statistic: (weights: Int32Array) => number | null,
+  method: 'bootstrap' | 'bootstrap-patient',
+  value: number | null,
+): Interval {
+  if (value === null) return { value: null, low: null, high: null, method };
+  const resampled: number[] = [];
+  for (const w of weights) {
+    const v = statistic(w);
+    if (v !== null) resampled.push(v);
+  }
+  const bounds = percentileBounds(resampled);
+  return { value, low: bounds?.low ?? null, high: bounds?.high ?? null, method };
 }

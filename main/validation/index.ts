@@ -1,9 +1,32 @@
 /**
  * The validation stage: a pack measured on a site's own labelled images (`triage eval`), and its
- * operating points chosen on them (`triage calibrate`).
+ * operating points chosen on them (`triage calibrate`). The figures' functions are free of I/O.
  */
 export type * from './types.js';
-export { auc, f1FromCounts, hierarchicalF1, microF1 } from './metrics.js';
-export type { Counts, F1 } from './metrics.js';
-export { clusterWeights, percentileBounds, prepareScores, weightedAuc } from './bootstrap.js';
+export {
+  auc,
+  brierScore,
+  chooseThreshold,
+  confusion,
+  expectedCalibrationError,
+  f1FromCounts,
+  hierarchicalF1,
+  macroF1,
+  microF1,
+  parseCalibrationTarget,
+  reliability,
+  rocCurve,
+} from './metrics.js';
+export type { CalibrationTarget, Counts, F1, ThresholdChoice } from './metrics.js';
+export { delong, delongDifference, delongInterval, normalQuantile, wilson } from './intervals.js';
+export {
+  bootstrapInterval,
+  clusterWeights,
+  imageWeights,
+  MAX_BOOTSTRAP_WEIGHTS,
+  percentileBounds,
+  prepareScores,
+  weightedAuc,
+  weightedConfusion,
+} from './bootstrap.js';
 export type { BootstrapPlan, PreparedScores } from './bootstrap.js';

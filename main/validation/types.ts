@@ -18,7 +18,9 @@ export type IntervalMethod =
 
 /**
  * A figure with its 95 % interval. `value` null: undefined on these data (no positives for a
- * sensitivity, one class only for an AUC); then low and high are null too.
+ * sensitivity, one class only for an AUC); then low and high are null too. A value with null
+ * bounds: the figure is defined but its interval is not (DeLong's with a single positive or a
+ * single negative image, a bootstrap where no resample has both classes).
  */
 export interface Interval {
   value: number | null;
@@ -46,7 +48,11 @@ export interface ScorerFigures {
   confusion: Confusion;
 }
 
-/** A point of a ROC curve: false positive rate, true positive rate, and the score threshold (>=). */
+/**
+ * A point of a ROC curve: false positive rate, true positive rate, and the score threshold (>=).
+ * The curve's first point, (0, 0), has the threshold +Infinity (scikit-learn's convention since
+ * 1.3), which JSON writes as null.
+ */
 export interface RocPoint {
   fpr: number;
   tpr: number;
@@ -77,7 +83,11 @@ export interface FindingMetrics extends ScorerFigures {
   members: MemberFigures[];
 }
 
-/** One bin of the reliability diagram: predictions in [low, high) (the last bin includes 1). */
+/**
+ * One bin of the reliability diagram: predictions in (low, high], the first bin including 0, as
+ * scikit-learn's calibration_curve(strategy='uniform') bins them (a prediction of 0.3 is in
+ * (0.2, 0.3]). Empty bins are listed with null means.
+ */
 export interface ReliabilityBin {
   low: number;
   high: number;
