@@ -65,6 +65,7 @@ export const REFERENCE_PYTHON_MODULES: Record<string, { package: string; tests: 
   torchvision: { package: 'python3-torchvision', tests: true },
   onnx: { package: 'python3-onnx', tests: true },
   sklearn: { package: 'python3-sklearn', tests: true },
+  scipy: { package: 'python3-scipy', tests: true },
   skimage: { package: 'python3-skimage', tests: true },
   pydicom: { package: 'python3-pydicom', tests: true },
 };
