@@ -33,21 +33,23 @@ export function sigmoid(x: number): number {
 }
 
 /**
- * `positives` then `negatives` binormal scores with separation d, as 4-decimal probabilities
- * (sigmoid of the score), so that ties occur as they do in the product's output.
+ * `positives` then `negatives` binormal scores with separation d, shown through `show`: by
+ * default as 4-decimal probabilities (sigmoid of the score), so that ties occur as they do in the
+ * product's output.
  */
 export function binormal(
   draw: () => number,
   positives: number,
   negatives: number,
   d: number,
+  show: (x: number) => number = (x) => fourDecimals(sigmoid(x)),
 ): { truth: number[]; scores: number[] } {
   const truth: number[] = [];
   const scores: number[] = [];
   for (let i = 0; i < positives + negatives; i++) {
     const positive = i < positives;
     truth.push(positive ? 1 : 0);
-    scores.push(fourDecimals(sigmoid(draw() + (positive ? d : 0))));
+    scores.push(show(draw() + (positive ? d : 0)));
   }
   return { truth, scores };
 }
