@@ -213,21 +213,6 @@ export function rocSvg(finding: FindingMetrics, index: number): string {
     `<text class="cap" x="${left}" y="${top - 12}">AUC ${e(formatInterval(finding.auc))}</text>`,
   ];
   if (curve) parts.push(`<polyline class="curve" points="${curve}"/>`);
-  finding.members.forEach((member, m) => {
-    const point = confusionPoint(member.confusion);
-    if (!point) return;
-    const style = MEMBER_STYLES[m % MEMBER_STYLES.length];
-    const { x, y } = rocXY(clamp01(point.fpr), clamp01(point.tpr));
-    parts.push(
-      marker(
-        style.shape,
-        x,
-        y,
-        3.5,
-        `class="member-point" data-member="${m}" fill="${style.color}" stroke="#fff" stroke-width="0.8"`,
-      ),
-    );
-  });
   const op = finding.operatingPoint;
   const opValid = Number.isFinite(op.fpr) && Number.isFinite(op.tpr);
   if (opValid) {
@@ -244,6 +229,22 @@ export function rocSvg(finding: FindingMetrics, index: number): string {
       `<text class="op-label" x="${c(tx)}" y="${c(ty)}" text-anchor="${right ? 'start' : 'end'}">operating point</text>`,
     );
   }
+  // The members' points over the ensemble's (small: both stay visible where they meet).
+  finding.members.forEach((member, m) => {
+    const point = confusionPoint(member.confusion);
+    if (!point) return;
+    const style = MEMBER_STYLES[m % MEMBER_STYLES.length];
+    const { x, y } = rocXY(clamp01(point.fpr), clamp01(point.tpr));
+    parts.push(
+      marker(
+        style.shape,
+        x,
+        y,
+        3.5,
+        `class="member-point" data-member="${m}" fill="${style.color}" stroke="#fff" stroke-width="0.8"`,
+      ),
+    );
+  });
   // The legend, right of the plot.
   const lx = left + size + 22;
   let ly = top + 8;
@@ -455,7 +456,7 @@ function findingsTable(findings: readonly FindingMetrics[]): string {
         `${intervalCell(f.auc)}${intervalCell(f.sensitivity)}${intervalCell(f.specificity)}${intervalCell(f.ppv)}${intervalCell(f.npv)}${intervalCell(f.f1)}${numCell(formatCount(f.indeterminate))}</tr>`,
     )
     .join('');
-  return `<table class="findings"><thead><tr><th>Finding</th><th>n</th><th>Positives</th><th>Prevalence</th><th>AUC</th><th>Sensitivity</th><th>Specificity</th><th>PPV</th><th>NPV</th><th>F1</th><th title="Images whose ensemble probability lies in the indeterminate band">Indeterminate</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table class="findings"><thead><tr><th>Finding</th><th>n</th><th>Posi&shy;tives</th><th>Preva&shy;lence</th><th>AUC</th><th>Sensitivity</th><th>Specificity</th><th>PPV</th><th>NPV</th><th>F1</th><th title="Images whose ensemble probability lies in the indeterminate band">Indeter&shy;minate</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function confusionTable(confusion: Confusion): string {
@@ -563,6 +564,7 @@ main{max-width:1200px;margin:0 auto;padding:16px 24px 32px}
 h1{font-size:24px;margin:12px 0 8px}
 h2{font-size:19px;margin:28px 0 8px;padding-bottom:4px;border-bottom:2px solid var(--line)}
 h3{font-size:16px;margin:18px 0 6px}
+table.models code{white-space:nowrap}
 code{font:12px/1.3 ui-monospace,"DejaVu Sans Mono","Liberation Mono",monospace;overflow-wrap:anywhere}
 td.term{overflow-wrap:anywhere;min-width:9em}
 thead th{white-space:nowrap}
@@ -632,8 +634,16 @@ h2{break-after:avoid}
 section.finding,.figure-row,table.confusion,tr{break-inside:avoid}
 .banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 td.tp,td.tn,td.fp,td.fn,thead th,tr.group th{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-td .ci{font-size:9.5px}
+td .ci{font-size:9px;display:block}
 th,td{padding:2px 4px}
+thead th{white-space:normal;font-size:9.5px}
+td.term{min-width:8.5em}
+table.findings{font-size:9.5px}
+.figure-row{gap:12px}
+.figure-row svg.roc{width:380px;height:auto}
+table.confusion td{font-size:12px;min-width:56px}
+table.confusion th{font-size:10px}
+table.confusion caption{font-size:9.5px}
 a{color:inherit;text-decoration:none}
 }
 `;
