@@ -30,3 +30,26 @@ export {
   weightedConfusion,
 } from './bootstrap.js';
 export type { BootstrapPlan, PreparedScores } from './bootstrap.js';
+export {
+  CALIBRATION_JSON_LIMIT,
+  confusionPoint,
+  escapeHtml,
+  formatCount,
+  formatInterval,
+  formatNumber,
+  formatSigned,
+  HASH_PREFIX,
+  MISSING,
+  NOT_FOR_CLINICAL_USE_BANNER,
+  RELIABILITY_PLOT,
+  reliabilitySvg,
+  reliabilityXY,
+  renderReport,
+  ROC_PLOT,
+  rocPolylinePoints,
+  rocSvg,
+  rocXY,
+  SMALL_SUBGROUP_IMAGES,
+  SMALL_SUBGROUP_POSITIVES,
+  tooSmall,
+} from './report.js';

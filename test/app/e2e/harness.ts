@@ -15,8 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Backend } from '../../../main/app/api/backend.js';
 import { API } from '../../../main/app/api/contract.js';
 import type { Envelope } from '../../../main/app/api/contract.js';
@@ -27,7 +26,8 @@ import { serveAsset } from '../../../main/app/shell/protocol.js';
 import { pathSemantics } from '../../../main/app/shell/reach.js';
 import { WindowPolicy } from '../../../main/app/shell/window-policy.js';
 import type { DialogKind } from '../../../main/common/index.js';
-import { requireChromium } from '../../support/reference-tools.js';
+
+export { launchChromium } from '../../support/chromium.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -59,21 +59,6 @@ export async function serveRenderer(rendererRoot: string): Promise<{ origin: str
     origin: `http://127.0.0.1:${port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-/** Debian's Chromium (or CHROMIUM_PATH's), kept off the network (the background-networking flags). */
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: requireChromium(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
 }
 
 /** ArrayBuffers as {__bytes: base64}, recursively (JSON transport). */
