@@ -40,6 +40,11 @@ export const ERROR_CODES = {
   AMBIGUOUS_TERM: 'A term is in more than one PadChest tree; name the tree.',
   // Triage rules and the results database
   INVALID_RULES: 'A triage rules file is missing, not JSON, or does not match the rules format.',
+  // Local validation (triage eval, triage calibrate)
+  INVALID_LABELS:
+    'A labels file is missing, too large, not CSV, or has a column that is not a PadChest term or a value other than 1, 0 or empty.',
+  NOTHING_TO_EVALUATE:
+    'No labelled image was analysed, or no finding the pack assesses has both positive and negative labels; check the paths and the labels file.',
   DATABASE_FAILED: 'The results database cannot be opened, read or written.',
   DATABASE_LOCKED: 'Another process holds the results database and did not release it in time.',
   DATABASE_TOO_NEW: 'The results database was written by a newer version of this application.',
