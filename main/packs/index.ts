@@ -6,6 +6,7 @@ export { DEFAULT_PACK } from './default.js';
 export { gateFingerprint, loadGateModel, loadMember, loadPack, sha256File } from './load.js';
 export type { GateModel, Member, ModelPack, TermCheck } from './load.js';
 export {
+  CalibrationProvenanceSchema,
   DEFAULT_INDETERMINATE_BAND,
   ENSEMBLE_FILE,
   EnsembleManifestSchema,
@@ -23,6 +24,7 @@ export {
   VotingRuleSchema,
 } from './manifest.js';
 export type {
+  CalibrationProvenance,
   EnsembleManifest,
   GateCheck,
   GateModelManifest,

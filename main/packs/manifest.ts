@@ -275,6 +275,43 @@ export const ImageGateSchema = z
     path: ['checks'],
   });
 
+/**
+ * How a derived pack's operating points were chosen on a site's labelled images (`triage
+ * calibrate`): its parent, the labels, the target, and per finding the threshold on the parent's
+ * ensemble probability that became the members' new operating points.
+ */
+export const CalibrationProvenanceSchema = z
+  .object({
+    parent: z.object({ id, version: z.string().min(1), fingerprint: sha256 }).strict(),
+    labels: z.object({ file: z.string().min(1), sha256, rows: z.number().int().nonnegative() }).strict(),
+    images: z.number().int().nonnegative(),
+    patients: z.number().int().nonnegative().nullable(),
+    /** e.g. "youden", "sensitivity=0.9", "ppv=0.8". */
+    target: z.string().min(1),
+    method: z.string().min(1),
+    /** ISO date-time. */
+    date: z.string().min(1),
+    software: z.string().min(1),
+    findings: z.array(
+      z
+        .object({
+          term: z.string().min(1),
+          tree: TreeSchema,
+          n: z.number().int().nonnegative(),
+          positives: z.number().int().nonnegative(),
+          /** calibrated: a new operating point; otherwise the parent's is kept, and why. */
+          outcome: z.enum(['calibrated', 'target-unreachable', 'one-class']),
+          /** The threshold on the parent's ensemble probability (null: kept). */
+          threshold: z.number().nullable(),
+          sensitivity: z.number().nullable(),
+          specificity: z.number().nullable(),
+          ppv: z.number().nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
 /** The indeterminate band of a pack whose ensemble.json declares none: calibrated [0.4, 0.6). */
 export const DEFAULT_INDETERMINATE_BAND: Readonly<IndeterminateBand> = Object.freeze({ low: 0.4, high: 0.6 });
 
@@ -296,6 +333,8 @@ export const EnsembleManifestSchema = z
     demo: z.boolean(),
     /** The image-based out-of-distribution gate; a pack without one says so in every result. */
     gate: ImageGateSchema.optional(),
+    /** A pack derived by `triage calibrate`: where its operating points come from. */
+    calibration: CalibrationProvenanceSchema.optional(),
   })
   .strict()
   .refine((ensemble) => new Set(ensemble.members).size === ensemble.members.length, {
@@ -315,3 +354,4 @@ export type GateModelManifest = z.infer<typeof GateModelManifestSchema>;
 export type GateCheck = z.infer<typeof GateCheckSchema>;
 export type ImageGate = z.infer<typeof ImageGateSchema>;
 export type ThresholdChoice = z.infer<typeof ThresholdChoiceSchema>;
+export type CalibrationProvenance = z.infer<typeof CalibrationProvenanceSchema>;
