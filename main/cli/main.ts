@@ -9,6 +9,7 @@ import { PHANTOM_COMMAND } from './commands/phantom.js';
 import { runScan, SCAN_HELP } from './commands/scan.js';
 import { runServe, SERVE_HELP } from './commands/serve.js';
 import { OUTBOX_HELP, runOutbox } from './commands/outbox.js';
+import { CALIBRATE_HELP, EVAL_HELP, runCalibrate, runEval } from './commands/validate.js';
 import { runSelftest, SELFTEST_HELP } from '../selftest/index.js';
 import { runWorklist, WORKLIST_HELP } from './commands/worklist.js';
 
@@ -21,6 +22,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   worklist: { run: runWorklist, help: WORKLIST_HELP },
   serve: { run: runServe, help: SERVE_HELP },
   outbox: { run: runOutbox, help: OUTBOX_HELP },
+  eval: { run: runEval, help: EVAL_HELP },
+  calibrate: { run: runCalibrate, help: CALIBRATE_HELP },
 };
 
 export const HELP = `triage: chest X-ray triage engine

@@ -53,3 +53,14 @@ export {
   SMALL_SUBGROUP_POSITIVES,
   tooSmall,
 } from './report.js';
+export { CALIBRATION_METHOD, runCalibration, thresholdBelow, uncalibrate } from './calibrate.js';
+export type { CalibrationRequest, CalibrationRun } from './calibrate.js';
+export { ageBand, collectImages, reasonKind } from './collect.js';
+export type { CollectedImages, LabelledImage } from './collect.js';
+export { assessedTerms, DEFAULT_BOOTSTRAP, evaluate, SUBGROUP_ATTRIBUTES } from './evaluate.js';
+export type { EvaluateOptions, EvaluationOutcome } from './evaluate.js';
+export { MAX_LABELS_BYTES, parseCsv, parseLabels, readLabels } from './labels.js';
+export type { LabelRow, Labels, LabelTerm } from './labels.js';
+export { csvField, EVALUATION_FILES, predictionsCsv, writeEvaluation } from './outputs.js';
+export { packRecord, runEvaluation, SOFTWARE } from './run.js';
+export type { EvaluationRequest, EvaluationRun } from './run.js';

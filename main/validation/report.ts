@@ -432,6 +432,7 @@ function dataSummary(evaluation: Evaluation): string {
 <dt>Results reused</dt><dd>${e(formatCount(data.reused))} (same image content and pack, from the results database)</dd>
 <dt>Labels without an image</dt><dd>${e(formatCount(data.missing))}</dd>
 <dt>Images without labels</dt><dd>${e(formatCount(data.unlabelled))} (left out)</dd>
+<dt>Repeated images</dt><dd>${e(formatCount(data.duplicates))} (the same content or SOP Instance UID as another labelled image: judged once)</dd>
 </dl>
 <dl class="meta">
 <dt>Refused by the gates</dt><dd>${e(formatCount(data.rejected.total))} (no figures: a refusal is not a miss)${countsList(data.rejected.byReason)}</dd>

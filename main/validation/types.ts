@@ -4,6 +4,7 @@
  */
 import type { IndeterminateBand, ModelProvenance } from '../domain/index.js';
 import type { Tree } from '../common/index.js';
+import type { TaxonomyTree } from '../taxonomy/index.js';
 
 /** How a 95 % interval was made. */
 export type IntervalMethod =
@@ -146,7 +147,7 @@ export interface Subgroup {
 
 export interface EvaluationData {
   /** The labels file: path as given, SHA-256, rows, the term columns. */
-  labels: { file: string; sha256: string; rows: number; terms: Array<{ term: string; tree: Tree }> };
+  labels: { file: string; sha256: string; rows: number; terms: Array<{ term: string; tree: TaxonomyTree }> };
   paths: string[];
   /** Labelled images analysed (status ok): the figures are on these. */
   images: number;
@@ -160,8 +161,10 @@ export interface EvaluationData {
   missing: number;
   /** Images under the paths without a labels row (left out). */
   unlabelled: number;
+  /** Labelled images that repeat another labelled image (same content or SOP Instance UID): judged once. */
+  duplicates: number;
   /** Labelled terms the pack does not assess: prevalence only. */
-  notAssessed: Array<{ term: string; tree: Tree; n: number; positives: number }>;
+  notAssessed: Array<{ term: string; tree: TaxonomyTree; n: number; positives: number }>;
   /** Results reused from the database (same content, same pack) rather than analysed again. */
   reused: number;
 }
@@ -205,4 +208,6 @@ export interface PredictionRow {
   cluster: number | null;
   /** Each member's calibrated probability, by model id. */
   members: Record<string, number>;
+  /** The image's subgroups (the header's sex, age band, view and manufacturer; "unknown" when it says nothing). */
+  attributes: Record<SubgroupAttribute, string>;
 }

@@ -470,6 +470,7 @@ function build(): Evaluation {
       errors: { total: 4, byCode: { DICOM_TRUNCATED: 3, UNSUPPORTED_TRANSFER_SYNTAX: 1 } },
       missing: 27,
       unlabelled: 12,
+      duplicates: 2,
       notAssessed: [{ term: 'hilar enlargement', tree: 'finding', n: 1500, positives: 22 }],
       reused: 318,
     },

@@ -1,0 +1,111 @@
+/**
+ * What `triage eval` writes into its folder: metrics.json (every figure), predictions.csv (every
+ * decision, from which anyone recomputes every figure) and report.html (for a reader). Each file
+ * is written beside its final name and renamed, so a folder never holds half a file.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TriageError } from '../errors/index.js';
+import { renderReport } from './report.js';
+import type { Evaluation, PredictionRow } from './types.js';
+
+export const EVALUATION_FILES = {
+  metrics: 'metrics.json',
+  predictions: 'predictions.csv',
+  report: 'report.html',
+} as const;
+
+/** A CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180). */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * predictions.csv: `file,term,tree,probability,positive,label`, then `cluster` (the patient's
+ * number, empty when unknown), the subgroups (sex, age, view, manufacturer) and one column per
+ * member (its calibrated probability; empty where it does not cover the term).
+ */
+export function predictionsCsv(rows: readonly PredictionRow[], members: readonly string[]): string {
+  const header = [
+    'file',
+    'term',
+    'tree',
+    'probability',
+    'positive',
+    'label',
+    'cluster',
+    'sex',
+    'age',
+    'view',
+    'manufacturer',
+    ...members.map((m) => `member:${m}`),
+  ];
+  const lines = [header.map(csvField).join(',')];
+  for (const row of rows) {
+    lines.push(
+      [
+        row.file,
+        row.term,
+        row.tree,
+        String(row.probability),
+        row.positive ? '1' : '0',
+        String(row.label),
+        row.cluster === null ? '' : String(row.cluster),
+        row.attributes.sex,
+        row.attributes.age,
+        row.attributes.view,
+        row.attributes.manufacturer,
+        ...members.map((m) => (row.members[m] === undefined ? '' : String(row.members[m]))),
+      ]
+        .map(csvField)
+        .join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.partial`;
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw new TriageError(
+      'OUTPUT_FAILED',
+      `${path} could not be written (${(error as NodeJS.ErrnoException).code ?? 'error'}); check the folder and the free space.`,
+      { file: path, cause: error },
+    );
+  }
+}
+
+/** Writes the three files into `dir` (created if needed); returns their paths. */
+export async function writeEvaluation(
+  dir: string,
+  evaluation: Evaluation,
+  predictions: readonly PredictionRow[],
+): Promise<Record<keyof typeof EVALUATION_FILES, string>> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new TriageError('OUTPUT_FAILED', `The folder ${dir} cannot be created; choose another --out.`, {
+      file: dir,
+      cause: error,
+    });
+  }
+  const paths = {
+    metrics: join(dir, EVALUATION_FILES.metrics),
+    predictions: join(dir, EVALUATION_FILES.predictions),
+    report: join(dir, EVALUATION_FILES.report),
+  };
+  await writeAtomically(paths.metrics, `${JSON.stringify(evaluation, null, 2)}\n`);
+  await writeAtomically(
+    paths.predictions,
+    predictionsCsv(
+      predictions,
+      evaluation.pack.models.map((m) => m.id),
+    ),
+  );
+  await writeAtomically(paths.report, renderReport(evaluation));
+  return paths;
+}
