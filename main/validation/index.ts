@@ -41,6 +41,7 @@ export {
   HASH_PREFIX,
   MISSING,
   NOT_FOR_CLINICAL_USE_BANNER,
+  REPORT_CSP,
   RELIABILITY_PLOT,
   reliabilitySvg,
   reliabilityXY,

@@ -22,6 +22,12 @@ import type {
 } from './types.js';
 
 /** The plot area of a ROC plot: a square `size` wide whose lower left corner (fpr 0, tpr 0) is (left, top + size). */
+/**
+ * The report's own policy, a second line behind the escaping: nothing may load or run, only the
+ * inline style applies, whatever a data string might smuggle in.
+ */
+export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
 export const ROC_PLOT = { width: 440, height: 280, left: 40, top: 40, size: 200 } as const;
 
 /** The plot area of the reliability diagram, the same way (mean predicted on x, observed on y). */
@@ -658,6 +664,7 @@ export function renderReport(evaluation: Evaluation): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(title)}</title>
 <style>${STYLE}</style>

@@ -132,9 +132,15 @@ test('the report loads and runs nothing: no script, URL, source, event handler o
     for (const href of html.matchAll(/href="([^"]*)"/g)) assert.match(href[1], /^#finding-\d+$/);
   }
   const html = renderReport(fixtureEvaluation());
-  for (const forbidden of ['http', '<script', 'src=', 'url(', '//']) {
+  for (const forbidden of ['http:', 'https:', '<script', 'src=', 'url(', '//']) {
     assert.ok(!html.toLowerCase().includes(forbidden), `the report holds ${forbidden}`);
   }
+  // Its own Content-Security-Policy forbids loading anything, should the escaping ever fail.
+  assert.ok(
+    html.includes(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">`,
+    ),
+  );
 });
 
 test('the report is one HTML5 document with an inline style', () => {

@@ -1,0 +1,216 @@
+// The evaluation's assembly on hand-made results: which terms are assessed, which intervals each
+// figure gets, the hierarchical counts against the independent hierarchicalF1, the subgroups and
+// predictions.csv's rows.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Finding, StoredResult } from '../../main/domain/index.js';
+import { TriageError } from '../../main/errors/index.js';
+import { loadTaxonomy } from '../../main/taxonomy/index.js';
+import { auc, evaluate, hierarchicalF1, predictionsCsv } from '../../main/validation/index.js';
+import type { CollectedImages, Evaluation, LabelledImage, Labels } from '../../main/validation/index.js';
+
+const taxonomy = await loadTaxonomy();
+const MEMBERS = ['a', 'b', 'c'];
+
+function finding(term: string, members: number[], positive: boolean): Finding {
+  const sorted = [...members].sort((x, y) => y - x);
+  return {
+    term,
+    cui: null,
+    tree: 'finding',
+    positive,
+    direct: true,
+    assessed: true,
+    votes: { positive: members.filter((m) => m >= 0.5).length, total: members.length },
+    probability: {
+      ensemble: sorted[Math.floor(members.length / 2)],
+      mean: members.reduce((s, m) => s + m, 0) / members.length,
+      min: Math.min(...members),
+      max: Math.max(...members),
+    },
+    indeterminate: false,
+    perModel: Object.fromEntries(members.map((m, i) => [MEMBERS[i], m])),
+    supportedBy: [],
+    paths: [],
+  };
+}
+
+/** An image whose consolidation and pneumothorax members say these values (the majority's call). */
+function image(
+  file: string,
+  labels: Array<0 | 1 | null>,
+  consolidation: number[],
+  pneumothorax: number[],
+  patient: string | null,
+  sex: string,
+): LabelledImage {
+  const call = (values: number[]) => values.filter((v) => v >= 0.5).length >= 2;
+  const result = {
+    file,
+    status: 'ok',
+    findings: [
+      finding('consolidation', consolidation, call(consolidation)),
+      finding('pneumothorax', pneumothorax, call(pneumothorax)),
+      // A term a member declares but none trained: never assessed.
+      { ...finding('nodule', [0.5], false), assessed: false, probability: null, perModel: {} },
+    ],
+  } as unknown as StoredResult;
+  return { file, result, patient, attributes: { sex, age: 'unknown', view: 'PA', manufacturer: 'unknown' }, labels };
+}
+
+const labels: Labels = {
+  file: 'labels.csv',
+  sha256: '0'.repeat(64),
+  keyColumn: 'file',
+  terms: [
+    { term: 'consolidation', tree: 'finding', column: 'consolidation' },
+    { term: 'pneumothorax', tree: 'finding', column: 'pneumothorax' },
+    { term: 'nodule', tree: 'finding', column: 'nodule' },
+    { term: 'normal', tree: 'status', column: 'normal' },
+  ],
+  rows: [],
+};
+
+function collected(images: LabelledImage[]): CollectedImages {
+  return {
+    scan: {} as CollectedImages['scan'],
+    images,
+    rejected: { total: 2, byReason: { 'out of distribution (feature-distance)': 2 } },
+    errors: { total: 1, byCode: { TRUNCATED: 1 } },
+    missing: 3,
+    unlabelled: 4,
+    duplicates: 0,
+    reused: 5,
+  };
+}
+
+const pack: Evaluation['pack'] = {
+  id: 'p',
+  version: '1.0.0',
+  fingerprint: 'f'.repeat(64),
+  rule: 'majority',
+  indeterminate: { low: 0.4, high: 0.6 },
+  demo: true,
+  notForClinicalUse: true,
+  models: MEMBERS.map((id) => ({ id, version: '1.0.0', sha256: '0'.repeat(64), operatingPoints: {} })),
+  calibration: null,
+};
+
+const IMAGES = [
+  image('/i/1.dcm', [1, 0, 1, 0], [0.9, 0.8, 0.3], [0.1, 0.2, 0.3], null, 'F'),
+  image('/i/2.dcm', [1, 1, 0, 0], [0.4, 0.6, 0.45], [0.7, 0.8, 0.2], null, 'M'),
+  image('/i/3.dcm', [0, 0, 0, 1], [0.2, 0.7, 0.1], [0.3, 0.1, 0.2], null, 'F'),
+  image('/i/4.dcm', [0, 1, null, 0], [0.6, 0.7, 0.9], [0.9, 0.6, 0.4], null, 'F'),
+  image('/i/5.dcm', [null, 0, 0, 1], [0.1, 0.1, 0.1], [0.55, 0.2, 0.6], null, 'M'),
+];
+
+const run = (images: LabelledImage[]) =>
+  evaluate({
+    labels,
+    collected: collected(images),
+    pack,
+    taxonomy,
+    paths: ['/i'],
+    bootstrap: { resamples: 200, seed: 7 },
+    createdAt: '2026-12-07T00:00:00.000Z',
+    software: 'test',
+  });
+
+test('terms no model assessed are counted apart; assessed ones get their labelled images only', () => {
+  const { evaluation } = run(IMAGES);
+  assert.deepEqual(
+    evaluation.findings.map((f) => [f.term, f.n, f.positives]),
+    [
+      ['consolidation', 4, 2],
+      ['pneumothorax', 5, 2],
+    ],
+  );
+  assert.deepEqual(evaluation.data.notAssessed, [
+    { term: 'nodule', tree: 'finding', n: 4, positives: 1 },
+    { term: 'normal', tree: 'status', n: 5, positives: 2 },
+  ]);
+  assert.equal(evaluation.data.missing, 3);
+  assert.equal(evaluation.data.reused, 5);
+  assert.equal(evaluation.data.patients, null);
+});
+
+test('without patients, AUCs get DeLong intervals, proportions Wilson, F1 an image bootstrap', () => {
+  const { evaluation } = run(IMAGES);
+  const consolidation = evaluation.findings[0];
+  assert.equal(evaluation.intervals.clustered, false);
+  assert.equal(consolidation.auc.method, 'delong');
+  assert.equal(consolidation.sensitivity.method, 'wilson');
+  assert.equal(consolidation.f1.method, 'bootstrap');
+  // Consolidation, images 1-4: ensemble (median) 0.8, 0.45, 0.2, 0.7; labels 1, 1, 0, 0.
+  // Pairs (positive, negative): (0.8, 0.2) 1, (0.8, 0.7) 1, (0.45, 0.2) 1, (0.45, 0.7) 0 -> 3/4.
+  assert.equal(consolidation.auc.value, 0.75);
+  // Calls: 1 yes (2 of 3), 2 no, 3 no, 4 yes: tp 1, fn 1, fp 1, tn 1.
+  assert.deepEqual(consolidation.confusion, { tp: 1, fp: 1, fn: 1, tn: 1 });
+  assert.equal(consolidation.sensitivity.value, 0.5);
+  assert.deepEqual(consolidation.operatingPoint, { fpr: 0.5, tpr: 0.5 });
+  const memberA = consolidation.members.find((m) => m.model === 'a')!;
+  assert.equal(memberA.auc.value, auc([1, 1, 0, 0], [0.9, 0.4, 0.2, 0.6]));
+  assert.equal(memberA.aucDifference.method, 'delong');
+});
+
+test('hierarchical F1 counts ancestors once and leaves the root out, as hierarchicalF1 does independently', () => {
+  const { evaluation } = run(IMAGES);
+  const roots = new Set(taxonomy.roots.map((r) => r.term));
+  const ancestors = (term: string) => taxonomy.ancestors(term, 'finding').filter((a) => !roots.has(a));
+  const terms = evaluation.findings.map((f) => f.term);
+  const truth = IMAGES.map((im) => terms.filter((_, t) => im.labels[t] === 1));
+  const predicted = IMAGES.map((im) =>
+    terms.filter((term, t) => im.labels[t] !== null && im.result.findings.find((f) => f.term === term)!.positive),
+  );
+  const expected = hierarchicalF1(truth, predicted, ancestors);
+  const { hierarchical, microF1 } = evaluation.overall;
+  assert.deepEqual([hierarchical.tp, hierarchical.fp, hierarchical.fn], [expected.tp, expected.fp, expected.fn]);
+  assert.equal(hierarchical.f1.value, expected.f1);
+  // Consolidation's ancestors below the root (infiltrates, alveolar pattern) make the hierarchy differ from micro.
+  assert.notEqual(hierarchical.tp, microF1.tp);
+});
+
+test('patients with several images make every interval a patient bootstrap; outputs number them', () => {
+  const clustered = IMAGES.map((im, i) => ({ ...im, patient: `secret-${i % 2}` }));
+  const { evaluation, predictions } = run(clustered);
+  assert.equal(evaluation.intervals.clustered, true);
+  for (const f of evaluation.findings)
+    for (const figure of [f.auc, f.sensitivity, f.specificity, f.ppv, f.npv, f.f1])
+      assert.equal(figure.method, 'bootstrap-patient');
+  assert.equal(evaluation.data.patients, 2);
+  assert.deepEqual([...new Set(predictions.map((p) => p.cluster))], [1, 2]);
+  const csv = predictionsCsv(predictions, MEMBERS);
+  assert.ok(!csv.includes('secret'), 'patient IDs never reach predictions.csv');
+  assert.equal(
+    csv.split('\n')[0],
+    'file,term,tree,probability,positive,label,cluster,sex,age,view,manufacturer,member:a,member:b,member:c',
+  );
+  assert.equal(csv.split('\n')[1], '/i/1.dcm,consolidation,finding,0.8,1,1,1,F,unknown,PA,unknown,0.9,0.8,0.3');
+});
+
+test('subgroups: each known attribute by value, the largest first; an attribute never known is left out', () => {
+  const { evaluation } = run(IMAGES);
+  assert.deepEqual(
+    evaluation.subgroups.map((s) => [s.attribute, s.value, s.images]),
+    [
+      ['sex', 'F', 3],
+      ['sex', 'M', 2],
+      ['view', 'PA', 5],
+    ],
+  );
+  const female = evaluation.subgroups[0].findings.find((f) => f.term === 'consolidation')!;
+  // Images 1, 3, 4: labels 1, 0, 0; ensemble 0.8, 0.2, 0.7.
+  assert.deepEqual([female.n, female.positives, female.auc.value], [3, 1, 1]);
+});
+
+test('labels of one class only leave nothing to evaluate, said with the terms to label', () => {
+  const oneClass = IMAGES.map((im) => ({ ...im, labels: [0, 0, 0, 0] as Array<0 | 1 | null> }));
+  assert.throws(
+    () => run(oneClass),
+    (e: TriageError) => e.code === 'NOTHING_TO_EVALUATE' && /consolidation/.test(e.message),
+  );
+  assert.throws(
+    () => run([]),
+    (e: TriageError) => e.code === 'NOTHING_TO_EVALUATE' && /2 rejected, 1 unreadable, 3 labels rows/.test(e.message),
+  );
+});
