@@ -5,6 +5,8 @@
  * and manufacturer read from its header for the subgroups. Patient IDs stay in memory: outputs
  * name a patient only by a number.
  */
+import { resolve, sep } from 'node:path';
+import { TriageError } from '../errors/index.js';
 import { readDicomHeader, readStudyIdentityFields } from '../ingest/index.js';
 import type { DataSet } from '../ingest/index.js';
 import { Scanner } from '../scan/index.js';
@@ -125,12 +127,32 @@ function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
+/**
+ * What to scan: with labels that name their files, those of them under the paths (so that masks,
+ * reports and other images beside them are never analysed); with SOP Instance UIDs, everything
+ * under the paths, since only the files say which is which.
+ */
+export function scanRoots(paths: readonly string[], labels: Pick<Labels, 'keyColumn' | 'rows'>): string[] {
+  if (labels.keyColumn !== 'file') return [...paths];
+  const bases = paths.map((path) => resolve(path));
+  const under = (file: string) =>
+    bases.some((base) => file === base || file.startsWith(base.endsWith(sep) ? base : `${base}${sep}`));
+  return labels.rows.map((row) => row.key).filter(under);
+}
+
 /** Scans the paths and matches every result to its labels row. */
 export async function collectImages(options: CollectOptions): Promise<CollectedImages> {
   const { labels, store } = options;
   let reused = 0;
+  const roots = scanRoots(options.paths, labels);
+  if (roots.length === 0) {
+    throw new TriageError(
+      'NOTHING_TO_EVALUATE',
+      `No file the labels file names lies under ${options.paths.join(', ')}; the file column is read relative to the labels file's own folder.`,
+    );
+  }
   const scanner = new Scanner({
-    roots: options.paths,
+    roots,
     engine: options.engine,
     store,
     rules: options.rules,
@@ -161,6 +183,8 @@ export async function collectImages(options: CollectOptions): Promise<CollectedI
       if (result.status !== 'duplicate') collected.unlabelled++;
       continue;
     }
+    // A labelled file that is not there is missing, not unreadable.
+    if (result.status === 'error' && result.error?.code === 'FILE_NOT_FOUND') continue;
     // Two files of one SOP Instance UID match one row, and a copy of another image is judged once:
     // the first one counts.
     const seen = found.has(row.key);

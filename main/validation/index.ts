@@ -56,7 +56,7 @@ export {
 } from './report.js';
 export { CALIBRATION_METHOD, runCalibration, thresholdBelow, uncalibrate } from './calibrate.js';
 export type { CalibrationRequest, CalibrationRun } from './calibrate.js';
-export { ageBand, collectImages, reasonKind } from './collect.js';
+export { ageBand, collectImages, reasonKind, scanRoots } from './collect.js';
 export type { CollectedImages, LabelledImage } from './collect.js';
 export { assessedTerms, DEFAULT_BOOTSTRAP, evaluate, SUBGROUP_ATTRIBUTES } from './evaluate.js';
 export type { EvaluateOptions, EvaluationOutcome } from './evaluate.js';

@@ -407,7 +407,7 @@ ${banner}
 <dt>Date</dt><dd>${e(evaluation.createdAt)}</dd>
 <dt>Software</dt><dd>${e(evaluation.software)}</dd>
 </dl>
-<table class="models"><thead><tr><th>Model</th><th>Version</th><th>SHA-256</th><th>Operating points (calibrated score per term)</th></tr></thead><tbody>${models}</tbody></table>
+<table class="models"><thead><tr><th>Model</th><th>Version</th><th>SHA-256</th><th>Operating points (the probability at which each output votes positive)</th></tr></thead><tbody>${models}</tbody></table>
 ${calibrationBlock(pack.calibration)}
 </header>`;
 }
@@ -437,7 +437,7 @@ function dataSummary(evaluation: Evaluation): string {
 <dt>Patients</dt><dd>${data.patients === null ? 'not known' : e(formatCount(data.patients))}</dd>
 <dt>Results reused</dt><dd>${e(formatCount(data.reused))} (same image content and pack, from the results database)</dd>
 <dt>Labels without an image</dt><dd>${e(formatCount(data.missing))}</dd>
-<dt>Images without labels</dt><dd>${e(formatCount(data.unlabelled))} (left out)</dd>
+<dt>Images read without labels</dt><dd>${e(formatCount(data.unlabelled))} (left out)</dd>
 <dt>Repeated images</dt><dd>${e(formatCount(data.duplicates))} (the same content or SOP Instance UID as another labelled image: judged once)</dd>
 </dl>
 <dl class="meta">
@@ -474,20 +474,15 @@ function confusionTable(confusion: Confusion): string {
 }
 
 function membersTable(evaluation: Evaluation, finding: FindingMetrics): string {
-  const threshold = (model: string) => {
-    const provenance = evaluation.pack.models.find((m) => m.id === model);
-    const value = provenance ? Object.hasOwn(provenance.operatingPoints, finding.term) : false;
-    return value ? formatNumber(provenance!.operatingPoints[finding.term]) : MISSING;
-  };
   const rows = [
-    `<tr class="ensemble"><td>ensemble</td><td class="term">${e(evaluation.pack.rule)}</td><td class="num">0.500</td>${intervalCell(finding.auc)}<td class="num">${MISSING}</td>${intervalCell(finding.sensitivity)}${intervalCell(finding.specificity)}${intervalCell(finding.f1)}</tr>`,
+    `<tr class="ensemble"><td>ensemble</td><td class="term">${e(evaluation.pack.rule)}</td>${intervalCell(finding.auc)}<td class="num">${MISSING}</td>${intervalCell(finding.sensitivity)}${intervalCell(finding.specificity)}${intervalCell(finding.f1)}</tr>`,
     ...finding.members.map((m, i) => {
       const style = MEMBER_STYLES[i % MEMBER_STYLES.length];
       const swatch = `<svg class="swatch" width="10" height="10" viewBox="0 0 10 10" aria-hidden="true">${marker(style.shape, 5, 5, 4, `fill="${style.color}"`)}</svg>`;
-      return `<tr><td class="term">${swatch}\u00a0${e(m.model)}</td><td class="term">${e(m.version)}</td>${numCell(threshold(m.model))}${intervalCell(m.auc)}${intervalCell(m.aucDifference, true)}${intervalCell(m.sensitivity)}${intervalCell(m.specificity)}${intervalCell(m.f1)}</tr>`;
+      return `<tr><td class="term">${swatch}\u00a0${e(m.model)}</td><td class="term">${e(m.version)}</td>${intervalCell(m.auc)}${intervalCell(m.aucDifference, true)}${intervalCell(m.sensitivity)}${intervalCell(m.specificity)}${intervalCell(m.f1)}</tr>`;
     }),
   ].join('');
-  return `<table class="members"><thead><tr><th>Scorer</th><th>Version / rule</th><th>Threshold</th><th>AUC</th><th class="wrap">AUC difference (ensemble \u2212 member)</th><th>Sensitivity</th><th>Specificity</th><th>F1</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table class="members"><thead><tr><th>Scorer</th><th>Version / rule</th><th>AUC</th><th class="wrap">AUC difference (ensemble \u2212 member)</th><th>Sensitivity</th><th>Specificity</th><th>F1</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function findingSection(evaluation: Evaluation, finding: FindingMetrics, index: number): string {

@@ -159,7 +159,10 @@ export interface EvaluationData {
   errors: { total: number; byCode: Record<string, number> };
   /** Labels rows with no image found under the paths. */
   missing: number;
-  /** Images under the paths without a labels row (left out). */
+  /**
+   * Images read under the paths without a labels row (left out). Labels that name their files
+   * have only those files read, so this counts files only a SOP Instance UID would have matched.
+   */
   unlabelled: number;
   /** Labelled images that repeat another labelled image (same content or SOP Instance UID): judged once. */
   duplicates: number;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Finding, StoredResult } from '../../main/domain/index.js';
-import { TriageError } from '../../main/errors/index.js';
+import type { TriageError } from '../../main/errors/index.js';
 import { loadTaxonomy } from '../../main/taxonomy/index.js';
 import { auc, evaluate, hierarchicalF1, predictionsCsv } from '../../main/validation/index.js';
 import type { CollectedImages, Evaluation, LabelledImage, Labels } from '../../main/validation/index.js';
