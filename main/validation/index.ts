@@ -62,6 +62,6 @@ export { assessedTerms, DEFAULT_BOOTSTRAP, evaluate, SUBGROUP_ATTRIBUTES } from 
 export type { EvaluateOptions, EvaluationOutcome } from './evaluate.js';
 export { MAX_LABELS_BYTES, parseCsv, parseLabels, readLabels } from './labels.js';
 export type { LabelRow, Labels, LabelTerm } from './labels.js';
-export { csvField, EVALUATION_FILES, predictionsCsv, writeEvaluation } from './outputs.js';
+export { EVALUATION_FILES, predictionsCsv, writeEvaluation } from './outputs.js';
 export { packRecord, runEvaluation, SOFTWARE } from './run.js';
 export type { EvaluationRequest, EvaluationRun } from './run.js';

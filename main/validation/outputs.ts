@@ -6,6 +6,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TriageError } from '../errors/index.js';
+import { csvCell } from '../scan/index.js';
 import { renderReport } from './report.js';
 import type { Evaluation, PredictionRow } from './types.js';
 
@@ -15,15 +16,12 @@ export const EVALUATION_FILES = {
   report: 'report.html',
 } as const;
 
-/** A CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180). */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
 /**
  * predictions.csv: `file,term,tree,probability,positive,label`, then `cluster` (the patient's
  * number, empty when unknown), the subgroups (sex, age, view, manufacturer) and one column per
- * member (its calibrated probability; empty where it does not cover the term).
+ * member (its calibrated probability; empty where it does not cover the term). Cells as the
+ * scan's CSV export writes them: a text a spreadsheet would evaluate (a manufacturer read from a
+ * file, a file name) gets a quote in front.
  */
 export function predictionsCsv(rows: readonly PredictionRow[], members: readonly string[]): string {
   const header = [
@@ -40,24 +38,24 @@ export function predictionsCsv(rows: readonly PredictionRow[], members: readonly
     'manufacturer',
     ...members.map((m) => `member:${m}`),
   ];
-  const lines = [header.map(csvField).join(',')];
+  const lines = [header.map(csvCell).join(',')];
   for (const row of rows) {
     lines.push(
       [
         row.file,
         row.term,
         row.tree,
-        String(row.probability),
-        row.positive ? '1' : '0',
-        String(row.label),
-        row.cluster === null ? '' : String(row.cluster),
+        row.probability,
+        row.positive ? 1 : 0,
+        row.label,
+        row.cluster,
         row.attributes.sex,
         row.attributes.age,
         row.attributes.view,
         row.attributes.manufacturer,
-        ...members.map((m) => (row.members[m] === undefined ? '' : String(row.members[m]))),
+        ...members.map((m) => row.members[m] ?? null),
       ]
-        .map(csvField)
+        .map(csvCell)
         .join(','),
     );
   }

@@ -186,6 +186,12 @@ test('patients with several images make every interval a patient bootstrap; outp
     'file,term,tree,probability,positive,label,cluster,sex,age,view,manufacturer,member:a,member:b,member:c',
   );
   assert.equal(csv.split('\n')[1], '/i/1.dcm,consolidation,finding,0.8,1,1,1,F,unknown,PA,unknown,0.9,0.8,0.3');
+  // A manufacturer read from a hostile header reaches a spreadsheet as text, never as a formula.
+  const hostile = predictionsCsv(
+    [{ ...predictions[0], attributes: { ...predictions[0].attributes, manufacturer: '=HYPERLINK("x")' } }],
+    MEMBERS,
+  );
+  assert.ok(hostile.includes(`"'=HYPERLINK(""x"")"`), hostile);
 });
 
 test('subgroups: each known attribute by value, the largest first; an attribute never known is left out', () => {
