@@ -20,7 +20,8 @@ export interface BootstrapPlan {
  */
 export const MAX_BOOTSTRAP_WEIGHTS = 2 ** 26;
 
-function checkPlan(images: number, plan: BootstrapPlan): void {
+/** Refuses a plan over MAX_BOOTSTRAP_WEIGHTS for this many images (USAGE, naming the most resamples allowed). */
+export function checkBootstrapPlan(images: number, plan: BootstrapPlan): void {
   if (!Number.isInteger(plan.resamples) || plan.resamples < 1 || !Number.isInteger(plan.seed))
     throw new TriageError('USAGE', 'The bootstrap needs a whole number of resamples (1 or more) and a whole seed.');
   if (plan.resamples * images > MAX_BOOTSTRAP_WEIGHTS)
@@ -36,7 +37,7 @@ function checkPlan(images: number, plan: BootstrapPlan): void {
  * (image = floor(u x n), u from mulberry32(seed)), an image weighing as often as it was drawn.
  */
 export function imageWeights(n: number, plan: BootstrapPlan): Int32Array[] {
-  checkPlan(n, plan);
+  checkBootstrapPlan(n, plan);
   const next = mulberry32(plan.seed);
   const resamples: Int32Array[] = [];
   for (let b = 0; b < plan.resamples; b++) {
@@ -53,7 +54,7 @@ export function imageWeights(n: number, plan: BootstrapPlan): Int32Array[] {
  * image weighs as often as its patient was drawn.
  */
 export function clusterWeights(patients: ReadonlyArray<string | number>, plan: BootstrapPlan): Int32Array[] {
-  checkPlan(patients.length, plan);
+  checkBootstrapPlan(patients.length, plan);
   const ids = [...new Set(patients)];
   const index = new Map(ids.map((id, i) => [id, i]));
   const ofImage = patients.map((id) => index.get(id)!);

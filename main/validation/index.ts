@@ -21,6 +21,7 @@ export type { CalibrationTarget, Counts, F1, ThresholdChoice } from './metrics.j
 export { delong, delongDifference, delongInterval, normalQuantile, wilson } from './intervals.js';
 export {
   bootstrapInterval,
+  checkBootstrapPlan,
   clusterWeights,
   imageWeights,
   MAX_BOOTSTRAP_WEIGHTS,

@@ -12,7 +12,8 @@ import { loadTaxonomy } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
 import { defaultRules } from '../triage/index.js';
 import { collectImages } from './collect.js';
-import { evaluate } from './evaluate.js';
+import { checkBootstrapPlan } from './bootstrap.js';
+import { DEFAULT_BOOTSTRAP, evaluate } from './evaluate.js';
 import type { BootstrapPlan } from './bootstrap.js';
 import { readLabels } from './labels.js';
 import { writeEvaluation } from './outputs.js';
@@ -59,6 +60,8 @@ export type EvaluationRun =
 export async function runEvaluation(request: EvaluationRequest): Promise<EvaluationRun> {
   const taxonomy = request.taxonomy ?? (await loadTaxonomy());
   const labels = await readLabels(request.labels, taxonomy);
+  // Refused now rather than after a long scan: a labelled row is at most one image.
+  checkBootstrapPlan(labels.rows.length, request.bootstrap ?? DEFAULT_BOOTSTRAP);
   const collected = await collectImages({
     paths: request.paths,
     labels,
