@@ -13,24 +13,18 @@
  * between the chosen value of e and the next lower one seen, so that the 4-decimal rounding of
  * reported values cannot move an image of the site's data across it.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Tree } from '../common/index.js';
 import { TriageError } from '../errors/index.js';
 import { findingKey } from '../ensemble/index.js';
 import { ENSEMBLE_FILE, loadPack, MANIFEST_FILE } from '../packs/index.js';
 import type { CalibrationProvenance, ModelPack } from '../packs/index.js';
-import type { Progress, ScanOptions } from '../scan/index.js';
-import type { ResultStore } from '../store/index.js';
-import { loadTaxonomy } from '../taxonomy/index.js';
-import type { Taxonomy } from '../taxonomy/index.js';
-import { defaultRules } from '../triage/index.js';
-import { collectImages } from './collect.js';
 import { assessedTerms } from './evaluate.js';
-import { readLabels } from './labels.js';
 import { chooseThreshold, parseCalibrationTarget } from './metrics.js';
 import type { CalibrationTarget } from './metrics.js';
-import { packRecord, SOFTWARE } from './run.js';
+import { judgeLabelledImages, packRecord, SOFTWARE } from './run.js';
+import type { LabelledRequest } from './run.js';
 
 export const CALIBRATION_METHOD =
   "threshold T on the parent's ensemble probability, chosen on the labelled images and carried into each member as the operating point its calibrated value T maps to (majority, any and all rules keep the call: positive exactly when the parent's ensemble probability >= T)";
@@ -47,20 +41,12 @@ export function thresholdBelow(chosen: number, values: readonly number[]): numbe
   return lower === -Infinity ? Math.max(chosen - 0.00005, 1e-6) : (chosen + lower) / 2;
 }
 
-export interface CalibrationRequest {
-  paths: string[];
-  labels: string;
-  /** The derived pack's folder: must not exist yet (or be empty). */
-  out: string;
+/** `out`: the derived pack's folder, which must not exist yet (or be empty). */
+export interface CalibrationRequest extends LabelledRequest {
   target: string;
-  engine: ScanOptions['engine'];
-  store: ResultStore;
   /** The derived pack's version (default: the parent's, with "+calibrated.<date>"). */
   version?: string;
-  signal?: AbortSignal;
-  onProgress?: (progress: Progress) => void;
   now?: Date;
-  taxonomy?: Taxonomy;
 }
 
 export type CalibrationRun =
@@ -179,26 +165,9 @@ export async function runCalibration(request: CalibrationRequest): Promise<Calib
     );
   }
   await refuseExisting(request.out, parent.dir);
-  try {
-    await stat(request.labels);
-  } catch {
-    throw new TriageError('INVALID_LABELS', `The labels file ${request.labels} cannot be read; check the path.`, {
-      file: request.labels,
-    });
-  }
-  const taxonomy = request.taxonomy ?? (await loadTaxonomy());
-  const labels = await readLabels(request.labels, taxonomy);
-  const collected = await collectImages({
-    paths: request.paths,
-    labels,
-    engine: request.engine,
-    store: request.store,
-    rules: defaultRules(),
-    exclude: [request.out],
-    signal: request.signal,
-    onProgress: request.onProgress,
-  });
-  if (collected.scan.outcome === 'interrupted') return { outcome: 'interrupted' };
+  const judged = await judgeLabelledImages(request, null);
+  if (!judged) return { outcome: 'interrupted' };
+  const { taxonomy, labels, collected } = judged;
   const record = packRecord(parent);
   const { terms } = assessedTerms(
     labels,

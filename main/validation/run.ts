@@ -12,10 +12,12 @@ import { loadTaxonomy } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
 import { defaultRules } from '../triage/index.js';
 import { collectImages } from './collect.js';
+import type { CollectedImages } from './collect.js';
 import { checkBootstrapPlan } from './bootstrap.js';
 import { DEFAULT_BOOTSTRAP, evaluate } from './evaluate.js';
 import type { BootstrapPlan } from './bootstrap.js';
 import { readLabels } from './labels.js';
+import type { Labels } from './labels.js';
 import { writeEvaluation } from './outputs.js';
 import type { Evaluation } from './types.js';
 
@@ -37,31 +39,43 @@ export function packRecord(pack: ModelPack): Evaluation['pack'] {
   };
 }
 
-export interface EvaluationRequest {
-  paths: string[];
-  /** The labels CSV. */
-  labels: string;
-  /** The folder metrics.json, predictions.csv and report.html are written to. */
-  out: string;
-  engine: ScanOptions['engine'];
-  store: ResultStore;
+/** `out`: the folder metrics.json, predictions.csv and report.html are written to. */
+export interface EvaluationRequest extends LabelledRequest {
   bootstrap?: BootstrapPlan;
-  signal?: AbortSignal;
-  onProgress?: (progress: Progress) => void;
   /** The evaluation's date (now by default). */
   now?: Date;
-  taxonomy?: Taxonomy;
 }
 
 export type EvaluationRun =
   | { outcome: 'completed'; evaluation: Evaluation; files: Awaited<ReturnType<typeof writeEvaluation>> }
   | { outcome: 'interrupted' };
 
-export async function runEvaluation(request: EvaluationRequest): Promise<EvaluationRun> {
+/** What a labelled run needs: the images, the labels, and the engine and store to judge them. */
+export interface LabelledRequest {
+  paths: string[];
+  /** The labels CSV. */
+  labels: string;
+  /** The run's own output, never read as input. */
+  out: string;
+  engine: ScanOptions['engine'];
+  store: ResultStore;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  taxonomy?: Taxonomy;
+}
+
+/**
+ * The labels read and the labelled images judged, as eval and calibrate both begin; null when
+ * the scan was interrupted. `images` bounds the resampling that follows, checked before the scan.
+ */
+export async function judgeLabelledImages(
+  request: LabelledRequest,
+  bootstrap: BootstrapPlan | null,
+): Promise<{ taxonomy: Taxonomy; labels: Labels; collected: CollectedImages } | null> {
   const taxonomy = request.taxonomy ?? (await loadTaxonomy());
   const labels = await readLabels(request.labels, taxonomy);
   // Refused now rather than after a long scan: a labelled row is at most one image.
-  checkBootstrapPlan(labels.rows.length, request.bootstrap ?? DEFAULT_BOOTSTRAP);
+  if (bootstrap) checkBootstrapPlan(labels.rows.length, bootstrap);
   const collected = await collectImages({
     paths: request.paths,
     labels,
@@ -72,7 +86,13 @@ export async function runEvaluation(request: EvaluationRequest): Promise<Evaluat
     signal: request.signal,
     onProgress: request.onProgress,
   });
-  if (collected.scan.outcome === 'interrupted') return { outcome: 'interrupted' };
+  return collected.scan.outcome === 'interrupted' ? null : { taxonomy, labels, collected };
+}
+
+export async function runEvaluation(request: EvaluationRequest): Promise<EvaluationRun> {
+  const judged = await judgeLabelledImages(request, request.bootstrap ?? DEFAULT_BOOTSTRAP);
+  if (!judged) return { outcome: 'interrupted' };
+  const { taxonomy, labels, collected } = judged;
   const { evaluation, predictions } = evaluate({
     labels,
     collected,

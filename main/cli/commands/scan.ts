@@ -15,11 +15,10 @@ import type { Analysis } from '../../engine/index.js';
 import type { ScanSummary } from '../../scan/index.js';
 import { defaultDatabasePath, ResultStore } from '../../store/index.js';
 import { defaultRules, loadRules } from '../../triage/index.js';
+import { EXIT_INTERRUPTED, listenForInterrupt } from '../interrupt.js';
 import { printJson } from '../output.js';
 import { duration, progressReporter } from '../progress.js';
 import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
-
-export const EXIT_INTERRUPTED = 130;
 
 export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE [--include-patient]] [--format ndjson|csv|json] [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N]
 
@@ -161,16 +160,8 @@ export async function runScan(argv: string[]): Promise<number> {
     }
   }
   const rules = values.rules === undefined ? defaultRules() : loadRules(values.rules);
-  // Ctrl-C (SIGINT) and SIGTERM (a service manager, `kill`) stop the scan the same way: after the
-  // current batch, every result kept, the interrupted summary printed, exit code 130. A second
-  // signal stops at once (each result is its own transaction: nothing written is lost).
-  const controller = new AbortController();
-  const interrupt = () => {
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    controller.abort();
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
+  // Interrupted: the summary says so, exit code 130.
+  const interrupt = listenForInterrupt();
   let store: ResultStore | undefined;
   let engine: Engine | undefined;
   const reporter = progressReporter(process.stderr.isTTY === true);
@@ -194,7 +185,7 @@ export async function runScan(argv: string[]): Promise<number> {
       exclude: [...(values.out === undefined ? [] : [values.out]), ...(dicomOut ? [dicomOut.dir] : [])],
       ...(dicomOut ? { heatmaps: true, onAnalysis: dicomOut.write } : {}),
       watch,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onProgress: (progress) => reporter.update(progress),
     });
     const summary = await scanner.run();
@@ -217,8 +208,7 @@ export async function runScan(argv: string[]): Promise<number> {
     printJson({ summary: report });
     return summary.outcome === 'interrupted' ? EXIT_INTERRUPTED : 0;
   } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    interrupt.dispose();
     await engine?.close();
     store?.close();
   }

@@ -15,10 +15,10 @@ import { DEFAULT_PACK } from '../../packs/index.js';
 import { ResultStore } from '../../store/index.js';
 import { DEFAULT_BOOTSTRAP, runCalibration, runEvaluation } from '../../validation/index.js';
 import type { Evaluation, Interval } from '../../validation/index.js';
+import { EXIT_INTERRUPTED, listenForInterrupt } from '../interrupt.js';
 import { printJson } from '../output.js';
 import { progressReporter } from '../progress.js';
 import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
-import { EXIT_INTERRUPTED } from './scan.js';
 
 /** Where eval keeps its results when no --db is given: beside its figures, never in the worklist's database. */
 export const EVAL_DATABASE = 'results.sqlite';
@@ -129,13 +129,7 @@ async function withEngine<T>(
     onProgress: (progress: Parameters<ReturnType<typeof progressReporter>['update']>[0]) => void;
   }) => Promise<T>,
 ): Promise<T> {
-  const controller = new AbortController();
-  const interrupt = () => {
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    controller.abort();
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
+  const interrupt = listenForInterrupt();
   const reporter = progressReporter(process.stderr.isTTY === true);
   let store: ResultStore | undefined;
   let engine: Engine | undefined;
@@ -150,14 +144,13 @@ async function withEngine<T>(
     const result = await job({
       engine,
       store,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onProgress: (progress) => reporter.update(progress),
     });
     reporter.end();
     return result;
   } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    interrupt.dispose();
     await engine?.close();
     store?.close();
   }
