@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   ENGINE_TIMEOUT:
     'The analysis engine did not answer in time; try again, and restart the application if it keeps happening.',
   SCAN_QUEUE_FULL: 'Too many scans are waiting; let them finish, or stop them, before adding another.',
+  VALIDATION_RUNNING: 'A validation is running; wait for it to finish, or cancel it, before starting another.',
   // DICOM networking
   ADDRESS_IN_USE: 'The DICOM port is already in use by another program; choose another port.',
   NETWORK_FAILED: 'A DICOM connection could not be made, or ended before its work was done.',

@@ -10,6 +10,7 @@ export type { Provider } from './providers.js';
 export {
   ANALYSIS_STATUSES,
   OUT_OF_DISTRIBUTION_REASON,
+  CHOOSER_KINDS,
   DIALOG_KINDS,
   IMAGE_STATUSES,
   SCAN_OUTCOMES,
@@ -20,6 +21,7 @@ export {
 } from './vocabulary.js';
 export type {
   AnalysisStatus,
+  ChooserKind,
   DialogKind,
   ImageStatus,
   ScanOutcome,

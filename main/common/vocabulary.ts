@@ -39,6 +39,10 @@ export type WindowSource = (typeof WINDOW_SOURCES)[number];
 export const SCAN_OUTCOMES = ['completed', 'interrupted', 'failed'] as const;
 export type ScanOutcome = (typeof SCAN_OUTCOMES)[number];
 
-/** What the open dialog lets the user pick. */
+/** What the open dialog lets the user pick to scan. */
 export const DIALOG_KINDS = ['files', 'folder'] as const;
 export type DialogKind = (typeof DIALOG_KINDS)[number];
+
+/** What the open dialog may be asked for: radiographs to scan (DIALOG_KINDS), or a labels file (one CSV). */
+export const CHOOSER_KINDS = [...DIALOG_KINDS, 'labels'] as const;
+export type ChooserKind = (typeof CHOOSER_KINDS)[number];

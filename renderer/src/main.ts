@@ -8,6 +8,7 @@ import { byId, h, replace } from './dom.js';
 import { FindingsPanel } from './findings.js';
 import { NodePanel } from './node-panel.js';
 import { StatusBar } from './statusbar.js';
+import { ValidationView } from './validation-view.js';
 import { findingKey, hasHeatmap } from './tree.js';
 import { PRESETS, Viewer } from './viewer.js';
 import { examinationParts, patientLine, separated, WorklistPanel } from './worklist.js';
@@ -30,6 +31,7 @@ const SHORTCUTS: Array<[string, string]> = [
   ['/', 'Search the worklist'],
   ['O', 'Open files (Shift+O: a folder)'],
   ['D', 'DICOM node'],
+  ['V', 'Validate a pack'],
   ['?', 'This list'],
 ];
 
@@ -43,6 +45,7 @@ class App {
   private readonly toasts: HTMLElement;
   private readonly help: HTMLDialogElement;
   private readonly node: NodePanel;
+  private readonly validation: ValidationView;
   private studies: WorklistStudyData[] = [];
   private selectedStudy: string | null = null;
   private study: StudyData | null = null;
@@ -73,6 +76,7 @@ class App {
     this.toasts = byId('toasts');
     this.help = byId<HTMLDialogElement>('help');
     this.node = new NodePanel(byId<HTMLDialogElement>('node-panel'), (state) => this.status.setNode(state));
+    this.validation = new ValidationView(byId<HTMLDialogElement>('validation-view'));
     replace(
       this.help,
       h('h2', null, 'Keyboard shortcuts'),
@@ -92,11 +96,13 @@ class App {
     });
     on('worklist.changed', () => void this.refreshWorklist());
     on('node.changed', () => void this.node.refresh(false));
+    on('validation.changed', (progress) => this.validation.changed(progress));
     this.keyboard();
     this.dragAndDrop();
     byId('statusbar').addEventListener('click', (event) => {
       if ((event.target as HTMLElement).closest('[data-action="help"]')) this.help.showModal();
       if ((event.target as HTMLElement).closest('[data-action="node"]')) void this.node.open();
+      if ((event.target as HTMLElement).closest('[data-action="validate"]')) void this.validation.open();
     });
     await this.run(async () => {
       const status = await invoke('status.get', {});
@@ -352,7 +358,8 @@ class App {
   private keyboard(): void {
     document.addEventListener('keydown', (event) => {
       const target = event.target as HTMLElement;
-      if (target.closest('input, select, textarea') || this.help.open || this.node.isOpen) return;
+      if (target.closest('input, select, textarea') || this.help.open || this.node.isOpen || this.validation.isOpen)
+        return;
       if (event.ctrlKey || event.metaKey || event.altKey) {
         if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'o') {
           event.preventDefault();
@@ -384,6 +391,7 @@ class App {
         O: () => void this.open('folder'),
         '?': () => this.help.showModal(),
         d: () => void this.node.open(),
+        v: () => void this.validation.open(),
       };
       for (const preset of PRESETS) actions[preset.key] = () => this.viewer.preset(Number(preset.key));
       // A held A or X would toggle the verdict back and forth, once per key repeat.

@@ -63,6 +63,16 @@ export class StatusBar {
         'button',
         {
           type: 'button',
+          class: 'status-item link-button validate-button',
+          title: 'Measure the pack on your own labelled images (V)',
+          'data-action': 'validate',
+        },
+        'Validate a pack',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
           class: 'status-item link-button help-button',
           title: 'Keyboard shortcuts (?)',
           'data-action': 'help',

@@ -16,7 +16,7 @@ import type { AnyEnvelope } from './dispatch.js';
 import { createApiHandlers } from './handlers.js';
 import { NODE_SETTINGS_FILE } from './node-control.js';
 import { receivedFolder } from '../../node/index.js';
-import type { DialogKind } from '../../common/index.js';
+import type { ChooserKind } from '../../common/index.js';
 
 export interface BackendOptions {
   /** Model pack folder (default: the bundled demonstration pack). */
@@ -26,7 +26,7 @@ export interface BackendOptions {
   provider?: ProviderChoice;
   threads?: number;
   emit: ApiEmit;
-  chooseFiles: (kind: DialogKind) => Promise<string[]>;
+  chooseFiles: (kind: ChooserKind) => Promise<string[]>;
 }
 
 export interface Backend {
@@ -62,6 +62,8 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     chooseFiles: options.chooseFiles,
     // The node's settings beside the database; what it receives where `triage serve --db` keeps it.
     node: { settingsFile: join(dirname(database), NODE_SETTINGS_FILE), dataDir: receivedFolder(database) },
+    // Validations in <data dir>/validations/, with a database of their own (never this one).
+    validation: { dataDir: dirname(database) },
   });
   // Starts the node only if the user turned on "start with the app"; a bad settings file or a
   // port in use is shown in the panel, never a failure to open.

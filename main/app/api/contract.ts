@@ -18,6 +18,7 @@ import { DIALOG_KINDS, SCAN_OUTCOMES } from '../../common/index.js';
 import type { FindingSchema, PatientSchema } from '../../domain/index.js';
 import {
   CurrentVerdictSchema,
+  EvaluationSchema,
   PrioritySchema,
   ProviderSchema,
   ScanProgressSchema,
@@ -324,6 +325,28 @@ export const EchoResult = z.object({
 });
 
 // ---------------------------------------------------------------------------------------------
+// Validation (main/validation's runEvaluation), run in the engine process beside the scans
+
+/** Where a validation stands: none yet, running, or how the last one ended. */
+export const VALIDATION_STATES = ['idle', 'running', 'completed', 'failed', 'interrupted'] as const;
+/** The most image folders one validation takes. */
+export const MAX_VALIDATION_FOLDERS = 16;
+
+/** A validation's progress and end, small enough for every event: counts, a coded error, the report's path. */
+export const ValidationProgress = z.object({
+  state: z.enum(VALIDATION_STATES),
+  /** The images' scan: files done of the total (null until counted), rate, time left, analysed. */
+  progress: ScanProgressSchema,
+  /** Why it failed: the coded message (INVALID_LABELS, UNKNOWN_TERM, NOTHING_TO_EVALUATE...). */
+  error: ApiErrorPayload.nullable(),
+  /** The report (report.html) of the completed validation, beside its metrics.json and predictions.csv. */
+  reportPath: z.string().nullable(),
+});
+
+/** The same with the completed validation's figures (metrics.json's content). */
+export const ValidationState = ValidationProgress.extend({ evaluation: EvaluationSchema.nullable() });
+
+// ---------------------------------------------------------------------------------------------
 // Channels: renderer -> main, request and response
 
 export const API = {
@@ -377,6 +400,29 @@ export const API = {
     request: z.object({ destination: z.string().min(1).max(320) }).strict(),
     response: z.object({ retried: Count, node: NodeState }),
   },
+  /**
+   * The open dialog for a validation: a folder of labelled images or the labels file (CSV). What
+   * the user picks is granted to the window (for validation.start), never scanned; null: cancelled.
+   */
+  'validation.choose': {
+    request: z.object({ kind: z.enum(['images', 'labels']) }).strict(),
+    response: z.object({ path: z.string().nullable() }),
+  },
+  /**
+   * Measures the pack on labelled images (granted paths only), in the background; refused with
+   * VALIDATION_RUNNING while one runs. Its results database is the validations' own, never the worklist's.
+   */
+  'validation.start': {
+    request: z.object({ images: z.array(FilePath).min(1).max(MAX_VALIDATION_FOLDERS), labels: FilePath }).strict(),
+    response: ValidationState,
+  },
+  /** The validation running, or the last one's end with its figures. */
+  'validation.get': { request: Empty, response: ValidationState },
+  /** Stops the running validation (its analyses so far are kept for the next one); it ends interrupted. */
+  'validation.cancel': {
+    request: Empty,
+    response: z.object({ cancelled: z.boolean(), validation: ValidationState }),
+  },
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -389,6 +435,8 @@ export const API_EVENTS = {
   'worklist.changed': z.object({ studies: Count }),
   /** The DICOM node started, stopped, received, triaged or sent something: fetch node.get again. */
   'node.changed': z.object({ running: z.boolean() }),
+  /** A validation started, progressed (throttled), or ended: fetch validation.get for its figures. */
+  'validation.changed': ValidationProgress,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -415,6 +463,9 @@ export type HeatmapDataType = z.output<typeof HeatmapData>;
 export type NodeSettingsData = z.output<typeof NodeSettings>;
 export type NodeStateData = z.output<typeof NodeState>;
 export type EchoResultData = z.output<typeof EchoResult>;
+export type ValidationProgressData = z.output<typeof ValidationProgress>;
+export type ValidationStateData = z.output<typeof ValidationState>;
+export type EvaluationData = z.output<typeof EvaluationSchema>;
 
 /** What crosses a process boundary for one request: a value, or a coded error (never a stack trace). */
 export type Envelope<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiError };

@@ -20,8 +20,9 @@ import type { ApiEmit, ApiHandlers, FeedbackData, ImageResultData } from './cont
 import { fileName } from './file-name.js';
 import { NodeControl } from './node-control.js';
 import { ScanQueue } from './scan-queue.js';
+import { ValidationControl } from './validation-control.js';
 import { WorklistChanges } from './worklist-changes.js';
-import type { DialogKind } from '../../common/index.js';
+import type { ChooserKind } from '../../common/index.js';
 
 export interface ApiDeps {
   engine: Engine;
@@ -31,12 +32,15 @@ export interface ApiDeps {
   /** Pushes an event to the window. */
   emit: ApiEmit;
   /**
-   * The system's open dialog: absolute paths the user picked, [] when cancelled. Electron's
-   * dialog.showOpenDialog in the app; a fixed choice in tests.
+   * The system's open dialog: absolute paths the user picked, [] when cancelled ('labels': one
+   * CSV file). Electron's dialog.showOpenDialog in the app, which grants what it answers to the
+   * window; a fixed choice in tests.
    */
-  chooseFiles: (kind: DialogKind) => Promise<string[]>;
+  chooseFiles: (kind: ChooserKind) => Promise<string[]>;
   /** The DICOM node's settings file and received folder (node-control.ts); without them, no node. */
   node?: { settingsFile: string; dataDir: string };
+  /** The app's data folder, under which validations write their folders and database; without it, none. */
+  validation?: { dataDir: string };
 }
 
 /** What the store holds for a path the window named, or a coded refusal. */
@@ -66,7 +70,9 @@ async function analyzeOne(engine: Engine, file: string, sha256: string | null): 
   return found;
 }
 
-export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promise<void>; node: NodeControl | null } {
+export function createApiHandlers(
+  deps: ApiDeps,
+): ApiHandlers & { close(): Promise<void>; node: NodeControl | null; validation: ValidationControl | null } {
   const { engine, store, rules, emit } = deps;
   const provenance = packProvenance(engine.pack);
   const fingerprint = packFingerprint(provenance);
@@ -91,6 +97,11 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
         onResults: () => worklist.changed(true),
       })
     : null;
+  const validation = deps.validation ? new ValidationControl({ engine, emit, dataDir: deps.validation.dataDir }) : null;
+  const requireValidation = (): ValidationControl => {
+    if (!validation) throw new TriageError('INVALID_REQUEST', 'This window has no validation.');
+    return validation;
+  };
   const requireNode = (): NodeControl => {
     if (!node) throw new TriageError('INVALID_REQUEST', 'This window has no DICOM node.');
     return node;
@@ -328,15 +339,37 @@ export function createApiHandlers(deps: ApiDeps): ApiHandlers & { close(): Promi
       const control = requireNode();
       return { retried: control.retry(destination), node: control.state() };
     },
+
+    async 'validation.choose'({ kind }) {
+      requireValidation();
+      // The dialog grants what the user picks to the window (for validation.start); nothing is scanned.
+      const [path] = await deps.chooseFiles(kind === 'images' ? 'folder' : 'labels');
+      return { path: path ?? null };
+    },
+
+    async 'validation.start'({ images, labels }) {
+      return requireValidation().start(images, labels);
+    },
+
+    async 'validation.get'() {
+      return requireValidation().state();
+    },
+
+    async 'validation.cancel'() {
+      const control = requireValidation();
+      return { cancelled: control.cancel(), validation: control.state() };
+    },
   };
 
   return {
     ...handlers,
     /** Stops the scan (keeping what is done) and waits for it; the caller closes engine and store. */
     node,
+    validation,
     async close() {
-      // The node first: it triages through the same engine and store.
+      // The node and a validation first: they analyse through the same engine.
       await node?.close();
+      await validation?.close();
       await scans.close();
       worklist.close();
       analyses.clear();

@@ -9,7 +9,7 @@ import type { ApiEmit, Envelope } from '../api/contract.js';
 import { errorEnvelope } from '../api/dispatch.js';
 import type { EngineSettings, FromEngine, MessageEnd, ToEngine } from './messages.js';
 import { isToEngine } from './messages.js';
-import type { DialogKind } from '../../common/index.js';
+import type { ChooserKind } from '../../common/index.js';
 
 /** What the host needs of the backend (main/app/api/backend.ts openBackend). */
 export interface HostedBackend {
@@ -25,7 +25,7 @@ const MAX_STORED_QUERY = 256;
 export type OpenBackend = (
   settings: EngineSettings,
   emit: ApiEmit,
-  chooseFiles: (kind: DialogKind) => Promise<string[]>,
+  chooseFiles: (kind: ChooserKind) => Promise<string[]>,
 ) => Promise<HostedBackend>;
 
 type Opened = { backend: HostedBackend } | { failed: Envelope & { ok: false } };
@@ -41,7 +41,7 @@ export function serveEngine(end: MessageEnd<FromEngine, ToEngine>, open: OpenBac
   const choices = new Map<number, (paths: string[]) => void>();
 
   const emit: ApiEmit = (event, payload) => end.post({ kind: 'event', event, payload });
-  const chooseFiles = (choose: DialogKind) =>
+  const chooseFiles = (choose: ChooserKind) =>
     new Promise<string[]>((resolve) => {
       const id = nextChoice++;
       choices.set(id, resolve);

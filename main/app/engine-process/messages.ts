@@ -4,7 +4,7 @@
  * request, sends it here, and passes the envelope back. Every message is structured-clonable
  * (pixels travel as ArrayBuffers).
  */
-import type { DialogKind } from '../../common/index.js';
+import type { ChooserKind } from '../../common/index.js';
 import type { ApiError, Envelope } from '../api/contract.js';
 
 /** What the engine process needs to know from the main process (null: the product's default). */
@@ -36,7 +36,7 @@ export type FromEngine =
   | { kind: 'reply'; id: number; reply: Envelope }
   | { kind: 'event'; event: string; payload: unknown }
   /** The open dialog belongs to the window, so the main process shows it and answers 'chosen'. */
-  | { kind: 'choose'; id: number; choose: DialogKind }
+  | { kind: 'choose'; id: number; choose: ChooserKind }
   | { kind: 'closed' };
 
 /** One end of the message channel, whatever carries it (parentPort, process.send, a utility process). */

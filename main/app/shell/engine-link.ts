@@ -12,7 +12,7 @@
 import type { Envelope } from '../api/contract.js';
 import type { EngineSettings, FromEngine, ToEngine } from '../engine-process/messages.js';
 import { isFromEngine } from '../engine-process/messages.js';
-import type { DialogKind } from '../../common/index.js';
+import type { ChooserKind } from '../../common/index.js';
 
 /** A running engine process, whatever started it. */
 export interface EngineChild {
@@ -26,8 +26,8 @@ export interface EngineLinkOptions {
   spawn: () => EngineChild;
   settings: EngineSettings;
   onEvent: (event: string, payload: unknown) => void;
-  /** Shows the open dialog for the engine's 'dialog.open' handler; [] when cancelled. */
-  chooseFiles: (kind: DialogKind) => Promise<string[]>;
+  /** Shows the open dialog for the engine's 'dialog.open' and 'validation.choose' handlers; [] when cancelled. */
+  chooseFiles: (kind: ChooserKind) => Promise<string[]>;
   /** Told when the process ends unasked (the main process logs it). */
   onExit?: (code: number | null) => void;
   /** How long `close` waits for the process to release the database before killing it. */
@@ -44,8 +44,8 @@ export interface EngineLinkOptions {
  */
 export const REQUEST_TIMEOUT_MS = 60_000;
 
-/** The channel whose answer waits for the user (the open dialog): no deadline while it is open. */
-const DIALOG_CHANNEL = 'dialog.open';
+/** The channels whose answer waits for the user (the open dialog): no deadline while it is open. */
+const DIALOG_CHANNELS: ReadonlySet<string> = new Set(['dialog.open', 'validation.choose']);
 
 interface Pending {
   channel: string;
@@ -119,7 +119,7 @@ export class EngineLink {
 
   /** Starts a request's deadline (none for the dialog's while a dialog is open). */
   private arm(id: number, entry: Pending): void {
-    if (entry.timer || (entry.channel === DIALOG_CHANNEL && this.dialogsOpen > 0)) return;
+    if (entry.timer || (DIALOG_CHANNELS.has(entry.channel) && this.dialogsOpen > 0)) return;
     entry.timer = setTimeout(() => {
       if (this.pending.get(id) !== entry) return;
       this.late.set(id, entry.channel);
@@ -143,7 +143,7 @@ export class EngineLink {
   private dialogOpened(): void {
     this.dialogsOpen++;
     for (const entry of this.pending.values()) {
-      if (entry.channel === DIALOG_CHANNEL && entry.timer) {
+      if (DIALOG_CHANNELS.has(entry.channel) && entry.timer) {
         clearTimeout(entry.timer);
         entry.timer = null;
       }
@@ -153,7 +153,7 @@ export class EngineLink {
   private dialogClosed(): void {
     this.dialogsOpen = Math.max(0, this.dialogsOpen - 1);
     if (this.dialogsOpen > 0) return;
-    for (const [id, entry] of this.pending) if (entry.channel === DIALOG_CHANNEL) this.arm(id, entry);
+    for (const [id, entry] of this.pending) if (DIALOG_CHANNELS.has(entry.channel)) this.arm(id, entry);
   }
 
   /** Asks the process to close the store and exit; kills it if it has not after the timeout. */
@@ -207,7 +207,7 @@ export class EngineLink {
     } else if (typed.kind === 'event') {
       this.options.onEvent(typed.event, typed.payload);
     } else if (typed.kind === 'choose') {
-      const kind: DialogKind = typed.choose === 'folder' ? 'folder' : 'files';
+      const kind: ChooserKind = typed.choose === 'folder' || typed.choose === 'labels' ? typed.choose : 'files';
       this.dialogOpened();
       const answer = (paths: string[]) => {
         // The process may have died while the dialog was open; its exit already failed its requests.

@@ -25,10 +25,10 @@ import type { EngineSettings } from '../engine-process/messages.js';
 import { menuTemplate } from './menu.js';
 import { ENTRY_URL, APP_SCHEME } from './origin.js';
 import { SCHEME_PRIVILEGES, serveAsset } from './protocol.js';
-import { windowOptions } from './window.js';
+import { dialogOptions, windowOptions } from './window.js';
 import { pathSemantics } from './reach.js';
 import { WindowPolicy } from './window-policy.js';
-import type { DialogKind } from '../../common/index.js';
+import type { ChooserKind } from '../../common/index.js';
 
 export type ShellElectron = Pick<
   typeof Electron,
@@ -124,17 +124,13 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     stored: (paths) => engine.stored(paths),
   });
 
-  const chooseFiles = async (kind: DialogKind): Promise<string[]> => {
+  const chooseFiles = async (kind: ChooserKind): Promise<string[]> => {
     if (!window || window.isDestroyed()) return [];
     const shownIn = window;
-    const properties: Electron.OpenDialogOptions['properties'] =
-      kind === 'folder' ? ['openDirectory'] : ['openFile', 'multiSelections'];
-    const chosen = await dialog.showOpenDialog(shownIn, {
-      title: kind === 'folder' ? 'Open a folder of radiographs' : 'Open radiographs',
-      properties,
-    });
+    const chosen = await dialog.showOpenDialog(shownIn, dialogOptions(kind));
     if (chosen.canceled) return [];
-    // The user's answer: the window may scan these (and, for a folder, what lies inside it).
+    // The user's answer: the window may scan these (and, for a folder, what lies inside it); a
+    // labels file is granted the same way, for validation.start.
     if (!shownIn.isDestroyed()) policy.grant(shownIn.webContents.id, chosen.filePaths);
     return chosen.filePaths;
   };

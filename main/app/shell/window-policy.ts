@@ -1,7 +1,7 @@
 /**
  * The main process's checks of a window's requests beyond the contract's schemas, per window:
- * what it may scan (reach.ts: paths the user granted it through the open dialog or a drop, or
- * that the results store holds; never a network, device or automount path), and how fast it may
+ * what it may scan or validate (reach.ts: paths the user granted it through the open dialog or a
+ * drop, or that the results store holds; never a network, device or automount path), and how fast it may
  * write verdicts (rate-limit.ts: feedback.set in bursts of 40, then 10 a second) and drive the
  * DICOM node (NODE_LIMITS: connection tests, starts and stops, saves, retries). `install.ts` runs
  * `check` on every validated request before relaying it; the end-to-end tests' bridge runs the
@@ -53,6 +53,11 @@ export class WindowPolicy {
   async check(windowId: number, channel: string, request: unknown): Promise<ApiError | null> {
     try {
       if (channel === 'scan.start') return await this.checkScan(windowId, (request as { paths: string[] }).paths);
+      if (channel === 'validation.start') {
+        // The same rule for a validation's folders and its labels file: granted by the dialog or a drop.
+        const { images, labels } = request as { images: string[]; labels: string };
+        return await this.checkScan(windowId, [...images, labels]);
+      }
       if (channel === 'feedback.set') return this.checkFeedback(windowId);
       if (Object.hasOwn(NODE_LIMITS, channel)) return this.checkNode(windowId, channel);
       return null;

@@ -3,7 +3,8 @@
  * concerned: it runs sandboxed, isolated from the preload, without Node, with web security on,
  * and reaches the engine only through `window.triage`.
  */
-import type { BrowserWindowConstructorOptions } from 'electron';
+import type { BrowserWindowConstructorOptions, OpenDialogOptions } from 'electron';
+import type { ChooserKind } from '../../common/index.js';
 
 export interface WindowSettings {
   /** The bundled CommonJS preload (a sandboxed preload cannot require local files). */
@@ -40,4 +41,22 @@ export function windowOptions(settings: WindowSettings): BrowserWindowConstructo
       devTools: settings.devTools,
     },
   };
+}
+
+/**
+ * The open dialog for each thing the window may ask for: files or a folder of radiographs (to
+ * scan, or a validation's images), or one labels file (CSV) for a validation.
+ */
+export function dialogOptions(kind: ChooserKind): OpenDialogOptions {
+  if (kind === 'folder') return { title: 'Open a folder of radiographs', properties: ['openDirectory'] };
+  if (kind === 'labels')
+    return {
+      title: 'Choose the labels file (CSV)',
+      properties: ['openFile'],
+      filters: [
+        { name: 'Labels (CSV)', extensions: ['csv'] },
+        { name: 'All files', extensions: ['*'] },
+      ],
+    };
+  return { title: 'Open radiographs', properties: ['openFile', 'multiSelections'] };
 }

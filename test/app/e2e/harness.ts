@@ -25,7 +25,7 @@ import { APP_ORIGIN, ENTRY_URL } from '../../../main/app/shell/origin.js';
 import { serveAsset } from '../../../main/app/shell/protocol.js';
 import { pathSemantics } from '../../../main/app/shell/reach.js';
 import { WindowPolicy } from '../../../main/app/shell/window-policy.js';
-import type { DialogKind } from '../../../main/common/index.js';
+import type { ChooserKind } from '../../../main/common/index.js';
 
 export { launchChromium } from '../../support/chromium.js';
 
@@ -102,7 +102,7 @@ export class BridgeWindow {
   }
 
   /** The test's dialog answer, granted to the window as the main process grants the dialog's. */
-  chooser(choose: (kind: DialogKind) => Promise<string[]>): (kind: DialogKind) => Promise<string[]> {
+  chooser(choose: (kind: ChooserKind) => Promise<string[]>): (kind: ChooserKind) => Promise<string[]> {
     return async (kind) => {
       const paths = await choose(kind);
       this.policy.grant(BRIDGE_WINDOW, paths);

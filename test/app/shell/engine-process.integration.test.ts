@@ -21,7 +21,7 @@ import type { EngineChild } from '../../../main/app/shell/engine-link.js';
 import type { EngineSettings } from '../../../main/app/engine-process/messages.js';
 import { scratchDir } from '../../support/tools.js';
 import { appPack, PHANTOMS, PHANTOM_FILES } from '../fixtures.js';
-import type { DialogKind } from '../../../main/common/index.js';
+import type { ChooserKind } from '../../../main/common/index.js';
 
 const ENTRY = fileURLToPath(new URL('../../../main/app/engine-process/entry.ts', import.meta.url));
 const scratch = scratchDir('app-engine-process');
@@ -38,14 +38,14 @@ interface Harness {
   link: EngineLink;
   children: ChildProcess[];
   events: Array<{ event: string; payload: unknown }>;
-  chosen: DialogKind[];
+  chosen: ChooserKind[];
   exits: Array<number | null>;
 }
 
 function harness(settings: EngineSettings, choose: string[] = []): Harness {
   const children: ChildProcess[] = [];
   const events: Harness['events'] = [];
-  const chosen: DialogKind[] = [];
+  const chosen: ChooserKind[] = [];
   const exits: Array<number | null> = [];
   const spawn = (): EngineChild => {
     // The structured-clone serialisation Electron's utility process uses too (ArrayBuffers intact).

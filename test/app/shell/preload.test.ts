@@ -134,7 +134,12 @@ describe('the bundled preload', () => {
   });
 
   test('events: the listener gets the payload only; unsubscribing removes it; unknown events are refused', () => {
-    assert.deepEqual(Object.keys(API_EVENTS).sort(), ['node.changed', 'scan.progress', 'worklist.changed']);
+    assert.deepEqual(Object.keys(API_EVENTS).sort(), [
+      'node.changed',
+      'scan.progress',
+      'validation.changed',
+      'worklist.changed',
+    ]);
     const received: unknown[][] = [];
     const off = triage.on('worklist.changed', (...args: unknown[]) => received.push(args));
     const registered = [...listeners.get('triage:event:worklist.changed')!];
