@@ -192,11 +192,16 @@ export const EvaluationSchema = z.object({
     /** The pack's calibration provenance, when `triage calibrate` derived it. */
     calibration: z.unknown(),
   }),
-  /** How the intervals were made: by patient when patients are known and some have several images. */
+  /**
+   * How the intervals were made: by patient when images share patients (an unknown patient is
+   * one of its own) and there are at least 30 patients; else by image, with `note` saying why
+   * when images do share patients.
+   */
   intervals: z.object({
     level: z.literal(0.95),
     bootstrap: z.object({ resamples: Count, seed: z.number().int() }).nullable(),
     clustered: z.boolean(),
+    note: z.string().nullable(),
   }),
   data: EvaluationDataSchema,
   findings: z.array(FindingMetricsSchema),
@@ -212,6 +217,8 @@ export const PredictionRowSchema = z.object({
   /** The ensemble's shown probability (4 decimals). */
   probability: z.number(),
   positive: z.boolean(),
+  /** The probability lies in the pack's indeterminate band (the call stands, shown as indeterminate). */
+  indeterminate: z.boolean(),
   label: z.union([z.literal(0), z.literal(1)]),
   /** A patient's number in order of first appearance (never the ID itself); null when unknown. */
   cluster: Count.nullable(),

@@ -172,3 +172,103 @@ export function bootstrapInterval(
   const bounds = percentileBounds(resampled);
   return { value, low: bounds?.low ?? null, high: bounds?.high ?? null, method };
 }
+
+/**
+ * A plan's resamples drawn one at a time, so that memory stays O(images) however many resamples:
+ * each pass re-seeds the generator and yields the same weights in the same order, in one buffer
+ * reused (copy it to keep it). The draws are clusterWeights' (imageWeights' when every image is
+ * its own cluster): per resample, as many clusters as there are, with replacement.
+ */
+export class Resampler {
+  private constructor(
+    readonly plan: BootstrapPlan,
+    /** Each image's cluster, numbered 0.. in order of first appearance. */
+    private readonly clusterOf: Int32Array,
+    private readonly clusters: number,
+    /** A sub-view: the parent's image indexes it keeps, in order; null for the whole set. */
+    private readonly picked: Int32Array | null = null,
+  ) {}
+
+  /** Clusters of images, by any key (a patient); images with the same key are drawn together. */
+  static byCluster(keys: ReadonlyArray<string | number>, plan: BootstrapPlan): Resampler {
+    checkResamples(plan);
+    const index = new Map<string | number, number>();
+    const clusterOf = Int32Array.from(keys, (key) => {
+      let cluster = index.get(key);
+      if (cluster === undefined) index.set(key, (cluster = index.size));
+      return cluster;
+    });
+    return new Resampler(plan, clusterOf, index.size);
+  }
+
+  /** Every image its own cluster: the plain bootstrap. */
+  static byImage(n: number, plan: BootstrapPlan): Resampler {
+    checkResamples(plan);
+    return new Resampler(
+      plan,
+      Int32Array.from({ length: n }, (_, i) => i),
+      n,
+    );
+  }
+
+  /** The images a statistic sees: all of them, or those of a sub-view. */
+  get images(): number {
+    return this.picked ? this.picked.length : this.clusterOf.length;
+  }
+
+  /** The same draws seen through a subset of the images (indexes into this view). */
+  restrict(images: readonly number[]): Resampler {
+    const picked = this.picked ? Int32Array.from(images, (i) => this.picked![i]) : Int32Array.from(images);
+    return new Resampler(this.plan, this.clusterOf, this.clusters, picked);
+  }
+
+  *weights(): Generator<Int32Array> {
+    const next = mulberry32(this.plan.seed);
+    const drawn = new Int32Array(this.clusters);
+    const all = new Int32Array(this.clusterOf.length);
+    const view = this.picked ? new Int32Array(this.picked.length) : all;
+    for (let b = 0; b < this.plan.resamples; b++) {
+      drawn.fill(0);
+      for (let j = 0; j < this.clusters; j++) drawn[Math.floor(next() * this.clusters)]++;
+      if (this.picked) for (let j = 0; j < this.picked.length; j++) view[j] = drawn[this.clusterOf[this.picked[j]]];
+      else for (let i = 0; i < all.length; i++) all[i] = drawn[this.clusterOf[i]];
+      yield view;
+    }
+  }
+}
+
+/** The most resamples a plan may ask for (time, not memory, bounds them now). */
+export const MAX_RESAMPLES = 100_000;
+
+function checkResamples(plan: BootstrapPlan): void {
+  if (!Number.isInteger(plan.resamples) || plan.resamples < 1 || plan.resamples > MAX_RESAMPLES)
+    throw new TriageError('USAGE', `The bootstrap takes 1 to ${MAX_RESAMPLES} resamples, not ${plan.resamples}.`);
+  if (!Number.isInteger(plan.seed)) throw new TriageError('USAGE', 'The bootstrap needs a whole seed.');
+}
+
+/**
+ * Several figures' percentile intervals from one pass over the resamples (see bootstrapInterval
+ * for the convention): each statistic sees every resample's weights once.
+ */
+export function bootstrapIntervals(
+  resampler: Resampler,
+  figures: ReadonlyArray<{ value: number | null; statistic: (weights: Int32Array) => number | null }>,
+  method: 'bootstrap' | 'bootstrap-patient',
+): Interval[] {
+  const values = figures.map(() => [] as number[]);
+  const live = figures.map((f) => f.value !== null);
+  if (live.some(Boolean)) {
+    for (const weights of resampler.weights()) {
+      figures.forEach((figure, k) => {
+        if (!live[k]) return;
+        const v = figure.statistic(weights);
+        if (v !== null) values[k].push(v);
+      });
+    }
+  }
+  return figures.map((figure, k) => {
+    if (figure.value === null) return { value: null, low: null, high: null, method };
+    const bounds = percentileBounds(values[k]);
+    return { value: figure.value, low: bounds?.low ?? null, high: bounds?.high ?? null, method };
+  });
+}

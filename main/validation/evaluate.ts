@@ -16,14 +16,7 @@ import type { Taxonomy } from '../taxonomy/index.js';
 import type { CollectedImages, LabelledImage } from './collect.js';
 import { UNKNOWN } from './collect.js';
 import type { Labels } from './labels.js';
-import {
-  bootstrapInterval,
-  clusterWeights,
-  imageWeights,
-  prepareScores,
-  weightedAuc,
-  weightedConfusion,
-} from './bootstrap.js';
+import { bootstrapIntervals, Resampler, prepareScores, weightedAuc, weightedConfusion } from './bootstrap.js';
 import type { BootstrapPlan } from './bootstrap.js';
 import { delongDifference, delongInterval, wilson } from './intervals.js';
 import { auc as aucOf, brierScore, confusion, expectedCalibrationError, reliability, rocCurve } from './metrics.js';
@@ -34,7 +27,6 @@ import type {
   F1Figures,
   FindingMetrics,
   Interval,
-  IntervalMethod,
   MemberFigures,
   PredictionRow,
   ScorerFigures,
@@ -71,10 +63,39 @@ export interface TermData {
   members: Map<string, number[]>;
 }
 
-/** How a set of images is resampled: by patient or by image, with the weights of every resample. */
+/**
+ * How a set of images is resampled: by patient when images share patients and there are enough
+ * of them to resample, else by image (then DeLong and Wilson where they apply), and why.
+ */
 interface Resampling {
   clustered: boolean;
-  weights: Int32Array[];
+  resampler: Resampler;
+  /** Why images sharing patients are nevertheless treated as independent; null otherwise. */
+  note: string | null;
+}
+
+/** Fewer patients than this make a patient bootstrap's interval unreliable (few distinct resamples). */
+export const MIN_PATIENTS_TO_RESAMPLE = 30;
+
+/** A batch of bootstrapped figures, computed together in one pass over the resamples. */
+class FigureBatch {
+  private readonly figures: Array<{ value: number | null; statistic: (w: Int32Array) => number | null }> = [];
+  private results: Interval[] | null = null;
+
+  constructor(
+    private readonly resampler: Resampler,
+    private readonly method: 'bootstrap' | 'bootstrap-patient',
+  ) {}
+
+  /** A figure to bootstrap; its interval is there once run() has run. */
+  add(value: number | null, statistic: (w: Int32Array) => number | null): () => Interval {
+    const k = this.figures.push({ value, statistic }) - 1;
+    return () => this.results![k];
+  }
+
+  run(): void {
+    this.results = bootstrapIntervals(this.resampler, this.figures, this.method);
+  }
 }
 
 const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
@@ -89,75 +110,85 @@ function assessedFinding(image: LabelledImage, term: string, tree: string): Find
 const f1Of = (c: Pick<Confusion, 'tp' | 'fp' | 'fn'>): number | null =>
   c.tp + c.fp + c.fn > 0 ? (2 * c.tp) / (2 * c.tp + c.fp + c.fn) : null;
 
-/** The weights of a subset of images (indexes into the whole set), per resample. */
-function restrict(resampling: Resampling, images: number[]): Int32Array[] {
-  return resampling.weights.map((w) => Int32Array.from(images, (i) => w[i]));
-}
-
-/** The figures of one scorer's probabilities and calls on one term. */
+/** The figures of one scorer's probabilities and calls on one term, once its batch has run. */
 function scorerFigures(
   truth: number[],
   probability: number[],
   called: boolean[],
-  resampling: Resampling,
-  weights: Int32Array[],
-): ScorerFigures {
+  clustered: boolean,
+  batch: FigureBatch,
+): () => ScorerFigures {
   const c = confusion(truth, called);
-  const method: IntervalMethod = resampling.clustered ? 'bootstrap-patient' : 'bootstrap';
-  const prepared = prepareScores(truth, probability);
-  const boot = (value: number | null, statistic: (w: Int32Array) => number | null): Interval =>
-    bootstrapInterval(weights, statistic, method, value);
-  const byCounts = (value: number | null, of: (c: Confusion) => number | null): Interval =>
-    boot(value, (w) => of(weightedConfusion(truth, called, w)));
-  const f1 = byCounts(f1Of(c), f1Of);
-  if (resampling.clustered) {
-    return {
-      auc: boot(aucOf(truth, probability), (w) => weightedAuc(prepared, w)),
-      sensitivity: byCounts(ratio(c.tp, c.tp + c.fn), (k) => ratio(k.tp, k.tp + k.fn)),
-      specificity: byCounts(ratio(c.tn, c.tn + c.fp), (k) => ratio(k.tn, k.tn + k.fp)),
-      ppv: byCounts(ratio(c.tp, c.tp + c.fp), (k) => ratio(k.tp, k.tp + k.fp)),
-      npv: byCounts(ratio(c.tn, c.tn + c.fn), (k) => ratio(k.tn, k.tn + k.fn)),
-      f1,
+  const byCounts = (of: (c: Confusion) => number | null) =>
+    batch.add(of(c), (w) => of(weightedConfusion(truth, called, w)));
+  const f1 = byCounts(f1Of);
+  if (clustered) {
+    const prepared = prepareScores(truth, probability);
+    const auc = batch.add(aucOf(truth, probability), (w) => weightedAuc(prepared, w));
+    const sensitivity = byCounts((k) => ratio(k.tp, k.tp + k.fn));
+    const specificity = byCounts((k) => ratio(k.tn, k.tn + k.fp));
+    const ppv = byCounts((k) => ratio(k.tp, k.tp + k.fp));
+    const npv = byCounts((k) => ratio(k.tn, k.tn + k.fn));
+    return () => ({
+      auc: auc(),
+      sensitivity: sensitivity(),
+      specificity: specificity(),
+      ppv: ppv(),
+      npv: npv(),
+      f1: f1(),
       confusion: c,
-    };
+    });
   }
-  return {
+  return () => ({
     auc: delongInterval(truth, probability),
     sensitivity: wilson(c.tp, c.tp + c.fn),
     specificity: wilson(c.tn, c.tn + c.fp),
     ppv: wilson(c.tp, c.tp + c.fp),
     npv: wilson(c.tn, c.tn + c.fn),
-    f1,
+    f1: f1(),
     confusion: c,
-  };
+  });
 }
 
+const methodOf = (resampling: Resampling) => (resampling.clustered ? 'bootstrap-patient' : 'bootstrap');
+
 function termFigures(data: TermData, resampling: Resampling, versions: Map<string, string>): FindingMetrics {
-  const weights = restrict(resampling, data.images);
-  const ensemble = scorerFigures(data.truth, data.probability, data.called, resampling, weights);
+  const batch = new FigureBatch(resampling.resampler.restrict(data.images), methodOf(resampling));
+  const ensemble = scorerFigures(data.truth, data.probability, data.called, resampling.clustered, batch);
   const positives = data.truth.reduce((sum, t) => sum + t, 0);
   const ensemblePrepared = prepareScores(data.truth, data.probability);
-  const members: MemberFigures[] = [...data.members].map(([model, probability]) => {
-    const called = probability.map((p) => p >= 0.5);
-    const figures = scorerFigures(data.truth, probability, called, resampling, weights);
-    const memberPrepared = prepareScores(data.truth, probability);
-    const ensembleAuc = aucOf(data.truth, data.probability);
+  const ensembleAuc = aucOf(data.truth, data.probability);
+  const members = [...data.members].map(([model, probability]) => {
+    const figures = scorerFigures(
+      data.truth,
+      probability,
+      probability.map((p) => p >= 0.5),
+      resampling.clustered,
+      batch,
+    );
     const memberAuc = aucOf(data.truth, probability);
-    const aucDifference = resampling.clustered
-      ? bootstrapInterval(
-          weights,
-          (w) => {
-            const a = weightedAuc(ensemblePrepared, w);
-            const b = weightedAuc(memberPrepared, w);
-            return a === null || b === null ? null : a - b;
-          },
-          'bootstrap-patient',
-          ensembleAuc === null || memberAuc === null ? null : ensembleAuc - memberAuc,
-        )
-      : delongDifference(data.truth, data.probability, probability);
-    return { model, version: versions.get(model) ?? '', ...figures, aucDifference };
+    let aucDifference: () => Interval;
+    if (resampling.clustered) {
+      const memberPrepared = prepareScores(data.truth, probability);
+      aucDifference = batch.add(ensembleAuc === null || memberAuc === null ? null : ensembleAuc - memberAuc, (w) => {
+        const a = weightedAuc(ensemblePrepared, w);
+        const b = weightedAuc(memberPrepared, w);
+        return a === null || b === null ? null : a - b;
+      });
+    } else {
+      const paired = delongDifference(data.truth, data.probability, probability);
+      aucDifference = () => paired;
+    }
+    return (): MemberFigures => ({
+      model,
+      version: versions.get(model) ?? '',
+      ...figures(),
+      aucDifference: aucDifference(),
+    });
   });
-  const c = ensemble.confusion;
+  batch.run();
+  const figures = ensemble();
+  const c = figures.confusion;
   return {
     term: data.term,
     tree: data.tree,
@@ -165,16 +196,15 @@ function termFigures(data: TermData, resampling: Resampling, versions: Map<strin
     positives,
     prevalence: data.truth.length > 0 ? positives / data.truth.length : 0,
     indeterminate: data.indeterminate,
-    ...ensemble,
+    ...figures,
     roc: rocCurve(data.truth, data.probability),
     operatingPoint: { fpr: ratio(c.fp, c.fp + c.tn) ?? 0, tpr: ratio(c.tp, c.tp + c.fn) ?? 0 },
-    members,
+    members: members.map((member) => member()),
   };
 }
 
 /** Per-image counts pooled by a weighted sum: micro and hierarchical F1 with their intervals. */
-function pooledF1(perImage: Confusion[], resampling: Resampling): F1Figures {
-  const method: IntervalMethod = resampling.clustered ? 'bootstrap-patient' : 'bootstrap';
+function pooledF1(perImage: Confusion[], batch: FigureBatch): () => F1Figures {
   const sum = (w: ArrayLike<number> | null) => {
     const c = { tp: 0, fp: 0, fn: 0 };
     perImage.forEach((k, i) => {
@@ -186,36 +216,31 @@ function pooledF1(perImage: Confusion[], resampling: Resampling): F1Figures {
     return c;
   };
   const all = sum(null);
-  const boot = (value: number | null, of: (c: { tp: number; fp: number; fn: number }) => number | null) =>
-    bootstrapInterval(resampling.weights, (w) => of(sum(w)), method, value);
-  const precision = (c: { tp: number; fp: number }) => ratio(c.tp, c.tp + c.fp);
-  const recall = (c: { tp: number; fn: number }) => ratio(c.tp, c.tp + c.fn);
-  return {
-    precision: boot(precision(all), precision),
-    recall: boot(recall(all), recall),
-    f1: boot(f1Of(all), f1Of),
-    tp: all.tp,
-    fp: all.fp,
-    fn: all.fn,
-  };
+  const boot = (of: (c: { tp: number; fp: number; fn: number }) => number | null) =>
+    batch.add(of(all), (w) => of(sum(w)));
+  const precision = boot((c) => ratio(c.tp, c.tp + c.fp));
+  const recall = boot((c) => ratio(c.tp, c.tp + c.fn));
+  const f1 = boot(f1Of);
+  return () => ({ precision: precision(), recall: recall(), f1: f1(), tp: all.tp, fp: all.fp, fn: all.fn });
 }
 
-/** The mean of the terms' F1 over the terms with a positive label (in each resample, too). */
-function macroF1(terms: TermData[], resampling: Resampling): Interval {
-  const method: IntervalMethod = resampling.clustered ? 'bootstrap-patient' : 'bootstrap';
+/**
+ * The mean F1 of the terms with a positive label among the images (the set fixed on the whole
+ * data); in a resample that draws no positive and no call of a term, its F1 counts as 0, as
+ * scikit-learn's f1_score(average='macro') counts an undefined one.
+ */
+function macroF1(terms: TermData[], batch: FigureBatch): () => Interval {
+  const counted = terms.filter((term) => term.truth.some((t) => t === 1));
   const of = (w: ArrayLike<number> | null) => {
+    if (counted.length === 0) return null;
     let total = 0;
-    let counted = 0;
-    for (const term of terms) {
+    for (const term of counted) {
       const weights = w ? Int32Array.from(term.images, (i) => w[i]) : new Int32Array(term.images.length).fill(1);
-      const c = weightedConfusion(term.truth, term.called, weights);
-      if (c.tp + c.fn === 0) continue;
-      total += f1Of(c) ?? 0;
-      counted++;
+      total += f1Of(weightedConfusion(term.truth, term.called, weights)) ?? 0;
     }
-    return counted > 0 ? total / counted : null;
+    return total / counted.length;
   };
-  return bootstrapInterval(resampling.weights, (w) => of(w), method, of(null));
+  return batch.add(of(null), (w) => of(w));
 }
 
 /** Each image's true and called assessed terms, extended with their ancestors (the roots left out). */
@@ -252,12 +277,19 @@ function hierarchicalCounts(images: LabelledImage[], terms: TermData[], taxonomy
   });
 }
 
-function resamplingOf(patients: Array<string | null>, plan: BootstrapPlan): Resampling {
-  const known = patients.every((p) => p !== null);
-  const clustered = known && new Set(patients).size < patients.length;
+/** How images of these patients (null: unknown, a patient of its own) are resampled. */
+function resamplingOf(patients: ReadonlyArray<string | null>, plan: BootstrapPlan): Resampling {
+  const keys = patients.map((patient, i) => (patient === null ? `image ${i}` : `patient ${patient}`));
+  const distinct = new Set(keys).size;
+  const shared = distinct < keys.length;
+  if (shared && distinct >= MIN_PATIENTS_TO_RESAMPLE)
+    return { clustered: true, resampler: Resampler.byCluster(keys, plan), note: null };
   return {
-    clustered,
-    weights: clustered ? clusterWeights(patients as string[], plan) : imageWeights(patients.length, plan),
+    clustered: false,
+    resampler: Resampler.byImage(keys.length, plan),
+    note: shared
+      ? `${keys.length} images of only ${distinct} patients: too few patients to resample by patient, so the intervals treat images as independent and are too narrow where one patient's images agree`
+      : null,
   };
 }
 
@@ -288,7 +320,10 @@ function subgroups(images: LabelledImage[], terms: TermData[], plan: BootstrapPl
         const probability = picked.map((j) => term.probability[j]);
         const called = picked.map((j) => term.called[j]);
         const local = picked.map((j) => position.get(term.images[j])!);
-        const figures = scorerFigures(truth, probability, called, resampling, restrict(resampling, local));
+        const batch = new FigureBatch(resampling.resampler.restrict(local), methodOf(resampling));
+        const pending = scorerFigures(truth, probability, called, resampling.clustered, batch);
+        batch.run();
+        const figures = pending();
         return {
           term: term.term,
           tree: term.tree,
@@ -415,6 +450,7 @@ export function evaluate(options: EvaluateOptions): EvaluationOutcome {
         tree: term.tree,
         probability: term.probability[j],
         positive: term.called[j],
+        indeterminate: finding.indeterminate,
         label: term.truth[j] as 0 | 1,
         cluster: clusterOf[i],
         members: { ...finding.perModel },
@@ -423,6 +459,13 @@ export function evaluate(options: EvaluateOptions): EvaluationOutcome {
     }
   });
   const patients = images.every((image) => image.patient === null) ? null : clusters.size;
+  const batch = new FigureBatch(resampling.resampler, methodOf(resampling));
+  const overallBatch = {
+    microF1: pooledF1(micro, batch),
+    macroF1: macroF1(terms, batch),
+    hierarchical: pooledF1(hierarchicalCounts(images, terms, taxonomy), batch),
+  };
+  batch.run();
   const evaluation: Evaluation = {
     format: 'cxr-triage-evaluation',
     formatVersion: 1,
@@ -433,6 +476,7 @@ export function evaluate(options: EvaluateOptions): EvaluationOutcome {
       level: 0.95,
       bootstrap: { resamples: plan.resamples, seed: plan.seed },
       clustered: resampling.clustered,
+      note: resampling.note,
     },
     data: {
       labels: {
@@ -454,9 +498,9 @@ export function evaluate(options: EvaluateOptions): EvaluationOutcome {
     },
     findings,
     overall: {
-      microF1: pooledF1(micro, resampling),
-      macroF1: macroF1(terms, resampling),
-      hierarchical: pooledF1(hierarchicalCounts(images, terms, taxonomy), resampling),
+      microF1: overallBatch.microF1(),
+      macroF1: overallBatch.macroF1(),
+      hierarchical: overallBatch.hierarchical(),
       calibration: {
         // Not null: at least one term has labelled images (checked above).
         ece: expectedCalibrationError(pooledTruth, pooledProbability)!,

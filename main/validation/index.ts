@@ -21,12 +21,15 @@ export type { CalibrationTarget, Counts, F1, ThresholdChoice } from './metrics.j
 export { delong, delongDifference, delongInterval, normalQuantile, wilson } from './intervals.js';
 export {
   bootstrapInterval,
+  bootstrapIntervals,
   checkBootstrapPlan,
   clusterWeights,
   imageWeights,
   MAX_BOOTSTRAP_WEIGHTS,
+  MAX_RESAMPLES,
   percentileBounds,
   prepareScores,
+  Resampler,
   weightedAuc,
   weightedConfusion,
 } from './bootstrap.js';
@@ -66,3 +69,5 @@ export type { LabelRow, Labels, LabelTerm } from './labels.js';
 export { EVALUATION_FILES, predictionsCsv, writeEvaluation } from './outputs.js';
 export { packRecord, runEvaluation, SOFTWARE } from './run.js';
 export type { EvaluationRequest, EvaluationRun } from './run.js';
+export { computeFigures } from './figures.js';
+export type { FiguresRequest } from './figures.js';

@@ -17,7 +17,8 @@ export const EVALUATION_FILES = {
 } as const;
 
 /**
- * predictions.csv: `file,term,tree,probability,positive,label`, then `cluster` (the patient's
+ * predictions.csv: `file,term,tree,probability,positive,label`, then `indeterminate` (1: in
+ * the pack's band), `cluster` (the patient's
  * number, empty when unknown), the subgroups (sex, age, view, manufacturer) and one column per
  * member (its calibrated probability; empty where it does not cover the term). Cells as the
  * scan's CSV export writes them: a text a spreadsheet would evaluate (a manufacturer read from a
@@ -31,6 +32,7 @@ export function predictionsCsv(rows: readonly PredictionRow[], members: readonly
     'probability',
     'positive',
     'label',
+    'indeterminate',
     'cluster',
     'sex',
     'age',
@@ -48,6 +50,7 @@ export function predictionsCsv(rows: readonly PredictionRow[], members: readonly
         row.probability,
         row.positive ? 1 : 0,
         row.label,
+        row.indeterminate ? 1 : 0,
         row.cluster,
         row.attributes.sex,
         row.attributes.age,

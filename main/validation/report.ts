@@ -344,7 +344,8 @@ function intervalsText(evaluation: Evaluation): string {
     ? `<p>Bootstrap: ${e(formatCount(intervals.bootstrap.resamples))} resamples, seed ${e(formatCount(intervals.bootstrap.seed))}, ` +
       `${intervals.clustered ? "by patient (a patient's images are drawn together)" : 'by image'}.</p>`
     : '<p>No bootstrap: every interval is analytic.</p>';
-  return `<p>Every interval is a ${e(level)} % interval, made by:</p><ul>${methods || '<li>no interval</li>'}</ul>${bootstrap}`;
+  const note = intervals.note ? `<p class="warning">${e(intervals.note)}</p>` : '';
+  return `<p>Every interval is a ${e(level)} % interval, made by:</p><ul>${methods || '<li>no interval</li>'}</ul>${bootstrap}${note}`;
 }
 
 function countsList(counts: Record<string, number>): string {
@@ -606,6 +607,7 @@ tr.group th{background:#e8eef6;font-size:14px}
 tr.small td{color:var(--muted)}
 .flag{display:inline-block;border:1px solid #9a6700;color:#7d4e00;border-radius:3px;padding:0 4px;font-size:11px;white-space:nowrap}
 .note{color:var(--muted);max-width:900px}
+.warning{color:#8a4b00;font-weight:600;max-width:900px}
 .lead{margin:2px 0 8px}
 section.finding{border-top:1px solid var(--line);padding-top:4px;margin-top:18px}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;fill:var(--ink)}

@@ -13,8 +13,9 @@ import type { Taxonomy } from '../taxonomy/index.js';
 import { defaultRules } from '../triage/index.js';
 import { collectImages } from './collect.js';
 import type { CollectedImages } from './collect.js';
-import { checkBootstrapPlan } from './bootstrap.js';
-import { DEFAULT_BOOTSTRAP, evaluate } from './evaluate.js';
+import { Resampler } from './bootstrap.js';
+import { DEFAULT_BOOTSTRAP } from './evaluate.js';
+import { computeFigures } from './figures.js';
 import type { BootstrapPlan } from './bootstrap.js';
 import { readLabels } from './labels.js';
 import type { Labels } from './labels.js';
@@ -66,7 +67,7 @@ export interface LabelledRequest {
 
 /**
  * The labels read and the labelled images judged, as eval and calibrate both begin; null when
- * the scan was interrupted. `images` bounds the resampling that follows, checked before the scan.
+ * the scan was interrupted. The resampling plan that follows is checked before the scan.
  */
 export async function judgeLabelledImages(
   request: LabelledRequest,
@@ -74,8 +75,8 @@ export async function judgeLabelledImages(
 ): Promise<{ taxonomy: Taxonomy; labels: Labels; collected: CollectedImages } | null> {
   const taxonomy = request.taxonomy ?? (await loadTaxonomy());
   const labels = await readLabels(request.labels, taxonomy);
-  // Refused now rather than after a long scan: a labelled row is at most one image.
-  if (bootstrap) checkBootstrapPlan(labels.rows.length, bootstrap);
+  // A plan out of range is refused now rather than after a long scan.
+  if (bootstrap) Resampler.byImage(0, bootstrap);
   const collected = await collectImages({
     paths: request.paths,
     labels,
@@ -92,17 +93,21 @@ export async function judgeLabelledImages(
 export async function runEvaluation(request: EvaluationRequest): Promise<EvaluationRun> {
   const judged = await judgeLabelledImages(request, request.bootstrap ?? DEFAULT_BOOTSTRAP);
   if (!judged) return { outcome: 'interrupted' };
-  const { taxonomy, labels, collected } = judged;
-  const { evaluation, predictions } = evaluate({
-    labels,
-    collected,
-    pack: packRecord(request.engine.pack),
-    taxonomy,
-    paths: request.paths,
-    bootstrap: request.bootstrap,
-    createdAt: (request.now ?? new Date()).toISOString(),
-    software: SOFTWARE,
-  });
+  const { labels, collected } = judged;
+  const figures = await computeFigures(
+    {
+      labels,
+      collected,
+      pack: packRecord(request.engine.pack),
+      paths: request.paths,
+      bootstrap: request.bootstrap,
+      createdAt: (request.now ?? new Date()).toISOString(),
+      software: SOFTWARE,
+    },
+    request.signal,
+  );
+  if (!figures) return { outcome: 'interrupted' };
+  const { evaluation, predictions } = figures;
   const files = await writeEvaluation(request.out, evaluation, predictions);
   return { outcome: 'completed', evaluation, files };
 }

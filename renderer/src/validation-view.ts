@@ -288,6 +288,14 @@ export function evaluationSection(evaluation: EvaluationData, reportPath: string
       'data',
     ),
     h('h3', null, 'Findings (95 % intervals)'),
+    h(
+      'p',
+      { class: 'validation-intervals' },
+      evaluation.intervals.clustered
+        ? "Intervals resample patients (a patient's images together)."
+        : 'Intervals: DeLong for AUCs, Wilson for proportions, an image bootstrap for F1.',
+      evaluation.intervals.note ? ` ${evaluation.intervals.note}.` : '',
+    ),
     findingsTable(evaluation),
     h('h3', null, 'ROC curves'),
     h(

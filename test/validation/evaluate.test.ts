@@ -3,99 +3,13 @@
 // predictions.csv's rows.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Finding, StoredResult } from '../../main/domain/index.js';
 import type { TriageError } from '../../main/errors/index.js';
 import { loadTaxonomy } from '../../main/taxonomy/index.js';
 import { auc, evaluate, hierarchicalF1, predictionsCsv } from '../../main/validation/index.js';
-import type { CollectedImages, Evaluation, LabelledImage, Labels } from '../../main/validation/index.js';
+import type { LabelledImage } from '../../main/validation/index.js';
+import { collected, image, labels, MEMBERS, pack } from './results.js';
 
 const taxonomy = await loadTaxonomy();
-const MEMBERS = ['a', 'b', 'c'];
-
-function finding(term: string, members: number[], positive: boolean): Finding {
-  const sorted = [...members].sort((x, y) => y - x);
-  return {
-    term,
-    cui: null,
-    tree: 'finding',
-    positive,
-    direct: true,
-    assessed: true,
-    votes: { positive: members.filter((m) => m >= 0.5).length, total: members.length },
-    probability: {
-      ensemble: sorted[Math.floor(members.length / 2)],
-      mean: members.reduce((s, m) => s + m, 0) / members.length,
-      min: Math.min(...members),
-      max: Math.max(...members),
-    },
-    indeterminate: false,
-    perModel: Object.fromEntries(members.map((m, i) => [MEMBERS[i], m])),
-    supportedBy: [],
-    paths: [],
-  };
-}
-
-/** An image whose consolidation and pneumothorax members say these values (the majority's call). */
-function image(
-  file: string,
-  labels: Array<0 | 1 | null>,
-  consolidation: number[],
-  pneumothorax: number[],
-  patient: string | null,
-  sex: string,
-): LabelledImage {
-  const call = (values: number[]) => values.filter((v) => v >= 0.5).length >= 2;
-  const result = {
-    file,
-    status: 'ok',
-    findings: [
-      finding('consolidation', consolidation, call(consolidation)),
-      finding('pneumothorax', pneumothorax, call(pneumothorax)),
-      // A term a member declares but none trained: never assessed.
-      { ...finding('nodule', [0.5], false), assessed: false, probability: null, perModel: {} },
-    ],
-  } as unknown as StoredResult;
-  return { file, result, patient, attributes: { sex, age: 'unknown', view: 'PA', manufacturer: 'unknown' }, labels };
-}
-
-const labels: Labels = {
-  file: 'labels.csv',
-  sha256: '0'.repeat(64),
-  keyColumn: 'file',
-  terms: [
-    { term: 'consolidation', tree: 'finding', column: 'consolidation' },
-    { term: 'pneumothorax', tree: 'finding', column: 'pneumothorax' },
-    { term: 'nodule', tree: 'finding', column: 'nodule' },
-    { term: 'normal', tree: 'status', column: 'normal' },
-  ],
-  rows: [],
-};
-
-function collected(images: LabelledImage[]): CollectedImages {
-  return {
-    scan: {} as CollectedImages['scan'],
-    images,
-    rejected: { total: 2, byReason: { 'out of distribution (feature-distance)': 2 } },
-    errors: { total: 1, byCode: { TRUNCATED: 1 } },
-    missing: 3,
-    unlabelled: 4,
-    duplicates: 0,
-    reused: 5,
-  };
-}
-
-const pack: Evaluation['pack'] = {
-  id: 'p',
-  version: '1.0.0',
-  fingerprint: 'f'.repeat(64),
-  rule: 'majority',
-  indeterminate: { low: 0.4, high: 0.6 },
-  demo: true,
-  notForClinicalUse: true,
-  models: MEMBERS.map((id) => ({ id, version: '1.0.0', sha256: '0'.repeat(64), operatingPoints: {} })),
-  calibration: null,
-};
-
 const IMAGES = [
   image('/i/1.dcm', [1, 0, 1, 0], [0.9, 0.8, 0.3], [0.1, 0.2, 0.3], null, 'F'),
   image('/i/2.dcm', [1, 1, 0, 0], [0.4, 0.6, 0.45], [0.7, 0.8, 0.2], null, 'M'),
@@ -171,21 +85,33 @@ test('hierarchical F1 counts ancestors once and leaves the root out, as hierarch
 });
 
 test('patients with several images make every interval a patient bootstrap; outputs number them', () => {
-  const clustered = IMAGES.map((im, i) => ({ ...im, patient: `secret-${i % 2}` }));
-  const { evaluation, predictions } = run(clustered);
+  // 12 copies of the five images, of 30 patients (two images each): enough patients to resample.
+  const many = Array.from({ length: 12 }, (_, copy) =>
+    IMAGES.map((im, i) => ({ ...im, file: `${im.file}.${copy}`, patient: `secret-${(copy * 5 + i) % 30}` })),
+  ).flat();
+  const { evaluation } = run(many);
   assert.equal(evaluation.intervals.clustered, true);
+  assert.equal(evaluation.intervals.note, null);
   for (const f of evaluation.findings)
     for (const figure of [f.auc, f.sensitivity, f.specificity, f.ppv, f.npv, f.f1])
       assert.equal(figure.method, 'bootstrap-patient');
-  assert.equal(evaluation.data.patients, 2);
+  assert.equal(evaluation.data.patients, 30);
+
+  // Two patients are too few to resample: images are taken as independent, and the note says why.
+  const clustered = IMAGES.map((im, i) => ({ ...im, patient: `secret-${i % 2}` }));
+  const { evaluation: few, predictions } = run(clustered);
+  assert.equal(few.intervals.clustered, false);
+  assert.match(few.intervals.note ?? '', /5 images of only 2 patients/);
+  assert.equal(few.findings[0].auc.method, 'delong');
+  assert.equal(few.data.patients, 2);
   assert.deepEqual([...new Set(predictions.map((p) => p.cluster))], [1, 2]);
   const csv = predictionsCsv(predictions, MEMBERS);
   assert.ok(!csv.includes('secret'), 'patient IDs never reach predictions.csv');
   assert.equal(
     csv.split('\n')[0],
-    'file,term,tree,probability,positive,label,cluster,sex,age,view,manufacturer,member:a,member:b,member:c',
+    'file,term,tree,probability,positive,label,indeterminate,cluster,sex,age,view,manufacturer,member:a,member:b,member:c',
   );
-  assert.equal(csv.split('\n')[1], '/i/1.dcm,consolidation,finding,0.8,1,1,1,F,unknown,PA,unknown,0.9,0.8,0.3');
+  assert.equal(csv.split('\n')[1], '/i/1.dcm,consolidation,finding,0.8,1,1,0,1,F,unknown,PA,unknown,0.9,0.8,0.3');
   // A manufacturer read from a hostile header reaches a spreadsheet as text, never as a formula.
   const hostile = predictionsCsv(
     [{ ...predictions[0], attributes: { ...predictions[0].attributes, manufacturer: '=HYPERLINK("x")' } }],

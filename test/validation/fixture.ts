@@ -452,7 +452,7 @@ function build(): Evaluation {
         perTerm: { cardiomegaly: 0.41, nodule: 0.37 },
       },
     },
-    intervals: { level: 0.95, bootstrap: { resamples: RESAMPLES, seed: SEED }, clustered: false },
+    intervals: { level: 0.95, bootstrap: { resamples: RESAMPLES, seed: SEED }, clustered: false, note: null },
     data: {
       labels: {
         file: 'labels/site-validation-2026-12.csv',

@@ -8,6 +8,7 @@ import { TriageError } from '../../main/errors/index.js';
 import {
   auc,
   bootstrapInterval,
+  bootstrapIntervals,
   brierScore,
   chooseThreshold,
   clusterWeights,
@@ -24,6 +25,7 @@ import {
   percentileBounds,
   prepareScores,
   reliability,
+  Resampler,
   rocCurve,
   weightedAuc,
   weightedConfusion,
@@ -298,4 +300,39 @@ test('the bootstrap interval takes order statistics of the defined resamples onl
     method: 'bootstrap',
   });
   assert.equal(percentileBounds([]), null);
+});
+
+test('the streaming resampler draws what clusterWeights and imageWeights hold, restricted views included', () => {
+  const patients = ['p', 'q', 'p', 'r', 's', 'q', 't'];
+  const plan = { resamples: 40, seed: 11 };
+  const held = clusterWeights(patients, plan);
+  const streamed = [...Resampler.byCluster(patients, plan).weights()].length;
+  assert.equal(streamed, 40);
+  let b = 0;
+  for (const w of Resampler.byCluster(patients, plan).weights()) assert.deepEqual([...w], [...held[b++]]);
+  b = 0;
+  const images = imageWeights(5, plan);
+  for (const w of Resampler.byImage(5, plan).weights()) assert.deepEqual([...w], [...images[b++]]);
+  b = 0;
+  for (const w of Resampler.byCluster(patients, plan).restrict([1, 3, 6]).restrict([0, 2]).weights()) {
+    assert.deepEqual([...w], [held[b][1], held[b][6]]);
+    b++;
+  }
+  // One pass for several figures gives what one pass per figure gives.
+  const resampler = Resampler.byCluster(patients, plan);
+  const sum = (w: Int32Array) => w.reduce((s, x) => s + x, 0);
+  const first = (w: Int32Array) => (w[0] > 0 ? w[0] : null);
+  const together = bootstrapIntervals(
+    resampler,
+    [
+      { value: 7, statistic: sum },
+      { value: 1, statistic: first },
+      { value: null, statistic: sum },
+    ],
+    'bootstrap-patient',
+  );
+  assert.deepEqual(together[0], bootstrapInterval(held, sum, 'bootstrap-patient', 7));
+  assert.deepEqual(together[1], bootstrapInterval(held, first, 'bootstrap-patient', 1));
+  assert.deepEqual(together[2], { value: null, low: null, high: null, method: 'bootstrap-patient' });
+  assert.throws(() => Resampler.byImage(3, { resamples: 0, seed: 1 }), /1 to 100000 resamples/);
 });

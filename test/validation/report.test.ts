@@ -353,15 +353,17 @@ test('the data, the pack and the interval methods are stated', () => {
   ])
     assert.ok(text.includes(expected), expected);
   assert.ok(!text.includes(evaluation.pack.models[1].sha256), 'a model hash is shown by its prefix');
-  evaluation.intervals = { level: 0.95, bootstrap: { resamples: 1000, seed: 7 }, clustered: true };
+  evaluation.intervals = { level: 0.95, bootstrap: { resamples: 1000, seed: 7 }, clustered: true, note: null };
   evaluation.findings[0].f1.method = 'bootstrap-patient';
   evaluation.pack.calibration = null;
   const clustered = textOf(renderReport(evaluation));
   assert.ok(clustered.includes("1000 resamples, seed 7, by patient (a patient's images are drawn together)"));
   assert.ok(clustered.includes('percentile bootstrap over patients'));
   assert.ok(!clustered.includes('triage calibrate'), 'no calibration provenance when there is none');
-  evaluation.intervals = { level: 0.95, bootstrap: null, clustered: false };
-  assert.ok(textOf(renderReport(evaluation)).includes('No bootstrap'));
+  evaluation.intervals = { level: 0.95, bootstrap: null, clustered: false, note: 'too few <patients>' };
+  const analytic = renderReport(evaluation);
+  assert.ok(textOf(analytic).includes('No bootstrap'));
+  assert.ok(analytic.includes('too few &lt;patients&gt;'), 'the note, escaped');
 });
 
 test('renderReport is pure: the same evaluation gives the same document and is left unchanged', () => {

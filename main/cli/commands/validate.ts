@@ -13,7 +13,7 @@ import { TriageError } from '../../errors/index.js';
 import { isProviderChoice } from '../../inference/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
 import { ResultStore } from '../../store/index.js';
-import { DEFAULT_BOOTSTRAP, runCalibration, runEvaluation } from '../../validation/index.js';
+import { DEFAULT_BOOTSTRAP, MAX_RESAMPLES, runCalibration, runEvaluation } from '../../validation/index.js';
 import type { Evaluation, Interval } from '../../validation/index.js';
 import { EXIT_INTERRUPTED, listenForInterrupt } from '../interrupt.js';
 import { printJson } from '../output.js';
@@ -186,6 +186,7 @@ export async function runEval(argv: string[]): Promise<number> {
   const options = await shared(values, positionals, EVAL_HELP);
   const resamples =
     values.resamples === undefined ? DEFAULT_BOOTSTRAP.resamples : positiveInteger(values.resamples, '--resamples');
+  if (resamples > MAX_RESAMPLES) usage(`--resamples takes at most ${MAX_RESAMPLES}, not ${resamples}.`);
   const database = values.db ?? join(options.out, EVAL_DATABASE);
   if (values.db === undefined) await mkdir(options.out, { recursive: true }).catch(() => undefined);
   const run = await withEngine(options, database, (context) =>
