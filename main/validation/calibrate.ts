@@ -13,13 +13,13 @@
  * between the chosen value of e and the next lower one seen, so that the 4-decimal rounding of
  * reported values cannot move an image of the site's data across it.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, realpath, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Tree } from '../common/index.js';
 import { TriageError } from '../errors/index.js';
 import { findingKey } from '../ensemble/index.js';
 import { ENSEMBLE_FILE, loadPack, MANIFEST_FILE } from '../packs/index.js';
-import type { CalibrationProvenance, ModelPack } from '../packs/index.js';
+import type { CalibrationProvenance, ModelPack, TermCheck } from '../packs/index.js';
 import { assessedTerms } from './evaluate.js';
 import { chooseThreshold, parseCalibrationTarget } from './metrics.js';
 import type { CalibrationTarget } from './metrics.js';
@@ -34,14 +34,18 @@ export function uncalibrate(calibrated: number, operatingPoint: number): number 
   return calibrated < 0.5 ? 2 * operatingPoint * calibrated : 1 - 2 * (1 - operatingPoint) * (1 - calibrated);
 }
 
-/** Half-way between `chosen` and the largest of `values` below it (or just under it when none is). */
-export function thresholdBelow(chosen: number, values: readonly number[]): number {
-  let lower = -Infinity;
-  for (const v of values) if (v < chosen && v > lower) lower = v;
-  return lower === -Infinity ? Math.max(chosen - 0.00005, 1e-6) : (chosen + lower) / 2;
+/**
+ * The threshold on the true ensemble probability that calls exactly the images whose shown
+ * (4-decimal) value is at least `chosen`: half a step below it, since shown values round to the
+ * nearest 1e-4, except at 0.5, which no value below 0.5 is ever shown as. Null when that falls at
+ * or below 0: no operating point can call everything.
+ */
+export function thresholdFor(chosen: number): number | null {
+  if (chosen === 0.5) return 0.5;
+  const threshold = chosen - 0.00005;
+  return threshold > 0 ? threshold : null;
 }
 
-/** `out`: the derived pack's folder, which must not exist yet (or be empty). */
 export interface CalibrationRequest extends LabelledRequest {
   target: string;
   /** The derived pack's version (default: the parent's, with "+calibrated.<date>"). */
@@ -53,8 +57,21 @@ export type CalibrationRun =
   | { outcome: 'completed'; pack: string; version: string; calibration: CalibrationProvenance }
   | { outcome: 'interrupted' };
 
-async function refuseExisting(out: string, parent: string): Promise<void> {
-  const target = resolve(out);
+/** A path with its symbolic links resolved, as far as it exists (the rest appended as written). */
+async function realPathOf(path: string): Promise<string> {
+  const absolute = resolve(path);
+  try {
+    return await realpath(absolute);
+  } catch {
+    const parent = dirname(absolute);
+    return parent === absolute ? absolute : join(await realPathOf(parent), basename(absolute));
+  }
+}
+
+/** --out must be a new or empty folder, not the parent pack, inside it or above it (links resolved). */
+async function refuseExisting(out: string, parentDir: string): Promise<void> {
+  const target = await realPathOf(out);
+  const parent = await realPathOf(parentDir);
   const inside = (a: string, b: string) => {
     const path = relative(b, a);
     return path === '' || (!path.startsWith('..') && !isAbsolute(path));
@@ -62,27 +79,20 @@ async function refuseExisting(out: string, parent: string): Promise<void> {
   if (inside(target, parent) || inside(parent, target)) {
     throw new TriageError(
       'USAGE',
-      `--out ${out} is the pack ${parent} or lies inside it (or holds it); a calibrated pack is written beside its parent, never into it.`,
+      `--out ${out} is the pack ${parentDir} or lies inside it (or holds it); a calibrated pack is written beside its parent, never into it.`,
     );
   }
+  let entries: string[];
   try {
-    const entries = await readdir(target);
-    if (entries.length > 0)
-      throw new TriageError(
-        'OUTPUT_FAILED',
-        `--out ${out} already holds files; give a new folder for the calibrated pack.`,
-        {
-          file: out,
-        },
-      );
+    entries = await readdir(target);
   } catch (error) {
-    if (error instanceof TriageError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    throw new TriageError('OUTPUT_FAILED', `--out ${out} exists and is not a folder; give a new folder.`, {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new TriageError('USAGE', `--out ${out} exists and is not a folder; give a new folder.`, { file: out });
+  }
+  if (entries.length > 0)
+    throw new TriageError('USAGE', `--out ${out} already holds files; give a new folder for the calibrated pack.`, {
       file: out,
     });
-  }
 }
 
 function defaultVersion(parent: string, now: Date): string {
@@ -100,6 +110,7 @@ async function writeDerivedPack(
   version: string,
   thresholds: Thresholds,
   calibration: CalibrationProvenance,
+  checkTerm: TermCheck,
 ): Promise<void> {
   const target = resolve(out);
   const staging = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
@@ -143,10 +154,16 @@ async function writeDerivedPack(
       await copyFile(join(gateModel.dir, MANIFEST_FILE), join(folder, MANIFEST_FILE));
       await copyFile(gateModel.onnxPath, join(folder, basename(gateModel.onnxPath)));
     }
-    await rm(target, { recursive: true, force: true }); // empty or absent (checked before)
+    // The pack must load as any pack does (schema, terms, ONNX hashes) before it takes --out.
+    await loadPack(staging, checkTerm);
+    // Empty or absent when checked; files that arrived since make this fail rather than be lost.
+    await rmdir(target).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
     await rename(staging, target);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
+    if (error instanceof TriageError) throw error;
     throw new TriageError(
       'OUTPUT_FAILED',
       `The calibrated pack could not be written to ${out} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the folder and the free space.`,
@@ -165,6 +182,11 @@ export async function runCalibration(request: CalibrationRequest): Promise<Calib
     );
   }
   await refuseExisting(request.out, parent.dir);
+  if (request.version === parent.ensemble.version)
+    throw new TriageError(
+      'USAGE',
+      `--version ${request.version} is the parent's own; a calibrated pack needs a version of its own.`,
+    );
   const judged = await judgeLabelledImages(request, null);
   if (!judged) return { outcome: 'interrupted' };
   const { taxonomy, labels, collected } = judged;
@@ -182,7 +204,8 @@ export async function runCalibration(request: CalibrationRequest): Promise<Calib
     if (positives === 0 || positives === term.truth.length) return { ...base, outcome: 'one-class' as const, ...kept };
     const choice = chooseThreshold(term.truth, term.probability, target);
     if (!choice) return { ...base, outcome: 'target-unreachable' as const, ...kept };
-    const threshold = thresholdBelow(choice.threshold, term.probability);
+    const threshold = thresholdFor(choice.threshold);
+    if (threshold === null) return { ...base, outcome: 'target-unreachable' as const, ...kept };
     thresholds.set(findingKey(term), threshold);
     return {
       ...base,
@@ -213,8 +236,8 @@ export async function runCalibration(request: CalibrationRequest): Promise<Calib
     findings,
   };
   const version = request.version ?? defaultVersion(parent.ensemble.version, now);
-  await writeDerivedPack(parent, request.out, version, thresholds, calibration);
-  // The derived pack must load as any pack does: its schema, its terms, its ONNX files' hashes.
-  await loadPack(request.out, (term, tree) => taxonomy.has(term, tree));
+  await writeDerivedPack(parent, request.out, version, thresholds, calibration, (term, tree) =>
+    taxonomy.has(term, tree),
+  );
   return { outcome: 'completed', pack: resolve(request.out), version, calibration };
 }

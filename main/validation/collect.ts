@@ -5,6 +5,7 @@
  * and manufacturer read from its header for the subgroups. Patient IDs stay in memory: outputs
  * name a patient only by a number.
  */
+import { realpath } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { TriageError } from '../errors/index.js';
 import { readDicomHeader, readStudyIdentityFields } from '../ingest/index.js';
@@ -128,23 +129,39 @@ function bump(counts: Record<string, number>, key: string): void {
 }
 
 /**
- * What to scan: with labels that name their files, those of them under the paths (so that masks,
- * reports and other images beside them are never analysed); with SOP Instance UIDs, everything
- * under the paths, since only the files say which is which.
+ * What to scan: with labels that name their files, those of them that lie under the paths once
+ * symbolic links are resolved (so that masks, reports and other images beside them are never
+ * analysed, and a labels file cannot point the scan elsewhere); a file that does not resolve is
+ * left out and counted missing. With SOP Instance UIDs, everything under the paths, since only the
+ * files say which is which.
  */
-export function scanRoots(paths: readonly string[], labels: Pick<Labels, 'keyColumn' | 'rows'>): string[] {
+export async function scanRoots(
+  paths: readonly string[],
+  labels: Pick<Labels, 'keyColumn' | 'rows'>,
+): Promise<string[]> {
   if (labels.keyColumn !== 'file') return [...paths];
-  const bases = paths.map((path) => resolve(path));
+  const real = (path: string) => realpath(path).catch(() => null);
+  const bases = (await Promise.all(paths.map((path) => real(resolve(path))))).filter((b): b is string => b !== null);
   const under = (file: string) =>
     bases.some((base) => file === base || file.startsWith(base.endsWith(sep) ? base : `${base}${sep}`));
-  return labels.rows.map((row) => row.key).filter(under);
+  const roots: string[] = [];
+  const keys = labels.rows.map((row) => row.key);
+  for (let i = 0; i < keys.length; i += 64) {
+    const batch = keys.slice(i, i + 64);
+    const resolved = await Promise.all(batch.map(real));
+    batch.forEach((key, j) => {
+      const file = resolved[j];
+      if (file !== null && under(file)) roots.push(key);
+    });
+  }
+  return roots;
 }
 
 /** Scans the paths and matches every result to its labels row. */
 export async function collectImages(options: CollectOptions): Promise<CollectedImages> {
   const { labels, store } = options;
   let reused = 0;
-  const roots = scanRoots(options.paths, labels);
+  const roots = await scanRoots(options.paths, labels);
   if (roots.length === 0) {
     throw new TriageError(
       'NOTHING_TO_EVALUATE',

@@ -58,7 +58,7 @@ export {
   SMALL_SUBGROUP_POSITIVES,
   tooSmall,
 } from './report.js';
-export { CALIBRATION_METHOD, runCalibration, thresholdBelow, uncalibrate } from './calibrate.js';
+export { CALIBRATION_METHOD, runCalibration, thresholdFor, uncalibrate } from './calibrate.js';
 export type { CalibrationRequest, CalibrationRun } from './calibrate.js';
 export { ageBand, collectImages, reasonKind, scanRoots } from './collect.js';
 export type { CollectedImages, LabelledImage } from './collect.js';
@@ -67,7 +67,15 @@ export type { EvaluateOptions, EvaluationOutcome } from './evaluate.js';
 export { MAX_LABELS_BYTES, parseCsv, parseLabels, readLabels } from './labels.js';
 export type { LabelRow, Labels, LabelTerm } from './labels.js';
 export { EVALUATION_FILES, predictionsCsv, writeEvaluation } from './outputs.js';
-export { packRecord, runEvaluation, SOFTWARE } from './run.js';
+export {
+  judgeLabelledImages,
+  packRecord,
+  runEvaluation,
+  SOFTWARE,
+  validationDatabasePath,
+  VALIDATIONS_DATABASE,
+  VALIDATIONS_FOLDER,
+} from './run.js';
 export type { EvaluationRequest, EvaluationRun } from './run.js';
 export { computeFigures } from './figures.js';
 export type { FiguresRequest } from './figures.js';

@@ -190,7 +190,15 @@ export async function readLabels(file: string, taxonomy: Taxonomy): Promise<Labe
     bytes = await readFile(file);
   } catch (error) {
     if (error instanceof TriageError) throw error;
-    throw new TriageError('INVALID_LABELS', `The labels file ${file} cannot be read; check the path.`, { file });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new TriageError('FILE_NOT_FOUND', `The labels file ${file} does not exist; check the path.`, { file });
+    throw new TriageError(
+      'UNREADABLE',
+      `The labels file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      {
+        file,
+      },
+    );
   }
   let text: string;
   try {

@@ -3,10 +3,11 @@
  * scanned into the results database (results already there for the same content and pack
  * reused), the figures computed and the three files written.
  */
+import { join } from 'node:path';
 import { MANUFACTURER, SOFTWARE_VERSION } from '../dicom/index.js';
 import type { ModelPack } from '../packs/index.js';
 import type { Progress, ScanOptions } from '../scan/index.js';
-import { packFingerprint, packProvenance } from '../store/index.js';
+import { defaultDataDir, packFingerprint, packProvenance } from '../store/index.js';
 import type { ResultStore } from '../store/index.js';
 import { loadTaxonomy } from '../taxonomy/index.js';
 import type { Taxonomy } from '../taxonomy/index.js';
@@ -23,6 +24,19 @@ import { writeEvaluation } from './outputs.js';
 import type { Evaluation } from './types.js';
 
 export const SOFTWARE = `${MANUFACTURER} ${SOFTWARE_VERSION}`;
+
+/** The validations' folder under a data folder, and their shared results database in it. */
+export const VALIDATIONS_FOLDER = 'validations';
+export const VALIDATIONS_DATABASE = 'results.sqlite';
+
+/**
+ * Where validations keep the images' results by default: a database of their own under the data
+ * folder, so that results are reused from one validation to the next, the worklist never sees
+ * them, and the patients they name stay out of the folders of figures a site may share.
+ */
+export function validationDatabasePath(dataDir: string = defaultDataDir()): string {
+  return join(dataDir, VALIDATIONS_FOLDER, VALIDATIONS_DATABASE);
+}
 
 /** The pack as an evaluation records it: identity, fingerprint, models and operating points. */
 export function packRecord(pack: ModelPack): Evaluation['pack'] {

@@ -16,7 +16,7 @@ import { API } from '../../main/app/api/contract.js';
 import type { ApiChannel, ApiEvent, ApiResponse, ValidationStateData } from '../../main/app/api/contract.js';
 import { openBackend } from '../../main/app/api/backend.js';
 import type { Backend } from '../../main/app/api/backend.js';
-import { VALIDATIONS_DATABASE, VALIDATIONS_FOLDER } from '../../main/app/api/validation-control.js';
+import { VALIDATIONS_DATABASE, VALIDATIONS_FOLDER } from '../../main/validation/index.js';
 import { handleInvoke } from '../../main/app/shell/ipc.js';
 import type { InvokeContext } from '../../main/app/shell/ipc.js';
 import { ENTRY_URL } from '../../main/app/shell/origin.js';

@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,8 +30,12 @@ const work = mkdtempSync(join(tmpdir(), 'triage-eval-'));
 const setA = join(work, 'a');
 const setB = join(work, 'b');
 
+/** The user's data folder of these runs (the validations' database goes under it), never the real one. */
+const DATA_HOME = join(work, 'data-home');
+const ENV = { XDG_DATA_HOME: DATA_HOME };
+
 function run(args: string[]): Record<string, unknown> {
-  const result = triage(args);
+  const result = triage(args, { env: ENV });
   assert.equal(result.status, 0, `triage ${args.join(' ')}\n${result.stderr}`);
   return JSON.parse(result.stdout) as Record<string, unknown>;
 }
@@ -103,7 +116,10 @@ test('triage eval writes figures that scikit-learn recomputes from predictions.c
   assert.ok(report.checked > 7 * 10, `checked ${report.checked} figures`);
   assert.ok(report.worst <= 1e-9, `largest difference ${report.worst}`);
 
-  // Again: every image's result is reused from DIR/results.sqlite, the figures the same.
+  // The images' results, which name their patients, are in the validations' own database, not in DIR.
+  assert.deepEqual(readdirSync(out).sort(), ['metrics.json', 'predictions.csv', 'report.html']);
+  assert.ok(statSync(join(DATA_HOME, 'cxr-triage', 'validations', 'results.sqlite')).size > 0);
+  // Again: every image's result is reused from that database, the figures the same.
   const again = run(['eval', setA, '--labels', labelsFile, '--out', out, '--resamples', '400']).evaluation as {
     reused: number;
   };
@@ -177,19 +193,24 @@ test('triage calibrate derives a pack that keeps its sensitivity target on anoth
 
 test('calibrate refuses to write into its parent or over files, and eval names a bad labels column', () => {
   const args = ['--labels', join(setA, 'labels.csv'), '--models', DEMO, '--target', 'youden'];
-  const into = triage(['calibrate', setA, ...args, '--out', join(DEMO, 'calibrated')]);
+  const into = triage(['calibrate', setA, ...args, '--out', join(DEMO, 'calibrated')], { env: ENV });
   assert.equal(into.status, 2);
   assert.equal(JSON.parse(into.stderr.trim().split('\n').pop()!).error.code, 'USAGE');
   const occupied = join(work, 'occupied');
   rmSync(occupied, { recursive: true, force: true });
   run(['phantom', '--count', '1', '--seed', '61003', '--out', occupied]);
-  const over = triage(['calibrate', setA, ...args, '--out', occupied]);
+  const over = triage(['calibrate', setA, ...args, '--out', occupied], { env: ENV });
   assert.equal(over.status, 2);
-  assert.equal(JSON.parse(over.stderr.trim().split('\n').pop()!).error.code, 'OUTPUT_FAILED');
+  assert.equal(JSON.parse(over.stderr.trim().split('\n').pop()!).error.code, 'USAGE');
+  // A link to the parent pack is the parent pack.
+  const link = join(work, 'link-to-demo');
+  symlinkSync(DEMO, link);
+  const viaLink = triage(['calibrate', setA, ...args, '--out', join(link, 'calibrated')], { env: ENV });
+  assert.equal(JSON.parse(viaLink.stderr.trim().split('\n').pop()!).error.code, 'USAGE');
   const bad = join(work, 'bad.csv');
   copyFileSync(join(setA, 'labels.csv'), bad);
   writeFileSync(bad, readFileSync(bad, 'utf8').replace('mass', 'masss'));
-  const refused = triage(['eval', setA, '--labels', bad, '--out', join(work, 'bad-eval')]);
+  const refused = triage(['eval', setA, '--labels', bad, '--out', join(work, 'bad-eval')], { env: ENV });
   assert.equal(refused.status, 2);
   const error = JSON.parse(refused.stderr.trim().split('\n').pop()!).error as { code: string; message: string };
   assert.equal(error.code, 'UNKNOWN_TERM');

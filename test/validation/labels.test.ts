@@ -92,7 +92,7 @@ test('a file past the byte budget is refused before it is read; a missing one is
     readLabels(big, taxonomy),
     (e: TriageError) => e.code === 'INVALID_LABELS' && /bytes/.test(e.message),
   );
-  await assert.rejects(readLabels(join(dir, 'none.csv'), taxonomy), (e: TriageError) => e.code === 'INVALID_LABELS');
+  await assert.rejects(readLabels(join(dir, 'none.csv'), taxonomy), (e: TriageError) => e.code === 'FILE_NOT_FOUND');
   const latin1 = join(dir, 'latin1.csv');
   writeFileSync(latin1, Buffer.from('file,nodule\nf\xe9.dcm,1\n', 'latin1'));
   await assert.rejects(readLabels(latin1, taxonomy), (e: TriageError) => /UTF-8/.test(e.message));

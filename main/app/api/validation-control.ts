@@ -18,15 +18,11 @@ import type { ScanProgress } from '../../domain/index.js';
 import { toTriageError, TriageError } from '../../errors/index.js';
 import { log } from '../../log/index.js';
 import { ResultStore } from '../../store/index.js';
-import { runEvaluation } from '../../validation/index.js';
+import { runEvaluation, validationDatabasePath, VALIDATIONS_FOLDER } from '../../validation/index.js';
 import type { Evaluation } from '../../validation/index.js';
 import type { ApiEmit, ValidationProgressData, ValidationStateData } from './contract.js';
 import { fileName } from './file-name.js';
 import { PROGRESS_INTERVAL_MS } from './scan-queue.js';
-
-/** The validations' folder under the app's data folder, and their shared results database in it. */
-export const VALIDATIONS_FOLDER = 'validations';
-export const VALIDATIONS_DATABASE = 'results.sqlite';
 
 /** A date-time as a folder name on every file system: the ISO form with `-` for `:` (Windows forbids `:`). */
 export function validationFolderName(at: Date): string {
@@ -126,7 +122,7 @@ export class ValidationControl {
   }
 
   private async run(paths: string[], labels: string, signal: AbortSignal): Promise<'completed' | 'interrupted'> {
-    this.store ??= ResultStore.open(join(this.folder, VALIDATIONS_DATABASE));
+    this.store ??= ResultStore.open(validationDatabasePath(this.options.dataDir));
     const now = this.options.now?.() ?? new Date();
     let out = join(this.folder, validationFolderName(now));
     for (let n = 2; existsSync(out); n++) out = join(this.folder, `${validationFolderName(now)}-${n}`);

@@ -3,7 +3,7 @@
  * operating points chosen on them. Both scan the images into a results database first (results
  * stored for the same content and pack are reused), as `triage scan` does.
  */
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,15 +13,18 @@ import { TriageError } from '../../errors/index.js';
 import { isProviderChoice } from '../../inference/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
 import { ResultStore } from '../../store/index.js';
-import { DEFAULT_BOOTSTRAP, MAX_RESAMPLES, runCalibration, runEvaluation } from '../../validation/index.js';
+import {
+  DEFAULT_BOOTSTRAP,
+  MAX_RESAMPLES,
+  runCalibration,
+  runEvaluation,
+  validationDatabasePath,
+} from '../../validation/index.js';
 import type { Evaluation, Interval } from '../../validation/index.js';
 import { EXIT_INTERRUPTED, listenForInterrupt } from '../interrupt.js';
 import { printJson } from '../output.js';
 import { progressReporter } from '../progress.js';
 import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
-
-/** Where eval keeps its results when no --db is given: beside its figures, never in the worklist's database. */
-export const EVAL_DATABASE = 'results.sqlite';
 
 export const EVAL_HELP = `triage eval PATH... --labels FILE.csv --out DIR [--models DIR] [--db FILE] [--ep NAME] [--resamples N]
 
@@ -45,7 +48,9 @@ export const EVAL_HELP = `triage eval PATH... --labels FILE.csv --out DIR [--mod
                    term ("nodule", or "finding:nodule") holding 1, 0 or nothing (unknown)
   --out DIR        where the three files go (created if needed)
   --models DIR     model pack folder; default: the bundled pack (${DEFAULT_PACK})
-  --db FILE        results database (default: DIR/${EVAL_DATABASE}; never the worklist's own)
+  --db FILE        results database (default: the validations' own, ${validationDatabasePath()},
+                   shared with the app's Validation view; never the worklist's; it holds the
+                   images' patients, so it stays out of DIR)
   --ep NAME        execution provider: auto or ${PROVIDERS.join(', ')}
   --resamples N    bootstrap resamples (default ${DEFAULT_BOOTSTRAP.resamples}; seed ${DEFAULT_BOOTSTRAP.seed})
 ${threadOptionsHelp(19)}`;
@@ -187,8 +192,7 @@ export async function runEval(argv: string[]): Promise<number> {
   const resamples =
     values.resamples === undefined ? DEFAULT_BOOTSTRAP.resamples : positiveInteger(values.resamples, '--resamples');
   if (resamples > MAX_RESAMPLES) usage(`--resamples takes at most ${MAX_RESAMPLES}, not ${resamples}.`);
-  const database = values.db ?? join(options.out, EVAL_DATABASE);
-  if (values.db === undefined) await mkdir(options.out, { recursive: true }).catch(() => undefined);
+  const database = values.db ?? validationDatabasePath();
   const run = await withEngine(options, database, (context) =>
     runEvaluation({
       paths: options.paths,
@@ -253,7 +257,7 @@ export async function runCalibrate(argv: string[]): Promise<number> {
   if (values.target === undefined) usage(`--target is required.\n\n${CALIBRATE_HELP}`);
   const temporary = values.db === undefined ? await mkdtemp(join(tmpdir(), 'triage-calibrate-')) : null;
   try {
-    const run = await withEngine(options, values.db ?? join(temporary!, EVAL_DATABASE), (context) =>
+    const run = await withEngine(options, values.db ?? join(temporary!, 'results.sqlite'), (context) =>
       runCalibration({
         paths: options.paths,
         labels: options.labels,
