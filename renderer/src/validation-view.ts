@@ -354,6 +354,12 @@ export class ValidationView {
     { class: 'button', type: 'button', 'data-validation': 'cancel' },
     'Cancel',
   );
+  /** The last report, in the system's browser (the main process opens only a validation's report). */
+  private readonly reportButton = h(
+    'button',
+    { class: 'button', type: 'button', 'data-validation': 'open-report' },
+    'Open report',
+  );
   private readonly message = h('p', { class: 'node-message', role: 'status', 'data-validation': 'message' });
   private readonly bar = h('progress', { class: 'validation-progress', max: 1, value: 0 });
   private readonly counts = h('span', { class: 'muted', 'data-validation': 'counts' });
@@ -368,6 +374,7 @@ export class ValidationView {
       );
     this.runButton.addEventListener('click', () => void this.run());
     this.cancelButton.addEventListener('click', () => void this.act(() => invoke('validation.cancel', {})));
+    this.reportButton.addEventListener('click', () => void this.act(() => invoke('validation.openReport', {})));
     replace(
       dialog,
       h(
@@ -390,7 +397,7 @@ export class ValidationView {
         this.labelsText,
         chooser('labels'),
       ),
-      h('div', { class: 'node-actions' }, this.runButton, this.cancelButton, this.bar, this.counts),
+      h('div', { class: 'node-actions' }, this.runButton, this.cancelButton, this.reportButton, this.bar, this.counts),
       this.message,
       this.results,
     );
@@ -476,6 +483,7 @@ export class ValidationView {
     this.labelsText.textContent = this.labels ?? 'none chosen';
     this.runButton.disabled = running || this.images === null || this.labels === null;
     this.cancelButton.disabled = !running;
+    this.reportButton.disabled = running || !state?.reportPath;
     for (const button of this.dialog.querySelectorAll<HTMLButtonElement>('[data-choose]')) button.disabled = running;
     const progress = state?.progress;
     if (progress && progress.total !== null && progress.total > 0) {

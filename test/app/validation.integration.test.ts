@@ -36,6 +36,8 @@ const COUNT = 24;
 const logLines: string[] = [];
 const events: Array<{ event: ApiEvent; payload: unknown }> = [];
 const chosen: ChooserKind[] = [];
+/** The paths the backend asked the main process to open (validation.openReport). */
+const opened: string[] = [];
 let answer: (kind: ChooserKind) => string[] = () => [];
 
 /** The shell's side, as install.ts wires it: the window policy checks every request; the dialog grants. */
@@ -99,6 +101,7 @@ before(async () => {
       policy.grant(WINDOW, paths);
       return paths;
     },
+    openReport: (path) => void opened.push(path),
   });
 });
 
@@ -108,11 +111,13 @@ after(async () => {
   if (!process.env.KEEP_SCRATCH) scratch.remove();
 });
 
-test('before any validation the state is idle, with no figures', async () => {
+test('before any validation the state is idle, with no figures and no report to open', async () => {
   const state = await call('validation.get', {});
   assert.equal(state.state, 'idle');
   assert.equal(state.evaluation, null);
   assert.equal(state.reportPath, null);
+  assert.deepEqual(await call('validation.openReport', {}), { opened: false, reportPath: null });
+  assert.deepEqual(opened, []);
 });
 
 test('a path the user never picked is refused with PATH_NOT_GRANTED, before anything runs', async () => {
@@ -170,6 +175,9 @@ test('start runs the evaluation with progress events; its figures are those of t
   assert.ok(evaluation.findings.some((f) => f.auc.value !== null));
   assert.equal(evaluation.findings[0].roc[0].threshold, Infinity, 'in memory the first threshold is +Infinity');
   assert.match(readFileSync(first.reportPath!, 'utf8'), /NOT FOR CLINICAL USE/);
+  // Open report: the main process is asked to open this report, and no other path.
+  assert.deepEqual(await call('validation.openReport', {}), { opened: true, reportPath: first.reportPath });
+  assert.deepEqual(opened, [first.reportPath]);
 
   // The validations' own database; the worklist's holds none of these images.
   assert.ok(existsSync(join(appData, VALIDATIONS_FOLDER, VALIDATIONS_DATABASE)));

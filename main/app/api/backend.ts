@@ -27,6 +27,8 @@ export interface BackendOptions {
   threads?: number;
   emit: ApiEmit;
   chooseFiles: (kind: ChooserKind) => Promise<string[]>;
+  /** Opens a validation's report in the system's viewer (the main process does it; absent in tests). */
+  openReport?: (path: string) => void;
 }
 
 export interface Backend {
@@ -60,6 +62,7 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     rules,
     emit: options.emit,
     chooseFiles: options.chooseFiles,
+    openReport: options.openReport,
     // The node's settings beside the database; what it receives where `triage serve --db` keeps it.
     node: { settingsFile: join(dirname(database), NODE_SETTINGS_FILE), dataDir: receivedFolder(database) },
     // Validations in <data dir>/validations/, with a database of their own (never this one).

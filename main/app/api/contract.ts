@@ -423,6 +423,11 @@ export const API = {
     request: Empty,
     response: z.object({ cancelled: z.boolean(), validation: ValidationState }),
   },
+  /** Opens the last completed validation's report.html in the system's browser (none: opened false). */
+  'validation.openReport': {
+    request: Empty,
+    response: z.object({ opened: z.boolean(), reportPath: z.string().nullable() }),
+  },
 } as const;
 
 // ---------------------------------------------------------------------------------------------

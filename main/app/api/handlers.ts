@@ -37,6 +37,11 @@ export interface ApiDeps {
    * window; a fixed choice in tests.
    */
   chooseFiles: (kind: ChooserKind) => Promise<string[]>;
+  /**
+   * Opens a file in the system's viewer: the last validation's report.html (Electron's
+   * shell.openPath in the main process, which checks the path again); a recorder in tests.
+   */
+  openReport?: (path: string) => void;
   /** The DICOM node's settings file and received folder (node-control.ts); without them, no node. */
   node?: { settingsFile: string; dataDir: string };
   /** The app's data folder, under which validations write their folders and database; without it, none. */
@@ -358,6 +363,14 @@ export function createApiHandlers(
     async 'validation.cancel'() {
       const control = requireValidation();
       return { cancelled: control.cancel(), validation: control.state() };
+    },
+
+    async 'validation.openReport'() {
+      // Only the report this engine wrote: the window names no path.
+      const { reportPath } = requireValidation().state();
+      if (reportPath === null || !deps.openReport) return { opened: false, reportPath };
+      deps.openReport(reportPath);
+      return { opened: true, reportPath };
     },
   };
 

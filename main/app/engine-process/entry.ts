@@ -35,7 +35,7 @@ function parentEnd(): MessageEnd<FromEngine, ToEngine> {
 
 serveEngine(
   parentEnd(),
-  async (settings, emit, chooseFiles) => {
+  async (settings, emit, chooseFiles, openReport) => {
     // Before the backend's modules load: the default pack and the taxonomy resolve against it.
     if (settings.resources) process.env.TRIAGE_RESOURCES = settings.resources;
     let provider: ProviderChoice | undefined;
@@ -51,6 +51,7 @@ serveEngine(
       provider,
       emit,
       chooseFiles,
+      openReport,
     });
   },
   () => process.exit(0),

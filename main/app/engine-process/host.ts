@@ -26,6 +26,7 @@ export type OpenBackend = (
   settings: EngineSettings,
   emit: ApiEmit,
   chooseFiles: (kind: ChooserKind) => Promise<string[]>,
+  openReport: (path: string) => void,
 ) => Promise<HostedBackend>;
 
 type Opened = { backend: HostedBackend } | { failed: Envelope & { ok: false } };
@@ -48,12 +49,14 @@ export function serveEngine(end: MessageEnd<FromEngine, ToEngine>, open: OpenBac
       end.post({ kind: 'choose', id, choose });
     });
 
+  const openReport = (path: string) => end.post({ kind: 'open-report', path });
+
   end.onMessage(async (message) => {
     if (!isToEngine(message)) return;
     switch (message.kind) {
       case 'init': {
         if (opened) return;
-        opened = open(message.settings, emit, chooseFiles).then(
+        opened = open(message.settings, emit, chooseFiles, openReport).then(
           (backend): Opened => {
             end.post({ kind: 'ready' });
             return { backend };

@@ -37,6 +37,8 @@ export type FromEngine =
   | { kind: 'event'; event: string; payload: unknown }
   /** The open dialog belongs to the window, so the main process shows it and answers 'chosen'. */
   | { kind: 'choose'; id: number; choose: ChooserKind }
+  /** A validation's report, opened by the main process in the system's viewer (a browser). */
+  | { kind: 'open-report'; path: string }
   | { kind: 'closed' };
 
 /** One end of the message channel, whatever carries it (parentPort, process.send, a utility process). */
@@ -60,6 +62,7 @@ export function isFromEngine(value: unknown): value is FromEngine {
     kind === 'reply' ||
     kind === 'event' ||
     kind === 'choose' ||
+    kind === 'open-report' ||
     kind === 'closed'
   );
 }

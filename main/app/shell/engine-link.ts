@@ -28,6 +28,8 @@ export interface EngineLinkOptions {
   onEvent: (event: string, payload: unknown) => void;
   /** Shows the open dialog for the engine's 'dialog.open' and 'validation.choose' handlers; [] when cancelled. */
   chooseFiles: (kind: ChooserKind) => Promise<string[]>;
+  /** Opens a validation's report the engine names in the system's viewer (the shell checks the path). */
+  openReport?: (path: string) => void;
   /** Told when the process ends unasked (the main process logs it). */
   onExit?: (code: number | null) => void;
   /** How long `close` waits for the process to release the database before killing it. */
@@ -216,6 +218,8 @@ export class EngineLink {
         child.post({ kind: 'chosen', id: typed.id, paths });
       };
       this.options.chooseFiles(kind).then(answer, () => answer([]));
+    } else if (typed.kind === 'open-report') {
+      if (typeof typed.path === 'string') this.options.openReport?.(typed.path);
     } else if (typed.kind === 'closed') {
       this.onClosed?.();
     }

@@ -26,13 +26,13 @@ import { menuTemplate } from './menu.js';
 import { ENTRY_URL, APP_SCHEME } from './origin.js';
 import { SCHEME_PRIVILEGES, serveAsset } from './protocol.js';
 import { dialogOptions, windowOptions } from './window.js';
-import { pathSemantics } from './reach.js';
+import { isValidationReport, pathSemantics } from './reach.js';
 import { WindowPolicy } from './window-policy.js';
 import type { ChooserKind } from '../../common/index.js';
 
 export type ShellElectron = Pick<
   typeof Electron,
-  'app' | 'BrowserWindow' | 'Menu' | 'dialog' | 'ipcMain' | 'protocol' | 'session' | 'utilityProcess'
+  'app' | 'BrowserWindow' | 'Menu' | 'dialog' | 'ipcMain' | 'protocol' | 'session' | 'shell' | 'utilityProcess'
 >;
 
 export interface ShellConfig {
@@ -97,7 +97,7 @@ export function hardenSession(session: Electron.Session): void {
 }
 
 export function installShell(electron: ShellElectron, config: ShellConfig): Shell | null {
-  const { app, BrowserWindow, Menu, dialog, ipcMain, protocol, session, utilityProcess } = electron;
+  const { app, BrowserWindow, Menu, dialog, ipcMain, protocol, session, shell, utilityProcess } = electron;
   // Both must happen before 'ready'.
   protocol.registerSchemesAsPrivileged([SCHEME_PRIVILEGES]);
   app.enableSandbox();
@@ -135,6 +135,17 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     return chosen.filePaths;
   };
 
+  // A validation's report in the system's browser; only a path shaped like one (reach.ts).
+  const openReport = (path: string): void => {
+    if (!isValidationReport(path, pathSemantics(config.platform ?? process.platform))) {
+      log('warn', 'report-open-refused', {});
+      return;
+    }
+    void shell.openPath(path).then((failure) => {
+      if (failure) log('warn', 'report-open-failed', { reason: failure.slice(0, 200) });
+    });
+  };
+
   const spawn = (): EngineChild => {
     const child = utilityProcess.fork(config.engineEntry, [], { serviceName: 'CXR Triage engine', stdio: 'inherit' });
     return {
@@ -150,6 +161,7 @@ export function installShell(electron: ShellElectron, config: ShellConfig): Shel
     settings: config.settings,
     onEvent: relayEvent,
     chooseFiles,
+    openReport,
     onExit: (code) => log('error', 'engine-process-exited', { code }),
     onLateReply: (channel) => log('warn', 'engine-late-reply', { channel: channel.slice(0, 64) }),
   });

@@ -152,3 +152,23 @@ function quoted(path: string): string {
   const shown = path.length > 120 ? `…${path.slice(-119)}` : path;
   return JSON.stringify(shown);
 }
+
+/**
+ * Whether the engine process may have the main process open this path in the system's viewer: a
+ * validation's report, `.../validations/FOLDER/report.html`, absolute and local. The engine asks
+ * only for the report it wrote; the check keeps a confused or compromised engine from opening
+ * anything else (an executable, a share) through the desktop.
+ */
+export function isValidationReport(path: string, semantics: PathSemantics): boolean {
+  if (remotePathReason(path, semantics) !== null) return false;
+  const parts = path.split(semantics === 'win32' ? /[\\/]/ : '/');
+  const absolute = semantics === 'win32' ? /^[a-z]:[\\/]/i.test(path) : path.startsWith('/');
+  return (
+    absolute &&
+    !parts.includes('..') &&
+    parts.length >= 4 &&
+    parts.at(-1) === 'report.html' &&
+    parts.at(-2) !== '' &&
+    parts.at(-3) === 'validations'
+  );
+}

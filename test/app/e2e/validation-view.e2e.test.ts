@@ -79,6 +79,7 @@ test('the view opens from the status bar; Run waits for both choices', async () 
   await page.waitForSelector('#validation-view[open]');
   assert.equal(await page.isDisabled('[data-validation="run"]'), true);
   assert.equal(await page.isDisabled('[data-validation="cancel"]'), true);
+  assert.equal(await page.isDisabled('[data-validation="open-report"]'), true, 'no report yet');
   await page.click('[data-choose="images"]');
   await page.waitForFunction((p) => document.querySelector('[data-validation="images"]')?.textContent === p, phantoms);
   assert.equal(await page.isDisabled('[data-validation="run"]'), true);
@@ -95,6 +96,7 @@ test('run: progress, then the figures of the metrics.json written, the ROC marke
   assert.ok(envelope.ok);
   const state = envelope.value as ValidationStateData;
   assert.equal(await text('[data-validation="report-path"]'), state.reportPath);
+  assert.equal(await page.isDisabled('[data-validation="open-report"]'), false, 'the report can be opened');
   const metrics = JSON.parse(readFileSync(join(dirname(state.reportPath!), 'metrics.json'), 'utf8')) as Evaluation;
   assert.match(await text('[data-validation="counts"]'), /^Completed · (\d+) of \1 files · \d+ analysed$/);
 

@@ -20,6 +20,8 @@ interface StandIn {
   send(message: unknown): void;
   exit(code: number | null): void;
   late: string[];
+  /** The reports the engine asked to open. */
+  reports: string[];
   answerDialog(paths: string[]): void;
 }
 
@@ -28,6 +30,7 @@ function standIn(): StandIn {
   let onMessage: (message: unknown) => void = () => undefined;
   let onExit: (code: number | null) => void = () => undefined;
   const late: string[] = [];
+  const reports: string[] = [];
   let answerDialog: (paths: string[]) => void = () => undefined;
   const child: EngineChild = {
     post: (message) => void posted.push(message),
@@ -40,6 +43,7 @@ function standIn(): StandIn {
     settings: { resources: null, packDir: null, database: null, provider: null },
     onEvent: () => undefined,
     chooseFiles: () => new Promise<string[]>((resolve) => (answerDialog = resolve)),
+    openReport: (path) => void reports.push(path),
     onLateReply: (channel) => late.push(channel),
   });
   return {
@@ -48,6 +52,7 @@ function standIn(): StandIn {
     send: (message) => onMessage(message),
     exit: (code) => onExit(code),
     late,
+    reports,
     answerDialog: (paths) => answerDialog(paths),
   };
 }
@@ -116,6 +121,14 @@ describe('the engine link', () => {
     assert.deepEqual(posted.at(-1), { kind: 'chosen', id: 1, paths: ['/data/reading'] });
     mock.timers.tick(REQUEST_TIMEOUT_MS);
     assert.equal(((await settled(opened)).value as Envelope & { ok: false }).error.code, 'ENGINE_TIMEOUT');
+  });
+
+  test("the engine's request to open a report reaches the shell's opener; a malformed one does not", () => {
+    const { link, send, reports } = standIn();
+    void link.request('validation.openReport', {}); // the process starts with the first request
+    send({ kind: 'open-report', path: '/data/validations/2026-12-07T19-00-00.000Z/report.html' });
+    send({ kind: 'open-report', path: 42 });
+    assert.deepEqual(reports, ['/data/validations/2026-12-07T19-00-00.000Z/report.html']);
   });
 
   test('an exit fails what is pending with ENGINE_STOPPED, and no timeout comes after', async () => {

@@ -156,6 +156,7 @@ const electron = {
     handle: (scheme: string, handler: (request: Request) => Promise<Response>) => protocolHandlers.set(scheme, handler),
   },
   session: { defaultSession: session },
+  shell: { openPath: async () => (record('shell.openPath'), '') },
   utilityProcess: {
     fork: (modulePath: string, args: string[], options: { serviceName?: string }) => {
       record(`utilityProcess.fork:${options.serviceName}`);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Envelope } from '../../../main/app/api/contract.js';
 import {
+  isValidationReport,
   comparablePath,
   covers,
   decideScanPaths,
@@ -223,5 +224,27 @@ describe('the window policy', () => {
     const { windowPolicy } = policy();
     assert.equal(await windowPolicy.check(1, 'image.render', { file: '/anything.dcm' }), null);
     assert.equal(await windowPolicy.check(1, 'dialog.open', { kind: 'files' }), null);
+  });
+});
+
+describe('what the main process opens in the system viewer for the engine', () => {
+  test("only a validation's report, absolute and local, by the shape of its path", () => {
+    const yes: Array<[string, 'posix' | 'win32']> = [
+      ['/home/r/.local/share/cxr-triage/validations/2026-12-07T19-00-00.000Z/report.html', 'posix'],
+      ['C:\\Users\\r\\AppData\\Roaming\\cxr-triage\\validations\\2026-12-07T19-00-00.000Z\\report.html', 'win32'],
+    ];
+    const no: Array<[string, 'posix' | 'win32']> = [
+      ['/home/r/validations/x/report.html.exe', 'posix'],
+      ['/home/r/validations/x/other.html', 'posix'],
+      ['/home/r/elsewhere/x/report.html', 'posix'],
+      ['/home/r/validations/../x/report.html', 'posix'],
+      ['validations/x/report.html', 'posix'],
+      ['/validations//report.html', 'posix'],
+      ['\\\\server\\share\\validations\\x\\report.html', 'win32'],
+      ['/net/host/validations/x/report.html', 'posix'],
+      ['/bin/sh', 'posix'],
+    ];
+    for (const [path, semantics] of yes) assert.equal(isValidationReport(path, semantics), true, path);
+    for (const [path, semantics] of no) assert.equal(isValidationReport(path, semantics), false, path);
   });
 });
