@@ -9,7 +9,7 @@
  * message without a stack. Nothing logged carries the phantoms' patient names or IDs.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { API } from '../../main/app/api/contract.js';
@@ -216,6 +216,31 @@ test('a labels column that is not a PadChest term ends the run as UNKNOWN_TERM, 
   assert.equal(failed.evaluation, null);
   assert.equal(failed.reportPath, null);
   assert.equal(validationEvents().at(-1)!.state, 'failed');
+});
+
+test('Cancel stops a validation under way: it ends interrupted, with no figures and no folder', async () => {
+  // Images never analysed, so that the run is still scanning when the cancel lands.
+  const fresh = join(scratch.path, 'fresh');
+  await writePhantomSet({ out: fresh, count: 40, seed: 61022, jobs: 1 });
+  const freshLabels = join(fresh, 'labels.csv');
+  answer = (kind) => [kind === 'folder' ? fresh : freshLabels];
+  await call('validation.choose', { kind: 'images' });
+  await call('validation.choose', { kind: 'labels' });
+  // The folders of figures (the database's own files come and go beside them).
+  const figureFolders = () =>
+    readdirSync(join(appData, VALIDATIONS_FOLDER), { withFileTypes: true }).filter(
+      (entry) => entry.isDirectory() && /^\d{4}-/.test(entry.name),
+    ).length;
+  const folders = figureFolders();
+  assert.equal((await call('validation.start', { images: [fresh], labels: freshLabels })).state, 'running');
+  const cancelled = await call('validation.cancel', {});
+  assert.equal(cancelled.cancelled, true);
+  const end = await ended();
+  assert.equal(end.state, 'interrupted');
+  assert.equal(end.evaluation, null);
+  assert.equal(end.reportPath, null);
+  assert.equal(figureFolders(), folders, 'no folder of figures written');
+  assert.deepEqual(await call('validation.cancel', {}), { cancelled: false, validation: end });
 });
 
 test('nothing logged names a patient, a labels cell or a path', () => {
