@@ -34,14 +34,16 @@ export const FEEDBACK_BURST = 40;
 export const FEEDBACK_PER_SECOND = 10;
 
 /**
- * The DICOM node's requests that reach the network or the disk (node-control.ts): a C-ECHO opens a
- * connection to a peer, start, stop, save and retry bind ports and write files. A person clicking
- * never needs more; a compromised window cannot use the app to flood a peer or the disk.
+ * Requests that reach the network, the disk or the desktop: the DICOM node's (node-control.ts: a
+ * C-ECHO opens a connection to a peer, start, stop, save and retry bind ports and write files) and
+ * Open report (a browser window on the desktop). A person clicking never needs more; a
+ * compromised window cannot use the app to flood a peer, the disk or the screen.
  */
-export const NODE_LIMITS: Readonly<Record<string, { burst: number; perSecond: number; what: string }>> = {
+export const ACTION_LIMITS: Readonly<Record<string, { burst: number; perSecond: number; what: string }>> = {
   'node.echo': { burst: 5, perSecond: 1, what: 'connection tests' },
   'node.start': { burst: 6, perSecond: 1, what: 'node starts and stops' },
   'node.stop': { burst: 6, perSecond: 1, what: 'node starts and stops' },
   'node.configure': { burst: 10, perSecond: 2, what: 'settings saves' },
   'node.retry': { burst: 10, perSecond: 2, what: 'retries' },
+  'validation.openReport': { burst: 3, perSecond: 0.2, what: 'report openings' },
 };

@@ -3,13 +3,14 @@
  * what it may scan or validate (reach.ts: paths the user granted it through the open dialog or a
  * drop, or that the results store holds; never a network, device or automount path), and how fast it may
  * write verdicts (rate-limit.ts: feedback.set in bursts of 40, then 10 a second) and drive the
- * DICOM node (NODE_LIMITS: connection tests, starts and stops, saves, retries). `install.ts` runs
+ * DICOM node and open reports (ACTION_LIMITS: connection tests, starts and stops, saves, retries,
+ * report openings). `install.ts` runs
  * `check` on every validated request before relaying it; the end-to-end tests' bridge runs the
  * same class, so the page is checked as the app checks it.
  */
 import { toTriageError, TriageError } from '../../errors/index.js';
 import type { ApiError, Envelope } from '../api/contract.js';
-import { FEEDBACK_BURST, FEEDBACK_PER_SECOND, NODE_LIMITS, TokenBucket } from './rate-limit.js';
+import { ACTION_LIMITS, FEEDBACK_BURST, FEEDBACK_PER_SECOND, TokenBucket } from './rate-limit.js';
 import { decideScanPaths, notGrantedRefusal, PathGrants } from './reach.js';
 import type { PathSemantics } from './reach.js';
 
@@ -31,7 +32,7 @@ export class WindowPolicy {
   /** feedback.set per window: bursts of FEEDBACK_BURST, then FEEDBACK_PER_SECOND. */
   private readonly feedback = new Map<number, TokenBucket>();
   /** The node's requests per window and kind (start and stop share one bucket). */
-  private readonly node = new Map<string, TokenBucket>();
+  private readonly actions = new Map<string, TokenBucket>();
 
   constructor(private readonly options: WindowPolicyOptions) {}
 
@@ -46,7 +47,7 @@ export class WindowPolicy {
   forget(windowId: number): void {
     this.grants.delete(windowId);
     this.feedback.delete(windowId);
-    for (const key of [...this.node.keys()]) if (key.startsWith(`${windowId}:`)) this.node.delete(key);
+    for (const key of [...this.actions.keys()]) if (key.startsWith(`${windowId}:`)) this.actions.delete(key);
   }
 
   /** Null when a validated request may run; else its coded refusal. */
@@ -59,7 +60,7 @@ export class WindowPolicy {
         return await this.checkScan(windowId, [...images, labels]);
       }
       if (channel === 'feedback.set') return this.checkFeedback(windowId);
-      if (Object.hasOwn(NODE_LIMITS, channel)) return this.checkNode(windowId, channel);
+      if (Object.hasOwn(ACTION_LIMITS, channel)) return this.checkAction(windowId, channel);
       return null;
     } catch (thrown) {
       return coded(thrown);
@@ -81,13 +82,13 @@ export class WindowPolicy {
     );
   }
 
-  private checkNode(windowId: number, channel: string): ApiError | null {
-    const limit = NODE_LIMITS[channel];
+  private checkAction(windowId: number, channel: string): ApiError | null {
+    const limit = ACTION_LIMITS[channel];
     const key = `${windowId}:${limit.what}`;
-    let bucket = this.node.get(key);
+    let bucket = this.actions.get(key);
     if (!bucket) {
       bucket = new TokenBucket(limit.burst, limit.perSecond, this.options.now);
-      this.node.set(key, bucket);
+      this.actions.set(key, bucket);
     }
     if (bucket.take()) return null;
     return coded(

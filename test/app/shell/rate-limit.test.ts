@@ -110,4 +110,21 @@ describe('the DICOM node per window', () => {
     for (let i = 0; i < 100; i++) assert.equal(await policy.check(1, 'node.get', {}), null, 'reading is not limited');
     assert.equal(await policy.check(2, 'node.echo', echo), null, 'another window has its own bucket');
   });
+
+  test('Open report: 3 at once, then one every 5 seconds, so a window cannot flood the desktop with browsers', async () => {
+    let now = 0;
+    const policy = new WindowPolicy({
+      semantics: 'posix',
+      stored: async () => ({ ok: true, value: [] }),
+      now: () => now,
+    });
+    for (let i = 0; i < 3; i++) assert.equal(await policy.check(1, 'validation.openReport', {}), null, `open ${i}`);
+    assert.equal((await policy.check(1, 'validation.openReport', {}))?.code, 'RATE_LIMITED');
+    now += 4000;
+    assert.equal((await policy.check(1, 'validation.openReport', {}))?.code, 'RATE_LIMITED', 'not yet');
+    now += 1000;
+    assert.equal(await policy.check(1, 'validation.openReport', {}), null, 'one more after 5 seconds');
+    for (let i = 0; i < 50; i++)
+      assert.equal(await policy.check(1, 'validation.get', {}), null, 'reading is not limited');
+  });
 });
