@@ -49,3 +49,17 @@ export {
   WITHHELD,
 } from './identity.js';
 export type { SearchableIdentity, StudyIdentityFields } from './identity.js';
+export {
+  confusionPoint,
+  formatCount,
+  formatInterval,
+  formatNumber,
+  formatSigned,
+  MISSING,
+  RELIABILITY_PLOT,
+  reliabilityXY,
+  ROC_PLOT,
+  rocPolylinePoints,
+  rocXY,
+} from './figures.js';
+export type { IntervalFigure } from './figures.js';

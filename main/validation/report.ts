@@ -17,21 +17,42 @@ import type {
   Interval,
   IntervalMethod,
   ReliabilityBin,
-  RocPoint,
   Subgroup,
 } from './types.js';
+import {
+  confusionPoint,
+  formatCount,
+  formatInterval,
+  formatNumber,
+  formatSigned,
+  MISSING,
+  RELIABILITY_PLOT,
+  reliabilityXY,
+  ROC_PLOT,
+  rocPolylinePoints,
+  rocXY,
+} from '../common/index.js';
 
-/** The plot area of a ROC plot: a square `size` wide whose lower left corner (fpr 0, tpr 0) is (left, top + size). */
+// The shared formatting and geometry, exported here too for the report's readers and tests.
+export {
+  confusionPoint,
+  formatCount,
+  formatInterval,
+  formatNumber,
+  formatSigned,
+  MISSING,
+  RELIABILITY_PLOT,
+  reliabilityXY,
+  ROC_PLOT,
+  rocPolylinePoints,
+  rocXY,
+};
+
 /**
  * The report's own policy, a second line behind the escaping: nothing may load or run, only the
  * inline style applies, whatever a data string might smuggle in.
  */
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
-
-export const ROC_PLOT = { width: 440, height: 280, left: 40, top: 40, size: 200 } as const;
-
-/** The plot area of the reliability diagram, the same way (mean predicted on x, observed on y). */
-export const RELIABILITY_PLOT = { width: 300, height: 320, left: 40, top: 40, size: 240 } as const;
 
 /** A subgroup row is flagged too small to judge below these (images in the subgroup, positives of the finding). */
 export const SMALL_SUBGROUP_IMAGES = 30;
@@ -40,27 +61,11 @@ export const SMALL_SUBGROUP_POSITIVES = 5;
 /** The banner of a demonstration pack's (or a pack marked not for clinical use) report. */
 export const NOT_FOR_CLINICAL_USE_BANNER = 'NOT FOR CLINICAL USE — demonstration pack';
 
-/** What a figure undefined on the data (null) is shown as. */
-export const MISSING = '—';
-
 /** How many characters of a SHA-256 (or a fingerprint) the report shows. */
 export const HASH_PREFIX = 12;
 
 /** At most this many characters of the pack's calibration provenance are shown as JSON. */
 export const CALIBRATION_JSON_LIMIT = 4000;
-
-/** A point of the ROC plot in SVG units. */
-export function rocXY(fpr: number, tpr: number): { x: number; y: number } {
-  return { x: ROC_PLOT.left + fpr * ROC_PLOT.size, y: ROC_PLOT.top + ROC_PLOT.size - tpr * ROC_PLOT.size };
-}
-
-/** A point of the reliability diagram in SVG units. */
-export function reliabilityXY(predicted: number, observed: number): { x: number; y: number } {
-  return {
-    x: RELIABILITY_PLOT.left + predicted * RELIABILITY_PLOT.size,
-    y: RELIABILITY_PLOT.top + RELIABILITY_PLOT.size - observed * RELIABILITY_PLOT.size,
-  };
-}
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -82,39 +87,10 @@ export function escapeHtml(text: string): string {
   return out;
 }
 
-/** A number with `digits` decimals (a minus sign, U+2212, when negative); "—" for null or not finite. */
-export function formatNumber(value: number | null | undefined, digits = 3): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return MISSING;
-  const text = Math.abs(value).toFixed(digits);
-  return value < 0 && Number(text) !== 0 ? `\u2212${text}` : text;
-}
-
-/** A signed number (+0.012, −0.004): for differences. */
-export function formatSigned(value: number | null | undefined, digits = 3): string {
-  const text = formatNumber(value, digits);
-  return text === MISSING || text.startsWith('\u2212') ? text : `+${text}`;
-}
-
-/**
- * "0.912 [0.871–0.944]"; the value alone when it has no bounds; "—" when undefined. `signed` (for
- * differences) gives the value its sign: "+0.022 [0.011–0.033]", "−0.004 [−0.019–0.011]".
- */
-export function formatInterval(interval: Interval, signed = false): string {
-  if (interval.value === null || !Number.isFinite(interval.value)) return MISSING;
-  const value = signed ? formatSigned(interval.value) : formatNumber(interval.value);
-  if (interval.low === null || interval.high === null) return value;
-  return `${value} [${formatNumber(interval.low)}\u2013${formatNumber(interval.high)}]`;
-}
-
-/** A count (an integer, as is); "—" when not a finite number. */
-export function formatCount(value: number | null | undefined): string {
-  return value === null || value === undefined || !Number.isFinite(value) ? MISSING : String(value);
-}
-
 const e = escapeHtml;
+const clamp01 = (value: number) => Math.min(1, Math.max(0, value));
 /** An SVG coordinate: rounded to 0.01. */
 const c = (value: number) => String(Math.round(value * 100) / 100);
-const clamp01 = (value: number) => Math.min(1, Math.max(0, value));
 
 /** An interval as HTML: the value, then its bounds in a smaller type (the text reads "0.912 [0.871–0.944]"). */
 function intervalCell(interval: Interval, signed = false): string {
@@ -142,33 +118,6 @@ function marker(shape: Shape, x: number, y: number, s: number, attributes: strin
   if (shape === 'triangle')
     return `<path d="M${c(x)} ${c(y - s)}L${c(x + s)} ${c(y + s)}L${c(x - s)} ${c(y + s)}Z" ${attributes}/>`;
   return `<path d="M${c(x)} ${c(y - s)}L${c(x + s)} ${c(y)}L${c(x)} ${c(y + s)}L${c(x - s)} ${c(y)}Z" ${attributes}/>`;
-}
-
-/** A scorer's (sensitivity, 1 − specificity) from its decisions; null when either is undefined. */
-export function confusionPoint(confusion: Confusion): { fpr: number; tpr: number } | null {
-  const positives = confusion.tp + confusion.fn;
-  const negatives = confusion.fp + confusion.tn;
-  if (!(positives > 0) || !(negatives > 0)) return null;
-  return { fpr: confusion.fp / negatives, tpr: confusion.tp / positives };
-}
-
-/**
- * The ROC curve's points as drawn: finite ones only, clipped to [0, 1], and without the points in
- * the middle of a vertical or horizontal run (sklearn's drop_intermediate=False keeps one point per
- * threshold; those in between draw nothing).
- */
-export function rocPolylinePoints(roc: readonly RocPoint[]): Array<{ fpr: number; tpr: number }> {
-  const points = roc
-    .filter((p) => Number.isFinite(p.fpr) && Number.isFinite(p.tpr))
-    .map((p) => ({ fpr: clamp01(p.fpr), tpr: clamp01(p.tpr) }));
-  return points.filter((p, i) => {
-    if (i === 0 || i === points.length - 1) return true;
-    const before = points[i - 1];
-    const after = points[i + 1];
-    const vertical = before.fpr === p.fpr && after.fpr === p.fpr;
-    const horizontal = before.tpr === p.tpr && after.tpr === p.tpr;
-    return !vertical && !horizontal;
-  });
 }
 
 function axes(

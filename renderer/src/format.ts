@@ -52,3 +52,9 @@ export function namedRoots(shown: string[], count: number): string {
   const names = shown.map((root) => shortPath(root)).join(', ');
   return count > shown.length ? `${names} and ${count - shown.length} more` : names;
 }
+
+/** "a: 2, b: 1" of counts by key, most first; "none" when empty. */
+export function countsText(counts: Record<string, number>): string {
+  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return entries.length === 0 ? 'none' : entries.map(([key, n]) => `${key}: ${n}`).join(', ');
+}

@@ -9,10 +9,9 @@
 import type { EvaluationData, ValidationProgressData, ValidationStateData } from '../../main/app/api/contract.js';
 import { describeError, invoke } from './api.js';
 import { h, replace } from './dom.js';
-import { duration, termLabel } from './format.js';
+import { countsText, duration, termLabel } from './format.js';
 import {
   confusionPoint,
-  countsText,
   formatInterval,
   formatNumber,
   RELIABILITY_PLOT,
@@ -20,7 +19,7 @@ import {
   ROC_PLOT,
   rocPolylinePoints,
   rocXY,
-} from './validation-format.js';
+} from '../../main/common/index.js';
 
 type Finding = EvaluationData['findings'][number];
 
