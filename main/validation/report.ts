@@ -24,7 +24,6 @@ import {
   formatCount,
   formatInterval,
   formatNumber,
-  formatSigned,
   MISSING,
   RELIABILITY_PLOT,
   reliabilityXY,
@@ -32,21 +31,6 @@ import {
   rocPolylinePoints,
   rocXY,
 } from '../common/index.js';
-
-// The shared formatting and geometry, exported here too for the report's readers and tests.
-export {
-  confusionPoint,
-  formatCount,
-  formatInterval,
-  formatNumber,
-  formatSigned,
-  MISSING,
-  RELIABILITY_PLOT,
-  reliabilityXY,
-  ROC_PLOT,
-  rocPolylinePoints,
-  rocXY,
-};
 
 /**
  * The report's own policy, a second line behind the escaping: nothing may load or run, only the

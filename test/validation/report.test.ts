@@ -8,14 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  escapeHtml,
-  formatInterval,
-  formatNumber,
-  formatSigned,
-  renderReport,
-  NOT_FOR_CLINICAL_USE_BANNER,
-} from '../../main/validation/index.js';
+import { formatInterval, formatNumber, formatSigned } from '../../main/common/index.js';
+import { escapeHtml, renderReport, NOT_FOR_CLINICAL_USE_BANNER } from '../../main/validation/index.js';
 import type { Evaluation, Interval } from '../../main/validation/index.js';
 import { fixtureEvaluation } from './fixture.js';
 

@@ -3,7 +3,6 @@
  * progress pushed to the window at most every PROGRESS_INTERVAL_MS, the latest state
  * always sent. A scan that fails ends with its coded error in `last`; the queue goes on.
  */
-import { stat } from 'node:fs/promises';
 import type { Engine } from '../../engine/index.js';
 import { TriageError, toTriageError } from '../../errors/index.js';
 import { log } from '../../log/index.js';
@@ -13,7 +12,7 @@ import type { ResultStore } from '../../store/index.js';
 import type { TriageRules } from '../../triage/index.js';
 import { SHOWN_ROOTS } from './contract.js';
 import type { ScanProgressData } from './contract.js';
-import { fileName } from './file-name.js';
+import { requireExisting } from './file-name.js';
 
 /** Minimum interval between progress events, ms. */
 export const PROGRESS_INTERVAL_MS = 200;
@@ -85,15 +84,7 @@ export class ScanQueue {
    */
   async start(paths: string[]): Promise<string[]> {
     this.refuseWhenFull();
-    for (const path of paths) {
-      try {
-        await stat(path);
-      } catch {
-        throw new TriageError('FILE_NOT_FOUND', `${fileName(path)} does not exist or cannot be opened.`, {
-          file: path,
-        });
-      }
-    }
+    await requireExisting(paths);
     // Again: other requests may have queued while these paths were looked at.
     this.refuseWhenFull();
     const roots = [...new Set(paths)];

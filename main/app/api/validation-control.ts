@@ -11,7 +11,6 @@
  * logs is counts and codes only: a labels file's rows and the images' headers may name patients.
  */
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../../engine/index.js';
 import type { ScanProgress } from '../../domain/index.js';
@@ -21,7 +20,7 @@ import { ResultStore } from '../../store/index.js';
 import { runEvaluation, validationDatabasePath, VALIDATIONS_FOLDER } from '../../validation/index.js';
 import type { Evaluation } from '../../validation/index.js';
 import type { ApiEmit, ValidationProgressData, ValidationStateData } from './contract.js';
-import { fileName } from './file-name.js';
+import { requireExisting } from './file-name.js';
 import { PROGRESS_INTERVAL_MS } from './scan-queue.js';
 
 /** A date-time as a folder name on every file system: the ISO form with `-` for `:` (Windows forbids `:`). */
@@ -80,15 +79,7 @@ export class ValidationControl {
   async start(images: string[], labels: string): Promise<ValidationStateData> {
     this.refuseWhenRunning();
     if (this.closed) throw new TriageError('ENGINE_STOPPED', 'The application is closing; no validation starts.');
-    for (const path of [...images, labels]) {
-      try {
-        await stat(path);
-      } catch {
-        throw new TriageError('FILE_NOT_FOUND', `${fileName(path)} does not exist or cannot be opened.`, {
-          file: path,
-        });
-      }
-    }
+    await requireExisting([...images, labels]);
     // Again: another start may have come in while the paths were looked at.
     this.refuseWhenRunning();
     const paths = [...new Set(images)];

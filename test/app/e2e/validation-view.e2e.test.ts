@@ -19,7 +19,7 @@ import type { Backend } from '../../../main/app/api/backend.js';
 import type { ValidationStateData } from '../../../main/app/api/contract.js';
 import { writePhantomSet } from '../../../main/phantom/index.js';
 import type { Evaluation } from '../../../main/validation/index.js';
-import { formatInterval } from '../../../main/validation/index.js';
+import { formatInterval } from '../../../main/common/index.js';
 import { scratchDir } from '../../support/tools.js';
 import { appPack } from '../fixtures.js';
 import { BridgeWindow, buildRenderer, launchChromium, pageEmitter, serveRenderer } from './harness.js';
