@@ -35,6 +35,7 @@ export function progressReporter(tty: boolean): { update(progress: Progress): vo
   const interval = tty ? 100 : 500;
   let trailing: NodeJS.Timeout | null = null;
   let drawn: Progress | null = null;
+  let ended = false;
   const flush = () => {
     trailing = null;
     if (latest && latest !== drawn) {
@@ -51,6 +52,9 @@ export function progressReporter(tty: boolean): { update(progress: Progress): vo
       else if (!trailing) trailing = setTimeout(flush, wait).unref();
     },
     end() {
+      // Once: a job may end its bar early (eval, before its figures), then the bar's owner again.
+      if (ended) return;
+      ended = true;
       if (trailing) clearTimeout(trailing);
       flush();
       if (tty && latest) process.stderr.write('\n');

@@ -57,6 +57,8 @@ export function packRecord(pack: ModelPack): Evaluation['pack'] {
 /** `out`: the folder metrics.json, predictions.csv and report.html are written to. */
 export interface EvaluationRequest extends LabelledRequest {
   bootstrap?: BootstrapPlan;
+  /** Told when the images are judged and the figures begin (which shows no progress of its own). */
+  onFigures?: (images: number) => void;
   /** The evaluation's date (now by default). */
   now?: Date;
 }
@@ -108,6 +110,7 @@ export async function runEvaluation(request: EvaluationRequest): Promise<Evaluat
   const judged = await judgeLabelledImages(request, request.bootstrap ?? DEFAULT_BOOTSTRAP);
   if (!judged) return { outcome: 'interrupted' };
   const { labels, collected } = judged;
+  request.onFigures?.(collected.images.length);
   const figures = await computeFigures(
     {
       labels,

@@ -132,6 +132,8 @@ async function withEngine<T>(
     store: ResultStore;
     signal: AbortSignal;
     onProgress: (progress: Parameters<ReturnType<typeof progressReporter>['update']>[0]) => void;
+    /** Ends the progress bar (its last state drawn) before the job says something else. */
+    endProgress: () => void;
   }) => Promise<T>,
 ): Promise<T> {
   const interrupt = listenForInterrupt();
@@ -151,6 +153,7 @@ async function withEngine<T>(
       store,
       signal: interrupt.signal,
       onProgress: (progress) => reporter.update(progress),
+      endProgress: () => reporter.end(),
     });
     reporter.end();
     return result;
@@ -203,6 +206,11 @@ export async function runEval(argv: string[]): Promise<number> {
       bootstrap: { resamples, seed: DEFAULT_BOOTSTRAP.seed },
       signal: context.signal,
       onProgress: context.onProgress,
+      onFigures: (images) => {
+        context.endProgress();
+        if (process.stderr.isTTY)
+          process.stderr.write(`Computing the figures of ${images} images (${resamples} resamples)...\n`);
+      },
     }),
   );
   if (run.outcome === 'interrupted') {
