@@ -394,6 +394,17 @@ export function assessedTerms(
   return { terms, notAssessed };
 }
 
+/** Why no labelled image has figures, and what to do: the gates' refusals named when they are why. */
+function nothingJudged(collected: CollectedImages): string {
+  const { rejected, errors, missing } = collected;
+  const counts = `${rejected.total} refused by the gates, ${errors.total} unreadable, ${missing} labels rows without an image`;
+  if (rejected.total > 0 && rejected.total >= errors.total + missing) {
+    const [reason] = Object.entries(rejected.byReason).sort((a, b) => b[1] - a[1]);
+    return `No labelled image could be judged (${counts}): the pack refuses these images, most often as "${reason[0]}" (${reason[1]}). It cannot be validated on them; use a pack made for such images.`;
+  }
+  return `No labelled image was analysed (${counts}). Check that the paths hold the labelled images and that the labels file names them.`;
+}
+
 export interface EvaluationOutcome {
   evaluation: Evaluation;
   predictions: PredictionRow[];
@@ -411,7 +422,7 @@ export function evaluate(options: EvaluateOptions): EvaluationOutcome {
     throw new TriageError(
       'NOTHING_TO_EVALUATE',
       images.length === 0
-        ? `No labelled image was analysed (${collected.rejected.total} rejected, ${collected.errors.total} unreadable, ${collected.missing} labels rows without an image). Check that the paths hold the labelled images.`
+        ? nothingJudged(collected)
         : `No term the pack assesses has both a positive and a negative label among the ${images.length} images; label at least one of ${[...new Set(images.flatMap((im) => im.result.findings.filter((f) => f.assessed && f.direct).map((f) => f.term)))].join(', ')}.`,
     );
   }

@@ -143,6 +143,33 @@ test('labels of one class only leave nothing to evaluate, said with the terms to
   );
   assert.throws(
     () => run([]),
-    (e: TriageError) => e.code === 'NOTHING_TO_EVALUATE' && /2 rejected, 1 unreadable, 3 labels rows/.test(e.message),
+    (e: TriageError) =>
+      e.code === 'NOTHING_TO_EVALUATE' &&
+      /2 refused by the gates, 1 unreadable, 3 labels rows/.test(e.message) &&
+      /Check that the paths/.test(e.message),
+  );
+});
+
+test('when the gates refused every labelled image, the refusal is the reason given, with its commonest cause', () => {
+  const refusedAll = {
+    ...collected([]),
+    rejected: { total: 40, byReason: { 'out of distribution (feature-distance)': 38, 'lateral view': 2 } },
+    errors: { total: 0, byCode: {} },
+    missing: 0,
+  };
+  assert.throws(
+    () =>
+      evaluate({
+        labels,
+        collected: refusedAll,
+        pack,
+        taxonomy,
+        paths: ['/i'],
+        createdAt: '2026-12-07T00:00:00.000Z',
+        software: 'test',
+      }),
+    (e: TriageError) =>
+      e.code === 'NOTHING_TO_EVALUATE' &&
+      /the pack refuses these images, most often as "out of distribution \(feature-distance\)" \(38\)/.test(e.message),
   );
 });
