@@ -157,6 +157,11 @@ export interface PipelineStats {
   /** Votes, findings, heatmaps (and writing overlays) on the engine's thread. */
   finishingMs: number;
   images: number;
+  /**
+   * Each model's `session.run` time in the inference worker, summed over its batches: the
+   * members in pack order, then the gate model if the pack has one.
+   */
+  runMs: Array<{ id: string; runMs: number }>;
 }
 
 /**
@@ -257,6 +262,7 @@ export class Engine {
     waitingForInferenceMs: 0,
     finishingMs: 0,
     images: 0,
+    runMs: [] as number[],
   };
 
   private constructor(
@@ -354,6 +360,10 @@ export class Engine {
       waitingForInferenceMs: round(this.counters.waitingForInferenceMs, 1),
       finishingMs: round(this.counters.finishingMs, 1),
       images: this.counters.images,
+      runMs: [
+        ...this.pack.members.map((member) => member.manifest.id),
+        ...(this.pack.gate?.model ? [gateSessionId(this.pack.gate.model.manifest.id)] : []),
+      ].map((id, m) => ({ id, runMs: round(this.counters.runMs[m] ?? 0, 1) })),
     };
   }
 
@@ -460,6 +470,7 @@ export class Engine {
     const started = performance.now();
     const outputs = await running.runs;
     this.counters.waitingForInferenceMs += performance.now() - started;
+    outputs.forEach((run, m) => (this.counters.runMs[m] = (this.counters.runMs[m] ?? 0) + run.runMs));
     return outputs;
   }
 

@@ -1,16 +1,22 @@
 /**
  * Engine benchmark (not a test): a DenseNet-121-sized model pack (generated here, never
- * committed) over the 40 real radiographs in ../shared, on the CPU provider.
+ * committed), or the pack in BENCH_MODELS, over the 40 real radiographs in ../shared, on the CPU
+ * provider.
  * Prints per-stage medians, images per second end to end, and the ratio of end-to-end time to raw
- * `session.run` time on the same inputs and batches (goal: at most 1.15 on CPU).
+ * `session.run` time on the same inputs and batches (goal: at most 1.15 on CPU). Then, per member,
+ * the engine's `session.run` time per image in its inference worker against raw `session.run` of
+ * that member alone (same session options, inputs, batches, threads and outputs; goal: within
+ * 10 %), with the CPU that other processes took meanwhile (from /proc/stat).
  *
  *   npm run bench:engine            BENCH_ROUNDS=3, BENCH_BATCH=8, BENCH_REPEAT=5 (passes over the 40 images)
+ *   BENCH_MODELS=DIR                a model pack to run instead of the generated one (its members)
+ *   BENCH_THREADS=1,2               onnxruntime thread counts (default: all cores, and all but one)
  */
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
 import { Engine } from '../../main/engine/index.js';
 import { readRadiograph } from '../../main/ingest/index.js';
@@ -20,6 +26,7 @@ import { loadPack } from '../../main/packs/load.js';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 8);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
+const MODELS = process.env.BENCH_MODELS ? resolve(process.env.BENCH_MODELS) : null;
 const SAMPLES = fileURLToPath(new URL('../../../shared/data/cxr-samples/png/', import.meta.url));
 
 const median = (values: number[]) => {
@@ -29,12 +36,36 @@ const median = (values: number[]) => {
 };
 const fmt = (value: number) => value.toFixed(value < 10 ? 2 : 1);
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
+// CPU time: this process's (all its threads, workers included) and the machine's, in clock ticks,
+// so that each measurement can say how many cores other processes took meanwhile.
+const CLOCK_TICKS = 100;
+function ownTicks(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+function machineBusyTicks(): number {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const numbers = values.map(Number);
+  return numbers.reduce((a, b) => a + b, 0) - numbers[3] - (numbers[4] ?? 0);
+}
+/** Runs `work` and returns its result with the cores this process and other processes kept busy. */
+async function measured<T>(work: () => Promise<T>): Promise<{ value: T; own: number; others: number }> {
+  const [own0, busy0, t0] = [ownTicks(), machineBusyTicks(), performance.now()];
+  const value = await work();
+  const elapsedTicks = ((performance.now() - t0) / 1000) * CLOCK_TICKS;
+  const own = ownTicks() - own0;
+  const others = Math.max(0, machineBusyTicks() - busy0 - own);
+  return { value, own: own / elapsedTicks, others: others / elapsedTicks };
+}
+
+const dir = MODELS ?? mkdtempSync(join(tmpdir(), 'bench-engine-'));
 try {
   const started = performance.now();
-  execFileSync('/usr/bin/python3', [fileURLToPath(new URL('./make-densenet.py', import.meta.url)), dir], {
-    stdio: 'ignore',
-  });
+  if (!MODELS) {
+    execFileSync('/usr/bin/python3', [fileURLToPath(new URL('./make-densenet.py', import.meta.url)), dir], {
+      stdio: 'ignore',
+    });
+  }
   const samples = readdirSync(SAMPLES)
     .filter((f) => f.endsWith('.png'))
     .sort()
@@ -42,52 +73,77 @@ try {
   // The 40 radiographs several times over: a run long enough for the pipeline's steady state.
   const files = Array.from({ length: REPEAT }, () => samples).flat();
   const threads = availableParallelism();
+  const pack = await loadPack(dir);
   console.log('# Engine benchmark');
   console.log(
-    `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${threads} cores; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; ${new Date().toISOString()}`,
+    `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${threads} cores; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; ${new Date().toISOString()}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
   console.log(
-    `model: DenseNet-121, 1 x 224 x 224, 18 labels + CAM (random weights, generated in ${fmt((performance.now() - started) / 1000)} s); ${samples.length} real radiographs (PNG, ~640 px) x ${REPEAT} = ${files.length} images per round; batch ${BATCH}; CPU provider, ${threads} threads; ${ROUNDS} rounds`,
+    `${MODELS ? `pack ${MODELS}: ${pack.members.map((m) => m.manifest.id).join(', ')}` : `model: DenseNet-121, 1 x 224 x 224, 18 labels + CAM (random weights, generated in ${fmt((performance.now() - started) / 1000)} s)`}${pack.gate?.model ? ' and a gate model (in the engine, not in raw)' : ''}; ${samples.length} real radiographs (PNG, ~640 px) x ${REPEAT} = ${files.length} images per round; batch ${BATCH}; CPU provider; ${ROUNDS} rounds`,
   );
 
-  // Raw: the same preprocessed inputs, batched the same way, straight into an in-process session.
-  const pack = await loadPack(dir);
-  const member = pack.members[0];
-  const inputs: Float32Array[] = [];
-  for (const file of files)
-    inputs.push(preprocess(await readRadiograph(file, { minShortSide: 224 }), member.manifest.input).data);
-  // Raw runs get the engine's batches: same images, same order, same sizes.
+  // Raw: each member's preprocessed inputs (as its decode worker makes them), batched as the
+  // engine batches them, straight into an in-process session with the inference worker's options.
+  const shortSide = Math.max(...pack.members.map((m) => Math.max(m.manifest.input.height, m.manifest.input.width)));
+  const inputs: Float32Array[][] = pack.members.map(() => []);
+  for (const file of files) {
+    const radiograph = await readRadiograph(file, { minShortSide: shortSide });
+    pack.members.forEach((member, m) => inputs[m].push(preprocess(radiograph, member.manifest.input).data));
+  }
 
-  // Two thread layouts: onnxruntime on every core (decoding competes with it), and one core left
-  // to decoding while onnxruntime uses the rest. Each is compared with raw runs on the same threads.
-  const layouts = [...new Set([threads, Math.max(1, threads - 1)])];
+  // Two thread layouts by default: onnxruntime on every core (decoding competes with it), and one
+  // core left to decoding while onnxruntime uses the rest.
+  const layouts = process.env.BENCH_THREADS
+    ? process.env.BENCH_THREADS.split(',').map(Number)
+    : [...new Set([threads, Math.max(1, threads - 1)])];
   const rows: string[] = [];
+  const memberRows: string[] = [];
   const json: Record<string, unknown>[] = [];
   for (const onnxThreads of layouts) {
-    const session = await ort.InferenceSession.create(member.onnxPath, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: onnxThreads,
-      graphOptimizationLevel: 'all',
-    });
-    const rawRound = async () => {
-      let total = 0;
-      for (let start = 0; start < inputs.length; start += BATCH) {
-        const chunk = inputs.slice(start, start + BATCH);
-        const data = new Float32Array(chunk.length * chunk[0].length);
-        chunk.forEach((input, i) => data.set(input, i * input.length));
-        const t = performance.now();
-        await session.run({ input: new ort.Tensor('float32', data, [chunk.length, 1, 224, 224]) });
-        total += performance.now() - t;
+    const rawPerMember: number[][] = [];
+    const rawLoad: number[] = [];
+    for (const [m, member] of pack.members.entries()) {
+      const { input, outputs } = member.manifest;
+      // The inference worker's session options and outputs (main/inference/worker.ts).
+      const session = await ort.InferenceSession.create(member.onnxPath, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: onnxThreads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+      const fetches = [outputs.scores.name, ...(outputs.cam ? [outputs.cam.name] : [])];
+      const rawRound = async () => {
+        let total = 0;
+        for (let start = 0; start < files.length; start += BATCH) {
+          const chunk = inputs[m].slice(start, start + BATCH);
+          const data = new Float32Array(chunk.length * chunk[0].length);
+          chunk.forEach((one, i) => data.set(one, i * one.length));
+          const feeds = {
+            [input.name]: new ort.Tensor('float32', data, [chunk.length, input.channels, input.height, input.width]),
+          };
+          const t = performance.now();
+          await session.run(feeds, fetches);
+          total += performance.now() - t;
+        }
+        return total / files.length;
+      };
+      await rawRound(); // warm-up
+      const rounds: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const { value, others } = await measured(rawRound);
+        rounds.push(value);
+        rawLoad.push(others);
       }
-      return total;
-    };
-    await rawRound(); // warm-up
-    const raw: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) raw.push(await rawRound());
-    await session.release();
+      rawPerMember.push(rounds);
+      await session.release();
+    }
 
     const engine = await Engine.create({ models: dir, provider: 'cpu', threads: onnxThreads, batchSize: BATCH });
     const endToEnd: number[] = [];
+    const engineLoad: number[] = [];
+    const enginePerMember: number[][] = pack.members.map(() => []);
     const stages = {
       decodeMs: [] as number[],
       preprocessMs: [] as number[],
@@ -96,20 +152,40 @@ try {
     };
     let positives = 0;
     for (let r = 0; r <= ROUNDS; r++) {
-      const t = performance.now();
-      for await (const { result } of engine.analyze(files)) {
-        if (r === 0) continue; // warm-up round
-        for (const key of Object.keys(stages) as Array<keyof typeof stages>) stages[key].push(result.timings[key]);
-        positives += result.findings.filter((f) => f.positive && f.direct).length;
-      }
-      if (r > 0) endToEnd.push(performance.now() - t);
+      const before = engine.stats.runMs;
+      const { value: elapsed, others } = await measured(async () => {
+        const t = performance.now();
+        for await (const { result } of engine.analyze(files)) {
+          if (r === 0) continue; // warm-up round
+          for (const key of Object.keys(stages) as Array<keyof typeof stages>) stages[key].push(result.timings[key]);
+          positives += result.findings.filter((f) => f.positive && f.direct).length;
+        }
+        return performance.now() - t;
+      });
+      if (r === 0) continue;
+      endToEnd.push(elapsed);
+      engineLoad.push(others);
+      engine.stats.runMs
+        .slice(0, pack.members.length)
+        .forEach((run, m) => enginePerMember[m].push((run.runMs - before[m].runMs) / files.length));
     }
     await engine.close();
-    const perImageRaw = median(raw) / files.length;
+    const rawMembers = rawPerMember.map(median);
+    const perImageRaw = rawMembers.reduce((a, b) => a + b, 0);
     const perImageEnd = median(endToEnd) / files.length;
     const stageMedians = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)]));
     rows.push(
       `| ${onnxThreads} | ${fmt(stageMedians.decodeMs)} | ${fmt(stageMedians.preprocessMs)} | ${fmt(stageMedians.inferenceMs)} | ${fmt(stageMedians.explainMs)} | ${fmt(perImageRaw)} | ${fmt(perImageEnd)} | ${fmt(1000 / perImageEnd)} | ${(perImageEnd / perImageRaw).toFixed(3)} | ${fmt(positives / (files.length * ROUNDS))} |`,
+    );
+    const members = pack.members.map((member, m) => {
+      const inEngine = median(enginePerMember[m]);
+      memberRows.push(
+        `| ${onnxThreads} | ${member.manifest.id} | ${fmt(inEngine)} (${enginePerMember[m].map(fmt).join(', ')}) | ${fmt(rawMembers[m])} (${rawPerMember[m].map(fmt).join(', ')}) | ${(inEngine / rawMembers[m]).toFixed(3)} |`,
+      );
+      return { id: member.manifest.id, engineMs: inEngine, rawMs: rawMembers[m], ratio: inEngine / rawMembers[m] };
+    });
+    memberRows.push(
+      `| ${onnxThreads} | other processes, cores busy (median of rounds) | ${median(engineLoad).toFixed(3)} | ${median(rawLoad).toFixed(3)} | |`,
     );
     json.push({
       onnxThreads,
@@ -117,14 +193,16 @@ try {
       endToEndPerImageMs: perImageEnd,
       ratio: perImageEnd / perImageRaw,
       stages: stageMedians,
+      members,
+      othersBusy: { engine: median(engineLoad), raw: median(rawLoad) },
     });
   }
   console.log('');
   console.log(
-    'Per image, medians in ms. Stages are as each image saw them (inference: its share of its batch in the worker);',
+    'Per image, medians in ms. Stages are as each image saw them (inference: its share of its batch in the worker, all models);',
   );
   console.log(
-    'raw = session.run alone on the same preprocessed inputs and batches, same thread count; ratio = end to end / raw (goal <= 1.15).',
+    "raw = the members' session.run alone on the same preprocessed inputs and batches, same thread count, summed; ratio = end to end / raw (goal <= 1.15).",
   );
   console.log('');
   console.log(
@@ -132,9 +210,17 @@ try {
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
+  console.log('');
+  console.log(
+    "Per member and image, ms: median of rounds (the rounds). Engine: the member's session.run time in the inference worker over a round / images; raw: that member's session.run alone, same session options, inputs, batches, threads and outputs (goal: ratio <= 1.10).",
+  );
+  console.log('');
+  console.log('| onnxruntime threads | member | in the engine | raw session.run | ratio |');
+  console.log('|---|---|---|---|---|');
+  for (const row of memberRows) console.log(row);
   console.log(
     `JSON ${JSON.stringify({ cpu: cpus()[0]?.model, cores: threads, batch: BATCH, images: files.length, rounds: ROUNDS, layouts: json })}`,
   );
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (!MODELS) rmSync(dir, { recursive: true, force: true });
 }
