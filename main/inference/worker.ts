@@ -104,9 +104,11 @@ let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (request: WorkerRequest) => {
   if (request.type === 'load') void load(request);
-  else if (request.type === 'run') queue = queue.then(() => run(request));
+  // A run that failed to answer (its port gone) must not stop the runs after it.
+  else if (request.type === 'run') queue = queue.catch(() => undefined).then(() => run(request));
   else if (request.type === 'close') {
     queue = queue
+      .catch(() => undefined)
       .then(() => Promise.all([...sessions.values()].map(({ session }) => session.release())))
       .then(
         () => port.close(),
