@@ -26,6 +26,8 @@
  *   npm run bench:scan
  *     BENCH_IMAGES=1000 BENCH_ROUNDS=3 BENCH_BATCH=8 BENCH_LAYOUTS=default,inference-first (or decode-first)
  *     BENCH_DIR=$TMPDIR/cxr-triage-bench-scan (kept: the phantoms and the pack are reused by later runs)
+ *     BENCH_MODELS=DIR (a pack folder to scan with instead of the generated DenseNet-121 pack, for example
+ *     a three-member ensemble; raw inference then runs every member on each batch, in turn)
  *     BENCH_BUILD=0 (use dist/ as built: `node dist/test/bench/scan.bench.js` on a machine without the
  *     dev tools) PYTHON=/usr/bin/python3 (torch and onnx, to make the DenseNet pack once)
  */
@@ -45,6 +47,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 8);
 const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'default,inference-first').split(',');
 const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'cxr-triage-bench-scan');
+const MODELS = process.env.BENCH_MODELS;
 const SIZE = 2500;
 const SEED = 20261127;
 /** The project folder (from the sources or from dist/). */
@@ -236,43 +239,55 @@ async function scanOnce(images: string, pack: string, database: string, plan: La
   };
 }
 
-/** The pack's raw inference throughput: session.run alone, same inputs, batches and threads. */
+/**
+ * The pack's raw inference throughput: session.run alone, same inputs, batches and threads. Every
+ * member runs each batch, in turn, each in its own session (with the inference worker's options
+ * for several sessions: thread pools that do not spin), as the inference worker runs them.
+ */
 async function rawThroughput(files: string[], pack: string, threads: number): Promise<number[]> {
   const loaded = await loadPack(pack);
-  const member = loaded.members[0];
-  const { channels, height, width } = member.manifest.input;
-  const plan = { inputs: [member.manifest.input], shortSide: Math.max(height, width) };
-  const inputs: Float32Array[] = [];
+  const first = loaded.members[0].manifest.input;
+  const plan = { inputs: loaded.members.map((m) => m.manifest.input), shortSide: Math.max(first.height, first.width) };
+  // The inputs of each member, per image (members may differ in size or normalisation).
+  const inputs: Float32Array[][] = [];
   for (const file of files.slice(0, 16)) {
     const prepared = await prepareImage(file, plan);
     if (prepared.status !== 'ok') throw new Error(`${file}: ${prepared.status}`);
-    inputs.push(prepared.inputs[0].data);
+    inputs.push(prepared.inputs.map((input) => input.data));
   }
-  const session = await ort.InferenceSession.create(member.onnxPath, {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
+  const spinning = loaded.members.length > 1 ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {};
+  const sessions: ort.InferenceSession[] = [];
+  for (const member of loaded.members)
+    sessions.push(
+      await ort.InferenceSession.create(member.onnxPath, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        ...spinning,
+      }),
+    );
   const count = Math.min(files.length, 256);
   const round = async () => {
     let total = 0;
     for (let start = 0; start < count; start += BATCH) {
       const n = Math.min(BATCH, count - start);
-      const data = new Float32Array(n * inputs[0].length);
-      for (let i = 0; i < n; i++) data.set(inputs[(start + i) % inputs.length], i * inputs[0].length);
-      const t = performance.now();
-      await session.run({
-        [member.manifest.input.name]: new ort.Tensor('float32', data, [n, channels, height, width]),
-      });
-      total += performance.now() - t;
+      for (const [index, member] of loaded.members.entries()) {
+        const { name, channels, height, width } = member.manifest.input;
+        const size = inputs[0][index].length;
+        const data = new Float32Array(n * size);
+        for (let i = 0; i < n; i++) data.set(inputs[(start + i) % inputs.length][index], i * size);
+        const t = performance.now();
+        await sessions[index].run({ [name]: new ort.Tensor('float32', data, [n, channels, height, width]) });
+        total += performance.now() - t;
+      }
     }
     return count / (total / 1000);
   };
   await round(); // warm-up
   const rates: number[] = [];
   for (let r = 0; r < ROUNDS; r++) rates.push(await round());
-  await session.release();
+  for (const session of sessions) await session.release();
   return rates;
 }
 
@@ -286,15 +301,21 @@ if (process.env.BENCH_BUILD !== '0')
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], {
     stdio: 'inherit',
   });
-const packDir = join(WORK, 'pack');
+const packDir = MODELS ?? join(WORK, 'pack');
 let t = performance.now();
-if (!existsSync(join(packDir, 'ensemble.json')))
+if (!MODELS && !existsSync(join(packDir, 'ensemble.json')))
   execFileSync(process.env.PYTHON ?? '/usr/bin/python3', [join(ROOT, 'test/bench/make-densenet.py'), packDir], {
     stdio: 'ignore',
   });
-console.log(
-  `pack: DenseNet-121, 1 x 224 x 224, 18 labels + CAM, random weights (ready in ${fmt((performance.now() - t) / 1000)} s)`,
-);
+if (MODELS) {
+  const loaded = await loadPack(packDir);
+  console.log(
+    `pack: ${packDir}, ${loaded.members.length} member(s): ${loaded.members.map((m) => m.manifest.id).join(', ')}`,
+  );
+} else
+  console.log(
+    `pack: DenseNet-121, 1 x 224 x 224, 18 labels + CAM, random weights (ready in ${fmt((performance.now() - t) / 1000)} s)`,
+  );
 t = performance.now();
 const files = await phantoms();
 const sizes = files.slice(0, 50).map((f) => statSync(f).size);
