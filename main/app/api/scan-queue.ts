@@ -4,6 +4,7 @@
  * always sent. A scan that fails ends with its coded error in `last`; the queue goes on.
  */
 import type { Engine } from '../../engine/index.js';
+import { ProgressThrottle } from './throttle.js';
 import { TriageError, toTriageError } from '../../errors/index.js';
 import { log } from '../../log/index.js';
 import { Scanner } from '../../scan/index.js';
@@ -42,12 +43,12 @@ export class ScanQueue {
   /** The first of them, as events show them (one array per scan). */
   private shownRoots: string[] = [];
   private last: ScanProgressData['last'] = null;
-  private lastProgressAt = 0;
-  private progressTimer: NodeJS.Timeout | null = null;
-  private readonly interval: number;
+  private readonly throttle: ProgressThrottle;
 
   constructor(private readonly options: ScanQueueOptions) {
-    this.interval = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    this.throttle = new ProgressThrottle(options.progressIntervalMs ?? PROGRESS_INTERVAL_MS, () =>
+      options.onProgress(this.state()),
+    );
   }
 
   /**
@@ -117,23 +118,11 @@ export class ScanQueue {
     const current = this.running;
     current?.controller.abort();
     await current?.done;
-    if (this.progressTimer) clearTimeout(this.progressTimer);
-    this.progressTimer = null;
+    this.throttle.cancel();
   }
 
   private emitProgress(force = false): void {
-    const now = performance.now();
-    if (this.progressTimer) {
-      clearTimeout(this.progressTimer);
-      this.progressTimer = null;
-    }
-    if (force || now - this.lastProgressAt >= this.interval) {
-      this.lastProgressAt = now;
-      this.options.onProgress(this.state());
-    } else {
-      // The latest state always goes out, a little later: the window never shows a stale count.
-      this.progressTimer = setTimeout(() => this.emitProgress(true), this.interval - (now - this.lastProgressAt));
-    }
+    this.throttle.push(force);
   }
 
   private runNext(): void {

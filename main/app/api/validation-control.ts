@@ -11,6 +11,7 @@
  * logs is counts and codes only: a labels file's rows and the images' headers may name patients.
  */
 import { existsSync } from 'node:fs';
+import { ProgressThrottle } from './throttle.js';
 import { join } from 'node:path';
 import type { Engine } from '../../engine/index.js';
 import type { ScanProgress } from '../../domain/index.js';
@@ -49,13 +50,13 @@ export class ValidationControl {
   private running: { controller: AbortController; done: Promise<void> } | null = null;
   /** The validations' database, opened by the first validation and kept for the next. */
   private store: ResultStore | null = null;
-  private lastProgressAt = 0;
-  private progressTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  private readonly interval: number;
+  private readonly throttle: ProgressThrottle;
 
   constructor(private readonly options: ValidationControlOptions) {
-    this.interval = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    this.throttle = new ProgressThrottle(options.progressIntervalMs ?? PROGRESS_INTERVAL_MS, () =>
+      options.emit('validation.changed', this.summary()),
+    );
   }
 
   get folder(): string {
@@ -157,25 +158,13 @@ export class ValidationControl {
     const current = this.running;
     current?.controller.abort();
     await current?.done;
-    if (this.progressTimer) clearTimeout(this.progressTimer);
-    this.progressTimer = null;
+    this.throttle.cancel();
     this.store?.close();
     this.store = null;
   }
 
   private emitProgress(force = false): void {
     if (this.closed && !force) return;
-    const now = performance.now();
-    if (this.progressTimer) {
-      clearTimeout(this.progressTimer);
-      this.progressTimer = null;
-    }
-    if (force || now - this.lastProgressAt >= this.interval) {
-      this.lastProgressAt = now;
-      this.options.emit('validation.changed', this.summary());
-    } else {
-      // The latest state always goes out, a little later: the window never shows a stale count.
-      this.progressTimer = setTimeout(() => this.emitProgress(true), this.interval - (now - this.lastProgressAt));
-    }
+    this.throttle.push(force);
   }
 }
