@@ -15,7 +15,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
@@ -23,6 +23,7 @@ import { Engine } from '../../main/engine/index.js';
 import { readRadiograph } from '../../main/ingest/index.js';
 import { preprocess } from '../../main/preprocess/index.js';
 import { loadPack } from '../../main/packs/load.js';
+import { fmt, measured, median } from './measure.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 8);
@@ -30,35 +31,6 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 const HEATMAPS = process.env.BENCH_HEATMAPS !== '0';
 const MODELS = process.env.BENCH_MODELS ? resolve(process.env.BENCH_MODELS) : null;
 const SAMPLES = fileURLToPath(new URL('../../../shared/data/cxr-samples/png/', import.meta.url));
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
-const fmt = (value: number) => value.toFixed(value < 10 ? 2 : 1);
-
-// CPU time: this process's (all its threads, workers included) and the machine's, in clock ticks,
-// so that each measurement can say how many cores other processes took meanwhile.
-const CLOCK_TICKS = 100;
-function ownTicks(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-function machineBusyTicks(): number {
-  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
-  const numbers = values.map(Number);
-  return numbers.reduce((a, b) => a + b, 0) - numbers[3] - (numbers[4] ?? 0);
-}
-/** Runs `work` and returns its result with the cores this process and other processes kept busy. */
-async function measured<T>(work: () => Promise<T>): Promise<{ value: T; own: number; others: number }> {
-  const [own0, busy0, t0] = [ownTicks(), machineBusyTicks(), performance.now()];
-  const value = await work();
-  const elapsedTicks = ((performance.now() - t0) / 1000) * CLOCK_TICKS;
-  const own = ownTicks() - own0;
-  const others = Math.max(0, machineBusyTicks() - busy0 - own);
-  return { value, own: own / elapsedTicks, others: others / elapsedTicks };
-}
 
 const dir = MODELS ?? mkdtempSync(join(tmpdir(), 'bench-engine-'));
 try {

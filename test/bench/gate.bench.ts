@@ -14,16 +14,11 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { Engine } from '../../main/engine/index.js';
 import { DEFAULT_PACK } from '../../main/packs/index.js';
+import { median } from './measure.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 400);
 const BIN = fileURLToPath(new URL('../../bin/triage.js', import.meta.url));
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 async function imagesPerSecond(models: string, files: string[]): Promise<{ rate: number; refused: number }> {
   const engine = await Engine.create({ models, provider: 'cpu' });

@@ -33,7 +33,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { availableParallelism, cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { defaultDecodeWorkers, defaultThreads } from '../../main/engine/index.js';
@@ -41,6 +41,7 @@ import { prepareImage } from '../../main/engine/prepare.js';
 import { loadPack } from '../../main/packs/load.js';
 import { writePhantomSet } from '../../main/phantom/index.js';
 import { projectRoot } from '../../main/resources/index.js';
+import { CLOCK_TICKS, fmt, load, machineTicks, median, mib, processTicks, rssOf } from './measure.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -53,19 +54,6 @@ const SEED = 20261127;
 /** The project folder (from the sources or from dist/). */
 const ROOT = projectRoot();
 const CORES = availableParallelism();
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
-const fmt = (value: number) => value.toFixed(value < 10 ? 2 : 1);
-const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
 interface Layout {
   name: string;
@@ -112,34 +100,6 @@ async function phantoms(): Promise<string[]> {
     .slice(0, IMAGES);
   for (const name of names) linkSync(join(set, name), join(images, name));
   return names.map((name) => join(images, name));
-}
-
-/** CPU ticks of one process (user + system, all its threads), and of the whole machine. */
-function processTicks(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return null;
-  }
-}
-function machineTicks(): { busy: number; total: number } {
-  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
-  const numbers = values.map(Number);
-  const idle = numbers[3] + (numbers[4] ?? 0);
-  const total = numbers.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
-}
-function rssOf(pid: number): { rss: number; hwm: number } | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return {
-      rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024,
-      hwm: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024,
-    };
-  } catch {
-    return null;
-  }
 }
 
 interface Round {

@@ -30,6 +30,7 @@ import { writePhantomSet } from '../../main/phantom/index.js';
 import { projectRoot } from '../../main/resources/index.js';
 import { eventTotal, freePort, nodeArgs, startNode, stopNode } from '../node/node-process.js';
 import { requireProgram } from '../support/reference-tools.js';
+import { median } from './measure.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
 /** Long side in pixels: 2,500 as CR and DX are (the generator's own default is 600). */
@@ -39,12 +40,6 @@ const STABLE = Number(process.env.BENCH_STABLE ?? 1);
 const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'cxr-triage-bench-serve');
 const SEED = 20261207;
 const BIN = join(projectRoot(), 'bin', 'triage.js');
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

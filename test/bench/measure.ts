@@ -1,0 +1,65 @@
+/**
+ * What every benchmark measures the same way: medians, the figures' format, and the CPU and memory
+ * that a process and the rest of the machine used (Linux /proc), so that each figure can say how
+ * busy the shared machine was while it was taken.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+export const fmt = (value: number): string => value.toFixed(value < 10 ? 2 : 1);
+export const mib = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MiB`;
+export const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+/** One line naming the machine, for the head of a benchmark's output. */
+export const machine = (): string =>
+  `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${mib(totalmem())} memory; Node ${process.version}`;
+
+/** USER_HZ on Linux: /proc's CPU times are in these ticks. */
+export const CLOCK_TICKS = 100;
+
+/** CPU ticks of one process (user + system, all its threads; 'self' for this one), or null once it has exited. */
+export function processTicks(pid: number | 'self'): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
+/** CPU ticks the whole machine has spent busy, and in all. */
+export function machineTicks(): { busy: number; total: number } {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const numbers = values.map(Number);
+  const idle = numbers[3] + (numbers[4] ?? 0);
+  const total = numbers.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+/** Resident memory of a process now and at its peak, or null once it has exited. */
+export function rssOf(pid: number | 'self'): { rss: number; hwm: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return {
+      rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024,
+      hwm: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `work` and returns its result with the cores this process and other processes kept busy. */
+export async function measured<T>(work: () => Promise<T>): Promise<{ value: T; own: number; others: number }> {
+  const [own0, busy0, t0] = [processTicks('self') ?? 0, machineTicks().busy, performance.now()];
+  const value = await work();
+  const elapsedTicks = ((performance.now() - t0) / 1000) * CLOCK_TICKS;
+  const own = (processTicks('self') ?? 0) - own0;
+  const others = Math.max(0, machineTicks().busy - busy0 - own);
+  return { value, own: own / elapsedTicks, others: others / elapsedTicks };
+}
