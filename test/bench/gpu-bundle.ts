@@ -1,0 +1,109 @@
+/**
+ * `npm run bench:gpu`: prepares the GPU benchmark for a Linux x86-64 machine with an NVIDIA GPU
+ * that reaches no registry (no npm, no Node, no apt there). It writes `.bench-gpu/` (ignored by
+ * git) in the project folder:
+ *
+ * - `runtime.tar.xz`: this machine's Node binary, the built JavaScript (dist/main, dist/test/bench)
+ *   and the production dependencies, onnxruntime-node with its Linux x86-64 binaries only (its
+ *   bundled build: CPU and WebGPU);
+ * - `debs/`: Debian's Vulkan loader (libvulkan1), which WebGPU needs and a bare image may lack.
+ *
+ * The project's tracked files (the model packs, the exporter, `test/bench/gpu-run.sh`) travel with
+ * the checkout; on the GPU machine, from the project folder: `bash test/bench/gpu-run.sh` (see
+ * that script for what it runs and prints). `BENCH_GPU_RUN=1 npm run bench:gpu` also runs it here,
+ * on this machine's CPU, with small counts and no network: the same script, checked end to end.
+ *
+ *   BENCH_BUILD=0 (use dist/ as built)  BENCH_XZ=6 (xz preset; 0 is fastest, for a check)
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { arch, platform, tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { projectRoot } from '../../main/resources/index.js';
+import { mib } from './measure.js';
+
+const ROOT = projectRoot();
+const OUT = join(ROOT, '.bench-gpu');
+const XZ = process.env.BENCH_XZ ?? '6';
+/** What the working tree may carry to the GPU machine, in all (the repository itself included). */
+const CARRY_LIMIT = 56 * 1024 * 1024;
+
+if (platform() !== 'linux' || arch() !== 'x64') {
+  console.error(
+    `The GPU bundle carries this machine's Node binary: build it on Linux x86-64 (this is ${platform()} ${arch()}).`,
+  );
+  process.exit(2);
+}
+const run = (command: string, args: string[], cwd = ROOT) => execFileSync(command, args, { cwd, stdio: 'inherit' });
+
+if (process.env.BENCH_BUILD !== '0')
+  run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
+for (const needed of ['dist/main/cli/main.js', 'dist/test/bench/scan.bench.js', 'dist/test/bench/placement.js'])
+  if (!existsSync(join(ROOT, needed))) throw new Error(`${needed} is missing: run npm run build first`);
+
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(join(OUT, 'debs'), { recursive: true });
+const stage = mkdtempSync(join(tmpdir(), 'bench-gpu-'));
+try {
+  // Node itself: the binary this benchmark runs under (Node 22, as CI installs it).
+  mkdirSync(join(stage, '.bench-gpu', 'bin'), { recursive: true });
+  cpSync(realpathSync(process.execPath), join(stage, '.bench-gpu', 'bin', 'node'));
+  // The built JavaScript the commands and benchmarks run.
+  for (const folder of ['dist/main', 'dist/test/bench'])
+    cpSync(join(ROOT, folder), join(stage, folder), { recursive: true });
+  // Production dependencies, as npm resolves them (no Electron, no build tools).
+  const listed = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(`${sep}node_modules${sep}`));
+  const platformBinaries = join('node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
+  for (const path of listed) {
+    const rel = relative(ROOT, path);
+    cpSync(path, join(stage, rel), {
+      recursive: true,
+      filter: (source) => {
+        const inner = relative(ROOT, source);
+        // onnxruntime-node ships every platform's runtime: keep Linux x86-64's only.
+        if (inner.startsWith(platformBinaries + sep) && !inner.startsWith(join(platformBinaries, 'linux', 'x64')))
+          return inner === join(platformBinaries, 'linux');
+        // Nested node_modules are listed (and copied) on their own.
+        return !relative(path, source).split(sep).includes('node_modules');
+      },
+    });
+  }
+  const ort = join(stage, platformBinaries, 'linux', 'x64');
+  if (!existsSync(join(ort, 'onnxruntime_binding.node')))
+    throw new Error(`onnxruntime-node's Linux x86-64 binaries are missing from ${ort}`);
+  run('tar', ['-C', stage, '-cf', join(OUT, 'runtime.tar.xz'), `--use-compress-program=xz -T0 -${XZ}`, '.'], ROOT);
+} finally {
+  rmSync(stage, { recursive: true, force: true });
+}
+
+// The Vulkan loader from Debian's mirror (WebGPU's Dawn loads libvulkan.so.1, the driver brings its ICD).
+try {
+  execFileSync('apt-get', ['download', 'libvulkan1'], { cwd: join(OUT, 'debs'), stdio: 'ignore' });
+} catch {
+  console.warn(
+    'Could not download libvulkan1 (apt-get update first?): the GPU machine must then have its own Vulkan loader.',
+  );
+}
+
+const size = (path: string): number =>
+  statSync(path).isDirectory()
+    ? readdirSync(path).reduce((sum, name) => sum + size(join(path, name)), 0)
+    : statSync(path).size;
+const bundle = size(OUT);
+const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' })
+  .split('\0')
+  .filter(Boolean)
+  .reduce((sum, file) => sum + (existsSync(join(ROOT, file)) ? statSync(join(ROOT, file)).size : 0), 0);
+console.log(
+  `\n.bench-gpu: ${mib(bundle)} (runtime.tar.xz ${mib(size(join(OUT, 'runtime.tar.xz')))}); with the tracked files ${mib(bundle + tracked)}`,
+);
+if (bundle + tracked > CARRY_LIMIT) console.warn(`over ${mib(CARRY_LIMIT)}: too large to carry to the GPU machine`);
+console.log('On the GPU machine, from the project folder (the tracked files and .bench-gpu/ carried there):');
+console.log(
+  '  bash test/bench/gpu-run.sh      (BENCH_GPU_EP=webgpu BENCH_GPU_IMAGES=500; output also in $OUT or .bench-gpu/out)',
+);
+
+if (process.env.BENCH_GPU_RUN === '1')
+  run('unshare', ['--net', '--', 'bash', join(ROOT, 'test/bench/gpu-run.sh')], ROOT);
