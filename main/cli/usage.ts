@@ -26,10 +26,13 @@ export function threadOptionsHelp(column: number): string {
       'decode workers: files read, decoded and preprocessed in parallel',
       'with inference, each holding one full-size image (default, at least 1:',
       `with a GPU provider the cores less one, here ${defaultDecodeWorkers('webgpu', defaultThreads())}; with the CPU`,
-      `provider the cores its threads leave, here ${defaultDecodeWorkers('cpu', defaultThreads())})`,
+      `provider the cores its threads leave, here ${defaultDecodeWorkers('cpu', defaultThreads())}, to start with)`,
     ]),
     option('--threads N', [
-      `CPU threads for the execution provider (default: half the cores, here ${defaultThreads()})`,
+      `CPU threads for the execution provider (default: half the cores, here ${defaultThreads()},`,
+      'to start with). On the CPU provider, with neither option given, the',
+      'threads and decode workers are then chosen from what decoding and',
+      'inference cost per image, and chosen again as the costs change',
     ]),
   ].join('\n');
 }

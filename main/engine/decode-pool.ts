@@ -55,8 +55,9 @@ export interface DecodePoolStats {
   queued: number;
   /** The most jobs ever in the workers at once: never above `workers`. */
   highWaterDecoding: number;
-  /** Files prepared since the pool started. */
+  /** Files prepared since the pool started, and the workers' CPU time for them (ms of one core). */
   prepared: number;
+  preparedCpuMs: number;
   /** Workers replaced after dying on a job (a crash, the deadline, the heap ceiling). */
   restarts: number;
 }
@@ -167,6 +168,7 @@ export class DecodePool {
   private retryAt = 0;
   private highWater = 0;
   private preparedCount = 0;
+  private preparedCpuMs = 0;
   private restarts = 0;
   private readonly deadlineMs: number;
   private readonly heapMb: number;
@@ -174,8 +176,8 @@ export class DecodePool {
 
   private constructor(
     private readonly plan: PreparePlan | null,
-    /** How many workers the pool keeps. */
-    private readonly size: number,
+    /** How many workers the pool keeps (see resize). */
+    private size: number,
     options: DecodePoolOptions,
   ) {
     this.deadlineMs = options.deadlineMs ?? DECODE_DEADLINE_MS;
@@ -207,6 +209,7 @@ export class DecodePool {
       queued: this.queue.length,
       highWaterDecoding: this.highWater,
       prepared: this.preparedCount,
+      preparedCpuMs: Math.round(this.preparedCpuMs * 10) / 10,
       restarts: this.restarts,
     };
   }
@@ -261,6 +264,19 @@ export class DecodePool {
         ? new TriageError(error.code, error.message, { file: path })
         : new TriageError('OUTPUT_FAILED', `Cannot write the heatmap ${path}: ${error.message}`, { file: path });
     });
+  }
+
+  /**
+   * Keeps `workers` workers from now on (the engine's thread layout changed): more start at once;
+   * idle ones beyond the number stop now, busy ones once their job is answered.
+   */
+  resize(workers: number): void {
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new RangeError(`decode workers must be a whole number >= 1, not ${workers}`);
+    if (this.closing) return;
+    this.size = workers;
+    while (this.slots.length + this.spawning < this.size) this.start();
+    this.retireIdle();
   }
 
   /** Drops jobs no worker has started (the engine's consumer went away); started ones finish. */
@@ -342,8 +358,12 @@ export class DecodePool {
       slot.job = null;
       if (slot.deadline) clearTimeout(slot.deadline);
       slot.deadline = null;
-      if (message.type === 'prepared') this.preparedCount++;
+      if (message.type === 'prepared') {
+        this.preparedCount++;
+        this.preparedCpuMs += message.cpuMs;
+      }
       job.settle(message);
+      this.retireIdle();
       this.dispatch();
     });
     slot.end = (cause, reason) => {
@@ -369,7 +389,18 @@ export class DecodePool {
 
   private replace(): void {
     this.restarts++;
-    this.start();
+    if (this.slots.length + this.spawning < this.size) this.start();
+  }
+
+  /** Stops idle workers while the pool has more than it keeps. */
+  private retireIdle(): void {
+    while (this.slots.length + this.spawning > this.size) {
+      const index = this.slots.findIndex((slot) => !slot.job);
+      if (index < 0) return;
+      const [slot] = this.slots.splice(index, 1);
+      detach(slot.worker);
+      void stopWorker(slot.worker, { type: 'close' } satisfies DecodeRequest);
+    }
   }
 
   /** Starts one worker for the pool. */
@@ -385,6 +416,7 @@ export class DecodePool {
         }
         this.broken = null;
         this.adopt(worker);
+        this.retireIdle();
       },
       (error: TriageError) => {
         this.spawning--;

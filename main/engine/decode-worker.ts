@@ -31,7 +31,8 @@ type Failure = { code: ErrorCode; message: string };
 
 export type DecodeResponse =
   | { type: 'ready' }
-  | { type: 'prepared'; id: number; prepared: PreparedImage }
+  /** cpuMs: this thread's CPU time for the job (the engine's thread layout is chosen from it). */
+  | { type: 'prepared'; id: number; prepared: PreparedImage; cpuMs: number }
   | { type: 'rendered'; id: number; rendered: RenderedImage | null; error: Failure | null }
   | { type: 'decoded'; id: number; decoded: DecodedFile | null; error: Failure | null }
   | { type: 'written'; id: number; error: Failure | null };
@@ -63,6 +64,7 @@ const failure = (thrown: unknown, file?: string): Failure => {
 };
 
 async function prepare(id: number, file: string, sha256: string | null): Promise<void> {
+  const cpu = process.threadCpuUsage();
   const prepared = await withBuffer((buffer) => {
     if (!plan) throw new Error('this decode pool has no pack to prepare inputs for');
     return prepareImage(file, plan, buffer, sha256);
@@ -75,7 +77,9 @@ async function prepare(id: number, file: string, sha256: string | null): Promise
       timings: { decodeMs: 0, preprocessMs: 0 },
     }),
   );
-  port.postMessage({ type: 'prepared', id, prepared } satisfies DecodeResponse, transferables(prepared));
+  const used = process.threadCpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  port.postMessage({ type: 'prepared', id, prepared, cpuMs } satisfies DecodeResponse, transferables(prepared));
 }
 
 async function render(id: number, file: string, sha256: string | null): Promise<void> {

@@ -34,10 +34,15 @@ import { DecodePool } from './decode-pool.js';
 import type { DecodeJob, DecodePoolOptions, DecodePoolStats } from './decode-pool.js';
 import type { DecodedFile, DecodeOutputs } from './render.js';
 import { Lookahead } from './lookahead.js';
+import { LayoutTuner } from './layout.js';
+import type { LayoutChange, ThreadLayout } from './layout.js';
+import { log } from '../log/index.js';
 import type { ImageSummary, PreparedImage } from './prepare.js';
 import type { AnalysisResult, Finding, ModelProvenance, RenderedImage, Timings } from '../domain/index.js';
 
 export type { ImageSummary } from './prepare.js';
+export { chooseLayout, LayoutTuner, predictedRate } from './layout.js';
+export type { LayoutChange, LayoutChoice, StageCosts, StageTotals, ThreadLayout } from './layout.js';
 
 /** The inference session of a pack's gate model (member ids cannot hold a colon). */
 function gateSessionId(id: string): string {
@@ -97,7 +102,11 @@ export interface EngineOptions {
   /** A pack folder (with ensemble.json). */
   models: string;
   provider?: ProviderChoice;
-  /** The provider's CPU threads; default: half the cores (see defaultThreads). */
+  /**
+   * The provider's CPU threads. Default: half the cores to start with (see defaultThreads); on the
+   * CPU provider, with neither this nor decodeWorkers given, the engine then chooses threads and
+   * decode workers from what each stage costs per image, and again as the costs change (layout.ts).
+   */
   threads?: number;
   /** Images per inference batch. */
   batchSize?: number;
@@ -109,6 +118,11 @@ export interface EngineOptions {
    * a gate: never for reading radiographs).
    */
   imageGate?: 'enforce' | 'measure';
+  /**
+   * Chooses the layout instead of the engine's own tuner, from the layout it starts with (tests
+   * and benchmarks that script the changes); it is used whatever threads and decodeWorkers say.
+   */
+  layoutTuner?: (initial: ThreadLayout) => Pick<LayoutTuner, 'observe'>;
 }
 
 export interface AnalyzeOptions {
@@ -145,8 +159,12 @@ export interface Analysis {
 
 /** Where the engine's time goes and how much it holds, since it was created. */
 export interface PipelineStats {
-  /** The provider's CPU threads. */
+  /** The provider's CPU threads now. */
   threads: number;
+  /** Whether the engine chooses its thread layout from measured costs (see EngineOptions.threads). */
+  adaptiveLayout: boolean;
+  /** The layouts it changed to, in order. */
+  layoutChanges: LayoutChange[];
   decode: DecodePoolStats;
   /** Files handed to the decode pool and not yet yielded: the most at once, and the bound. */
   highWaterOutstanding: number;
@@ -248,8 +266,10 @@ export class Engine {
   readonly pack: ModelPack;
   readonly taxonomy: Taxonomy;
   private readonly unassessed: TaxonomyNode[];
-  /** The provider's CPU threads. */
-  readonly threads: number;
+  private layout: ThreadLayout;
+  /** Chooses the layout from measured costs (null: the caller fixed it, or a GPU provider). */
+  private tuner: Pick<LayoutTuner, 'observe'> | null;
+  private readonly layoutChanges: LayoutChange[] = [];
   private readonly inference: InferenceService;
   private readonly pool: DecodePool;
   private readonly batchSize: number;
@@ -263,6 +283,9 @@ export class Engine {
     finishingMs: 0,
     images: 0,
     runMs: [] as number[],
+    /** Images the models ran on, and the sum of every model's run time over them. */
+    inferredImages: 0,
+    runMsTotal: 0,
   };
 
   private constructor(
@@ -271,13 +294,15 @@ export class Engine {
     inference: InferenceService,
     pool: DecodePool,
     batchSize: number,
-    threads: number,
+    layout: ThreadLayout,
+    tuner: Pick<LayoutTuner, 'observe'> | null,
     imageGate: 'enforce' | 'measure',
   ) {
     this.pack = pack;
     this.imageGate = imageGate;
     this.gateFingerprint = gateFingerprint(pack);
-    this.threads = threads;
+    this.layout = layout;
+    this.tuner = tuner;
     this.taxonomy = taxonomy;
     this.unassessed = unassessedTerms(pack, taxonomy);
     this.inference = inference;
@@ -333,13 +358,26 @@ export class Engine {
     );
     // The provider decides how many cores decoding gets, so the pool starts once it is known.
     let pool: DecodePool;
+    const decodeWorkers = options.decodeWorkers ?? defaultDecodeWorkers(inference.provider, threads);
     try {
-      pool = await DecodePool.start(plan, options.decodeWorkers ?? defaultDecodeWorkers(inference.provider, threads));
+      pool = await DecodePool.start(plan, decodeWorkers);
     } catch (error) {
       await inference.close();
       throw error;
     }
-    return new Engine(pack, taxonomy, inference, pool, options.batchSize ?? 8, threads, options.imageGate ?? 'enforce');
+    const initial = { threads, decodeWorkers };
+    const batchSize = options.batchSize ?? 8;
+    const tuner = options.layoutTuner
+      ? options.layoutTuner(initial)
+      : inference.provider === 'cpu' && options.threads === undefined && options.decodeWorkers === undefined
+        ? new LayoutTuner(initial, availableParallelism(), Math.max(32, 4 * batchSize))
+        : null;
+    return new Engine(pack, taxonomy, inference, pool, batchSize, initial, tuner, options.imageGate ?? 'enforce');
+  }
+
+  /** The provider's CPU threads now. */
+  get threads(): number {
+    return this.layout.threads;
   }
 
   get provider() {
@@ -353,6 +391,8 @@ export class Engine {
   get stats(): PipelineStats {
     return {
       threads: this.threads,
+      adaptiveLayout: this.tuner !== null,
+      layoutChanges: this.layoutChanges.map((change) => ({ ...change })),
       decode: this.pool.stats,
       highWaterOutstanding: this.counters.highWaterOutstanding,
       outstandingBound: this.lookaheadCapacity + 2 * this.batchSize,
@@ -471,7 +511,51 @@ export class Engine {
     const outputs = await running.runs;
     this.counters.waitingForInferenceMs += performance.now() - started;
     outputs.forEach((run, m) => (this.counters.runMs[m] = (this.counters.runMs[m] ?? 0) + run.runMs));
+    this.counters.inferredImages += running.prepared.length;
+    this.counters.runMsTotal += outputs.reduce((sum, run) => sum + run.runMs, 0);
+    this.tuneLayout();
     return outputs;
+  }
+
+  /**
+   * Gives the tuner this batch's totals and applies the layout it chooses: the decode pool grows or
+   * shrinks at once; the sessions are rebuilt with the new thread count after the runs already
+   * sent, before the next batch's.
+   */
+  private tuneLayout(): void {
+    if (!this.tuner) return;
+    const decode = this.pool.stats;
+    const choice = this.tuner.observe({
+      preparedFiles: decode.prepared,
+      preparedCpuMs: decode.preparedCpuMs,
+      inferredImages: this.counters.inferredImages,
+      runMs: this.counters.runMsTotal,
+    });
+    if (!choice) return;
+    const previous = this.layout;
+    this.layout = { threads: choice.threads, decodeWorkers: choice.decodeWorkers };
+    const change: LayoutChange = {
+      threads: choice.threads,
+      decodeWorkers: choice.decodeWorkers,
+      afterImages: this.counters.images,
+      costs: {
+        decodeCpuMs: round(choice.costs.decodeCpuMs, 1),
+        inferenceMs: round(choice.costs.inferenceMs, 1),
+        threads: choice.costs.threads,
+      },
+      predicted: round(choice.predicted, 1),
+      previousPredicted: round(choice.current, 1),
+    };
+    this.layoutChanges.push(change);
+    log('info', 'thread-layout', { from: previous, ...change });
+    if (choice.decodeWorkers !== previous.decodeWorkers) this.pool.resize(choice.decodeWorkers);
+    if (choice.threads !== previous.threads)
+      this.inference.setThreads(choice.threads).catch((error: Error) => {
+        // The worker went back to the sessions it had: keep them, and choose no more.
+        log('warn', 'thread-layout-failed', { threads: choice.threads, reason: error.message });
+        this.layout = { ...this.layout, threads: previous.threads };
+        this.tuner = null;
+      });
   }
 
   /** A batch's analyses in order: the finished ones, and those the gate or an error ended early. */

@@ -17,6 +17,8 @@ export interface TensorData {
 export type WorkerRequest =
   | { type: 'load'; sessions: SessionSpec[]; choice: ProviderChoice; threads: number }
   | { type: 'run'; id: number; memberId: string; input: TensorData }
+  /** Rebuilds every session on the same provider with this many intra-op threads, after the runs sent before it. */
+  | { type: 'threads'; id: number; threads: number }
   | { type: 'close' };
 
 export interface ProviderAttempt {
@@ -28,4 +30,6 @@ export type WorkerResponse =
   | { type: 'loaded'; provider: Provider; attempts: ProviderAttempt[] }
   | { type: 'load-failed'; attempts: ProviderAttempt[] }
   | { type: 'result'; id: number; outputs: Record<string, TensorData>; runMs: number }
-  | { type: 'run-failed'; id: number; message: string };
+  | { type: 'run-failed'; id: number; message: string }
+  | { type: 'threads-set'; id: number; ms: number }
+  | { type: 'threads-failed'; id: number; message: string };

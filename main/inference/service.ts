@@ -25,6 +25,7 @@ export class InferenceService {
     { resolve: (result: RunResult) => void; reject: (error: Error) => void }
   >();
   private nextId = 1;
+  private readonly threadChanges = new Map<number, { resolve: (ms: number) => void; reject: (error: Error) => void }>();
 
   private constructor(worker: Worker, provider: Provider, attempts: ProviderAttempt[]) {
     this.worker = worker;
@@ -79,6 +80,18 @@ export class InferenceService {
     });
   }
 
+  /**
+   * Rebuilds the sessions with `threads` intra-op threads, after the runs already sent (the runs
+   * sent after it use the new sessions). Resolves with the milliseconds the rebuild took.
+   */
+  setThreads(threads: number): Promise<number> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.threadChanges.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'threads', id, threads } satisfies WorkerRequest);
+    });
+  }
+
   async close(): Promise<void> {
     this.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
     await new Promise<void>((resolve) => {
@@ -91,6 +104,13 @@ export class InferenceService {
   }
 
   private receive(message: WorkerResponse): void {
+    if (message.type === 'threads-set' || message.type === 'threads-failed') {
+      const waiter = this.threadChanges.get(message.id);
+      this.threadChanges.delete(message.id);
+      if (message.type === 'threads-set') waiter?.resolve(message.ms);
+      else waiter?.reject(new TriageError('INFERENCE_FAILED', `The models could not be reloaded: ${message.message}`));
+      return;
+    }
     if (message.type !== 'result' && message.type !== 'run-failed') return;
     const waiter = this.pending.get(message.id);
     if (!waiter) return;
@@ -100,7 +120,9 @@ export class InferenceService {
   }
 
   private failAll(error: Error): void {
-    for (const waiter of this.pending.values()) waiter.reject(new TriageError('INFERENCE_FAILED', error.message));
+    for (const waiter of [...this.pending.values(), ...this.threadChanges.values()])
+      waiter.reject(new TriageError('INFERENCE_FAILED', error.message));
     this.pending.clear();
+    this.threadChanges.clear();
   }
 }

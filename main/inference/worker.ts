@@ -14,6 +14,9 @@ const port = parentPort!;
 // own console output would only repeat them without structure.
 ort.env.logLevel = 'fatal';
 const sessions = new Map<string, { session: ort.InferenceSession; spec: SessionSpec }>();
+/** The provider and thread count the sessions were created with, once loaded. */
+let loadedProvider: Provider | null = null;
+let loadedThreads = 1;
 
 function reply(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -57,6 +60,8 @@ async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<
     }
     try {
       await createAll(request.sessions, provider, request.threads);
+      loadedProvider = provider;
+      loadedThreads = request.threads;
       reply({ type: 'loaded', provider, attempts });
       return;
     } catch (error) {
@@ -94,6 +99,35 @@ async function run(request: Extract<WorkerRequest, { type: 'run' }>): Promise<vo
   }
 }
 
+/**
+ * Rebuilds the sessions with another intra-op thread count (onnxruntime fixes it when a session is
+ * created). The old sessions are released first, so that two sets of weights and arenas are never
+ * held at once; if the new ones cannot be created, the old thread count is tried again.
+ */
+async function setThreads(request: Extract<WorkerRequest, { type: 'threads' }>): Promise<void> {
+  const started = performance.now();
+  const specs = [...sessions.values()].map(({ spec }) => spec);
+  const provider = loadedProvider;
+  if (!provider) {
+    reply({ type: 'threads-failed', id: request.id, message: 'no models are loaded' });
+    return;
+  }
+  for (const { session } of sessions.values()) await session.release().catch(() => undefined);
+  sessions.clear();
+  try {
+    await createAll(specs, provider, request.threads);
+    loadedThreads = request.threads;
+    reply({ type: 'threads-set', id: request.id, ms: performance.now() - started });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    for (const { session } of sessions.values()) await session.release().catch(() => undefined);
+    sessions.clear();
+    // The runs after this one need sessions: those that were created before.
+    await createAll(specs, provider, loadedThreads).catch(() => sessions.clear());
+    reply({ type: 'threads-failed', id: request.id, message });
+  }
+}
+
 // Runs one at a time, in the order they came. onnxruntime-node's `session.run` defers its native
 // call to a setImmediate, and that call blocks this thread, so a batch's members ran one after
 // another anyway; but each one's timer started when its message came, and so also counted the
@@ -106,6 +140,7 @@ port.on('message', (request: WorkerRequest) => {
   if (request.type === 'load') void load(request);
   // A run that failed to answer (its port gone) must not stop the runs after it.
   else if (request.type === 'run') queue = queue.catch(() => undefined).then(() => run(request));
+  else if (request.type === 'threads') queue = queue.catch(() => undefined).then(() => setThreads(request));
   else if (request.type === 'close') {
     queue = queue
       .catch(() => undefined)

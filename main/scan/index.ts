@@ -15,7 +15,7 @@
 import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnalysisResult, PackRef, ScanProgress } from '../domain/index.js';
-import type { Analysis, Engine } from '../engine/index.js';
+import type { Analysis, Engine, LayoutChange } from '../engine/index.js';
 import { toTriageError } from '../errors/index.js';
 import type { TriageError } from '../errors/index.js';
 import { databaseFiles, packFingerprint, packProvenance } from '../store/index.js';
@@ -115,9 +115,11 @@ export interface ScanSummary {
 }
 
 export interface PipelineSummary {
-  /** The provider's CPU threads, and the decode workers. */
+  /** The provider's CPU threads, and the decode workers, at the end. */
   threads: number;
   decodeWorkers: number;
+  /** The layouts the engine changed to during this scan (see Engine's adaptive layout). */
+  layoutChanges: LayoutChange[];
   /** The most files in the decode workers at once: each is one full-size image in memory. */
   maxDecoding: number;
   /** Per image the models ran on, mean milliseconds: in the decode workers, and its share of its batch's inference. */
@@ -311,6 +313,7 @@ export class Scanner {
     return {
       threads: end.threads,
       decodeWorkers: end.decode.workers,
+      layoutChanges: end.layoutChanges.slice(start.layoutChanges.length),
       maxDecoding: end.decode.highWaterDecoding,
       decodeMs: mean(this.timing.decodeMs),
       preprocessMs: mean(this.timing.preprocessMs),

@@ -17,7 +17,8 @@
  *   what other processes took meanwhile (this machine is shared), with the load average.
  *
  * Layouts: `default` (the command's defaults: on the CPU provider, half the cores to onnxruntime
- * and the rest to decode workers), `inference-first` (onnxruntime on every core, one decode
+ * and the rest to decode workers to start with, then the layout the engine chooses from measured
+ * costs; its changes are printed), `even` (that starting layout, fixed), `inference-first` (onnxruntime on every core, one decode
  * worker competing with it) and `decode-first` (one onnxruntime thread, a decode worker on every
  * core: more threads than cores). The pipeline's bound is the slower of its two stages: the decode
  * workers (workers x 1000 / (decode + preprocess ms)) and raw inference; the scan's rate against
@@ -28,6 +29,8 @@
  *     BENCH_DIR=$TMPDIR/cxr-triage-bench-scan (kept: the phantoms and the pack are reused by later runs)
  *     BENCH_MODELS=DIR (a pack folder to scan with instead of the generated DenseNet-121 pack, for example
  *     a three-member ensemble; raw inference then runs every member on each batch, in turn)
+ *     BENCH_EP=webgpu (another provider for the scan and for raw inference: the default layout then gives
+ *     decoding every core but one; the default is cpu)
  *     BENCH_BUILD=0 (use dist/ as built: `node dist/test/bench/scan.bench.js` on a machine without the
  *     dev tools) PYTHON=/usr/bin/python3 (torch and onnx, to make the DenseNet pack once)
  */
@@ -41,6 +44,8 @@ import { prepareImage } from '../../main/engine/prepare.js';
 import { loadPack } from '../../main/packs/load.js';
 import { writePhantomSet } from '../../main/phantom/index.js';
 import { projectRoot } from '../../main/resources/index.js';
+import { PROVIDERS } from '../../main/common/index.js';
+import type { Provider } from '../../main/common/index.js';
 import { CLOCK_TICKS, fmt, load, machineTicks, median, mib, processTicks, rssOf } from './measure.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
@@ -49,6 +54,8 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 8);
 const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'default,inference-first').split(',');
 const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'cxr-triage-bench-scan');
 const MODELS = process.env.BENCH_MODELS;
+const EP = (process.env.BENCH_EP ?? 'cpu') as Provider;
+if (!PROVIDERS.includes(EP)) throw new Error(`BENCH_EP must be one of ${PROVIDERS.join(', ')}`);
 const SIZE = 2500;
 const SEED = 20261127;
 /** The project folder (from the sources or from dist/). */
@@ -66,13 +73,19 @@ interface Layout {
 function layout(name: string): Layout {
   if (name === 'default') {
     const threads = defaultThreads();
-    return { name, threads, workers: defaultDecodeWorkers('cpu', threads), flags: [] };
+    return { name, threads, workers: defaultDecodeWorkers(EP, threads), flags: [] };
+  }
+  if (name === 'even') {
+    // The default's starting layout, fixed: the engine does not change it.
+    const threads = defaultThreads();
+    const workers = defaultDecodeWorkers(EP, threads);
+    return { name, threads, workers, flags: ['--threads', String(threads), '--concurrency', String(workers)] };
   }
   if (name === 'inference-first')
     return { name, threads: CORES, workers: 1, flags: ['--threads', String(CORES), '--concurrency', '1'] };
   if (name === 'decode-first')
     return { name, threads: 1, workers: CORES, flags: ['--threads', '1', '--concurrency', String(CORES)] };
-  throw new Error(`unknown layout ${name} (default, inference-first, decode-first)`);
+  throw new Error(`unknown layout ${name} (default, even, inference-first, decode-first)`);
 }
 
 /** The phantom set, generated once (~1 s per image per core) and kept in BENCH_DIR. */
@@ -126,7 +139,7 @@ async function scanOnce(images: string, pack: string, database: string, plan: La
     '--models',
     pack,
     '--ep',
-    'cpu',
+    EP,
     '--batch',
     String(BATCH),
     ...plan.flags,
@@ -181,6 +194,7 @@ async function scanOnce(images: string, pack: string, database: string, plan: La
   clearInterval(timer);
   if (code !== 0) throw new Error(`scan failed (${code}): ${stderr.slice(-2000)}`);
   const summary = JSON.parse(stdout.trim().split('\n').pop()!).summary;
+  if (summary.provider !== EP) throw new Error(`the scan ran on ${summary.provider}, not ${EP}`);
   const { first, last } = span;
   if (!first || !last) throw new Error('no progress events from the scan');
   const elapsedTicks = ((last.at - first.at) / 1000) * CLOCK_TICKS;
@@ -220,7 +234,7 @@ async function rawThroughput(files: string[], pack: string, threads: number): Pr
   for (const member of loaded.members)
     sessions.push(
       await ort.InferenceSession.create(member.onnxPath, {
-        executionProviders: ['cpu'],
+        executionProviders: [EP],
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
@@ -282,7 +296,7 @@ const sizes = files.slice(0, 50).map((f) => statSync(f).size);
 console.log(
   `images: ${files.length} phantom DICOMs (seed ${SEED}), ${SIZE} px long side, 10-16 bits stored, Explicit VR LE, ${mib(median(sizes))} each (median); ready in ${fmt((performance.now() - t) / 1000)} s`,
 );
-console.log(`scan: CPU provider, batch ${BATCH}, ${ROUNDS} rounds per layout, a fresh database each round`);
+console.log(`scan: provider ${EP}, batch ${BATCH}, ${ROUNDS} rounds per layout, a fresh database each round`);
 
 const rows: string[] = [];
 const stageRows: string[] = [];
@@ -302,7 +316,9 @@ for (const name of LAYOUTS) {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
     if (round.pipeline.analysed !== files.length)
       throw new Error(`round ${r} analysed ${round.pipeline.analysed} of ${files.length}`);
-    if (round.pipeline.threads !== plan.threads || round.pipeline.decodeWorkers !== plan.workers)
+    // The default layout on the CPU provider is the engine's to change (it prints its changes); the others are fixed.
+    const adaptive = plan.name === 'default' && EP === 'cpu';
+    if (!adaptive && (round.pipeline.threads !== plan.threads || round.pipeline.decodeWorkers !== plan.workers))
       throw new Error(`round ${r} ran ${JSON.stringify(round.pipeline)}, not the layout asked for`);
     rounds.push(round);
     console.log(
@@ -318,6 +334,9 @@ for (const name of LAYOUTS) {
   // The slower stage bounds the pipeline: decoding (its workers' rate) or inference (raw).
   const decodeRate = (plan.workers * 1000) / (stage('decodeMs') + stage('preprocessMs'));
   const bound = Math.min(decodeRate, raw);
+  console.log(
+    `  the slower stage: ${decodeRate < raw ? 'decoding' : 'inference'} (decode workers ${fmt(decodeRate)} images/s, raw inference ${fmt(raw)} images/s); the scan ran at ${(rate / bound).toFixed(2)} of it`,
+  );
   rows.push(
     `| ${plan.name} | ${plan.threads} | ${plan.workers} | ${fmt(rate)} | ${fmt(raw)} | ${(rate / raw).toFixed(2)} | ${fmt(decodeRate)} | ${(rate / bound).toFixed(2)} | ${mib(peak)} | ${[0, 1, 2, 3].map((i) => mib(at(i))).join(' / ')} | ${fmt(median(rounds.map((r) => r.coresBusy)))} | ${fmt(median(rounds.map((r) => r.othersBusy)))} |`,
   );
@@ -353,5 +372,5 @@ console.log(
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const row of stageRows) console.log(row);
 console.log(
-  `\nJSON ${JSON.stringify({ cpu: cpus()[0]?.model, cores: CORES, images: files.length, batch: BATCH, rounds: ROUNDS, layouts: json })}`,
+  `\nJSON ${JSON.stringify({ cpu: cpus()[0]?.model, cores: CORES, provider: EP, images: files.length, batch: BATCH, rounds: ROUNDS, layouts: json })}`,
 );
