@@ -16,9 +16,19 @@
  *   BENCH_BUILD=0 (use dist/ as built)  BENCH_XZ=6 (xz preset; 0 is fastest, for a check)
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { arch, platform, tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { projectRoot } from '../../main/resources/index.js';
 import { mib } from './measure.js';
 
@@ -26,7 +36,7 @@ const ROOT = projectRoot();
 const OUT = join(ROOT, '.bench-gpu');
 const XZ = process.env.BENCH_XZ ?? '6';
 /** What the working tree may carry to the GPU machine, in all (the repository itself included). */
-const CARRY_LIMIT = 56 * 1024 * 1024;
+const CARRY_LIMIT = 62 * 1024 * 1024;
 
 if (platform() !== 'linux' || arch() !== 'x64') {
   console.error(
@@ -51,22 +61,24 @@ try {
   // The built JavaScript the commands and benchmarks run.
   for (const folder of ['dist/main', 'dist/test/bench'])
     cpSync(join(ROOT, folder), join(stage, folder), { recursive: true });
-  // Production dependencies, as npm resolves them (no Electron, no build tools).
-  const listed = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes(`${sep}node_modules${sep}`));
+  // The packages the built engine and benchmarks import, and what those depend on (resolved as Node
+  // resolves them); not the desktop app's (Electron, the renderer's imaging libraries).
   const platformBinaries = join('node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
-  for (const path of listed) {
-    const rel = relative(ROOT, path);
-    cpSync(path, join(stage, rel), {
+  const packages = runtimePackages();
+  console.log(
+    `${packages.length} packages: ${packages.map((dir) => relative(join(ROOT, 'node_modules'), dir)).join(', ')}`,
+  );
+  for (const packageDir of packages) {
+    cpSync(packageDir, join(stage, relative(ROOT, packageDir)), {
       recursive: true,
       filter: (source) => {
         const inner = relative(ROOT, source);
         // onnxruntime-node ships every platform's runtime: keep Linux x86-64's only.
         if (inner.startsWith(platformBinaries + sep) && !inner.startsWith(join(platformBinaries, 'linux', 'x64')))
           return inner === join(platformBinaries, 'linux');
-        // Nested node_modules are listed (and copied) on their own.
-        return !relative(path, source).split(sep).includes('node_modules');
+        // Nested packages are copied on their own, if needed; source maps, types and docs are not run.
+        if (relative(packageDir, source).split(sep).includes('node_modules')) return false;
+        return !/\.(map|d\.ts|d\.cts|d\.mts|md|markdown)$/.test(source);
       },
     });
   }
@@ -85,6 +97,58 @@ try {
   console.warn(
     'Could not download libvulkan1 (apt-get update first?): the GPU machine must then have its own Vulkan loader.',
   );
+}
+
+/**
+ * The package folders the built JavaScript needs at run time: the bare imports of dist/main and
+ * dist/test/bench (and the packages main reads files from), then their dependencies, transitively.
+ * The dicom-image-loader package is read for its codec files only: its own dependencies (the
+ * viewer's libraries) are not followed.
+ */
+function runtimePackages(): string[] {
+  const FILES_ONLY = new Set(['@cornerstonejs/dicom-image-loader']);
+  const NOT_RUN = new Set(['electron', 'esbuild', 'tsx']); // the desktop shell, build tools, TypeScript sources
+  const roots = new Set<string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.js')) {
+        const text = readFileSync(path, 'utf8');
+        for (const match of text.matchAll(/(?:from |import\(|require\.resolve\()\s*'([^'.][^']*)'/g)) {
+          const specifier = match[1];
+          if (specifier.startsWith('node:')) continue;
+          const parts = specifier.split('/');
+          roots.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]);
+        }
+      }
+    }
+  };
+  for (const folder of ['dist/main', 'dist/test/bench']) walk(join(ROOT, folder));
+  const found = new Map<string, string>(); // folder -> name
+  const resolveFrom = (from: string, name: string): string | null => {
+    for (let dir = from; dir.startsWith(ROOT); dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) return candidate;
+      if (dir === ROOT) break;
+    }
+    return null;
+  };
+  const visit = (from: string, name: string) => {
+    if (NOT_RUN.has(name)) return;
+    const dir = resolveFrom(from, name);
+    if (!dir) throw new Error(`${name} (needed from ${relative(ROOT, from) || '.'}) is not installed: run npm ci`);
+    if (found.has(dir)) return;
+    found.set(dir, name);
+    if (FILES_ONLY.has(name)) return;
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    for (const dependency of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) {
+      if (resolveFrom(dir, dependency) || !(dependency in (manifest.optionalDependencies ?? {})))
+        visit(dir, dependency);
+    }
+  };
+  for (const name of roots) visit(ROOT, name);
+  return [...found.keys()].sort();
 }
 
 const size = (path: string): number =>
