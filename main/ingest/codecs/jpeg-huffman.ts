@@ -99,7 +99,7 @@ export class BitReader {
   padding = 0;
   /** Where the next byte is read: the marker that ends the data once it is reached. */
   position: number;
-  /** The last index a stuffed byte pair can start at (the frame's last byte cannot). */
+  /** The end of the data: bytes from here on read as zero bits. */
   readonly end: number;
 
   constructor(
@@ -107,7 +107,7 @@ export class BitReader {
     start: number,
   ) {
     this.position = start;
-    this.end = data.length - 1;
+    this.end = data.length;
   }
 
   /** More bits consumed than the data holds: the data ended (or a marker came) before the samples did. */
@@ -179,7 +179,8 @@ export function decodeDifferences(reader: BitReader, tables: HuffmanTable[], out
       length = LOOKAHEAD + 1;
       while (length <= 16 && code16 >>> (16 - length) > maxCode[length]) length++;
       if (length > 16) {
-        reader.position = position;
+        // Near the end of the data, the padding's 1 bits read as an undefined code: the data ended early.
+        if (padding > 0) throw new TriageError('TRUNCATED', 'The JPEG lossless frame ends before its last sample.');
         malformed('a Huffman code that its table does not define');
       }
       t = table.symbols[table.offset[length] + (code16 >>> (16 - length))];

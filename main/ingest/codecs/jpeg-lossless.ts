@@ -10,7 +10,8 @@
  */
 import { TriageError } from '../../errors/index.js';
 import { MAX_DECODED_BYTES } from '../budget.js';
-import { checkAgainstAttributes, readJpegHeader } from './codestream.js';
+import type { PixelDescription } from '../dicom/attributes.js';
+import { checkAgainstAttributes } from './codestream.js';
 import { BitReader, buildHuffmanTable, decodeDifferences } from './jpeg-huffman.js';
 import type { HuffmanSpec, HuffmanTable } from './jpeg-huffman.js';
 import type { DecodedFrame, FrameRequest } from './types.js';
@@ -60,7 +61,7 @@ const isOtherSof = (marker: number): boolean =>
 
 const readUint16 = (bytes: Uint8Array, at: number): number => (bytes[at] << 8) | bytes[at + 1];
 
-function parseFrame(bytes: Uint8Array, at: number, length: number, rows: number): Frame {
+function parseFrame(bytes: Uint8Array, at: number, length: number, description: PixelDescription): Frame {
   if (length < 11) malformed(`a start-of-frame segment of ${length} bytes`);
   const precision = bytes[at];
   const count = bytes[at + 5];
@@ -76,11 +77,13 @@ function parseFrame(bytes: Uint8Array, at: number, length: number, rows: number)
     if (count > 1 && sampling !== 0x11) unsupported(`sampling factors ${sampling >> 4} x ${sampling & 15}`);
     components.push({ id, index: i });
   }
-  // A height of 0 is given later by a DNL marker; the DICOM attributes give it here.
   const height = readUint16(bytes, at + 1);
   const columns = readUint16(bytes, at + 3);
-  if (columns === 0) malformed('a frame of width 0');
-  return { precision, rows: height === 0 ? rows : height, columns, components };
+  // Before anything is allocated: the frame is the image the attributes describe (and so within
+  // the pixel budget they were checked against).
+  checkAgainstAttributes({ width: columns, height, components: count, precision }, description);
+  // A height of 0 is given later by a DNL marker; the DICOM attributes give it here.
+  return { precision, rows: height === 0 ? description.rows : height, columns, components };
 }
 
 function parseHuffmanTables(bytes: Uint8Array, at: number, length: number, specs: (HuffmanSpec | null)[]): void {
@@ -264,7 +267,7 @@ function decodeScan(
 /** Decodes a whole JPEG lossless codestream to samples, pixel by pixel, component by component. */
 export function decodeLosslessCodestream(
   bytes: Uint8Array,
-  expectedRows: number,
+  description: PixelDescription,
 ): { frame: Frame; samples: Uint16Array } {
   if (bytes[0] !== 0xff || bytes[1] !== 0xd8) malformed('no start-of-image marker');
   const specs: (HuffmanSpec | null)[] = [null, null, null, null];
@@ -277,9 +280,9 @@ export function decodeLosslessCodestream(
     if (at + 1 >= bytes.length) break;
     if (bytes[at] !== 0xff) {
       // Bytes after a scan's data that the scan did not use; the next marker follows.
-      const [, after] = nextMarker(bytes, at);
+      const [found, after] = nextMarker(bytes, at);
+      if (found < 0) break;
       at = after - 2;
-      if (at + 1 >= bytes.length) break;
     }
     const marker = bytes[at + 1];
     if (marker === 0xff) {
@@ -297,7 +300,7 @@ export function decodeLosslessCodestream(
     at += length;
     if (marker === SOF3) {
       if (frame) malformed('a second start-of-frame');
-      frame = parseFrame(bytes, body, length, expectedRows);
+      frame = parseFrame(bytes, body, length, description);
       samples = new Uint16Array(frame.rows * frame.columns * frame.components.length);
     } else if (isOtherSof(marker)) {
       unsupported(`coding process SOF${marker - 0xc0} (DICOM JPEG lossless is SOF3)`);
@@ -323,9 +326,6 @@ export function decodeLosslessCodestream(
 }
 
 export function decodeJpegLossless({ bytes, description }: FrameRequest): DecodedFrame {
-  const header = readJpegHeader(bytes);
-  checkAgainstAttributes(header, description);
-  const bytesPerSample = header.precision > 8 ? 2 : 1;
   const count = description.rows * description.columns * description.samplesPerPixel;
   // The work buffer holds 16 bits a sample whatever the precision (predictions are modulo 2^16).
   if (count * 2 > MAX_DECODED_BYTES) {
@@ -334,20 +334,12 @@ export function decodeJpegLossless({ bytes, description }: FrameRequest): Decode
       `The JPEG lossless frame's ${count.toLocaleString('en')} samples would take more than ${MAX_DECODED_BYTES / 2 ** 20} MiB.`,
     );
   }
-  const { frame, samples } = decodeLosslessCodestream(bytes, description.rows);
-  if (
-    frame.rows !== description.rows ||
-    frame.columns !== description.columns ||
-    frame.components.length !== description.samplesPerPixel ||
-    frame.precision !== header.precision
-  ) {
-    malformed('its start-of-frame disagrees with the one read first');
-  }
+  const { frame, samples } = decodeLosslessCodestream(bytes, description);
   return {
     rows: description.rows,
     columns: description.columns,
     // Precision 8 or less: bytes, as libjpeg's 8-bit samples (the low byte of a corrupt frame's words).
-    samples: bytesPerSample === 1 ? Uint8Array.from(samples) : samples,
+    samples: frame.precision <= 8 ? Uint8Array.from(samples) : samples,
     planar: false,
     convertedToRgb: false,
     level: 0,
