@@ -18,7 +18,7 @@ import { parseDataSet } from '../../main/ingest/dicom/parse.js';
 import { findTransferSyntax } from '../../main/ingest/dicom/transfer-syntax.js';
 import { readRadiograph } from '../../main/ingest/index.js';
 import { mulberry32 } from '../../main/phantom/index.js';
-import { element, fileMeta, itemTag, ITEM, SEQUENCE_END, UNDEFINED } from '../support/hostile.js';
+import { encapsulatedImage } from '../support/hostile.js';
 import { encodeJpegLossless, LONG_CODE_LENGTHS } from '../support/jpeg-lossless-encoder.js';
 import type { LosslessEncoding } from '../support/jpeg-lossless-encoder.js';
 import { scratchDir, tool } from '../support/tools.js';
@@ -103,35 +103,9 @@ function writeUncompressed(source: Source): string {
 
 /** A codestream from the tests' encoder, encapsulated as one fragment (empty offset table). */
 function writeEncapsulated(name: string, source: Source, codestream: Uint8Array, syntax: string): string {
-  const colour = source.components === 3;
-  const allocated = bitsAllocated(source.bitsStored);
-  const fragment = codestream.length % 2 === 0 ? codestream : Uint8Array.from([...codestream, 0]);
-  const pixelData = Buffer.concat([
-    itemTag(ITEM, 0),
-    itemTag(ITEM, fragment.length),
-    fragment,
-    itemTag(SEQUENCE_END, 0),
-  ]);
   const file = path(`${name}.dcm`);
-  writeFileSync(
-    file,
-    Buffer.concat([
-      fileMeta(syntax),
-      element(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.7'),
-      element(0x00080018, 'UI', '2.25.4'),
-      element(0x00080060, 'CS', 'OT'),
-      element(0x00280002, 'US', source.components),
-      element(0x00280004, 'CS', colour ? 'RGB' : 'MONOCHROME2'),
-      ...(colour ? [element(0x00280006, 'US', 0)] : []),
-      element(0x00280010, 'US', source.rows),
-      element(0x00280011, 'US', source.columns),
-      element(0x00280100, 'US', allocated),
-      element(0x00280101, 'US', source.bitsStored),
-      element(0x00280102, 'US', source.bitsStored - 1),
-      element(0x00280103, 'US', 0),
-      element(0x7fe00010, 'OB', pixelData, UNDEFINED),
-    ]),
-  );
+  const image = { ...source, samplesPerPixel: source.components };
+  writeFileSync(file, encapsulatedImage(syntax, image, codestream));
   return file;
 }
 
