@@ -484,12 +484,7 @@ async function main(): Promise<void> {
     console.log(
       `machine: ${cpuModel()}, ${availableParallelism()} cores; Node ${process.version}; ${new Date().toISOString()}`,
     );
-    const codecs = [
-      'dicom-parser',
-      '@cornerstonejs/codec-openjpeg',
-      '@cornerstonejs/codec-openjph',
-      '@cornerstonejs/jpeg-lossless-decoder-js',
-    ];
+    const codecs = ['dicom-parser', '@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-openjph'];
     console.log(
       `tools: dcmtk ${debVersion('dcmtk')}, gdcm ${debVersion('libgdcm-tools')}, openjph ${debVersion('openjph-tools')}; ` +
         `codecs: ${codecs.map((c) => `${c} ${npmVersion(c)}`).join(', ')}`,

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startWorker } from '../../main/threads/index.js';
-import type { FuzzJob, FuzzReport } from './fuzz/worker.js';
+import { runFuzz } from './fuzz/run.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/dicom/', import.meta.url));
 const CASES = Number(process.env.FUZZ_CASES ?? 2400);
@@ -27,65 +26,11 @@ test(
       .map((name) => join(FIXTURES, name));
     assert.ok(files.length >= 15, `expected the conformance fixtures in ${FIXTURES}`);
 
-    const outcomes = new Map<string, number>();
-    const failures: string[] = [];
-    let peakRss = 0;
-    let seen = 0;
-    const worker = startWorker(new URL('./fuzz/worker.ts', import.meta.url), {
-      workerData: { files, seed: SEED, cases: CASES } satisfies FuzzJob,
-    });
-
-    await new Promise<void>((resolve, reject) => {
-      let last = { index: -1, file: '', mutation: '' };
-      let watchdog = setTimeout(hang, HANG_MS);
-      function hang() {
-        void worker.terminate();
-        reject(
-          new Error(
-            `case ${last.index + 1} (after ${last.file} ${last.mutation}) ran over ${HANG_MS} ms: a hang; replay with FUZZ_SEED=${SEED}`,
-          ),
-        );
-      }
-      worker.on('message', (report: FuzzReport) => {
-        clearTimeout(watchdog);
-        watchdog = setTimeout(hang, HANG_MS);
-        if (report.kind === 'done') {
-          clearTimeout(watchdog);
-          resolve();
-          return;
-        }
-        seen++;
-        last = report;
-        if (report.kind === 'failure') {
-          failures.push(`case ${report.index} (${report.file}, ${report.mutation}): ${report.detail}`);
-          return;
-        }
-        outcomes.set(report.outcome, (outcomes.get(report.outcome) ?? 0) + 1);
-        peakRss = Math.max(peakRss, report.rssMb);
-        if (report.rssMb > RSS_LIMIT_MB) {
-          clearTimeout(watchdog);
-          void worker.terminate();
-          reject(
-            new Error(
-              `memory ran away: ${report.rssMb.toFixed(0)} MB resident at case ${report.index}; replay with FUZZ_SEED=${SEED}`,
-            ),
-          );
-        }
-      });
-      worker.on('error', (error) => {
-        clearTimeout(watchdog);
-        reject(
-          new Error(
-            `the fuzz worker died after case ${last.index} (${last.file} ${last.mutation}): ${error.message}; replay with FUZZ_SEED=${SEED}`,
-          ),
-        );
-      });
-    });
-
-    const summary = [...outcomes.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
+    const { seen, outcomes, failures, peakRss, summary } = await runFuzz(
+      { files, seed: SEED, cases: CASES },
+      HANG_MS,
+      RSS_LIMIT_MB,
+    );
     console.log(`fuzz seed ${SEED}: ${seen} cases; ${summary}; peak RSS ${peakRss.toFixed(0)} MB`);
     assert.deepEqual(
       failures,

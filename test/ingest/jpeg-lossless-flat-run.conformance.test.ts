@@ -1,8 +1,8 @@
 /**
- * Regression: jpeg-lossless-decoder-js 2.1.2 returned 0 for the last sample of JPEG lossless frames
- * whose entropy-coded data ends in a flat run (as a collimated corner does), because it took the
- * end of the data for a marker one sample early. dcmtk (dcmcjpeg +e1, SV1) writes such frames; each
- * must decode bit-exactly, every sample including the last.
+ * Regression: jpeg-lossless-decoder-js 2.1.2 (our decoder before our own) returned 0 for the last
+ * sample of JPEG lossless frames whose entropy-coded data ends in a flat run (as a collimated
+ * corner does), because it took the end of the data for a marker one sample early. dcmtk (dcmcjpeg
+ * +e1, SV1) writes such frames; each must decode bit-exactly, every sample including the last.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';

@@ -92,6 +92,38 @@ export function nativePixels(rows: number, columns: number): Buffer {
   return element(0x7fe00010, 'OW', new Uint8Array(rows * columns * 2));
 }
 
+/** Encapsulated Pixel Data of one frame in one fragment (padded to even length), empty offset table. */
+export function encapsulatedPixels(frame: Uint8Array): Buffer {
+  const fragment = frame.length % 2 === 0 ? frame : Buffer.concat([frame, Buffer.alloc(1)]);
+  const value = Buffer.concat([itemTag(ITEM, 0), itemTag(ITEM, fragment.length), fragment, itemTag(SEQUENCE_END, 0)]);
+  return element(0x7fe00010, 'OB', value, UNDEFINED);
+}
+
+/** An image of one compressed frame: grey (MONOCHROME2) or RGB by pixel, unsigned, `bitsStored` bits. */
+export function encapsulatedImage(
+  transferSyntax: string,
+  image: { rows: number; columns: number; samplesPerPixel: 1 | 3; bitsStored: number },
+  frame: Uint8Array,
+): Buffer {
+  const colour = image.samplesPerPixel === 3;
+  return Buffer.concat([
+    fileMeta(transferSyntax),
+    element(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.7'),
+    element(0x00080018, 'UI', '2.25.4'),
+    element(0x00080060, 'CS', 'OT'),
+    element(0x00280002, 'US', image.samplesPerPixel),
+    element(0x00280004, 'CS', colour ? 'RGB' : 'MONOCHROME2'),
+    ...(colour ? [element(0x00280006, 'US', 0)] : []),
+    element(0x00280010, 'US', image.rows),
+    element(0x00280011, 'US', image.columns),
+    element(0x00280100, 'US', image.bitsStored > 8 ? 16 : 8),
+    element(0x00280101, 'US', image.bitsStored),
+    element(0x00280102, 'US', image.bitsStored - 1),
+    element(0x00280103, 'US', 0),
+    encapsulatedPixels(frame),
+  ]);
+}
+
 /** A sequence of `count` empty items (undefined lengths), nested `depth` levels deep in the first. */
 export function sequence(tag: number, count: number, depth = 0): Buffer {
   const inner = depth > 0 ? sequence(tag, 1, depth - 1) : Buffer.alloc(0);

@@ -19,7 +19,7 @@ export const REFERENCE_PROGRAMS: Record<string, { package: string; tests: boolea
   dcmj2pnm: { package: 'dcmtk', tests: true },
   dcmmkdir: { package: 'dcmtk', tests: true },
   dcmodify: { package: 'dcmtk', tests: true },
-  dcmdjpeg: { package: 'dcmtk', tests: false },
+  dcmdjpeg: { package: 'dcmtk', tests: true },
   dcmdump: { package: 'dcmtk', tests: true },
   dsrdump: { package: 'dcmtk', tests: true },
   dcmconv: { package: 'dcmtk', tests: true },

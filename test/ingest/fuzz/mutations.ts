@@ -104,3 +104,81 @@ export function mutate(original: Uint8Array, kind: MutationKind, next: () => num
     }
   }
 }
+
+/**
+ * Damage to a JPEG codestream itself (the DICOM around it stays intact, so the damage reaches the
+ * codec): cut short, bits flipped, a marker segment's byte set to an extreme (lengths, counts,
+ * sizes, table ids, predictor, point transform), the entropy-coded data given 0xFF bytes and stray
+ * markers, blocks repeated or dropped.
+ */
+export type CodestreamMutation = 'truncate' | 'bitflip' | 'segment' | 'entropy' | 'splice';
+export const CODESTREAM_MUTATIONS: readonly CodestreamMutation[] = [
+  'truncate',
+  'bitflip',
+  'segment',
+  'entropy',
+  'splice',
+];
+
+/** Where each marker segment (FF xx with a length) and each scan's data start. */
+function jpegLayout(bytes: Uint8Array): { segments: { at: number; length: number }[]; data: number[] } {
+  const segments: { at: number; length: number }[] = [];
+  const data: number[] = [];
+  let at = 2;
+  while (at + 4 <= bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1];
+    const length = (bytes[at + 2] << 8) | bytes[at + 3];
+    segments.push({ at, length });
+    at += 2 + length;
+    if (marker !== 0xda) continue;
+    data.push(at);
+    // The scan's data runs to the next marker that is neither a stuffed zero nor a restart.
+    while (at + 1 < bytes.length && !(bytes[at] === 0xff && bytes[at + 1] !== 0 && (bytes[at + 1] & 0xf8) !== 0xd0))
+      at++;
+  }
+  return { segments, data };
+}
+
+export function mutateCodestream(original: Uint8Array, kind: CodestreamMutation, next: () => number): Uint8Array {
+  const bytes = original.slice();
+  const at = (limit = bytes.length) => Math.floor(next() * limit);
+  const layout = jpegLayout(bytes);
+  const dataStart = layout.data[0] ?? 2;
+  switch (kind) {
+    case 'truncate':
+      // Mostly inside the entropy-coded data, where a cut is hardest to see.
+      return bytes.slice(0, next() < 0.8 ? dataStart + at(bytes.length - dataStart) : at());
+    case 'bitflip':
+      return mutate(original, 'bitflip', next);
+    case 'segment': {
+      if (layout.segments.length === 0) return mutate(original, 'bitflip', next);
+      const segment = layout.segments[at(layout.segments.length)];
+      const offset = segment.at + 2 + at(Math.max(1, segment.length));
+      const extremes = [0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 0x7f, 0x80, 0xfe, 0xff, at(256)];
+      if (offset < bytes.length) bytes[offset] = extremes[at(extremes.length)];
+      return bytes;
+    }
+    case 'entropy': {
+      const span = bytes.length - dataStart;
+      if (span <= 2) return mutate(original, 'bitflip', next);
+      const edits = 1 + at(4);
+      for (let i = 0; i < edits; i++) {
+        const offset = dataStart + at(span - 2);
+        const choice = next();
+        if (choice < 0.4) bytes[offset] ^= 1 << at(8);
+        else if (choice < 0.6)
+          bytes[offset] = 0xff; // an unstuffed FF: a marker of whatever follows
+        else if (choice < 0.8) {
+          bytes[offset] = 0xff;
+          bytes[offset + 1] = 0xd0 + at(8); // a restart marker where none belongs
+        } else {
+          bytes[offset] = 0xff;
+          bytes[offset + 1] = [0xd9, 0xda, 0xc4, 0xdd, 0xc3][at(5)];
+        }
+      }
+      return bytes;
+    }
+    case 'splice':
+      return mutate(original, 'splice', next);
+  }
+}
