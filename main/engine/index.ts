@@ -370,7 +370,7 @@ export class Engine {
     const tuner = options.layoutTuner
       ? options.layoutTuner(initial)
       : inference.provider === 'cpu' && options.threads === undefined && options.decodeWorkers === undefined
-        ? new LayoutTuner(initial, availableParallelism(), Math.max(32, 4 * batchSize))
+        ? new LayoutTuner(initial, availableParallelism(), Math.max(16, 2 * batchSize))
         : null;
     return new Engine(pack, taxonomy, inference, pool, batchSize, initial, tuner, options.imageGate ?? 'enforce');
   }
