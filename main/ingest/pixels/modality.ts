@@ -39,6 +39,12 @@ export function storedValueReader(description: PixelDescription): (word: number)
 export interface IndexedPixels {
   words: Uint8Array | Int8Array | Uint16Array | Int16Array;
   wordMask: number;
+  /**
+   * The bits of a word that its value and padding depend on (Bits Stored at High Bit): words
+   * equal in these bits have equal values, so `values[word & valueMask]` is the word's value and
+   * a table of valueMask + 1 entries covers every word (4,096 for 12 bits stored from bit 0).
+   */
+  valueMask: number;
   values: Float32Array;
   /** 1 for the words that are Pixel Padding; null when the file defines no padding value. */
   padding: Uint8Array | null;
@@ -153,7 +159,9 @@ function indexedModality(frame: DecodedFrame, description: PixelDescription, cou
     if (i === count)
       throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
   }
-  const indexed = { words: samples, wordMask, values: Float32Array.from(modality), padding: isPadding, length: count };
+  const valueMask = (mask * 2 ** shift) & wordMask;
+  const values = Float32Array.from(modality);
+  const indexed = { words: samples, wordMask, valueMask, values, padding: isPadding, length: count };
   return withIndexedPixels({ rows: frame.rows, columns: frame.columns }, indexed);
 }
 
