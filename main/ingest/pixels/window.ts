@@ -33,7 +33,9 @@ export function readVoiLut(dataSet: DataSet, signed: boolean): VoiLut | null {
   const available = Math.min(data.length, item.byteArray.length - data.dataOffset);
   if (available < entries * 2) return null;
   const table = new Uint16Array(entries);
-  for (let i = 0; i < entries; i++) table[i] = item.uint16(TAG.lutData, i) ?? 0;
+  // As item.uint16(TAG.lutData, i) reads each entry (within `available`), without finding the element each time.
+  const { byteArrayParser, byteArray } = item;
+  for (let i = 0; i < entries; i++) table[i] = byteArrayParser.readUint16(byteArray, data.dataOffset + 2 * i);
   const explanation = item.string(TAG.lutExplanation) ?? null;
   return { firstMapped, bitsPerEntry, data: table, explanation };
 }
