@@ -2,7 +2,7 @@
  * Rendering a radiograph to 8-bit grey for a screen or a PNG: VOI (window or LUT), then inversion
  * for MONOCHROME1 so that bone is bright, padding black.
  */
-import type { DisplayWindow, Radiograph, VoiLut } from '../radiograph.js';
+import type { DisplayWindow, Radiograph, VoiLut, WordTables } from '../radiograph.js';
 import { linearWindow, lutWindow8 } from './window.js';
 
 export interface DisplayImage {
@@ -72,13 +72,23 @@ export function displayWordLevels(
   count = (radiograph.indexed?.wordMask ?? 0) + 1,
 ): Uint8Array | null {
   const { indexed } = radiograph;
-  if (!indexed) return null;
+  return indexed ? wordLevels(radiograph, indexed, window, count) : null;
+}
+
+/**
+ * displayWordLevels from the word tables and the attributes that render them: the levels of
+ * words 0 to count - 1 (at most all of them).
+ */
+export function wordLevels(
+  { invert, voiLut }: Pick<Radiograph, 'invert' | 'voiLut'>,
+  { values, padding, wordMask }: WordTables,
+  window: DisplayWindow,
+  count = wordMask + 1,
+): Uint8Array {
   // The word table is the lookup table here: one level per word, computed once (the image's
   // range, a pass over every pixel, is not needed). `count` words from 0: valueMask + 1 of them
-  // cover every word indexed by `word & valueMask` (see IndexedPixels).
-  const levels = new Uint8Array(Math.min(count, indexed.wordMask + 1));
-  const { values, padding } = indexed;
-  const { invert, voiLut } = radiograph;
+  // cover every word indexed by `word & valueMask` (see WordTables).
+  const levels = new Uint8Array(Math.min(count, wordMask + 1));
   // windowLevel's arithmetic, in loops of their own (up to 65,536 words per image).
   if (voiLut !== null && window.source === 'voi-lut') {
     const entryLevels = lutEntryLevels(voiLut, invert);
