@@ -3,10 +3,10 @@
  * manifest says it was trained (source plane, crop, resize, normalisation), plus the geometry that
  * maps the model's input grid back onto the original image, for heatmaps.
  */
-import type { Radiograph } from '../ingest/index.js';
+import type { DicomRows, Radiograph } from '../ingest/index.js';
 import type { InputSpec } from '../packs/index.js';
-import { resizeArea } from './area.js';
-import { maxValueOf, sourceRows } from './source.js';
+import { resizeArea, resizeRowsArea } from './area.js';
+import { integerWordTable, maxValueOf, sourceRows } from './source.js';
 import type { Source } from './source.js';
 
 /** Where the model input sits on the original (full resolution) image. */
@@ -84,13 +84,16 @@ export function cropRegion(rows: number, columns: number, crop: InputSpec['crop'
   return { x: Math.floor((columns - side) / 2), y: Math.floor((rows - side) / 2), width: side, height: side };
 }
 
+/** The key of an area-resized plane in a PlaneCache: members with the same key share it. */
+const areaKey = (spec: InputSpec): string => `area:${spec.source}:${spec.crop}:${spec.width}x${spec.height}`;
+
 export function preprocess(radiograph: Radiograph, spec: InputSpec, planes: PlaneCache = new Map()): ModelInput {
   const { rows, columns } = radiograph;
   const region = cropRegion(rows, columns, spec.crop);
   const maxValue = maxValueOf(radiograph, spec.source);
   let resized: Float32Array;
   if (spec.resize === 'area') {
-    const key = `area:${spec.source}:${spec.crop}:${spec.width}x${spec.height}`;
+    const key = areaKey(spec);
     if (!planes.has(key))
       planes.set(key, { values: resizeArea(radiograph, spec.source, region, spec.width, spec.height), maxValue });
     resized = planes.get(key)!.values;
@@ -99,7 +102,46 @@ export function preprocess(radiograph: Radiograph, spec: InputSpec, planes: Plan
     if (!planes.has(key)) planes.set(key, sourcePlane(radiograph, spec.source));
     resized = resizeBilinear(planes.get(key)!.values, columns, rows, region, spec.width, spec.height);
   }
+  return modelInput(resized, maxValue, spec, region, radiograph);
+}
 
+/**
+ * Every member's input from a file read a chunk of rows at a time (an uncompressed DICOM: see
+ * DicomRows), equal value for value to `preprocess` of the same file read whole: the same area
+ * resize, fed the crop's rows as they are read. Null when a member's input cannot be made so (a
+ * bilinear resize reads the whole plane; a 'stored' source with a fractional rescale takes the
+ * floating-point pass), before any row is read: the caller then reads the file whole. Members
+ * with the same source, crop and size share one pass.
+ */
+export function preprocessRows(rows: DicomRows, specs: InputSpec[]): ModelInput[] | null {
+  if (specs.some((spec) => spec.resize !== 'area')) return null;
+  const { radiograph, tables } = rows;
+  // Display levels are integers; stored values are when the rescale keeps them so.
+  const check = new Uint16Array(tables.valueMask + 1);
+  const stored = specs.some((spec) => spec.source === 'stored');
+  if (stored && integerWordTable(radiograph, tables, 'stored', check) === null) return null;
+  const planes = new Map<string, Float32Array>();
+  return specs.map((spec) => {
+    const region = cropRegion(radiograph.rows, radiograph.columns, spec.crop);
+    const key = areaKey(spec);
+    let resized = planes.get(key);
+    if (!resized) {
+      // Not null: every source's table was checked above.
+      resized = resizeRowsArea(rows, spec.source, region, spec.width, spec.height)!;
+      planes.set(key, resized);
+    }
+    return modelInput(resized, maxValueOf(radiograph, spec.source), spec, region, radiograph);
+  });
+}
+
+/** The resized plane normalised as the spec says, with the geometry back onto the original image. */
+function modelInput(
+  resized: Float32Array,
+  maxValue: number,
+  spec: InputSpec,
+  region: InputGeometry['region'],
+  radiograph: Pick<Radiograph, 'rows' | 'columns' | 'resolution'>,
+): ModelInput {
   const plane = spec.width * spec.height;
   const data = new Float32Array(spec.channels * plane);
   const normalization = spec.normalization;
@@ -114,6 +156,7 @@ export function preprocess(radiograph: Radiograph, spec: InputSpec, planes: Plan
   }
 
   // Back to original pixels when only a lower resolution level was decoded.
+  const { rows, columns } = radiograph;
   const fullRows = radiograph.resolution?.fullRows ?? rows;
   const fullColumns = radiograph.resolution?.fullColumns ?? columns;
   const fy = fullRows / rows;
