@@ -159,7 +159,7 @@ async function readParsed(file: string, dataSet: DataSet, options: DecodeOptions
   const fromFile = fileWindow(dataSet, description);
   const window =
     fromFile.window ??
-    automaticWindow(image.indexed ?? image.pixels, image.indexed ? null : image.padding, image.range);
+    (image.indexed ? automaticWindow(image.indexed, null) : automaticWindow(image.pixels, image.padding, image.range));
   const size = { rows: image.rows, columns: image.columns, level: decoded.level };
   const radiograph = radiographFields(file, dataSet, syntax, description, size, window, fromFile.voiLut);
   // An indexed image's float32 values and padding mask are made only if something asks for them.
