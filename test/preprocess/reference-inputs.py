@@ -18,7 +18,8 @@ the DICOM standard and the manifest define it:
   inverted for MONOCHROME1; padding 0;
 - crop: the centred square (offsets floored) or the whole image; area resize: each output sample
   the mean of the source area its interval covers, as a matrix of overlaps on each axis
-  (out = Wy @ plane @ Wx.T), in float64;
+  (out = Wy @ plane @ Wx.T), in float64; bilinear: half-pixel centres clamped to the image, from
+  the plane rounded to float32 (as the engine holds it);
 - normalisation: xrv (2 * v / max - 1) * range, or (v / max - mean) / std per channel.
 
     reference-inputs.py --make-8bit OUT.dcm
@@ -106,6 +107,22 @@ def overlaps(source_length, start, length, target):
     return np.maximum(0.0, np.minimum(j[None, :] + 1, high) - np.maximum(j[None, :], low)), scale
 
 
+def bilinear(plane, x, y, w, h, width, height):
+    """Half-pixel centres, clamped to the image: sample c of the output is at x + (c + 0.5) * w / width - 0.5."""
+    rows, columns = plane.shape
+
+    def positions(start, length, target, size):
+        p = np.clip(start + (np.arange(target) + 0.5) * (length / target) - 0.5, 0, size - 1)
+        low = np.floor(p).astype(np.int64)
+        return low, np.minimum(size - 1, low + 1), p - low
+
+    y0, y1, fy = positions(y, h, height, rows)
+    x0, x1, fx = positions(x, w, width, columns)
+    top = plane[y0][:, x0] * (1 - fx) + plane[y0][:, x1] * fx
+    bottom = plane[y1][:, x0] * (1 - fx) + plane[y1][:, x1] * fx
+    return top * (1 - fy[:, None]) + bottom * fy[:, None]
+
+
 def model_input(ds, raw, spec):
     values = samples(ds, raw).astype(np.float64)
     padding = padding_mask(ds, values)
@@ -117,9 +134,12 @@ def model_input(ds, raw, spec):
         x, y, w, h = (columns - side) // 2, (rows - side) // 2, side, side
     else:
         x, y, w, h = 0, 0, columns, rows
-    wx, sx = overlaps(columns, x, w, spec["width"])
-    wy, sy = overlaps(rows, y, h, spec["height"])
-    resized = (wy @ plane @ wx.T) / (sx * sy)
+    if spec["resize"] == "area":
+        wx, sx = overlaps(columns, x, w, spec["width"])
+        wy, sy = overlaps(rows, y, h, spec["height"])
+        resized = (wy @ plane @ wx.T) / (sx * sy)
+    else:
+        resized = bilinear(plane.astype(np.float32).astype(np.float64), x, y, w, h, spec["width"], spec["height"])
     unit = resized / max_value
     normalization = spec["normalization"]
     channels = []
