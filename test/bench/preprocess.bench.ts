@@ -11,7 +11,8 @@
  *
  * Each round times, image after image (so the stages alternate as in a scan):
  * - prepare N: prepareImage (read, decode, gate, preprocess to 1 x N x N: display, centre square,
- *   area, xrv), the decode worker's whole job, the file read included;
+ *   area, xrv), the decode worker's whole job, the file read included; and the decodeMs and
+ *   preprocessMs it reports (what the scan's statistics show);
  * - the stages of the in-memory path: read (readImageFile into a kept ReadBuffer), decode
  *   (decodeRadiograph), preprocess to 224 and 512 from the decoded radiograph, and the bilinear
  *   resize to 224 (a pack whose members resize bilinearly).
@@ -87,6 +88,8 @@ async function round(list: string[], buffer: ReadBuffer, into: Samples, groupOf:
       const prepared = await prepareImage(file, plan(side), buffer);
       add(`prepare ${side}`, file, performance.now() - started);
       if (prepared.status !== 'ok') throw new Error(`${file}: ${prepared.status}`);
+      add(`prepare ${side}: its decodeMs`, file, prepared.timings.decodeMs);
+      add(`prepare ${side}: its preprocessMs`, file, prepared.timings.preprocessMs);
     }
     let at = performance.now();
     const lap = (name: string): void => {
