@@ -6,7 +6,7 @@
 import type { DicomRows, Radiograph } from '../ingest/index.js';
 import type { InputSpec } from '../packs/index.js';
 import { resizeArea, resizeRowsArea } from './area.js';
-import { integerWordTable, maxValueOf, sourceRows } from './source.js';
+import { integerWordTable, maxValueOf, sourceRows, wordValueTable } from './source.js';
 import type { Source } from './source.js';
 
 /** Where the model input sits on the original (full resolution) image. */
@@ -48,8 +48,15 @@ function sourcePlane(radiograph: Radiograph, source: Source): SourcePlane {
   return { values, maxValue: maxValueOf(radiograph, source) };
 }
 
+/**
+ * Bilinear resampling with half-pixel centres, clamped to the image: output sample (r, c) reads
+ * the four source samples around region.x + (c + 0.5) * sx - 0.5, region.y + (r + 0.5) * sy - 0.5.
+ * `at(i)` is the source plane's value at index i (row-major): of the whole plane, or looked up
+ * through an indexed radiograph's word table (the same float32 value), which reads only the four
+ * samples each output sample needs instead of making the plane.
+ */
 function resizeBilinear(
-  plane: Float32Array,
+  at: (index: number) => number,
   columns: number,
   rows: number,
   region: InputGeometry['region'],
@@ -69,12 +76,26 @@ function resizeBilinear(
       const x0 = Math.floor(x);
       const x1 = Math.min(columns - 1, x0 + 1);
       const fx = x - x0;
-      const top = plane[y0 * columns + x0] * (1 - fx) + plane[y0 * columns + x1] * fx;
-      const bottom = plane[y1 * columns + x0] * (1 - fx) + plane[y1 * columns + x1] * fx;
+      const top = at(y0 * columns + x0) * (1 - fx) + at(y0 * columns + x1) * fx;
+      const bottom = at(y1 * columns + x0) * (1 - fx) + at(y1 * columns + x1) * fx;
       out[r * width + c] = top * (1 - fy) + bottom * fy;
     }
   }
   return out;
+}
+
+/** The bilinear resize's source: an indexed radiograph's words through a table, else the whole plane (cached). */
+function bilinearSource(radiograph: Radiograph, source: Source, planes: PlaneCache): (index: number) => number {
+  const { indexed } = radiograph;
+  if (indexed) {
+    const { words, wordMask } = indexed;
+    const table = wordValueTable(radiograph, indexed, source);
+    return (index) => table[words[index] & wordMask];
+  }
+  const key = `plane:${source}`;
+  if (!planes.has(key)) planes.set(key, sourcePlane(radiograph, source));
+  const plane = planes.get(key)!.values;
+  return (index) => plane[index];
 }
 
 /** The region of the decoded image the model sees: a centred square, or everything. */
@@ -98,9 +119,8 @@ export function preprocess(radiograph: Radiograph, spec: InputSpec, planes: Plan
       planes.set(key, { values: resizeArea(radiograph, spec.source, region, spec.width, spec.height), maxValue });
     resized = planes.get(key)!.values;
   } else {
-    const key = `plane:${spec.source}`;
-    if (!planes.has(key)) planes.set(key, sourcePlane(radiograph, spec.source));
-    resized = resizeBilinear(planes.get(key)!.values, columns, rows, region, spec.width, spec.height);
+    const at = bilinearSource(radiograph, spec.source, planes);
+    resized = resizeBilinear(at, columns, rows, region, spec.width, spec.height);
   }
   return modelInput(resized, maxValue, spec, region, radiograph);
 }

@@ -69,6 +69,11 @@ function wordValues(fields: SourceFields, tables: WordTables, source: Source, co
   return table;
 }
 
+/** The source value of every sample word of an indexed radiograph (see wordValues). */
+export function wordValueTable(fields: SourceFields, tables: WordTables, source: Source): Float32Array {
+  return wordValues(fields, tables, source, tables.wordMask + 1);
+}
+
 /**
  * The integer kernel's table: the source value of each word masked with the tables' valueMask,
  * written into `table` (valueMask + 1 entries). Returns the mask, or null when a value is not an
