@@ -88,9 +88,9 @@ function resizeBilinear(
 function bilinearSource(radiograph: Radiograph, source: Source, planes: PlaneCache): (index: number) => number {
   const { indexed } = radiograph;
   if (indexed) {
-    const { words, wordMask } = indexed;
+    const { words, valueMask } = indexed;
     const table = wordValueTable(radiograph, indexed, source);
-    return (index) => table[words[index] & wordMask];
+    return (index) => table[words[index] & valueMask];
   }
   const key = `plane:${source}`;
   if (!planes.has(key)) planes.set(key, sourcePlane(radiograph, source));

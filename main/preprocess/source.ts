@@ -69,9 +69,9 @@ function wordValues(fields: SourceFields, tables: WordTables, source: Source, co
   return table;
 }
 
-/** The source value of every sample word of an indexed radiograph (see wordValues). */
+/** The source value of every sample word masked with valueMask (see wordValues and WordTables). */
 export function wordValueTable(fields: SourceFields, tables: WordTables, source: Source): Float32Array {
-  return wordValues(fields, tables, source, tables.wordMask + 1);
+  return wordValues(fields, tables, source, tables.valueMask + 1);
 }
 
 /**
