@@ -140,7 +140,7 @@ const others = Math.max(0, machineBusyTicks() - busy0 - own) / elapsed;
 const load1 = loadavg();
 
 console.log(
-  `\n# Preprocess benchmark: ${IMAGES} images x ${ROUNDS} rounds (after 1 warm-up), ms per image, ` +
+  `\n# Preprocess benchmark: ${IMAGES} images and 1 without a window x ${ROUNDS} rounds (after 1 warm-up), ms per image, ` +
     `${cpus()[0]?.model.trim() ?? 'unknown'} x ${availableParallelism()}, Node ${process.version}, ${new Date().toISOString()}`,
 );
 console.log(
