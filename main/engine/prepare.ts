@@ -8,11 +8,11 @@
 import { toTriageError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { gate, REJECTING_ERRORS } from '../gate/index.js';
-import { decodeRadiograph } from '../ingest/index.js';
+import { decodeRadiograph, openDicomRows } from '../ingest/index.js';
 import type { SourceFormat } from '../common/index.js';
-import type { Radiograph, RadiographMetadata, ReadBuffer } from '../ingest/index.js';
+import type { Radiograph, RadiographFields, RadiographMetadata, ReadBuffer } from '../ingest/index.js';
 import type { InputSpec } from '../packs/index.js';
-import { preprocess } from '../preprocess/index.js';
+import { preprocess, preprocessRows } from '../preprocess/index.js';
 import { readChecked } from './render.js';
 import type { ModelInput, PlaneCache } from '../preprocess/index.js';
 
@@ -53,7 +53,7 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-export function summarize(radiograph: Radiograph): ImageSummary {
+export function summarize(radiograph: RadiographFields): ImageSummary {
   return {
     format: radiograph.format,
     rows: radiograph.resolution?.fullRows ?? radiograph.rows,
@@ -76,6 +76,12 @@ export async function prepareImage(
   buffer?: ReadBuffer,
   sha256: string | null = null,
 ): Promise<PreparedImage> {
+  // An uncompressed DICOM is read a chunk of rows at a time where it can be (the same inputs);
+  // a file whose content is checked is read whole, to hash it.
+  if (sha256 === null) {
+    const prepared = prepareFromRows(file, plan);
+    if (prepared) return prepared;
+  }
   const started = performance.now();
   let radiograph: Radiograph;
   try {
@@ -112,6 +118,40 @@ export async function prepareImage(
       error: { code: error.code, message: error.message },
       timings: { decodeMs, preprocessMs: 0 },
     };
+  }
+}
+
+/**
+ * prepareImage for a file read a chunk of rows at a time, straight into the preprocess stage's
+ * area resize (openDicomRows, preprocessRows); null when the file or the plan does not allow it
+ * (then nothing of it has been decoded, and the file is read whole). decodeMs is the header and
+ * word tables, preprocessMs the rows' reading and resizing.
+ */
+function prepareFromRows(file: string, plan: PreparePlan): PreparedImage | null {
+  if (plan.inputs.some((spec) => spec.resize !== 'area')) return null;
+  const started = performance.now();
+  const rows = openDicomRows(file);
+  if (!rows) return null;
+  try {
+    const decodeMs = round(performance.now() - started);
+    const image = summarize(rows.radiograph);
+    const decision = gate(rows.radiograph);
+    if (!decision.accepted)
+      return { status: 'rejected', image, reason: decision.reason, timings: { decodeMs, preprocessMs: 0 } };
+    const preprocessStarted = performance.now();
+    let inputs: ModelInput[] | null;
+    try {
+      inputs = preprocessRows(rows, plan.inputs);
+    } catch (thrown) {
+      const error = toTriageError(thrown, file);
+      const timings = { decodeMs, preprocessMs: 0 };
+      return { status: 'error', image: null, error: { code: error.code, message: error.message }, timings };
+    }
+    if (!inputs) return null;
+    const preprocessMs = round(performance.now() - preprocessStarted);
+    return { status: 'ok', image, notes: decision.notes, inputs, timings: { decodeMs, preprocessMs } };
+  } finally {
+    rows.close();
   }
 }
 

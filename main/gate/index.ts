@@ -23,7 +23,8 @@ const LATERAL_VIEWS = new Set(['LL', 'RL', 'LLD', 'RLD', 'LAT', 'LATERAL', 'XCL'
 /** Ingest errors that mean "not a radiograph" rather than "a broken file". */
 export const REJECTING_ERRORS: ReadonlySet<ErrorCode> = new Set(['NOT_AN_IMAGE', 'NO_PIXEL_DATA']);
 
-export function gate(radiograph: Radiograph): GateDecision {
+/** Reads the radiograph's format and metadata only (a file read a row at a time has no pixels yet). */
+export function gate(radiograph: Pick<Radiograph, 'format' | 'metadata'>): GateDecision {
   if (radiograph.format !== 'dicom') {
     // PNG and JPEG carry no acquisition metadata; the image is taken as the user's frontal chest.
     return {

@@ -3,12 +3,9 @@
  * content, never by extension, because archives are full of DICOM files without one.
  */
 import { createHash } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { TriageError, toTriageError } from '../errors/index.js';
-import { fsPath } from '../paths/index.js';
-import { MAX_FILE_BYTES, MAX_HEADER_BYTES, SNIFF_BYTES } from './budget.js';
+import { MAX_HEADER_BYTES, SNIFF_BYTES } from './budget.js';
+import { openFile, readError, readInto } from './files.js';
 import { hasPart10Prefix, looksLikeRawDataSet, parseDicomHeader } from './dicom/parse.js';
 import type { DataSet } from './dicom/parse.js';
 import { readDicom } from './dicom/read.js';
@@ -21,8 +18,10 @@ import type { SourceFormat } from '../common/index.js';
 import type { Radiograph } from './radiograph.js';
 
 export type { DecodeOptions } from './dicom/read.js';
+export { openDicomRows } from './dicom/rows.js';
+export type { DicomRows } from './dicom/rows.js';
 export type * from './radiograph.js';
-export { displayRowRenderer, displayWordLevels, renderDisplay } from './pixels/display.js';
+export { displayRowRenderer, displayWordLevels, renderDisplay, wordLevels } from './pixels/display.js';
 export type { DisplayRowRenderer } from './pixels/display.js';
 export { decodePng, encodeGreyPng, encodeRgbaPng } from './raster/png.js';
 export type { RasterImage } from './raster/png.js';
@@ -68,87 +67,6 @@ export class ReadBuffer {
       this.bytes = new Uint8Array(Math.min(ReadBuffer.MAX_KEPT_BYTES, Math.ceil(size * 1.125)));
     return this.bytes.subarray(0, size);
   }
-}
-
-/**
- * Opening never waits: a FIFO opened the usual way waits for a writer for ever, in one of libuv's
- * threads, which also keeps the process from exiting (Ctrl-C and SIGTERM included). O_NONBLOCK
- * opens it at once (on a regular file it changes nothing) and O_NOCTTY keeps a terminal device
- * from becoming the process's; both are POSIX's, absent on Windows.
- */
-const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
-
-/** The file system's error for a file, as a coded error. */
-function readError(file: string, error: unknown): TriageError {
-  if (error instanceof TriageError) return error;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new TriageError('FILE_NOT_FOUND', 'The file does not exist; check the path.', { file });
-  }
-  if (code === 'ENAMETOOLONG') {
-    return new TriageError('UNREADABLE', 'The path is longer than the file system allows; move the file higher up.', {
-      file,
-    });
-  }
-  return new TriageError('UNREADABLE', `The file cannot be read (${code ?? 'unknown error'}); check its permissions.`, {
-    file,
-  });
-}
-
-/**
- * Opens a file to read it: without blocking, then checked as it is now (fstat on the open file,
- * so a path swapped for a FIFO after a directory walk is caught): a regular file no larger than
- * MAX_FILE_BYTES. The caller closes the handle.
- */
-async function openFile(file: string): Promise<{ handle: FileHandle; size: number }> {
-  let handle: FileHandle;
-  try {
-    // The scan's names are kept as strings that map back to their bytes (main/paths).
-    handle = await open(fsPath(file), OPEN_FLAGS);
-  } catch (error) {
-    throw readError(file, error);
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new TriageError(
-        'UNREADABLE',
-        'The path is not a regular file (a pipe, a device or a socket); it is not read.',
-        { file },
-      );
-    }
-    if (info.size > MAX_FILE_BYTES) {
-      throw new TriageError(
-        'TOO_LARGE',
-        `The file is ${info.size.toLocaleString('en')} bytes; radiographs are far smaller (at most ${MAX_FILE_BYTES.toLocaleString('en')} are read).`,
-        { file },
-      );
-    }
-    return { handle, size: info.size };
-  } catch (error) {
-    await handle.close();
-    throw readError(file, error);
-  }
-}
-
-/**
- * Reads `size` bytes of the file from `position` into `target` at `offset` (the same number unless
- * a chunk is reused, as in hashFile); fewer where the file ends sooner.
- */
-async function readInto(
-  handle: FileHandle,
-  target: Uint8Array,
-  offset: number,
-  size: number,
-  position = offset,
-): Promise<number> {
-  let filled = 0;
-  while (filled < size) {
-    const { bytesRead } = await handle.read(target, offset + filled, size - filled, position + filled);
-    if (bytesRead === 0) break; // the file shrank: what is there is the file
-    filled += bytesRead;
-  }
-  return filled;
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { SourceFormat, WindowSource } from '../common/index.js';
 import type { IndexedPixels } from './pixels/modality.js';
 
-export type { IndexedPixels } from './pixels/modality.js';
+export type { IndexedPixels, WordTables } from './pixels/modality.js';
 
 /** Photometric interpretations the ingest stage accepts; colour ones are reduced to luminance. */
 export type Photometric =
@@ -93,6 +93,9 @@ export interface Radiograph {
   resolution: ResolutionLevel | null;
   metadata: RadiographMetadata;
 }
+
+/** A radiograph's fields but its pixels (`pixels`, `padding`, `range`, `indexed`). */
+export type RadiographFields = Omit<Radiograph, 'pixels' | 'padding' | 'indexed' | 'range'>;
 
 export function emptyMetadata(): RadiographMetadata {
   return {

@@ -235,6 +235,19 @@ describe('preprocessing equals the whole-plane reference', () => {
     }
   });
 
+  test('bilinear resizes through the word tables equal those over the whole plane', async () => {
+    const bilinear = SPECS.map((spec) => ({ ...spec, resize: 'bilinear' as const }));
+    for (const { name, radiograph } of inputs) {
+      // A copy has the per-pixel arrays but not the word tables (`indexed` is not enumerable).
+      const plain: Radiograph = { ...radiograph };
+      assert.equal(plain.indexed, undefined);
+      for (const spec of bilinear) {
+        const input = preprocess(radiograph, spec);
+        assert.deepEqual(input.data, preprocess(plain, spec).data, `${name}: ${spec.source} ${spec.crop} bilinear`);
+      }
+    }
+  });
+
   test('a fractional rescale (values not integers) takes the per-pixel path and still agrees', async () => {
     const radiograph = await readRadiograph(join(DICOM_FIXTURES, 'explicit-le.dcm'));
     const pixels = radiograph.pixels.map((v) => v * 0.37 + 0.125);

@@ -283,6 +283,20 @@ export async function parseDataSet(input: Uint8Array): Promise<DataSet> {
  * inflated whole (parseDataSet), so `prefix` must then be the whole file.
  */
 export async function parseDicomHeader(prefix: Uint8Array, fileSize: number): Promise<DataSet> {
+  const header = parseHeaderSync(prefix, fileSize);
+  return 'deflated' in header ? parseDataSet(header.deflated) : header.dataSet;
+}
+
+/**
+ * parseDicomHeader without waiting: the data set, and where the Pixel Data's value starts in the
+ * file and its length (-1: undefined, encapsulated), as the walk found them (null when the header
+ * has none); or, for a deflated data set (inflated whole, so its offsets are not the file's), the
+ * bytes parseDataSet must inflate.
+ */
+export function parseHeaderSync(
+  prefix: Uint8Array,
+  fileSize: number,
+): { dataSet: DataSet; pixelData: { valueOffset: number; length: number } | null } | { deflated: Uint8Array } {
   const whole = prefix.length >= fileSize;
   let bytes = prefix;
   let part10 = hasPart10Prefix(bytes);
@@ -300,7 +314,7 @@ export async function parseDicomHeader(prefix: Uint8Array, fileSize: number): Pr
     const meta = readMeta(bytes);
     if (meta.uid === DEFLATED) {
       if (!whole) throw new TriageError('TOO_LARGE', 'A deflated data set is read whole; the file was not.');
-      return parseDataSet(bytes);
+      return { deflated: bytes };
     }
     start = meta.end;
     uid = meta.uid;
@@ -318,10 +332,14 @@ export async function parseDicomHeader(prefix: Uint8Array, fileSize: number): Pr
   }
   const header = bytes.subarray(0, end);
   walkStructure(header, start, encoding);
+  // A meta group without its preamble was parsed with one put in front: 128 bytes more.
+  const shift = bytes === prefix ? 0 : bytes.length - prefix.length;
+  const pixelData = found.pixelData && { ...found.pixelData, valueOffset: found.pixelData.valueOffset - shift };
   try {
-    return part10
+    const dataSet = part10
       ? dicomParser.parseDicom(header)
       : dicomParser.parseDicom(header, { TransferSyntaxUID: uid } as dicomParser.ParseDicomOptions);
+    return { dataSet, pixelData };
   } catch (thrown) {
     throw parserError(thrown);
   }

@@ -2,7 +2,7 @@
  * Rendering a radiograph to 8-bit grey for a screen or a PNG: VOI (window or LUT), then inversion
  * for MONOCHROME1 so that bone is bright, padding black.
  */
-import type { DisplayWindow, Radiograph } from '../radiograph.js';
+import type { DisplayWindow, Radiograph, VoiLut, WordTables } from '../radiograph.js';
 import { linearWindow, lutWindow8 } from './window.js';
 
 export interface DisplayImage {
@@ -17,20 +17,29 @@ export type DisplayRowRenderer = (row: number, from: number, to: number, out: Ui
 /** Integer modality ranges up to this many values get a lookup table instead of per-pixel arithmetic. */
 const MAX_TABLE = 1 << 17;
 
+/** Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level. */
+function quantise(windowed: number, invert: boolean): number {
+  return Math.min(255, Math.floor(invert ? 255 - windowed : windowed));
+}
+
+/** The level of each VOI LUT entry, as lutWindow8 computes it (a plain loop: it runs per image). */
+function lutEntryLevels(lut: VoiLut, invert: boolean): Uint8Array {
+  const levels = new Uint8Array(lut.data.length);
+  for (let index = 0; index < levels.length; index++)
+    levels[index] = quantise(lutWindow8(lut.firstMapped + index, lut), invert);
+  return levels;
+}
+
 /** The display level of a modality value, by the window's arithmetic. */
 function windowLevel(radiograph: Radiograph, window: DisplayWindow): (value: number) => number {
   const { invert, voiLut } = radiograph;
-  // Invert before quantising, and truncate, as dcmtk does: renderings then agree within 1 level.
-  const quantise = (windowed: number) => Math.min(255, Math.floor(invert ? 255 - windowed : windowed));
   if (voiLut !== null && window.source === 'voi-lut') {
-    // The level of each LUT entry once (as lutWindow8 computes it); a value then picks its entry.
-    const entryLevels = Uint8Array.from(voiLut.data, (_, index) =>
-      quantise(lutWindow8(voiLut.firstMapped + index, voiLut)),
-    );
+    // The level of each LUT entry once; a value then picks its entry.
+    const entryLevels = lutEntryLevels(voiLut, invert);
     const last = voiLut.data.length - 1;
     return (value: number) => entryLevels[Math.min(last, Math.max(0, Math.round(value) - voiLut.firstMapped))];
   }
-  return (value: number) => quantise(linearWindow(value, window));
+  return (value: number) => quantise(linearWindow(value, window), invert);
 }
 
 /**
@@ -51,23 +60,48 @@ function levelFunction(radiograph: Radiograph, window: DisplayWindow) {
 }
 
 /**
- * The display level of every sample word of an indexed radiograph (padding words black): each
- * pixel's level is then `levels[words[i] & wordMask]`, the same level its value renders to. A
+ * The display level of every sample word of an indexed radiograph (padding words black), or of
+ * the first `count`: each pixel's level is then `levels[words[i] & wordMask]` (or `& valueMask`
+ * with valueMask + 1 levels), the same level its value renders to. A
  * stage that reads the whole image (the preprocess stage's area resize) looks levels up itself
  * instead of having rows rendered for it. Null when the radiograph is not indexed.
  */
 export function displayWordLevels(
   radiograph: Radiograph,
   window: DisplayWindow = radiograph.window,
+  count = (radiograph.indexed?.wordMask ?? 0) + 1,
 ): Uint8Array | null {
   const { indexed } = radiograph;
-  if (!indexed) return null;
+  return indexed ? wordLevels(radiograph, indexed, window, count) : null;
+}
+
+/**
+ * displayWordLevels from the word tables and the attributes that render them: the levels of
+ * words 0 to count - 1 (at most all of them).
+ */
+export function wordLevels(
+  { invert, voiLut }: Pick<Radiograph, 'invert' | 'voiLut'>,
+  { values, padding, wordMask }: WordTables,
+  window: DisplayWindow,
+  count = wordMask + 1,
+): Uint8Array {
   // The word table is the lookup table here: one level per word, computed once (the image's
-  // range, a pass over every pixel, is not needed).
-  const level = windowLevel(radiograph, window);
-  const levels = new Uint8Array(indexed.wordMask + 1);
-  for (let word = 0; word <= indexed.wordMask; word++)
-    levels[word] = indexed.padding?.[word] ? 0 : level(indexed.values[word]);
+  // range, a pass over every pixel, is not needed). `count` words from 0: valueMask + 1 of them
+  // cover every word indexed by `word & valueMask` (see WordTables).
+  const levels = new Uint8Array(Math.min(count, wordMask + 1));
+  // windowLevel's arithmetic, in loops of their own (up to 65,536 words per image).
+  if (voiLut !== null && window.source === 'voi-lut') {
+    const entryLevels = lutEntryLevels(voiLut, invert);
+    const last = voiLut.data.length - 1;
+    const { firstMapped } = voiLut;
+    for (let word = 0; word < levels.length; word++)
+      levels[word] = padding?.[word]
+        ? 0
+        : entryLevels[Math.min(last, Math.max(0, Math.round(values[word]) - firstMapped))];
+  } else {
+    for (let word = 0; word < levels.length; word++)
+      levels[word] = padding?.[word] ? 0 : quantise(linearWindow(values[word], window), invert);
+  }
   return levels;
 }
 

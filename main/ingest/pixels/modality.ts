@@ -36,14 +36,24 @@ export function storedValueReader(description: PixelDescription): (word: number)
  * 2,300 radiograph), and later stages (display rendering, the automatic window) work per word
  * rather than per pixel. `values` holds exactly the float32 a per-pixel array would.
  */
-export interface IndexedPixels {
+export interface IndexedPixels extends WordTables {
   words: Uint8Array | Int8Array | Uint16Array | Int16Array;
+  /** Pixels in the image (the codec may hand over more words than that). */
+  length: number;
+}
+
+/** The per-word tables of grey samples of 8 or 16 bits: each word's modality value and padding. */
+export interface WordTables {
   wordMask: number;
+  /**
+   * The bits of a word that its value and padding depend on (Bits Stored at High Bit): words
+   * equal in these bits have equal values, so `values[word & valueMask]` is the word's value and
+   * a table of valueMask + 1 entries covers every word (4,096 for 12 bits stored from bit 0).
+   */
+  valueMask: number;
   values: Float32Array;
   /** 1 for the words that are Pixel Padding; null when the file defines no padding value. */
   padding: Uint8Array | null;
-  /** Pixels in the image (the codec may hand over more words than that). */
-  length: number;
 }
 
 export interface ModalityImage {
@@ -130,13 +140,38 @@ export function withIndexedPixels<T extends object>(target: T, indexed: IndexedP
  */
 function indexedModality(frame: DecodedFrame, description: PixelDescription, count: number): ModalityImage {
   const samples = frame.samples as IndexedPixels['words'];
-  const size = samples.BYTES_PER_ELEMENT === 1 ? 256 : 65536;
+  const tables = wordTables(description, samples.BYTES_PER_ELEMENT as 1 | 2);
+  // Padding is per word, and no per-pixel mask is made. An image is empty when every pixel is
+  // padding: the first pixel that is not ends the search (in the first rows, as a rule).
+  const { padding: isPadding, wordMask } = tables;
+  if (isPadding) {
+    let i = 0;
+    while (i < count && isPadding[samples[i] & wordMask]) i++;
+    if (i === count) throw emptyImage();
+  }
+  const indexed = { ...tables, words: samples, length: count };
+  return withIndexedPixels({ rows: frame.rows, columns: frame.columns }, indexed);
+}
+
+/** An image whose every pixel is padding. */
+function emptyImage(): TriageError {
+  return new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
+}
+
+/**
+ * The word tables of grey samples held in words of `wordBytes` bytes: each word's modality
+ * value, and whether it is padding, computed once, so each pixel is a lookup instead of
+ * arithmetic. Same arithmetic per word as per pixel, so the same values.
+ */
+export function wordTables(description: PixelDescription, wordBytes: 1 | 2): WordTables {
+  const size = wordBytes === 1 ? 256 : 65536;
   const wordMask = size - 1;
   const shift = description.highBit + 1 - description.bitsStored;
   const mask = 2 ** description.bitsStored - 1;
   const signShift = description.signed ? 32 - description.bitsStored : 0;
   const { rescaleSlope: slope, rescaleIntercept: intercept } = description;
-  const modality = new Float64Array(size);
+  // Each value rounds to float32 as it is stored, as a per-pixel Float32Array would round it.
+  const modality = new Float32Array(size);
   const isPadding = description.padding ? new Uint8Array(size) : null;
   const { from, to } = description.padding ?? { from: 1, to: 0 };
   for (let word = 0; word < size; word++) {
@@ -145,16 +180,23 @@ function indexedModality(frame: DecodedFrame, description: PixelDescription, cou
     modality[word] = value * slope + intercept;
     if (isPadding && value >= from && value <= to) isPadding[word] = 1;
   }
-  // Padding is per word, and no per-pixel mask is made. An image is empty when every pixel is
-  // padding: the first pixel that is not ends the search (in the first rows, as a rule).
-  if (isPadding) {
-    let i = 0;
-    while (i < count && isPadding[samples[i] & wordMask]) i++;
-    if (i === count)
-      throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
-  }
-  const indexed = { words: samples, wordMask, values: Float32Array.from(modality), padding: isPadding, length: count };
-  return withIndexedPixels({ rows: frame.rows, columns: frame.columns }, indexed);
+  const valueMask = (mask * 2 ** shift) & wordMask;
+  return { wordMask, valueMask, values: modality, padding: isPadding };
+}
+
+/**
+ * Whether toModality keeps a frame's grey samples as words plus tables (IndexedPixels): words
+ * of the allocated width (a padding test reads the allocated width), and more pixels than the
+ * table has entries.
+ */
+export function isIndexable(description: PixelDescription, wordBytes: number, count: number): boolean {
+  return (
+    description.samplesPerPixel === 1 &&
+    description.bitsStored < 32 &&
+    wordBytes <= 2 &&
+    count >= 1 << (8 * wordBytes) &&
+    (!description.padding || wordBytes === 1 || description.bitsAllocated === 16)
+  );
 }
 
 export function toModality(frame: DecodedFrame, description: PixelDescription): ModalityImage {
@@ -166,19 +208,9 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
       `The decoder produced ${frame.samples.length} samples; ${frame.columns} x ${frame.rows} x ${spp} were expected.`,
     );
   }
-  const elementBytes = frame.samples.BYTES_PER_ELEMENT;
-  // Decided before any per-pixel array is made. Words index the tables when their width is the
-  // allocated one (a padding test reads the allocated width) and the image has more pixels than
-  // the table has entries.
-  if (
-    spp === 1 &&
-    description.bitsStored < 32 &&
-    elementBytes <= 2 &&
-    count >= 1 << (8 * elementBytes) &&
-    (!description.padding || elementBytes === 1 || description.bitsAllocated === 16)
-  ) {
+  // Decided before any per-pixel array is made.
+  if (isIndexable(description, frame.samples.BYTES_PER_ELEMENT, count))
     return indexedModality(frame, description, count);
-  }
   const stored = storedValueReader(description);
   const { rescaleSlope: slope, rescaleIntercept: intercept } = description;
   const pixels = new Float32Array(count);
@@ -239,9 +271,7 @@ export function toModality(frame: DecodedFrame, description: PixelDescription): 
       if (modality > max) max = modality;
     }
   }
-  if (padded === count) {
-    throw new TriageError('INVALID_ATTRIBUTE', 'Every pixel equals the Pixel Padding Value; the image is empty.');
-  }
+  if (padded === count) throw emptyImage();
   return {
     rows: frame.rows,
     columns: frame.columns,

@@ -33,7 +33,9 @@ export function readVoiLut(dataSet: DataSet, signed: boolean): VoiLut | null {
   const available = Math.min(data.length, item.byteArray.length - data.dataOffset);
   if (available < entries * 2) return null;
   const table = new Uint16Array(entries);
-  for (let i = 0; i < entries; i++) table[i] = item.uint16(TAG.lutData, i) ?? 0;
+  // As item.uint16(TAG.lutData, i) reads each entry (within `available`), without finding the element each time.
+  const { byteArrayParser, byteArray } = item;
+  for (let i = 0; i < entries; i++) table[i] = byteArrayParser.readUint16(byteArray, data.dataOffset + 2 * i);
   const explanation = item.string(TAG.lutExplanation) ?? null;
   return { firstMapped, bitsPerEntry, data: table, explanation };
 }
@@ -47,13 +49,18 @@ export function lutWindow(lut: VoiLut): DisplayWindow {
  * When the file gives no window: the 0.5th to 99.5th percentile of the non-padding pixels, which
  * ignores collimator edges and burned-in markers that a min-max window would let flatten the lungs.
  * An indexed image carries its padding per word; `padding` is the per-pixel mask of a float32 one.
+ * `range` is the non-padding pixels' smallest and largest value when known; else it is found: for
+ * an indexed image in the same one pass over its words that counts them.
  */
 export function automaticWindow(
   pixels: Float32Array | IndexedPixels,
   padding: Uint8Array | null,
-  range: { min: number; max: number },
+  range?: { min: number; max: number },
 ): DisplayWindow {
-  const { min, max } = range;
+  // Count the words of an indexed image once: its range and its histogram come from the counts.
+  const counts = pixels instanceof Float32Array ? null : wordCounts(pixels);
+  const { min, max } =
+    range ?? (counts ? countedRange(pixels as IndexedPixels, counts) : floatRange(pixels as Float32Array, padding));
   if (!(max > min)) return { center: min, width: 1, source: 'automatic' };
   const bins = 4096;
   const histogram = new Uint32Array(bins);
@@ -61,15 +68,13 @@ export function automaticWindow(
   let total = 0;
   // (x + 0.5) | 0 rounds the non-negative bin positions like Math.round, at a third of the cost.
   if (!(pixels instanceof Float32Array)) {
-    // Count the words, then bin each word's value as often as it occurs: the same histogram.
-    // Padding is per word here (the `padding` argument is not read).
-    const { words, wordMask, values, length } = pixels;
-    const counts = new Uint32Array(wordMask + 1);
-    for (let i = 0; i < length; i++) counts[words[i] & wordMask]++;
+    // Bin each word's value as often as it occurs: the same histogram as per pixel. Padding is
+    // per word here (the `padding` argument is not read).
+    const { wordMask, values } = pixels;
     for (let word = 0; word <= wordMask; word++) {
-      if (counts[word] === 0 || pixels.padding?.[word]) continue;
-      histogram[((values[word] - min) * scale + 0.5) | 0] += counts[word];
-      total += counts[word];
+      if (counts![word] === 0 || pixels.padding?.[word]) continue;
+      histogram[((values[word] - min) * scale + 0.5) | 0] += counts![word];
+      total += counts![word];
     }
   } else if (padding) {
     for (let i = 0; i < pixels.length; i++) {
@@ -93,6 +98,37 @@ export function automaticWindow(
   const low = quantile(0.005);
   const high = quantile(0.995);
   return { center: (low + high) / 2, width: Math.max(1, high - low), source: 'automatic' };
+}
+
+/** How many pixels hold each word. */
+function wordCounts({ words, wordMask, length }: IndexedPixels): Uint32Array {
+  const counts = new Uint32Array(wordMask + 1);
+  for (let i = 0; i < length; i++) counts[words[i] & wordMask]++;
+  return counts;
+}
+
+/** The smallest and largest value of the words that occur outside the padding (as indexedRange). */
+function countedRange({ values, padding }: IndexedPixels, counts: Uint32Array): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let word = 0; word < counts.length; word++) {
+    if (counts[word] === 0 || padding?.[word]) continue;
+    if (values[word] < min) min = values[word];
+    if (values[word] > max) max = values[word];
+  }
+  return { min, max };
+}
+
+/** The smallest and largest value of the pixels outside the padding. */
+function floatRange(pixels: Float32Array, padding: Uint8Array | null): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < pixels.length; i++) {
+    if (padding?.[i]) continue;
+    if (pixels[i] < min) min = pixels[i];
+    if (pixels[i] > max) max = pixels[i];
+  }
+  return { min, max };
 }
 
 /** Linear window of PS3.3 C.11.2.1.2.1 onto 0..255. */
