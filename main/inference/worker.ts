@@ -35,6 +35,13 @@ async function createAll(specs: SessionSpec[], provider: Provider, threads: numb
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // Without memory patterns each run takes its activations from the CPU arena tensor by tensor.
+      // With them, a session's second run asks the arena for one block sized by the pattern the
+      // first run recorded, which the first run's chunks cannot hold, so each arena kept both: a
+      // three-DenseNet-121 ensemble scanning 300 radiographs peaked at 1,067 to 1,090 MiB with
+      // them and 814 to 824 MiB without, at the same rate and with the same findings (build VM,
+      // docs/performance.md).
+      enableMemPattern: false,
       logSeverityLevel: 4,
       ...spinning,
     });

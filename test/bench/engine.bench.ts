@@ -87,6 +87,7 @@ try {
         intraOpNumThreads: onnxThreads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        enableMemPattern: false, // as the inference worker
       });
       const fetches = [outputs.scores.name, ...(outputs.cam ? [outputs.cam.name] : [])];
       const rawRound = async () => {

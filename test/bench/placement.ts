@@ -55,6 +55,7 @@ try {
     const session = await ort.InferenceSession.create(model.onnxPath, {
       executionProviders: [EP],
       graphOptimizationLevel: 'all',
+      enableMemPattern: false, // as the inference worker
       enableProfiling: true,
       profileFilePrefix: join(scratch, model.id.replace(/[^\w.-]/g, '_')),
       logSeverityLevel: 3,

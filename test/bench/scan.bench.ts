@@ -36,7 +36,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem, tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { defaultDecodeWorkers, defaultThreads } from '../../main/engine/index.js';
@@ -46,7 +46,7 @@ import { writePhantomSet } from '../../main/phantom/index.js';
 import { projectRoot } from '../../main/resources/index.js';
 import { PROVIDERS } from '../../main/common/index.js';
 import type { Provider } from '../../main/common/index.js';
-import { CLOCK_TICKS, fmt, load, machineTicks, median, mib, processTicks, rssOf } from './measure.js';
+import { CLOCK_TICKS, fmt, load, machine, machineTicks, median, mib, processTicks, rssOf } from './measure.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -238,6 +238,7 @@ async function rawThroughput(files: string[], pack: string, threads: number): Pr
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        enableMemPattern: false, // as the inference worker
         ...spinning,
       }),
     );
@@ -268,7 +269,7 @@ async function rawThroughput(files: string[], pack: string, threads: number): Pr
 mkdirSync(WORK, { recursive: true });
 console.log('# Scan benchmark');
 console.log(
-  `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${CORES} cores, ${mib(totalmem())} memory; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; ${new Date().toISOString()}; load average ${load()}`,
+  `machine: ${machine()}; onnxruntime-node ${ort.env.versions.node}; ${new Date().toISOString()}; load average ${load()}`,
 );
 // The scan runs the compiled command; BENCH_BUILD=0 uses dist/ as it is (a machine without the dev tools).
 if (process.env.BENCH_BUILD !== '0')
