@@ -6,7 +6,9 @@
  * - `runtime.tar.xz`: this machine's Node binary, the built JavaScript (dist/main, dist/test/bench)
  *   and the production dependencies, onnxruntime-node with its Linux x86-64 binaries only (its
  *   bundled build: CPU and WebGPU);
- * - `debs/`: Debian's Vulkan loader (libvulkan1), which WebGPU needs and a bare image may lack.
+ * - `debs/`: Debian's Vulkan loader (libvulkan1), which WebGPU needs and a bare image may lack;
+ * - `xrv3-graphs/`: the three DenseNet-121 stand-ins (exported here once, BENCH_MODELS for another
+ *   pack) without their weights, which the GPU machine fills with random ones.
  *
  * The project's tracked files (the model packs, the exporter, `test/bench/gpu-run.sh`) travel with
  * the checkout; on the GPU machine, from the project folder: `bash test/bench/gpu-run.sh` (see
@@ -89,6 +91,23 @@ try {
 } finally {
   rmSync(stage, { recursive: true, force: true });
 }
+
+// The three DenseNet-121 stand-ins as graphs without weights (a few MiB, not 84): the GPU machine
+// gives them random weights (test/bench/pack_weights.py fill), whatever its torch can export.
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+const pack = process.env.BENCH_MODELS ?? join(tmpdir(), 'cxr-triage-bench-gpu', 'pack');
+if (!existsSync(join(pack, 'ensemble.json')))
+  run(PYTHON, [
+    join(ROOT, 'models/import/export_torchxrayvision.py'),
+    '--from-architecture',
+    '--weights',
+    'all,nih,pc',
+    '--members',
+    'all,nih,pc',
+    '--out',
+    pack,
+  ]);
+run(PYTHON, [join(ROOT, 'test/bench/pack_weights.py'), 'strip', pack, join(OUT, 'xrv3-graphs')]);
 
 // The Vulkan loader from Debian's mirror (WebGPU's Dawn loads libvulkan.so.1, the driver brings its ICD).
 try {

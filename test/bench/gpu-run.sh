@@ -9,7 +9,7 @@
 #     BENCH_GPU_IMAGES=500      phantom DICOMs (2,500 px) in the scan benchmark
 #     BENCH_GPU_BATCHES="8 32 64" BENCH_GPU_ROUNDS=2
 #     BENCH_GPU_CPU_BASELINE=1  also the scan benchmark on the CPU provider at batch 8, same files
-#     PYTHON=python3            a Python with torch and onnx, to export the three DenseNet-121 stand-ins
+#     PYTHON=python3            a Python with numpy and onnx (the stand-ins' weights; torch too without .bench-gpu/xrv3-graphs)
 #
 # It prints, and writes to $OUT (or .bench-gpu/out):
 #   1. the machine: GPU (nvidia-smi), CPU, Node, onnxruntime-node;
@@ -66,11 +66,17 @@ git -C "$ROOT" log -1 --format='commit %h %s' 2>/dev/null || true
 step "triage selftest --ep $EP"
 (cd "$RUNTIME" && "${TRIAGE[@]}" selftest --ep "$EP") || failed=1
 
-step "the three DenseNet-121 stand-ins (TorchXRayVision's exporter, random weights)"
+step "the three DenseNet-121 stand-ins (TorchXRayVision's architecture, random weights)"
 PACK=$WORK/xrv3
 if [ ! -f "$PACK/ensemble.json" ]; then
-  "$PYTHON" "$ROOT/models/import/export_torchxrayvision.py" --from-architecture --weights all,nih,pc \
-    --members all,nih,pc --out "$PACK" >"$WORK/export.log" 2>&1 || { tail -20 "$WORK/export.log"; exit 1; }
+  rm -rf "$PACK"
+  if [ -d .bench-gpu/xrv3-graphs ]; then
+    # Their graphs travelled without weights (test/bench/pack_weights.py): random weights are given here.
+    cp -r .bench-gpu/xrv3-graphs "$PACK" && "$PYTHON" "$ROOT/test/bench/pack_weights.py" fill "$PACK" || exit 1
+  else
+    "$PYTHON" "$ROOT/models/import/export_torchxrayvision.py" --from-architecture --weights all,nih,pc \
+      --members all,nih,pc --out "$PACK" >"$WORK/export.log" 2>&1 || { tail -20 "$WORK/export.log"; exit 1; }
+  fi
 fi
 ls "$PACK"
 
