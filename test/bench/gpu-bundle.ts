@@ -185,7 +185,7 @@ console.log(
 if (bundle + tracked > CARRY_LIMIT) console.warn(`over ${mib(CARRY_LIMIT)}: too large to carry to the GPU machine`);
 console.log('On the GPU machine, from the project folder (the tracked files and .bench-gpu/ carried there):');
 console.log(
-  '  bash test/bench/gpu-run.sh      (BENCH_GPU_EP=webgpu BENCH_GPU_IMAGES=500; output also in $OUT or .bench-gpu/out)',
+  '  bash test/bench/gpu-run.sh      (BENCH_GPU_EP=webgpu BENCH_GPU_IMAGES=300; output also in $OUT or .bench-gpu/out)',
 );
 
 if (process.env.BENCH_GPU_RUN === '1')

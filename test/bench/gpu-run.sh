@@ -6,7 +6,7 @@
 #
 #   bash test/bench/gpu-run.sh
 #     BENCH_GPU_EP=webgpu       the provider to measure (cpu for a check on any machine)
-#     BENCH_GPU_IMAGES=500      phantom DICOMs (2,500 px) in the scan benchmark
+#     BENCH_GPU_IMAGES=300      phantom DICOMs (2,500 px) in the scan benchmark
 #     BENCH_GPU_BATCHES="8 32 64" BENCH_GPU_ROUNDS=2
 #     BENCH_GPU_CPU_BASELINE=1  also the scan benchmark on the CPU provider at batch 8, same files
 #     PYTHON=python3            a Python with numpy and onnx (the stand-ins' weights; torch too without .bench-gpu/xrv3-graphs)
@@ -24,7 +24,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 EP=${BENCH_GPU_EP:-webgpu}
-IMAGES=${BENCH_GPU_IMAGES:-500}
+IMAGES=${BENCH_GPU_IMAGES:-300}
 BATCHES=${BENCH_GPU_BATCHES:-8 32 64}
 ROUNDS=${BENCH_GPU_ROUNDS:-2}
 PYTHON=${PYTHON:-python3}
