@@ -32,7 +32,7 @@ import {
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { projectRoot } from '../../main/resources/index.js';
-import { mib } from './measure.js';
+import { mib, standInEnsemble } from './measure.js';
 
 const ROOT = projectRoot();
 const OUT = join(ROOT, '.bench-gpu');
@@ -101,18 +101,7 @@ try {
 // The three DenseNet-121 stand-ins as graphs without weights (a few MiB, not 84): the GPU machine
 // gives them random weights (test/bench/pack_weights.py fill), whatever its torch can export.
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
-const pack = process.env.BENCH_MODELS ?? join(tmpdir(), 'cxr-triage-bench-gpu', 'pack');
-if (!existsSync(join(pack, 'ensemble.json')))
-  run(PYTHON, [
-    join(ROOT, 'models/import/export_torchxrayvision.py'),
-    '--from-architecture',
-    '--weights',
-    'all,nih,pc',
-    '--members',
-    'all,nih,pc',
-    '--out',
-    pack,
-  ]);
+const pack = process.env.BENCH_MODELS ?? standInEnsemble(PYTHON, ROOT, join(tmpdir(), 'cxr-triage-bench-gpu', 'pack'));
 run(PYTHON, [join(ROOT, 'test/bench/pack_weights.py'), 'strip', pack, join(OUT, 'xrv3-graphs')]);
 
 // The Vulkan loader from Debian's mirror (WebGPU's Dawn loads libvulkan.so.1, the driver brings its ICD).

@@ -3,7 +3,9 @@
  * that a process and the rest of the machine used (Linux /proc), so that each figure can say how
  * busy the shared machine was while it was taken.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 
 export const median = (values: number[]): number => {
@@ -76,4 +78,28 @@ export async function measured<T>(work: () => Promise<T>): Promise<{ value: T; o
   const own = (processTicks('self') ?? 0) - own0;
   const others = Math.max(0, machineTicks().busy - busy0 - own);
   return { value, own: own / elapsedTicks, others: others / elapsedTicks };
+}
+
+/**
+ * The three DenseNet-121 stand-ins of TorchXRayVision's densenet121-res224-all, -nih and -pc
+ * (architecture-identical, random weights) exported into `out` once, with a Python that has torch
+ * and onnx; a folder that already holds a pack is reused. Returns `out`.
+ */
+export function standInEnsemble(python: string, root: string, out: string): string {
+  if (!existsSync(join(out, 'ensemble.json')))
+    execFileSync(
+      python,
+      [
+        join(root, 'models/import/export_torchxrayvision.py'),
+        '--from-architecture',
+        '--weights',
+        'all,nih,pc',
+        '--members',
+        'all,nih,pc',
+        '--out',
+        out,
+      ],
+      { stdio: 'ignore' },
+    );
+  return out;
 }

@@ -30,7 +30,7 @@ import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
 import { loadPack } from '../../main/packs/load.js';
 import { projectRoot } from '../../main/resources/index.js';
-import { CLOCK_TICKS, fmt, load, machine, machineTicks, median, processTicks } from './measure.js';
+import { CLOCK_TICKS, fmt, load, machine, machineTicks, median, processTicks, standInEnsemble } from './measure.js';
 
 const ROOT = projectRoot();
 const CHECKOUT = process.argv[2] ?? process.env.BENCH_XRV;
@@ -129,24 +129,11 @@ if (process.env.BENCH_BUILD !== '0')
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], {
     stdio: 'inherit',
   });
-const pack = process.env.BENCH_MODELS ? resolve(process.env.BENCH_MODELS) : join(WORK, 'pack');
-if (!process.env.BENCH_MODELS && !existsSync(join(pack, 'ensemble.json'))) {
-  console.log(`exporting the three DenseNet-121 stand-ins into ${pack} (once; later runs reuse them)...`);
-  execFileSync(
-    PYTHON,
-    [
-      join(ROOT, 'models/import/export_torchxrayvision.py'),
-      '--from-architecture',
-      '--weights',
-      'all,nih,pc',
-      '--members',
-      'all,nih,pc',
-      '--out',
-      pack,
-    ],
-    { stdio: 'ignore' },
-  );
-}
+if (!process.env.BENCH_MODELS && !existsSync(join(WORK, 'pack', 'ensemble.json')))
+  console.log(`exporting the three DenseNet-121 stand-ins into ${join(WORK, 'pack')} (once; later runs reuse them)...`);
+const pack = process.env.BENCH_MODELS
+  ? resolve(process.env.BENCH_MODELS)
+  : standInEnsemble(PYTHON, ROOT, join(WORK, 'pack'));
 const loaded = await loadPack(pack);
 const count = readdirSync(IMAGES).filter((name) => /\.(png|jpe?g)$/i.test(name)).length;
 console.log(
