@@ -15,6 +15,7 @@
  * A pid reused by an unrelated process also counts as alive: the store then reports
  * DATABASE_LOCKED rather than risk removing a live lock.
  */
+import { isDatabaseUrl } from './connection.js';
 import {
   closeSync,
   mkdirSync,
@@ -44,6 +45,8 @@ function ownersDir(database: string): string {
  * files, the lock and owners folders): the product's own files, which a folder scan never reads.
  */
 export function databaseFiles(database: string): string[] {
+  // A database server keeps no files beside the scanned folders.
+  if (isDatabaseUrl(database)) return [];
   return [
     database,
     `${database}-wal`,

@@ -4,7 +4,7 @@
  * sets the next one by exponential backoff (RETRY_BASE_MS doubling, capped at RETRY_MAX_MS), and
  * a refusal the peer will repeat (a failure status for the object itself) ends it as failed.
  */
-import type { Sqlite } from './sqlite.js';
+import type { SqlDatabase } from './connection.js';
 
 export const RETRY_BASE_MS = 5_000;
 export const RETRY_MAX_MS = 10 * 60_000;
@@ -73,7 +73,7 @@ export function retryDelayMs(attempts: number): number {
 }
 
 export class OutboxStore {
-  constructor(private readonly db: Sqlite) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   /** Adds objects for a destination; an object already there (the same SOP Instance UID) is left as it is. */
   enqueue(
@@ -158,7 +158,7 @@ export class OutboxStore {
   /** Puts failed items of a destination (or all) back to pending, due now: a person decided to retry. */
   retryFailed(destination?: string, at = new Date()): number {
     return this.db.run(
-      `UPDATE outbox SET state = 'pending', next_attempt_at = ? WHERE state = 'failed' AND (? IS NULL OR destination = ?)`,
+      `UPDATE outbox SET state = 'pending', next_attempt_at = ? WHERE state = 'failed' AND (CAST(? AS TEXT) IS NULL OR destination = ?)`,
       [at.toISOString(), destination ?? null, destination ?? null],
     ).changes;
   }
@@ -167,7 +167,7 @@ export class OutboxStore {
     return this.db
       .all<{ destination: string; pending: number; sent: number; failed: number }>(
         `SELECT destination,
-                sum(state = 'pending') AS pending, sum(state = 'sent') AS sent, sum(state = 'failed') AS failed
+                sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS pending, sum(CASE WHEN state = 'sent' THEN 1 ELSE 0 END) AS sent, sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed
          FROM outbox GROUP BY destination ORDER BY destination`,
       )
       .map((row) => ({

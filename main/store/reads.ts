@@ -15,7 +15,7 @@ import type {
   WorklistStudy,
 } from '../domain/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import type { Row, Sqlite } from './sqlite.js';
+import type { Row, SqlDatabase } from './connection.js';
 import type { Feedback, ImageKey, StoredStudy } from './types.js';
 
 /** A JSON column's value, or the fallback when it is null. */
@@ -31,7 +31,7 @@ export interface StoredImage {
 }
 
 export class ResultReader {
-  protected constructor(protected readonly db: Sqlite) {}
+  protected constructor(protected readonly db: SqlDatabase) {}
 
   /** The stored result for a path, if any. */
   lookup(path: string): ImageKey | undefined {
@@ -356,7 +356,7 @@ export class ResultReader {
  * image, and not a withdrawal.
  */
 const CURRENT_VERDICT = `f.term IS NOT NULL AND f.verdict <> 'withdrawn' AND f.id = (
-  SELECT max(g.id) FROM feedback g WHERE g.image_id = f.image_id AND g.term = f.term AND g.tree IS f.tree)`;
+  SELECT max(g.id) FROM feedback g WHERE g.image_id = f.image_id AND g.term = f.term AND g.tree IS NOT DISTINCT FROM f.tree)`;
 
 const IDENTITY_COLUMNS = `patient_name, patient_id, issuer_of_patient_id, patient_sex, patient_age,
   patient_age_derived, accession_number, study_date, study_time, study_description`;

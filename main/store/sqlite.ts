@@ -47,9 +47,9 @@ import { TriageError } from '../errors/index.js';
 import { storeFailure } from './failures.js';
 import { recoverStaleLock, registerOwner, unregisterOwner } from './lock.js';
 
-export type SqlValue = number | bigint | string | Uint8Array | null;
-export type Row = Record<string, SqlValue>;
-type Params = SqlValue[] | Record<string, SqlValue | boolean> | undefined;
+import type { Params, Row, SqlDatabase } from './connection.js';
+
+export type { Row, SqlValue } from './connection.js';
 
 export const BUSY_TIMEOUT_MS = 10_000;
 
@@ -62,7 +62,8 @@ const IDLE_RELEASE_MS = 100;
 /** A connection busy this long is closed at the next pause between operations, so readers get in. */
 const MAX_HOLD_MS = 1000;
 
-export class Sqlite {
+export class Sqlite implements SqlDatabase {
+  readonly dialect = 'sqlite';
   readonly path: string;
   private db: sqlite.Database | null = null;
   private readonly statements = new Map<string, sqlite.Statement>();

@@ -39,7 +39,18 @@ export function studyKey(studyInstanceUID: string | null, path: string): string 
   return studyInstanceUID ? studyInstanceUID : `file:${path}`;
 }
 
+/**
+ * More work in a write's own transaction, run after its rows are written: the shared work queue
+ * marks the file done there, and throws (rolling the write back) when this worker lost its lease.
+ */
+export type Within = () => void;
+
 export class ResultWriter extends ResultReader {
+  /** Records a pack's provenance (once per fingerprint); its fingerprint. */
+  registerPack(provenance: PackProvenance): string {
+    return this.db.transaction(() => this.ensurePack(provenance));
+  }
+
   private ensurePack(provenance: PackProvenance): string {
     const fingerprint = packFingerprint(provenance);
     const { pack } = provenance;
@@ -71,10 +82,11 @@ export class ResultWriter extends ResultReader {
   beginScan(start: ScanStart): number {
     return this.db.transaction(() => {
       const fingerprint = this.ensurePack(start.provenance);
-      return this.db.run(
-        'INSERT INTO scans (started_at, roots, provider, pack_fingerprint, rules_fingerprint) VALUES (?, ?, ?, ?, ?)',
+      const row = this.db.get<{ id: number }>(
+        'INSERT INTO scans (started_at, roots, provider, pack_fingerprint, rules_fingerprint) VALUES (?, ?, ?, ?, ?) RETURNING id',
         [now(), json(start.roots), start.provider, fingerprint, start.rulesFingerprint],
-      ).lastInsertRowid;
+      );
+      return Number(row!.id);
     });
   }
 
@@ -91,10 +103,11 @@ export class ResultWriter extends ResultReader {
    * Marks an unchanged, skipped image as covered by this scan (for its export), and writes the
    * identity its file holds into its study (a study stored before schema 5 gets it so).
    */
-  markSeen(imageId: number, scanId: number, identity: StudyIdentity | null = null): void {
+  markSeen(imageId: number, scanId: number, identity: StudyIdentity | null = null, within?: Within): void {
     this.db.transaction(() => {
       this.db.run('UPDATE images SET seen_scan_id = ? WHERE id = ?', [scanId, imageId]);
       this.writeIdentityOf(imageId, identity);
+      within?.();
     });
   }
 
@@ -121,7 +134,7 @@ export class ResultWriter extends ResultReader {
          patient_id = coalesce(?, patient_id),
          issuer_of_patient_id = coalesce(?, issuer_of_patient_id),
          patient_sex = coalesce(?, patient_sex),
-         patient_age_derived = CASE WHEN ? IS NULL THEN patient_age_derived ELSE ? END,
+         patient_age_derived = CASE WHEN CAST(? AS TEXT) IS NULL THEN patient_age_derived ELSE ? END,
          patient_age = coalesce(?, patient_age),
          accession_number = coalesce(?, accession_number),
          study_date = coalesce(?, study_date),
@@ -152,6 +165,7 @@ export class ResultWriter extends ResultReader {
     rulesFingerprint: string,
     scanId: number,
     identity: StudyIdentity | null = null,
+    within?: Within,
   ): void {
     this.db.transaction(() => {
       this.db.run(
@@ -164,6 +178,7 @@ export class ResultWriter extends ResultReader {
       );
       if (row) this.raiseStudy(row.study_key, row.study_instance_uid, priority);
       this.writeIdentityOf(imageId, identity);
+      within?.();
     });
   }
 
@@ -174,7 +189,7 @@ export class ResultWriter extends ResultReader {
       `INSERT INTO studies (key, study_instance_uid, priority, priority_rank, first_seen_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET
          priority = CASE WHEN excluded.priority_rank < studies.priority_rank THEN excluded.priority ELSE studies.priority END,
-         priority_rank = min(excluded.priority_rank, studies.priority_rank),
+         priority_rank = CASE WHEN excluded.priority_rank < studies.priority_rank THEN excluded.priority_rank ELSE studies.priority_rank END,
          updated_at = excluded.updated_at`,
       [key, studyInstanceUID, priority, priorityRank(priority), at, at],
     );
@@ -194,6 +209,7 @@ export class ResultWriter extends ResultReader {
     priority: Priority;
     rulesFingerprint: string;
     scanId: number | null;
+    within?: Within;
   }): number {
     const { result, file, priority } = input;
     return this.db.transaction(() => {
@@ -260,6 +276,7 @@ export class ResultWriter extends ResultReader {
           ],
         ),
       );
+      input.within?.();
       return id;
     });
   }
@@ -275,6 +292,7 @@ export class ResultWriter extends ResultReader {
     provenance: PackProvenance;
     rulesFingerprint: string;
     scanId: number | null;
+    within?: Within;
   }): number {
     return this.db.transaction(() => {
       const fingerprint = this.ensurePack(input.provenance);
@@ -315,6 +333,7 @@ export class ResultWriter extends ResultReader {
         seen_scan_id: input.scanId,
       });
       this.db.run('DELETE FROM findings WHERE image_id = ?', [id]);
+      input.within?.();
       return id;
     });
   }
@@ -342,9 +361,10 @@ export class ResultWriter extends ResultReader {
       throw new TriageError('FILE_NOT_FOUND', `No stored result for ${input.file}; scan it first.`, {
         file: input.file,
       });
-    return this.db.run(
-      'INSERT INTO feedback (image_id, term, tree, verdict, note, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    const row = this.db.get<{ id: number }>(
+      'INSERT INTO feedback (image_id, term, tree, verdict, note, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
       [image.id, input.term ?? null, input.tree ?? null, input.verdict, bounded(input.note), now()],
-    ).lastInsertRowid;
+    );
+    return Number(row!.id);
   }
 }

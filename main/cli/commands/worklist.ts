@@ -1,16 +1,16 @@
 /**
- * `triage worklist [--db FILE] [--json] [--search TEXT]`: the studies in the results store, most
+ * `triage worklist [--db FILE|URL] [--json] [--search TEXT]`: the studies in the results store, most
  * urgent first, with their patients.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { findingText, matchesIdentity, sexAgeText } from '../../common/index.js';
-import { defaultDatabasePath, ResultStore } from '../../store/index.js';
+import { defaultDatabasePath, isDatabaseUrl, ResultStore } from '../../store/index.js';
 import type { WorklistStudy } from '../../domain/index.js';
 import { printJson } from '../output.js';
 import { usage } from '../usage.js';
 
-export const WORKLIST_HELP = `triage worklist [--db FILE] [--json] [--search TEXT]
+export const WORKLIST_HELP = `triage worklist [--db FILE|URL] [--json] [--search TEXT]
 
   Prints the studies in the results database, most urgent first (critical, urgent, abnormal,
   needs review, normal; equal priorities oldest first), each with its patient (name, ID, sex and
@@ -20,7 +20,8 @@ export const WORKLIST_HELP = `triage worklist [--db FILE] [--json] [--search TEX
   it, and the ensemble's calibrated probability (50% is the operating point); "pleural effusion:
   indeterminate (2/3, 52%)" when that lies in the pack's indeterminate band (the vote still
   decides); "nodule: not assessed" when no member was trained on the term.
-  --db FILE       results database (default: ${defaultDatabasePath()})
+  --db FILE|URL   results database: a file (default: ${defaultDatabasePath()}), or a
+                  PostgreSQL server's, postgresql://user@host:port/database
   --search TEXT   only the studies whose patient's name, patient ID or accession number holds
                   every word of TEXT (case and accents aside)
   --json          one JSON array: [{study, studyInstanceUID, priority, firstSeenAt, updatedAt,
@@ -96,7 +97,7 @@ export async function runWorklist(argv: string[]): Promise<number> {
   const path = values.db ?? defaultDatabasePath();
   let studies: WorklistStudy[] = [];
   // Reading an empty worklist creates nothing.
-  if (existsSync(path)) {
+  if (isDatabaseUrl(path) || existsSync(path)) {
     const store = ResultStore.open(path);
     try {
       studies = store.worklist();
