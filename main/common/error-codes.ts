@@ -48,6 +48,12 @@ export const ERROR_CODES = {
   DATABASE_FAILED: 'The results database cannot be opened, read or written.',
   DATABASE_LOCKED: 'Another process holds the results database and did not release it in time.',
   DATABASE_TOO_NEW: 'The results database was written by a newer version of this application.',
+  LEASE_LOST:
+    'A worker of a shared scan no longer held the file (its lease expired and another worker took it over); its outcome was not recorded.',
+  QUARANTINED:
+    'The file stopped the workers that read it too many times; it is set aside for a person to review and not read again.',
+  DATABASE_UNREACHABLE:
+    'The database server cannot be reached, refused the connection or the credentials, or stopped answering.',
   // The desktop app: requests from the window to the engine
   INVALID_REQUEST: 'A request from the app window does not match the API contract; it was refused.',
   FORBIDDEN_SENDER: 'A request came from a frame that is not the application window; it was refused.',

@@ -19,7 +19,7 @@ import type { Analysis, Engine, LayoutChange } from '../engine/index.js';
 import { toTriageError } from '../errors/index.js';
 import type { TriageError } from '../errors/index.js';
 import { databaseFiles, packFingerprint, packProvenance } from '../store/index.js';
-import type { ResultStore, ImageKey, PackProvenance } from '../store/index.js';
+import type { ResultStore, ImageKey, PackProvenance, Within } from '../store/index.js';
 import { PRIORITIES } from '../common/index.js';
 import type { Priority, ScanOutcome } from '../common/index.js';
 import type { TriageRules } from '../triage/index.js';
@@ -43,8 +43,46 @@ export {
 } from './export.js';
 export type { ExportFormat, ExportOptions, ExportRecord, ExportRecordWithPatient } from './export.js';
 
+/**
+ * Work shared with other machines (main/archive's queue): the files come from it rather than from
+ * walking the roots, and each file's outcome is recorded only while this worker still holds it.
+ */
+export interface WorkSource {
+  /** Files claimed for this worker, as the walk would hand them; ends when no work is left anywhere. */
+  candidates(signal?: AbortSignal): AsyncIterable<Candidate>;
+  /** Files of the queue still to do, for progress (null when not known). */
+  total(): number | null;
+  /**
+   * Before `path` goes to the engine: true when this worker may analyse its content now; false
+   * when another worker is analysing the same content, and the file goes back to wait for it.
+   */
+  claimContent(path: string, sha256: string): boolean;
+  /** Run inside the transaction that records `path`'s outcome: throws LEASE_LOST if it is no longer this worker's. */
+  completion(path: string): Within;
+  /** A file finished with nothing to record (not an image, a DICOMDIR). */
+  finish(path: string): void;
+  /** Files claimed and not finished when the scan stops: handed back for another worker. */
+  release(): void;
+  summary(): WorkSummary;
+}
+
+/** What a worker did with the shared queue. */
+export interface WorkSummary {
+  owner: string;
+  claimed: number;
+  /** Outcomes refused because the lease had passed to another worker (fencing). */
+  refused: number;
+  /** Files handed back to wait for a copy of their content that another worker was analysing. */
+  deferred: number;
+  /** Files set aside after stopping workers too often (recorded as QUARANTINED errors). */
+  quarantined: number;
+  leaseSeconds: number;
+}
+
 export interface ScanOptions {
   roots: string[];
+  /** A worker of a shared scan: files come from this queue, not from walking the roots. */
+  work?: WorkSource;
   engine: Pick<Engine, 'analyze' | 'pack' | 'provider'> & Partial<Pick<Engine, 'stats'>>;
   store: ResultStore;
   rules: TriageRules;
@@ -76,7 +114,8 @@ export interface ScanOptions {
 /** A scan's progress (main/domain's ScanProgress). */
 export type Progress = ScanProgress;
 
-export type Outcome = 'analysed' | 'duplicate' | 'unchanged' | 'skipped' | 'error';
+/** `refused`: a worker of a shared scan whose lease had passed on; its outcome was not recorded. */
+export type Outcome = 'analysed' | 'duplicate' | 'unchanged' | 'skipped' | 'error' | 'refused';
 
 export interface FileOutcome {
   file: string;
@@ -112,6 +151,8 @@ export interface ScanSummary {
   imagesPerSecond: number;
   /** Where the time went (null when the engine does not report it). */
   pipeline: PipelineSummary | null;
+  /** A worker of a shared scan: what it did with the queue (absent for a scan of its own). */
+  work?: WorkSummary;
 }
 
 export interface PipelineSummary {
@@ -228,7 +269,9 @@ export class Scanner {
     this.options = options;
     this.provenance = packProvenance(options.engine.pack);
     this.fingerprint = packFingerprint(this.provenance);
-    this.identifyAhead = Math.max(1, options.identifyAhead ?? 2);
+    // A shared scan's worker holds a suspect file alone until it is done (main/archive): the
+    // window would wait for the next file before handing that one on.
+    this.identifyAhead = options.work ? 1 : Math.max(1, options.identifyAhead ?? 2);
     this.walkOptions = {
       references: (path) => this.identifier.references(path),
       exclude: [
@@ -257,11 +300,14 @@ export class Scanner {
     try {
       // Made now rather than when the first overlay is written, so that the walk knows it is there.
       if (this.options.heatmapsDir) await mkdir(this.options.heatmapsDir, { recursive: true }).catch(() => undefined);
-      void countFiles(roots, this.walkOptions.exclude).then(
-        (count) => (this.total = count),
-        () => undefined,
-      );
-      await this.pipeline(walk(roots, this.walkOptions));
+      const { work } = this.options;
+      if (work) this.total = work.total();
+      else
+        void countFiles(roots, this.walkOptions.exclude).then(
+          (count) => (this.total = count),
+          () => undefined,
+        );
+      await this.pipeline(work ? work.candidates(this.options.signal) : walk(roots, this.walkOptions));
       if (this.options.watch && !this.stopped) await this.watch(this.options.watch);
       // Watching ends with Ctrl-C: that is its normal end unless work was cut short.
       if (this.stopped) outcome = 'interrupted';
@@ -269,6 +315,7 @@ export class Scanner {
       store.finishScan(this.scanId, 'failed', { error: toTriageError(error).message });
       throw error;
     } finally {
+      this.options.work?.release();
       await this.identifier.close();
     }
     const summary = this.summary(outcome);
@@ -301,6 +348,7 @@ export class Scanner {
       seconds: Math.round(seconds * 1000) / 1000,
       imagesPerSecond: seconds > 0 ? Math.round((this.counts.analysed / seconds) * 100) / 100 : 0,
       pipeline: this.pipelineSummary(),
+      ...(this.options.work ? { work: this.options.work.summary() } : {}),
     };
   }
 
@@ -415,7 +463,15 @@ export class Scanner {
       const { identified, explicit } = item;
       if (this.options.watch) this.known.set(identified.path, { size: identified.size, mtimeMs: identified.mtimeMs });
       if (identified.dicomdir || (identified.format === null && !explicit) || flight.seen.has(identified.path)) {
-        this.finished({ file: identified.path, outcome: 'skipped' });
+        const first = !flight.seen.has(identified.path);
+        this.finished(
+          first && this.options.work
+            ? this.guarded(identified.path, () => {
+                this.options.work!.finish(identified.path);
+                return { file: identified.path, outcome: 'skipped' };
+              })
+            : { file: identified.path, outcome: 'skipped' },
+        );
         continue;
       }
       flight.seen.add(identified.path);
@@ -431,7 +487,14 @@ export class Scanner {
         pending.copies.push(identified);
         continue;
       }
-      const original = store.findOriginal(identified.path, identified.sha256, identified.sopInstanceUID);
+      let original = store.findOriginal(identified.path, identified.sha256, identified.sopInstanceUID);
+      const { work } = this.options;
+      if (!original && work) {
+        // Another worker analysing the same content: this file goes back and waits for its result.
+        if (!work.claimContent(identified.path, identified.sha256)) continue;
+        // That worker may have finished between the two looks.
+        original = store.findOriginal(identified.path, identified.sha256, identified.sopInstanceUID);
+      }
       if (original) {
         this.finished(this.duplicate(identified, original));
         continue;
@@ -454,6 +517,21 @@ export class Scanner {
     const written = this.options.store.lookup(identified.path);
     if (!written || written.sha256 !== identified.sha256) return;
     for (const copy of entry.copies) this.finished(this.duplicate(copy, written));
+  }
+
+  /**
+   * A shared scan's write for `path`, refused (rolled back, outcome `refused`) when this worker's
+   * lease on it passed to another worker meanwhile; a scan of its own writes as is.
+   */
+  private guarded(path: string, write: (within: Within | undefined) => FileOutcome): FileOutcome {
+    const { work } = this.options;
+    if (!work) return write(undefined);
+    try {
+      return write(work.completion(path));
+    } catch (error) {
+      if ((error as TriageError).code === 'LEASE_LOST') return { file: path, outcome: 'refused' };
+      throw error;
+    }
   }
 
   private errorResult(path: string, error: TriageError): AnalysisResult {
@@ -482,22 +560,25 @@ export class Scanner {
       this.timing.inferenceMs += result.timings.inferenceMs;
     }
     const priority = this.options.rules.prioritize(result);
-    this.options.store.recordResult({
-      result,
-      identity: identified?.identity ?? null,
-      file: { path: result.file, sha256: identified?.sha256 ?? null, size: identified?.size ?? null },
-      format: identified?.format ?? null,
-      priority,
-      rulesFingerprint: this.options.rules.fingerprint,
-      scanId: this.scanId,
+    return this.guarded(result.file, (within) => {
+      this.options.store.recordResult({
+        result,
+        identity: identified?.identity ?? null,
+        file: { path: result.file, sha256: identified?.sha256 ?? null, size: identified?.size ?? null },
+        format: identified?.format ?? null,
+        priority,
+        rulesFingerprint: this.options.rules.fingerprint,
+        scanId: this.scanId,
+        within,
+      });
+      return {
+        file: result.file,
+        outcome: result.status === 'error' && !identified ? 'error' : 'analysed',
+        status: result.status,
+        priority,
+        code: result.error?.code,
+      };
     });
-    return {
-      file: result.file,
-      outcome: result.status === 'error' && !identified ? 'error' : 'analysed',
-      status: result.status,
-      priority,
-      code: result.error?.code,
-    };
   }
 
   /** A stored result for the same content and pack: kept, re-graded if the rules changed. */
@@ -509,26 +590,33 @@ export class Scanner {
         status: stored.status as AnalysisResult['status'],
         findings: stored.findings,
       });
-      store.reprioritize(existing.id, priority, rules.fingerprint, this.scanId, identified.identity);
-      return { file: existing.path, outcome: 'unchanged', status: existing.status, priority };
+      return this.guarded(existing.path, (within) => {
+        store.reprioritize(existing.id, priority, rules.fingerprint, this.scanId, identified.identity, within);
+        return { file: existing.path, outcome: 'unchanged', status: existing.status, priority };
+      });
     }
-    store.markSeen(existing.id, this.scanId, identified.identity);
-    return { file: existing.path, outcome: 'unchanged', status: existing.status };
+    return this.guarded(existing.path, (within) => {
+      store.markSeen(existing.id, this.scanId, identified.identity, within);
+      return { file: existing.path, outcome: 'unchanged', status: existing.status };
+    });
   }
 
   private duplicate(identified: Identified, original: ImageKey): FileOutcome {
-    this.options.store.recordDuplicate({
-      file: { path: identified.path, sha256: identified.sha256, size: identified.size },
-      format: identified.format,
-      sopInstanceUID: identified.sopInstanceUID,
-      studyInstanceUID: identified.studyInstanceUID,
-      original,
-      provider: this.options.engine.provider,
-      provenance: this.provenance,
-      rulesFingerprint: this.options.rules.fingerprint,
-      scanId: this.scanId,
+    return this.guarded(identified.path, (within) => {
+      this.options.store.recordDuplicate({
+        file: { path: identified.path, sha256: identified.sha256, size: identified.size },
+        format: identified.format,
+        sopInstanceUID: identified.sopInstanceUID,
+        studyInstanceUID: identified.studyInstanceUID,
+        original,
+        provider: this.options.engine.provider,
+        provenance: this.provenance,
+        rulesFingerprint: this.options.rules.fingerprint,
+        scanId: this.scanId,
+        within,
+      });
+      return { file: identified.path, outcome: 'duplicate', status: 'duplicate', priority: null };
     });
-    return { file: identified.path, outcome: 'duplicate', status: 'duplicate', priority: null };
   }
 
   /** Polls the roots; a new or changed file goes through the pipeline once it has settled. */

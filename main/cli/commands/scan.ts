@@ -13,14 +13,15 @@ import { buildResultObjects, writeResultObjects } from '../../report/index.js';
 import { EXPORT_FORMATS, exportResults, formatFor, isExportFormat, Scanner } from '../../scan/index.js';
 import type { Analysis } from '../../engine/index.js';
 import type { ScanSummary } from '../../scan/index.js';
-import { defaultDatabasePath, ResultStore } from '../../store/index.js';
+import { DEFAULT_LEASE_SECONDS, queueWorker } from '../../archive/index.js';
+import { defaultDatabasePath, isDatabaseUrl, packProvenance, ResultStore } from '../../store/index.js';
 import { defaultRules, loadRules } from '../../triage/index.js';
 import { EXIT_INTERRUPTED, listenForInterrupt } from '../interrupt.js';
 import { printJson } from '../output.js';
 import { duration, progressReporter } from '../progress.js';
 import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
 
-export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE [--include-patient]] [--format ndjson|csv|json] [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N]
+export const SCAN_HELP = `triage scan PATH... | --worker [--watch] [--db FILE|URL] [--out FILE [--include-patient]] [--format ndjson|csv|json] [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N]
 
   Analyses every radiograph under the paths (folders recursively; DICOM recognised by content,
   PNG and JPEG too; DICOMDIRs followed) into the results database, then prints a summary as one
@@ -35,7 +36,16 @@ export const SCAN_HELP = `triage scan PATH... [--watch] [--db FILE] [--out FILE 
   {"progress": {"done", "total", "rate", "etaSeconds"}} (total null until counted).
   --watch            keep watching the paths; analyse files copied in later once their size has
                      stopped changing (see --poll and --settle); Ctrl-C ends it
-  --db FILE          results database (default: ${defaultDatabasePath()})
+  --db FILE|URL      results database: a file (default: ${defaultDatabasePath()}), or a PostgreSQL
+                     server's, postgresql://USER@HOST:PORT/DATABASE, which many machines share
+  --worker           with --db URL and no PATH: a worker of a shared archive scan. It claims the
+                     files "triage enqueue" queued for this pack, a few at a time with a lease it
+                     keeps renewing, until no file is left anywhere, then exits 0. Start it on as
+                     many machines as you like (the paths must name the same files on each). A
+                     worker that dies leaves its files to the others when its lease expires; a file
+                     that stops workers ${'3'} times is recorded as QUARANTINED (needs review); a
+                     worker whose lease passed on has its late results refused (LEASE_LOST)
+  --lease-seconds N  worker: how long a claim lasts without renewal (default ${DEFAULT_LEASE_SECONDS})
   --out FILE         export this scan's results (analysed, duplicate and unchanged files) to FILE
   --include-patient  the export names each result's patient and examination (name, ID, issuer,
                      sex, age, accession number, study date, time and description); without it,
@@ -62,6 +72,11 @@ function humanSummary(summary: ScanSummary): string {
     `  images by priority: ${priorities}`,
     `  worklist studies: ${studies}`,
     `  database: ${summary.database}`,
+    ...(summary.work
+      ? [
+          `  worker ${summary.work.owner}: claimed ${summary.work.claimed}; refused ${summary.work.refused} (lease passed on); deferred ${summary.work.deferred} (content analysed elsewhere); quarantined ${summary.work.quarantined}`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -118,6 +133,8 @@ export async function runScan(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       watch: { type: 'boolean', default: false },
+      worker: { type: 'boolean', default: false },
+      'lease-seconds': { type: 'string' },
       db: { type: 'string' },
       out: { type: 'string' },
       'include-patient': { type: 'boolean', default: false },
@@ -134,7 +151,19 @@ export async function runScan(argv: string[]): Promise<number> {
       settle: { type: 'string' },
     },
   });
-  if (positionals.length === 0) usage(`scan needs at least one PATH.\n\n${SCAN_HELP}`);
+  const worker = values.worker === true;
+  if (worker) {
+    if (values.db === undefined || !isDatabaseUrl(values.db))
+      usage('--worker needs --db postgresql://USER@HOST:PORT/DATABASE, the server that holds the shared queue.');
+    if (positionals.length > 0)
+      usage('A worker takes its files from the shared queue: load them with triage enqueue PATH..., not as arguments.');
+    if (values.watch) usage('--worker and --watch do not go together: enqueue new files again instead.');
+  } else {
+    if (positionals.length === 0) usage(`scan needs at least one PATH.\n\n${SCAN_HELP}`);
+    if (values['lease-seconds'] !== undefined) usage('--lease-seconds goes with --worker.');
+  }
+  const leaseSeconds =
+    values['lease-seconds'] === undefined ? undefined : positiveInteger(values['lease-seconds'], '--lease-seconds');
   const provider = values.ep!;
   if (!isProviderChoice(provider)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${provider}".`);
   if (values.format !== undefined && !isExportFormat(values.format))
@@ -179,6 +208,7 @@ export async function runScan(argv: string[]): Promise<number> {
       roots: positionals,
       engine,
       store,
+      ...(worker ? { work: queueWorker(store, packProvenance(engine.pack), { leaseSeconds }) } : {}),
       rules,
       heatmapsDir: values.heatmaps,
       // The export is the product's own output: a later scan of a folder holding it leaves it out.
