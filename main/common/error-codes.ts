@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   DATABASE_FAILED: 'The results database cannot be opened, read or written.',
   DATABASE_LOCKED: 'Another process holds the results database and did not release it in time.',
   DATABASE_TOO_NEW: 'The results database was written by a newer version of this application.',
+  SHARD_MISMATCH:
+    'The results database holds scans of another shard (another --shard i/N, or none); a shard resumes only in its own database with the same --shard.',
   // The desktop app: requests from the window to the engine
   INVALID_REQUEST: 'A request from the app window does not match the API contract; it was refused.',
   FORBIDDEN_SENDER: 'A request came from a frame that is not the application window; it was refused.',
