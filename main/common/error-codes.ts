@@ -54,6 +54,11 @@ export const ERROR_CODES = {
     'The file stopped the workers that read it too many times; it is set aside for a person to review and not read again.',
   DATABASE_UNREACHABLE:
     'The database server cannot be reached, refused the connection or the credentials, or stopped answering.',
+  SHARD_MISMATCH:
+    'The results database holds scans of another shard (another --shard i/N, or none); a shard resumes only in its own database with the same --shard.',
+  MERGE_CONFLICT:
+    'The databases to merge disagree: two of them hold results of different model packs for the same file; merge only shards scanned with the same pack.',
+  OUTPUT_EXISTS: 'The output database already holds results; it is never merged into. Name a new file.',
   // The desktop app: requests from the window to the engine
   INVALID_REQUEST: 'A request from the app window does not match the API contract; it was refused.',
   FORBIDDEN_SENDER: 'A request came from a frame that is not the application window; it was refused.',

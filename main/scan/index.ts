@@ -28,9 +28,12 @@ import { Identifier } from './identifier.js';
 import { BoundedQueue } from './queue.js';
 import { countFiles, walk } from './walk.js';
 import type { Candidate, WalkOptions } from './walk.js';
+import type { Shard } from './shard.js';
 
 export { walk, countFiles } from './walk.js';
 export type { Candidate, WalkOptions } from './walk.js';
+export { formatShard, JOB_INDEX_VARIABLE, MAX_SHARDS, parseShard, shardKey, shardOf } from './shard.js';
+export type { Shard } from './shard.js';
 export {
   CSV_COLUMNS,
   CSV_PATIENT_COLUMNS,
@@ -97,6 +100,11 @@ export interface ScanOptions {
    * the next one always waiting). The engine's decode workers are the engine's own setting.
    */
   identifyAhead?: number;
+  /**
+   * Scan one shard of the files (`--shard i/N`): the walk yields only the files whose name hashes
+   * to it (see shard.ts), and the database must hold scans of this shard only (SHARD_MISMATCH).
+   */
+  shard?: Shard | null;
   /** Keep polling the roots after the first pass. */
   watch?: { pollMs: number; settleMs: number } | null;
   /** Abort: stop after the engine's current batch, keeping every result written so far. */
@@ -129,6 +137,8 @@ export interface ScanSummary {
   scanId: number;
   database: string;
   roots: string[];
+  /** The shard this scan took (`--shard i/N`), null for every file. */
+  shard: Shard | null;
   outcome: Exclude<ScanOutcome, 'failed'>;
   files: number;
   analysed: number;
@@ -279,6 +289,7 @@ export class Scanner {
         ...databaseFiles(options.store.path),
         ...(options.exclude ?? []),
       ],
+      shard: options.shard ?? null,
     };
   }
 
@@ -293,6 +304,7 @@ export class Scanner {
       provider: engine.provider,
       provenance: this.provenance,
       rulesFingerprint: rules.fingerprint,
+      shard: this.options.shard ?? null,
     });
     this.started = performance.now();
     this.statsAtStart = engine.stats ?? null;
@@ -303,7 +315,7 @@ export class Scanner {
       const { work } = this.options;
       if (work) this.total = work.total();
       else
-        void countFiles(roots, this.walkOptions.exclude).then(
+        void countFiles(roots, this.walkOptions.exclude, this.walkOptions.shard).then(
           (count) => (this.total = count),
           () => undefined,
         );
@@ -338,6 +350,7 @@ export class Scanner {
       scanId: this.scanId,
       database: this.options.store.path,
       roots: this.options.roots,
+      shard: this.options.shard ?? null,
       outcome,
       ...this.counts,
       priorities: { ...this.priorities },

@@ -12,6 +12,8 @@ import { quoted, TriageError } from '../errors/index.js';
 import { fsPath, pathFromBytes, pathFromText } from '../paths/index.js';
 import { dicomdirReferences, isDicomdirName } from './dicomdir.js';
 import type { DicomdirReference, DicomdirReferences } from './dicomdir.js';
+import { shardKey, shardOf } from './shard.js';
+import type { Shard } from './shard.js';
 
 export type Candidate =
   /** A file to identify; `explicit` when named on the command line or by a DICOMDIR. */
@@ -58,6 +60,12 @@ export interface WalkOptions {
    * link), or when it has one's name in the folder that holds it.
    */
   exclude?: readonly string[];
+  /**
+   * Yield only this shard's files and errors (see shard.ts), decided by name as the walk goes:
+   * every folder is still listed, and every DICOMDIR still read to follow its references, but no
+   * other file is yielded, so none is read.
+   */
+  shard?: Shard | null;
 }
 
 /** The excluded paths as the walk recognises them: by identity, and by folder and name. */
@@ -266,28 +274,42 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
     yield* file(reference.path, stats, true);
   }
 
-  for (const root of resolved) {
-    let stats: Stats;
-    try {
-      stats = await stat(fsPath(root));
-    } catch (error) {
-      yield { kind: 'error', path: root, error: errnoError(root, error, 'The path') };
-      continue;
-    }
+  /** Everything reached from one root, before the shard's choice. */
+  async function* fromRoot(root: string, stats: Stats): AsyncGenerator<Candidate> {
     if (stats.isDirectory()) {
       const id = key(stats);
-      if (visited.has(id) || excluded.ids.has(id)) continue;
+      if (visited.has(id) || excluded.ids.has(id)) return;
       pushFolder(root, id);
     } else {
       yield* file(root, stats, true);
     }
     while (stack.length > 0) yield* step(stack[stack.length - 1]);
   }
+
+  const shard = options.shard ?? null;
+  for (const root of resolved) {
+    let stats: Stats;
+    try {
+      stats = await stat(fsPath(root));
+    } catch (error) {
+      const candidate: Candidate = { kind: 'error', path: root, error: errnoError(root, error, 'The path') };
+      if (!shard || shardOf(shardKey(dirname(root), root), shard.count) === shard.index) yield candidate;
+      continue;
+    }
+    // Shard keys are relative to the folder the root names, or to the one holding the file it names.
+    const base = stats.isDirectory() ? root : dirname(root);
+    for await (const candidate of fromRoot(root, stats))
+      if (!shard || shardOf(shardKey(base, candidate.path), shard.count) === shard.index) yield candidate;
+  }
 }
 
 /** Counts the entries (files and errors) a walk will yield, for progress, without reading any file. */
-export async function countFiles(roots: readonly string[], exclude: readonly string[] = []): Promise<number> {
+export async function countFiles(
+  roots: readonly string[],
+  exclude: readonly string[] = [],
+  shard: Shard | null = null,
+): Promise<number> {
   let count = 0;
-  for await (const candidate of walk(roots, { dicomdir: false, exclude })) if (candidate) count++;
+  for await (const candidate of walk(roots, { dicomdir: false, exclude, shard })) if (candidate) count++;
   return count;
 }

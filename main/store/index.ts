@@ -21,6 +21,8 @@ export { databaseFiles } from './lock.js';
 export type { PackProvenance } from './fingerprint.js';
 export { OutboxStore, retryDelayMs, RETRY_BASE_MS, RETRY_MAX_MS } from './outbox.js';
 export type { OutboxCounts, OutboxItem, OutboxState } from './outbox.js';
+export { copyResults, mergeStores } from './merge.js';
+export type { Connection, MergeSummary } from './merge.js';
 export { ResultReader } from './reads.js';
 export type { StoredImage } from './reads.js';
 export { ResultWriter, studyKey } from './writes.js';

@@ -1,6 +1,6 @@
 /**
  * The results database's schema on PostgreSQL. Version numbers are SQLite's (schema.ts): a server
- * database starts at the current version, 6, with the same tables and columns, so the same SQL
+ * database starts at version 6, with the same tables and columns, so the same SQL
  * reads and writes both, and an export to SQLite is a copy. A later migration is written for both.
  *
  * The differences, and why:
@@ -182,6 +182,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         lease_token ${T} NOT NULL,
         PRIMARY KEY (pack_fingerprint, sha256)
       );
+    `,
+  },
+  {
+    version: 7,
+    description: 'scans: the shard a scan took (--shard i/N), NULL for a scan of every file',
+    sql: `
+      ALTER TABLE scans ADD COLUMN shard_index BIGINT;
+      ALTER TABLE scans ADD COLUMN shard_count BIGINT;
     `,
   },
 ];

@@ -33,6 +33,11 @@ export interface StoredImage {
 export class ResultReader {
   protected constructor(protected readonly db: SqlDatabase) {}
 
+  /** The connection under a store, for the store's own table copier (merge.ts); other code uses the typed API. */
+  static connectionOf(this: void, reader: ResultReader): SqlDatabase {
+    return reader.db;
+  }
+
   /** The stored result for a path, if any. */
   lookup(path: string): ImageKey | undefined {
     const row = this.db.get(

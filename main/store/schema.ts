@@ -7,7 +7,8 @@
  *   packs         one row per pack fingerprint: pack id, version, rule, demo flag, indeterminate
  *                 band (since schema 3)
  *   pack_models   the members behind a fingerprint: model id, version, ONNX SHA-256, operating points
- *   scans         one row per `triage scan` run: roots, provider, fingerprint, start/end, summary
+ *   scans         one row per `triage scan` run: roots, provider, fingerprint, start/end, summary;
+ *                 since schema 7 its shard (`--shard i/N`: index and count; NULL for a whole scan)
  *   studies       Study Instance UID (or `file:PATH` for an image without one) and its priority,
  *                 which only ever rises; since schema 5 its patient and examination (Patient's
  *                 Name, ID and issuer, sex, age and whether it was derived, Accession Number,
@@ -259,6 +260,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
       CREATE INDEX outbox_sop ON outbox(sop_instance_uid);
+    `,
+  },
+  {
+    version: 7,
+    description: 'scans: the shard a scan took (--shard i/N), NULL for a scan of every file',
+    // A shard's database takes only scans of that shard (see ResultWriter.beginScan); a merged
+    // database is whole again, its scans carrying no shard.
+    sql: `
+      ALTER TABLE scans ADD COLUMN shard_index INTEGER;
+      ALTER TABLE scans ADD COLUMN shard_count INTEGER;
     `,
   },
 ];

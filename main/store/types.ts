@@ -25,6 +25,8 @@ export interface ScanStart {
   provider: Provider;
   provenance: PackProvenance;
   rulesFingerprint: string;
+  /** The shard this scan takes (`--shard i/N`, index from 0), or none: every file. */
+  shard?: { index: number; count: number } | null;
 }
 
 export interface Feedback {

@@ -79,12 +79,40 @@ export class ResultWriter extends ResultReader {
     return fingerprint;
   }
 
+  /**
+   * Records a scan's start. A database holds one shard's scans, or whole scans, never a mix: a
+   * scan of another shard, of another number of shards, or a whole scan where shards were (or
+   * the other way round) is refused (SHARD_MISMATCH) before anything is written.
+   */
   beginScan(start: ScanStart): number {
+    const shard = start.shard ?? null;
     return this.db.transaction(() => {
+      const spec = (s: { index: number; count: number } | null) =>
+        s ? `shard ${s.index}/${s.count}` : 'all files (no --shard)';
+      for (const row of this.db.all<{ i: number | null; n: number | null }>(
+        'SELECT DISTINCT shard_index AS i, shard_count AS n FROM scans',
+      )) {
+        const stored = row.n === null ? null : { index: Number(row.i), count: Number(row.n) };
+        if (stored?.index === shard?.index && stored?.count === shard?.count) continue;
+        throw new TriageError(
+          'SHARD_MISMATCH',
+          `The results database ${this.db.path} holds a scan of ${spec(stored)}; this scan is of ${spec(shard)}. ` +
+            'A shard resumes only in its own database with the same --shard: give the same --shard, or another --db.',
+          { file: this.db.path },
+        );
+      }
       const fingerprint = this.ensurePack(start.provenance);
       const row = this.db.get<{ id: number }>(
-        'INSERT INTO scans (started_at, roots, provider, pack_fingerprint, rules_fingerprint) VALUES (?, ?, ?, ?, ?) RETURNING id',
-        [now(), json(start.roots), start.provider, fingerprint, start.rulesFingerprint],
+        'INSERT INTO scans (started_at, roots, provider, pack_fingerprint, rules_fingerprint, shard_index, shard_count) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
+        [
+          now(),
+          json(start.roots),
+          start.provider,
+          fingerprint,
+          start.rulesFingerprint,
+          shard?.index ?? null,
+          shard?.count ?? null,
+        ],
       );
       return Number(row!.id);
     });

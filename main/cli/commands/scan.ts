@@ -1,5 +1,5 @@
 /**
- * `triage scan PATH... [--watch] [--db FILE] [--out FILE [--include-patient]] [--format ndjson|csv|json]
+ * `triage scan PATH... [--shard i/N] [--watch] [--db FILE] [--out FILE [--include-patient]] [--format ndjson|csv|json]
  *  [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N] [--threads N] [--batch N] [--rules FILE]`
  */
 import { stat } from 'node:fs/promises';
@@ -10,7 +10,16 @@ import { PROVIDERS, PRIORITIES } from '../../common/index.js';
 import { isProviderChoice } from '../../inference/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
 import { buildResultObjects, writeResultObjects } from '../../report/index.js';
-import { EXPORT_FORMATS, exportResults, formatFor, isExportFormat, Scanner } from '../../scan/index.js';
+import {
+  EXPORT_FORMATS,
+  exportResults,
+  formatFor,
+  formatShard,
+  isExportFormat,
+  JOB_INDEX_VARIABLE,
+  parseShard,
+  Scanner,
+} from '../../scan/index.js';
 import type { Analysis } from '../../engine/index.js';
 import type { ScanSummary } from '../../scan/index.js';
 import { DEFAULT_LEASE_SECONDS, queueWorker } from '../../archive/index.js';
@@ -21,7 +30,7 @@ import { printJson } from '../output.js';
 import { duration, progressReporter } from '../progress.js';
 import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
 
-export const SCAN_HELP = `triage scan PATH... | --worker [--watch] [--db FILE|URL] [--out FILE [--include-patient]] [--format ndjson|csv|json] [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N]
+export const SCAN_HELP = `triage scan PATH... [--shard i/N] | --worker [--watch] [--db FILE|URL] [--out FILE [--include-patient]] [--format ndjson|csv|json] [--heatmaps DIR] [--dicom-out DIR] [--ep NAME] [--models DIR] [--concurrency N]
 
   Analyses every radiograph under the paths (folders recursively; DICOM recognised by content,
   PNG and JPEG too; DICOMDIRs followed) into the results database, then prints a summary as one
@@ -43,9 +52,15 @@ export const SCAN_HELP = `triage scan PATH... | --worker [--watch] [--db FILE|UR
                      keeps renewing, until no file is left anywhere, then exits 0. Start it on as
                      many machines as you like (the paths must name the same files on each). A
                      worker that dies leaves its files to the others when its lease expires; a file
-                     that stops workers ${'3'} times is recorded as QUARANTINED (needs review); a
+                     that stops workers 3 times is recorded as QUARANTINED (needs review); a
                      worker whose lease passed on has its late results refused (LEASE_LOST)
   --lease-seconds N  worker: how long a claim lasts without renewal (default ${DEFAULT_LEASE_SECONDS})
+  --shard i/N        scan shard i (from 0) of N: only the files whose path relative to its
+                     PATH hashes to i are read, so N machines given the same PATHs split the
+                     archive between them, each into its own --db; "triage merge" joins the
+                     databases. auto/N takes i from ${JOB_INDEX_VARIABLE} (a Kubernetes Indexed
+                     Job). A shard's database takes that shard only (SHARD_MISMATCH): resume a
+                     killed shard with the same --shard and --db
   --out FILE         export this scan's results (analysed, duplicate and unchanged files) to FILE
   --include-patient  the export names each result's patient and examination (name, ID, issuer,
                      sex, age, accession number, study date, time and description); without it,
@@ -67,7 +82,7 @@ function humanSummary(summary: ScanSummary): string {
   const priorities = PRIORITIES.map((p) => `${p} ${summary.priorities[p]}`).join(', ');
   const studies = PRIORITIES.map((p) => `${p} ${summary.studies[p]}`).join(', ');
   return [
-    `Scan ${summary.outcome}: ${summary.files} files in ${duration(summary.seconds)} (${summary.imagesPerSecond} images/s analysed on ${summary.provider}, pack ${summary.pack.id} ${summary.pack.version})`,
+    `Scan ${summary.shard ? `of shard ${formatShard(summary.shard)} ` : ''}${summary.outcome}: ${summary.files} files in ${duration(summary.seconds)} (${summary.imagesPerSecond} images/s analysed on ${summary.provider}, pack ${summary.pack.id} ${summary.pack.version})`,
     `  analysed ${summary.analysed} (ok ${summary.ok}, rejected ${summary.rejected}, errors ${summary.errors}); unchanged ${summary.unchanged}; duplicates ${summary.duplicates}; skipped ${summary.skipped}`,
     `  images by priority: ${priorities}`,
     `  worklist studies: ${studies}`,
@@ -136,6 +151,7 @@ export async function runScan(argv: string[]): Promise<number> {
       worker: { type: 'boolean', default: false },
       'lease-seconds': { type: 'string' },
       db: { type: 'string' },
+      shard: { type: 'string' },
       out: { type: 'string' },
       'include-patient': { type: 'boolean', default: false },
       format: { type: 'string' },
@@ -158,6 +174,7 @@ export async function runScan(argv: string[]): Promise<number> {
     if (positionals.length > 0)
       usage('A worker takes its files from the shared queue: load them with triage enqueue PATH..., not as arguments.');
     if (values.watch) usage('--worker and --watch do not go together: enqueue new files again instead.');
+    if (values.shard !== undefined) usage('--worker and --shard do not go together: workers share one queue.');
   } else {
     if (positionals.length === 0) usage(`scan needs at least one PATH.\n\n${SCAN_HELP}`);
     if (values['lease-seconds'] !== undefined) usage('--lease-seconds goes with --worker.');
@@ -188,6 +205,7 @@ export async function runScan(argv: string[]): Promise<number> {
       throw new TriageError('FILE_NOT_FOUND', `The path ${path} does not exist.`, { file: path });
     }
   }
+  const shard = values.shard === undefined ? null : parseShard(values.shard);
   const rules = values.rules === undefined ? defaultRules() : loadRules(values.rules);
   // Interrupted: the summary says so, exit code 130.
   const interrupt = listenForInterrupt();
@@ -210,6 +228,7 @@ export async function runScan(argv: string[]): Promise<number> {
       store,
       ...(worker ? { work: queueWorker(store, packProvenance(engine.pack), { leaseSeconds }) } : {}),
       rules,
+      shard,
       heatmapsDir: values.heatmaps,
       // The export is the product's own output: a later scan of a folder holding it leaves it out.
       exclude: [...(values.out === undefined ? [] : [values.out]), ...(dicomOut ? [dicomOut.dir] : [])],
