@@ -6,6 +6,7 @@ import { reportError, TriageError } from '../errors/index.js';
 import { ANALYZE_HELP, runAnalyze } from './commands/analyze.js';
 import { DECODE_HELP, runDecode } from './commands/decode.js';
 import { ENQUEUE_HELP, runEnqueue } from './commands/enqueue.js';
+import { EXPORT_HELP, runExport } from './commands/export.js';
 import { MERGE_HELP, runMerge } from './commands/merge.js';
 import { PHANTOM_COMMAND } from './commands/phantom.js';
 import { runScan, SCAN_HELP } from './commands/scan.js';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   selftest: { run: runSelftest, help: SELFTEST_HELP },
   scan: { run: runScan, help: SCAN_HELP },
   enqueue: { run: runEnqueue, help: ENQUEUE_HELP },
+  export: { run: runExport, help: EXPORT_HELP },
   merge: { run: runMerge, help: MERGE_HELP },
   worklist: { run: runWorklist, help: WORKLIST_HELP },
   serve: { run: runServe, help: SERVE_HELP },

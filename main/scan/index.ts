@@ -504,7 +504,10 @@ export class Scanner {
       const { work } = this.options;
       if (!original && work) {
         // Another worker analysing the same content: this file goes back and waits for its result.
-        if (!work.claimContent(identified.path, identified.sha256)) continue;
+        if (!work.claimContent(identified.path, identified.sha256)) {
+          flight.seen.delete(identified.path); // it comes back, and is not a path named twice
+          continue;
+        }
         // That worker may have finished between the two looks.
         original = store.findOriginal(identified.path, identified.sha256, identified.sopInstanceUID);
       }

@@ -42,6 +42,9 @@ export const REFERENCE_PROGRAMS: Record<string, { package: string; tests: boolea
 /** Files (plugins) the tests load, by the package that brings them. */
 export const REFERENCE_FILES: Record<string, { package: string; tests: boolean }> = {
   '/usr/share/orthanc/plugins/libOrthancDicomWeb.so': { package: 'orthanc-dicomweb', tests: true },
+  // The shared-scan tests' throwaway server (test/support/postgres.ts finds any version; this is
+  // Debian 12's, the CI machine's).
+  '/usr/lib/postgresql/15/bin/postgres': { package: 'postgresql', tests: true },
 };
 
 /** A file the tests load, or an Error naming the install command. */

@@ -6,7 +6,8 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TriageError } from '../../errors/index.js';
-import { databaseFiles, mergeStores, ResultStore } from '../../store/index.js';
+import { databaseFiles, isDatabaseUrl, mergeStores, ResultStore } from '../../store/index.js';
+import type { MergeSummary } from '../../store/index.js';
 import { printJson } from '../output.js';
 import { usage } from '../usage.js';
 
@@ -33,8 +34,18 @@ export async function runMerge(argv: string[]): Promise<number> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
   if (positionals.length < 2) usage(`merge needs the output database and at least one input.\n\n${MERGE_HELP}`);
   const [out, ...inputs] = positionals;
+  printJson({ merge: mergeDatabases(out, inputs) });
+  return 0;
+}
+
+/**
+ * Copies the results databases `inputs` (files, or a server's URL) into the new SQLite file
+ * `out`, as one transaction; a file this made is removed again when it fails.
+ */
+export function mergeDatabases(out: string, inputs: string[]): MergeSummary & { database: string } {
+  if (isDatabaseUrl(out)) usage(`The output is a new SQLite file, not a server: ${out}.`);
   for (const [i, input] of inputs.entries()) {
-    if (!existsSync(input))
+    if (!isDatabaseUrl(input) && !existsSync(input))
       throw new TriageError('FILE_NOT_FOUND', `There is no results database at ${input}.`, { file: input });
     if (same(input, out)) usage(`${input} is both the output and an input; name a new output file.`);
     if (inputs.slice(0, i).some((earlier) => same(earlier, input))) usage(`${input} is named twice.`);
@@ -48,8 +59,7 @@ export async function runMerge(argv: string[]): Promise<number> {
     destination = ResultStore.open(out);
     const summary = mergeStores(sources, destination);
     done = true;
-    printJson({ merge: { ...summary, database: destination.path } });
-    return 0;
+    return { ...summary, database: destination.path };
   } finally {
     for (const source of sources) source.close();
     destination?.close();
