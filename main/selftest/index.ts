@@ -38,6 +38,8 @@ export const SELFTEST_HELP = `triage selftest [--ep ${PROVIDER_SYNOPSIS}] [--mod
   (within ${CAM_TOLERANCE} x max(1, |logit|)); the positive findings equal those recorded when the
   pack was built (${SELFTEST_FILE}).
   Exit code 0 when every check passes, 1 when one fails.
+  --ep NAME      the provider to check; kserve:http://HOST:PORT checks a KServe v2 (Triton) server
+                 serving the repository triage triton-repo writes (docs/remote-inference.md)
   --models DIR   a pack to test (repeatable); default: every pack under models/packs
   --samples DIR  the images to run; default: the bundled phantoms (models/samples/phantoms)`;
 

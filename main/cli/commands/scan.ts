@@ -200,9 +200,13 @@ export async function runScan(argv: string[]): Promise<number> {
         values['include-patient'] ? { identityOf: (study) => reader.studyIdentity(study) } : {},
       );
     }
-    const report = dicomOut ? { ...summary, dicomOut: dicomOut.counts } : summary;
+    // Where the models ran, when that is a KServe server: its host and port.
+    const server = engine.endpoint === null ? {} : { server: new URL(engine.endpoint).host };
+    const report = { ...summary, ...server, ...(dicomOut ? { dicomOut: dicomOut.counts } : {}) };
     if (process.stderr.isTTY) {
-      process.stderr.write(`${humanSummary(summary)}\n`);
+      process.stderr.write(
+        `${humanSummary({ ...summary, provider: summary.provider + (server.server ? ` at ${server.server}` : '') })}\n`,
+      );
       if (dicomOut) process.stderr.write(`${dicomOutSummary(dicomOut.counts)}\n`);
     }
     printJson({ summary: report });
