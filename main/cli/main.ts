@@ -15,6 +15,7 @@ import { OUTBOX_HELP, runOutbox } from './commands/outbox.js';
 import { CALIBRATE_HELP, EVAL_HELP, runCalibrate, runEval } from './commands/validate.js';
 import { runSelftest, SELFTEST_HELP } from '../selftest/index.js';
 import { runWorklist, WORKLIST_HELP } from './commands/worklist.js';
+import { runTritonRepo, TRITON_REPO_HELP } from './commands/triton-repo.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   decode: { run: runDecode, help: DECODE_HELP },
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   outbox: { run: runOutbox, help: OUTBOX_HELP },
   eval: { run: runEval, help: EVAL_HELP },
   calibrate: { run: runCalibrate, help: CALIBRATE_HELP },
+  'triton-repo': { run: runTritonRepo, help: TRITON_REPO_HELP },
 };
 
 export const HELP = `triage: chest X-ray triage engine

@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   HASH_MISMATCH: 'An ONNX file does not match the SHA-256 its manifest records.',
   PROVIDER_UNAVAILABLE: 'The requested execution provider cannot run on this machine.',
   INFERENCE_FAILED: 'The ONNX runtime failed while running a model.',
+  REMOTE_MODEL_MISMATCH:
+    "A model the KServe server serves is not the pack's: its recorded SHA-256, inputs or outputs differ. Regenerate the model repository with triage triton-repo.",
+  REMOTE_FAILED:
+    'The KServe inference server did not answer a batch correctly after retries (unreachable, busy, timed out, or a malformed answer); its images were not analysed.',
   CAM_MISMATCH:
     "A model's class activation map does not average to its logit, so its heatmaps would not show what drives its scores.",
   // The PadChest taxonomy

@@ -22,7 +22,7 @@ import type { Heatmap, InputMap } from '../explain/index.js';
 import { TriageError } from '../errors/index.js';
 import { judgeImage } from '../gate/index.js';
 import type { GateEvidence } from '../gate/index.js';
-import { InferenceService } from '../inference/index.js';
+import { InferenceService, remoteModelOf } from '../inference/index.js';
 import type { TensorData, ProviderChoice } from '../inference/index.js';
 import type { Provider } from '../common/index.js';
 import { gateFingerprint, loadPack } from '../packs/index.js';
@@ -73,6 +73,9 @@ function inferenceFailed(result: AnalysisResult, image: Prepared, inferenceMs: n
     heatmaps: new Map(),
   };
 }
+
+/** Said in every result whose models ran on a KServe server, followed by its host and port. */
+export const KSERVE_NOTE = 'the models ran on the KServe v2 server at';
 
 /** Said in every result of a pack that declares no image-based gate. */
 export const NO_IMAGE_GATE_NOTE =
@@ -330,16 +333,18 @@ export class Engine {
       ),
     };
     const threads = options.threads ?? defaultThreads();
+    const memberOutputs = (member: Member) => [
+      member.manifest.outputs.scores.name,
+      ...(member.manifest.outputs.cam ? [member.manifest.outputs.cam.name] : []),
+    ];
     const inference = await InferenceService.start(
       pack.members
         .map((member) => ({
           memberId: member.manifest.id,
           onnxPath: member.onnxPath,
           inputName: member.manifest.input.name,
-          outputNames: [
-            member.manifest.outputs.scores.name,
-            ...(member.manifest.outputs.cam ? [member.manifest.outputs.cam.name] : []),
-          ],
+          outputNames: memberOutputs(member),
+          remote: remoteModelOf(member.manifest, memberOutputs(member)),
         }))
         .concat(
           gateModel
@@ -349,6 +354,7 @@ export class Engine {
                   onnxPath: gateModel.onnxPath,
                   inputName: gateModel.manifest.input.name,
                   outputNames: gateOutputNames(gateModel),
+                  remote: remoteModelOf(gateModel.manifest, gateOutputNames(gateModel)),
                 },
               ]
             : [],
@@ -388,6 +394,11 @@ export class Engine {
     return this.inference.attempts;
   }
 
+  /** The KServe server's base URL when the models run there (provider kserve), else null. */
+  get endpoint(): string | null {
+    return this.inference.endpoint;
+  }
+
   get stats(): PipelineStats {
     return {
       threads: this.threads,
@@ -420,6 +431,12 @@ export class Engine {
     return this.pool.render(file, sha256);
   }
 
+  /** Where the models ran, when that is not this computer: the KServe server's host and port. */
+  private get providerNotes(): string[] {
+    const endpoint = this.inference.endpoint;
+    return endpoint === null ? [] : [`${KSERVE_NOTE} ${new URL(endpoint).host}`];
+  }
+
   /** A result for `file` with this engine's provenance, and the image's UIDs when it was read. */
   private base(file: string, image: ImageSummary | null = null): AnalysisResult {
     const { ensemble } = this.pack;
@@ -439,7 +456,7 @@ export class Engine {
       },
       models: this.pack.members.map(provenance),
       notForClinicalUse: ensemble.demo || this.pack.members.some((m) => m.manifest.card.notForClinicalUse),
-      notes: this.pack.gate ? [] : [NO_IMAGE_GATE_NOTE],
+      notes: [...this.providerNotes, ...(this.pack.gate ? [] : [NO_IMAGE_GATE_NOTE])],
       findings: [],
       timings: { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, explainMs: 0 },
     };
@@ -505,10 +522,19 @@ export class Engine {
   }
 
   /** The models' outputs of a running batch (the engine's thread waits for the inference worker). */
-  private async outputs(running: Running): Promise<RunOutputs> {
+  private async outputs(running: Running): Promise<RunOutputs | TriageError> {
     if (running.prepared.length === 0) return [];
     const started = performance.now();
-    const outputs = await running.runs;
+    let outputs: RunOutputs;
+    try {
+      outputs = await running.runs;
+    } catch (error) {
+      this.counters.waitingForInferenceMs += performance.now() - started;
+      // A KServe server that failed the batch after its retries fails the batch's images, each
+      // with the code, not the run: the next batch may find it back.
+      if (error instanceof TriageError && error.code === 'REMOTE_FAILED') return error;
+      throw error;
+    }
     this.counters.waitingForInferenceMs += performance.now() - started;
     outputs.forEach((run, m) => (this.counters.runMs[m] = (this.counters.runMs[m] ?? 0) + run.runMs));
     this.counters.inferredImages += running.prepared.length;
@@ -561,19 +587,44 @@ export class Engine {
   /** A batch's analyses in order: the finished ones, and those the gate or an error ended early. */
   private async *complete(
     running: Running,
-    outputs: RunOutputs,
+    outputs: RunOutputs | TriageError,
     options: AnalyzeOptions,
     intake: Lookahead,
   ): AsyncGenerator<Analysis> {
     const started = performance.now();
     const analysed =
-      running.prepared.length > 0 ? await this.finish(running.prepared, outputs, options) : new Map<number, Analysis>();
+      running.prepared.length === 0
+        ? new Map<number, Analysis>()
+        : outputs instanceof TriageError
+          ? this.notRun(running.prepared, outputs)
+          : await this.finish(running.prepared, outputs, options);
     this.counters.finishingMs += performance.now() - started;
     for (const slot of running.files.keys()) {
       intake.release(1);
       this.counters.images++;
       yield running.early.get(slot) ?? analysed.get(slot)!;
     }
+  }
+
+  /** The analyses of a batch the models could not run: each image an error with the batch's code. */
+  private notRun(prepared: Prepared[], error: TriageError): Map<number, Analysis> {
+    const analyses = new Map<number, Analysis>();
+    for (const image of prepared) {
+      const result = this.base(image.file, image.image);
+      analyses.set(image.slot, {
+        result: {
+          ...result,
+          notes: [...result.notes, ...image.notes],
+          status: 'error',
+          reason: error.message,
+          error: { code: error.code, message: error.message },
+          timings: { ...image.timings, inferenceMs: 0, explainMs: 0 },
+        },
+        image: null,
+        heatmaps: new Map(),
+      });
+    }
+    return analyses;
   }
 
   /** Splits prepared files into those for the models and those whose result is already known. */

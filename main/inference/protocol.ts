@@ -1,5 +1,6 @@
 /** Typed messages between the engine and its inference worker. */
-import type { Provider } from '../common/index.js';
+import type { ErrorCode, Provider } from '../common/index.js';
+import type { RemoteModel } from './kserve/client.js';
 import type { ProviderChoice } from './providers.js';
 
 export interface SessionSpec {
@@ -7,6 +8,8 @@ export interface SessionSpec {
   onnxPath: string;
   inputName: string;
   outputNames: string[];
+  /** The model as a KServe server serves it (remoteModelOf); needed by the kserve provider only. */
+  remote?: RemoteModel;
 }
 
 export interface TensorData {
@@ -28,8 +31,10 @@ export interface ProviderAttempt {
 
 export type WorkerResponse =
   | { type: 'loaded'; provider: Provider; attempts: ProviderAttempt[] }
-  | { type: 'load-failed'; attempts: ProviderAttempt[] }
+  /** `code`: a coded refusal that is not the provider's absence (a served model that is not the pack's). */
+  | { type: 'load-failed'; attempts: ProviderAttempt[]; code?: ErrorCode; message?: string }
   | { type: 'result'; id: number; outputs: Record<string, TensorData>; runMs: number }
-  | { type: 'run-failed'; id: number; message: string }
+  /** `code`: set when the failure has its own code (a remote server's); otherwise INFERENCE_FAILED. */
+  | { type: 'run-failed'; id: number; message: string; code?: ErrorCode }
   | { type: 'threads-set'; id: number; ms: number }
   | { type: 'threads-failed'; id: number; message: string };

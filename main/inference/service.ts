@@ -8,6 +8,7 @@ import { TriageError } from '../errors/index.js';
 import { log } from '../log/index.js';
 import type { ProviderAttempt, SessionSpec, TensorData, WorkerRequest, WorkerResponse } from './protocol.js';
 import type { Provider } from '../common/index.js';
+import { kserveEndpoint } from './providers.js';
 import type { ProviderChoice } from './providers.js';
 import { sibling, startWorker } from '../threads/index.js';
 
@@ -19,6 +20,8 @@ export interface RunResult {
 export class InferenceService {
   readonly provider: Provider;
   readonly attempts: ProviderAttempt[];
+  /** The KServe server's base URL when the models run there (the kserve provider), else null. */
+  readonly endpoint: string | null;
   private readonly worker: Worker;
   private readonly pending = new Map<
     number,
@@ -27,8 +30,9 @@ export class InferenceService {
   private nextId = 1;
   private readonly threadChanges = new Map<number, { resolve: (ms: number) => void; reject: (error: Error) => void }>();
 
-  private constructor(worker: Worker, provider: Provider, attempts: ProviderAttempt[]) {
+  private constructor(worker: Worker, provider: Provider, attempts: ProviderAttempt[], endpoint: string | null) {
     this.worker = worker;
+    this.endpoint = endpoint;
     this.provider = provider;
     this.attempts = attempts;
     worker.on('message', (message: WorkerResponse) => this.receive(message));
@@ -49,8 +53,16 @@ export class InferenceService {
     });
     if (loaded.type !== 'loaded') {
       await worker.terminate();
+      if (loaded.type === 'load-failed' && loaded.code) throw new TriageError(loaded.code, loaded.message ?? '');
       const attempts = loaded.type === 'load-failed' ? loaded.attempts : [];
       const reasons = attempts.map((a) => `${a.provider}: ${a.reason}`).join('; ');
+      const server = kserveEndpoint(choice);
+      if (server) {
+        throw new TriageError(
+          'PROVIDER_UNAVAILABLE',
+          `The KServe server ${new URL(server).host} cannot run the models (${attempts.map((a) => a.reason).join('; ')}).`,
+        );
+      }
       throw new TriageError(
         'PROVIDER_UNAVAILABLE',
         choice === 'auto'
@@ -65,8 +77,13 @@ export class InferenceService {
         next: 'trying the next provider',
       });
     }
-    log('info', 'provider-selected', { provider: loaded.provider, choice });
-    return new InferenceService(worker, loaded.provider, loaded.attempts);
+    const endpoint = kserveEndpoint(choice);
+    // The server's host and port only: never a path that could say more.
+    log('info', 'provider-selected', {
+      provider: loaded.provider,
+      ...(endpoint ? { server: new URL(endpoint).host } : { choice }),
+    });
+    return new InferenceService(worker, loaded.provider, loaded.attempts, endpoint);
   }
 
   run(memberId: string, input: TensorData): Promise<RunResult> {
@@ -116,6 +133,7 @@ export class InferenceService {
     if (!waiter) return;
     this.pending.delete(message.id);
     if (message.type === 'result') waiter.resolve({ outputs: message.outputs, runMs: message.runMs });
+    else if (message.code) waiter.reject(new TriageError(message.code, message.message));
     else waiter.reject(new TriageError('INFERENCE_FAILED', `The model failed to run: ${message.message}`));
   }
 

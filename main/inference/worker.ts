@@ -1,19 +1,62 @@
 /**
  * The inference worker: holds the ONNX sessions and runs them. `session.run` and
  * `InferenceSession.create` are synchronous native calls that block their thread, so they live
- * here and never on the caller's thread (the CLI's event loop, Electron's main process).
+ * here and never on the caller's thread (the CLI's event loop, Electron's main process). With
+ * the kserve provider a session is a model on a KServe v2 server, checked against the pack when
+ * loaded and run over HTTP here, where the local sessions would run.
  */
 import ort from 'onnxruntime-node';
 import { parentPort } from 'node:worker_threads';
+import { TriageError } from '../errors/index.js';
+import { KServeClient } from './kserve/client.js';
 import type { ProviderAttempt, SessionSpec, TensorData, WorkerRequest, WorkerResponse } from './protocol.js';
-import { candidates, unavailableReason } from './providers.js';
+import { candidates, kserveEndpoint, unavailableReason } from './providers.js';
 import type { Provider } from '../common/index.js';
 
 const port = parentPort!;
 // Failed provider probes are reported through the service's log with their reason; onnxruntime's
 // own console output would only repeat them without structure.
 ort.env.logLevel = 'fatal';
-const sessions = new Map<string, { session: ort.InferenceSession; spec: SessionSpec }>();
+/** A model the worker runs: an onnxruntime session here, or a model on a KServe server. */
+interface Session {
+  run(input: TensorData, outputNames: string[]): Promise<Record<string, TensorData>>;
+  release(): Promise<void>;
+}
+
+function localSession(session: ort.InferenceSession, spec: SessionSpec): Session {
+  return {
+    async run(input, outputNames) {
+      const feeds = { [spec.inputName]: new ort.Tensor('float32', input.data, input.dims) };
+      const results = await session.run(feeds, outputNames);
+      const outputs: Record<string, TensorData> = {};
+      for (const name of outputNames) {
+        const tensor = results[name];
+        const data =
+          tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>);
+        outputs[name] = { data, dims: [...tensor.dims] };
+      }
+      return outputs;
+    },
+    release: () => session.release(),
+  };
+}
+
+function remoteSession(client: KServeClient, model: string): Session {
+  return {
+    run: (input) => client.infer(model, input.data, input.dims),
+    release: () => Promise.resolve(),
+  };
+}
+
+/** Timeouts of the kserve provider: TRIAGE_KSERVE_TIMEOUT_S seconds per request (default 60). */
+function kserveClient(base: string): KServeClient {
+  const seconds = Number(process.env.TRIAGE_KSERVE_TIMEOUT_S);
+  return new KServeClient(base, Number.isFinite(seconds) && seconds > 0 ? { timeoutMs: seconds * 1000 } : {});
+}
+
+const sessions = new Map<string, { session: Session; spec: SessionSpec }>();
+/** The KServe server's base URL when the kserve provider is loaded. */
+let endpoint: string | null = null;
 /** The provider and thread count the sessions were created with, once loaded. */
 let loadedProvider: Provider | null = null;
 let loadedThreads = 1;
@@ -22,7 +65,24 @@ function reply(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
+/** The pack's models on a KServe server, each checked against the pack before any is run. */
+async function connectAll(specs: SessionSpec[], base: string): Promise<void> {
+  const client = kserveClient(base);
+  for (const spec of specs) {
+    if (!spec.remote) throw new Error(`${spec.memberId}: no served model is known for it`);
+    await client.check({
+      ...spec.remote,
+      outputs: spec.remote.outputs.filter((o) => spec.outputNames.includes(o.name)),
+    });
+    sessions.set(spec.memberId, { session: remoteSession(client, spec.remote.model), spec });
+  }
+}
+
 async function createAll(specs: SessionSpec[], provider: Provider, threads: number): Promise<void> {
+  if (provider === 'kserve') {
+    if (endpoint === null) throw new Error('the kserve provider needs its server: kserve:http://HOST:PORT');
+    return connectAll(specs, endpoint);
+  }
   // Each session has its own intra-op thread pool, whose threads spin for a while after a run.
   // Sessions run in turn (an ensemble's members, the gate model) would each leave their pool
   // spinning on the cores the next one needs: on 2 cores with 2 threads a DenseNet-121 member
@@ -53,12 +113,13 @@ async function createAll(specs: SessionSpec[], provider: Provider, threads: numb
         `${spec.memberId}: the ONNX graph has no tensor named ${missing.join(', ')} (its manifest names it)`,
       );
     }
-    sessions.set(spec.memberId, { session, spec });
+    sessions.set(spec.memberId, { session: localSession(session, spec), spec });
   }
 }
 
 async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<void> {
   const attempts: ProviderAttempt[] = [];
+  endpoint = kserveEndpoint(request.choice);
   for (const provider of candidates(request.choice)) {
     const unavailable = unavailableReason(provider);
     if (unavailable) {
@@ -75,6 +136,11 @@ async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<
       for (const { session } of sessions.values()) await session.release().catch(() => undefined);
       sessions.clear();
       attempts.push({ provider, reason: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+      if (error instanceof TriageError && error.code !== 'PROVIDER_UNAVAILABLE') {
+        // A server that answers with the wrong models is no missing provider: say what differs.
+        reply({ type: 'load-failed', attempts, code: error.code, message: error.message });
+        return;
+      }
     }
   }
   reply({ type: 'load-failed', attempts });
@@ -87,22 +153,19 @@ async function run(request: Extract<WorkerRequest, { type: 'run' }>): Promise<vo
     return;
   }
   try {
-    const feeds = { [entry.spec.inputName]: new ort.Tensor('float32', request.input.data, request.input.dims) };
     const started = performance.now();
-    const results = await entry.session.run(feeds, entry.spec.outputNames);
+    const outputs = await entry.session.run(request.input, entry.spec.outputNames);
     const runMs = performance.now() - started;
-    const outputs: Record<string, TensorData> = {};
-    const transfer: ArrayBuffer[] = [];
-    for (const name of entry.spec.outputNames) {
-      const tensor = results[name];
-      const data =
-        tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>);
-      outputs[name] = { data, dims: [...tensor.dims] };
-      transfer.push(data.buffer as ArrayBuffer);
-    }
+    const transfer = Object.values(outputs).map((tensor) => tensor.data.buffer as ArrayBuffer);
     reply({ type: 'result', id: request.id, outputs, runMs }, transfer);
   } catch (error) {
-    reply({ type: 'run-failed', id: request.id, message: error instanceof Error ? error.message : String(error) });
+    const message = error instanceof Error ? error.message : String(error);
+    reply({
+      type: 'run-failed',
+      id: request.id,
+      message,
+      ...(error instanceof TriageError ? { code: error.code } : {}),
+    });
   }
 }
 
@@ -117,6 +180,11 @@ async function setThreads(request: Extract<WorkerRequest, { type: 'threads' }>):
   const provider = loadedProvider;
   if (!provider) {
     reply({ type: 'threads-failed', id: request.id, message: 'no models are loaded' });
+    return;
+  }
+  if (provider === 'kserve') {
+    // The server's threads are its own.
+    reply({ type: 'threads-set', id: request.id, ms: 0 });
     return;
   }
   for (const { session } of sessions.values()) await session.release().catch(() => undefined);

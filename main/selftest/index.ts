@@ -8,12 +8,12 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROVIDERS } from '../common/index.js';
 import type { Provider } from '../common/index.js';
 import { Engine } from '../engine/index.js';
 import type { AnalysisResult } from '../domain/index.js';
 import { toTriageError, TriageError } from '../errors/index.js';
-import { isProviderChoice } from '../inference/index.js';
+import { isProviderChoice, PROVIDER_SYNOPSIS, providerChoiceProblem } from '../inference/index.js';
+import type { ProviderChoice } from '../inference/index.js';
 import type { ModelPack } from '../packs/index.js';
 import { resourcePath } from '../resources/index.js';
 import { CAM_TOLERANCE, camGaps, memberOutputs } from './outputs.js';
@@ -29,7 +29,7 @@ function usage(message: string): never {
 export const TOLERANCE = 1e-3;
 export const SELFTEST_FILE = 'selftest.json';
 
-export const SELFTEST_HELP = `triage selftest [--ep auto|${PROVIDERS.join('|')}] [--models DIR]... [--samples DIR] [--json]
+export const SELFTEST_HELP = `triage selftest [--ep ${PROVIDER_SYNOPSIS}] [--models DIR]... [--samples DIR] [--json]
 
   Runs the bundled phantoms through every installed model pack on the chosen provider and on the
   CPU, and prints a pass/fail table. Checks: the pack loads (manifests, SHA-256 of every model);
@@ -38,6 +38,8 @@ export const SELFTEST_HELP = `triage selftest [--ep auto|${PROVIDERS.join('|')}]
   (within ${CAM_TOLERANCE} x max(1, |logit|)); the positive findings equal those recorded when the
   pack was built (${SELFTEST_FILE}).
   Exit code 0 when every check passes, 1 when one fails.
+  --ep NAME      the provider to check; kserve:http://HOST:PORT checks a KServe v2 (Triton) server
+                 serving the repository triage triton-repo writes (docs/remote-inference.md)
   --models DIR   a pack to test (repeatable); default: every pack under models/packs
   --samples DIR  the images to run; default: the bundled phantoms (models/samples/phantoms)`;
 
@@ -78,6 +80,7 @@ async function run(
 ): Promise<{
   results: AnalysisResult[];
   provider: Provider;
+  endpoint: string | null;
   seconds: number;
   fallbacks: string[];
   models: ModelPack;
@@ -91,6 +94,7 @@ async function run(
     return {
       results,
       provider: engine.provider,
+      endpoint: engine.endpoint,
       seconds: (performance.now() - started) / 1000,
       fallbacks,
       models: engine.pack,
@@ -134,7 +138,7 @@ function short(value: number): string {
  */
 export async function camCheck(
   pack: ModelPack,
-  provider: Provider,
+  provider: ProviderChoice,
   files: string[],
 ): Promise<{ name: string; passed: boolean; detail: string }> {
   const name = 'CAM mean equals the logit';
@@ -199,7 +203,7 @@ export async function selftestPack(pack: string, choice: string, files: string[]
   checks.push({
     name: 'loads and runs',
     passed: true,
-    detail: `${chosen.results.length} images on ${chosen.provider}${chosen.fallbacks.length ? `; not available: ${chosen.fallbacks.join('; ')}` : ''}`,
+    detail: `${chosen.results.length} images on ${chosen.provider}${chosen.endpoint ? ` (server ${new URL(chosen.endpoint).host})` : ''}${chosen.fallbacks.length ? `; not available: ${chosen.fallbacks.join('; ')}` : ''}`,
   });
   const failed = chosen.results.filter((r) => r.status !== 'ok');
   checks.push({
@@ -220,7 +224,9 @@ export async function selftestPack(pack: string, choice: string, files: string[]
         : `max |difference| ${difference.toExponential(2)} (tolerance ${TOLERANCE}); positive calls ${sameCalls ? 'identical' : 'differ'}`,
   });
   const analysed = chosen.results.filter((r) => r.status === 'ok').map((r) => r.file);
-  checks.push(await camCheck(chosen.models, chosen.provider, analysed));
+  // On a KServe server the maps come from the same server (the choice names it).
+  const camProvider = chosen.provider === 'kserve' ? (choice as ProviderChoice) : chosen.provider;
+  checks.push(await camCheck(chosen.models, camProvider, analysed));
 
   const recordedPath = join(pack, SELFTEST_FILE);
   if (existsSync(recordedPath)) {
@@ -289,7 +295,7 @@ export async function runSelftest(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  if (!isProviderChoice(values.ep!)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${values.ep}".`);
+  if (!isProviderChoice(values.ep!)) usage(providerChoiceProblem(values.ep)!);
   const packs = values.models ?? installedPacks();
   if (packs.length === 0) usage('No model pack is installed under models/packs; name one with --models DIR.');
   const samplesDir = values.samples ?? resourcePath('models', 'samples', 'phantoms');

@@ -8,7 +8,7 @@
  * the engine accepted), and run by the same ONNX runtime worker.
  */
 import { TriageError } from '../errors/index.js';
-import { InferenceService } from '../inference/index.js';
+import { InferenceService, remoteModelOf } from '../inference/index.js';
 import type { ProviderChoice } from '../inference/index.js';
 import { readRadiograph } from '../ingest/index.js';
 import type { ModelPack } from '../packs/index.js';
@@ -45,15 +45,19 @@ export async function* memberOutputs(
 ): AsyncGenerator<ImageOutputs> {
   const members = pack.members.map((member) => member.manifest);
   const inference = await InferenceService.start(
-    pack.members.map((member) => ({
-      memberId: member.manifest.id,
-      onnxPath: member.onnxPath,
-      inputName: member.manifest.input.name,
-      outputNames: [
+    pack.members.map((member) => {
+      const outputNames = [
         member.manifest.outputs.scores.name,
         ...(options.cam && member.manifest.outputs.cam ? [member.manifest.outputs.cam.name] : []),
-      ],
-    })),
+      ];
+      return {
+        memberId: member.manifest.id,
+        onnxPath: member.onnxPath,
+        inputName: member.manifest.input.name,
+        outputNames,
+        remote: remoteModelOf(member.manifest, outputNames),
+      };
+    }),
     options.provider,
     options.threads,
   );

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { InferenceService } from '../../main/inference/service.js';
-import { candidates } from '../../main/inference/providers.js';
+import { candidates, kserveEndpoint, providerChoiceProblem } from '../../main/inference/providers.js';
 import { setLogSink } from '../../main/log/index.js';
 
 const ALPHA = fileURLToPath(new URL('../fixtures/models/cam-pack/alpha/', import.meta.url));
@@ -23,6 +23,24 @@ test('auto tries the platform GPU providers first and ends on the CPU', () => {
   assert.deepEqual(candidates('auto', 'win32'), ['cuda', 'dml', 'webgpu', 'cpu']);
   assert.deepEqual(candidates('auto', 'darwin'), ['coreml', 'webgpu', 'cpu']);
   assert.deepEqual(candidates('webgpu', 'linux'), ['webgpu']);
+});
+
+test('kserve:URL takes a plain http URL only, and auto never chooses it', () => {
+  assert.deepEqual(candidates('kserve:http://10.0.0.5:8000', 'linux'), ['kserve']);
+  assert.ok(!candidates('auto', 'linux').includes('kserve'));
+  assert.equal(providerChoiceProblem('kserve:http://10.0.0.5:8000'), null);
+  assert.equal(kserveEndpoint('kserve:http://triton.example:8000/'), 'http://triton.example:8000');
+  assert.equal(kserveEndpoint('kserve:http://proxy.example/triton/'), 'http://proxy.example/triton');
+  assert.equal(kserveEndpoint('cuda'), null);
+  for (const [value, said] of [
+    ['kserve', /needs the server/],
+    ['kserve:https://triton.example:8000', /must start with http:\/\//],
+    ['kserve:http://user:secret@triton.example', /user name or password/],
+    ['kserve:http://triton.example/?model=x', /query or fragment/],
+    ['kserve:triton.example:8000', /http:\/\//],
+    ['tensorrt', /--ep must be auto, cpu, webgpu, cuda, dml, coreml or kserve:http:\/\/HOST:PORT/],
+  ] as const)
+    assert.match(providerChoiceProblem(value) ?? '', said, value);
 });
 
 test('auto on a machine without a GPU falls back to the CPU and logs why', async () => {

@@ -1,13 +1,12 @@
 /** `triage analyze FILE... [--models DIR] [--ep auto|cpu|webgpu|cuda|dml|coreml] [--heatmaps DIR] [--batch N] [--concurrency N] [--threads N]` */
 import { parseArgs } from 'node:util';
 import { Engine } from '../../engine/index.js';
-import { PROVIDERS } from '../../common/index.js';
-import { isProviderChoice } from '../../inference/index.js';
+import { isProviderChoice, PROVIDER_SYNOPSIS, providerChoiceProblem } from '../../inference/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
 import { printJson } from '../output.js';
 import { positiveInteger, threadOptionsHelp, usage } from '../usage.js';
 
-export const ANALYZE_HELP = `triage analyze FILE... [--models DIR] [--ep auto|${PROVIDERS.join('|')}] [--heatmaps DIR] [--batch N] [--concurrency N] [--threads N]
+export const ANALYZE_HELP = `triage analyze FILE... [--models DIR] [--ep ${PROVIDER_SYNOPSIS}] [--heatmaps DIR] [--batch N] [--concurrency N] [--threads N]
 
   Runs the model pack's ensemble on each radiograph and prints one JSON object per image (NDJSON):
   status ok, rejected (not a frontal chest radiograph: the reason says why) or error (a coded error).
@@ -32,7 +31,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   });
   if (positionals.length === 0) usage(`analyze needs at least one FILE.\n\n${ANALYZE_HELP}`);
   const provider = values.ep!;
-  if (!isProviderChoice(provider)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${provider}".`);
+  if (!isProviderChoice(provider)) usage(providerChoiceProblem(provider)!);
   const engine = await Engine.create({
     models: values.models ?? DEFAULT_PACK,
     provider,

@@ -6,8 +6,8 @@ import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../engine/index.js';
 import { toTriageError, TriageError } from '../../errors/index.js';
-import { PROVIDERS, PRIORITIES } from '../../common/index.js';
-import { isProviderChoice } from '../../inference/index.js';
+import { PRIORITIES } from '../../common/index.js';
+import { isProviderChoice, PROVIDER_CHOICES, providerChoiceProblem } from '../../inference/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
 import { buildResultObjects, writeResultObjects } from '../../report/index.js';
 import {
@@ -68,7 +68,7 @@ export const SCAN_HELP = `triage scan PATH... [--shard i/N] | --worker [--watch]
   --format NAME      ${EXPORT_FORMATS.join(', ')} (default: from --out's extension, else ndjson)
   --rules FILE       triage rules (JSON); default: pneumothorax critical, mass and nodule urgent
   --models DIR       model pack folder; default: the bundled pack (${DEFAULT_PACK})
-  --ep NAME          execution provider: auto or ${PROVIDERS.join(', ')}
+  --ep NAME          execution provider: ${PROVIDER_CHOICES}
   --heatmaps DIR     write one PNG overlay per positive finding (IMAGE.HASH.FINDING.png)
   --dicom-out DIR    for every DICOM image analysed or rejected, write a Comprehensive 3D SR
                      (TID 1500) and a Secondary Capture with the heatmaps burned in, as
@@ -182,7 +182,7 @@ export async function runScan(argv: string[]): Promise<number> {
   const leaseSeconds =
     values['lease-seconds'] === undefined ? undefined : positiveInteger(values['lease-seconds'], '--lease-seconds');
   const provider = values.ep!;
-  if (!isProviderChoice(provider)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${provider}".`);
+  if (!isProviderChoice(provider)) usage(providerChoiceProblem(provider)!);
   if (values.format !== undefined && !isExportFormat(values.format))
     usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${values.format}".`);
   if (values.format !== undefined && values.out === undefined) usage('--format needs --out FILE.');
@@ -249,9 +249,13 @@ export async function runScan(argv: string[]): Promise<number> {
         values['include-patient'] ? { identityOf: (study) => reader.studyIdentity(study) } : {},
       );
     }
-    const report = dicomOut ? { ...summary, dicomOut: dicomOut.counts } : summary;
+    // Where the models ran, when that is a KServe server: its host and port.
+    const server = engine.endpoint === null ? {} : { server: new URL(engine.endpoint).host };
+    const report = { ...summary, ...server, ...(dicomOut ? { dicomOut: dicomOut.counts } : {}) };
     if (process.stderr.isTTY) {
-      process.stderr.write(`${humanSummary(summary)}\n`);
+      process.stderr.write(
+        `${humanSummary({ ...summary, provider: summary.provider + (server.server ? ` at ${server.server}` : '') })}\n`,
+      );
       if (dicomOut) process.stderr.write(`${dicomOutSummary(dicomOut.counts)}\n`);
     }
     printJson({ summary: report });

@@ -7,8 +7,7 @@ import { isValidAeTitle, parsePeer } from '../../dimse/index.js';
 import type { TlsOptions } from '../../dimse/index.js';
 import { Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
-import { PROVIDERS } from '../../common/index.js';
-import { isProviderChoice } from '../../inference/index.js';
+import { isProviderChoice, PROVIDER_CHOICES, providerChoiceProblem } from '../../inference/index.js';
 import { DicomNode, receivedFolder, stowDestination } from '../../node/index.js';
 import type { NodeDestination, NodeEvent } from '../../node/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
@@ -41,7 +40,7 @@ export const SERVE_HELP = `triage serve --aet AE --port P [--host ADDR] [--db FI
   --stow URL           STOW-RS results to this DICOMweb root, e.g. http://pacs:8042/dicom-web (repeatable)
   --results-dir DIR    where the result objects are written (default: the received folder's results/)
   --models DIR         model pack folder; default: the bundled pack (${DEFAULT_PACK})
-  --ep NAME            execution provider: auto or ${PROVIDERS.join(', ')}
+  --ep NAME            execution provider: ${PROVIDER_CHOICES}
   --rules FILE         triage rules (JSON), as for scan
   --tls-key FILE, --tls-cert FILE
                        DICOM over TLS (PEM); with --tls-ca FILE, peers must present a
@@ -74,7 +73,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port takes 0 to 65535, not "${values.port}".`);
   const provider = values.ep!;
-  if (!isProviderChoice(provider)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${provider}".`);
+  if (!isProviderChoice(provider)) usage(providerChoiceProblem(provider)!);
   const allowed = values['allow-ae']?.split(',').map((ae) => ae.trim()) ?? null;
   for (const ae of allowed ?? []) if (!isValidAeTitle(ae)) usage(`--allow-ae: "${ae}" is not an AE title.`);
   const stableSeconds =

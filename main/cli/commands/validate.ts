@@ -7,10 +7,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROVIDERS } from '../../common/index.js';
 import { Engine } from '../../engine/index.js';
 import { TriageError } from '../../errors/index.js';
-import { isProviderChoice } from '../../inference/index.js';
+import { isProviderChoice, PROVIDER_CHOICES, providerChoiceProblem } from '../../inference/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
 import { ResultStore } from '../../store/index.js';
 import {
@@ -51,7 +50,7 @@ export const EVAL_HELP = `triage eval PATH... --labels FILE.csv --out DIR [--mod
   --db FILE        results database (default: the validations' own, ${validationDatabasePath()},
                    shared with the app's Validation view; never the worklist's; it holds the
                    images' patients, so it stays out of DIR)
-  --ep NAME        execution provider: auto or ${PROVIDERS.join(', ')}
+  --ep NAME        execution provider: ${PROVIDER_CHOICES}
   --resamples N    bootstrap resamples (default ${DEFAULT_BOOTSTRAP.resamples}; seed ${DEFAULT_BOOTSTRAP.seed})
 ${threadOptionsHelp(19)}`;
 
@@ -72,7 +71,7 @@ export const CALIBRATE_HELP = `triage calibrate PATH... --labels FILE.csv --mode
   --out NEWPACK    a new folder for the derived pack (refused when it holds files)
   --version V      the derived pack's version (default: the parent's, "+calibrated.DATE")
   --db FILE        results database (default: a temporary one, removed afterwards)
-  --ep NAME        execution provider: auto or ${PROVIDERS.join(', ')}
+  --ep NAME        execution provider: ${PROVIDER_CHOICES}
 ${threadOptionsHelp(19)}`;
 
 const SHARED_OPTIONS = {
@@ -104,7 +103,7 @@ async function shared(
   if (values.labels === undefined) usage(`--labels FILE.csv is required.\n\n${help}`);
   if (values.out === undefined) usage(`--out is required.\n\n${help}`);
   const provider = values.ep ?? 'auto';
-  if (!isProviderChoice(provider)) usage(`--ep must be auto or one of ${PROVIDERS.join(', ')}, not "${provider}".`);
+  if (!isProviderChoice(provider)) usage(providerChoiceProblem(provider)!);
   for (const path of positionals) {
     try {
       await stat(path);
