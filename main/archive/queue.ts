@@ -130,8 +130,11 @@ export class WorkQueue {
   /** Extends every lease this worker still holds; how many. */
   heartbeat(): number {
     return this.db.run(
+      // A row another session holds this moment (a completion, an enqueue) is skipped, not waited
+      // on: a heartbeat must never stall the worker; the next one renews it.
       `UPDATE work_items SET lease_expires_at = now() + make_interval(secs => ?)
-       WHERE lease_owner = ? AND state = 'claimed'`,
+       WHERE id IN (SELECT id FROM work_items WHERE lease_owner = ? AND state = 'claimed'
+                    FOR NO KEY UPDATE SKIP LOCKED)`,
       [this.settings.leaseSeconds, this.settings.owner],
     ).changes;
   }

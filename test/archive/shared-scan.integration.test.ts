@@ -5,132 +5,24 @@
  * analysed once, copies recorded as duplicates), and a new pack version. Each path must end with
  * exactly one whole result, equal to what a single-process scan into SQLite stores.
  */
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
-import { ResultStore } from '../../main/store/index.js';
-import type { StoredResult } from '../../main/domain/index.js';
+import { describe, test } from 'node:test';
 import { triage } from '../support/cli.js';
-import { startPostgres } from '../support/postgres.js';
-import type { TestPostgres } from '../support/postgres.js';
-import { scratchDir } from '../support/tools.js';
 import { CAM_PACK, writeImage, writeImages } from '../scan/fixtures.js';
+import { assertSameAsReference, BIN, PACK, sharedScanHarness, stored, summaryOf } from './support.js';
 
-const BIN = fileURLToPath(new URL('../../bin/triage.js', import.meta.url));
-const PACK = ['--models', CAM_PACK, '--ep', 'cpu'];
-const scratch = scratchDir('shared-scan');
-let server: TestPostgres;
-let counter = 0;
-const fresh = (name: string) => join(scratch.path, `${name}-${++counter}`);
-
-before(async () => {
-  server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-  scratch.remove();
-});
-
-interface Worker {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  stdout: () => string;
-  stderr: () => string;
-}
-
-function worker(url: string, extra: string[] = []): Worker {
-  const child = spawn(process.execPath, [BIN, 'scan', '--worker', '--db', url, ...PACK, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, stdout: () => out, stderr: () => err };
-}
-
-interface WorkerSummary {
-  analysed: number;
-  duplicates: number;
-  files: number;
-  work: { claimed: number; refused: number; deferred: number; quarantined: number };
-}
-const summaryOf = (stdout: string) =>
-  (JSON.parse(stdout.trim().split('\n').pop()!) as { summary: WorkerSummary }).summary;
-
-async function finished(w: Worker, ms = 120_000): Promise<WorkerSummary> {
-  const code = await Promise.race([w.exited, sleep(ms, 'timeout' as const, { ref: false })]);
-  if (code === 'timeout') {
-    w.child.kill('SIGKILL');
-    throw new Error(`worker did not finish in ${ms} ms: ${w.stderr().slice(-2000)}`);
-  }
-  assert.equal(code, 0, w.stderr().slice(-2000));
-  return summaryOf(w.stdout());
-}
-
-function enqueue(url: string, dir: string, models = CAM_PACK) {
-  const result = triage(['enqueue', dir, '--db', url, '--models', models]);
-  assert.equal(result.status, 0, result.stderr);
-  const { added, requeued, unchanged } = (
-    JSON.parse(result.stdout) as { enqueue: { added: number; requeued: number; unchanged: number } }
-  ).enqueue;
-  return { added, requeued, unchanged };
-}
-
-/** A stored result without what differs from run to run (ids, times, the scan). */
-function comparable(result: StoredResult) {
-  const { id: _id, timings: _timings, scannedAt: _at, scanId: _scan, ...rest } = result;
-  return rest;
-}
-
-function stored(database: string): StoredResult[] {
-  const store = ResultStore.open(database);
-  try {
-    return [...store.allResults()];
-  } finally {
-    store.close();
-  }
-}
-
-const databaseOf = (url: string) => new URL(url).pathname.slice(1);
-
-async function workRows(url: string) {
-  return server.query<{ path: string; state: string; attempts: number; lease_owner: string | null }>(
-    databaseOf(url),
-    'SELECT path, state, attempts::int AS attempts, lease_owner FROM work_items ORDER BY path',
-  );
-}
-
-/** The single-process reference: the same folder scanned by one `triage scan` into SQLite. */
-function reference(dir: string): StoredResult[] {
-  const database = join(fresh('reference'), 'db.sqlite');
-  const result = triage(['scan', dir, '--db', database, ...PACK]);
-  assert.equal(result.status, 0, result.stderr);
-  return stored(database);
-}
-
-function assertSameAsReference(actual: StoredResult[], expected: StoredResult[], what: string): void {
-  assert.deepEqual(
-    actual.map((r) => r.file),
-    expected.map((r) => r.file),
-    `${what}: each path exactly once`,
-  );
-  for (const [i, result] of actual.entries())
-    assert.deepEqual(comparable(result), comparable(expected[i]), `${what}: ${result.file}`);
-}
+const h = sharedScanHarness('shared-scan');
+const { fresh, worker, finished, enqueue, workRows, reference } = h;
 
 describe('the results store on PostgreSQL', () => {
   test('a scan into the server stores what the same scan stores into SQLite', { timeout: 300_000 }, async () => {
     const dir = fresh('store');
     writeImages(join(dir, 'in'), 12);
     copyFileSync(join(dir, 'in', '000.png'), join(dir, 'in', 'copy-of-000.png'));
-    const url = await server.createDatabase();
+    const url = await h.server.createDatabase();
     const scanned = triage(['scan', join(dir, 'in'), '--db', url, ...PACK]);
     assert.equal(scanned.status, 0, scanned.stderr);
     const summary = JSON.parse(scanned.stdout).summary as { database: string; duplicates: number };
@@ -181,7 +73,7 @@ describe('workers sharing a queue', () => {
     writeImages(join(dir, 'in'), 40, 512);
     for (const name of ['003.png', '017.png', '028.png'])
       copyFileSync(join(dir, 'in', name), join(dir, 'in', `copy-${name}`));
-    const url = await server.createDatabase();
+    const url = await h.server.createDatabase();
     assert.deepEqual(enqueue(url, join(dir, 'in')), { added: 43, requeued: 0, unchanged: 0 });
     assert.deepEqual(enqueue(url, join(dir, 'in')), { added: 0, requeued: 0, unchanged: 43 }, 'walked again');
     const [a, b] = [worker(url, ['--batch', '4']), worker(url, ['--batch', '4'])];
@@ -203,7 +95,7 @@ describe('pack versions', () => {
   test('a new pack version analyses everything again', { timeout: 300_000 }, async () => {
     const dir = fresh('version');
     writeImages(join(dir, 'in'), 6);
-    const url = await server.createDatabase();
+    const url = await h.server.createDatabase();
     enqueue(url, join(dir, 'in'));
     assert.equal((await finished(worker(url))).analysed, 6);
     const newer = join(dir, 'pack');
