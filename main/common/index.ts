@@ -63,3 +63,4 @@ export {
   rocXY,
 } from './figures.js';
 export type { IntervalFigure } from './figures.js';
+export { isDatabaseUrl } from './database-url.js';

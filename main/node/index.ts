@@ -22,7 +22,7 @@ import { toTriageError, TriageError } from '../errors/index.js';
 import { resultObjectPath, resultObjectUid } from '../report/index.js';
 import { Scanner } from '../scan/index.js';
 import type { ScanOptions } from '../scan/index.js';
-import { packFingerprint, packProvenance } from '../store/index.js';
+import { defaultDataDir, isDatabaseUrl, packFingerprint, packProvenance } from '../store/index.js';
 import type { OutboxCounts, OutboxItem, ResultStore, StoredImage } from '../store/index.js';
 import type { TriageRules } from '../triage/index.js';
 import { ReceivedInstances, MAX_INSTANCE_BYTES } from './received.js';
@@ -43,6 +43,8 @@ export type NodeDestination = { kind: 'dicom'; peer: DicomPeer } | { kind: 'stow
  * alike): /data/triage.db -> /data/triage.received
  */
 export function receivedFolder(database: string): string {
+  // A database on a server: the files still arrive on this machine, in its data folder.
+  if (isDatabaseUrl(database)) return join(defaultDataDir(), 'server.received');
   const path = resolve(database);
   return join(dirname(path), `${basename(path, extname(path))}.received`);
 }

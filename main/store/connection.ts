@@ -26,10 +26,7 @@ export interface SqlDatabase {
   close(): void;
 }
 
-/** `--db postgresql://…` (or postgres://) names a server; anything else is a SQLite file. */
-export function isDatabaseUrl(target: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(target);
-}
+export { isDatabaseUrl } from '../common/index.js';
 
 /** A database URL fit to print and log: the password, if any, replaced by `***`. */
 export function redactUrl(url: string): string {

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { openBackend } from '../../main/app/api/backend.js';
 import { triage } from '../support/cli.js';
 import { CAM_PACK, writeImage, writeImages } from '../scan/fixtures.js';
 import { assertSameAsReference, BIN, PACK, sharedScanHarness, stored, summaryOf } from './support.js';
@@ -48,6 +49,31 @@ describe('the results store on PostgreSQL', () => {
     const refused = triage(['export', '--db', url, '--to', file]);
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /OUTPUT_EXISTS/);
+
+    // The app's engine side reads the same worklist from the server, and says where it is.
+    const backend = await openBackend({
+      packDir: CAM_PACK,
+      databasePath: url,
+      provider: 'cpu',
+      threads: 1,
+      emit: () => undefined,
+      chooseFiles: async () => [],
+    });
+    try {
+      const list = (await backend.invoke('worklist.list', {})) as unknown as {
+        ok: boolean;
+        value: { studies: Array<{ study: string }> };
+      };
+      assert.equal(list.ok, true, JSON.stringify(list).slice(0, 400));
+      assert.deepEqual(
+        list.value.studies.map((s) => s.study),
+        (JSON.parse(listed.stdout) as Array<{ study: string }>).map((s) => s.study),
+      );
+      const status = (await backend.invoke('status.get', {})) as unknown as { value: { database: string } };
+      assert.equal(status.value.database, url);
+    } finally {
+      await backend.close();
+    }
 
     // Resumable as a file is: nothing is analysed twice.
     const again = triage(['scan', join(dir, 'in'), '--db', url, ...PACK]);

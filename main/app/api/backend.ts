@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { Engine } from '../../engine/index.js';
 import type { ProviderChoice } from '../../inference/index.js';
 import { DEFAULT_PACK } from '../../packs/index.js';
-import { defaultDatabasePath, ResultStore } from '../../store/index.js';
+import { defaultDataDir, defaultDatabasePath, isDatabaseUrl, ResultStore } from '../../store/index.js';
 import { defaultRules } from '../../triage/index.js';
 import type { ApiChannel, ApiEmit, ApiHandlers } from './contract.js';
 import { dispatch } from './dispatch.js';
@@ -45,6 +45,9 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   const rules = defaultRules();
   const database = options.databasePath ?? defaultDatabasePath();
   const store = ResultStore.open(database);
+  // This machine's own files (the node's settings, validations) sit beside a database file, or in
+  // the user's data folder when the database is on a server.
+  const localDir = isDatabaseUrl(database) ? defaultDataDir() : dirname(database);
   let engine: Engine;
   try {
     engine = await Engine.create({
@@ -64,9 +67,9 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     chooseFiles: options.chooseFiles,
     openReport: options.openReport,
     // The node's settings beside the database; what it receives where `triage serve --db` keeps it.
-    node: { settingsFile: join(dirname(database), NODE_SETTINGS_FILE), dataDir: receivedFolder(database) },
+    node: { settingsFile: join(localDir, NODE_SETTINGS_FILE), dataDir: receivedFolder(database) },
     // Validations in <data dir>/validations/, with a database of their own (never this one).
-    validation: { dataDir: dirname(database) },
+    validation: { dataDir: localDir },
   });
   // Starts the node only if the user turned on "start with the app"; a bad settings file or a
   // port in use is shown in the panel, never a failure to open.

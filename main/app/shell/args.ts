@@ -4,6 +4,7 @@
  * switches in the same argv are left alone.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { isDatabaseUrl } from '../../common/index.js';
 
 export interface ShellArgs {
   packDir: string | null;
@@ -23,7 +24,9 @@ export function parseShellArgs(argv: readonly string[], cwd: string = process.cw
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined || value === '') continue;
     const key = FLAGS[flag as keyof typeof FLAGS];
-    args[key] = key === 'provider' || isAbsolute(value) ? value : resolve(cwd, value);
+    // A provider name, an absolute path and a database server's URL are taken as they are.
+    const asIs = key === 'provider' || isAbsolute(value) || (key === 'database' && isDatabaseUrl(value));
+    args[key] = asIs ? value : resolve(cwd, value);
   }
   return args;
 }

@@ -219,6 +219,11 @@ describe('menu and command line', () => {
         provider: 'cpu',
       },
     );
+    // A database server's URL is passed on as it is, never made a path under the working folder.
+    assert.equal(
+      parseShellArgs(['--db', 'postgresql://triage@db.example:5432/archive'], '/work').database,
+      'postgresql://triage@db.example:5432/archive',
+    );
     assert.deepEqual(parseShellArgs(['--inspect=0', '--models'], '/work'), {
       packDir: null,
       database: null,
