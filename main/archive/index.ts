@@ -4,7 +4,7 @@
  * once by `triage enqueue` and drained by any number of `triage scan --worker` processes
  * (worker.ts). Each file is read by one worker; the results land in the same store as any scan's.
  */
-import { walk } from '../scan/index.js';
+import { RETRIED_ERRORS, walk } from '../scan/index.js';
 import type { ResultStore, PackProvenance } from '../store/index.js';
 import { packFingerprint } from '../store/index.js';
 import { DEFAULT_LEASE_SECONDS, WorkQueue } from './queue.js';
@@ -22,7 +22,10 @@ export interface EnqueueSummary {
   /** Files found by the walk. */
   files: number;
   added: number;
-  /** Paths queued before whose size or modification time changed: to analyse again. */
+  /**
+   * Paths queued before whose size or modification time changed, or whose result was a failure of
+   * the remote provider's server (REMOTE_FAILED): to analyse again.
+   */
   requeued: number;
   /** Paths queued before, unchanged: left as they are (done, or still to do). */
   unchanged: number;
@@ -48,9 +51,14 @@ export async function enqueue(options: {
   let batch: QueueEntry[] = [];
   const flush = () => {
     const counts = queue.enqueue(batch);
+    // Files whose result was a failure of the server, not of the file, are done again.
+    const failed = queue.requeueFailed(
+      [...RETRIED_ERRORS],
+      batch.map((entry) => entry.path),
+    );
     totals.added += counts.added;
-    totals.requeued += counts.requeued;
-    totals.unchanged += counts.unchanged;
+    totals.requeued += counts.requeued + failed;
+    totals.unchanged += counts.unchanged - failed;
     batch = [];
   };
   for await (const candidate of walk(roots, { dicomdir: false, exclude: options.exclude ?? [] })) {

@@ -98,6 +98,23 @@ export class WorkQueue {
     return counts;
   }
 
+  /**
+   * Of `paths`, the done files whose stored result is one of `codes` (failures that say nothing of
+   * the file, such as the remote provider's server being away): pending again; how many.
+   */
+  requeueFailed(codes: readonly string[], paths: readonly string[]): number {
+    if (codes.length === 0 || paths.length === 0) return 0;
+    return this.db.run(
+      `UPDATE work_items w SET state = 'pending', attempts = 0, finished_at = NULL, outcome = NULL
+       FROM images i
+       WHERE w.pack_fingerprint = ? AND w.state = 'done' AND i.path = w.path
+         AND i.pack_fingerprint = w.pack_fingerprint
+         AND i.error_code IN (${codes.map(() => '?').join(', ')})
+         AND w.path IN (${paths.map(() => '?').join(', ')})`,
+      [this.fingerprint, ...codes, ...paths],
+    ).changes;
+  }
+
   private claimRows(suspects: boolean, limit: number, token: string): WorkItem[] {
     const rows = this.db.all<{ id: number; path: string; attempts: number }>(
       `WITH picked AS (

@@ -204,6 +204,12 @@ interface Flight {
   cut: boolean;
 }
 
+/**
+ * Stored failures that say nothing of the file: the remote provider's server was away. A scan
+ * (or a worker) that meets such a file again analyses it again rather than keeping the failure.
+ */
+export const RETRIED_ERRORS: ReadonlySet<string> = new Set(['REMOTE_FAILED']);
+
 /** Identified files waiting for the engine: enough to keep it fed, few enough to stay small. */
 const QUEUE_CAPACITY = 64;
 
@@ -489,7 +495,12 @@ export class Scanner {
       }
       flight.seen.add(identified.path);
       const existing = store.lookup(identified.path);
-      if (existing && existing.sha256 === identified.sha256 && existing.packFingerprint === this.fingerprint) {
+      if (
+        existing &&
+        existing.sha256 === identified.sha256 &&
+        existing.packFingerprint === this.fingerprint &&
+        !RETRIED_ERRORS.has(existing.errorCode ?? '')
+      ) {
         this.finished(this.unchanged(existing, identified));
         continue;
       }

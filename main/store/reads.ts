@@ -41,7 +41,7 @@ export class ResultReader {
   /** The stored result for a path, if any. */
   lookup(path: string): ImageKey | undefined {
     const row = this.db.get(
-      'SELECT id, path, sha256, pack_fingerprint, rules_fingerprint, status FROM images WHERE path = ?',
+      'SELECT id, path, sha256, pack_fingerprint, rules_fingerprint, status, error_code FROM images WHERE path = ?',
       [path],
     );
     return row && toKey(row);
@@ -69,7 +69,7 @@ export class ResultReader {
 
   /** An analysed (not duplicate) image at another path with the same content or SOP Instance UID. */
   findOriginal(path: string, sha256: string | null, sopInstanceUID: string | null): ImageKey | undefined {
-    const columns = 'id, path, sha256, pack_fingerprint, rules_fingerprint, status';
+    const columns = 'id, path, sha256, pack_fingerprint, rules_fingerprint, status, error_code';
     if (sha256) {
       const row = this.db.get(
         `SELECT ${columns} FROM images WHERE sha256 = ? AND path <> ? AND status <> 'duplicate' ORDER BY id LIMIT 1`,
@@ -398,5 +398,6 @@ function toKey(row: Row): ImageKey {
     packFingerprint: String(row.pack_fingerprint),
     rulesFingerprint: String(row.rules_fingerprint),
     status: row.status as ImageStatus,
+    errorCode: (row.error_code as ErrorCode | null) ?? null,
   };
 }

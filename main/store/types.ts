@@ -2,6 +2,7 @@
 import type { ImageStatus, Priority, Provider, Verdict } from '../common/index.js';
 import type { StoredResult, StudyIdentityRecord } from '../domain/index.js';
 import type { PackProvenance } from './fingerprint.js';
+import type { ErrorCode } from '../errors/index.js';
 
 /** An image's identity on disk, as the scan saw it. */
 export interface FileIdentity {
@@ -18,6 +19,8 @@ export interface ImageKey {
   packFingerprint: string;
   rulesFingerprint: string;
   status: ImageStatus;
+  /** An error result's code (null otherwise). */
+  errorCode: ErrorCode | null;
 }
 
 export interface ScanStart {

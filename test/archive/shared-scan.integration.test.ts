@@ -13,7 +13,7 @@ import { describe, test } from 'node:test';
 import { openBackend } from '../../main/app/api/backend.js';
 import { triage } from '../support/cli.js';
 import { CAM_PACK, writeImage, writeImages } from '../scan/fixtures.js';
-import { assertSameAsReference, BIN, PACK, sharedScanHarness, stored, summaryOf } from './support.js';
+import { assertSameAsReference, BIN, databaseOf, PACK, sharedScanHarness, stored, summaryOf } from './support.js';
 
 const h = sharedScanHarness('shared-scan');
 const { fresh, worker, finished, enqueue, workRows, reference } = h;
@@ -118,25 +118,39 @@ describe('workers sharing a queue', () => {
 });
 
 describe('pack versions', () => {
-  test('a new pack version analyses everything again', { timeout: 300_000 }, async () => {
-    const dir = fresh('version');
-    writeImages(join(dir, 'in'), 6);
-    const url = await h.server.createDatabase();
-    enqueue(url, join(dir, 'in'));
-    assert.equal((await finished(worker(url))).analysed, 6);
-    const newer = join(dir, 'pack');
-    cpSync(CAM_PACK, newer, { recursive: true });
-    const manifest = JSON.parse(readFileSync(join(newer, 'ensemble.json'), 'utf8')) as { version: string };
-    writeFileSync(join(newer, 'ensemble.json'), JSON.stringify({ ...manifest, version: `${manifest.version}-next` }));
-    assert.equal(enqueue(url, join(dir, 'in'), newer).added, 6, 'a new fingerprint: its own queue');
-    const child = spawn(process.execPath, [BIN, 'scan', '--worker', '--db', url, '--models', newer, '--ep', 'cpu'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    assert.equal(code, 0);
-    assert.equal(summaryOf(out).analysed, 6);
-    assert.ok(stored(url).every((r) => r.pack.version.endsWith('-next')));
-  });
+  test(
+    'a new pack version analyses everything again; a server outage’s failures are queued again',
+    { timeout: 300_000 },
+    async () => {
+      const dir = fresh('version');
+      writeImages(join(dir, 'in'), 6);
+      const url = await h.server.createDatabase();
+      enqueue(url, join(dir, 'in'));
+      assert.equal((await finished(worker(url))).analysed, 6);
+      // A result the remote provider's outage left (REMOTE_FAILED): enqueueing again queues that
+      // file again, and only it.
+      await h.server.query(
+        databaseOf(url),
+        "UPDATE images SET status = 'error', error_code = 'REMOTE_FAILED' WHERE path LIKE '%/002.png'",
+      );
+      assert.deepEqual(enqueue(url, join(dir, 'in')), { added: 0, requeued: 1, unchanged: 5 });
+      const retried = await finished(worker(url));
+      assert.equal(retried.analysed, 1);
+      assert.equal(stored(url).find((r) => r.file.endsWith('/002.png'))?.status, 'ok');
+      const newer = join(dir, 'pack');
+      cpSync(CAM_PACK, newer, { recursive: true });
+      const manifest = JSON.parse(readFileSync(join(newer, 'ensemble.json'), 'utf8')) as { version: string };
+      writeFileSync(join(newer, 'ensemble.json'), JSON.stringify({ ...manifest, version: `${manifest.version}-next` }));
+      assert.equal(enqueue(url, join(dir, 'in'), newer).added, 6, 'a new fingerprint: its own queue');
+      const child = spawn(process.execPath, [BIN, 'scan', '--worker', '--db', url, '--models', newer, '--ep', 'cpu'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      assert.equal(code, 0);
+      assert.equal(summaryOf(out).analysed, 6);
+      assert.ok(stored(url).every((r) => r.pack.version.endsWith('-next')));
+    },
+  );
 });

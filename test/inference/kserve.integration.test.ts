@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Engine, KSERVE_NOTE } from '../../main/engine/index.js';
@@ -23,6 +23,9 @@ import type { SessionSpec } from '../../main/inference/index.js';
 import { DEFAULT_PACK, loadPack } from '../../main/packs/index.js';
 import type { ModelPack } from '../../main/packs/index.js';
 import { selftestPack } from '../../main/selftest/index.js';
+import { scan } from '../../main/scan/index.js';
+import { ResultStore } from '../../main/store/index.js';
+import { defaultRules } from '../../main/triage/index.js';
 import { KServeTestServer, parsePbtxt } from '../support/kserve-server.js';
 
 const PHANTOMS = fileURLToPath(new URL('../../models/samples/phantoms/', import.meta.url));
@@ -297,6 +300,48 @@ test(
       assert.equal(server.faults.length, 0);
     } finally {
       server.faults.length = 0;
+    }
+  },
+);
+
+test(
+  'a scan run again after an outage analyses again the images the server failed, and only those',
+  LIMIT,
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'triage-kserve-scan-'));
+    try {
+      const folder = join(dir, 'in');
+      mkdirSync(folder);
+      for (const file of FILES.slice(0, 4)) copyFileSync(file, join(folder, basename(file)));
+      const database = join(dir, 'results.sqlite');
+      const scanOnce = async () => {
+        const engine = await Engine.create({
+          models: DEFAULT_PACK,
+          provider: `kserve:${server.url}` as never,
+          batchSize: 2,
+          threads: 1,
+          decodeWorkers: 1,
+        });
+        const store = ResultStore.open(database);
+        try {
+          return await scan({ roots: [folder], engine, store, rules: defaultRules() });
+        } finally {
+          store.close();
+          await engine.close();
+        }
+      };
+      // The first batch's every try fails: its two images are stored as REMOTE_FAILED.
+      server.faults.push(...Array<'503'>(16).fill('503'));
+      const first = await scanOnce();
+      assert.equal(server.faults.length, 0);
+      assert.equal(first.errors, 2);
+      const second = await scanOnce();
+      assert.equal(second.analysed, 2, 'the two failed images are analysed again');
+      assert.equal(second.unchanged, 2, 'the two analysed ones are not');
+      assert.equal(second.errors, 0);
+    } finally {
+      server.faults.length = 0;
+      rmSync(dir, { recursive: true, force: true });
     }
   },
 );
