@@ -21,6 +21,10 @@ const json = (value: unknown) => JSON.stringify(value);
  */
 export const STORED_TEXT_MAX = 1000;
 
+/** Findings written per statement (18 parameters each: well within both databases' limits). */
+const FINDING_ROWS = 64;
+const FINDING_PLACEHOLDERS = Array(18).fill('?').join(', ');
+
 /** `text` cut to at most `max` code units, ending in an ellipsis when cut (never half a surrogate pair). */
 export function boundedText(text: string, max = STORED_TEXT_MAX): string {
   if (text.length <= max) return text;
@@ -276,34 +280,38 @@ export class ResultWriter extends ResultReader {
         seen_scan_id: input.scanId,
       });
       this.db.run('DELETE FROM findings WHERE image_id = ?', [id]);
-      result.findings.forEach((f, position) =>
+      const rows = result.findings.map((f, position) => [
+        id,
+        position,
+        f.term,
+        f.tree,
+        f.cui,
+        f.positive ? 1 : 0,
+        f.direct ? 1 : 0,
+        f.assessed ? 1 : 0,
+        f.votes.positive,
+        f.votes.total,
+        f.probability?.ensemble ?? null,
+        f.indeterminate ? 1 : 0,
+        f.probability?.mean ?? null,
+        f.probability?.min ?? null,
+        f.probability?.max ?? null,
+        json(f.perModel),
+        json(f.supportedBy),
+        json(f.paths),
+      ]);
+      // A few statements of many rows, not one per finding: on a database server each statement
+      // is a round trip.
+      for (let start = 0; start < rows.length; start += FINDING_ROWS) {
+        const chunk = rows.slice(start, start + FINDING_ROWS);
         this.db.run(
           `INSERT INTO findings (image_id, position, term, tree, cui, positive, direct, assessed, votes_positive,
              votes_total, probability_ensemble, indeterminate, probability_mean, probability_min, probability_max,
              per_model, supported_by, paths)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            id,
-            position,
-            f.term,
-            f.tree,
-            f.cui,
-            f.positive ? 1 : 0,
-            f.direct ? 1 : 0,
-            f.assessed ? 1 : 0,
-            f.votes.positive,
-            f.votes.total,
-            f.probability?.ensemble ?? null,
-            f.indeterminate ? 1 : 0,
-            f.probability?.mean ?? null,
-            f.probability?.min ?? null,
-            f.probability?.max ?? null,
-            json(f.perModel),
-            json(f.supportedBy),
-            json(f.paths),
-          ],
-        ),
-      );
+           VALUES ${chunk.map(() => `(${FINDING_PLACEHOLDERS})`).join(', ')}`,
+          chunk.flat(),
+        );
+      }
       input.within?.();
       return id;
     });
