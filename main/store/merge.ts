@@ -399,16 +399,7 @@ export function copyResults(sources: readonly Connection[], destination: Connect
         if (image) feedback.push({ row, image, source });
       }
     });
-    feedback.sort(
-      (a, b) =>
-        (String(a.row.created_at) < String(b.row.created_at)
-          ? -1
-          : String(a.row.created_at) > String(b.row.created_at)
-            ? 1
-            : 0) ||
-        a.source - b.source ||
-        Number(a.row.id) - Number(b.row.id),
-    );
+    feedback.sort(byTime);
     for (const { row, image } of feedback)
       insert(destination, 'feedback', { ...row, id: ++summary.feedback, image_id: image.newId });
 
@@ -422,16 +413,7 @@ export function copyResults(sources: readonly Connection[], destination: Connect
         if (!other || progress(row.state) > progress(other.row.state)) outbox.set(key, { row, source });
       }
     });
-    const items = [...outbox.values()].sort(
-      (a, b) =>
-        (String(a.row.created_at) < String(b.row.created_at)
-          ? -1
-          : String(a.row.created_at) > String(b.row.created_at)
-            ? 1
-            : 0) ||
-        a.source - b.source ||
-        Number(a.row.id) - Number(b.row.id),
-    );
+    const items = [...outbox.values()].sort(byTime);
     for (const { row } of items) insert(destination, 'outbox', { ...row, id: ++summary.outbox });
 
     return summary;
@@ -441,4 +423,11 @@ export function copyResults(sources: readonly Connection[], destination: Connect
 /** Merges result stores (see copyResults): the sources into `destination`, which must be empty. */
 export function mergeStores(sources: readonly ResultReader[], destination: ResultReader): MergeSummary {
   return copyResults(sources.map(ResultReader.connectionOf), ResultReader.connectionOf(destination));
+}
+
+/** Rows from several inputs in time order: by creation time, then input, then their own id. */
+function byTime(a: { row: Row; source: number }, b: { row: Row; source: number }): number {
+  const at = String(a.row.created_at);
+  const bt = String(b.row.created_at);
+  return (at < bt ? -1 : at > bt ? 1 : 0) || a.source - b.source || Number(a.row.id) - Number(b.row.id);
 }

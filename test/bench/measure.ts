@@ -4,9 +4,10 @@
  * busy the shared machine was while it was taken.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { writePhantomSet } from '../../main/phantom/index.js';
 
 export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -102,4 +103,40 @@ export function standInEnsemble(python: string, root: string, out: string): stri
       { stdio: 'ignore' },
     );
   return out;
+}
+
+/**
+ * `count` phantom DICOMs of the project's generator at `size` pixels, made once into
+ * `work`/phantom-set (about 1 s an image a core) and reused by later runs; linked into a folder
+ * of their own (`work`/images: the set's masks are PNGs, which a scan would read). Their paths.
+ */
+export async function phantomFolder(options: {
+  work: string;
+  count: number;
+  size: number;
+  seed: number;
+}): Promise<string[]> {
+  const { work, count, size, seed } = options;
+  const set = join(work, 'phantom-set');
+  const images = join(work, 'images');
+  const manifest = join(set, 'phantoms.json');
+  const fits = () => {
+    if (!existsSync(manifest)) return false;
+    const m = JSON.parse(readFileSync(manifest, 'utf8'));
+    return m.count >= count && m.size === size && m.seed === seed && m.format === 'dicom';
+  };
+  if (!fits()) {
+    const started = performance.now();
+    console.log(`generating ${count} phantoms into ${set} (once; later runs reuse them)...`);
+    await writePhantomSet({ out: set, count, seed, format: 'dicom', size });
+    console.log(`  done in ${fmt((performance.now() - started) / 1000)} s`);
+  }
+  rmSync(images, { recursive: true, force: true });
+  mkdirSync(images, { recursive: true });
+  const names = readdirSync(set)
+    .filter((f) => f.endsWith('.dcm'))
+    .sort()
+    .slice(0, count);
+  for (const name of names) linkSync(join(set, name), join(images, name));
+  return names.map((name) => join(images, name));
 }

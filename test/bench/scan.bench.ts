@@ -35,18 +35,28 @@
  *     dev tools) PYTHON=/usr/bin/python3 (torch and onnx, to make the DenseNet pack once)
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { defaultDecodeWorkers, defaultThreads } from '../../main/engine/index.js';
 import { prepareImage } from '../../main/engine/prepare.js';
 import { loadPack } from '../../main/packs/load.js';
-import { writePhantomSet } from '../../main/phantom/index.js';
 import { projectRoot } from '../../main/resources/index.js';
 import { PROVIDERS } from '../../main/common/index.js';
 import type { Provider } from '../../main/common/index.js';
-import { CLOCK_TICKS, fmt, load, machine, machineTicks, median, mib, processTicks, rssOf } from './measure.js';
+import {
+  CLOCK_TICKS,
+  fmt,
+  load,
+  machine,
+  machineTicks,
+  median,
+  mib,
+  phantomFolder,
+  processTicks,
+  rssOf,
+} from './measure.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -88,32 +98,8 @@ function layout(name: string): Layout {
   throw new Error(`unknown layout ${name} (default, even, inference-first, decode-first)`);
 }
 
-/** The phantom set, generated once (~1 s per image per core) and kept in BENCH_DIR. */
-async function phantoms(): Promise<string[]> {
-  const set = join(WORK, 'phantom-set');
-  const images = join(WORK, 'images');
-  const manifest = join(set, 'phantoms.json');
-  const fits = () => {
-    if (!existsSync(manifest)) return false;
-    const m = JSON.parse(readFileSync(manifest, 'utf8'));
-    return m.count >= IMAGES && m.size === SIZE && m.seed === SEED && m.format === 'dicom';
-  };
-  if (!fits()) {
-    const started = performance.now();
-    console.log(`generating ${IMAGES} phantoms into ${set} (once; later runs reuse them)...`);
-    await writePhantomSet({ out: set, count: IMAGES, seed: SEED, format: 'dicom', size: SIZE });
-    console.log(`  done in ${fmt((performance.now() - started) / 1000)} s`);
-  }
-  // The scanned folder holds the DICOMs only (the set's masks are PNGs, which a scan would read).
-  rmSync(images, { recursive: true, force: true });
-  mkdirSync(images, { recursive: true });
-  const names = readdirSync(set)
-    .filter((f) => f.endsWith('.dcm'))
-    .sort()
-    .slice(0, IMAGES);
-  for (const name of names) linkSync(join(set, name), join(images, name));
-  return names.map((name) => join(images, name));
-}
+/** The phantom set, generated once and kept in BENCH_DIR. */
+const phantoms = () => phantomFolder({ work: WORK, count: IMAGES, size: SIZE, seed: SEED });
 
 interface Round {
   imagesPerSecond: number;

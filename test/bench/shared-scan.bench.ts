@@ -17,14 +17,13 @@
  *     BENCH_DIR=$TMPDIR/cxr-triage-bench-shared (kept: the phantoms are reused)
  */
 import { spawn } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DEFAULT_PACK } from '../../main/packs/index.js';
-import { writePhantomSet } from '../../main/phantom/index.js';
 import { projectRoot } from '../../main/resources/index.js';
 import { startPostgres } from '../support/postgres.js';
-import { fmt, load, machine, median } from './measure.js';
+import { fmt, load, machine, median, phantomFolder } from './measure.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 120);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -33,25 +32,6 @@ const MODELS = process.env.BENCH_MODELS ?? DEFAULT_PACK;
 const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'cxr-triage-bench-shared');
 const SEED = 20261208;
 const BIN = join(projectRoot(), 'bin/triage.js');
-
-async function phantoms(): Promise<string> {
-  const set = join(WORK, `phantom-set-${SIZE}`);
-  const images = join(WORK, 'images');
-  const manifest = join(set, 'phantoms.json');
-  const fits = () => existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).count >= IMAGES;
-  if (!fits()) {
-    console.log(`generating ${IMAGES} phantoms (${SIZE} px) into ${set} (once)...`);
-    await writePhantomSet({ out: set, count: IMAGES, seed: SEED, format: 'dicom', size: SIZE });
-  }
-  rmSync(images, { recursive: true, force: true });
-  mkdirSync(images, { recursive: true });
-  const names = readdirSync(set)
-    .filter((f) => f.endsWith('.dcm'))
-    .sort()
-    .slice(0, IMAGES);
-  for (const name of names) linkSync(join(set, name), join(images, name));
-  return images;
-}
 
 function triage(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -74,7 +54,9 @@ const analysedOf = (stdout: string) =>
 type Mode = 'one process, SQLite' | 'one process, PostgreSQL' | 'two workers, PostgreSQL';
 const MODES: Mode[] = ['one process, SQLite', 'one process, PostgreSQL', 'two workers, PostgreSQL'];
 
-const images = await phantoms();
+const images = dirname(
+  (await phantomFolder({ work: join(WORK, String(SIZE)), count: IMAGES, size: SIZE, seed: SEED }))[0],
+);
 const server = await startPostgres();
 const seconds = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
 const loads: string[] = [];
