@@ -1,10 +1,16 @@
 /**
  * The PostgreSQL connection's own thread (see postgres.ts): it holds one `pg` client and answers
  * one request at a time on its port, then wakes the waiting store thread through the shared flag.
+ * Whatever happens here, the waiting thread gets an answer: a failure to load the driver, a
+ * thrown exception and a lost connection are all replies.
+ *
+ * A connection lost inside a transaction is not replaced until that transaction is rolled back:
+ * the server has already undone the statements sent before, so every request until the store's
+ * ROLLBACK fails (08006) rather than running on a fresh connection, where it would commit alone.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import pg from 'pg';
+import type pgTypes from 'pg';
 import type { BridgeReply, BridgeRequest } from './postgres-protocol.js';
 
 const { url, flag, port, applicationName } = workerData as {
@@ -15,18 +21,49 @@ const { url, flag, port, applicationName } = workerData as {
 };
 const wake = new Int32Array(flag);
 
-// Counts and sums arrive as int8 and numeric, which pg leaves as strings: the store reads numbers
-// (every count, id and size fits in 2^53).
-pg.types.setTypeParser(20, (value) => Number(value));
-pg.types.setTypeParser(1700, (value) => Number(value));
+/** An error that carries a SQLSTATE, as the server's own do. */
+class Failure extends Error {
+  readonly severity = 'ERROR';
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
 
-let client: pg.Client | null = null;
-/** A broken connection is dropped and the next request opens a new one. */
+let pg: typeof pgTypes | null = null;
+let loadError: unknown = null;
+try {
+  pg = (await import('pg')).default;
+  // Counts and sums arrive as int8 and numeric, which pg leaves as strings: the store reads
+  // numbers (every count, id and size fits in 2^53).
+  pg.types.setTypeParser(20, (value) => Number(value));
+  pg.types.setTypeParser(1700, (value) => Number(value));
+} catch (error) {
+  loadError = error;
+}
+
+let client: pgTypes.Client | null = null;
+/** A broken connection is dropped, and the next request outside a transaction opens a new one. */
 let broken = false;
+/** Where the store's transaction stands on this connection. */
+let transaction: 'none' | 'open' | 'lost' = 'none';
 const named = new Map<string, string>();
 
-async function connection(): Promise<pg.Client> {
+const lost = () =>
+  new Failure(
+    'the connection to the server was lost in the middle of a transaction, which the server rolled back',
+    '08006',
+  );
+
+async function connection(): Promise<pgTypes.Client> {
   if (client && !broken) return client;
+  if (transaction === 'open') {
+    transaction = 'lost';
+    throw lost();
+  }
+  if (!pg) throw new Failure(`the PostgreSQL driver could not be loaded (${String(loadError)})`, '58000');
   if (client) void client.end().catch(() => undefined);
   named.clear();
   broken = false;
@@ -60,7 +97,10 @@ function reply(message: BridgeReply): void {
 function failure(error: unknown): BridgeReply {
   const e = error as { message?: string; code?: string; severity?: string };
   // Connection-level failures (no SQLSTATE, or class 08 and 57P0x) mean this client is unusable.
-  if (typeof e.code !== 'string' || /^08|^57P0/.test(e.code) || !e.severity) broken = true;
+  if (typeof e.code !== 'string' || /^08|^57P0/.test(e.code) || !e.severity) {
+    broken = true;
+    if (transaction === 'open') transaction = 'lost';
+  }
   // A SQLSTATE comes with the server's severity; a socket's errno (ECONNREFUSED) is no SQLSTATE.
   const sqlstate = typeof e.code === 'string' && e.severity ? e.code : null;
   return { ok: false, message: String(e.message ?? error), code: sqlstate };
@@ -72,11 +112,29 @@ async function answer(request: BridgeRequest): Promise<BridgeReply> {
     client = null;
     return { ok: true, rows: [], changes: 0 };
   }
-  const db = await connection();
   if (request.op === 'exec') {
-    await db.query(request.sql);
+    const statement = request.sql.trim().toUpperCase();
+    if (transaction === 'lost') {
+      // The store rolls back what the server already undid; then the connection may be replaced.
+      if (statement === 'ROLLBACK') {
+        transaction = 'none';
+        return { ok: true, rows: [], changes: 0 };
+      }
+      throw lost();
+    }
+    const db = await connection();
+    const result = await db.query(request.sql);
+    if (statement === 'BEGIN') transaction = 'open';
+    if (statement === 'COMMIT' || statement === 'ROLLBACK') {
+      transaction = 'none';
+      // A transaction the server had aborted answers COMMIT with ROLLBACK: nothing was kept.
+      if (statement === 'COMMIT' && result.command !== 'COMMIT')
+        throw new Failure('the server rolled the transaction back instead of committing it', '40000');
+    }
     return { ok: true, rows: [], changes: 0 };
   }
+  if (transaction === 'lost') throw lost();
+  const db = await connection();
   // Each distinct statement is prepared once per connection (its plan kept by the server).
   let name = named.get(request.sql);
   if (!name) {
@@ -89,5 +147,11 @@ async function answer(request: BridgeRequest): Promise<BridgeReply> {
 
 port.on('message', (request: BridgeRequest) => {
   answer(request).then(reply, (error: unknown) => reply(failure(error)));
+});
+// Anything thrown outside a request (a socket's late error) must not end the thread unanswered.
+process.on('uncaughtException', (error) => {
+  broken = true;
+  if (transaction === 'open') transaction = 'lost';
+  void error;
 });
 parentPort?.on('message', () => undefined);

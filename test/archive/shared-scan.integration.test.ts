@@ -6,11 +6,12 @@
  * exactly one whole result, equal to what a single-process scan into SQLite stores.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openBackend } from '../../main/app/api/backend.js';
+import { ResultStore } from '../../main/store/index.js';
 import { triage } from '../support/cli.js';
 import { CAM_PACK, writeImage, writeImages } from '../scan/fixtures.js';
 import { assertSameAsReference, BIN, databaseOf, PACK, sharedScanHarness, stored, summaryOf } from './support.js';
@@ -81,6 +82,35 @@ describe('the results store on PostgreSQL', () => {
     const second = JSON.parse(again.stdout).summary as { analysed: number; unchanged: number };
     assert.equal(second.analysed, 0);
     assert.equal(second.unchanged, 13);
+  });
+
+  test('a connection lost mid-transaction keeps nothing of it, and the next statement reconnects', async () => {
+    const url = await h.server.createDatabase();
+    const store = ResultStore.open(url);
+    try {
+      const db = store.connection;
+      db.exec('CREATE TABLE t (n INTEGER)');
+      const pid = Number(db.get<{ pid: number }>('SELECT pg_backend_pid() AS pid')!.pid);
+      assert.throws(
+        () =>
+          db.transaction(() => {
+            db.run('INSERT INTO t (n) VALUES (?)', [1]);
+            // Another session ends this one's backend, as a server restart or failover would.
+            const killer = spawnSync(process.execPath, [
+              '-e',
+              `const pg = require('pg'); const c = new pg.Client(${JSON.stringify(url)}); c.connect().then(() => c.query('SELECT pg_terminate_backend($1)', [${pid}])).then(() => c.end());`,
+            ]);
+            assert.equal(killer.status, 0, String(killer.stderr));
+            db.run('INSERT INTO t (n) VALUES (?)', [2]);
+          }),
+        { code: 'DATABASE_UNREACHABLE' },
+      );
+      assert.deepEqual(db.all('SELECT n FROM t'), [], 'neither insert was kept');
+      db.run('INSERT INTO t (n) VALUES (?)', [3]);
+      assert.deepEqual(db.all('SELECT n FROM t'), [{ n: 3 }]);
+    } finally {
+      store.close();
+    }
   });
 
   test('a server that is not there is a coded error naming it, without the password', () => {
