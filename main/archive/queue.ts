@@ -204,19 +204,20 @@ export class WorkQueue {
   }
 
   /**
-   * Takes the content `sha256` for `item`: true unless another file with that content is being
-   * analysed now by a worker whose lease is live, or has been analysed (its result is stored).
+   * Takes the content `key` (a SHA-256, or `sop:` and a SOP Instance UID) for `item`: true unless
+   * another file with that key is being analysed now by a worker whose lease is live, or has been
+   * analysed (its result is stored).
    */
-  claimContent(item: WorkItem, sha256: string): boolean {
+  claimContent(item: WorkItem, key: string): boolean {
     const row = this.db.get<{ item_id: number }>(
-      `INSERT INTO work_contents (pack_fingerprint, sha256, item_id, lease_token) VALUES (?, ?, ?, ?)
-       ON CONFLICT (pack_fingerprint, sha256) DO UPDATE SET item_id = excluded.item_id, lease_token = excluded.lease_token
+      `INSERT INTO work_contents (pack_fingerprint, content_key, item_id, lease_token) VALUES (?, ?, ?, ?)
+       ON CONFLICT (pack_fingerprint, content_key) DO UPDATE SET item_id = excluded.item_id, lease_token = excluded.lease_token
        WHERE work_contents.item_id = excluded.item_id OR NOT EXISTS (
          SELECT 1 FROM work_items w WHERE w.id = work_contents.item_id
            AND (w.state = 'done' OR (w.state = 'claimed' AND w.lease_token = work_contents.lease_token
              AND w.lease_expires_at > now())))
        RETURNING item_id`,
-      [this.fingerprint, sha256, item.id, item.token],
+      [this.fingerprint, key, item.id, item.token],
     );
     return row !== undefined && Number(row.item_id) === item.id;
   }

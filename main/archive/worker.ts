@@ -21,18 +21,16 @@ export class QueueWorker implements WorkSource {
   private readonly held = new Map<string, WorkItem>();
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly counts = { claimed: 0, refused: 0, deferred: 0, quarantined: 0 };
-  private readonly startTotal: number;
   /** How long to wait before looking again when other workers hold the rest of the files. */
   private readonly pollMs: number;
 
   constructor(private readonly queue: WorkQueue) {
-    const counts = queue.counts();
-    this.startTotal = counts.pending + counts.elsewhere + counts.mine;
     this.pollMs = Math.min(1000, (queue.settings.leaseSeconds * 1000) / 4);
   }
 
+  /** Unknown: other workers take their share of the queue meanwhile (progress shows no ETA). */
   total(): number | null {
-    return this.startTotal;
+    return null;
   }
 
   async *candidates(signal?: AbortSignal): AsyncGenerator<Candidate> {
@@ -106,10 +104,16 @@ export class QueueWorker implements WorkSource {
     this.heartbeat.unref();
   }
 
-  claimContent(path: string, sha256: string): boolean {
+  claimContent(path: string, sha256: string, sopInstanceUID: string | null): boolean {
     const item = this.held.get(path);
     if (!item) return true;
-    if (this.queue.claimContent(item, sha256)) return true;
+    // The same content, or the same SOP Instance UID in other bytes: a scan of one machine
+    // records either as a duplicate of the first it analysed.
+    if (
+      this.queue.claimContent(item, sha256) &&
+      (!sopInstanceUID || this.queue.claimContent(item, `sop:${sopInstanceUID}`))
+    )
+      return true;
     this.queue.defer(item);
     this.held.delete(path);
     this.counts.deferred++;
@@ -117,9 +121,9 @@ export class QueueWorker implements WorkSource {
   }
 
   completion(path: string): Within {
+    // Idempotent: a transaction run again (a deadlock) marks the same row done again.
     return () => {
       const item = this.held.get(path);
-      this.held.delete(path);
       if (!item)
         throw new TriageError('LEASE_LOST', `This worker holds no lease on ${path}; its outcome is dropped.`, {
           file: path,
@@ -131,6 +135,10 @@ export class QueueWorker implements WorkSource {
         throw error;
       }
     };
+  }
+
+  settled(path: string): void {
+    this.held.delete(path);
   }
 
   finish(path: string): void {

@@ -57,11 +57,17 @@ export interface WorkSource {
   total(): number | null;
   /**
    * Before `path` goes to the engine: true when this worker may analyse its content now; false
-   * when another worker is analysing the same content, and the file goes back to wait for it.
+   * when another worker is analysing the same content (or an image with the same SOP Instance
+   * UID), and the file goes back to wait for it.
    */
-  claimContent(path: string, sha256: string): boolean;
-  /** Run inside the transaction that records `path`'s outcome: throws LEASE_LOST if it is no longer this worker's. */
+  claimContent(path: string, sha256: string, sopInstanceUID: string | null): boolean;
+  /**
+   * Run inside the transaction that records `path`'s outcome (and again if that transaction is
+   * run again): throws LEASE_LOST if the file is no longer this worker's.
+   */
   completion(path: string): Within;
+  /** After that transaction committed, or was refused: `path` is no longer this worker's to hand back. */
+  settled(path: string): void;
   /** A file finished with nothing to record (not an image, a DICOMDIR). */
   finish(path: string): void;
   /** Files claimed and not finished when the scan stops: handed back for another worker. */
@@ -515,7 +521,7 @@ export class Scanner {
       const { work } = this.options;
       if (!original && work) {
         // Another worker analysing the same content: this file goes back and waits for its result.
-        if (!work.claimContent(identified.path, identified.sha256)) {
+        if (!work.claimContent(identified.path, identified.sha256, identified.sopInstanceUID)) {
           flight.seen.delete(identified.path); // it comes back, and is not a path named twice
           continue;
         }
@@ -554,10 +560,13 @@ export class Scanner {
     const { work } = this.options;
     if (!work) return write(undefined);
     try {
-      return write(work.completion(path));
+      const outcome = write(work.completion(path));
+      work.settled(path);
+      return outcome;
     } catch (error) {
-      if ((error as TriageError).code === 'LEASE_LOST') return { file: path, outcome: 'refused' };
-      throw error;
+      if ((error as TriageError).code !== 'LEASE_LOST') throw error;
+      work.settled(path);
+      return { file: path, outcome: 'refused' };
     }
   }
 

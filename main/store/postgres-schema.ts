@@ -10,7 +10,8 @@
  *   sort the same on both;
  * - the shared work queue's tables (main/archive), since a queue needs a server: work_items (one
  *   row per path and pack fingerprint: its state, attempts, lease) and work_contents (which item
- *   is analysing a content now, so that copies under other paths wait for it).
+ *   is analysing a content now, keyed by its SHA-256 or by `sop:` and its SOP Instance UID, so
+ *   that copies under other paths wait for it).
  */
 import type { Migration } from './schema.js';
 
@@ -177,10 +178,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX work_items_owner ON work_items(lease_owner) WHERE state = 'claimed';
       CREATE TABLE work_contents (
         pack_fingerprint ${T} NOT NULL,
-        sha256 ${T} NOT NULL,
+        content_key ${T} NOT NULL,
         item_id BIGINT NOT NULL REFERENCES work_items(id) ON DELETE CASCADE,
         lease_token ${T} NOT NULL,
-        PRIMARY KEY (pack_fingerprint, sha256)
+        PRIMARY KEY (pack_fingerprint, content_key)
       );
     `,
   },

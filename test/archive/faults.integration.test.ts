@@ -7,12 +7,14 @@
  * stores (the quarantined file aside).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { writeImage, writeImages } from '../scan/fixtures.js';
+import { tool } from '../support/tools.js';
 import { assertSameAsReference, databaseOf, sharedScanHarness, stored, waitUntil } from './support.js';
 import type { Worker } from './support.js';
 
@@ -131,52 +133,82 @@ describe('a stalled worker', () => {
   });
 });
 
-describe('copies of one content', () => {
+const PHANTOM = fileURLToPath(new URL('../../models/samples/phantoms/phantom-00001.dcm', import.meta.url));
+
+/**
+ * The copy `b` of `a` (made by `copy`) is enqueued while a first worker, its analysis of `a` done,
+ * waits to commit (held by the test's lock on its row); a second worker meets `b`, hands it back
+ * to wait, and records it as `a`'s duplicate once `a` is stored.
+ */
+async function copyWhileHeld(ext: string, original: (path: string) => void, copy: (from: string, to: string) => void) {
+  const dir = fresh('copies');
+  const [a, b] = [join(dir, 'in', `a.${ext}`), join(dir, 'in', `b.${ext}`)];
+  original(a);
+  const url = await h.server.createDatabase();
+  enqueue(url, join(dir, 'in'));
+  const first = worker(url);
+  await waitUntil(claimedFirst(url), 'the claim');
+  const lock = await holdRow(url, `/a.${ext}`);
+  let second: Worker;
+  try {
+    copy(a, b);
+    // The copy alone: a walk of the folder would wait on the held row.
+    assert.equal(enqueue(url, b).added, 1);
+    second = worker(url);
+    await waitUntil(async () => {
+      const rows = await h.server.query<{ n: number }>(
+        databaseOf(url),
+        `SELECT count(*)::int AS n FROM work_items WHERE path LIKE '%/b.${ext}' AND state = 'pending' AND not_before IS NOT NULL`,
+      );
+      return rows[0].n === 1 ? true : undefined;
+    }, 'the copy handed back to wait');
+  } finally {
+    await lock.release();
+  }
+  const [s1, s2] = [await finished(first), await finished(second!)];
+  assert.equal(s1.analysed, 1);
+  assert.equal(s2.analysed, 0, 'analysed once');
+  assert.ok(s2.work.deferred >= 1);
+  assert.equal(s2.duplicates, 1);
+  const results = stored(url);
+  assert.deepEqual(
+    results.map((r) => [r.file, r.status]),
+    [
+      [a, 'ok'],
+      [b, 'duplicate'],
+    ],
+  );
+  assert.equal(results[1].duplicateOf, a);
+}
+
+describe('copies met by two workers', () => {
+  test('the same bytes under another path wait for the original, then are its duplicate', { timeout: 300_000 }, () =>
+    copyWhileHeld(
+      'png',
+      (path) => writeImage(path, 'nodule', 5),
+      (from, to) => copyFileSync(from, to),
+    ),
+  );
+
   test(
-    'a copy met while another worker analyses the original waits, then is its duplicate',
+    'the same SOP Instance UID in other bytes waits for the original, then is its duplicate',
     {
       timeout: 300_000,
     },
-    async () => {
-      const dir = fresh('copies');
-      writeImage(join(dir, 'in', 'a.png'), 'nodule', 5);
-      const url = await h.server.createDatabase();
-      enqueue(url, join(dir, 'in'));
-      const first = worker(url);
-      await waitUntil(claimedFirst(url), 'the claim');
-      // The first worker, its analysis done, waits here to commit, holding the content.
-      const lock = await holdRow(url, '/a.png');
-      let second: Worker;
-      try {
-        copyFileSync(join(dir, 'in', 'a.png'), join(dir, 'in', 'b.png'));
-        // The copy alone: a walk of the folder would wait on the held row.
-        assert.equal(enqueue(url, join(dir, 'in', 'b.png')).added, 1);
-        second = worker(url);
-        await waitUntil(async () => {
-          const rows = await h.server.query<{ n: number }>(
-            databaseOf(url),
-            "SELECT count(*)::int AS n FROM work_items WHERE path LIKE '%/b.png' AND state = 'pending' AND not_before IS NOT NULL",
-          );
-          return rows[0].n === 1 ? true : undefined;
-        }, 'the copy handed back to wait');
-      } finally {
-        await lock.release();
-      }
-      const [s1, s2] = [await finished(first), await finished(second!)];
-      assert.equal(s1.analysed, 1);
-      assert.equal(s2.analysed, 0, 'the content is analysed once');
-      assert.ok(s2.work.deferred >= 1);
-      assert.equal(s2.duplicates, 1);
-      const results = stored(url);
-      assert.deepEqual(
-        results.map((r) => [r.file.slice(-5), r.status]),
-        [
-          ['a.png', 'ok'],
-          ['b.png', 'duplicate'],
-        ],
-      );
-      assert.equal(results[1].duplicateOf, results[0].file);
-    },
+    () =>
+      copyWhileHeld(
+        'dcm',
+        (path) => {
+          mkdirSync(dirname(path), { recursive: true });
+          copyFileSync(PHANTOM, path);
+        },
+        (from, to) => {
+          copyFileSync(from, to);
+          // Another Image Comments: other bytes, other SHA-256, the same SOP Instance UID (dcmtk).
+          tool('dcmodify', ['-nb', '-i', '(0020,4000)=re-sent copy', to]);
+          assert.notEqual(readFileSync(from).toString('base64'), readFileSync(to).toString('base64'));
+        },
+      ),
   );
 });
 
@@ -190,6 +222,8 @@ describe('a poison file', () => {
       const dir = fresh('poison');
       writeImages(join(dir, 'in'), 6);
       const poison = join(dir, 'in', '003.png');
+      // Larger than the rest, so that it is held long enough for the test to see who holds it.
+      writeImage(poison, 'nodule', 3, 2048);
       const url = await h.server.createDatabase();
       enqueue(url, join(dir, 'in'));
       let kills = 0;

@@ -269,12 +269,14 @@ test('a server that keeps failing, or answers malformed, fails the batch with RE
       return true;
     });
     assert.equal(server.inferRequests - before, 3, 'bounded: three tries');
-    for (const fault of ['bad-shape', 'huge'] as const) {
+    for (const fault of ['bad-shape', 'huge', 'redirect'] as const) {
       server.faults.push(fault);
       before = server.inferRequests;
       await assert.rejects(c.infer(model, input, [1, 1, 224, 224]), { code: 'REMOTE_FAILED' });
       assert.equal(server.inferRequests - before, 1, `${fault}: a malformed answer is not retried`);
     }
+    assert.equal(server.redirected, 1);
+    assert.equal(server.followed, 0, 'a redirect is not followed');
   } finally {
     server.faults.length = 0;
   }

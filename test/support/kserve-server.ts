@@ -46,7 +46,7 @@ export function parsePbtxt(source: string): Record<string, unknown> {
   return message(null);
 }
 
-export type Fault = '503' | 'reset-mid-body' | 'hang' | 'bad-shape' | 'huge';
+export type Fault = '503' | 'reset-mid-body' | 'hang' | 'bad-shape' | 'huge' | 'redirect';
 
 interface Model {
   name: string;
@@ -60,6 +60,9 @@ export class KServeTestServer {
   readonly models = new Map<string, Model>();
   /** Faults for the next inference requests, one each, in order. */
   readonly faults: Fault[] = [];
+  /** Redirects answered (the 'redirect' fault), and requests that followed one. */
+  redirected = 0;
+  followed = 0;
   /** Changes the model configuration served (wrong hash, wrong dims). */
   configOverride: ((name: string, config: Record<string, unknown>) => Record<string, unknown>) | null = null;
   inferRequests = 0;
@@ -130,6 +133,7 @@ export class KServeTestServer {
       response.end(bytes);
     };
     const url = request.url ?? '';
+    if (url.includes('elsewhere=1')) this.followed++;
     if (request.method === 'GET' && url === '/v2/health/ready') return void response.writeHead(200).end();
     const match = /^\/v2\/models\/([^/]+)(\/config|\/infer)?$/.exec(url);
     const model = match ? this.models.get(decodeURIComponent(match[1])) : undefined;
@@ -153,6 +157,13 @@ export class KServeTestServer {
     const fault = this.faults.shift();
     if (fault === 'hang') return; // Never answers; the socket is destroyed at close.
     if (fault === '503') return json(503, { error: 'server busy' });
+    if (fault === 'redirect') {
+      // Elsewhere: a client that followed it would send the images there.
+      this.redirected++;
+      response.writeHead(307, { location: `${this.url}/v2/models/${match[1]}/infer?elsewhere=1` });
+      response.end();
+      return;
+    }
     const body = Buffer.concat(chunks);
     const headerLength = Number(request.headers['inference-header-content-length']);
     const header = JSON.parse(body.subarray(0, headerLength).toString('utf8')) as {

@@ -6,7 +6,7 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TriageError } from '../../errors/index.js';
-import { databaseFiles, isDatabaseUrl, mergeStores, ResultStore } from '../../store/index.js';
+import { databaseFiles, isDatabaseUrl, mergeStores, redactUrl, ResultStore } from '../../store/index.js';
 import type { MergeSummary } from '../../store/index.js';
 import { printJson } from '../output.js';
 import { usage } from '../usage.js';
@@ -43,12 +43,14 @@ export async function runMerge(argv: string[]): Promise<number> {
  * `out`, as one transaction; a file this made is removed again when it fails.
  */
 export function mergeDatabases(out: string, inputs: string[]): MergeSummary & { database: string } {
-  if (isDatabaseUrl(out)) usage(`The output is a new SQLite file, not a server: ${out}.`);
+  if (isDatabaseUrl(out)) usage(`The output is a new SQLite file, not a server: ${redactUrl(out)}.`);
   for (const [i, input] of inputs.entries()) {
+    // A server's URL is named without its password.
+    const named = isDatabaseUrl(input) ? redactUrl(input) : input;
     if (!isDatabaseUrl(input) && !existsSync(input))
       throw new TriageError('FILE_NOT_FOUND', `There is no results database at ${input}.`, { file: input });
-    if (same(input, out)) usage(`${input} is both the output and an input; name a new output file.`);
-    if (inputs.slice(0, i).some((earlier) => same(earlier, input))) usage(`${input} is named twice.`);
+    if (same(input, out)) usage(`${named} is both the output and an input; name a new output file.`);
+    if (inputs.slice(0, i).some((earlier) => same(earlier, input))) usage(`${named} is named twice.`);
   }
   const created = !existsSync(out);
   const sources: ResultStore[] = [];

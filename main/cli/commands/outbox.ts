@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaultDatabasePath, ResultStore } from '../../store/index.js';
+import { defaultDatabasePath, isDatabaseUrl, ResultStore } from '../../store/index.js';
 import { printJson } from '../output.js';
 import { usage } from '../usage.js';
 
@@ -29,7 +29,8 @@ export async function runOutbox(argv: string[]): Promise<number> {
     },
   });
   const database = values.db ?? defaultDatabasePath();
-  if (!existsSync(database)) usage(`There is no results database at ${database}; name it with --db.`);
+  if (!isDatabaseUrl(database) && !existsSync(database))
+    usage(`There is no results database at ${database}; name it with --db.`);
   const store = ResultStore.open(database);
   try {
     const retried = values['retry-failed'] ? store.outbox.retryFailed() : null;

@@ -235,7 +235,13 @@ export class KServeClient {
     let last = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const response = await fetch(`${this.base}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+        // A redirect is not followed (it would send the images' tensors to a host nobody named): it is
+        // answered as the HTTP error it is, and not retried.
+        const response = await fetch(`${this.base}${path}`, {
+          ...init,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(timeoutMs),
+        });
         const body = await readBounded(response, limit);
         if (response.status === 200) return { headers: response.headers, body };
         const reason = errorMessage(body);
