@@ -65,15 +65,6 @@ export class ResultStore extends ResultWriter {
 
   private outboxStore: OutboxStore | undefined;
 
-  /** The connection under the store, for what shares its transactions (the work queue, a merge). */
-  get connection(): SqlDatabase {
-    return this.db;
-  }
-
-  get dialect(): SqlDatabase['dialect'] {
-    return this.db.dialect;
-  }
-
   /**
    * SQLite's integrity check: ['ok'] for a sound database, else the problems it found. A server
    * checks its own pages (data checksums, amcheck are its administrator's): ['ok'] once it answers.

@@ -27,7 +27,7 @@
  */
 import { isAbsolute, sep } from 'node:path';
 import { TriageError } from '../errors/index.js';
-import { ResultReader } from './reads.js';
+import type { ResultReader } from './reads.js';
 import type { Row, SqlDatabase, SqlValue } from './connection.js';
 import { boundedText } from './writes.js';
 
@@ -422,7 +422,10 @@ export function copyResults(sources: readonly Connection[], destination: Connect
 
 /** Merges result stores (see copyResults): the sources into `destination`, which must be empty. */
 export function mergeStores(sources: readonly ResultReader[], destination: ResultReader): MergeSummary {
-  return copyResults(sources.map(ResultReader.connectionOf), ResultReader.connectionOf(destination));
+  return copyResults(
+    sources.map((source) => source.connection),
+    destination.connection,
+  );
 }
 
 /** Rows from several inputs in time order: by creation time, then input, then their own id. */

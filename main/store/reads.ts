@@ -33,9 +33,12 @@ export interface StoredImage {
 export class ResultReader {
   protected constructor(protected readonly db: SqlDatabase) {}
 
-  /** The connection under a store, for the store's own table copier (merge.ts); other code uses the typed API. */
-  static connectionOf(this: void, reader: ResultReader): SqlDatabase {
-    return reader.db;
+  /**
+   * The connection under the store, for what must share its transactions or read its tables whole
+   * (the work queue, the merge's copier); everything else uses the typed API.
+   */
+  get connection(): SqlDatabase {
+    return this.db;
   }
 
   /** The stored result for a path, if any. */

@@ -26,6 +26,7 @@ import type { Radiograph } from '../../main/ingest/index.js';
 import { toModality } from '../../main/ingest/pixels/modality.js';
 import { automaticWindow, lutWindow, readDicomWindow, readVoiLut } from '../../main/ingest/pixels/window.js';
 import type { InputSpec } from '../../main/packs/manifest.js';
+import { inputSpec } from '../support/input-specs.js';
 import { preprocess } from '../../main/preprocess/index.js';
 import type { ModelInput } from '../../main/preprocess/index.js';
 import { syntheticChest, toLittleEndian, toPgm } from './synthetic-chest.js';
@@ -44,16 +45,7 @@ const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 const SIDES = [512, 224] as const;
 
 /** The model input the file-to-input timing produces (a TorchXRayVision-style 1-channel model). */
-const inputSpec = (side: number): InputSpec => ({
-  name: 'input',
-  channels: 1,
-  height: side,
-  width: side,
-  source: 'display',
-  crop: 'center-square',
-  resize: 'area',
-  normalization: { kind: 'xrv', range: 1024 },
-});
+const sideSpec = (side: number): InputSpec => inputSpec({ height: side, width: side });
 
 // ---------------------------------------------------------------------------------------------
 // Timing
@@ -300,7 +292,7 @@ async function measure(encoded: Encoded, image: SyntheticImage, dir: string, bas
         throw new Error(`${encoded.label}: reduced decode to ${columns} x ${rows}`);
       reduced.push({ minShortSide: side, level: resolution.level, rows, columns, timing: r.timing });
     }
-    const spec = inputSpec(side);
+    const spec = sideSpec(side);
     const { stages, result } = await time(async (mark) => {
       const radiograph = await readRadiograph(encoded.file, { minShortSide: side });
       mark('read');

@@ -30,6 +30,7 @@ import { prepareImage } from '../../main/engine/prepare.js';
 import type { PreparePlan } from '../../main/engine/prepare.js';
 import { decodeRadiograph, ReadBuffer, readImageFile } from '../../main/ingest/index.js';
 import type { InputSpec } from '../../main/packs/manifest.js';
+import { inputSpec } from '../support/input-specs.js';
 import { encodePhantomDicom, generatePhantom } from '../../main/phantom/index.js';
 import { preprocess } from '../../main/preprocess/index.js';
 
@@ -40,16 +41,8 @@ const SIZE = 2500;
 const SEED = 20261127;
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-const spec = (side: number, resize: InputSpec['resize'] = 'area'): InputSpec => ({
-  name: 'input',
-  channels: 1,
-  height: side,
-  width: side,
-  source: 'display',
-  crop: 'center-square',
-  resize,
-  normalization: { kind: 'xrv', range: 1024 },
-});
+const spec = (side: number, resize: InputSpec['resize'] = 'area'): InputSpec =>
+  inputSpec({ height: side, width: side, resize });
 const plan = (side: number): PreparePlan => ({ inputs: [spec(side)], shortSide: side });
 
 /** CPU ticks the whole machine was busy (all but idle and iowait), and this process's own. */

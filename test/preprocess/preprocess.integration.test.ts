@@ -13,6 +13,7 @@ import { decodeRadiograph, readRadiograph, renderDisplay } from '../../main/inge
 import type { DisplayWindow, Radiograph } from '../../main/ingest/index.js';
 import { linearWindow, lutWindow8 } from '../../main/ingest/pixels/window.js';
 import type { InputSpec } from '../../main/packs/manifest.js';
+import { IMAGENET_NORMALIZATION, inputSpec } from '../support/input-specs.js';
 import { encodePhantomDicom, generatePhantom } from '../../main/phantom/index.js';
 import type { PhantomOptions } from '../../main/phantom/index.js';
 import { cropRegion, preprocess } from '../../main/preprocess/index.js';
@@ -155,47 +156,11 @@ async function fixtures(): Promise<Array<{ name: string; radiograph: Radiograph 
 }
 
 const SPECS: InputSpec[] = [
-  {
-    name: 'input',
-    channels: 1,
-    height: 224,
-    width: 224,
-    source: 'display',
-    crop: 'center-square',
-    resize: 'area',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
-  {
-    name: 'input',
-    channels: 3,
-    height: 96,
-    width: 128,
-    source: 'display',
-    crop: 'stretch',
-    resize: 'area',
-    normalization: { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-  },
-  {
-    name: 'input',
-    channels: 1,
-    height: 320,
-    width: 320,
-    source: 'stored',
-    crop: 'center-square',
-    resize: 'area',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
+  inputSpec(),
+  inputSpec({ channels: 3, height: 96, width: 128, crop: 'stretch', normalization: IMAGENET_NORMALIZATION }),
+  inputSpec({ height: 320, width: 320, source: 'stored' }),
   // Larger than some of the images: area resampling enlarging them.
-  {
-    name: 'input',
-    channels: 1,
-    height: 1000,
-    width: 700,
-    source: 'stored',
-    crop: 'stretch',
-    resize: 'area',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
+  inputSpec({ height: 1000, width: 700, source: 'stored', crop: 'stretch' }),
 ];
 
 describe('preprocessing equals the whole-plane reference', () => {

@@ -20,6 +20,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openDicomRows, readRadiograph } from '../../main/ingest/index.js';
 import type { InputSpec } from '../../main/packs/manifest.js';
+import { IMAGENET_NORMALIZATION, inputSpec } from '../support/input-specs.js';
 import { encodePhantomDicom, generatePhantom } from '../../main/phantom/index.js';
 import type { PhantomOptions } from '../../main/phantom/index.js';
 import { preprocess, preprocessRows } from '../../main/preprocess/index.js';
@@ -32,68 +33,14 @@ const scratch = scratchDir('preprocess-reference');
 after(() => scratch.remove());
 
 const SPECS: InputSpec[] = [
-  {
-    name: 'input',
-    channels: 1,
-    height: 224,
-    width: 224,
-    source: 'display',
-    crop: 'center-square',
-    resize: 'area',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
-  {
-    name: 'input',
-    channels: 3,
-    height: 61,
-    width: 83,
-    source: 'display',
-    crop: 'stretch',
-    resize: 'area',
-    normalization: { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-  },
-  {
-    name: 'input',
-    channels: 1,
-    height: 97,
-    width: 97,
-    source: 'stored',
-    crop: 'center-square',
-    resize: 'area',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
+  inputSpec(),
+  inputSpec({ channels: 3, height: 61, width: 83, crop: 'stretch', normalization: IMAGENET_NORMALIZATION }),
+  inputSpec({ height: 97, width: 97, source: 'stored' }),
   // Bilinear (a pack's member may resize so): the whole plane, decoded whole only.
-  {
-    name: 'input',
-    channels: 1,
-    height: 150,
-    width: 113,
-    source: 'display',
-    crop: 'center-square',
-    resize: 'bilinear',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
-  {
-    name: 'input',
-    channels: 1,
-    height: 77,
-    width: 91,
-    source: 'stored',
-    crop: 'stretch',
-    resize: 'bilinear',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
+  inputSpec({ height: 150, width: 113, resize: 'bilinear' }),
+  inputSpec({ height: 77, width: 91, source: 'stored', crop: 'stretch', resize: 'bilinear' }),
   // Larger than some of the images: output samples within one source sample.
-  {
-    name: 'input',
-    channels: 1,
-    height: 512,
-    width: 331,
-    source: 'stored',
-    crop: 'stretch',
-    resize: 'area',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
+  inputSpec({ height: 512, width: 331, source: 'stored', crop: 'stretch' }),
 ];
 
 /** Uncompressed files (read by rows and whole). */

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { prepareImage } from '../../main/engine/prepare.js';
 import { openDicomRows, readRadiograph } from '../../main/ingest/index.js';
 import type { InputSpec } from '../../main/packs/manifest.js';
+import { IMAGENET_NORMALIZATION, inputSpec } from '../support/input-specs.js';
 import { encodePhantomDicom, generatePhantom } from '../../main/phantom/index.js';
 import type { PhantomOptions } from '../../main/phantom/index.js';
 import { preprocess, preprocessRows } from '../../main/preprocess/index.js';
@@ -22,47 +23,11 @@ const scratch = scratchDir('preprocess-rows');
 after(() => scratch.remove());
 
 const SPECS: InputSpec[] = [
-  {
-    name: 'input',
-    channels: 1,
-    height: 224,
-    width: 224,
-    source: 'display',
-    crop: 'center-square',
-    resize: 'area',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
-  {
-    name: 'input',
-    channels: 3,
-    height: 97,
-    width: 131,
-    source: 'display',
-    crop: 'stretch',
-    resize: 'area',
-    normalization: { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-  },
-  {
-    name: 'input',
-    channels: 1,
-    height: 320,
-    width: 320,
-    source: 'stored',
-    crop: 'center-square',
-    resize: 'area',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
+  inputSpec(),
+  inputSpec({ channels: 3, height: 97, width: 131, crop: 'stretch', normalization: IMAGENET_NORMALIZATION }),
+  inputSpec({ height: 320, width: 320, source: 'stored' }),
   // Larger than the images: area resampling enlarging them (output rows of one source row).
-  {
-    name: 'input',
-    channels: 1,
-    height: 1000,
-    width: 700,
-    source: 'stored',
-    crop: 'stretch',
-    resize: 'area',
-    normalization: { kind: 'xrv', range: 1024 },
-  },
+  inputSpec({ height: 1000, width: 700, source: 'stored', crop: 'stretch' }),
 ];
 
 /** DICOM fixtures an uncompressed little-endian grey file with a window or LUT: read by rows. */
