@@ -28,11 +28,6 @@ export class QueueWorker implements WorkSource {
     this.pollMs = Math.min(1000, (queue.settings.leaseSeconds * 1000) / 4);
   }
 
-  /** Unknown: other workers take their share of the queue meanwhile (progress shows no ETA). */
-  total(): number | null {
-    return null;
-  }
-
   async *candidates(signal?: AbortSignal): AsyncGenerator<Candidate> {
     this.startHeartbeat();
     for (;;) {

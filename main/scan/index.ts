@@ -53,8 +53,6 @@ export type { ExportFormat, ExportOptions, ExportRecord, ExportRecordWithPatient
 export interface WorkSource {
   /** Files claimed for this worker, as the walk would hand them; ends when no work is left anywhere. */
   candidates(signal?: AbortSignal): AsyncIterable<Candidate>;
-  /** Files of the queue still to do, for progress (null when not known). */
-  total(): number | null;
   /**
    * Before `path` goes to the engine: true when this worker may analyse its content now; false
    * when another worker is analysing the same content (or an image with the same SOP Instance
@@ -324,9 +322,9 @@ export class Scanner {
     try {
       // Made now rather than when the first overlay is written, so that the walk knows it is there.
       if (this.options.heatmapsDir) await mkdir(this.options.heatmapsDir, { recursive: true }).catch(() => undefined);
+      // A worker's total is unknown: other workers take their share of the queue meanwhile.
       const { work } = this.options;
-      if (work) this.total = work.total();
-      else
+      if (!work)
         void countFiles(roots, this.walkOptions.exclude, this.walkOptions.shard).then(
           (count) => (this.total = count),
           () => undefined,
